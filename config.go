@@ -1,0 +1,109 @@
+package iamprune
+
+import "fmt"
+
+// Rule says when an item of one finding type is notified and remediated, and how.
+type Rule struct {
+	NotifyAfterDays    int        `yaml:"notify_after_days" json:"notify_after_days"`
+	RemediateAfterDays int        `yaml:"remediate_after_days" json:"remediate_after_days"`
+	Action             ActionKind `yaml:"action" json:"action"`
+}
+
+// Limits caps what one run may do.
+type Limits struct {
+	MaxActionsPerRun int `yaml:"max_actions_per_run" json:"max_actions_per_run"`
+}
+
+// Config is the YAML configuration (design.md). Every key has a default,
+// given by DefaultConfig.
+type Config struct {
+	// Analyzer is "auto" or an analyzer ARN.
+	Analyzer string `yaml:"analyzer" json:"analyzer"`
+	// Exceptions is a path or s3:// URL; *.txt is one ARN per line, else YAML.
+	Exceptions string               `yaml:"exceptions" json:"exceptions"`
+	Rules      map[FindingType]Rule `yaml:"rules" json:"rules"`
+	Protected  []string             `yaml:"protected" json:"protected"`
+	Limits     Limits               `yaml:"limits" json:"limits"`
+	// Source names the file the config came from, for messages.
+	Source string `yaml:"-" json:"-"`
+}
+
+// AnalyzerAuto selects the account's active unused-access analyzer.
+const AnalyzerAuto = "auto"
+
+// DefaultConfig returns the configuration used when no file is given, and the
+// base every file is merged onto.
+func DefaultConfig() Config {
+	return Config{
+		Analyzer: AnalyzerAuto,
+		Rules: map[FindingType]Rule{
+			UnusedIAMUserAccessKey: {NotifyAfterDays: 30, RemediateAfterDays: 90, Action: KindDeactivateAccessKey},
+			UnusedIAMUserPassword:  {NotifyAfterDays: 30, RemediateAfterDays: 90, Action: KindDeleteLoginProfile},
+			UnusedIAMRole:          {NotifyAfterDays: 30, RemediateAfterDays: 120, Action: KindQuarantineRole},
+			UnusedPermission:       {NotifyAfterDays: 30, RemediateAfterDays: 120, Action: KindDenyUnusedServices},
+		},
+		Limits: Limits{MaxActionsPerRun: 25},
+	}
+}
+
+// Rule returns the rule for t, falling back to the default.
+func (c Config) Rule(t FindingType) Rule {
+	if r, ok := c.Rules[t]; ok {
+		return r
+	}
+	return DefaultConfig().Rules[t]
+}
+
+// Validate checks the semantic constraints that YAML decoding cannot.
+// Errors name the offending key.
+func (c Config) Validate() error {
+	for t, r := range c.Rules {
+		key := "rules." + string(t)
+		if !t.Valid() {
+			return Errorf(EINVALID, "%s: unknown finding type %q (want one of %v)", key, t, FindingTypes)
+		}
+		if r.NotifyAfterDays < 0 {
+			return Errorf(EINVALID, "%s.notify_after_days: must be >= 0, got %d", key, r.NotifyAfterDays)
+		}
+		if r.RemediateAfterDays < 1 {
+			return Errorf(EINVALID, "%s.remediate_after_days: must be >= 1, got %d", key, r.RemediateAfterDays)
+		}
+		if r.NotifyAfterDays > r.RemediateAfterDays {
+			return Errorf(EINVALID, "%s: notify_after_days (%d) must not exceed remediate_after_days (%d)", key, r.NotifyAfterDays, r.RemediateAfterDays)
+		}
+		if !validRuleAction(t, r.Action) {
+			return Errorf(EINVALID, "%s.action: %q is not valid for %s (want one of %v)", key, r.Action, t, append(RemediationsFor(t), KindNotifyOnly))
+		}
+	}
+	for i, g := range c.Protected {
+		if g == "" {
+			return Errorf(EINVALID, "protected[%d]: empty pattern", i)
+		}
+	}
+	if c.Limits.MaxActionsPerRun < 0 {
+		return Errorf(EINVALID, "limits.max_actions_per_run: must be >= 0, got %d", c.Limits.MaxActionsPerRun)
+	}
+	if c.Analyzer != AnalyzerAuto {
+		if p, ok := ParseARN(c.Analyzer); !ok || p.Service != "access-analyzer" {
+			return Errorf(EINVALID, "analyzer: %q is neither \"auto\" nor an analyzer ARN (arn:aws:access-analyzer:REGION:ACCOUNT:analyzer/NAME)", c.Analyzer)
+		}
+	}
+	return nil
+}
+
+func validRuleAction(t FindingType, a ActionKind) bool {
+	if a == KindNotifyOnly {
+		return true
+	}
+	for _, k := range RemediationsFor(t) {
+		if k == a {
+			return true
+		}
+	}
+	return false
+}
+
+// String renders a rule for messages.
+func (r Rule) String() string {
+	return fmt.Sprintf("notify after %dd, %s after %dd", r.NotifyAfterDays, r.Action, r.RemediateAfterDays)
+}

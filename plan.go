@@ -1,0 +1,108 @@
+package iamprune
+
+import "time"
+
+// ActionKind says what iamprune will do about one finding item.
+type ActionKind string
+
+const (
+	// KindNotify: unused past notify_after_days but not yet past remediate_after_days.
+	KindNotify ActionKind = "notify"
+	// Remediations.
+	KindDeactivateAccessKey ActionKind = "deactivate-access-key"
+	KindDeleteAccessKey     ActionKind = "delete-access-key"
+	KindDeleteLoginProfile  ActionKind = "delete-login-profile"
+	KindQuarantineRole      ActionKind = "quarantine-role"
+	KindDenyUnusedServices  ActionKind = "deny-unused-services"
+	// KindExempt: an unexpired exception covers the item.
+	KindExempt ActionKind = "exempt"
+	// KindProtected: the principal is protected (built-in or configured).
+	KindProtected ActionKind = "protected"
+	// KindSkip: the finding is not ACTIVE, or the principal or key is gone.
+	KindSkip ActionKind = "skip"
+	// KindNotifyOnly is not a plan kind but a rule action: never remediate,
+	// only notify.
+	KindNotifyOnly ActionKind = "notify-only"
+)
+
+// IsRemediation reports whether k changes IAM.
+func (k ActionKind) IsRemediation() bool {
+	switch k {
+	case KindDeactivateAccessKey, KindDeleteAccessKey, KindDeleteLoginProfile, KindQuarantineRole, KindDenyUnusedServices:
+		return true
+	}
+	return false
+}
+
+// RemediationsFor lists the rule actions valid for a finding type, besides
+// notify-only which is valid for every type.
+func RemediationsFor(t FindingType) []ActionKind {
+	switch t {
+	case UnusedIAMUserAccessKey:
+		return []ActionKind{KindDeactivateAccessKey, KindDeleteAccessKey}
+	case UnusedIAMUserPassword:
+		return []ActionKind{KindDeleteLoginProfile}
+	case UnusedIAMRole:
+		return []ActionKind{KindQuarantineRole}
+	case UnusedPermission:
+		return []ActionKind{KindDenyUnusedServices}
+	}
+	return nil
+}
+
+// Action is one line of a plan. Its JSON shape is a public contract
+// (design.md); fields may be added but never renamed or removed.
+type Action struct {
+	ID          string      `json:"id"`
+	FindingID   string      `json:"finding_id"`
+	Account     string      `json:"account"`
+	Principal   string      `json:"principal"`
+	FindingType FindingType `json:"finding_type"`
+	Kind        ActionKind  `json:"kind"`
+	// Target is the access key id for key actions, else the principal name.
+	Target string `json:"target"`
+	// Services lists the services a deny or notice covers; never null.
+	Services   []string `json:"services"`
+	UnusedDays int      `json:"unused_days"`
+	// RemediateOn is the date (YYYY-MM-DD, UTC) on which remediation is or
+	// was due; empty when it cannot be known (skip).
+	RemediateOn string `json:"remediate_on"`
+	Reason      string `json:"reason"`
+	// Exception is the matching exception's principal pattern.
+	Exception string `json:"exception"`
+	// LastAccessed is when the item was last used; absent when never used.
+	LastAccessed *time.Time `json:"last_accessed,omitempty"`
+	// ExceptionExpires is the expiry of the matching exception, if any.
+	ExceptionExpires string `json:"exception_expires,omitempty"`
+}
+
+// Plan is the reviewable result of a decision run.
+type Plan struct {
+	GeneratedAt time.Time `json:"generated_at"`
+	Actions     []Action  `json:"actions"`
+	// Extensions to the contract.
+	Account  string    `json:"account,omitempty"`
+	Source   string    `json:"source,omitempty"`
+	Findings int       `json:"findings"`
+	Warnings []Warning `json:"warnings,omitempty"`
+}
+
+// Counts returns the number of actions of each kind.
+func (p *Plan) Counts() map[ActionKind]int {
+	m := map[ActionKind]int{}
+	for _, a := range p.Actions {
+		m[a.Kind]++
+	}
+	return m
+}
+
+// Remediations returns the number of actions that change IAM.
+func (p *Plan) Remediations() int {
+	n := 0
+	for _, a := range p.Actions {
+		if a.Kind.IsRemediation() {
+			n++
+		}
+	}
+	return n
+}

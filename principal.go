@@ -1,0 +1,123 @@
+package iamprune
+
+import (
+	"strings"
+	"time"
+)
+
+// PrincipalKind is the kind of IAM principal a finding can be about.
+type PrincipalKind string
+
+const (
+	KindUser PrincipalKind = "user"
+	KindRole PrincipalKind = "role"
+)
+
+// Principal holds what iamprune needs to know about a user or role to age its
+// credentials, protect it and route notices to its owner.
+type Principal struct {
+	ARN        string
+	Kind       PrincipalKind
+	Name       string
+	Path       string
+	ID         string
+	Account    string
+	CreateDate time.Time
+	Tags       map[string]string
+
+	// AccessKeys and LoginProfile are only meaningful when KeysKnown and
+	// LoginProfileKnown are set: sources read them only where needed.
+	AccessKeys        []AccessKey
+	KeysKnown         bool
+	LoginProfile      *LoginProfile
+	LoginProfileKnown bool
+
+	RoleLastUsed *time.Time
+}
+
+// AccessKey is one access key of a user.
+type AccessKey struct {
+	ID         string
+	Status     string // Active or Inactive
+	CreateDate time.Time
+	LastUsed   *time.Time
+}
+
+// LoginProfile is a user's console password.
+type LoginProfile struct {
+	CreateDate            time.Time
+	PasswordResetRequired bool
+	PasswordLastUsed      *time.Time
+}
+
+// Key returns the access key with the given id, or nil.
+func (p *Principal) Key(id string) *AccessKey {
+	for i := range p.AccessKeys {
+		if p.AccessKeys[i].ID == id {
+			return &p.AccessKeys[i]
+		}
+	}
+	return nil
+}
+
+// Facts is everything known about the account a plan is made for.
+type Facts struct {
+	Account   string
+	Partition string
+	// Caller is the ARN of the identity iamprune runs as, as returned by
+	// sts:GetCallerIdentity. It is always protected.
+	Caller string
+	// Principals are keyed by ARN. A principal named by a finding but absent
+	// here no longer exists.
+	Principals map[string]*Principal
+}
+
+// Principal returns the principal with the given ARN, or nil.
+func (f *Facts) Principal(arn string) *Principal {
+	if f == nil {
+		return nil
+	}
+	return f.Principals[arn]
+}
+
+// ParsedARN is an IAM or STS principal ARN split into its parts.
+type ParsedARN struct {
+	Partition string
+	Service   string // iam or sts
+	Account   string
+	Kind      string // user, role, assumed-role, root, ...
+	Path      string // "/" when absent; IAM ARNs carry the path
+	Name      string
+}
+
+// ParseARN splits an IAM principal ARN such as
+// arn:aws:iam::111122223333:role/path/Name or an STS assumed-role ARN.
+func ParseARN(arn string) (ParsedARN, bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" {
+		return ParsedARN{}, false
+	}
+	p := ParsedARN{Partition: parts[1], Service: parts[2], Account: parts[4], Path: "/"}
+	res := parts[5]
+	slash := strings.IndexByte(res, '/')
+	if slash < 0 {
+		p.Kind = res
+		return p, true
+	}
+	p.Kind = res[:slash]
+	rest := res[slash+1:]
+	if p.Service == "sts" && p.Kind == "assumed-role" {
+		// assumed-role/RoleName/SessionName: no path is carried.
+		name, _, _ := strings.Cut(rest, "/")
+		p.Name = name
+		return p, name != ""
+	}
+	last := strings.LastIndexByte(rest, '/')
+	if last >= 0 {
+		p.Path = "/" + rest[:last+1]
+		p.Name = rest[last+1:]
+	} else {
+		p.Name = rest
+	}
+	return p, p.Name != ""
+}
