@@ -3,8 +3,10 @@ package snapshot
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 )
 
 // PolicyDocument is an IAM policy document. On input it accepts a JSON
@@ -16,33 +18,70 @@ type PolicyDocument struct {
 
 // UnmarshalJSON accepts both encodings.
 func (d *PolicyDocument) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
+	if err := d.unmarshal(bytes.TrimSpace(b)); err != nil {
+		return &valueError{raw: b, err: err}
+	}
+	return nil
+}
+
+func (d *PolicyDocument) unmarshal(b []byte) error {
+	switch {
+	case len(b) > 0 && b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		dec, err := url.QueryUnescape(s)
+		doc, err := DecodePolicyString(s)
 		if err != nil {
-			// Some tools emit plain JSON strings, not URL-encoded ones.
-			dec = s
+			return err
 		}
-		var v any
-		if err := json.Unmarshal([]byte(dec), &v); err != nil {
-			return fmt.Errorf("policy document string is neither URL-encoded JSON nor JSON: %v", err)
-		}
-		if _, ok := v.(map[string]any); !ok {
-			return fmt.Errorf("policy document is not a JSON object")
-		}
-		return d.set([]byte(dec))
-	}
-	if len(b) > 0 && b[0] == '{' {
+		return d.set([]byte(doc))
+	case len(b) > 0 && b[0] == '{':
 		return d.set(b)
-	}
-	if string(b) == "null" {
+	case string(b) == "null":
 		return nil
 	}
-	return fmt.Errorf("policy document must be a JSON object or a URL-encoded string")
+	return errors.New("policy document must be a JSON object or a URL-encoded string")
+}
+
+// DecodePolicyString turns a policy document string into JSON text. IAM
+// returns documents percent-encoded per RFC 3986 (spaces as %20, '+' as
+// %2B), so '+' is first taken literally (url.PathUnescape). Only when that
+// does not give a JSON object is '+' read as a space, for text written by
+// form encoders (url.QueryEscape, Python quote_plus). A string that already
+// is a JSON object is taken as is: encoded text cannot start with '{'.
+func DecodePolicyString(s string) (string, error) {
+	if t := strings.TrimSpace(s); strings.HasPrefix(t, "{") {
+		if err := checkObject(t); err != nil {
+			return "", fmt.Errorf("policy document string is not valid JSON: %v", err)
+		}
+		return t, nil
+	}
+	var firstErr error
+	for _, unescape := range []func(string) (string, error){url.PathUnescape, url.QueryUnescape} {
+		dec, err := unescape(s)
+		if err == nil {
+			err = checkObject(dec)
+		}
+		if err == nil {
+			return dec, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return "", fmt.Errorf("policy document string is neither a JSON object nor URL-encoded JSON: %v", firstErr)
+}
+
+func checkObject(s string) error {
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return err
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return errors.New("not a JSON object")
+	}
+	return nil
 }
 
 func (d *PolicyDocument) set(raw []byte) error {
@@ -62,7 +101,10 @@ func (d PolicyDocument) MarshalJSON() ([]byte, error) {
 	return []byte(d.JSON), nil
 }
 
-// URLEncoded returns the document the way the IAM API returns it.
+// URLEncoded returns the document the way the IAM API returns it: RFC 3986
+// percent-encoding, so spaces are %20 and '+' is %2B. Both url.PathUnescape
+// and url.QueryUnescape (and Java's URLDecoder, which AWS suggests) decode
+// it to the same text.
 func (d PolicyDocument) URLEncoded() string {
-	return url.QueryEscape(d.JSON)
+	return strings.ReplaceAll(url.QueryEscape(d.JSON), "+", "%20")
 }

@@ -227,12 +227,16 @@ type Snapshot struct {
 	Auth          AuthDetails
 	AccessKeys    []AccessKey
 	LoginProfiles []LoginProfile
-	Findings      []Finding
-	Analyzer      *Analyzer
+	// FindingList is findings.json. (It cannot be called Findings: that is
+	// the iamprune.FindingSource method.)
+	FindingList []Finding
+	Analyzer    *Analyzer
 	// LastAccessed entries are kept raw: {"Arn": ..., get-service-last-accessed-details output}.
 	LastAccessed     []json.RawMessage
 	CredentialReport []byte
-	// HasAccessKeys and HasLoginProfiles record whether those files existed.
+	// HasAccessKeys, HasLoginProfiles and HasFindings record whether those
+	// files existed.
 	HasAccessKeys    bool
 	HasLoginProfiles bool
+	HasFindings      bool
 }

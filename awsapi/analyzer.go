@@ -1,0 +1,212 @@
+package awsapi
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
+	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer/types"
+
+	"github.com/iamprune/iamprune"
+)
+
+// FindingSource reads the ACTIVE findings of one unused-access analyzer,
+// each with every page of its details.
+type FindingSource struct {
+	// OnProgress, if set, is called as finding details arrive: first with
+	// done=0 once the total is known, then after each finding. Calls are
+	// serialised and done only grows.
+	OnProgress func(done, total int)
+
+	client   *accessanalyzer.Client
+	region   string
+	analyzer string
+	opts     options
+
+	mu       sync.Mutex
+	resolved string
+}
+
+var _ iamprune.FindingSource = (*FindingSource)(nil)
+
+// NewFindingSource returns a source for analyzer, which is
+// iamprune.AnalyzerAuto (the region's one active unused-access analyzer) or
+// an analyzer ARN, used as is.
+func NewFindingSource(cfg aws.Config, analyzer string, opts ...Option) *FindingSource {
+	if analyzer == "" {
+		analyzer = iamprune.AnalyzerAuto
+	}
+	return &FindingSource{
+		client:   accessanalyzer.NewFromConfig(cfg),
+		region:   cfg.Region,
+		analyzer: analyzer,
+		opts:     newOptions(opts),
+	}
+}
+
+// AnalyzerARN returns the analyzer the source reads, discovering it on the
+// first call when the source was made with "auto".
+func (s *FindingSource) AnalyzerARN(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.resolved != "" {
+		return s.resolved, nil
+	}
+	if s.analyzer != iamprune.AnalyzerAuto {
+		s.resolved = s.analyzer
+		return s.resolved, nil
+	}
+	arn, err := s.discover(ctx)
+	if err != nil {
+		return "", err
+	}
+	s.resolved = arn
+	return arn, nil
+}
+
+// discover picks the region's active unused-access analyzer. One of each
+// type (account and organisation) is a common setup, and the account one
+// is the narrower, so it wins; any other ambiguity is the user's to settle.
+func (s *FindingSource) discover(ctx context.Context) (string, error) {
+	var account, org []string
+	p := accessanalyzer.NewListAnalyzersPaginator(s.client, &accessanalyzer.ListAnalyzersInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("accessanalyzer: cannot list analyzers in %s: %w", s.region, err)
+		}
+		for _, a := range page.Analyzers {
+			if a.Status != types.AnalyzerStatusActive || a.Arn == nil {
+				continue
+			}
+			switch a.Type {
+			case types.TypeAccountUnusedAccess:
+				account = append(account, *a.Arn)
+			case types.TypeOrganizationUnusedAccess:
+				org = append(org, *a.Arn)
+			}
+		}
+	}
+	switch {
+	case len(account)+len(org) == 0:
+		return "", iamprune.Errorf(iamprune.EINVALID,
+			"accessanalyzer: no active unused-access analyzer in %s; create one or pass --analyzer ARN", s.region)
+	case len(account)+len(org) == 1:
+		return slices.Concat(account, org)[0], nil
+	case len(account) == 1 && len(org) == 1:
+		s.opts.logger.Info("several unused-access analyzers: using the account analyzer",
+			"analyzer", account[0], "ignored", org[0])
+		return account[0], nil
+	}
+	all := slices.Concat(account, org)
+	slices.Sort(all)
+	return "", iamprune.Errorf(iamprune.EINVALID,
+		"accessanalyzer: %d active unused-access analyzers in %s (%s); pass --analyzer ARN to choose one",
+		len(all), s.region, strings.Join(all, ", "))
+}
+
+// Findings lists the analyzer's ACTIVE findings and reads each one's
+// details, keeping the ListFindingsV2 order.
+func (s *FindingSource) Findings(ctx context.Context) ([]iamprune.Finding, []iamprune.Warning, error) {
+	arn, err := s.AnalyzerARN(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids, err := s.listIDs(ctx, arn)
+	if err != nil {
+		return nil, nil, err
+	}
+	outs := make([]*accessanalyzer.GetFindingV2Output, len(ids))
+	var (
+		progMu sync.Mutex
+		done   int
+	)
+	s.progress(&progMu, &done, len(ids), false)
+	err = forEach(ctx, len(ids), s.opts.workers, func(ctx context.Context, i int) error {
+		out, err := s.getFinding(ctx, arn, ids[i])
+		if err != nil {
+			return err
+		}
+		outs[i] = out
+		s.progress(&progMu, &done, len(ids), true)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var (
+		findings []iamprune.Finding
+		warnings []iamprune.Warning
+	)
+	for _, out := range outs {
+		f, ws, ok := convertFinding(arn, out)
+		warnings = append(warnings, ws...)
+		if ok {
+			findings = append(findings, f)
+		}
+	}
+	return findings, warnings, nil
+}
+
+func (s *FindingSource) progress(mu *sync.Mutex, done *int, total int, step bool) {
+	if s.OnProgress == nil {
+		return
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if step {
+		*done++
+	}
+	s.OnProgress(*done, total)
+}
+
+func (s *FindingSource) listIDs(ctx context.Context, arn string) ([]string, error) {
+	in := &accessanalyzer.ListFindingsV2Input{
+		AnalyzerArn: aws.String(arn),
+		
+	}
+	var ids []string
+	p := accessanalyzer.NewListFindingsV2Paginator(s.client, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("accessanalyzer: cannot list findings of %s: %w", arn, err)
+		}
+		for _, f := range page.Findings {
+			if f.Id != nil {
+				ids = append(ids, *f.Id)
+			}
+		}
+	}
+	return ids, nil
+}
+
+// getFinding reads one finding with every page of its details merged into
+// the first page's output.
+func (s *FindingSource) getFinding(ctx context.Context, arn, id string) (*accessanalyzer.GetFindingV2Output, error) {
+	var merged *accessanalyzer.GetFindingV2Output
+	p := accessanalyzer.NewGetFindingV2Paginator(s.client, &accessanalyzer.GetFindingV2Input{
+		AnalyzerArn: aws.String(arn),
+		Id:          aws.String(id),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("accessanalyzer: cannot get finding %s of %s: %w", id, arn, err)
+		}
+		if merged == nil {
+			merged = page
+			continue
+		}
+		merged.FindingDetails = append(merged.FindingDetails, page.FindingDetails...)
+	}
+	merged.NextToken = nil
+	if merged.Id == nil {
+		merged.Id = aws.String(id)
+	}
+	return merged, nil
+}

@@ -1,0 +1,273 @@
+package awsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/iamprune/iamprune"
+)
+
+// Facts reads the facts about the principals that findings name, with as
+// few calls as the findings allow, and caches them: within one Facts value
+// no AWS call is ever made twice, however often Facts is called.
+//
+// Two fields differ from snapshot mode, where they come from files filled
+// with extra calls: AccessKey.LastUsed and LoginProfile.PasswordLastUsed are
+// nil here (they would cost a GetAccessKeyLastUsed or GetUser per user).
+// Planning does not need them: the findings carry lastAccessed. Snapshot
+// mode also knows keys and login profiles of every user, while Facts reads
+// them only for users named by UnusedIAMUserAccessKey and
+// UnusedIAMUserPassword findings, the only ones whose decisions use them.
+type Facts struct {
+	iam  *iam.Client
+	sts  *sts.Client
+	opts options
+
+	mu         sync.Mutex
+	caller     string
+	account    string
+	partition  string
+	principals map[string]*iamprune.Principal // by ARN; nil until read
+	keys       map[string][]iamprune.AccessKey
+	profiles   map[string]*iamprune.LoginProfile // present = read; nil value = none
+}
+
+var _ iamprune.FactSource = (*Facts)(nil)
+
+// NewFacts returns a FactSource reading IAM and STS through cfg.
+func NewFacts(cfg aws.Config, opts ...Option) *Facts {
+	return &Facts{
+		iam:      iam.NewFromConfig(cfg),
+		sts:      sts.NewFromConfig(cfg),
+		opts:     newOptions(opts),
+		keys:     map[string][]iamprune.AccessKey{},
+		profiles: map[string]*iamprune.LoginProfile{},
+	}
+}
+
+// Facts returns the caller, every user and role of the account, and the
+// access keys and login profiles of the users whose findings need them.
+// Principals named by findings but absent from IAM are left out: they no
+// longer exist. The result is a fresh copy the caller may change.
+func (s *Facts) Facts(ctx context.Context, findings []iamprune.Finding) (*iamprune.Facts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.loadCaller(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.loadPrincipals(ctx); err != nil {
+		return nil, err
+	}
+	keyUsers, profileUsers := s.usersToRead(findings)
+	if err := s.loadKeys(ctx, keyUsers); err != nil {
+		return nil, err
+	}
+	if err := s.loadProfiles(ctx, profileUsers); err != nil {
+		return nil, err
+	}
+	return s.build(), nil
+}
+
+func (s *Facts) loadCaller(ctx context.Context) error {
+	if s.caller != "" {
+		return nil
+	}
+	out, err := s.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return fmt.Errorf("sts: cannot get caller identity: %w", err)
+	}
+	parsed, ok := iamprune.ParseARN(deref(out.Arn))
+	if !ok {
+		return fmt.Errorf("sts: caller identity has no valid ARN: %q", deref(out.Arn))
+	}
+	s.caller, s.partition, s.account = *out.Arn, parsed.Partition, deref(out.Account)
+	if s.account == "" {
+		s.account = parsed.Account
+	}
+	return nil
+}
+
+// loadPrincipals reads every user and role in one paginated
+// GetAccountAuthorizationDetails: far fewer calls than a Get per principal.
+// Groups and managed policies are not needed to plan, so they are filtered
+// out server-side.
+func (s *Facts) loadPrincipals(ctx context.Context) error {
+	if s.principals != nil {
+		return nil
+	}
+	principals := map[string]*iamprune.Principal{}
+	p := iam.NewGetAccountAuthorizationDetailsPaginator(s.iam, &iam.GetAccountAuthorizationDetailsInput{
+		Filter: []iamtypes.EntityType{iamtypes.EntityTypeUser, iamtypes.EntityTypeRole},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("iam: cannot get account authorization details: %w", err)
+		}
+		for _, u := range page.UserDetailList {
+			pr := newPrincipal(iamprune.KindUser, u.Arn, u.UserName, u.Path, u.UserId, u.CreateDate, u.Tags)
+			principals[pr.ARN] = pr
+		}
+		for _, r := range page.RoleDetailList {
+			pr := newPrincipal(iamprune.KindRole, r.Arn, r.RoleName, r.Path, r.RoleId, r.CreateDate, r.Tags)
+			if r.RoleLastUsed != nil {
+				pr.RoleLastUsed = utcPtr(r.RoleLastUsed.LastUsedDate)
+			}
+			principals[pr.ARN] = pr
+		}
+	}
+	s.principals = principals
+	return nil
+}
+
+func newPrincipal(kind iamprune.PrincipalKind, arn, name, path, id *string, created *time.Time, tags []iamtypes.Tag) *iamprune.Principal {
+	p := &iamprune.Principal{
+		ARN:        deref(arn),
+		Kind:       kind,
+		Name:       deref(name),
+		Path:       deref(path),
+		ID:         deref(id),
+		CreateDate: utc(created),
+	}
+	if parsed, ok := iamprune.ParseARN(p.ARN); ok {
+		p.Account = parsed.Account
+	}
+	if len(tags) > 0 {
+		p.Tags = make(map[string]string, len(tags))
+		for _, t := range tags {
+			p.Tags[deref(t.Key)] = deref(t.Value)
+		}
+	}
+	return p
+}
+
+// usersToRead returns, in finding order and without repeats, the existing
+// users whose keys and login profiles are needed and not yet read.
+func (s *Facts) usersToRead(findings []iamprune.Finding) (keys, profiles []string) {
+	for _, f := range findings {
+		p := s.principals[f.Resource]
+		if p == nil || p.Kind != iamprune.KindUser {
+			continue
+		}
+		switch f.Type {
+		case iamprune.UnusedIAMUserAccessKey:
+			if _, ok := s.keys[p.Name]; !ok && !slices.Contains(keys, p.Name) {
+				keys = append(keys, p.Name)
+			}
+		case iamprune.UnusedIAMUserPassword:
+			if _, ok := s.profiles[p.Name]; !ok && !slices.Contains(profiles, p.Name) {
+				profiles = append(profiles, p.Name)
+			}
+		}
+	}
+	return keys, profiles
+}
+
+func (s *Facts) loadKeys(ctx context.Context, users []string) error {
+	got := make([][]iamprune.AccessKey, len(users))
+	read := make([]bool, len(users))
+	err := forEach(ctx, len(users), s.opts.workers, func(ctx context.Context, i int) error {
+		keys, err := s.listKeys(ctx, users[i])
+		got[i], read[i] = keys, err == nil
+		return err
+	})
+	for i, u := range users {
+		if read[i] { // keep what was read even when another user failed
+			s.keys[u] = got[i]
+		}
+	}
+	return err
+}
+
+func (s *Facts) listKeys(ctx context.Context, user string) ([]iamprune.AccessKey, error) {
+	var keys []iamprune.AccessKey
+	p := iam.NewListAccessKeysPaginator(s.iam, &iam.ListAccessKeysInput{UserName: aws.String(user)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("iam: cannot list access keys of user %s: %w", user, err)
+		}
+		for _, k := range page.AccessKeyMetadata {
+			keys = append(keys, iamprune.AccessKey{
+				ID:         deref(k.AccessKeyId),
+				Status:     string(k.Status),
+				CreateDate: utc(k.CreateDate),
+			})
+		}
+	}
+	return keys, nil
+}
+
+func (s *Facts) loadProfiles(ctx context.Context, users []string) error {
+	got := make([]*iamprune.LoginProfile, len(users))
+	read := make([]bool, len(users))
+	err := forEach(ctx, len(users), s.opts.workers, func(ctx context.Context, i int) error {
+		lp, err := s.getProfile(ctx, users[i])
+		got[i], read[i] = lp, err == nil
+		return err
+	})
+	for i, u := range users {
+		if read[i] {
+			s.profiles[u] = got[i]
+		}
+	}
+	return err
+}
+
+// getProfile returns the user's login profile, or nil when the user has no
+// console password (NoSuchEntity).
+func (s *Facts) getProfile(ctx context.Context, user string) (*iamprune.LoginProfile, error) {
+	out, err := s.iam.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String(user)})
+	var none *iamtypes.NoSuchEntityException
+	if errors.As(err, &none) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("iam: cannot get login profile of user %s: %w", user, err)
+	}
+	if out.LoginProfile == nil {
+		return nil, nil
+	}
+	return &iamprune.LoginProfile{
+		CreateDate:            utc(out.LoginProfile.CreateDate),
+		PasswordResetRequired: out.LoginProfile.PasswordResetRequired,
+	}, nil
+}
+
+// build copies the cache into a fresh Facts.
+func (s *Facts) build() *iamprune.Facts {
+	f := &iamprune.Facts{
+		Account:    s.account,
+		Partition:  s.partition,
+		Caller:     s.caller,
+		Principals: make(map[string]*iamprune.Principal, len(s.principals)),
+	}
+	for arn, p := range s.principals {
+		c := *p
+		c.Tags = maps.Clone(p.Tags)
+		if c.Kind == iamprune.KindUser {
+			if keys, ok := s.keys[c.Name]; ok {
+				c.AccessKeys, c.KeysKnown = slices.Clone(keys), true
+			}
+			if lp, ok := s.profiles[c.Name]; ok {
+				c.LoginProfileKnown = true
+				if lp != nil {
+					cp := *lp
+					c.LoginProfile = &cp
+				}
+			}
+		}
+		f.Principals[arn] = &c
+	}
+	return f
+}

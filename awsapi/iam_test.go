@@ -1,0 +1,175 @@
+package awsapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/iamprune/iamprune"
+)
+
+func readFindings(t *testing.T, path string) []iamprune.Finding {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs []iamprune.Finding
+	if err := json.Unmarshal(b, &fs); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return fs
+}
+
+// TestFacts reads the wire responses under testdata/facts/<case> for the
+// findings in findings.json and compares the facts with want.json. The fake
+// fails on any call it has no response for (a user that no longer exists,
+// a user without a matching finding) and on any call made twice.
+func TestFacts(t *testing.T) {
+	for _, name := range []string{"basic"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join("testdata", "facts", name)
+			fake := newFake(t)
+			fake.load(dir)
+			fake.check = checkAuthFilter(t)
+			counter := NewCounter()
+			src := NewFacts(fake.start(counter), WithWorkers(3))
+			findings := readFindings(t, filepath.Join(dir, "findings.json"))
+
+			got, err := src.Facts(context.Background(), findings)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareGolden(t, filepath.Join(dir, "want.json"), got)
+			calls := counter.Total()
+
+			// The result is the caller's: changing it must not reach the cache.
+			for _, p := range got.Principals {
+				if p.Tags != nil {
+					p.Tags["changed"] = "yes"
+				}
+				p.AccessKeys = append(p.AccessKeys, iamprune.AccessKey{ID: "AKIAMUTATED"})
+			}
+			again, err := src.Facts(context.Background(), findings)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if counter.Total() != calls {
+				t.Errorf("second Facts made %d calls, want 0", counter.Total()-calls)
+			}
+			compareGolden(t, filepath.Join(dir, "want.json"), again)
+			fake.checkCalls()
+		})
+	}
+}
+
+// checkAuthFilter fails the test unless GetAccountAuthorizationDetails asks
+// for users and roles only.
+func checkAuthFilter(t *testing.T) func(string, *http.Request, []byte) {
+	return func(key string, _ *http.Request, body []byte) {
+		if !strings.HasPrefix(key, "iam.GetAccountAuthorizationDetails") {
+			return
+		}
+		form, _ := url.ParseQuery(string(body))
+		if f := []string{form.Get("Filter.member.1"), form.Get("Filter.member.2"), form.Get("Filter.member.3")}; !slices.Equal(f, []string{"User", "Role", ""}) {
+			t.Errorf("GetAccountAuthorizationDetails filter = %v, want User, Role", f)
+		}
+	}
+}
+
+// TestFactsIncremental checks that a later call with new findings reads
+// only what is new.
+func TestFactsIncremental(t *testing.T) {
+	fake := newFake(t)
+	fake.load(filepath.Join("testdata", "facts", "basic"))
+	counter := NewCounter()
+	src := NewFacts(fake.start(counter))
+	keys := iamprune.Finding{ID: "k", Type: iamprune.UnusedIAMUserAccessKey, Resource: "arn:aws:iam::111122223333:user/alice"}
+	pw := iamprune.Finding{ID: "p", Type: iamprune.UnusedIAMUserPassword, Resource: "arn:aws:iam::111122223333:user/people/bob"}
+	pwCarol := iamprune.Finding{ID: "p2", Type: iamprune.UnusedIAMUserPassword, Resource: "arn:aws:iam::111122223333:user/carol"}
+	keysDave := iamprune.Finding{ID: "k2", Type: iamprune.UnusedIAMUserAccessKey, Resource: "arn:aws:iam::111122223333:user/dave"}
+
+	steps := []struct {
+		findings []iamprune.Finding
+		want     map[string]int // new calls by operation
+	}{
+		{[]iamprune.Finding{keys}, map[string]int{"STS.GetCallerIdentity": 1, "IAM.GetAccountAuthorizationDetails": 2, "IAM.ListAccessKeys": 2}},
+		{[]iamprune.Finding{keys, pw}, map[string]int{"IAM.GetLoginProfile": 1}},
+		{[]iamprune.Finding{pw, keys}, map[string]int{}},
+		{[]iamprune.Finding{pwCarol, keysDave, pw}, map[string]int{"IAM.GetLoginProfile": 1, "IAM.ListAccessKeys": 1}},
+	}
+	before := map[string]int{}
+	for i, st := range steps {
+		facts, err := src.Facts(context.Background(), st.findings)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		now := counter.ByOperation()
+		delta := map[string]int{}
+		for op, n := range now {
+			if d := n - before[op]; d != 0 {
+				delta[op] = d
+			}
+		}
+		if !reflect.DeepEqual(delta, st.want) {
+			t.Errorf("step %d: new calls %v, want %v", i, delta, st.want)
+		}
+		before = now
+		// What was read earlier stays known.
+		if alice := facts.Principal(keys.Resource); !alice.KeysKnown || len(alice.AccessKeys) != 2 {
+			t.Errorf("step %d: alice keys known=%v %v", i, alice.KeysKnown, alice.AccessKeys)
+		}
+	}
+	fake.checkCalls()
+}
+
+func TestFactsErrors(t *testing.T) {
+	const denied = `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not allowed</Message></Error><RequestId>r</RequestId></ErrorResponse>`
+	const caller = `<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::111122223333:user/admin</Arn><Account>111122223333</Account></GetCallerIdentityResult></GetCallerIdentityResponse>`
+	const auth = `<GetAccountAuthorizationDetailsResponse><GetAccountAuthorizationDetailsResult><UserDetailList><member><UserName>alice</UserName><Arn>arn:aws:iam::111122223333:user/alice</Arn><Path>/</Path></member></UserDetailList><IsTruncated>false</IsTruncated></GetAccountAuthorizationDetailsResult></GetAccountAuthorizationDetailsResponse>`
+	alice := []iamprune.Finding{
+		{ID: "k", Type: iamprune.UnusedIAMUserAccessKey, Resource: "arn:aws:iam::111122223333:user/alice"},
+		{ID: "p", Type: iamprune.UnusedIAMUserPassword, Resource: "arn:aws:iam::111122223333:user/alice"},
+	}
+	tests := []struct {
+		name      string
+		responses map[string]string // key -> body; denied answers 403
+		wantErr   string
+	}{
+		{"caller", map[string]string{"sts.GetCallerIdentity": denied}, "sts: cannot get caller identity: "},
+		{"auth", map[string]string{"sts.GetCallerIdentity": caller, "iam.GetAccountAuthorizationDetails": denied}, "iam: cannot get account authorization details: "},
+		{"keys", map[string]string{
+			"sts.GetCallerIdentity": caller, "iam.GetAccountAuthorizationDetails": auth,
+			"iam.ListAccessKeys.alice":  denied,
+			"iam.GetLoginProfile.alice": `<GetLoginProfileResponse><GetLoginProfileResult><LoginProfile><UserName>alice</UserName></LoginProfile></GetLoginProfileResult></GetLoginProfileResponse>`,
+		}, "iam: cannot list access keys of user alice: "},
+		{"profile", map[string]string{
+			"sts.GetCallerIdentity": caller, "iam.GetAccountAuthorizationDetails": auth,
+			"iam.ListAccessKeys.alice":  `<ListAccessKeysResponse><ListAccessKeysResult><IsTruncated>false</IsTruncated></ListAccessKeysResult></ListAccessKeysResponse>`,
+			"iam.GetLoginProfile.alice": denied,
+		}, "iam: cannot get login profile of user alice: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := newFake(t)
+			for k, body := range tt.responses {
+				status := 200
+				if body == denied {
+					status = 403
+				}
+				fake.add(k, status, body)
+			}
+			_, err := NewFacts(fake.start(nil)).Facts(context.Background(), alice)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "AccessDenied") {
+				t.Fatalf("err = %v, want %q and the AWS error code", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/iamprune/iamprune"
+)
+
+// Exit codes (design.md).
+const (
+	exitOK       = 0
+	exitProblems = 1
+	exitInvalid  = 2
+)
+
+// Main holds the process's streams and dependencies, so that tests can run
+// the whole CLI in-process.
+type Main struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	Now    func() time.Time
+	// StderrIsTerminal enables progress output and text logs.
+	StderrIsTerminal bool
+
+	logger *slog.Logger
+	// Global flags.
+	logFormat string
+	logLevel  string
+	profile   string
+	region    string
+}
+
+// NewMain returns a Main wired to the real process.
+func NewMain() *Main {
+	return &Main{
+		Stdin:            os.Stdin,
+		Stdout:           os.Stdout,
+		Stderr:           os.Stderr,
+		Getenv:           os.Getenv,
+		Now:              time.Now,
+		StderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+	}
+}
+
+// errProblems is returned by commands that ran but found problems (exit 1).
+var errProblems = errors.New("problems found")
+
+// Run executes the CLI with args and returns the process exit code.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	root := m.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(m.Stdin)
+	root.SetOut(m.Stdout)
+	root.SetErr(m.Stderr)
+	err := root.ExecuteContext(ctx)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errProblems):
+		return exitProblems
+	}
+	fmt.Fprintf(m.Stderr, "iamprune: %v\n", err)
+	if iamprune.ErrorCode(err) == iamprune.EINVALID || isUsageError(err) {
+		return exitInvalid
+	}
+	return exitProblems
+}
+
+// isUsageError recognises cobra's flag and argument errors, which are bad usage.
+func isUsageError(err error) bool {
+	var u usageError
+	if errors.As(err, &u) {
+		return true
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+func (m *Main) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "iamprune",
+		Short: "Close the loop on IAM Access Analyzer unused-access findings",
+		Long: `iamprune reads IAM Access Analyzer unused-access findings (unused roles, access
+keys, console passwords and permissions), ages every credential and service,
+and plans what to do about each: notify the owner, honour approved exceptions,
+leave protected principals alone, and remediate what stayed unused past the
+tolerance.
+
+It reads findings from the Access Analyzer API (standard AWS credential chain,
+--profile, --region and AWS_ENDPOINT_URL) or from an offline snapshot folder.
+Nothing is changed by 'plan'.
+
+Exit codes: 0 success, 1 the command ran and found problems, 2 bad usage or
+bad input (the message names the file, line or field).`,
+		Example: `  iamprune demo
+  iamprune plan --snapshot examples/demo/snapshot --config examples/demo/iamprune.yaml
+  iamprune plan --analyzer auto -o markdown > plan.md
+  iamprune emulator --snapshot examples/demo/snapshot --listen 127.0.0.1:4566`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return m.setupLogging()
+		},
+	}
+	root.CompletionOptions.HiddenDefaultCmd = true
+	pf := root.PersistentFlags()
+	pf.StringVar(&m.logFormat, "log-format", "text", "log format on stderr: text or json (json suits CloudWatch)")
+	pf.StringVar(&m.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	pf.StringVar(&m.profile, "profile", "", "AWS shared-config profile (default: AWS_PROFILE or the default chain)")
+	pf.StringVar(&m.region, "region", "", "AWS region (default: AWS_REGION or the profile's region)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+
+	root.AddCommand(m.planCommand(), m.emulatorCommand(), m.demoCommand(), m.configCommand())
+	return root
+}
+
+func (m *Main) setupLogging() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(m.logLevel)); err != nil {
+		return usagef("--log-level: %q is not one of debug, info, warn, error", m.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch m.logFormat {
+	case "text":
+		m.logger = slog.New(slog.NewTextHandler(m.Stderr, opts))
+	case "json":
+		m.logger = slog.New(slog.NewJSONHandler(m.Stderr, opts))
+	default:
+		return usagef("--log-format: %q is not text or json", m.logFormat)
+	}
+	return nil
+}
+
+func (m *Main) log() *slog.Logger {
+	if m.logger == nil {
+		return slog.New(slog.NewTextHandler(m.Stderr, nil))
+	}
+	return m.logger
+}
+
+// parseNow reads --now: RFC 3339, or a bare date meaning midnight UTC.
+func parseNow(s string, fallback func() time.Time) (time.Time, error) {
+	if s == "" {
+		return fallback().UTC(), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, usagef("--now: %q is not an RFC 3339 time (e.g. 2026-11-28T00:00:00Z) or a date (2026-11-28)", s)
+}

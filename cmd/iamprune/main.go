@@ -1,0 +1,17 @@
+// Command iamprune closes the loop on IAM Access Analyzer unused-access
+// findings: it plans, and later applies and rolls back, remediation.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := NewMain().Run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}

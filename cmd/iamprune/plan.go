@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/awsapi"
+	"github.com/iamprune/iamprune/config"
+	"github.com/iamprune/iamprune/decide"
+	"github.com/iamprune/iamprune/exceptions"
+	"github.com/iamprune/iamprune/render"
+	"github.com/iamprune/iamprune/snapshot"
+)
+
+// planOptions holds the flags shared by every command that makes a plan.
+type planOptions struct {
+	snapshot   string
+	analyzer   string
+	configPath string
+	exceptions string
+	now        string
+	output     string
+}
+
+func (o *planOptions) bind(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.snapshot, "snapshot", "", "read findings and IAM facts from this snapshot folder instead of AWS")
+	f.StringVar(&o.analyzer, "analyzer", "", `analyzer ARN, or "auto" for the account's active unused-access analyzer (default: the config's analyzer, else auto)`)
+	f.StringVar(&o.configPath, "config", "", "YAML config file (default: $IAMPRUNE_CONFIG, else built-in defaults; see 'iamprune config reference')")
+	f.StringVar(&o.exceptions, "exceptions", "", "exceptions file, *.txt (one ARN per line) or YAML; overrides the config's exceptions")
+	f.StringVar(&o.now, "now", "", "evaluate as of this time (RFC 3339 or YYYY-MM-DD), for reproducible runs (default: the current time)")
+	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or markdown")
+}
+
+func (m *Main) planCommand() *cobra.Command {
+	var o planOptions
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Show what iamprune would do about each unused-access finding (changes nothing)",
+		Long: `plan reads the unused-access findings, the IAM facts needed to age them, the
+config and the exceptions, and prints one line per item that needs attention:
+
+  notify                  unused past notify_after_days; the owner is warned
+                          with the date remediation will happen (remediate_on)
+  deactivate-access-key   remediations, for items unused past
+  delete-access-key       remediate_after_days
+  delete-login-profile
+  quarantine-role
+  deny-unused-services
+  exempt                  an unexpired exception covers it
+  protected               a protected principal: service-linked and Identity
+                          Center roles, OrganizationAccountAccessRole, the
+                          identity iamprune runs as, and the config's globs
+  skip                    the finding is not ACTIVE, or the principal or key
+                          no longer exists
+
+Items still under notify_after_days produce no line. Each access key is aged
+by its own last use; never-used things are aged from their own creation date.
+Nothing is changed.
+
+Findings come from the Access Analyzer API (ListFindingsV2 filtered to ACTIVE,
+then GetFindingV2 with every page) and IAM (GetAccountAuthorizationDetails,
+ListAccessKeys, GetLoginProfile, sts:GetCallerIdentity), through the standard
+credential chain; AWS_ENDPOINT_URL points them at another endpoint such as
+'iamprune emulator'. With --snapshot they come from a snapshot folder.`,
+		Example: `  iamprune plan --snapshot examples/demo/snapshot --config examples/demo/iamprune.yaml --now 2026-11-28
+  iamprune plan --profile audit --region eu-west-1 -o json > plan.json
+  AWS_ENDPOINT_URL=http://127.0.0.1:4566 iamprune plan -o markdown`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := render.ByName(o.output)
+			if err != nil {
+				return err
+			}
+			plan, err := m.makePlan(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			return r.Render(m.Stdout, plan)
+		},
+	}
+	o.bind(cmd)
+	return cmd
+}
+
+// planInputs is everything a decision needs besides the finding and fact sources.
+type planInputs struct {
+	cfg        iamprune.Config
+	exceptions []iamprune.Exception
+	now        time.Time
+}
+
+// loadInputs reads the config and exceptions named by the flags.
+func (m *Main) loadInputs(o planOptions) (planInputs, error) {
+	now, err := parseNow(o.now, m.Now)
+	if err != nil {
+		return planInputs{}, err
+	}
+	path := o.configPath
+	if path == "" {
+		path = m.Getenv("IAMPRUNE_CONFIG")
+	}
+	cfg := iamprune.DefaultConfig()
+	if path != "" {
+		if cfg, err = config.Load(path); err != nil {
+			return planInputs{}, err
+		}
+	}
+	excPath := o.exceptions
+	if excPath == "" && cfg.Exceptions != "" {
+		excPath = cfg.Exceptions
+		// A relative path in a config file is relative to that file.
+		if path != "" && !filepath.IsAbs(excPath) && !strings.Contains(excPath, "://") {
+			excPath = filepath.Join(filepath.Dir(path), excPath)
+		}
+	}
+	var excs []iamprune.Exception
+	if excPath != "" {
+		if excs, err = exceptions.Load(excPath); err != nil {
+			return planInputs{}, err
+		}
+	}
+	return planInputs{cfg: cfg, exceptions: excs, now: now}, nil
+}
+
+func (m *Main) makePlan(ctx context.Context, o planOptions) (*iamprune.Plan, error) {
+	in, err := m.loadInputs(o)
+	if err != nil {
+		return nil, err
+	}
+	if o.snapshot != "" {
+		if o.analyzer != "" {
+			return nil, usagef("--snapshot and --analyzer cannot be used together")
+		}
+		snap, err := snapshot.LoadDir(o.snapshot)
+		if err != nil {
+			return nil, err
+		}
+		return m.decide(ctx, snap, snap, in, "snapshot "+o.snapshot)
+	}
+	analyzer := o.analyzer
+	if analyzer == "" {
+		analyzer = in.cfg.Analyzer
+	}
+	awsCfg, counter, err := awsapi.LoadConfig(ctx, awsapi.Options{Profile: m.profile, Region: m.region, Logger: m.log()})
+	if err != nil {
+		return nil, err
+	}
+	findings := awsapi.NewFindingSource(awsCfg, analyzer)
+	facts := awsapi.NewFacts(awsCfg)
+	progress := m.progress(counter)
+	findings.OnProgress = progress.findings
+	defer progress.done()
+	plan, err := m.decide(ctx, findings, facts, in, "analyzer "+analyzer)
+	if err == nil {
+		m.log().Debug("AWS calls", "total", counter.Total(), "by_operation", counter.ByOperation())
+	}
+	return plan, err
+}
+
+// decide reads findings and facts from the sources and runs the engine.
+func (m *Main) decide(ctx context.Context, fs iamprune.FindingSource, facts iamprune.FactSource, in planInputs, source string) (*iamprune.Plan, error) {
+	findings, warnings, err := fs.Findings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		m.log().Warn(w.Message, "source", w.Source)
+	}
+	f, err := facts.Facts(ctx, findings)
+	if err != nil {
+		return nil, err
+	}
+	plan := decide.Plan(decide.Input{
+		Findings:   findings,
+		Facts:      f,
+		Config:     in.cfg,
+		Exceptions: in.exceptions,
+		Now:        in.now,
+		Warnings:   warnings,
+		Source:     source,
+	})
+	return &plan, nil
+}
+
+// progress prints "findings read / total, calls made" on stderr, only when
+// stderr is a terminal: logs and pipes stay clean.
+type progress struct {
+	m       *Main
+	counter *awsapi.Counter
+	shown   bool
+}
+
+func (m *Main) progress(c *awsapi.Counter) *progress {
+	return &progress{m: m, counter: c}
+}
+
+func (p *progress) findings(done, total int) {
+	if !p.m.StderrIsTerminal {
+		return
+	}
+	p.shown = true
+	fmt.Fprintf(p.m.Stderr, "\r\033[Kreading findings %d/%d (%d AWS calls)", done, total, p.counter.Total())
+}
+
+func (p *progress) done() {
+	if p.shown {
+		fmt.Fprint(p.m.Stderr, "\r\033[K")
+	}
+}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/snapshot"
+)
+
+const demoNow = "2026-11-28T00:00:00Z"
+
+func demoPaths(t *testing.T) (snap, cfg string) {
+	root := repoRoot(t)
+	return filepath.Join(root, "examples", "demo", "snapshot"), filepath.Join(root, "examples", "demo", "iamprune.yaml")
+}
+
+func decodePlan(t *testing.T, r result) iamprune.Plan {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	var p iamprune.Plan
+	if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
+		t.Fatalf("plan is not JSON: %v\n%s", err, r.stdout)
+	}
+	return p
+}
+
+// The plan read straight from a snapshot and the plan read through the AWS
+// API from the emulator serving that snapshot must be identical, and the API
+// path must never repeat a call.
+func TestPlanSnapshotEqualsAPIThroughEmulator(t *testing.T) {
+	isolateAWS(t)
+	snapDir, cfgPath := demoPaths(t)
+
+	offline := decodePlan(t, runCLI(t, "plan", "--snapshot", snapDir, "--config", cfgPath, "--now", demoNow, "-o", "json"))
+
+	snap, err := snapshot.LoadDir(snapDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A tiny page size forces every paginated call onto several pages.
+	srv := emulator.New(snap, emulator.Options{PageSize: 2, ThrottleEvery: 7})
+	url, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(t.Context()) })
+	t.Setenv("AWS_ENDPOINT_URL", url)
+
+	online := decodePlan(t, runCLI(t, "plan", "--config", cfgPath, "--now", demoNow, "-o", "json"))
+
+	if len(offline.Actions) == 0 {
+		t.Fatal("the demo plan is empty")
+	}
+	if !reflect.DeepEqual(offline.Actions, online.Actions) {
+		a, _ := json.MarshalIndent(offline.Actions, "", " ")
+		b, _ := json.MarshalIndent(online.Actions, "", " ")
+		t.Fatalf("snapshot plan and API plan differ\nsnapshot:\n%s\napi:\n%s", a, b)
+	}
+	if offline.Findings != online.Findings || !reflect.DeepEqual(offline.Warnings, online.Warnings) && len(offline.Warnings)+len(online.Warnings) > 0 {
+		t.Errorf("findings/warnings differ: snapshot %d %v, api %d %v", offline.Findings, offline.Warnings, online.Findings, online.Warnings)
+	}
+
+	if d := srv.Duplicates(); len(d) > 0 {
+		t.Errorf("AWS calls repeated in one run: %+v", d)
+	}
+	assertCallBudget(t, snap, srv.Calls())
+}
+
+// assertCallBudget checks the number of calls per operation against what the
+// snapshot requires: one discovery, one GetFindingV2 sequence per finding, one
+// authorization-details sequence, one ListAccessKeys per user with a key
+// finding, one GetLoginProfile per user with a password finding, and one
+// GetCallerIdentity.
+func assertCallBudget(t *testing.T, snap *snapshot.Snapshot, calls []emulator.Call) {
+	t.Helper()
+	got := map[string]int{}
+	for _, c := range calls {
+		got[c.Operation]++
+	}
+	active, keyUsers, pwdUsers := 0, map[string]bool{}, map[string]bool{}
+	existing := map[string]bool{}
+	for _, u := range snap.Auth.UserDetailList {
+		existing[u.Arn] = true
+	}
+	for _, f := range snap.FindingList {
+		if f.Status != "ACTIVE" {
+			continue
+		}
+		active++
+		if !existing[f.Resource] {
+			continue
+		}
+		switch f.FindingType {
+		case string(iamprune.UnusedIAMUserAccessKey):
+			keyUsers[f.Resource] = true
+		case string(iamprune.UnusedIAMUserPassword):
+			pwdUsers[f.Resource] = true
+		}
+	}
+	if got["GetCallerIdentity"] != 1 {
+		t.Errorf("GetCallerIdentity called %d times, want 1", got["GetCallerIdentity"])
+	}
+	if got["ListAnalyzers"] < 1 || got["ListFindingsV2"] < 1 || got["GetAccountAuthorizationDetails"] < 1 {
+		t.Errorf("missing discovery or listing calls: %v", got)
+	}
+	if got["GetFindingV2"] < active {
+		t.Errorf("GetFindingV2 called %d times for %d active findings", got["GetFindingV2"], active)
+	}
+	if got["ListAccessKeys"] != len(keyUsers) {
+		t.Errorf("ListAccessKeys called %d times, want one per user with a key finding (%d)", got["ListAccessKeys"], len(keyUsers))
+	}
+	if got["GetLoginProfile"] != len(pwdUsers) {
+		t.Errorf("GetLoginProfile called %d times, want one per user with a password finding (%d)", got["GetLoginProfile"], len(pwdUsers))
+	}
+	for op := range got {
+		switch op {
+		case "GetCallerIdentity", "ListAnalyzers", "ListFindingsV2", "GetFindingV2", "GetAccountAuthorizationDetails", "ListAccessKeys", "GetLoginProfile":
+		default:
+			t.Errorf("unexpected call %s", op)
+		}
+	}
+}
+
+// Every plan kind of design.md shows up in the demo plan, where each demo
+// principal gets the kind examples/README.md promises.
+func TestPlanDemoSnapshotKinds(t *testing.T) {
+	isolateAWS(t)
+	snapDir, cfgPath := demoPaths(t)
+	p := decodePlan(t, runCLI(t, "plan", "--snapshot", snapDir, "--config", cfgPath, "--now", demoNow, "-o", "json"))
+	kinds := map[iamprune.ActionKind]bool{}
+	for _, a := range p.Actions {
+		kinds[a.Kind] = true
+		if a.Services == nil {
+			t.Errorf("%s: services is null", a.ID)
+		}
+	}
+	for _, k := range []iamprune.ActionKind{iamprune.KindNotify, iamprune.KindDeactivateAccessKey, iamprune.KindDeleteLoginProfile,
+		iamprune.KindQuarantineRole, iamprune.KindDenyUnusedServices, iamprune.KindExempt, iamprune.KindProtected, iamprune.KindSkip} {
+		if !kinds[k] {
+			t.Errorf("the demo plan has no %s action", k)
+		}
+	}
+}
+
+func TestPlanOutputsRenderTheSamePlan(t *testing.T) {
+	isolateAWS(t)
+	snapDir, cfgPath := demoPaths(t)
+	p := decodePlan(t, runCLI(t, "plan", "--snapshot", snapDir, "--config", cfgPath, "--now", demoNow, "-o", "json"))
+	for _, format := range []string{"table", "markdown"} {
+		r := runCLI(t, "plan", "--snapshot", snapDir, "--config", cfgPath, "--now", demoNow, "-o", format)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d: %s", format, r.code, r.stderr)
+		}
+		for _, a := range p.Actions {
+			if !strings.Contains(r.stdout, a.Principal) {
+				t.Errorf("%s output lacks principal %s", format, a.Principal)
+			}
+		}
+	}
+}
+
+func TestPlanBadInputExitsTwo(t *testing.T) {
+	isolateAWS(t)
+	snapDir, cfgPath := demoPaths(t)
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	badCfg := write("bad.yaml", "analyzer: auto\nrules:\n  UnusedIAMRole:\n    remediate_after_dayz: 10\n")
+	badExc := write("bad.txt", "# ok\narn:aws:iam::111122223333:role/Forensics\nnot-an-arn\n")
+	brokenSnap := filepath.Join(dir, "snap")
+	if err := os.MkdirAll(brokenSnap, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"meta.json", "account-authorization-details.json", "access-keys.json", "login-profiles.json"} {
+		b, err := os.ReadFile(filepath.Join(snapDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(brokenSnap, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A truncated findings.json.
+	b, err := os.ReadFile(filepath.Join(snapDir, "findings.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(brokenSnap, "findings.json"), b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown config key", []string{"plan", "--snapshot", snapDir, "--config", badCfg}, []string{"bad.yaml:4", "remediate_after_dayz"}},
+		{"bad exceptions line", []string{"plan", "--snapshot", snapDir, "--exceptions", badExc}, []string{"bad.txt:3", "not-an-arn"}},
+		{"truncated findings", []string{"plan", "--snapshot", brokenSnap}, []string{"findings.json"}},
+		{"missing snapshot", []string{"plan", "--snapshot", filepath.Join(dir, "nope")}, []string{"nope"}},
+		{"bad --now", []string{"plan", "--snapshot", snapDir, "--now", "yesterday"}, []string{"--now", "yesterday"}},
+		{"bad output", []string{"plan", "--snapshot", snapDir, "-o", "yaml"}, []string{"yaml"}},
+		{"snapshot and analyzer", []string{"plan", "--snapshot", snapDir, "--analyzer", "auto", "--config", cfgPath}, []string{"--snapshot", "--analyzer"}},
+		{"unknown flag", []string{"plan", "--frobnicate"}, []string{"frobnicate"}},
+		{"missing config", []string{"plan", "--snapshot", snapDir, "--config", filepath.Join(dir, "none.yaml")}, []string{"none.yaml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, tt.args...)
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2\nstderr: %s", r.code, r.stderr)
+			}
+			if strings.TrimSpace(r.stdout) != "" {
+				t.Errorf("a failed plan printed output:\n%s", r.stdout)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr %q does not mention %q", r.stderr, w)
+				}
+			}
+		})
+	}
+}
+
+func TestDemoRunsThroughTheAPI(t *testing.T) {
+	isolateAWS(t)
+	r := runCLI(t, "demo")
+	if r.code != 0 {
+		t.Fatalf("demo exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"What would happen next", "0 repeated", "quarantine-role", "exempt", "protected"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	// The demo's JSON plan equals the offline plan of the same files.
+	snapDir, cfgPath := demoPaths(t)
+	demo := decodePlan(t, runCLI(t, "demo", "-o", "json"))
+	offline := decodePlan(t, runCLI(t, "plan", "--snapshot", snapDir, "--config", cfgPath, "--now", demoNow, "-o", "json"))
+	if !reflect.DeepEqual(demo.Actions, offline.Actions) {
+		t.Error("demo plan differs from the offline plan of examples/demo")
+	}
+}

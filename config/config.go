@@ -1,0 +1,43 @@
+// Package config reads iamprune's YAML configuration file.
+//
+// A file only needs the keys it changes: it is laid over
+// iamprune.DefaultConfig, and a rule given partially keeps the defaults for
+// its other fields. Unknown keys, wrong types and invalid values are errors
+// that name the file, the line and the key. Every key, with its default:
+//
+//	analyzer: auto          # "auto" (the account's active unused-access analyzer) or an analyzer ARN
+//	exceptions: ""          # exceptions file: a path or s3://bucket/key; *.txt = one ARN per line, else YAML
+//	rules:                  # per finding type; ages are whole days since last use (or creation)
+//	  UnusedIAMUserAccessKey: {notify_after_days: 30, remediate_after_days: 90,  action: deactivate-access-key} # or delete-access-key
+//	  UnusedIAMUserPassword:  {notify_after_days: 30, remediate_after_days: 90,  action: delete-login-profile}
+//	  UnusedIAMRole:          {notify_after_days: 30, remediate_after_days: 120, action: quarantine-role}
+//	  UnusedPermission:       {notify_after_days: 30, remediate_after_days: 120, action: deny-unused-services}
+//	protected: []           # ARN globs never touched, on top of the built-in protections
+//	limits:
+//	  max_actions_per_run: 25
+//
+// action: notify-only is valid for every rule. Reference holds the same list
+// as a commented YAML file.
+package config
+
+import (
+	_ "embed"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/config/yamlnode"
+)
+
+// Reference is a commented configuration file that documents every key and
+// sets each to its default.
+//
+//go:embed reference.yaml
+var Reference string
+
+// Load reads and parses the configuration file at path.
+func Load(path string) (iamprune.Config, error) {
+	data, err := yamlnode.ReadFile(path, "config", "config file")
+	if err != nil {
+		return iamprune.Config{}, err
+	}
+	return Parse(data, path)
+}

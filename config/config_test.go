@@ -1,0 +1,200 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/iamprune/iamprune"
+)
+
+func TestReferenceParsesToDefaults(t *testing.T) {
+	got, err := Parse([]byte(Reference), "reference.yaml")
+	if err != nil {
+		t.Fatalf("reference.yaml does not parse: %v", err)
+	}
+	want := iamprune.DefaultConfig()
+	want.Source = "reference.yaml"
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("reference.yaml parses to\n%+v\nwant the defaults\n%+v", got, want)
+	}
+	// Every key must be documented, not just left to its default.
+	keys := append(append(append([]string{}, topKeys...), ruleKeys...), limitKeys...)
+	for _, ft := range iamprune.FindingTypes {
+		keys = append(keys, string(ft))
+	}
+	for _, k := range keys {
+		if !strings.Contains(Reference, "\n"+k+":") && !strings.Contains(Reference, " "+k+":") {
+			t.Errorf("reference.yaml does not set key %s", k)
+		}
+	}
+}
+
+func TestLoad(t *testing.T) {
+	def := iamprune.DefaultConfig
+	tests := []struct {
+		name string
+		want func() iamprune.Config
+	}{
+		{"empty", def},
+		{"comments-only", def},
+		{"null-sections", def},
+		{"partial-rule", func() iamprune.Config {
+			c := def()
+			c.Rules[iamprune.UnusedIAMRole] = iamprune.Rule{NotifyAfterDays: 60, RemediateAfterDays: 120, Action: iamprune.KindQuarantineRole}
+			return c
+		}},
+		{"crlf", func() iamprune.Config {
+			c := def()
+			c.Exceptions = "allowlist.txt"
+			c.Rules[iamprune.UnusedIAMRole] = iamprune.Rule{NotifyAfterDays: 30, RemediateAfterDays: 120, Action: iamprune.KindNotifyOnly}
+			return c
+		}},
+		{"full", func() iamprune.Config {
+			return iamprune.Config{
+				Analyzer:   "arn:aws:access-analyzer:eu-west-1:111122223333:analyzer/unused",
+				Exceptions: "s3://security-bucket/exceptions.yaml",
+				Rules: map[iamprune.FindingType]iamprune.Rule{
+					iamprune.UnusedIAMUserAccessKey: {NotifyAfterDays: 10, RemediateAfterDays: 45, Action: iamprune.KindDeleteAccessKey},
+					iamprune.UnusedIAMUserPassword:  {NotifyAfterDays: 0, RemediateAfterDays: 60, Action: iamprune.KindNotifyOnly},
+					iamprune.UnusedIAMRole:          {NotifyAfterDays: 30, RemediateAfterDays: 180, Action: iamprune.KindQuarantineRole},
+					iamprune.UnusedPermission:       {NotifyAfterDays: 30, RemediateAfterDays: 365, Action: iamprune.KindDenyUnusedServices},
+				},
+				Protected: []string{"arn:aws:iam::*:role/BreakGlass*", "arn:aws:iam::111122223333:user/ci-*"},
+				Limits:    iamprune.Limits{MaxActionsPerRun: 5},
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join("testdata", tt.name, "iamprune.yaml")
+			got, err := Load(path)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			want := tt.want()
+			want.Source = path
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got\n%+v\nwant\n%+v", got, want)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		want []string // one line per problem, without the "testdata/NAME/iamprune.yaml" prefix
+	}{
+		{"typo-rule-key", []string{":7: rules.UnusedIAMRole.remedate_after_days: unknown key (did you mean remediate_after_days?)"}},
+		{"typo-top-key", []string{":1: analyser: unknown key (did you mean analyzer?)"}},
+		{"unknown-type", []string{
+			":2: rules.UnusedIAMRoles: unknown finding type (did you mean UnusedIAMRole?)",
+			":4: rules.ServiceUsage: unknown finding type (want one of UnusedIAMUserAccessKey, UnusedIAMUserPassword, UnusedIAMRole, UnusedPermission)",
+		}},
+		{"wrong-type-int", []string{`:3: rules.UnusedIAMUserPassword.notify_after_days: must be a whole number, got "thirty"`}},
+		{"wrong-type-float", []string{`:2: limits.max_actions_per_run: must be a whole number, got "2.5"`}},
+		{"wrong-type-string", []string{":1: analyzer: must be a string, got a list"}},
+		{"protected-not-list", []string{`:1: protected: must be a list, got "arn:aws:iam::*:role/BreakGlass*"`}},
+		{"rules-not-mapping", []string{":2: rules: must be a mapping, got a list"}},
+		{"top-not-mapping", []string{":1: must be a mapping, got a list"}},
+		{"notify-after-remediate", []string{":2: rules.UnusedIAMRole: notify_after_days (30) must not exceed remediate_after_days (10)"}},
+		{"bad-action", []string{`:4: rules.UnusedIAMUserAccessKey.action: "quarantine-role" is not valid for UnusedIAMUserAccessKey (want one of [deactivate-access-key delete-access-key notify-only])`}},
+		{"two-rule-problems", []string{
+			`:3: rules.UnusedPermission.action: "quarantine-role" is not valid for UnusedPermission (want one of [deny-unused-services notify-only])`,
+			":5: rules.UnusedIAMUserAccessKey.remediate_after_days: must be >= 1, got 0",
+		}},
+		{"negative-limit", []string{":3: limits.max_actions_per_run: must be >= 0, got -1"}},
+		{"bad-analyzer", []string{`:1: analyzer: "my-analyzer" is neither "auto" nor an analyzer ARN (arn:aws:access-analyzer:REGION:ACCOUNT:analyzer/NAME)`}},
+		{"empty-protected", []string{":3: protected[1]: empty pattern"}},
+		{"syntax", []string{":2: invalid YAML: did not find expected node content"}},
+		{"duplicate-key", []string{":3: limits: duplicate key (first given on line 1)"}},
+		{"two-documents", []string{":2: only one YAML document is allowed"}},
+		// Structural problems are all reported; semantic checks wait until they are fixed.
+		{"many-problems", []string{
+			":1: analyser: unknown key (did you mean analyzer?)",
+			":7: limits.max_action_per_run: unknown key (did you mean max_actions_per_run?)",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join("testdata", tt.name, "iamprune.yaml")
+			_, err := Load(path)
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			if code := iamprune.ErrorCode(err); code != iamprune.EINVALID {
+				t.Errorf("error code = %q, want %q", code, iamprune.EINVALID)
+			}
+			want := make([]string, len(tt.want))
+			for i, w := range tt.want {
+				want[i] = path + w
+			}
+			if got := err.Error(); got != strings.Join(want, "\n") {
+				t.Errorf("error =\n%s\nwant\n%s", got, strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nope.yaml")
+	_, err := Load(path)
+	if err == nil {
+		t.Fatal("Load of a missing file succeeded")
+	}
+	if iamprune.ErrorCode(err) != iamprune.EINVALID {
+		t.Errorf("code = %q, want %q", iamprune.ErrorCode(err), iamprune.EINVALID)
+	}
+	if want := "config: config file " + path + " does not exist"; err.Error() != want {
+		t.Errorf("error = %q, want %q", err, want)
+	}
+}
+
+// Parse must not share the defaults' map between calls: a rule changed by
+// one file must not leak into the next.
+func TestParseDoesNotLeakRules(t *testing.T) {
+	if _, err := Parse([]byte("rules: {UnusedIAMRole: {remediate_after_days: 400}}"), "a.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Parse(nil, "b.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := got.Rule(iamprune.UnusedIAMRole); r.RemediateAfterDays != 120 {
+		t.Errorf("UnusedIAMRole remediate_after_days = %d after parsing another file, want the default 120", r.RemediateAfterDays)
+	}
+}
+
+func TestLoadDirectory(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Load(dir)
+	if err == nil || iamprune.ErrorCode(err) != iamprune.EINVALID || !strings.HasPrefix(err.Error(), "config: cannot read config file "+dir+": ") {
+		t.Errorf("Load(dir) error = %v, want EINVALID naming the file", err)
+	}
+}
+
+// The key list in the package comment must not drift from the defaults.
+func TestDocCommentParsesToDefaults(t *testing.T) {
+	src, err := os.ReadFile("config.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var block []string
+	for _, l := range strings.Split(string(src), "\n") {
+		if s, ok := strings.CutPrefix(l, "//\t"); ok {
+			block = append(block, s)
+		}
+	}
+	got, err := Parse([]byte(strings.Join(block, "\n")), "doc")
+	if err != nil {
+		t.Fatalf("package comment block does not parse: %v", err)
+	}
+	want := iamprune.DefaultConfig()
+	want.Source = "doc"
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("package comment block parses to\n%+v\nwant the defaults\n%+v", got, want)
+	}
+}

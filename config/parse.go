@@ -1,0 +1,149 @@
+package config
+
+import (
+	"strings"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/config/yamlnode"
+	"go.yaml.in/yaml/v3"
+)
+
+var (
+	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits"}
+	ruleKeys  = []string{"notify_after_days", "remediate_after_days", "action"}
+	limitKeys = []string{"max_actions_per_run"}
+)
+
+// Parse parses a configuration file's content laid over the defaults; name
+// is the file name used in messages and recorded as Config.Source.
+func Parse(data []byte, name string) (iamprune.Config, error) {
+	root, err := yamlnode.Parse(data, name)
+	if err != nil {
+		return iamprune.Config{}, err
+	}
+	p := &parser{Problems: yamlnode.Problems{Name: name}, lines: map[string]int{}}
+	cfg := iamprune.DefaultConfig()
+	cfg.Source = name
+	if root != nil {
+		p.top(root, &cfg)
+	}
+	if p.Len() == 0 {
+		p.validate(cfg)
+	}
+	if err := p.Err(); err != nil {
+		return iamprune.Config{}, err
+	}
+	return cfg, nil
+}
+
+// parser records the line of every key it reads so that semantic errors
+// from Config.Validate, which name keys, can be placed in the file.
+type parser struct {
+	yamlnode.Problems
+	lines map[string]int
+}
+
+func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
+	p.Fields(root, "", "key", topKeys, func(key string, k, v *yaml.Node) {
+		p.lines[key] = k.Line
+		switch key {
+		case "analyzer":
+			if s, ok := p.String(v, key); ok {
+				cfg.Analyzer = s
+			}
+		case "exceptions":
+			if s, ok := p.String(v, key); ok {
+				cfg.Exceptions = s
+			}
+		case "rules":
+			if !yamlnode.IsNull(v) {
+				p.rules(v, cfg)
+			}
+		case "protected":
+			// Built-in protections live in code; the file only adds globs.
+			p.Strings(v, key, func(i int, ip, s string, item *yaml.Node) {
+				p.lines[ip] = item.Line
+				cfg.Protected = append(cfg.Protected, s)
+			})
+		case "limits":
+			if !yamlnode.IsNull(v) {
+				p.Fields(v, key, "key", limitKeys, func(lk string, k, v *yaml.Node) {
+					kp := yamlnode.Join(key, lk)
+					p.lines[kp] = k.Line
+					if n, ok := p.Int(v, kp); ok {
+						cfg.Limits.MaxActionsPerRun = n
+					}
+				})
+			}
+		}
+	})
+}
+
+func (p *parser) rules(v *yaml.Node, cfg *iamprune.Config) {
+	types := make([]string, len(iamprune.FindingTypes))
+	for i, t := range iamprune.FindingTypes {
+		types[i] = string(t)
+	}
+	p.Fields(v, "rules", "finding type", types, func(tk string, k, rv *yaml.Node) {
+		path := "rules." + tk
+		p.lines[path] = k.Line
+		if yamlnode.IsNull(rv) {
+			return
+		}
+		t := iamprune.FindingType(tk)
+		rule := cfg.Rule(t) // a partial rule keeps the defaults of the fields it omits
+		p.Fields(rv, path, "key", ruleKeys, func(key string, k, fv *yaml.Node) {
+			kp := yamlnode.Join(path, key)
+			p.lines[kp] = k.Line
+			switch key {
+			case "notify_after_days":
+				if n, ok := p.Int(fv, kp); ok {
+					rule.NotifyAfterDays = n
+				}
+			case "remediate_after_days":
+				if n, ok := p.Int(fv, kp); ok {
+					rule.RemediateAfterDays = n
+				}
+			case "action":
+				if s, ok := p.String(fv, kp); ok {
+					rule.Action = iamprune.ActionKind(s)
+				}
+			}
+		})
+		cfg.Rules[t] = rule
+	})
+}
+
+// validate runs Config.Validate and places its messages at the line of the
+// key they name. Validate walks a map and stops at the first problem, so
+// rules are checked one at a time, in a stable order, to report them all.
+func (p *parser) validate(cfg iamprune.Config) {
+	for _, t := range iamprune.FindingTypes {
+		one := iamprune.Config{Analyzer: iamprune.AnalyzerAuto, Rules: map[iamprune.FindingType]iamprune.Rule{t: cfg.Rules[t]}}
+		p.place(one.Validate())
+	}
+	rest := cfg
+	rest.Rules = nil
+	p.place(rest.Validate())
+}
+
+func (p *parser) place(err error) {
+	if err == nil {
+		return
+	}
+	msg := err.Error()
+	key, _, _ := strings.Cut(msg, ": ")
+	for {
+		if line, ok := p.lines[key]; ok {
+			p.Add(line, "", "%s", msg)
+			return
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			break
+		}
+		key = key[:i]
+	}
+	// Not located in the file: the message still names the key.
+	p.Add(0, "", "%s", msg)
+}

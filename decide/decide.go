@@ -1,0 +1,184 @@
+// Package decide is iamprune's decision engine: findings, the facts about
+// their principals, the configuration, the exceptions and the current time
+// go in; a Plan comes out. It does no I/O, reads no clock and logs nothing,
+// so the same input always gives the same plan, with the same action ids.
+package decide
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/exceptions"
+)
+
+// Input is everything a decision depends on.
+type Input struct {
+	Findings   []iamprune.Finding
+	Facts      *iamprune.Facts
+	Config     iamprune.Config
+	Exceptions []iamprune.Exception
+	Now        time.Time
+	Warnings   []iamprune.Warning // copied into the plan
+	Source     string             // copied into Plan.Source
+}
+
+// Plan decides what to do about every finding (design.md "Plan"). Actions
+// are sorted by principal, finding type, target and kind.
+func Plan(in Input) iamprune.Plan {
+	now := in.Now.UTC()
+	plan := iamprune.Plan{
+		GeneratedAt: now,
+		Actions:     []iamprune.Action{},
+		Source:      in.Source,
+		Findings:    len(in.Findings),
+		Warnings:    slices.Clone(in.Warnings),
+	}
+	if in.Facts != nil {
+		plan.Account = in.Facts.Account
+	}
+	seen := map[string]bool{}
+	for _, f := range in.Findings {
+		if f.ID != "" && seen[f.ID] {
+			// Two entries would get the same action ids; the first wins.
+			plan.Warnings = append(plan.Warnings, iamprune.Warning{Source: "findings", Message: fmt.Sprintf("finding %s is listed more than once; only the first is planned", f.ID)})
+			continue
+		}
+		seen[f.ID] = true
+		d := newDecision(&in, now, f)
+		plan.Actions = append(plan.Actions, d.actions()...)
+	}
+	slices.SortStableFunc(plan.Actions, func(a, b iamprune.Action) int {
+		return cmp.Or(
+			cmp.Compare(a.Principal, b.Principal),
+			cmp.Compare(a.FindingType, b.FindingType),
+			cmp.Compare(a.Target, b.Target),
+			cmp.Compare(a.Kind, b.Kind),
+			cmp.Compare(a.FindingID, b.FindingID),
+		)
+	})
+	return plan
+}
+
+// decision holds what is known about one finding while it is decided.
+type decision struct {
+	f       iamprune.Finding
+	now     time.Time
+	rule    iamprune.Rule
+	account string
+	p       *iamprune.Principal // nil: the principal no longer exists
+	name    string              // the principal's name, the default target
+	caller  string
+	in      *Input
+}
+
+func newDecision(in *Input, now time.Time, f iamprune.Finding) *decision {
+	d := &decision{f: f, now: now, rule: in.Config.Rule(f.Type), account: f.Account, p: in.Facts.Principal(f.Resource), in: in}
+	if in.Facts != nil {
+		d.account = cmp.Or(d.account, in.Facts.Account)
+		d.caller = in.Facts.Caller
+	}
+	switch a, ok := iamprune.ParseARN(f.Resource); {
+	case d.p != nil && d.p.Name != "":
+		d.name = d.p.Name
+	case ok:
+		d.name = a.Name
+	default:
+		d.name = f.Resource
+	}
+	return d
+}
+
+// actions applies the rules of design.md "Plan" in order: finding status,
+// principal existence, ageing, the notify threshold, protection,
+// exceptions, and finally remediate or notify.
+func (d *decision) actions() []iamprune.Action {
+	f := d.f
+	switch {
+	case !f.Type.Valid():
+		return []iamprune.Action{d.skip(d.name, fmt.Sprintf("unsupported finding type %q", f.Type))}
+	case f.Status != iamprune.StatusActive:
+		return []iamprune.Action{d.skip(d.name, fmt.Sprintf("finding is %s", cmp.Or(string(f.Status), "without a status")))}
+	case d.p == nil:
+		return []iamprune.Action{d.skip(d.name, "principal no longer exists")}
+	}
+	if want := principalKind(f.Type); want != "" && d.p.Kind != "" && d.p.Kind != want {
+		return []iamprune.Action{d.skip(d.name, fmt.Sprintf("%s finding names a %s, not a %s", f.Type, d.p.Kind, want))}
+	}
+	items, out := d.age()
+	var due []item
+	for _, it := range items {
+		if it.days >= d.rule.NotifyAfterDays {
+			due = append(due, it)
+		}
+	}
+	if len(due) == 0 {
+		return out
+	}
+	protected := iamprune.Protection{Globs: d.in.Config.Protected, Caller: d.caller}.Check(f.Resource, d.p.Path)
+	excs := exceptions.Match(d.in.Exceptions, f.Resource, f.Type, d.now)
+	if f.Type == iamprune.UnusedPermission {
+		return append(out, d.permission(due, protected, excs)...)
+	}
+	for _, it := range due {
+		one := []item{it}
+		switch {
+		case protected != "":
+			out = append(out, d.entry(iamprune.KindProtected, it.target, one, "protected: "+protected+"; "+d.would(one)))
+		case len(excs) > 0:
+			a := d.entry(iamprune.KindExempt, it.target, one, exemptReason(excs[0], nil)+"; "+d.would(one))
+			out = append(out, withException(a, excs[0]))
+		default:
+			out = append(out, d.decide(one)...)
+		}
+	}
+	return out
+}
+
+// decide gives the remediation and notify entries for items that nothing
+// exempts: at most one of each (items of one entry share its target).
+func (d *decision) decide(items []item) []iamprune.Action {
+	remediate, notify := d.split(items)
+	var out []iamprune.Action
+	if len(remediate) > 0 {
+		out = append(out, d.entry(d.rule.Action, remediate[0].target, remediate, d.remediateReason(remediate)))
+	}
+	if len(notify) > 0 {
+		out = append(out, d.entry(iamprune.KindNotify, notify[0].target, notify, d.notifyReason(notify)))
+	}
+	return out
+}
+
+// split separates items past remediate_after_days from those still within
+// tolerance. With a notify-only rule everything is only notified.
+func (d *decision) split(items []item) (remediate, notify []item) {
+	for _, it := range items {
+		if it.days >= d.rule.RemediateAfterDays && d.rule.Action != iamprune.KindNotifyOnly {
+			remediate = append(remediate, it)
+		} else {
+			notify = append(notify, it)
+		}
+	}
+	return remediate, notify
+}
+
+func principalKind(t iamprune.FindingType) iamprune.PrincipalKind {
+	switch t {
+	case iamprune.UnusedIAMUserAccessKey, iamprune.UnusedIAMUserPassword:
+		return iamprune.KindUser
+	case iamprune.UnusedIAMRole:
+		return iamprune.KindRole
+	}
+	return "" // UnusedPermission: users and roles alike
+}
+
+// actionID is stable for the same situation, so that state, notices and
+// suppressions can key on it across runs.
+func actionID(a iamprune.Action) string {
+	sum := sha256.Sum256([]byte(a.Account + "|" + a.Principal + "|" + string(a.FindingType) + "|" + string(a.Kind) + "|" + a.Target + "|" + a.FindingID))
+	return hex.EncodeToString(sum[:])[:16]
+}

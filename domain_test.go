@@ -1,0 +1,145 @@
+package iamprune_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iamprune/iamprune"
+)
+
+func TestMatchGlob(t *testing.T) {
+	tests := []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"arn:aws:iam::*:role/BreakGlass*", "arn:aws:iam::111122223333:role/BreakGlassAdmin", true},
+		{"arn:aws:iam::*:role/BreakGlass*", "arn:aws:iam::111122223333:role/ops/BreakGlassAdmin", false},
+		{"arn:aws:iam::*:role/*BreakGlass*", "arn:aws:iam::111122223333:role/ops/BreakGlassAdmin", true},
+		{"arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:user/alice", true},
+		{"arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:user/alice2", false},
+		{"arn:aws:iam::11112222333?:user/*", "arn:aws:iam::111122223333:user/x", true},
+		{"*", "", true},
+		{"a*b*c", "aXXbYYc", true},
+		{"a*b*c", "aXXbYY", false},
+		{"", "x", false},
+	}
+	for _, tt := range tests {
+		if got := iamprune.MatchGlob(tt.pattern, tt.s); got != tt.want {
+			t.Errorf("MatchGlob(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestParseARN(t *testing.T) {
+	tests := []struct {
+		arn  string
+		want iamprune.ParsedARN
+		ok   bool
+	}{
+		{"arn:aws:iam::111122223333:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport",
+			iamprune.ParsedARN{Partition: "aws", Service: "iam", Account: "111122223333", Kind: "role", Path: "/aws-service-role/support.amazonaws.com/", Name: "AWSServiceRoleForSupport"}, true},
+		{"arn:aws:iam::111122223333:user/alice",
+			iamprune.ParsedARN{Partition: "aws", Service: "iam", Account: "111122223333", Kind: "user", Path: "/", Name: "alice"}, true},
+		{"arn:aws:sts::111122223333:assumed-role/iamprune-runner/session",
+			iamprune.ParsedARN{Partition: "aws", Service: "sts", Account: "111122223333", Kind: "assumed-role", Path: "/", Name: "iamprune-runner"}, true},
+		{"arn:aws-us-gov:iam::111122223333:root",
+			iamprune.ParsedARN{Partition: "aws-us-gov", Service: "iam", Account: "111122223333", Kind: "root", Path: "/"}, true},
+		{"not-an-arn", iamprune.ParsedARN{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := iamprune.ParseARN(tt.arn)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("ParseARN(%q) = %+v, %v; want %+v, %v", tt.arn, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestProtection(t *testing.T) {
+	p := iamprune.Protection{
+		Globs:  []string{"arn:aws:iam::*:role/BreakGlass*"},
+		Caller: "arn:aws:sts::111122223333:assumed-role/iamprune-runner/ci",
+	}
+	tests := []struct {
+		arn, path string
+		protected bool
+	}{
+		{"arn:aws:iam::111122223333:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport", "", true},
+		{"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_ReadOnly_abc", "", true},
+		{"arn:aws:iam::111122223333:role/OrganizationAccountAccessRole", "/", true},
+		{"arn:aws:iam::111122223333:role/automation/iamprune-runner", "/automation/", true},
+		{"arn:aws:iam::444455556666:role/iamprune-runner", "/", false},
+		{"arn:aws:iam::111122223333:user/iamprune-runner", "/", false},
+		{"arn:aws:iam::111122223333:role/BreakGlassAdmin", "/", true},
+		{"arn:aws:iam::111122223333:role/WebAppRole", "/", false},
+		// A role that only pretends to be service-linked by name is not.
+		{"arn:aws:iam::111122223333:role/AWSServiceRoleForFake", "/", false},
+	}
+	for _, tt := range tests {
+		if got := p.Check(tt.arn, tt.path) != ""; got != tt.protected {
+			t.Errorf("Check(%s) protected=%v, want %v", tt.arn, got, tt.protected)
+		}
+	}
+	user := iamprune.Protection{Caller: "arn:aws:iam::111122223333:user/ops/deployer"}
+	if user.Check("arn:aws:iam::111122223333:user/deployer", "/") == "" {
+		t.Error("the calling IAM user is not protected")
+	}
+}
+
+func TestExceptionExpiry(t *testing.T) {
+	e := iamprune.Exception{Principal: "arn:aws:iam::1:role/x", Expires: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)}
+	if e.Expired(time.Date(2026, 11, 28, 23, 59, 0, 0, time.UTC)) {
+		t.Error("an exception applies through its expiry date")
+	}
+	if !e.Expired(time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)) {
+		t.Error("an exception no longer applies the day after its expiry date")
+	}
+	if (iamprune.Exception{}).Expired(time.Now()) {
+		t.Error("an exception without expiry never expires")
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := iamprune.DefaultConfig().Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	bad := func(mut func(*iamprune.Config)) iamprune.Config {
+		c := iamprune.DefaultConfig()
+		c.Rules = map[iamprune.FindingType]iamprune.Rule{}
+		for k, v := range iamprune.DefaultConfig().Rules {
+			c.Rules[k] = v
+		}
+		mut(&c)
+		return c
+	}
+	tests := []struct {
+		name string
+		cfg  iamprune.Config
+		want string
+	}{
+		{"wrong action for type", bad(func(c *iamprune.Config) {
+			c.Rules[iamprune.UnusedIAMRole] = iamprune.Rule{NotifyAfterDays: 1, RemediateAfterDays: 2, Action: iamprune.KindDeactivateAccessKey}
+		}), "rules.UnusedIAMRole.action"},
+		{"notify after remediate", bad(func(c *iamprune.Config) {
+			c.Rules[iamprune.UnusedIAMRole] = iamprune.Rule{NotifyAfterDays: 200, RemediateAfterDays: 100, Action: iamprune.KindQuarantineRole}
+		}), "notify_after_days"},
+		{"negative limit", bad(func(c *iamprune.Config) { c.Limits.MaxActionsPerRun = -1 }), "limits.max_actions_per_run"},
+		{"bad analyzer", bad(func(c *iamprune.Config) { c.Analyzer = "arn:aws:iam::1:role/x" }), "analyzer"},
+	}
+	for _, tt := range tests {
+		err := tt.cfg.Validate()
+		if err == nil || iamprune.ErrorCode(err) != iamprune.EINVALID {
+			t.Errorf("%s: err = %v, want EINVALID", tt.name, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %q does not name %q", tt.name, err, tt.want)
+		}
+	}
+	notifyOnly := bad(func(c *iamprune.Config) {
+		c.Rules[iamprune.UnusedPermission] = iamprune.Rule{NotifyAfterDays: 1, RemediateAfterDays: 2, Action: iamprune.KindNotifyOnly}
+	})
+	if err := notifyOnly.Validate(); err != nil {
+		t.Errorf("notify-only rejected: %v", err)
+	}
+}

@@ -1,0 +1,312 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/iamprune/iamprune/snapshot"
+)
+
+// restRequest is a routed REST-JSON request.
+type restRequest struct {
+	Op    string
+	Arg   string // the path label ({analyzerName} or {id}), unescaped
+	Query url.Values
+	Body  []byte
+}
+
+type restHandler func(s *Server, r restRequest) (any, *apiError)
+
+var analyzerOps = map[string]restHandler{
+	"ListAnalyzers":  (*Server).listAnalyzers,
+	"GetAnalyzer":    (*Server).getAnalyzer,
+	"ListFindingsV2": (*Server).listFindingsV2,
+	"GetFindingV2":   (*Server).getFindingV2,
+}
+
+// routeAnalyzer maps method and path to an operation, as the SDK's
+// serializers build them (see accessanalyzer serializers.go).
+func routeAnalyzer(method, path string) (op, arg string) {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case method == http.MethodGet && len(segs) == 1 && segs[0] == "analyzer":
+		return "ListAnalyzers", ""
+	case method == http.MethodGet && len(segs) == 2 && segs[0] == "analyzer":
+		return "GetAnalyzer", segs[1]
+	case method == http.MethodPost && len(segs) == 1 && segs[0] == "findingv2":
+		return "ListFindingsV2", ""
+	case method == http.MethodGet && len(segs) == 2 && segs[0] == "findingv2":
+		return "GetFindingV2", segs[1]
+	}
+	return "", ""
+}
+
+func (s *Server) serveAnalyzer(w http.ResponseWriter, r *http.Request, body []byte, reqID string) {
+	op, arg := routeAnalyzer(r.Method, r.URL.Path)
+	query := r.URL.Query()
+	name := op
+	if name == "" {
+		name = r.Method + " " + r.URL.Path
+	}
+	if !s.admit(Call{Service: "access-analyzer", Operation: name, Params: restParams(r.URL.Path, query, body)}) {
+		writeJSONError(w, reqID, jsonThrottling())
+		return
+	}
+	if op == "" {
+		writeJSONError(w, reqID, errorf(http.StatusNotFound, "UnknownOperationException",
+			"the iamprune emulator does not implement %s %s for access-analyzer", r.Method, r.URL.Path))
+		return
+	}
+	out, aerr := analyzerOps[op](s, restRequest{Op: op, Arg: arg, Query: query, Body: body})
+	if aerr != nil {
+		writeJSONError(w, reqID, aerr)
+		return
+	}
+	writeJSON(w, http.StatusOK, reqID, out)
+}
+
+// restParams renders a REST request canonically: path, sorted query and the
+// body re-encoded with sorted keys (or verbatim when it is not JSON).
+func restParams(path string, query url.Values, body []byte) string {
+	var b strings.Builder
+	b.WriteString(path)
+	if len(query) > 0 {
+		b.WriteString("?" + query.Encode())
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		b.WriteString(" ")
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		var v any
+		if dec.Decode(&v) == nil {
+			if canon, err := json.Marshal(v); err == nil {
+				body = canon
+			}
+		}
+		b.Write(body)
+	}
+	return b.String()
+}
+
+// checkAnalyzer resolves an analyzerArn parameter against the one analyzer
+// the snapshot holds.
+func (s *Server) checkAnalyzer(arn string) *apiError {
+	if arn == "" {
+		return validationException("analyzerArn is required")
+	}
+	if a := s.snap.AnalyzerOrDefault(); a.Arn != arn {
+		return resourceNotFound(arn, "AWS::AccessAnalyzer::Analyzer", "Analyzer %s not found", arn)
+	}
+	return nil
+}
+
+// aaPage pages total items with maxResults and nextToken.
+func (s *Server) aaPage(maxResults int, token string, total int, scope string) (page, *apiError) {
+	limit, ok := s.pageLimit(maxResults)
+	if !ok {
+		return page{}, validationException("maxResults must be between 1 and %d, got %d", maxPageSize, maxResults)
+	}
+	pg, err := paginate(total, token, limit, scope)
+	if err != nil {
+		return page{}, validationException("Invalid nextToken")
+	}
+	return pg, nil
+}
+
+// queryInt reads an optional integer query parameter; 0 when absent.
+func queryInt(q url.Values, name string) (int, *apiError) {
+	v := q.Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, validationException("%s must be an integer, got %q", name, v)
+	}
+	return n, nil
+}
+
+var analyzerTypes = []string{
+	"ACCOUNT", "ORGANIZATION", "ACCOUNT_UNUSED_ACCESS", "ORGANIZATION_UNUSED_ACCESS",
+	"ACCOUNT_INTERNAL_ACCESS", "ORGANIZATION_INTERNAL_ACCESS",
+}
+
+func (s *Server) listAnalyzers(r restRequest) (any, *apiError) {
+	typ := r.Query.Get("type")
+	if typ != "" && !slices.Contains(analyzerTypes, typ) {
+		return nil, validationException("type must be one of %v, got %q", analyzerTypes, typ)
+	}
+	var all []snapshot.Analyzer
+	if a := s.snap.AnalyzerOrDefault(); typ == "" || a.Type == typ {
+		all = append(all, a)
+	}
+	maxResults, aerr := queryInt(r.Query, "maxResults")
+	if aerr != nil {
+		return nil, aerr
+	}
+	pg, aerr := s.aaPage(maxResults, r.Query.Get("nextToken"), len(all), "ListAnalyzers|"+typ)
+	if aerr != nil {
+		return nil, aerr
+	}
+	out := listAnalyzersOutput{Analyzers: []jsonAnalyzer{}, NextToken: pg.Next}
+	for _, a := range all[pg.Start:pg.End] {
+		out.Analyzers = append(out.Analyzers, analyzerJSON(a))
+	}
+	return out, nil
+}
+
+func (s *Server) getAnalyzer(r restRequest) (any, *apiError) {
+	a := s.snap.AnalyzerOrDefault()
+	if a.Name != r.Arg {
+		return nil, resourceNotFound(r.Arg, "AWS::AccessAnalyzer::Analyzer", "Analyzer %s not found", r.Arg)
+	}
+	return getAnalyzerOutput{Analyzer: analyzerJSON(a)}, nil
+}
+
+func (s *Server) getFindingV2(r restRequest) (any, *apiError) {
+	if aerr := s.checkAnalyzer(r.Query.Get("analyzerArn")); aerr != nil {
+		return nil, aerr
+	}
+	f := s.idx.findings[r.Arg]
+	if f == nil {
+		return nil, resourceNotFound(r.Arg, "AWS::AccessAnalyzer::Finding", "Finding %s not found", r.Arg)
+	}
+	maxResults, aerr := queryInt(r.Query, "maxResults")
+	if aerr != nil {
+		return nil, aerr
+	}
+	pg, aerr := s.aaPage(maxResults, r.Query.Get("nextToken"), len(f.FindingDetails), "GetFindingV2|"+f.Id)
+	if aerr != nil {
+		return nil, aerr
+	}
+	out := getFindingV2Output{jsonFindingSummary: findingSummary(f), FindingDetails: []map[string]any{}, NextToken: pg.Next}
+	for _, d := range f.FindingDetails[pg.Start:pg.End] {
+		out.FindingDetails = append(out.FindingDetails, detailJSON(d))
+	}
+	return out, nil
+}
+
+// listFindingsV2Input is the request body of ListFindingsV2.
+type listFindingsV2Input struct {
+	AnalyzerArn string               `json:"analyzerArn"`
+	Filter      map[string]criterion `json:"filter"`
+	MaxResults  int                  `json:"maxResults"`
+	NextToken   string               `json:"nextToken"`
+	Sort        *sortCriteria        `json:"sort"`
+}
+
+type criterion struct {
+	Eq       []string `json:"eq,omitempty"`
+	Neq      []string `json:"neq,omitempty"`
+	Contains []string `json:"contains,omitempty"`
+	Exists   *bool    `json:"exists,omitempty"`
+}
+
+type sortCriteria struct {
+	AttributeName string `json:"attributeName"`
+	OrderBy       string `json:"orderBy"`
+}
+
+// findingFields are the attributes a filter or sort may name.
+var findingFields = map[string]func(*snapshot.Finding) string{
+	"id":                   func(f *snapshot.Finding) string { return f.Id },
+	"status":               func(f *snapshot.Finding) string { return f.Status },
+	"findingType":          func(f *snapshot.Finding) string { return f.FindingType },
+	"resource":             func(f *snapshot.Finding) string { return f.Resource },
+	"resourceType":         func(f *snapshot.Finding) string { return f.ResourceType },
+	"resourceOwnerAccount": func(f *snapshot.Finding) string { return f.ResourceOwnerAccount },
+}
+
+func (c criterion) match(v string) bool {
+	if c.Eq != nil && !slices.Contains(c.Eq, v) {
+		return false
+	}
+	if c.Neq != nil && slices.Contains(c.Neq, v) {
+		return false
+	}
+	if c.Contains != nil && !slices.ContainsFunc(c.Contains, func(sub string) bool { return strings.Contains(v, sub) }) {
+		return false
+	}
+	if c.Exists != nil && (v != "") != *c.Exists {
+		return false
+	}
+	return true
+}
+
+func (s *Server) listFindingsV2(r restRequest) (any, *apiError) {
+	var in listFindingsV2Input
+	if len(bytes.TrimSpace(r.Body)) > 0 {
+		if err := json.Unmarshal(r.Body, &in); err != nil {
+			e := validationException("cannot parse request body: %v", err)
+			e.Reason = "cannotParse"
+			return nil, e
+		}
+	}
+	if aerr := s.checkAnalyzer(in.AnalyzerArn); aerr != nil {
+		return nil, aerr
+	}
+	for _, k := range sortedKeys(in.Filter) {
+		if findingFields[k] == nil {
+			return nil, validationException("filter key %q is not supported (want one of %v)", k, sortedKeys(findingFields))
+		}
+	}
+	var found []*snapshot.Finding
+	for i := range s.snap.FindingList {
+		f := &s.snap.FindingList[i]
+		ok := true
+		for k, c := range in.Filter {
+			ok = ok && c.match(findingFields[k](f))
+		}
+		if ok {
+			found = append(found, f)
+		}
+	}
+	if aerr := sortFindings(found, in.Sort); aerr != nil {
+		return nil, aerr
+	}
+	// The token is bound to the filter and sort it was issued for.
+	scopeJSON, _ := json.Marshal(struct {
+		F map[string]criterion
+		S *sortCriteria
+	}{in.Filter, in.Sort})
+	pg, aerr := s.aaPage(in.MaxResults, in.NextToken, len(found), "ListFindingsV2|"+string(scopeJSON))
+	if aerr != nil {
+		return nil, aerr
+	}
+	out := listFindingsV2Output{Findings: []jsonFindingSummary{}, NextToken: pg.Next}
+	for _, f := range found[pg.Start:pg.End] {
+		out.Findings = append(out.Findings, findingSummary(f))
+	}
+	return out, nil
+}
+
+func sortFindings(fs []*snapshot.Finding, sc *sortCriteria) *apiError {
+	if sc == nil || sc.AttributeName == "" {
+		return nil
+	}
+	get := findingFields[sc.AttributeName]
+	if get == nil {
+		return validationException("sort attributeName %q is not supported (want one of %v)", sc.AttributeName, sortedKeys(findingFields))
+	}
+	desc := false
+	switch sc.OrderBy {
+	case "", "ASC":
+	case "DESC":
+		desc = true
+	default:
+		return validationException("sort orderBy must be ASC or DESC, got %q", sc.OrderBy)
+	}
+	slices.SortStableFunc(fs, func(a, b *snapshot.Finding) int {
+		c := strings.Compare(get(a), get(b))
+		if desc {
+			return -c
+		}
+		return c
+	})
+	return nil
+}

@@ -1,0 +1,265 @@
+// Package emulator serves a snapshot as a local AWS endpoint over the real
+// wire protocols: IAM and STS (Query, XML responses) and Access Analyzer
+// (REST-JSON). The service is chosen from the SigV4 signing name in the
+// Authorization header; any credentials are accepted and signatures are not
+// verified. Every request is recorded in a call log so that tests can prove
+// that a client never makes the same call twice.
+package emulator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/iamprune/iamprune/snapshot"
+)
+
+// Options tunes the emulator.
+type Options struct {
+	// PageSize is the default IAM MaxItems and Access Analyzer maxResults;
+	// 0 means AWS's default (100).
+	PageSize int
+	// ThrottleEvery answers every Nth request with the service's throttling
+	// error, to exercise client retries; 0 never throttles.
+	ThrottleEvery int
+	// Logger receives one debug line per request; nil discards.
+	Logger *slog.Logger
+}
+
+// Call is one request the emulator answered. Params is a canonical rendering
+// of the request parameters: the sorted form values without Action and
+// Version for Query services; the path, sorted query and canonical JSON body
+// for REST services. Two calls with equal fields asked the same thing.
+type Call struct {
+	Service   string
+	Operation string
+	Params    string
+}
+
+// Server is the emulator. It implements http.Handler.
+type Server struct {
+	snap     *snapshot.Snapshot
+	idx      *index
+	pageSize int
+	every    int64
+	log      *slog.Logger
+
+	requests atomic.Int64
+
+	mu        sync.Mutex
+	calls     []Call
+	throttled []Call
+	srv       *http.Server
+}
+
+// maxBody bounds request bodies; real requests here are a few kilobytes.
+const maxBody = 10 << 20
+
+// New returns an emulator serving snap. snap must not be modified while the
+// server runs.
+func New(snap *snapshot.Snapshot, opts Options) *Server {
+	s := &Server{
+		snap:     snap,
+		idx:      newIndex(snap),
+		pageSize: opts.PageSize,
+		every:    int64(opts.ThrottleEvery),
+		log:      opts.Logger,
+	}
+	if s.pageSize <= 0 {
+		s.pageSize = defaultPageSize
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// Start listens on addr (for example 127.0.0.1:0) and serves in the
+// background. It returns the endpoint URL to give clients.
+func (s *Server) Start(addr string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return "", errors.New("emulator: already started")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("emulator: cannot listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: s, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.srv = srv
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("emulator: serve failed", "err", err)
+		}
+	}()
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops a started server gracefully, waiting for requests in flight
+// until ctx ends.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	srv := s.srv
+	s.srv = nil
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	// Shutdown treats a client's freshly dialled, still unused connection as
+	// busy for five seconds; an emulator has nothing to drain, so give
+	// in-flight requests a moment and then close the rest.
+	grace, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if err := srv.Shutdown(grace); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return srv.Close()
+		}
+		return fmt.Errorf("emulator: shutdown: %w", err)
+	}
+	return nil
+}
+
+// Calls returns the calls answered so far, in order, throttled ones excluded.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// Throttled returns the requests answered with an injected throttling error.
+func (s *Server) Throttled() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.throttled...)
+}
+
+// ResetCalls empties the call log and the throttled log.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls, s.throttled = nil, nil
+}
+
+// Duplicates returns each call that was answered more than once, once, in
+// the order of its first occurrence.
+func (s *Server) Duplicates() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := make(map[Call]int, len(s.calls))
+	var dups []Call
+	for _, c := range s.calls {
+		seen[c]++
+		if seen[c] == 2 {
+			dups = append(dups, c)
+		}
+	}
+	return dups
+}
+
+// admit decides whether a request is served or throttled, and logs it.
+// Throttled requests go to a separate log so that Duplicates is about real
+// calls only.
+func (s *Server) admit(c Call) bool {
+	n := s.requests.Add(1)
+	throttle := s.every > 0 && n%s.every == 0
+	s.mu.Lock()
+	if throttle {
+		s.throttled = append(s.throttled, c)
+	} else {
+		s.calls = append(s.calls, c)
+	}
+	s.mu.Unlock()
+	s.log.Debug("emulator request", "service", c.Service, "operation", c.Operation, "throttled", throttle)
+	return !throttle
+}
+
+// ServeHTTP dispatches on the SigV4 signing name.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := newRequestID()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		s.writeUnrouted(w, r, reqID, errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "request body too large or unreadable: %v", err))
+		return
+	}
+	service, aerr := signingName(r.Header.Get("Authorization"))
+	if aerr != nil {
+		s.writeUnrouted(w, r, reqID, aerr)
+		return
+	}
+	switch service {
+	case "iam":
+		s.serveQuery(w, r, body, reqID, iamService)
+	case "sts":
+		s.serveQuery(w, r, body, reqID, stsService)
+	case "access-analyzer":
+		s.serveAnalyzer(w, r, body, reqID)
+	case "s3":
+		writeS3Error(w, reqID, notImplemented(service))
+	default:
+		s.writeUnrouted(w, r, reqID, notImplemented(service))
+	}
+}
+
+// writeUnrouted answers a request whose service is unknown, in the shape
+// its client most likely parses: Query XML for form posts, JSON otherwise.
+func (s *Server) writeUnrouted(w http.ResponseWriter, r *http.Request, reqID string, e *apiError) {
+	s.log.Debug("emulator request rejected", "method", r.Method, "path", r.URL.Path, "code", e.Code)
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		writeQueryError(w, "", reqID, e)
+		return
+	}
+	writeJSONError(w, reqID, e)
+}
+
+// signingName extracts the service from
+// "AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, ...".
+func signingName(auth string) (string, *apiError) {
+	if strings.TrimSpace(auth) == "" {
+		return "", missingAuth()
+	}
+	alg, rest, _ := strings.Cut(strings.TrimSpace(auth), " ")
+	if alg != "AWS4-HMAC-SHA256" && alg != "AWS4-ECDSA-P256-SHA256" {
+		return "", incompleteSignature("Authorization header requires a supported signature algorithm, got %q", alg)
+	}
+	for _, part := range strings.Split(rest, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || k != "Credential" {
+			continue
+		}
+		scope := strings.Split(v, "/")
+		if len(scope) != 5 || scope[0] == "" || scope[3] == "" || scope[4] != "aws4_request" {
+			return "", incompleteSignature("Authorization header requires a well-formed 'Credential' parameter (AKID/DATE/REGION/SERVICE/aws4_request), got %q", v)
+		}
+		return scope[3], nil
+	}
+	return "", incompleteSignature("Authorization header requires 'Credential' parameter")
+}
+
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// sortedKeys returns m's keys in order, for canonical renderings.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

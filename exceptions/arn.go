@@ -1,0 +1,47 @@
+package exceptions
+
+import "strings"
+
+// validPrincipal reports whether s is an IAM user or role ARN, or a pattern
+// of them with * and ? globs: arn:PARTITION:iam::ACCOUNT:user/... or
+// role/... . A pattern must still say user/ or role/, so that no line can
+// exempt every principal of an account by accident.
+func validPrincipal(s string) bool {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[3] != "" {
+		return false
+	}
+	if !all(parts[1], isPartitionChar) || !all(parts[4], isAccountChar) {
+		return false
+	}
+	kind, name, ok := strings.Cut(parts[5], "/")
+	if !ok || (kind != "user" && kind != "role") || name == "" {
+		return false
+	}
+	return all(name, isNameChar)
+}
+
+func all(s string, ok func(rune) bool) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !ok(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func isGlob(r rune) bool { return r == '*' || r == '?' }
+
+func isPartitionChar(r rune) bool { return r >= 'a' && r <= 'z' || r == '-' || isGlob(r) }
+
+func isAccountChar(r rune) bool { return r >= '0' && r <= '9' || isGlob(r) }
+
+// isNameChar allows what IAM allows in paths and names (\w+=,.@- and /),
+// plus globs.
+func isNameChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+		strings.ContainsRune("_+=,.@-/", r) || isGlob(r)
+}

@@ -1,0 +1,220 @@
+package exceptions
+
+import (
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iamprune/iamprune"
+)
+
+func date(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func TestLoadGood(t *testing.T) {
+	txt := filepath.Join("testdata", "allowlist", "allowlist.txt")
+	yml := filepath.Join("testdata", "good-yaml", "exceptions.yaml")
+	tests := []struct {
+		path string
+		want []iamprune.Exception
+	}{
+		// BOM, CRLF, blank and whitespace-only lines, whole-line and
+		// trailing comments, leading tabs and spaces, another partition.
+		{txt, []iamprune.Exception{
+			{Principal: "arn:aws:iam::111122223333:user/alice", File: txt, Line: 3},
+			{Principal: "arn:aws:iam::111122223333:role/batch-job", File: txt, Line: 4},
+			{Principal: "arn:aws:iam::*:role/app/legacy-*", File: txt, Line: 6},
+			{Principal: "arn:aws-us-gov:iam::111122223333:user/ops/bob.smith@example.com", File: txt, Line: 8},
+		}},
+		{yml, []iamprune.Exception{
+			{Principal: "arn:aws:iam::111122223333:user/alice", Reason: "break-glass user, rotated by hand",
+				Owner: "security@example.com", Ticket: "SEC-1", Expires: date("2026-12-31T00:00:00Z"), File: yml, Line: 3},
+			{Principal: "arn:aws:iam::*:role/data-*", FindingTypes: []iamprune.FindingType{iamprune.UnusedPermission, iamprune.UnusedIAMRole},
+				Services: []string{"s3", "execute-api"}, Owner: "data-team", Expires: date("2027-01-15T08:00:00Z"), File: yml, Line: 9},
+			{Principal: "arn:aws:iam::111122223333:role/nightly", FindingTypes: []iamprune.FindingType{iamprune.UnusedIAMRole},
+				Reason: "runs once a quarter", File: yml, Line: 15},
+			// Services without finding_types: limited to UnusedPermission.
+			{Principal: "arn:aws:iam::111122223333:role/analytics", FindingTypes: []iamprune.FindingType{iamprune.UnusedPermission},
+				Services: []string{"athena"}, File: yml, Line: 20},
+		}},
+		{filepath.Join("testdata", "empty", "exceptions.yaml"), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			got, err := Load(tt.path)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got\n%+v\nwant\n%+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		file string   // testdata/FILE
+		want []string // one line per problem, after the file name
+	}{
+		{"txt-bad/allowlist.txt", []string{
+			`:3: "xyz" is not an IAM user or role ARN`,
+			`:4: "arn:aws:iam::111122223333:group/admins" is not an IAM user or role ARN`,
+			`:5: "arn:aws:iam::*:*" is not an IAM user or role ARN`,
+			`:7: "arn:aws:s3:::my-bucket" is not an IAM user or role ARN`,
+			`:8: "arn:aws:iam::111122223333:role/" is not an IAM user or role ARN`,
+			`:9: "arn:aws:iam::111122223333:user/has space" is not an IAM user or role ARN`,
+			`:10: "arn:aws:iam:us-east-1:111122223333:role/regional" is not an IAM user or role ARN`,
+		}},
+		{"bad-date/exceptions.yaml", []string{`:12: exceptions[2].expires: "2026-13-01" is not a date (YYYY-MM-DD)`}},
+		{"unknown-key/exceptions.yaml", []string{
+			":3: exceptions[0].reasons: unknown key (did you mean reason?)",
+			":4: exceptions[0].expiry: unknown key (did you mean expires?)",
+		}},
+		{"missing-principal/exceptions.yaml", []string{
+			":2: exceptions[0].principal: required",
+			":4: exceptions[1].principal: required",
+		}},
+		{"bad-principal/exceptions.yaml", []string{
+			`:2: exceptions[0].principal: "alice" is not an IAM user or role ARN`,
+			`:3: exceptions[1].principal: "arn:aws:iam::111122223333:policy/ReadOnly" is not an IAM user or role ARN`,
+			":4: exceptions[2].principal: must be a string, got a list",
+		}},
+		{"bad-finding-type/exceptions.yaml", []string{
+			`:3: exceptions[0].finding_types[0]: "UnusedIAMUserAccesKey" is not a finding type (did you mean UnusedIAMUserAccessKey?)`,
+			`:3: exceptions[0].finding_types[1]: "ExternalAccess" is not a finding type (want one of UnusedIAMUserAccessKey, UnusedIAMUserPassword, UnusedIAMRole, UnusedPermission)`,
+		}},
+		{"services-without-permission/exceptions.yaml", []string{":4: exceptions[0].services: only apply to UnusedPermission, which finding_types does not include"}},
+		{"bad-service/exceptions.yaml", []string{
+			`:4: exceptions[0].services[0]: "EC2" is not a service namespace (lower case, like ec2 or s3)`,
+			`:5: exceptions[0].services[1]: "s3:GetObject" is not a service namespace (lower case, like ec2 or s3)`,
+		}},
+		{"empty-lists/exceptions.yaml", []string{
+			":3: exceptions[0].finding_types: empty list; leave the key out to cover every finding type",
+			":4: exceptions[0].services: empty list; leave the key out to cover every service",
+		}},
+		{"not-a-list/exceptions.yaml", []string{":2: exceptions: must be a list, got a mapping"}},
+		{"entry-not-mapping/exceptions.yaml", []string{`:2: exceptions[0]: must be a mapping with at least a principal, got "arn:aws:iam::111122223333:role/app"`}},
+		{"top-level-key/exceptions.yaml", []string{":1: exception: unknown key (did you mean exceptions?)"}},
+		// yaml.v3 places this one at the start of the enclosing block.
+		{"syntax/exceptions.yaml", []string{":1: invalid YAML: did not find expected '-' indicator"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := filepath.Join("testdata", tt.file)
+			got, err := Load(path)
+			if err == nil {
+				t.Fatalf("Load succeeded with %+v, want an error", got)
+			}
+			if code := iamprune.ErrorCode(err); code != iamprune.EINVALID {
+				t.Errorf("error code = %q, want %q", code, iamprune.EINVALID)
+			}
+			var want []string
+			for _, w := range tt.want {
+				want = append(want, path+w)
+			}
+			if err.Error() != strings.Join(want, "\n") {
+				t.Errorf("error =\n%s\nwant\n%s", err, strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+func TestLoadRefuses(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "allowlist.txt")
+	tests := []struct{ path, want string }{
+		{"s3://bucket/exceptions.yaml", "exceptions: s3://bucket/exceptions.yaml: s3 exceptions are loaded by the AWS adapter, not from a local path"},
+		{missing, "exceptions: exceptions file " + missing + " does not exist"},
+	}
+	for _, tt := range tests {
+		_, err := Load(tt.path)
+		if err == nil || err.Error() != tt.want || iamprune.ErrorCode(err) != iamprune.EINVALID {
+			t.Errorf("Load(%q) error = %v (code %q), want EINVALID %q", tt.path, err, iamprune.ErrorCode(err), tt.want)
+		}
+	}
+}
+
+func TestParseTXTReader(t *testing.T) {
+	got, err := ParseTXT(strings.NewReader("arn:aws:iam::111122223333:role/a\n\narn:aws:iam::111122223333:user/b"), "inline.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []iamprune.Exception{
+		{Principal: "arn:aws:iam::111122223333:role/a", File: "inline.txt", Line: 1},
+		{Principal: "arn:aws:iam::111122223333:user/b", File: "inline.txt", Line: 3},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestMatch(t *testing.T) {
+	const alice = "arn:aws:iam::111122223333:user/alice"
+	excs := []iamprune.Exception{
+		{Principal: "arn:aws:iam::111122223333:user/*", Line: 1},
+		{Principal: alice, FindingTypes: []iamprune.FindingType{iamprune.UnusedIAMUserPassword}, Line: 2},
+		{Principal: alice, Expires: date("2026-11-27T00:00:00Z"), Line: 3},
+		{Principal: alice, Expires: date("2026-11-28T00:00:00Z"), Line: 4},
+		{Principal: "arn:aws:iam::111122223333:role/*", Line: 5},
+		{Principal: alice, Services: []string{"s3"}, Line: 6},
+	}
+	lines := func(es []iamprune.Exception) []int {
+		var out []int
+		for _, e := range es {
+			out = append(out, e.Line)
+		}
+		return out
+	}
+	tests := []struct {
+		name      string
+		principal string
+		typ       iamprune.FindingType
+		now       string
+		want      []int
+	}{
+		// Line 3 expired the day before; line 4 expires today and still applies.
+		{"expiry day applies", alice, iamprune.UnusedIAMUserAccessKey, "2026-11-28T23:59:59Z", []int{1, 4, 6}},
+		{"finding type limit", alice, iamprune.UnusedIAMUserPassword, "2026-11-28T12:00:00Z", []int{1, 2, 4, 6}},
+		{"day after expiry", alice, iamprune.UnusedIAMUserAccessKey, "2026-11-29T00:00:00Z", []int{1, 6}},
+		{"glob", "arn:aws:iam::111122223333:role/app", iamprune.UnusedIAMRole, "2026-11-28T00:00:00Z", []int{5}},
+		{"nothing", "arn:aws:iam::444455556666:user/alice", iamprune.UnusedIAMRole, "2026-11-28T00:00:00Z", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := lines(Match(excs, tt.principal, tt.typ, date(tt.now)))
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Match lines = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidPrincipal(t *testing.T) {
+	good := []string{
+		"arn:aws:iam::111122223333:user/alice",
+		"arn:aws:iam::111122223333:role/service-role/my_role+x=y,z.w@v-1",
+		"arn:aws-cn:iam::*:role/*",
+		"arn:*:iam::11112222333?:user/a",
+	}
+	bad := []string{
+		"", "arn:aws:iam::111122223333:root", "arn:aws:iam::111122223333:user", "arn:aws:iam::abc:user/x",
+		"arn:aws:sts::111122223333:assumed-role/r/s", "arn::iam::111122223333:user/x", "arn:aws:iam::111122223333:*",
+	}
+	for _, s := range good {
+		if !validPrincipal(s) {
+			t.Errorf("validPrincipal(%q) = false, want true", s)
+		}
+	}
+	for _, s := range bad {
+		if validPrincipal(s) {
+			t.Errorf("validPrincipal(%q) = true, want false", s)
+		}
+	}
+}

@@ -1,0 +1,50 @@
+package exceptions
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/config/yamlnode"
+)
+
+// ParseTXT reads an allowlist with one principal ARN per line, as the
+// reference allowlist.txt: blank lines, "#" comments (whole-line or
+// trailing), surrounding spaces and tabs, CRLF line ends and a UTF-8 BOM are
+// all accepted. Each entry covers every finding type and never expires.
+func ParseTXT(r io.Reader, name string) ([]iamprune.Exception, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "exceptions: cannot read %s: %v", name, err)
+	}
+	return parseTXT(data, name)
+}
+
+func parseTXT(data []byte, name string) ([]iamprune.Exception, error) {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	probs := yamlnode.Problems{Name: name}
+	var out []iamprune.Exception
+	for i, line := range strings.Split(string(data), "\n") {
+		// ARNs never contain '#', so everything after one is a comment.
+		line, _, _ = strings.Cut(line, "#")
+		line = strings.Trim(line, " \t\r")
+		if line == "" {
+			continue
+		}
+		if !validPrincipal(line) {
+			probs.Add(i+1, "", "%s", notPrincipal(line))
+			continue
+		}
+		out = append(out, iamprune.Exception{Principal: line, File: name, Line: i + 1})
+	}
+	if err := probs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func notPrincipal(s string) string {
+	return fmt.Sprintf("%q is not an IAM user or role ARN", s)
+}

@@ -1,0 +1,195 @@
+package snapshot
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/iamprune/iamprune"
+)
+
+var (
+	_ iamprune.FindingSource = (*Snapshot)(nil)
+	_ iamprune.FactSource    = (*Snapshot)(nil)
+)
+
+// Findings converts findings.json to domain findings, in file order. A
+// finding of an unknown type, or of a known type whose relevant details are
+// missing, is skipped with a warning: a finding is never read as "never
+// used" for want of data. Union members that are unknown, or that belong
+// to another finding type, are skipped with a warning.
+func (s *Snapshot) Findings(ctx context.Context) ([]iamprune.Finding, []iamprune.Warning, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if !s.HasFindings {
+		return nil, nil, iamprune.Errorf(iamprune.EINVALID, "snapshot %s has no %s: analyzer mode needs it", s.Name, FindingsFile)
+	}
+	analyzer := s.AnalyzerOrDefault().Arn
+	file := filepath.Join(s.Name, FindingsFile)
+	var (
+		out      []iamprune.Finding
+		warnings []iamprune.Warning
+	)
+	for i, raw := range s.FindingList {
+		src := fmt.Sprintf("%s[%d]", file, i)
+		warn := func(format string, args ...any) {
+			warnings = append(warnings, iamprune.Warning{Source: src, Message: fmt.Sprintf(format, args...)})
+		}
+		typ := iamprune.FindingType(raw.FindingType)
+		if !typ.Valid() {
+			warn("unknown finding type %q; skipped", raw.FindingType)
+			continue
+		}
+		f := iamprune.Finding{
+			ID:           raw.Id,
+			AnalyzerARN:  analyzer,
+			Type:         typ,
+			Status:       iamprune.FindingStatus(raw.Status),
+			Resource:     raw.Resource,
+			ResourceType: raw.ResourceType,
+			Account:      raw.ResourceOwnerAccount,
+			CreatedAt:    derefTime(raw.CreatedAt),
+			UpdatedAt:    derefTime(raw.UpdatedAt),
+			AnalyzedAt:   derefTime(raw.AnalyzedAt),
+		}
+		if f.Account == "" {
+			f.Account = s.Meta.AccountID
+		}
+		if raw.Error != nil {
+			f.Error = *raw.Error
+		}
+		found := false
+		for j, d := range raw.FindingDetails {
+			if d.IsUnknown() || d.Member() == "" {
+				warn("unknown finding detail member %q in findingDetails[%d]; detail skipped", d.Member(), j)
+				continue
+			}
+			switch {
+			case typ == iamprune.UnusedIAMRole && d.UnusedIamRoleDetails != nil:
+				if !found {
+					f.LastAccessed = copyTime(d.UnusedIamRoleDetails.LastAccessed)
+				}
+			case typ == iamprune.UnusedIAMUserPassword && d.UnusedIamUserPasswordDetails != nil:
+				if !found {
+					f.LastAccessed = copyTime(d.UnusedIamUserPasswordDetails.LastAccessed)
+				}
+			case typ == iamprune.UnusedIAMUserAccessKey && d.UnusedIamUserAccessKeyDetails != nil:
+				k := d.UnusedIamUserAccessKeyDetails
+				f.AccessKeys = append(f.AccessKeys, iamprune.KeyUsage{AccessKeyID: k.AccessKeyId, LastAccessed: copyTime(k.LastAccessed)})
+			case typ == iamprune.UnusedPermission && d.UnusedPermissionDetails != nil:
+				f.Services = append(f.Services, serviceUsage(d.UnusedPermissionDetails))
+			default:
+				warn("findingDetails[%d] member %q does not belong to %s findings; detail skipped", j, d.Member(), typ)
+				continue
+			}
+			found = true
+		}
+		if !found {
+			warn("%s finding %q has no %s details; skipped", typ, raw.Id, memberFor(typ))
+			continue
+		}
+		out = append(out, f)
+	}
+	return out, warnings, nil
+}
+
+func serviceUsage(p *UnusedPermissionDetails) iamprune.ServiceUsage {
+	su := iamprune.ServiceUsage{Namespace: p.ServiceNamespace, LastAccessed: copyTime(p.LastAccessed)}
+	for _, a := range p.Actions {
+		su.Actions = append(su.Actions, iamprune.ActionUsage{Action: a.Action, LastAccessed: copyTime(a.LastAccessed)})
+	}
+	return su
+}
+
+// memberFor names the union member a finding type's details come in.
+func memberFor(t iamprune.FindingType) string {
+	switch t {
+	case iamprune.UnusedIAMRole:
+		return MemberUnusedIamRole
+	case iamprune.UnusedIAMUserAccessKey:
+		return MemberUnusedIamUserAccessKey
+	case iamprune.UnusedIAMUserPassword:
+		return MemberUnusedIamUserPassword
+	case iamprune.UnusedPermission:
+		return MemberUnusedPermission
+	}
+	return ""
+}
+
+// Facts returns every user and role of the account authorization details.
+// Users' keys and login profiles are always known: a snapshot without
+// access-keys.json or login-profiles.json has none. Entries naming a user
+// absent from the authorization details are ignored (the user is gone).
+func (s *Snapshot) Facts(ctx context.Context, _ []iamprune.Finding) (*iamprune.Facts, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	facts := &iamprune.Facts{
+		Account:    s.Meta.AccountID,
+		Partition:  s.Meta.partition(),
+		Caller:     s.Meta.Caller(),
+		Principals: make(map[string]*iamprune.Principal, len(s.Auth.UserDetailList)+len(s.Auth.RoleDetailList)),
+	}
+	byUser := make(map[string]*iamprune.Principal, len(s.Auth.UserDetailList))
+	for _, u := range s.Auth.UserDetailList {
+		p := principal(iamprune.KindUser, u.Arn, u.UserName, u.Path, u.UserId, u.CreateDate, u.Tags)
+		p.KeysKnown, p.LoginProfileKnown = true, true
+		facts.Principals[p.ARN] = p
+		byUser[u.UserName] = p
+	}
+	for _, r := range s.Auth.RoleDetailList {
+		p := principal(iamprune.KindRole, r.Arn, r.RoleName, r.Path, r.RoleId, r.CreateDate, r.Tags)
+		if r.RoleLastUsed != nil {
+			p.RoleLastUsed = copyTime(r.RoleLastUsed.LastUsedDate)
+		}
+		facts.Principals[p.ARN] = p
+	}
+	for _, k := range s.AccessKeys {
+		if p := byUser[k.UserName]; p != nil {
+			p.AccessKeys = append(p.AccessKeys, iamprune.AccessKey{
+				ID: k.AccessKeyId, Status: k.Status, CreateDate: k.CreateDate, LastUsed: copyTime(k.LastUsedDate),
+			})
+		}
+	}
+	for _, lp := range s.LoginProfiles {
+		if p := byUser[lp.UserName]; p != nil && p.LoginProfile == nil {
+			p.LoginProfile = &iamprune.LoginProfile{
+				CreateDate: lp.CreateDate, PasswordResetRequired: lp.PasswordResetRequired, PasswordLastUsed: copyTime(lp.PasswordLastUsed),
+			}
+		}
+	}
+	return facts, nil
+}
+
+func principal(kind iamprune.PrincipalKind, arn, name, path, id string, created time.Time, tags []Tag) *iamprune.Principal {
+	parsed, _ := iamprune.ParseARN(arn)
+	p := &iamprune.Principal{
+		ARN: arn, Kind: kind, Name: name, Path: path, ID: id,
+		Account: parsed.Account, CreateDate: created,
+	}
+	if len(tags) > 0 {
+		p.Tags = make(map[string]string, len(tags))
+		for _, t := range tags {
+			p.Tags[t.Key] = t.Value
+		}
+	}
+	return p
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+// copyTime keeps domain values from aliasing the snapshot's.
+func copyTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}
