@@ -34,15 +34,23 @@ type FindingSource struct {
 var _ iamprune.FindingSource = (*FindingSource)(nil)
 
 // NewFindingSource returns a source for analyzer, which is
-// iamprune.AnalyzerAuto (the region's one active unused-access analyzer) or
-// an analyzer ARN, used as is.
+// iamprune.AnalyzerAuto (the configured region's one active unused-access
+// analyzer) or an analyzer ARN, used as is and called in its own region.
 func NewFindingSource(cfg aws.Config, analyzer string, opts ...Option) *FindingSource {
 	if analyzer == "" {
 		analyzer = iamprune.AnalyzerAuto
 	}
+	region := cfg.Region
+	// An analyzer lives in one region: call that region whatever the
+	// configured one is.
+	if parts := strings.Split(analyzer, ":"); len(parts) >= 6 && parts[0] == "arn" && parts[3] != "" {
+		region = parts[3]
+	}
 	return &FindingSource{
-		client:   accessanalyzer.NewFromConfig(cfg),
-		region:   cfg.Region,
+		client: accessanalyzer.NewFromConfig(cfg, func(o *accessanalyzer.Options) {
+			o.Region = region
+		}),
+		region:   region,
 		analyzer: analyzer,
 		opts:     newOptions(opts),
 	}
@@ -167,7 +175,7 @@ func (s *FindingSource) progress(mu *sync.Mutex, done *int, total int, step bool
 func (s *FindingSource) listIDs(ctx context.Context, arn string) ([]string, error) {
 	in := &accessanalyzer.ListFindingsV2Input{
 		AnalyzerArn: aws.String(arn),
-		
+		Filter:      map[string]types.Criterion{"status": {Eq: []string{string(types.FindingStatusActive)}}},
 	}
 	var ids []string
 	p := accessanalyzer.NewListFindingsV2Paginator(s.client, in)

@@ -236,3 +236,22 @@ func TestFindingsErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestExplicitAnalyzerRegion checks that an analyzer ARN is read in its own
+// region, not the configured one.
+func TestExplicitAnalyzerRegion(t *testing.T) {
+	const arn = "arn:aws:access-analyzer:ap-south-1:111122223333:analyzer/unused"
+	fake := newFake(t)
+	fake.add("access-analyzer.ListFindingsV2", 200, `{"findings":[]}`)
+	fake.check = func(_ string, r *http.Request, _ []byte) {
+		if auth := r.Header.Get("Authorization"); !strings.Contains(auth, "/ap-south-1/access-analyzer/") {
+			t.Errorf("request signed for the wrong region: %s", auth)
+		}
+	}
+	cfg := fake.start(nil) // configured for eu-west-1
+	findings, warnings, err := NewFindingSource(cfg, arn).Findings(context.Background())
+	if err != nil || len(findings) != 0 || len(warnings) != 0 {
+		t.Fatalf("Findings = %v, %v, %v", findings, warnings, err)
+	}
+	fake.checkCalls()
+}
