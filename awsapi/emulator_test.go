@@ -98,8 +98,8 @@ func TestAgainstEmulator(t *testing.T) {
 }
 
 // apiView is what the API adapter knows of the snapshot's facts: keys and
-// login profiles only for the users whose findings need them, without the
-// last-used dates that only extra calls would give.
+// login profiles (with their last use) only for the users whose findings
+// need them.
 func apiView(f *iamprune.Facts, findings []iamprune.Finding) *iamprune.Facts {
 	keys, profiles := map[string]bool{}, map[string]bool{}
 	for _, fd := range findings {
@@ -117,16 +117,12 @@ func apiView(f *iamprune.Facts, findings []iamprune.Finding) *iamprune.Facts {
 		c.AccessKeys, c.KeysKnown, c.LoginProfile, c.LoginProfileKnown = nil, false, nil, false
 		if keys[arn] {
 			c.KeysKnown = true
-			for _, k := range p.AccessKeys {
-				k.LastUsed = nil
-				c.AccessKeys = append(c.AccessKeys, k)
-			}
+			c.AccessKeys = p.AccessKeys
 		}
 		if profiles[arn] {
 			c.LoginProfileKnown = true
 			if p.LoginProfile != nil {
 				lp := *p.LoginProfile
-				lp.PasswordLastUsed = nil
 				c.LoginProfile = &lp
 			}
 		}

@@ -157,7 +157,7 @@ func (f *fakeAWS) operation(service string, r *http.Request, body []byte) string
 		}
 	} else {
 		form, _ := url.ParseQuery(string(body))
-		parts = append(parts, form.Get("Action"), form.Get("UserName"), form.Get("Marker"))
+		parts = append(parts, form.Get("Action"), form.Get("UserName"), form.Get("AccessKeyId"), form.Get("Marker"))
 	}
 	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), ".")
 }

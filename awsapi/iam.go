@@ -21,13 +21,11 @@ import (
 // few calls as the findings allow, and caches them: within one Facts value
 // no AWS call is ever made twice, however often Facts is called.
 //
-// Two fields differ from snapshot mode, where they come from files filled
-// with extra calls: AccessKey.LastUsed and LoginProfile.PasswordLastUsed are
-// nil here (they would cost a GetAccessKeyLastUsed or GetUser per user).
-// Planning does not need them: the findings carry lastAccessed. Snapshot
-// mode also knows keys and login profiles of every user, while Facts reads
-// them only for users named by UnusedIAMUserAccessKey and
-// UnusedIAMUserPassword findings, the only ones whose decisions use them.
+// Keys and login profiles are read only for users named by
+// UnusedIAMUserAccessKey and UnusedIAMUserPassword findings, the only ones
+// whose decisions use them, together with their last use
+// (GetAccessKeyLastUsed, GetUser): it is fresher than the analyzer's last
+// scan, so a credential used since then is not planned for remediation.
 type Facts struct {
 	iam  *iam.Client
 	sts  *sts.Client
@@ -205,6 +203,15 @@ func (s *Facts) listKeys(ctx context.Context, user string) ([]iamprune.AccessKey
 			})
 		}
 	}
+	for i := range keys {
+		out, err := s.iam.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(keys[i].ID)})
+		if err != nil {
+			return nil, fmt.Errorf("iam: cannot get last use of access key %s of user %s: %w", keys[i].ID, user, err)
+		}
+		if out.AccessKeyLastUsed != nil {
+			keys[i].LastUsed = utcPtr(out.AccessKeyLastUsed.LastUsedDate)
+		}
+	}
 	return keys, nil
 }
 
@@ -238,10 +245,19 @@ func (s *Facts) getProfile(ctx context.Context, user string) (*iamprune.LoginPro
 	if out.LoginProfile == nil {
 		return nil, nil
 	}
-	return &iamprune.LoginProfile{
+	lp := &iamprune.LoginProfile{
 		CreateDate:            utc(out.LoginProfile.CreateDate),
 		PasswordResetRequired: out.LoginProfile.PasswordResetRequired,
-	}, nil
+	}
+	// Only GetUser carries PasswordLastUsed.
+	u, err := s.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(user)})
+	if err != nil {
+		return nil, fmt.Errorf("iam: cannot get user %s: %w", user, err)
+	}
+	if u.User != nil {
+		lp.PasswordLastUsed = utcPtr(u.User.PasswordLastUsed)
+	}
+	return lp, nil
 }
 
 // build copies the cache into a fresh Facts.

@@ -100,8 +100,8 @@ func TestFactsIncremental(t *testing.T) {
 		findings []iamprune.Finding
 		want     map[string]int // new calls by operation
 	}{
-		{[]iamprune.Finding{keys}, map[string]int{"STS.GetCallerIdentity": 1, "IAM.GetAccountAuthorizationDetails": 2, "IAM.ListAccessKeys": 2}},
-		{[]iamprune.Finding{keys, pw}, map[string]int{"IAM.GetLoginProfile": 1}},
+		{[]iamprune.Finding{keys}, map[string]int{"STS.GetCallerIdentity": 1, "IAM.GetAccountAuthorizationDetails": 2, "IAM.ListAccessKeys": 2, "IAM.GetAccessKeyLastUsed": 2}},
+		{[]iamprune.Finding{keys, pw}, map[string]int{"IAM.GetLoginProfile": 1, "IAM.GetUser": 1}},
 		{[]iamprune.Finding{pw, keys}, map[string]int{}},
 		{[]iamprune.Finding{pwCarol, keysDave, pw}, map[string]int{"IAM.GetLoginProfile": 1, "IAM.ListAccessKeys": 1}},
 	}
