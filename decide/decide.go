@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/iamprune/iamprune"
@@ -144,13 +145,26 @@ func (d *decision) actions() []iamprune.Action {
 func (d *decision) decide(items []item) []iamprune.Action {
 	remediate, notify := d.split(items)
 	var out []iamprune.Action
+	note := d.expiredNote()
 	if len(remediate) > 0 {
-		out = append(out, d.entry(d.rule.Action, remediate[0].target, remediate, d.remediateReason(remediate)))
+		out = append(out, d.entry(d.rule.Action, remediate[0].target, remediate, d.remediateReason(remediate)+note))
 	}
 	if len(notify) > 0 {
-		out = append(out, d.entry(iamprune.KindNotify, notify[0].target, notify, d.notifyReason(notify)))
+		out = append(out, d.entry(iamprune.KindNotify, notify[0].target, notify, d.notifyReason(notify)+note))
 	}
 	return out
+}
+
+// expiredNote tells a reviewer why an item they may remember as exempt is
+// acted on again: the exception that covered it has expired.
+func (d *decision) expiredNote() string {
+	var notes []string
+	for _, e := range d.in.Exceptions {
+		if e.Expired(d.now) && e.CoversPrincipal(d.f.Resource, d.f.Type) {
+			notes = append(notes, fmt.Sprintf("; exception %s (%s) expired on %s", e.Principal, location(e), expiry(e)))
+		}
+	}
+	return strings.Join(notes, "")
 }
 
 // split separates items past remediate_after_days from those still within

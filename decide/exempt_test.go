@@ -42,7 +42,7 @@ func TestExceptions(t *testing.T) {
 			principals: []*iamprune.Principal{alice},
 			findings:   []iamprune.Finding{keys},
 			exceptions: []iamprune.Exception{{Principal: arn("user/alice"), Expires: date("2026-11-27"), File: "exceptions.yaml", Line: 2}},
-			want:       []string{"deactivate-access-key AKIAALICE1 UnusedIAMUserAccessKey days=272 on=2026-05-30 | access key unused for 272 days (limit 90)"},
+			want:       []string{"deactivate-access-key AKIAALICE1 UnusedIAMUserAccessKey days=272 on=2026-05-30 | access key unused for 272 days (limit 90); exception arn:aws:iam::111122223333:user/alice (exceptions.yaml:2) expired on 2026-11-27"},
 		},
 		{
 			name:       "an exception still applies on its expiry day",

@@ -129,11 +129,7 @@ func exemptReason(e iamprune.Exception, services []string) string {
 	if exp := expiry(e); exp != "" {
 		details = append(details, "expires "+exp)
 	}
-	if e.File != "" {
-		loc := e.File
-		if e.Line > 0 {
-			loc += fmt.Sprintf(":%d", e.Line)
-		}
+	if loc := location(e); loc != "" {
 		details = append(details, loc)
 	}
 	if len(details) > 0 {
@@ -155,4 +151,12 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// location is where an exception is defined: "file:line".
+func location(e iamprune.Exception) string {
+	if e.File == "" || e.Line <= 0 {
+		return e.File
+	}
+	return fmt.Sprintf("%s:%d", e.File, e.Line)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -119,6 +120,7 @@ bad input (the message names the file, line or field).`,
   iamprune plan --snapshot examples/demo/snapshot --config examples/demo/iamprune.yaml
   iamprune plan --analyzer auto -o markdown > plan.md
   iamprune emulator --snapshot examples/demo/snapshot --listen 127.0.0.1:4566`,
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -173,4 +175,12 @@ func parseNow(s string, fallback func() time.Time) (time.Time, error) {
 		return t.UTC(), nil
 	}
 	return time.Time{}, usagef("--now: %q is not an RFC 3339 time (e.g. 2026-11-28T00:00:00Z) or a date (2026-11-28)", s)
+}
+
+// version is the module version the binary was built from, or "devel".
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -34,46 +35,65 @@ func decodePlan(t *testing.T, r result) iamprune.Plan {
 
 // The plan read straight from a snapshot and the plan read through the AWS
 // API from the emulator serving that snapshot must be identical, and the API
-// path must never repeat a call.
+// path must never repeat a call. The edge snapshot adds URL-encoded policy
+// documents, an unknown finding type and an unknown findingDetails member,
+// which both paths skip with the same warnings.
 func TestPlanSnapshotEqualsAPIThroughEmulator(t *testing.T) {
-	isolateAWS(t)
 	snapDir, cfgPath := demoPaths(t)
+	tests := []struct {
+		name, dir string
+		args      []string
+		warnings  int
+	}{
+		{"demo", snapDir, []string{"--config", cfgPath}, 0},
+		{"edge", filepath.Join("testdata", "edge"), nil, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			isolateAWS(t)
+			common := append([]string{"--now", demoNow, "-o", "json"}, tt.args...)
+			offline := decodePlan(t, runCLI(t, append([]string{"plan", "--snapshot", tt.dir}, common...)...))
 
-	offline := decodePlan(t, runCLI(t, "plan", "--snapshot", snapDir, "--config", cfgPath, "--now", demoNow, "-o", "json"))
+			snap, err := snapshot.LoadDir(tt.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A tiny page size forces every paginated call onto several
+			// pages, and injected throttling exercises the retryer.
+			srv := emulator.New(snap, emulator.Options{PageSize: 2, ThrottleEvery: 20})
+			url, err := srv.Start("127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = srv.Close(t.Context()) })
+			t.Setenv("AWS_ENDPOINT_URL", url)
 
-	snap, err := snapshot.LoadDir(snapDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A tiny page size forces every paginated call onto several pages.
-	srv := emulator.New(snap, emulator.Options{PageSize: 2, ThrottleEvery: 7})
-	url, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close(t.Context()) })
-	t.Setenv("AWS_ENDPOINT_URL", url)
+			online := decodePlan(t, runCLI(t, append([]string{"plan"}, common...)...))
 
-	online := decodePlan(t, runCLI(t, "plan", "--config", cfgPath, "--now", demoNow, "-o", "json"))
-
-	if len(offline.Actions) == 0 {
-		t.Fatal("the demo plan is empty")
+			if len(offline.Actions) == 0 {
+				t.Fatal("the plan is empty")
+			}
+			if !reflect.DeepEqual(offline.Actions, online.Actions) {
+				a, _ := json.MarshalIndent(offline.Actions, "", " ")
+				b, _ := json.MarshalIndent(online.Actions, "", " ")
+				t.Fatalf("snapshot plan and API plan differ\nsnapshot:\n%s\napi:\n%s", a, b)
+			}
+			// Warning sources differ by design (file index vs finding id); the
+			// messages must not.
+			if len(offline.Warnings) != tt.warnings || offline.Findings != online.Findings ||
+				!reflect.DeepEqual(warningMessages(offline), warningMessages(online)) {
+				t.Errorf("findings/warnings: snapshot %d %v, api %d %v (want %d warnings)",
+					offline.Findings, offline.Warnings, online.Findings, online.Warnings, tt.warnings)
+			}
+			if d := srv.Duplicates(); len(d) > 0 {
+				t.Errorf("AWS calls repeated in one run: %+v", d)
+			}
+			if len(srv.Throttled()) == 0 {
+				t.Error("no request was throttled: the retry path went untested")
+			}
+			assertCallBudget(t, snap, srv.Calls())
+		})
 	}
-	if !reflect.DeepEqual(offline.Actions, online.Actions) {
-		a, _ := json.MarshalIndent(offline.Actions, "", " ")
-		b, _ := json.MarshalIndent(online.Actions, "", " ")
-		t.Fatalf("snapshot plan and API plan differ\nsnapshot:\n%s\napi:\n%s", a, b)
-	}
-	// Warning sources differ by design (file index vs finding id); the
-	// messages must not.
-	if offline.Findings != online.Findings || !reflect.DeepEqual(warningMessages(offline), warningMessages(online)) {
-		t.Errorf("findings/warnings differ: snapshot %d %v, api %d %v", offline.Findings, offline.Warnings, online.Findings, online.Warnings)
-	}
-
-	if d := srv.Duplicates(); len(d) > 0 {
-		t.Errorf("AWS calls repeated in one run: %+v", d)
-	}
-	assertCallBudget(t, snap, srv.Calls())
 }
 
 func warningMessages(p iamprune.Plan) []string {
@@ -92,8 +112,12 @@ func warningMessages(p iamprune.Plan) []string {
 func assertCallBudget(t *testing.T, snap *snapshot.Snapshot, calls []emulator.Call) {
 	t.Helper()
 	got := map[string]int{}
+	firstPages := map[string]int{} // paginated IAM calls without a Marker
 	for _, c := range calls {
 		got[c.Operation]++
+		if v, err := url.ParseQuery(c.Params); err == nil && v.Get("Marker") == "" {
+			firstPages[c.Operation]++
+		}
 	}
 	active, keyUsers, pwdUsers := 0, map[string]bool{}, map[string]bool{}
 	existing, names := map[string]bool{}, map[string]string{}
@@ -125,8 +149,11 @@ func assertCallBudget(t *testing.T, snap *snapshot.Snapshot, calls []emulator.Ca
 	if got["GetFindingV2"] < active {
 		t.Errorf("GetFindingV2 called %d times for %d active findings", got["GetFindingV2"], active)
 	}
-	if got["ListAccessKeys"] != len(keyUsers) {
-		t.Errorf("ListAccessKeys called %d times, want one per user with a key finding (%d)", got["ListAccessKeys"], len(keyUsers))
+	if firstPages["GetAccountAuthorizationDetails"] != 1 {
+		t.Errorf("GetAccountAuthorizationDetails read %d times, want once", firstPages["GetAccountAuthorizationDetails"])
+	}
+	if firstPages["ListAccessKeys"] != len(keyUsers) {
+		t.Errorf("ListAccessKeys read %d times, want once per user with a key finding (%d)", firstPages["ListAccessKeys"], len(keyUsers))
 	}
 	if got["GetLoginProfile"] != len(pwdUsers) {
 		t.Errorf("GetLoginProfile called %d times, want one per user with a password finding (%d)", got["GetLoginProfile"], len(pwdUsers))
