@@ -74,6 +74,31 @@ type Action struct {
 	LastAccessed *time.Time `json:"last_accessed,omitempty"`
 	// ExceptionExpires is the expiry of the matching exception, if any.
 	ExceptionExpires string `json:"exception_expires,omitempty"`
+	// Basis records what the decision was based on, so that applying a
+	// saved plan can refuse it when the world changed since.
+	Basis *Basis `json:"basis,omitempty"`
+	// Done is set when the state store shows iamprune already made this
+	// change; applying it again is a no-op.
+	Done *DoneRef `json:"done,omitempty"`
+}
+
+// Basis is the state a remediation was decided on.
+type Basis struct {
+	FindingUpdatedAt *time.Time `json:"finding_updated_at,omitempty"`
+	// KeyStatus is the access key's status (Active, Inactive) for key actions.
+	KeyStatus string `json:"key_status,omitempty"`
+	// LastUsed is the credential's or services' last use known at plan
+	// time; absent when never used.
+	LastUsed *time.Time `json:"last_used,omitempty"`
+	// PolicyVersions maps each managed policy attached to the principal to
+	// its default version id.
+	PolicyVersions map[string]string `json:"policy_versions,omitempty"`
+}
+
+// DoneRef points at the run that already made a change.
+type DoneRef struct {
+	RunID string    `json:"run_id"`
+	At    time.Time `json:"at"`
 }
 
 // Plan is the reviewable result of a decision run.

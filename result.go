@@ -1,0 +1,43 @@
+package iamprune
+
+import "context"
+
+// ActionResult is the outcome of one action of an apply or a rollback. Its
+// JSON shape is a public contract (issue: apply -o json).
+type ActionResult struct {
+	ActionID  string     `json:"action_id"`
+	Principal string     `json:"principal"`
+	Kind      ActionKind `json:"kind"`
+	Target    string     `json:"target"`
+	Status    string     `json:"status"` // done, already-done, skipped, failed
+	Detail    string     `json:"detail"`
+}
+
+// RunResult is what `apply -o json` and `rollback -o json` print.
+type RunResult struct {
+	RunID   string         `json:"run_id"`
+	Results []ActionResult `json:"results"`
+	// Refused, when set, says why nothing was applied (blast-radius limit,
+	// stale plan, account not allowed, lock held).
+	Refused string `json:"refused,omitempty"`
+}
+
+// Failed reports whether any action failed or the run was refused.
+func (r *RunResult) Failed() bool {
+	if r.Refused != "" {
+		return true
+	}
+	for _, a := range r.Results {
+		if a.Status == ResultFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// FindingGetter reads one finding as it is now (GetFindingV2, every page),
+// so that apply can re-check status and updatedAt just before acting. It
+// returns an ENOTFOUND *Error when the finding no longer exists.
+type FindingGetter interface {
+	Finding(ctx context.Context, id string) (*Finding, error)
+}

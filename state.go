@@ -1,0 +1,151 @@
+package iamprune
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// RunKind says what a run did.
+type RunKind string
+
+const (
+	RunApply    RunKind = "apply"
+	RunRollback RunKind = "rollback"
+)
+
+// Run statuses.
+const (
+	RunRunning     = "running"
+	RunSucceeded   = "succeeded"   // every action done, already done or skipped
+	RunFailed      = "failed"      // at least one action failed
+	RunRefused     = "refused"     // a guard stopped it before any change
+	RunInterrupted = "interrupted" // the process died; found and closed by a later run
+)
+
+// Run is one apply or rollback, as the state store records it.
+type Run struct {
+	ID         string     `json:"run_id"`
+	Kind       RunKind    `json:"kind"`
+	Account    string     `json:"account"`
+	Caller     string     `json:"caller,omitempty"`
+	Status     string     `json:"status"`
+	Detail     string     `json:"detail,omitempty"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	// PlanGeneratedAt is the generated_at of the plan the run applied.
+	PlanGeneratedAt *time.Time `json:"plan_generated_at,omitempty"`
+}
+
+// Result statuses of one action, as apply and rollback report them.
+const (
+	ResultPending     = "pending" // journaled intent, outcome not yet known
+	ResultDone        = "done"
+	ResultAlreadyDone = "already-done"
+	ResultSkipped     = "skipped"
+	ResultFailed      = "failed"
+)
+
+// ActionRecord is the journal entry of one action in one run: written as an
+// intent (status pending, with the pre-image) before any AWS call, and
+// completed with the outcome after it.
+type ActionRecord struct {
+	RunID       string      `json:"run_id"`
+	ActionID    string      `json:"action_id"`
+	Account     string      `json:"account"`
+	FindingID   string      `json:"finding_id,omitempty"`
+	Principal   string      `json:"principal"`
+	FindingType FindingType `json:"finding_type,omitempty"`
+	Kind        ActionKind  `json:"kind"`
+	Target      string      `json:"target"`
+	Services    []string    `json:"services"`
+	Status      string      `json:"status"`
+	Detail      string      `json:"detail,omitempty"`
+	// PreImage is the exact state before the change, enough to undo it.
+	// PostImage records what the change created (policy names, ARNs).
+	// Both are executor-specific JSON.
+	PreImage  json.RawMessage `json:"pre_image,omitempty"`
+	PostImage json.RawMessage `json:"post_image,omitempty"`
+	// RollbackOf names the "run_id/action_id" a rollback action undoes.
+	RollbackOf string     `json:"rollback_of,omitempty"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+}
+
+// ActionFilter selects journal entries; zero fields match anything.
+type ActionFilter struct {
+	Account  string
+	ActionID string
+	Kind     ActionKind
+	Target   string
+	Status   string
+}
+
+// Lock is a held per-account run lock.
+type Lock interface {
+	Release(ctx context.Context) error
+}
+
+// Store is the state store: runs, the action journal with pre-images, and
+// the per-account lock. SQLite is the default; DynamoDB scales it out.
+type Store interface {
+	// Lock takes the account's run lock for owner, or fails with an
+	// ECONFLICT *Error naming the holder. A lock older than ttl is stale
+	// (its holder died) and is taken over.
+	Lock(ctx context.Context, account, owner string, ttl time.Duration) (Lock, error)
+
+	CreateRun(ctx context.Context, r Run) error
+	FinishRun(ctx context.Context, runID, status, detail string, at time.Time) error
+	Run(ctx context.Context, runID string) (*Run, error) // ENOTFOUND when unknown
+	// Runs lists runs, newest first; account "" means all, limit <= 0 all.
+	Runs(ctx context.Context, account string, limit int) ([]Run, error)
+
+	// BeginAction journals the intent (Status pending) with its pre-image.
+	// It fails with ECONFLICT if the (run, action) pair already exists.
+	BeginAction(ctx context.Context, rec ActionRecord) error
+	// FinishAction records the outcome of a journaled intent.
+	FinishAction(ctx context.Context, runID, actionID, status, detail string, post json.RawMessage, at time.Time) error
+	// Actions returns a run's journal in the order it was written.
+	Actions(ctx context.Context, runID string) ([]ActionRecord, error)
+	// FindActions returns matching journal entries across runs, oldest first.
+	FindActions(ctx context.Context, f ActionFilter) ([]ActionRecord, error)
+
+	Close() error
+}
+
+// Inspection is the live state of an action's target, read just before the
+// change.
+type Inspection struct {
+	// PreImage is the exact current state, recorded before the change.
+	PreImage json.RawMessage
+	// AlreadyDone: the target is already in the state the action produces.
+	AlreadyDone bool
+	// Skip, when set, says why the action must not run now (the principal
+	// or key is gone, the credential was used since the finding, ...).
+	Skip string
+	// LastUsed is the credential's last use as read now, if it has one.
+	LastUsed *time.Time
+}
+
+// Executor carries out one remediation kind against IAM, and undoes it.
+// There is one per kind, with its rollback beside it.
+type Executor interface {
+	Kind() ActionKind
+	// Inspect reads the live state just before the change.
+	Inspect(ctx context.Context, a Action) (Inspection, error)
+	// Apply makes the change; pre is what Inspect returned. It returns a
+	// post-image of what it created, for rollback.
+	Apply(ctx context.Context, a Action, pre Inspection) (post json.RawMessage, err error)
+	// Rollback restores rec's pre-image. It is idempotent: undoing what is
+	// already undone reports AlreadyDone and makes no write call.
+	Rollback(ctx context.Context, rec ActionRecord) (RollbackOutcome, error)
+}
+
+// RollbackOutcome is what undoing one action did.
+type RollbackOutcome struct {
+	AlreadyDone bool
+	Detail      string // recorded in the journal
+	// Secret is shown to the user once and never stored or logged (the
+	// one-time password of a recreated login profile).
+	Secret string
+}
