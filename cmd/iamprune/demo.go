@@ -112,7 +112,7 @@ func (m *Main) runDemo(ctx context.Context) (*demoResult, error) {
 		return nil, err
 	}
 	in := planInputs{cfg: cfg, exceptions: excs, now: snap.Meta.CapturedAt.UTC()}
-	plan, err := m.decide(ctx, awsapi.NewFindingSource(awsCfg, cfg.Analyzer), awsapi.NewFacts(awsCfg), in, "demo account "+snap.Meta.AccountID+" via the emulator")
+	plan, err := m.decide(ctx, awsapi.NewFindingSource(awsCfg, cfg.Analyzer), awsapi.NewFacts(awsCfg), in, "the emulator serving "+root+"/snapshot")
 	if err != nil {
 		return nil, err
 	}
