@@ -7,6 +7,24 @@ type Rule struct {
 	NotifyAfterDays    int        `yaml:"notify_after_days" json:"notify_after_days"`
 	RemediateAfterDays int        `yaml:"remediate_after_days" json:"remediate_after_days"`
 	Action             ActionKind `yaml:"action" json:"action"`
+	// DeleteAfterDays (UnusedIAMUserAccessKey only): delete a key iamprune
+	// deactivated this many days ago and that stayed unused since. 0 never
+	// deletes, except that action delete-access-key implies
+	// DefaultDeleteAfterDays.
+	DeleteAfterDays int `yaml:"delete_after_days" json:"delete_after_days,omitempty"`
+}
+
+// DefaultDeleteAfterDays is the grace period between deactivating and
+// deleting a key when the rule's action is delete-access-key.
+const DefaultDeleteAfterDays = 30
+
+// KeyDeleteAfter returns after how many days a key iamprune deactivated is
+// deleted, or 0 when keys are never deleted.
+func (r Rule) KeyDeleteAfter() int {
+	if r.DeleteAfterDays == 0 && r.Action == KindDeleteAccessKey {
+		return DefaultDeleteAfterDays
+	}
+	return r.DeleteAfterDays
 }
 
 // Limits caps what one run may do.
@@ -24,6 +42,8 @@ type Config struct {
 	Rules      map[FindingType]Rule `yaml:"rules" json:"rules"`
 	Protected  []string             `yaml:"protected" json:"protected"`
 	Limits     Limits               `yaml:"limits" json:"limits"`
+	// Accounts, when set, is the only accounts iamprune may change.
+	Accounts []string `yaml:"accounts" json:"accounts"`
 	// Source names the file the config came from, for messages.
 	Source string `yaml:"-" json:"-"`
 }
@@ -71,6 +91,12 @@ func (c Config) Validate() error {
 		if r.NotifyAfterDays > r.RemediateAfterDays {
 			return Errorf(EINVALID, "%s: notify_after_days (%d) must not exceed remediate_after_days (%d)", key, r.NotifyAfterDays, r.RemediateAfterDays)
 		}
+		if r.DeleteAfterDays < 0 {
+			return Errorf(EINVALID, "%s.delete_after_days: must be >= 0, got %d", key, r.DeleteAfterDays)
+		}
+		if r.DeleteAfterDays != 0 && t != UnusedIAMUserAccessKey {
+			return Errorf(EINVALID, "%s.delete_after_days: only applies to UnusedIAMUserAccessKey", key)
+		}
 		if !validRuleAction(t, r.Action) {
 			return Errorf(EINVALID, "%s.action: %q is not valid for %s (want one of %v)", key, r.Action, t, append(RemediationsFor(t), KindNotifyOnly))
 		}
@@ -78,6 +104,11 @@ func (c Config) Validate() error {
 	for i, g := range c.Protected {
 		if g == "" {
 			return Errorf(EINVALID, "protected[%d]: empty pattern", i)
+		}
+	}
+	for i, a := range c.Accounts {
+		if !validAccount(a) {
+			return Errorf(EINVALID, "accounts[%d]: %q is not a 12-digit AWS account id", i, a)
 		}
 	}
 	if c.Limits.MaxActionsPerRun < 0 {
@@ -106,4 +137,16 @@ func validRuleAction(t FindingType, a ActionKind) bool {
 // String renders a rule for messages.
 func (r Rule) String() string {
 	return fmt.Sprintf("notify after %dd, %s after %dd", r.NotifyAfterDays, r.Action, r.RemediateAfterDays)
+}
+
+func validAccount(a string) bool {
+	if len(a) != 12 {
+		return false
+	}
+	for _, c := range a {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

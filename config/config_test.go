@@ -109,6 +109,8 @@ func TestLoadErrors(t *testing.T) {
 		{"negative-limit", []string{":3: limits.max_actions_per_run: must be >= 0, got -1"}},
 		{"bad-analyzer", []string{`:1: analyzer: "my-analyzer" is neither "auto" nor an analyzer ARN (arn:aws:access-analyzer:REGION:ACCOUNT:analyzer/NAME)`}},
 		{"empty-protected", []string{":3: protected[1]: empty pattern"}},
+		{"bad-account", []string{`:3: accounts[1]: "12345" is not a 12-digit AWS account id`}},
+		{"delete-after-wrong-type", []string{":3: rules.UnusedIAMRole.delete_after_days: only applies to UnusedIAMUserAccessKey"}},
 		{"syntax", []string{":2: invalid YAML: did not find expected node content"}},
 		{"duplicate-key", []string{":3: limits: duplicate key (first given on line 1)"}},
 		{"two-documents", []string{":2: only one YAML document is allowed"}},

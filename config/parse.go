@@ -9,8 +9,8 @@ import (
 )
 
 var (
-	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits"}
-	ruleKeys  = []string{"notify_after_days", "remediate_after_days", "action"}
+	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "accounts"}
+	ruleKeys  = []string{"notify_after_days", "remediate_after_days", "action", "delete_after_days"}
 	limitKeys = []string{"max_actions_per_run"}
 )
 
@@ -65,6 +65,11 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 				p.lines[ip] = item.Line
 				cfg.Protected = append(cfg.Protected, s)
 			})
+		case "accounts":
+			p.Strings(v, key, func(i int, ip, s string, item *yaml.Node) {
+				p.lines[ip] = item.Line
+				cfg.Accounts = append(cfg.Accounts, s)
+			})
 		case "limits":
 			if !yamlnode.IsNull(v) {
 				p.Fields(v, key, "key", limitKeys, func(lk string, k, v *yaml.Node) {
@@ -107,6 +112,10 @@ func (p *parser) rules(v *yaml.Node, cfg *iamprune.Config) {
 			case "action":
 				if s, ok := p.String(fv, kp); ok {
 					rule.Action = iamprune.ActionKind(s)
+				}
+			case "delete_after_days":
+				if n, ok := p.Int(fv, kp); ok {
+					rule.DeleteAfterDays = n
 				}
 			}
 		})

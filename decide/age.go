@@ -41,6 +41,10 @@ func (d *decision) age() (items []item, skips []iamprune.Action) {
 		for _, k := range f.AccessKeys {
 			known := p.Key(k.AccessKeyID)
 			if known == nil && p.KeysKnown {
+				if a, ok := d.doneGone(iamprune.KindDeleteAccessKey, k.AccessKeyID); ok {
+					skips = append(skips, a)
+					continue
+				}
 				skips = append(skips, d.skip(k.AccessKeyID, "access key "+k.AccessKeyID+" no longer exists"))
 				continue
 			}
@@ -53,6 +57,9 @@ func (d *decision) age() (items []item, skips []iamprune.Action) {
 	case iamprune.UnusedIAMUserPassword:
 		lp := p.LoginProfile
 		if lp == nil && p.LoginProfileKnown {
+			if a, ok := d.doneGone(iamprune.KindDeleteLoginProfile, d.name); ok {
+				return nil, []iamprune.Action{a}
+			}
 			return nil, []iamprune.Action{d.skip(d.name, "login profile no longer exists")}
 		}
 		last, created := f.LastAccessed, time.Time{}

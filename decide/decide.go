@@ -26,6 +26,12 @@ type Input struct {
 	Now        time.Time
 	Warnings   []iamprune.Warning // copied into the plan
 	Source     string             // copied into Plan.Source
+	// Done maps action ids to the run that already made that change and
+	// did not roll it back (from the state store).
+	Done map[string]iamprune.DoneRef
+	// Deactivated maps the ids of access keys iamprune deactivated, and did
+	// not roll back, to when: only those keys may ever be deleted.
+	Deactivated map[string]iamprune.DoneRef
 }
 
 // Plan decides what to do about every finding (design.md "Plan"). Actions
@@ -147,7 +153,12 @@ func (d *decision) decide(items []item) []iamprune.Action {
 	var out []iamprune.Action
 	note := d.expiredNote()
 	if len(remediate) > 0 {
-		out = append(out, d.entry(d.rule.Action, remediate[0].target, remediate, d.remediateReason(remediate)+note))
+		if d.f.Type == iamprune.UnusedIAMUserAccessKey {
+			out = append(out, d.keyRemediation(remediate[0], note))
+		} else {
+			a := d.entry(d.rule.Action, remediate[0].target, remediate, d.remediateReason(remediate)+note)
+			out = append(out, d.markDone(a))
+		}
 	}
 	if len(notify) > 0 {
 		out = append(out, d.entry(iamprune.KindNotify, notify[0].target, notify, d.notifyReason(notify)+note))

@@ -8,13 +8,15 @@ import (
 )
 
 type planCase struct {
-	name       string
-	principals []*iamprune.Principal
-	findings   []iamprune.Finding
-	config     func(*iamprune.Config)
-	exceptions []iamprune.Exception
-	caller     string // replaces the default caller when set
-	want       []string
+	name        string
+	principals  []*iamprune.Principal
+	findings    []iamprune.Finding
+	config      func(*iamprune.Config)
+	exceptions  []iamprune.Exception
+	caller      string // replaces the default caller when set
+	done        map[string]iamprune.DoneRef
+	deactivated map[string]iamprune.DoneRef
+	want        []string
 }
 
 func (c planCase) run(t *testing.T) iamprune.Plan {
@@ -27,7 +29,7 @@ func (c planCase) run(t *testing.T) iamprune.Plan {
 	if c.caller != "" {
 		fs.Caller = c.caller
 	}
-	p := Plan(Input{Findings: c.findings, Facts: fs, Config: cfg, Exceptions: c.exceptions, Now: now})
+	p := Plan(Input{Findings: c.findings, Facts: fs, Config: cfg, Exceptions: c.exceptions, Now: now, Done: c.done, Deactivated: c.deactivated})
 	checkLines(t, p, c.want)
 	return p
 }
@@ -107,8 +109,9 @@ func TestAccessKeys(t *testing.T) {
 			findings:   []iamprune.Finding{keyFinding("f1", alice(), used("AKIAALICE1", ago(272)), used("AKIAALICE3", ago(45)))},
 			config:     setRule(iamprune.UnusedIAMUserAccessKey, iamprune.Rule{NotifyAfterDays: 30, RemediateAfterDays: 90, Action: iamprune.KindDeleteAccessKey}),
 			want: []string{
-				"delete-access-key AKIAALICE1 UnusedIAMUserAccessKey days=272 on=2026-05-30 | access key unused for 272 days (limit 90)",
-				"notify AKIAALICE3 UnusedIAMUserAccessKey days=45 on=" + on(45) + " | will delete-access-key on " + on(45) + " (unused 45 days, notify after 30)",
+				// A key is deactivated first; only a key iamprune deactivated is ever deleted.
+				"deactivate-access-key AKIAALICE1 UnusedIAMUserAccessKey days=272 on=2026-05-30 | access key unused for 272 days (limit 90); deleted 30 days after iamprune deactivates it",
+				"notify AKIAALICE3 UnusedIAMUserAccessKey days=45 on=" + on(45) + " | will deactivate-access-key on " + on(45) + " (unused 45 days, notify after 30)",
 			},
 		},
 		{

@@ -40,6 +40,7 @@ func (d *decision) entry(kind iamprune.ActionKind, target string, items []item, 
 	}
 	a.RemediateOn = on.Format(time.DateOnly)
 	a.ID = actionID(a)
+	a.Basis = d.basis(a)
 	return a
 }
 

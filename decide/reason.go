@@ -26,7 +26,7 @@ func (d *decision) notifyReason(items []item) string {
 		return fmt.Sprintf("%s (%s); remediation disabled (notify-only)%s", d.what(items, false), d.threshold(items), d.list(items, ": "))
 	}
 	on := slices.MinFunc(items, func(a, b item) int { return d.due(a).Compare(d.due(b)) })
-	return fmt.Sprintf("will %s on %s (%s, notify after %d)%s", d.rule.Action, d.due(on).Format(time.DateOnly), age(items, false), d.rule.NotifyAfterDays, d.list(items, ": "))
+	return fmt.Sprintf("will %s on %s (%s, notify after %d)%s", d.firstStep(), d.due(on).Format(time.DateOnly), age(items, false), d.rule.NotifyAfterDays, d.list(items, ": "))
 }
 
 // would says what the items would get were they not protected or exempt:
@@ -35,7 +35,7 @@ func (d *decision) would(items []item) string {
 	remediate, notify := d.split(items)
 	var parts []string
 	if len(remediate) > 0 {
-		parts = append(parts, fmt.Sprintf("%s%s (%s, limit %d)", d.rule.Action, d.list(remediate, " for "), age(remediate, true), d.rule.RemediateAfterDays))
+		parts = append(parts, fmt.Sprintf("%s%s (%s, limit %d)", d.firstStep(), d.list(remediate, " for "), age(remediate, true), d.rule.RemediateAfterDays))
 	}
 	if len(notify) > 0 {
 		cond := fmt.Sprintf("notify after %d", d.rule.NotifyAfterDays)
@@ -159,4 +159,13 @@ func location(e iamprune.Exception) string {
 		return e.File
 	}
 	return fmt.Sprintf("%s:%d", e.File, e.Line)
+}
+
+// firstStep is the change remediation starts with: a key is always
+// deactivated before it may be deleted.
+func (d *decision) firstStep() iamprune.ActionKind {
+	if d.rule.Action == iamprune.KindDeleteAccessKey {
+		return iamprune.KindDeactivateAccessKey
+	}
+	return d.rule.Action
 }
