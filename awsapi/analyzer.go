@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -29,9 +30,15 @@ type FindingSource struct {
 
 	mu       sync.Mutex
 	resolved string
+	// cache holds the findings this run has read, so that re-checks do not
+	// repeat GetFindingV2 calls.
+	cache map[string]*iamprune.Finding
 }
 
-var _ iamprune.FindingSource = (*FindingSource)(nil)
+var (
+	_ iamprune.FindingSource = (*FindingSource)(nil)
+	_ iamprune.FindingGetter = (*FindingSource)(nil)
+)
 
 // NewFindingSource returns a source for analyzer, which is
 // iamprune.AnalyzerAuto (the configured region's one active unused-access
@@ -155,9 +162,55 @@ func (s *FindingSource) Findings(ctx context.Context) ([]iamprune.Finding, []iam
 		warnings = append(warnings, ws...)
 		if ok {
 			findings = append(findings, f)
+			s.remember(f)
 		}
 	}
 	return findings, warnings, nil
+}
+
+// Finding returns one finding as this run knows it: from the cache when
+// Findings read it moments ago, else read now with every page of details
+// (a saved plan being applied). A finding that no longer exists is an
+// ENOTFOUND *iamprune.Error.
+func (s *FindingSource) Finding(ctx context.Context, id string) (*iamprune.Finding, error) {
+	s.mu.Lock()
+	f, ok := s.cache[id]
+	s.mu.Unlock()
+	if ok {
+		c := *f
+		return &c, nil
+	}
+	arn, err := s.AnalyzerARN(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.getFinding(ctx, arn, id)
+	var nf *types.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "accessanalyzer: finding %s no longer exists in %s", id, arn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	conv, ws, ok := convertFinding(arn, out)
+	if !ok {
+		msg := "unusable"
+		if len(ws) > 0 {
+			msg = ws[0].Message
+		}
+		return nil, fmt.Errorf("accessanalyzer: finding %s: %s", id, msg)
+	}
+	s.remember(conv)
+	return &conv, nil
+}
+
+func (s *FindingSource) remember(f iamprune.Finding) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cache == nil {
+		s.cache = map[string]*iamprune.Finding{}
+	}
+	s.cache[f.ID] = &f
 }
 
 func (s *FindingSource) progress(mu *sync.Mutex, done *int, total int, step bool) {

@@ -76,6 +76,17 @@ func (s *Facts) Facts(ctx context.Context, findings []iamprune.Finding) (*iampru
 	return s.build(), nil
 }
 
+// Caller returns the ARN and account of the identity the credentials act
+// as (sts:GetCallerIdentity, read once).
+func (s *Facts) Caller(ctx context.Context) (arn, account string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.loadCaller(ctx); err != nil {
+		return "", "", err
+	}
+	return s.caller, s.account, nil
+}
+
 func (s *Facts) loadCaller(ctx context.Context) error {
 	if s.caller != "" {
 		return nil

@@ -53,7 +53,12 @@ func (s *Server) serveAnalyzer(w http.ResponseWriter, r *http.Request, body []by
 	if name == "" {
 		name = r.Method + " " + r.URL.Path
 	}
-	if !s.admit(Call{Service: "access-analyzer", Operation: name, Params: restParams(r.URL.Path, query, body)}) {
+	call := Call{Service: "access-analyzer", Operation: name, Params: restParams(r.URL.Path, query, body)}
+	if e := s.injectedFailure(call); e != nil {
+		writeJSONError(w, reqID, e)
+		return
+	}
+	if !s.admit(call) {
 		writeJSONError(w, reqID, jsonThrottling())
 		return
 	}
@@ -62,7 +67,9 @@ func (s *Server) serveAnalyzer(w http.ResponseWriter, r *http.Request, body []by
 			"the iamprune emulator does not implement %s %s for access-analyzer", r.Method, r.URL.Path))
 		return
 	}
-	out, aerr := analyzerOps[op](s, restRequest{Op: op, Arg: arg, Query: query, Body: body})
+	out, aerr := s.runLocked(false, func() (any, *apiError) {
+		return analyzerOps[op](s, restRequest{Op: op, Arg: arg, Query: query, Body: body})
+	})
 	if aerr != nil {
 		writeJSONError(w, reqID, aerr)
 		return
@@ -99,7 +106,7 @@ func (s *Server) checkAnalyzer(arn string) *apiError {
 	if arn == "" {
 		return validationException("analyzerArn is required")
 	}
-	if a := s.snap.AnalyzerOrDefault(); a.Arn != arn {
+	if a := s.st.analyzer; a.Arn != arn {
 		return resourceNotFound(arn, "AWS::AccessAnalyzer::Analyzer", "Analyzer %s not found", arn)
 	}
 	return nil
@@ -142,7 +149,7 @@ func (s *Server) listAnalyzers(r restRequest) (any, *apiError) {
 		return nil, validationException("type must be one of %v, got %q", analyzerTypes, typ)
 	}
 	var all []snapshot.Analyzer
-	if a := s.snap.AnalyzerOrDefault(); typ == "" || a.Type == typ {
+	if a := s.st.analyzer; typ == "" || a.Type == typ {
 		all = append(all, a)
 	}
 	maxResults, aerr := queryInt(r.Query, "maxResults")
@@ -161,7 +168,7 @@ func (s *Server) listAnalyzers(r restRequest) (any, *apiError) {
 }
 
 func (s *Server) getAnalyzer(r restRequest) (any, *apiError) {
-	a := s.snap.AnalyzerOrDefault()
+	a := s.st.analyzer
 	if a.Name != r.Arg {
 		return nil, resourceNotFound(r.Arg, "AWS::AccessAnalyzer::Analyzer", "Analyzer %s not found", r.Arg)
 	}
@@ -172,7 +179,7 @@ func (s *Server) getFindingV2(r restRequest) (any, *apiError) {
 	if aerr := s.checkAnalyzer(r.Query.Get("analyzerArn")); aerr != nil {
 		return nil, aerr
 	}
-	f := s.idx.findings[r.Arg]
+	f := s.st.findingByID[r.Arg]
 	if f == nil {
 		return nil, resourceNotFound(r.Arg, "AWS::AccessAnalyzer::Finding", "Finding %s not found", r.Arg)
 	}
@@ -256,8 +263,7 @@ func (s *Server) listFindingsV2(r restRequest) (any, *apiError) {
 		}
 	}
 	var found []*snapshot.Finding
-	for i := range s.snap.FindingList {
-		f := &s.snap.FindingList[i]
+	for _, f := range s.st.findings {
 		ok := true
 		for k, c := range in.Filter {
 			ok = ok && c.match(findingFields[k](f))

@@ -43,6 +43,36 @@ func missingParam(member string) *apiError {
 	return validationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
 }
 
+func limitExceeded(format string, args ...any) *apiError {
+	return errorf(http.StatusConflict, "LimitExceeded", format, args...)
+}
+
+func malformedPolicy(format string, args ...any) *apiError {
+	return errorf(http.StatusBadRequest, "MalformedPolicyDocument", format, args...)
+}
+
+func entityAlreadyExists(format string, args ...any) *apiError {
+	return errorf(http.StatusConflict, "EntityAlreadyExists", format, args...)
+}
+
+func deleteConflict(format string, args ...any) *apiError {
+	return errorf(http.StatusConflict, "DeleteConflict", format, args...)
+}
+
+func invalidInput(format string, args ...any) *apiError {
+	return errorf(http.StatusBadRequest, "InvalidInput", format, args...)
+}
+
+func passwordPolicyViolation(format string, args ...any) *apiError {
+	return errorf(http.StatusBadRequest, "PasswordPolicyViolation", format, args...)
+}
+
+// accessDenied is what IAM answers to a change of an AWS managed policy,
+// which lives outside the caller's account.
+func accessDenied(format string, args ...any) *apiError {
+	return errorf(http.StatusForbidden, "AccessDenied", format, args...)
+}
+
 func invalidAction(action, version string) *apiError {
 	return errorf(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version %s", action, version)
 }

@@ -21,7 +21,53 @@ var iamService = &queryService{
 		"GetRole":                        (*Server).getRole,
 		"ListUsers":                      (*Server).listUsers,
 		"ListRoles":                      (*Server).listRoles,
+
+		"UpdateAccessKey":    (*Server).updateAccessKey,
+		"DeleteAccessKey":    (*Server).deleteAccessKey,
+		"CreateLoginProfile": (*Server).createLoginProfile,
+		"DeleteLoginProfile": (*Server).deleteLoginProfile,
+
+		"PutRolePolicy":    (*Server).putRolePolicy,
+		"GetRolePolicy":    (*Server).getRolePolicy,
+		"DeleteRolePolicy": (*Server).deleteRolePolicy,
+		"ListRolePolicies": (*Server).listRolePolicies,
+		"PutUserPolicy":    (*Server).putUserPolicy,
+		"GetUserPolicy":    (*Server).getUserPolicy,
+		"DeleteUserPolicy": (*Server).deleteUserPolicy,
+		"ListUserPolicies": (*Server).listUserPolicies,
+
+		"CreatePolicy":            (*Server).createPolicy,
+		"GetPolicy":               (*Server).getPolicy,
+		"DeletePolicy":            (*Server).deletePolicy,
+		"ListPolicies":            (*Server).listPolicies,
+		"CreatePolicyVersion":     (*Server).createPolicyVersion,
+		"GetPolicyVersion":        (*Server).getPolicyVersion,
+		"DeletePolicyVersion":     (*Server).deletePolicyVersion,
+		"ListPolicyVersions":      (*Server).listPolicyVersions,
+		"SetDefaultPolicyVersion": (*Server).setDefaultPolicyVersion,
+
+		"AttachRolePolicy":         (*Server).attachRolePolicy,
+		"DetachRolePolicy":         (*Server).detachRolePolicy,
+		"ListAttachedRolePolicies": (*Server).listAttachedRolePolicies,
+		"AttachUserPolicy":         (*Server).attachUserPolicy,
+		"DetachUserPolicy":         (*Server).detachUserPolicy,
+		"ListAttachedUserPolicies": (*Server).listAttachedUserPolicies,
+
+		"TagRole":      (*Server).tagRole,
+		"UntagRole":    (*Server).untagRole,
+		"ListRoleTags": (*Server).listRoleTags,
 	},
+	Writes: iamWriteOps,
+}
+
+// iamWriteOps are the IAM operations that change state; Writes() lists
+// their calls.
+var iamWriteOps = map[string]bool{
+	"UpdateAccessKey": true, "DeleteAccessKey": true, "CreateLoginProfile": true, "DeleteLoginProfile": true,
+	"PutRolePolicy": true, "DeleteRolePolicy": true, "PutUserPolicy": true, "DeleteUserPolicy": true,
+	"CreatePolicy": true, "DeletePolicy": true, "CreatePolicyVersion": true, "DeletePolicyVersion": true,
+	"SetDefaultPolicyVersion": true, "AttachRolePolicy": true, "DetachRolePolicy": true,
+	"AttachUserPolicy": true, "DetachUserPolicy": true, "TagRole": true, "UntagRole": true,
 }
 
 func noSuchUser(name string) *apiError {
@@ -33,17 +79,34 @@ func noSuchUser(name string) *apiError {
 func (s *Server) userOrCaller(p queryParams) (*snapshot.UserDetail, *apiError) {
 	name := p.get("UserName")
 	if name == "" {
-		c, ok := iamprune.ParseARN(s.snap.Meta.Caller())
+		c, ok := iamprune.ParseARN(s.st.meta.Caller())
 		if !ok || c.Service != "iam" || c.Kind != "user" {
 			return nil, validationError("Must specify userName when calling with non-User credentials")
 		}
 		name = c.Name
 	}
-	u := s.idx.users[fold(name)]
+	u := s.st.userByName[fold(name)]
 	if u == nil {
 		return nil, noSuchUser(name)
 	}
 	return u, nil
+}
+
+func noSuchRole(name string) *apiError {
+	return noSuchEntity("The role with name %s cannot be found.", name)
+}
+
+// roleParam resolves the required RoleName parameter.
+func (s *Server) roleParam(p queryParams) (*snapshot.RoleDetail, *apiError) {
+	name := p.get("RoleName")
+	if name == "" {
+		return nil, missingParam("roleName")
+	}
+	r := s.st.roleByName[fold(name)]
+	if r == nil {
+		return nil, noSuchRole(name)
+	}
+	return r, nil
 }
 
 // iamPage pages total items for an IAM list operation (Marker, MaxItems).
@@ -79,29 +142,34 @@ func (s *Server) getAccountAuthorizationDetails(p queryParams) (any, *apiError) 
 	}
 	want := func(kind string) bool { return len(filter) == 0 || slices.Contains(filter, kind) }
 
-	auth := &s.snap.Auth
+	st := s.st
 	type item struct {
 		kind byte // u g r p
 		i    int
 	}
 	var items []item
 	if want("User") {
-		for i := range auth.UserDetailList {
+		for i := range st.users {
 			items = append(items, item{'u', i})
 		}
 	}
 	if want("Group") {
-		for i := range auth.GroupDetailList {
+		for i := range st.groups {
 			items = append(items, item{'g', i})
 		}
 	}
 	if want("Role") {
-		for i := range auth.RoleDetailList {
+		for i := range st.roles {
 			items = append(items, item{'r', i})
 		}
 	}
-	for i, pol := range auth.Policies {
-		if (isAWSManaged(pol.Arn) && want("AWSManagedPolicy")) || (!isAWSManaged(pol.Arn) && want("LocalManagedPolicy")) {
+	for i, pol := range st.policies {
+		aws := isAWSManaged(pol.Arn)
+		// IAM lists only the AWS managed policies that are in use.
+		if aws && pol.AttachmentCount == 0 && pol.PermissionsBoundaryUsageCount == 0 {
+			continue
+		}
+		if (aws && want("AWSManagedPolicy")) || (!aws && want("LocalManagedPolicy")) {
 			items = append(items, item{'p', i})
 		}
 	}
@@ -116,13 +184,13 @@ func (s *Server) getAccountAuthorizationDetails(p queryParams) (any, *apiError) 
 	for _, it := range items[pg.Start:pg.End] {
 		switch it.kind {
 		case 'u':
-			res.UserDetailList = append(res.UserDetailList, userDetail(&auth.UserDetailList[it.i]))
+			res.UserDetailList = append(res.UserDetailList, userDetail(st.users[it.i]))
 		case 'g':
-			res.GroupDetailList = append(res.GroupDetailList, groupDetail(&auth.GroupDetailList[it.i]))
+			res.GroupDetailList = append(res.GroupDetailList, groupDetail(st.groups[it.i]))
 		case 'r':
-			res.RoleDetailList = append(res.RoleDetailList, roleDetail(&auth.RoleDetailList[it.i]))
+			res.RoleDetailList = append(res.RoleDetailList, roleDetail(st.roles[it.i]))
 		case 'p':
-			res.Policies = append(res.Policies, policyDetail(&auth.Policies[it.i]))
+			res.Policies = append(res.Policies, policyDetail(&st.policies[it.i].ManagedPolicyDetail))
 		}
 	}
 	return res, nil
@@ -133,7 +201,7 @@ func (s *Server) listAccessKeys(p queryParams) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	keys := s.idx.keysByUser[fold(u.UserName)]
+	keys := s.st.keysOf(u.UserName)
 	pg, aerr := s.iamPage(p, len(keys), "ListAccessKeys|"+fold(u.UserName))
 	if aerr != nil {
 		return nil, aerr
@@ -154,7 +222,7 @@ func (s *Server) getAccessKeyLastUsed(p queryParams) (any, *apiError) {
 	if id == "" {
 		return nil, missingParam("accessKeyId")
 	}
-	k := s.idx.keys[id]
+	k := s.st.keyByID[id]
 	if k == nil {
 		return nil, noSuchEntity("The Access Key with id %s cannot be found.", id)
 	}
@@ -179,7 +247,7 @@ func (s *Server) getLoginProfile(p queryParams) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	lp := s.idx.logins[fold(u.UserName)]
+	lp := s.st.logins[fold(u.UserName)]
 	if lp == nil {
 		return nil, noSuchEntity("Login Profile for User %s cannot be found.", u.UserName)
 	}
@@ -197,13 +265,9 @@ func (s *Server) getUser(p queryParams) (any, *apiError) {
 }
 
 func (s *Server) getRole(p queryParams) (any, *apiError) {
-	name := p.get("RoleName")
-	if name == "" {
-		return nil, missingParam("roleName")
-	}
-	r := s.idx.roles[fold(name)]
-	if r == nil {
-		return nil, noSuchEntity("The role with name %s cannot be found.", name)
+	r, aerr := s.roleParam(p)
+	if aerr != nil {
+		return nil, aerr
 	}
 	return getRoleResult{Role: role(r, true)}, nil
 }
@@ -226,8 +290,8 @@ func (s *Server) listUsers(p queryParams) (any, *apiError) {
 		return nil, aerr
 	}
 	var users []*snapshot.UserDetail
-	for i := range s.snap.Auth.UserDetailList {
-		if u := &s.snap.Auth.UserDetailList[i]; strings.HasPrefix(pathOf(u.Path), prefix) {
+	for _, u := range s.st.users {
+		if strings.HasPrefix(pathOf(u.Path), prefix) {
 			users = append(users, u)
 		}
 	}
@@ -248,8 +312,8 @@ func (s *Server) listRoles(p queryParams) (any, *apiError) {
 		return nil, aerr
 	}
 	var roles []*snapshot.RoleDetail
-	for i := range s.snap.Auth.RoleDetailList {
-		if r := &s.snap.Auth.RoleDetailList[i]; strings.HasPrefix(pathOf(r.Path), prefix) {
+	for _, r := range s.st.roles {
+		if strings.HasPrefix(pathOf(r.Path), prefix) {
 			roles = append(roles, r)
 		}
 	}

@@ -125,7 +125,7 @@ type xmlRoleDetail struct {
 
 type xmlPolicyVersion struct {
 	CreateDate       isoTime `xml:"CreateDate"`
-	Document         string  `xml:"Document"`
+	Document         string  `xml:"Document,omitempty"`
 	IsDefaultVersion bool    `xml:"IsDefaultVersion"`
 	VersionId        string  `xml:"VersionId"`
 }
@@ -281,7 +281,7 @@ func (s *Server) user(u *snapshot.UserDetail, full bool) xmlUser {
 	x := xmlUser{
 		Arn: u.Arn, CreateDate: isoTime(u.CreateDate), Path: u.Path, UserId: u.UserId, UserName: u.UserName,
 	}
-	if lp := s.idx.logins[fold(u.UserName)]; lp != nil {
+	if lp := s.st.logins[fold(u.UserName)]; lp != nil {
 		x.PasswordLastUsed = isoPtr(lp.PasswordLastUsed)
 	}
 	if full {

@@ -13,8 +13,12 @@ type queryService struct {
 	Version string
 	Xmlns   string
 	// Ops maps an Action to its handler. A handler returns the value that
-	// becomes the <ActionResult> element.
+	// becomes the <ActionResult> element, or nil for operations without
+	// output, whose response has no Result element.
 	Ops map[string]func(s *Server, p queryParams) (any, *apiError)
+	// Writes names the Ops that change state: they run under the state's
+	// exclusive lock, the others under its shared lock.
+	Writes map[string]bool
 }
 
 // queryParams are a Query request's form values without Action and Version.
@@ -72,7 +76,12 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, body []byte,
 			params[k] = vs
 		}
 	}
-	if !s.admit(Call{Service: svc.Name, Operation: action, Params: params.Encode()}) {
+	call := Call{Service: svc.Name, Operation: action, Params: params.Encode()}
+	if e := s.injectedFailure(call); e != nil {
+		writeQueryError(w, svc.Xmlns, reqID, e)
+		return
+	}
+	if !s.admit(call) {
 		writeQueryError(w, svc.Xmlns, reqID, queryThrottling())
 		return
 	}
@@ -85,24 +94,40 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, body []byte,
 		writeQueryError(w, svc.Xmlns, reqID, invalidAction(action, svc.Version))
 		return
 	}
-	result, aerr := op(s, queryParams(params))
+	result, aerr := s.runLocked(svc.Writes[action], func() (any, *apiError) { return op(s, queryParams(params)) })
 	if aerr != nil {
 		writeQueryError(w, svc.Xmlns, reqID, aerr)
 		return
 	}
-	writeXML(w, http.StatusOK, reqID, queryResponse{
+	resp := queryResponse{
 		XMLName:  xml.Name{Local: action + "Response"},
 		Xmlns:    svc.Xmlns,
-		Result:   namedElement{Name: action + "Result", Value: result},
 		Metadata: responseMetadata{RequestID: reqID},
-	})
+	}
+	if result != nil {
+		resp.Result = &namedElement{Name: action + "Result", Value: result}
+	}
+	writeXML(w, http.StatusOK, reqID, resp)
+}
+
+// runLocked runs an operation under the state lock: exclusive for a write,
+// shared for a read.
+func (s *Server) runLocked(write bool, op func() (any, *apiError)) (any, *apiError) {
+	if write {
+		s.st.mu.Lock()
+		defer s.st.mu.Unlock()
+	} else {
+		s.st.mu.RLock()
+		defer s.st.mu.RUnlock()
+	}
+	return op()
 }
 
 // queryResponse is the Query success envelope.
 type queryResponse struct {
 	XMLName  xml.Name
 	Xmlns    string           `xml:"xmlns,attr"`
-	Result   namedElement     `xml:"Result"`
+	Result   *namedElement    `xml:"Result,omitempty"`
 	Metadata responseMetadata `xml:"ResponseMetadata"`
 }
 
@@ -116,6 +141,6 @@ type namedElement struct {
 	Value any
 }
 
-func (n namedElement) MarshalXML(e *xml.Encoder, _ xml.StartElement) error {
+func (n *namedElement) MarshalXML(e *xml.Encoder, _ xml.StartElement) error {
 	return e.EncodeElement(n.Value, xml.StartElement{Name: xml.Name{Local: n.Name}})
 }

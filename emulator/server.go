@@ -4,6 +4,12 @@
 // Authorization header; any credentials are accepted and signatures are not
 // verified. Every request is recorded in a call log so that tests can prove
 // that a client never makes the same call twice.
+//
+// The emulator holds its own copy of the snapshot's IAM state and
+// implements the IAM write operations that iamprune's remediations and
+// rollbacks use, with IAM's errors and quotas, so that an apply can be run
+// and checked end to end. Test hooks (Dump, Mark*, SetFindingStatus,
+// FailNext) let tests inspect that state and simulate the world changing.
 package emulator
 
 import (
@@ -35,6 +41,9 @@ type Options struct {
 	ThrottleEvery int
 	// Logger receives one debug line per request; nil discards.
 	Logger *slog.Logger
+	// Now is the clock for the dates writes record (CreateDate of new
+	// policies, versions and login profiles); nil means time.Now.
+	Now func() time.Time
 }
 
 // Call is one request the emulator answered. Params is a canonical rendering
@@ -49,32 +58,37 @@ type Call struct {
 
 // Server is the emulator. It implements http.Handler.
 type Server struct {
-	snap     *snapshot.Snapshot
-	idx      *index
+	st       *state
 	pageSize int
 	every    int64
 	log      *slog.Logger
+	now      func() time.Time
 
 	requests atomic.Int64
 
 	mu        sync.Mutex
 	calls     []Call
 	throttled []Call
+	injected  []Call
+	failNext  map[string]injection
 	srv       *http.Server
 }
 
 // maxBody bounds request bodies; real requests here are a few kilobytes.
 const maxBody = 10 << 20
 
-// New returns an emulator serving snap. snap must not be modified while the
-// server runs.
+// New returns an emulator serving a deep copy of snap: writes change the
+// emulator's state, never snap.
 func New(snap *snapshot.Snapshot, opts Options) *Server {
 	s := &Server{
-		snap:     snap,
-		idx:      newIndex(snap),
+		st:       newState(snap),
 		pageSize: opts.PageSize,
 		every:    int64(opts.ThrottleEvery),
 		log:      opts.Logger,
+		now:      opts.Now,
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.pageSize <= 0 {
 		s.pageSize = defaultPageSize
@@ -84,6 +98,9 @@ func New(snap *snapshot.Snapshot, opts Options) *Server {
 	}
 	return s
 }
+
+// stamp is the time a write records, at IAM's precision of one second.
+func (s *Server) stamp() time.Time { return s.now().UTC().Truncate(time.Second) }
 
 // Start listens on addr (for example 127.0.0.1:0) and serves in the
 // background. It returns the endpoint URL to give clients.
@@ -145,11 +162,12 @@ func (s *Server) Throttled() []Call {
 	return append([]Call(nil), s.throttled...)
 }
 
-// ResetCalls empties the call log and the throttled log.
+// ResetCalls empties the call log, the throttled log and the log of
+// injected failures.
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls, s.throttled = nil, nil
+	s.calls, s.throttled, s.injected = nil, nil, nil
 }
 
 // Duplicates returns each call that was answered more than once, once, in

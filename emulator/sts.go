@@ -24,8 +24,8 @@ type getCallerIdentityResult struct {
 
 // getCallerIdentity answers as the identity the snapshot was captured as.
 func (s *Server) getCallerIdentity(queryParams) (any, *apiError) {
-	caller := s.snap.Meta.Caller()
-	return getCallerIdentityResult{Account: s.snap.Meta.AccountID, Arn: caller, UserId: s.callerUserID(caller)}, nil
+	caller := s.st.meta.Caller()
+	return getCallerIdentityResult{Account: s.st.meta.AccountID, Arn: caller, UserId: s.callerUserID(caller)}, nil
 }
 
 // callerUserID gives the UserId STS would: the user's id for a user, the
@@ -40,13 +40,13 @@ func (s *Server) callerUserID(arn string) string {
 	case p.Kind == "root":
 		return p.Account
 	case p.Service == "iam" && p.Kind == "user":
-		if u := s.idx.users[fold(p.Name)]; u != nil && u.UserId != "" {
+		if u := s.st.userByName[fold(p.Name)]; u != nil && u.UserId != "" {
 			return u.UserId
 		}
 		return syntheticID("AIDA", arn)
 	case p.Service == "sts" && p.Kind == "assumed-role":
 		session := sessionName(arn)
-		if r := s.idx.roles[fold(p.Name)]; r != nil && r.RoleId != "" {
+		if r := s.st.roleByName[fold(p.Name)]; r != nil && r.RoleId != "" {
 			return r.RoleId + ":" + session
 		}
 		return syntheticID("AROA", "role/"+p.Name) + ":" + session

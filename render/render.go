@@ -91,8 +91,18 @@ func groupByPrincipal(p *iamprune.Plan) []group {
 // summary is the one-line count of a plan, shared by table and markdown.
 func summary(p *iamprune.Plan) string {
 	c := p.Counts()
-	return fmt.Sprintf("%d to remediate, %d to notify, %d exempt, %d protected, %d skipped (%d %s read)",
-		p.Remediations(), c[iamprune.KindNotify], c[iamprune.KindExempt], c[iamprune.KindProtected], c[iamprune.KindSkip],
+	done := 0
+	for _, a := range p.Actions {
+		if a.Kind.IsRemediation() && a.Done != nil {
+			done++
+		}
+	}
+	remediate := fmt.Sprintf("%d to remediate", p.Remediations()-done)
+	if done > 0 {
+		remediate += fmt.Sprintf(" (%d more already done)", done)
+	}
+	return fmt.Sprintf("%s, %d to notify, %d exempt, %d protected, %d skipped (%d %s read)",
+		remediate, c[iamprune.KindNotify], c[iamprune.KindExempt], c[iamprune.KindProtected], c[iamprune.KindSkip],
 		p.Findings, plural(p.Findings, "finding", "findings"))
 }
 

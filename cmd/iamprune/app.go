@@ -32,8 +32,10 @@ type Main struct {
 	Stderr io.Writer
 	Getenv func(string) string
 	Now    func() time.Time
-	// StderrIsTerminal enables progress output and text logs.
+	// StderrIsTerminal enables progress output.
 	StderrIsTerminal bool
+	// StdinIsTerminal allows apply and rollback to ask for consent.
+	StdinIsTerminal bool
 
 	logger *slog.Logger
 	// Global flags.
@@ -52,6 +54,7 @@ func NewMain() *Main {
 		Getenv:           os.Getenv,
 		Now:              time.Now,
 		StderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+		StdinIsTerminal:  term.IsTerminal(int(os.Stdin.Fd())),
 	}
 }
 
@@ -86,7 +89,7 @@ func isUsageError(err error) bool {
 		return true
 	}
 	msg := err.Error()
-	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "required flag"} {
+	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "required flag", "accepts at most"} {
 		if strings.Contains(msg, p) {
 			return true
 		}
@@ -135,7 +138,7 @@ bad input (the message names the file, line or field).`,
 	pf.StringVar(&m.region, "region", "", "AWS region (default: AWS_REGION or the profile's region)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 
-	root.AddCommand(m.planCommand(), m.emulatorCommand(), m.demoCommand(), m.configCommand())
+	root.AddCommand(m.planCommand(), m.applyCommand(), m.rollbackCommand(), m.historyCommand(), m.emulatorCommand(), m.demoCommand(), m.configCommand())
 	return root
 }
 

@@ -112,7 +112,7 @@ func (m *Main) runDemo(ctx context.Context) (*demoResult, error) {
 		return nil, err
 	}
 	in := planInputs{cfg: cfg, exceptions: excs, now: snap.Meta.CapturedAt.UTC()}
-	plan, err := m.decide(ctx, awsapi.NewFindingSource(awsCfg, cfg.Analyzer), awsapi.NewFacts(awsCfg), in, "the emulator serving "+root+"/snapshot")
+	plan, _, err := m.decide(ctx, awsapi.NewFindingSource(awsCfg, cfg.Analyzer), awsapi.NewFacts(awsCfg), in, nil, "the emulator serving "+root+"/snapshot")
 	if err != nil {
 		return nil, err
 	}

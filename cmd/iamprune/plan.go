@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"path/filepath"
 	"strings"
 	"time"
@@ -26,6 +28,7 @@ type planOptions struct {
 	exceptions string
 	now        string
 	output     string
+	state      string
 }
 
 func (o *planOptions) bind(cmd *cobra.Command) {
@@ -36,10 +39,14 @@ func (o *planOptions) bind(cmd *cobra.Command) {
 	f.StringVar(&o.exceptions, "exceptions", "", "exceptions file, *.txt (one ARN per line) or YAML; overrides the config's exceptions")
 	f.StringVar(&o.now, "now", "", "evaluate as of this time (RFC 3339 or YYYY-MM-DD), for reproducible runs (default: the current time)")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or markdown")
+	f.StringVar(&o.state, "state", "", "state store (SQLite file) recording what iamprune already did (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
 }
 
 func (m *Main) planCommand() *cobra.Command {
-	var o planOptions
+	var (
+		o   planOptions
+		out string
+	)
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what iamprune would do about each unused-access finding (changes nothing)",
@@ -78,14 +85,28 @@ credential chain; AWS_ENDPOINT_URL points them at another endpoint such as
 			if err != nil {
 				return err
 			}
-			plan, err := m.makePlan(cmd.Context(), o)
+			store, err := m.openStore(o.state, true)
 			if err != nil {
 				return err
 			}
-			return r.Render(m.Stdout, plan)
+			if store != nil {
+				defer store.Close()
+			}
+			res, err := m.makePlan(cmd.Context(), o, store)
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				if err := savePlan(out, res.plan); err != nil {
+					return err
+				}
+				m.log().Info("plan saved; review it, then apply exactly it", "file", out, "apply", "iamprune apply "+out)
+			}
+			return r.Render(m.Stdout, res.plan)
 		},
 	}
 	o.bind(cmd)
+	cmd.Flags().StringVar(&out, "out", "", "also save the plan as JSON to this file, for 'iamprune apply FILE'")
 	return cmd
 }
 
@@ -129,7 +150,17 @@ func (m *Main) loadInputs(o planOptions) (planInputs, error) {
 	return planInputs{cfg: cfg, exceptions: excs, now: now}, nil
 }
 
-func (m *Main) makePlan(ctx context.Context, o planOptions) (*iamprune.Plan, error) {
+// planned is a plan with the live sources it was made from, which apply
+// reuses so that no call is repeated.
+type planned struct {
+	plan     *iamprune.Plan
+	in       planInputs
+	aws      *awsSession // nil in snapshot mode
+	caller   string
+	snapshot bool
+}
+
+func (m *Main) makePlan(ctx context.Context, o planOptions, store iamprune.Store) (*planned, error) {
 	in, err := m.loadInputs(o)
 	if err != nil {
 		return nil, err
@@ -142,51 +173,81 @@ func (m *Main) makePlan(ctx context.Context, o planOptions) (*iamprune.Plan, err
 		if err != nil {
 			return nil, err
 		}
-		return m.decide(ctx, snap, snap, in, "snapshot "+o.snapshot)
+		plan, facts, err := m.decide(ctx, snap, snap, in, store, "snapshot "+o.snapshot)
+		if err != nil {
+			return nil, err
+		}
+		return &planned{plan: plan, in: in, caller: facts.Caller, snapshot: true}, nil
 	}
 	analyzer := o.analyzer
 	if analyzer == "" {
 		analyzer = in.cfg.Analyzer
 	}
-	awsCfg, counter, err := awsapi.LoadConfig(ctx, awsapi.Options{Profile: m.profile, Region: m.region, Logger: m.log()})
+	sess, err := m.awsSession(ctx, analyzer)
 	if err != nil {
 		return nil, err
 	}
-	findings := awsapi.NewFindingSource(awsCfg, analyzer)
-	facts := awsapi.NewFacts(awsCfg)
-	progress := m.progress(counter)
-	findings.OnProgress = progress.findings
+	progress := m.progress(sess.counter)
+	sess.findings.OnProgress = progress.findings
 	defer progress.done()
-	plan, err := m.decide(ctx, findings, facts, in, "analyzer "+analyzer)
-	if err == nil {
-		m.log().Debug("AWS calls", "total", counter.Total(), "by_operation", counter.ByOperation())
+	plan, facts, err := m.decide(ctx, sess.findings, sess.facts, in, store, "analyzer "+analyzer)
+	if err != nil {
+		return nil, err
 	}
-	return plan, err
+	m.log().Debug("AWS calls", "total", sess.counter.Total(), "by_operation", sess.counter.ByOperation())
+	return &planned{plan: plan, in: in, aws: sess, caller: facts.Caller}, nil
 }
 
-// decide reads findings and facts from the sources and runs the engine.
-func (m *Main) decide(ctx context.Context, fs iamprune.FindingSource, facts iamprune.FactSource, in planInputs, source string) (*iamprune.Plan, error) {
-	findings, warnings, err := fs.Findings(ctx)
+// awsSession holds the clients and caches of one run against AWS.
+type awsSession struct {
+	cfg      aws.Config
+	counter  *awsapi.Counter
+	findings *awsapi.FindingSource
+	facts    *awsapi.Facts
+}
+
+func (m *Main) awsSession(ctx context.Context, analyzer string) (*awsSession, error) {
+	cfg, counter, err := awsapi.LoadConfig(ctx, awsapi.Options{Profile: m.profile, Region: m.region, Logger: m.log()})
 	if err != nil {
 		return nil, err
+	}
+	return newAWSSession(cfg, counter, analyzer), nil
+}
+
+func newAWSSession(cfg aws.Config, counter *awsapi.Counter, analyzer string) *awsSession {
+	return &awsSession{cfg: cfg, counter: counter, findings: awsapi.NewFindingSource(cfg, analyzer), facts: awsapi.NewFacts(cfg)}
+}
+
+// decide reads findings and facts from the sources, what the state store
+// says was already done, and runs the engine.
+func (m *Main) decide(ctx context.Context, fs iamprune.FindingSource, facts iamprune.FactSource, in planInputs, store iamprune.Store, source string) (*iamprune.Plan, *iamprune.Facts, error) {
+	findings, warnings, err := fs.Findings(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	for _, w := range warnings {
 		m.log().Warn(w.Message, "source", w.Source)
 	}
 	f, err := facts.Facts(ctx, findings)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	done, deactivated, err := journalState(ctx, store, f.Account)
+	if err != nil {
+		return nil, nil, err
 	}
 	plan := decide.Plan(decide.Input{
-		Findings:   findings,
-		Facts:      f,
-		Config:     in.cfg,
-		Exceptions: in.exceptions,
-		Now:        in.now,
-		Warnings:   warnings,
-		Source:     source,
+		Findings:    findings,
+		Facts:       f,
+		Config:      in.cfg,
+		Exceptions:  in.exceptions,
+		Now:         in.now,
+		Warnings:    warnings,
+		Source:      source,
+		Done:        done,
+		Deactivated: deactivated,
 	})
-	return &plan, nil
+	return &plan, f, nil
 }
 
 // progress prints "findings read / total, calls made" on stderr, only when

@@ -1,0 +1,302 @@
+// Package apply carries out a reviewed plan against IAM the way terraform
+// apply does for infrastructure: it guards the account, re-checks every
+// action against the live state just before acting, refuses a stale saved
+// plan or one that exceeds the blast-radius limit as a whole, journals the
+// intent before each change and the outcome after it, and undoes a run on
+// request (Rollback). A run that died is reconciled by the next one from
+// the live state, so no change goes unrecorded and none is made twice.
+package apply
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/audit"
+)
+
+// Crash-injection points, in the order an action passes them.
+const (
+	HookBeforeIntent = "before-intent"
+	HookAfterIntent  = "after-intent"
+	HookAfterApply   = "after-apply"
+	HookAfterOutcome = "after-outcome"
+)
+
+// HookPoints lists the crash-injection points in order.
+var HookPoints = []string{HookBeforeIntent, HookAfterIntent, HookAfterApply, HookAfterOutcome}
+
+// DefaultLockTTL is how long a run's lock holds when Options.LockTTL is 0:
+// past it the holder is presumed dead and the lock is taken over.
+const DefaultLockTTL = time.Hour
+
+// Options are the dependencies and guards of Apply, Rollback and Reconcile.
+type Options struct {
+	Store     iamprune.Store
+	Executors map[iamprune.ActionKind]iamprune.Executor
+	// Findings re-reads findings (status, updatedAt); nil skips those
+	// checks (snapshot mode).
+	Findings iamprune.FindingGetter
+	// Protection and Exceptions are re-checked at apply time, even for a
+	// saved plan.
+	Protection iamprune.Protection
+	Exceptions []iamprune.Exception
+	// Account is the account the credentials act in (sts caller account).
+	Account string
+	// Accounts is the config's allowlist; empty allows any account.
+	Accounts []string
+	// MaxActions is the blast radius: how many changes one run may make.
+	// 0 allows none.
+	MaxActions int
+	// Saved: the plan came from a file and is refused when stale.
+	Saved bool
+	Now   func() time.Time
+	Audit *audit.Logger
+	// Owner describes the lock holder (host, pid, user) for the message a
+	// concurrent run gets.
+	Owner   string
+	LockTTL time.Duration
+	// RunID names the new run; empty generates one (NewRunID). Set it when
+	// the executors must know it in advance (they tag what they change).
+	RunID string
+	// Hook injects crashes in tests: an error at a point makes Apply (or
+	// Rollback) return at once, as if the process died there. nil in
+	// production.
+	Hook func(point string, a iamprune.Action) error
+}
+
+func (o Options) withDefaults() Options {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.LockTTL <= 0 {
+		o.LockTTL = DefaultLockTTL
+	}
+	if o.Owner == "" {
+		o.Owner = "iamprune"
+	}
+	return o
+}
+
+func (o Options) now() time.Time { return o.Now().UTC() }
+
+// NewRunID returns a fresh run id: the UTC time, sortable, and a random
+// suffix so that two runs in the same second differ.
+func NewRunID(now time.Time) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// Apply applies the remediations of plan (see the package comment). A
+// refusal by a guard (account, allowlist, stale plan, blast radius) is a
+// RunResult with Refused set and no error; a held lock, a bad plan or a
+// failing state store is an error. Non-remediation entries (notify,
+// exempt, ...) are not acted on and not reported.
+func Apply(ctx context.Context, plan *iamprune.Plan, o Options) (*iamprune.RunResult, error) {
+	o = o.withDefaults()
+	if err := checkOptions(o); err != nil {
+		return nil, err
+	}
+	actions, err := remediations(plan)
+	if err != nil {
+		return nil, err
+	}
+	if why := accountGuard(plan, actions, o); why != "" {
+		o.Audit.Log(audit.Event{Event: audit.RunRefused, Account: o.Account, Kind: string(iamprune.RunApply), Status: iamprune.RunRefused, Detail: why})
+		return &iamprune.RunResult{Results: []iamprune.ActionResult{}, Refused: why}, nil
+	}
+	lock, err := o.Store.Lock(ctx, o.Account, o.Owner, o.LockTTL)
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
+	defer lock.Release(context.WithoutCancel(ctx))
+	if _, err := reconcile(ctx, o.Account, o); err != nil {
+		return nil, err
+	}
+
+	r := iamprune.Run{ID: o.RunID, Kind: iamprune.RunApply, Account: o.Account, Caller: o.Protection.Caller, Status: iamprune.RunRunning, StartedAt: o.now()}
+	if r.ID == "" {
+		r.ID = NewRunID(r.StartedAt)
+	}
+	if !plan.GeneratedAt.IsZero() {
+		at := plan.GeneratedAt.UTC()
+		r.PlanGeneratedAt = &at
+	}
+	if err := startRun(ctx, o, r); err != nil {
+		return nil, err
+	}
+	res := &iamprune.RunResult{RunID: r.ID, Results: []iamprune.ActionResult{}}
+
+	checks := prepass(ctx, actions, o)
+	if why := staleReason(checks); why != "" {
+		return refuse(ctx, o, r, res, why)
+	}
+	if why := blastRadius(checks, o.MaxActions); why != "" {
+		return refuse(ctx, o, r, res, why)
+	}
+
+	failed := false
+	for _, c := range checks {
+		ar, err := execute(ctx, o, r.ID, c)
+		if err != nil {
+			return nil, err
+		}
+		failed = failed || ar.Status == iamprune.ResultFailed
+		res.Results = append(res.Results, ar)
+	}
+	status := iamprune.RunSucceeded
+	if failed {
+		status = iamprune.RunFailed
+	}
+	if err := finishRun(ctx, o, r, status, summary(res.Results)); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// execute journals and carries out one checked action. An error means the
+// run must stop: a crash was injected or the journal cannot be written.
+func execute(ctx context.Context, o Options, runID string, c *check) (iamprune.ActionResult, error) {
+	a := c.action
+	rec := record(runID, a, c.pre.PreImage, o.now())
+	if c.status != "" {
+		// Nothing to change: journal the decision in one write, for history.
+		rec.Status, rec.Detail, rec.FinishedAt = c.status, c.detail, &rec.StartedAt
+		if err := o.Store.BeginAction(ctx, rec); err != nil {
+			return iamprune.ActionResult{}, journalError(ctx, o, runID, a, err)
+		}
+		o.Audit.Log(audit.ForAction(actionEvent[c.status], runID, a, c.status, c.detail))
+		return result(a, c.status, c.detail), nil
+	}
+	if err := hook(o, HookBeforeIntent, a); err != nil {
+		return iamprune.ActionResult{}, err
+	}
+	if err := o.Store.BeginAction(ctx, rec); err != nil {
+		return iamprune.ActionResult{}, journalError(ctx, o, runID, a, err)
+	}
+	o.Audit.Log(audit.ForAction(audit.ActionStarted, runID, a, iamprune.ResultPending, ""))
+	if err := hook(o, HookAfterIntent, a); err != nil {
+		return iamprune.ActionResult{}, err
+	}
+	post, applyErr := c.executor.Apply(ctx, a, c.pre)
+	if err := hook(o, HookAfterApply, a); err != nil {
+		return iamprune.ActionResult{}, err
+	}
+	status, detail := iamprune.ResultDone, describe(a)+c.note
+	if applyErr != nil {
+		status, detail, post = iamprune.ResultFailed, applyErr.Error(), nil
+	}
+	if err := o.Store.FinishAction(ctx, runID, a.ID, status, detail, post, o.now()); err != nil {
+		return iamprune.ActionResult{}, journalError(ctx, o, runID, a, err)
+	}
+	o.Audit.Log(audit.ForAction(actionEvent[status], runID, a, status, detail))
+	if err := hook(o, HookAfterOutcome, a); err != nil {
+		return iamprune.ActionResult{}, err
+	}
+	return result(a, status, detail), nil
+}
+
+var actionEvent = map[string]string{
+	iamprune.ResultDone:        audit.ActionDone,
+	iamprune.ResultAlreadyDone: audit.ActionAlreadyDone,
+	iamprune.ResultSkipped:     audit.ActionSkipped,
+	iamprune.ResultFailed:      audit.ActionFailed,
+}
+
+func hook(o Options, point string, a iamprune.Action) error {
+	if o.Hook == nil {
+		return nil
+	}
+	if err := o.Hook(point, a); err != nil {
+		return fmt.Errorf("apply: stopped at %s of action %s: %w", point, a.ID, err)
+	}
+	return nil
+}
+
+// journalError stops the run when the journal cannot be written: acting
+// without a journal would break the promise that nothing goes unrecorded.
+// The run is marked failed if the store still answers; otherwise the next
+// run finds it running and closes it as interrupted.
+func journalError(ctx context.Context, o Options, runID string, a iamprune.Action, err error) error {
+	err = fmt.Errorf("apply: cannot journal action %s of run %s: %w", a.ID, runID, err)
+	_ = o.Store.FinishRun(context.WithoutCancel(ctx), runID, iamprune.RunFailed, err.Error(), o.now())
+	return err
+}
+
+func record(runID string, a iamprune.Action, pre []byte, at time.Time) iamprune.ActionRecord {
+	return iamprune.ActionRecord{
+		RunID: runID, ActionID: a.ID, Account: a.Account, FindingID: a.FindingID, Principal: a.Principal,
+		FindingType: a.FindingType, Kind: a.Kind, Target: a.Target, Services: a.Services,
+		Status: iamprune.ResultPending, PreImage: pre, StartedAt: at,
+	}
+}
+
+func result(a iamprune.Action, status, detail string) iamprune.ActionResult {
+	return iamprune.ActionResult{ActionID: a.ID, Principal: a.Principal, Kind: a.Kind, Target: a.Target, Status: status, Detail: detail}
+}
+
+// describe says what a successful change did, for the journal and output.
+func describe(a iamprune.Action) string {
+	switch a.Kind {
+	case iamprune.KindDeactivateAccessKey:
+		return "access key " + a.Target + " deactivated"
+	case iamprune.KindDeleteAccessKey:
+		return "access key " + a.Target + " deleted"
+	case iamprune.KindDeleteLoginProfile:
+		return "login profile of " + a.Target + " deleted"
+	case iamprune.KindQuarantineRole:
+		return "role " + a.Target + " quarantined"
+	case iamprune.KindDenyUnusedServices:
+		return fmt.Sprintf("denied %d unused services to %s", len(a.Services), a.Target)
+	}
+	return string(a.Kind) + " " + a.Target + " done"
+}
+
+// summary is the run's detail: how many actions ended in each status.
+func summary(rs []iamprune.ActionResult) string {
+	n := map[string]int{}
+	for _, r := range rs {
+		n[r.Status]++
+	}
+	return fmt.Sprintf("%d done, %d already done, %d skipped, %d failed",
+		n[iamprune.ResultDone], n[iamprune.ResultAlreadyDone], n[iamprune.ResultSkipped], n[iamprune.ResultFailed])
+}
+
+func startRun(ctx context.Context, o Options, r iamprune.Run) error {
+	if err := o.Store.CreateRun(ctx, r); err != nil {
+		return fmt.Errorf("apply: cannot record run %s: %w", r.ID, err)
+	}
+	// The audit trail is part of the safety case: if its first line cannot
+	// be written, change nothing.
+	if err := o.Audit.Log(audit.ForRun(audit.RunStarted, r)); err != nil {
+		_ = o.Store.FinishRun(ctx, r.ID, iamprune.RunRefused, err.Error(), o.now())
+		return fmt.Errorf("apply: %w", err)
+	}
+	return nil
+}
+
+func finishRun(ctx context.Context, o Options, r iamprune.Run, status, detail string) error {
+	if err := o.Store.FinishRun(ctx, r.ID, status, detail, o.now()); err != nil {
+		return fmt.Errorf("apply: cannot finish run %s: %w", r.ID, err)
+	}
+	r.Status, r.Detail = status, detail
+	event := audit.RunFinished
+	if status == iamprune.RunRefused {
+		event = audit.RunRefused
+	}
+	o.Audit.Log(audit.ForRun(event, r))
+	return nil
+}
+
+// refuse closes a run that a guard stopped before any change.
+func refuse(ctx context.Context, o Options, r iamprune.Run, res *iamprune.RunResult, why string) (*iamprune.RunResult, error) {
+	if err := finishRun(ctx, o, r, iamprune.RunRefused, why); err != nil {
+		return nil, err
+	}
+	res.Refused = why
+	return res, nil
+}

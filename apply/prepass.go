@@ -1,0 +1,228 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/exceptions"
+)
+
+// check is what the pre-pass found out about one action before any change.
+type check struct {
+	action   iamprune.Action // services narrowed by exceptions added since the plan
+	executor iamprune.Executor
+	pre      iamprune.Inspection
+	// status is the final result when nothing is to be changed (skipped,
+	// already-done, failed), "" when the action is a change to make.
+	status, detail string
+	// note qualifies a change: the services exceptions took out of it.
+	note string
+	// stale says why a saved plan no longer holds for this action.
+	stale string
+}
+
+func (c *check) finish(status, detail string) *check {
+	c.status, c.detail = status, detail
+	return c
+}
+
+// prepass reads the live state of every action once, before any change, so
+// that the run can be refused as a whole (stale plan, blast radius) and
+// nothing is read twice: findings are cached by id across actions.
+func prepass(ctx context.Context, actions []iamprune.Action, o Options) []*check {
+	p := &prepasser{o: o, now: o.now(), findings: map[string]findingRead{}}
+	checks := make([]*check, len(actions))
+	for i, a := range actions {
+		checks[i] = p.check(ctx, a)
+	}
+	return checks
+}
+
+type prepasser struct {
+	o        Options
+	now      time.Time
+	findings map[string]findingRead
+}
+
+type findingRead struct {
+	f   *iamprune.Finding
+	err error
+}
+
+func (p *prepasser) check(ctx context.Context, a iamprune.Action) *check {
+	c := &check{action: a}
+	if a.Done != nil {
+		return c.finish(iamprune.ResultAlreadyDone, fmt.Sprintf("already done by run %s on %s", a.Done.RunID, a.Done.At.UTC().Format(time.DateOnly)))
+	}
+	// No read is needed to refuse a protected principal, so it is checked
+	// first and never reaches an executor, whatever a plan file says.
+	if why := p.o.Protection.Check(a.Principal, ""); why != "" {
+		return c.finish(iamprune.ResultSkipped, "protected: "+why)
+	}
+	a, why, note := exempt(a, p.o.Exceptions, p.now)
+	c.action, c.note = a, note
+	if why != "" {
+		return c.finish(iamprune.ResultSkipped, why)
+	}
+	var f *iamprune.Finding
+	if p.o.Findings != nil {
+		var status, why string
+		if f, status, why = p.finding(ctx, a); f == nil {
+			return c.finish(status, why)
+		}
+	}
+	ex := p.o.Executors[a.Kind]
+	if ex == nil {
+		return c.finish(iamprune.ResultFailed, fmt.Sprintf("no executor for %s", a.Kind))
+	}
+	c.executor = ex
+	in, err := ex.Inspect(ctx, a)
+	if err != nil {
+		return c.finish(iamprune.ResultFailed, fmt.Sprintf("cannot read the live state: %v", err))
+	}
+	c.pre = in
+	if in.AlreadyDone {
+		return c.finish(iamprune.ResultAlreadyDone, "already in the planned state")
+	}
+	// A saved plan is checked before the executor's own skip reasons: a
+	// credential used since the plan makes the whole plan stale, not just
+	// this action.
+	if p.o.Saved {
+		c.stale = stale(a, f, in)
+	}
+	if in.Skip != "" {
+		return c.finish(iamprune.ResultSkipped, in.Skip)
+	}
+	return c
+}
+
+// finding re-reads the action's finding once per id and returns it when
+// it still calls for the action, else nil with the result and why.
+func (p *prepasser) finding(ctx context.Context, a iamprune.Action) (*iamprune.Finding, string, string) {
+	skip := iamprune.ResultSkipped
+	if a.FindingID == "" {
+		return nil, skip, "the action names no finding to re-check"
+	}
+	r, ok := p.findings[a.FindingID]
+	if !ok {
+		r.f, r.err = p.o.Findings.Finding(ctx, a.FindingID)
+		p.findings[a.FindingID] = r
+	}
+	switch {
+	case iamprune.ErrorCode(r.err) == iamprune.ENOTFOUND:
+		return nil, skip, fmt.Sprintf("finding %s no longer exists", a.FindingID)
+	case r.err != nil:
+		return nil, iamprune.ResultFailed, fmt.Sprintf("cannot re-read finding %s: %v", a.FindingID, r.err)
+	case r.f.Status != iamprune.StatusActive:
+		return nil, skip, fmt.Sprintf("finding is now %s", r.f.Status)
+	case r.f.Resource != "" && r.f.Resource != a.Principal:
+		// Only an edited plan pairs a finding with another principal.
+		return nil, skip, fmt.Sprintf("finding %s is about %s, not %s", a.FindingID, r.f.Resource, a.Principal)
+	case r.f.Type != "" && a.FindingType != "" && r.f.Type != a.FindingType:
+		return nil, skip, fmt.Sprintf("finding %s is %s, not %s", a.FindingID, r.f.Type, a.FindingType)
+	}
+	return r.f, "", ""
+}
+
+// exempt applies the exceptions in force now. For deny-unused-services an
+// exception limited to services takes those services out of the action,
+// which is skipped only when none remain (why), else noted (note); any
+// other action is skipped by any exception covering its principal and
+// finding type.
+func exempt(a iamprune.Action, excs []iamprune.Exception, now time.Time) (_ iamprune.Action, why, note string) {
+	match := exceptions.Match(excs, a.Principal, a.FindingType, now)
+	if len(match) == 0 {
+		return a, "", ""
+	}
+	if a.Kind != iamprune.KindDenyUnusedServices {
+		return a, exemptReason(match[0], nil), ""
+	}
+	var keep, dropped []string
+	var by *iamprune.Exception
+	for _, s := range a.Services {
+		covered := false
+		for i := range match {
+			if match[i].CoversService(s) {
+				covered = true
+				if by == nil {
+					by = &match[i]
+				}
+				break
+			}
+		}
+		if covered {
+			dropped = append(dropped, s)
+		} else {
+			keep = append(keep, s)
+		}
+	}
+	if len(dropped) == 0 {
+		return a, "", ""
+	}
+	if len(keep) == 0 {
+		return a, exemptReason(*by, dropped), ""
+	}
+	a.Services = keep
+	return a, "", "; not " + strings.Join(dropped, ", ") + ": " + exemptReason(*by, nil)
+}
+
+func exemptReason(e iamprune.Exception, services []string) string {
+	s := "exempt by exception " + e.Principal
+	if len(services) > 0 {
+		s += " for " + strings.Join(services, ", ")
+	}
+	if e.File != "" {
+		s += fmt.Sprintf(" (%s:%d)", e.File, e.Line)
+	}
+	return s
+}
+
+// stale says why a saved plan no longer holds for an action it would
+// change: the finding was updated, or the credential was used, since the
+// plan was made. A plan without a basis cannot be checked and is stale.
+func stale(a iamprune.Action, f *iamprune.Finding, in iamprune.Inspection) string {
+	b := a.Basis
+	if b == nil {
+		return "the plan records no basis to check it against"
+	}
+	if f != nil && (b.FindingUpdatedAt == nil || !sec(f.UpdatedAt).Equal(sec(*b.FindingUpdatedAt))) {
+		return fmt.Sprintf("finding %s was updated at %s (the plan saw %s)", f.ID, stamp(&f.UpdatedAt), stamp(b.FindingUpdatedAt))
+	}
+	// A principal's last use says nothing about one unused service, so
+	// only credential kinds compare it.
+	if a.Kind != iamprune.KindDenyUnusedServices && in.LastUsed != nil &&
+		(b.LastUsed == nil || sec(*in.LastUsed).After(sec(*b.LastUsed))) {
+		return fmt.Sprintf("the credential was used at %s (the plan saw %s)", stamp(in.LastUsed), stampOr(b.LastUsed, "never used"))
+	}
+	return ""
+}
+
+// staleReason refuses a saved plan when any action it would change is
+// stale, listing them all.
+func staleReason(checks []*check) string {
+	var lines []string
+	for _, c := range checks {
+		if c.stale != "" {
+			lines = append(lines, fmt.Sprintf("action %s (%s %s): %s", c.action.ID, c.action.Kind, c.action.Target, c.stale))
+		}
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return "saved plan is stale: " + strings.Join(lines, "; ") + "; run iamprune plan again"
+}
+
+// IAM reports whole seconds while the analyzer may carry fractions.
+func sec(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+
+func stamp(t *time.Time) string { return stampOr(t, "none") }
+
+func stampOr(t *time.Time, none string) string {
+	if t == nil || t.IsZero() {
+		return none
+	}
+	return t.UTC().Format(time.RFC3339)
+}

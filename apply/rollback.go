@@ -1,0 +1,215 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/audit"
+)
+
+// Rollback undoes the changes of apply run runID, or only those of
+// actionIDs, newest first, restoring each pre-image through its executor.
+// It is itself a journaled run (kind rollback) and idempotent: a change
+// already rolled back is reported already-done without an executor call.
+// A secret an executor returns (a recreated login profile's one-time
+// password) appears only in the returned result's Detail, never in the
+// store or the audit log. Rollback is not limited by MaxActions: undoing
+// must always be possible. o.Findings, Protection and Exceptions are
+// unused.
+func Rollback(ctx context.Context, runID string, actionIDs []string, o Options) (*iamprune.RunResult, error) {
+	o = o.withDefaults()
+	if err := checkOptions(o); err != nil {
+		return nil, err
+	}
+	orig, err := o.Store.Run(ctx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("rollback: %w", err)
+	}
+	if orig.Kind != iamprune.RunApply {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "rollback: run %s is a %s run; only apply runs can be rolled back", runID, orig.Kind)
+	}
+	why := allowlistGuard(orig.Account, o)
+	if orig.Account != o.Account {
+		why = fmt.Sprintf("run %s changed account %s, credentials act in %s", runID, orig.Account, o.Account)
+	}
+	if why != "" {
+		o.Audit.Log(audit.Event{Event: audit.RunRefused, Account: o.Account, Kind: string(iamprune.RunRollback), Status: iamprune.RunRefused, Detail: why})
+		return &iamprune.RunResult{Results: []iamprune.ActionResult{}, Refused: why}, nil
+	}
+	lock, err := o.Store.Lock(ctx, o.Account, o.Owner, o.LockTTL)
+	if err != nil {
+		return nil, fmt.Errorf("rollback: %w", err)
+	}
+	defer lock.Release(context.WithoutCancel(ctx))
+	// Reconcile first: an intent the original run left pending may turn
+	// out done, and then it must be undone too.
+	if _, err := reconcile(ctx, o.Account, o); err != nil {
+		return nil, err
+	}
+	recs, err := o.Store.Actions(ctx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("rollback: cannot read the journal of run %s: %w", runID, err)
+	}
+	todo, err := selectUndo(runID, recs, actionIDs)
+	if err != nil {
+		return nil, err
+	}
+
+	r := iamprune.Run{ID: o.RunID, Kind: iamprune.RunRollback, Account: o.Account, Caller: o.Protection.Caller,
+		Status: iamprune.RunRunning, StartedAt: o.now(), Detail: "rollback of run " + runID}
+	if r.ID == "" {
+		r.ID = NewRunID(r.StartedAt)
+	}
+	if err := startRun(ctx, o, r); err != nil {
+		return nil, err
+	}
+	res := &iamprune.RunResult{RunID: r.ID, Results: []iamprune.ActionResult{}}
+	failed := false
+	for _, rec := range todo {
+		ar, err := undo(ctx, o, r.ID, rec)
+		if err != nil {
+			return nil, err
+		}
+		failed = failed || ar.Status == iamprune.ResultFailed
+		res.Results = append(res.Results, ar)
+	}
+	status := iamprune.RunSucceeded
+	if failed {
+		status = iamprune.RunFailed
+	}
+	if err := finishRun(ctx, o, r, status, "rollback of run "+runID+": "+summary(res.Results)); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// selectUndo returns the journal entries to undo, newest first: every
+// change the run made, or the listed actions (an id the run does not have
+// is bad input; one it did not change is reported skipped).
+func selectUndo(runID string, recs []iamprune.ActionRecord, actionIDs []string) ([]iamprune.ActionRecord, error) {
+	byID := map[string]bool{}
+	for _, rec := range recs {
+		byID[rec.ActionID] = true
+	}
+	for _, id := range actionIDs {
+		if !byID[id] {
+			return nil, iamprune.Errorf(iamprune.EINVALID, "rollback: run %s has no action %s", runID, id)
+		}
+	}
+	var out []iamprune.ActionRecord
+	for _, rec := range slices.Backward(recs) {
+		if len(actionIDs) == 0 && rec.Status != iamprune.ResultDone {
+			continue
+		}
+		if len(actionIDs) > 0 && !slices.Contains(actionIDs, rec.ActionID) {
+			continue
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// undo rolls back one journal entry of the original run, journaling the
+// rollback like any change: intent (with the original's pre-image), the
+// executor call, outcome.
+func undo(ctx context.Context, o Options, runID string, orig iamprune.ActionRecord) (iamprune.ActionResult, error) {
+	a := actionOf(orig)
+	of := orig.RunID + "/" + orig.ActionID
+	rec := record(runID, a, orig.PreImage, o.now())
+	rec.RollbackOf = of
+
+	final := func(status, detail string) (iamprune.ActionResult, error) {
+		rec.Status, rec.Detail, rec.FinishedAt = status, detail, &rec.StartedAt
+		if err := o.Store.BeginAction(ctx, rec); err != nil {
+			return iamprune.ActionResult{}, journalError(ctx, o, runID, a, err)
+		}
+		o.Audit.Log(audit.ForAction(rollbackEvent[status], runID, a, status, detail))
+		return result(a, status, detail), nil
+	}
+	if orig.Status != iamprune.ResultDone {
+		return final(iamprune.ResultSkipped, fmt.Sprintf("run %s did not change it (%s)", orig.RunID, orig.Status))
+	}
+	by, err := rolledBackBy(ctx, o.Store, orig)
+	if err != nil {
+		return iamprune.ActionResult{}, fmt.Errorf("rollback: %w", err)
+	}
+	if by != "" {
+		return final(iamprune.ResultAlreadyDone, "already rolled back by run "+by)
+	}
+	ex := o.Executors[orig.Kind]
+	if ex == nil {
+		return final(iamprune.ResultFailed, fmt.Sprintf("no executor for %s", orig.Kind))
+	}
+
+	if err := hook(o, HookBeforeIntent, a); err != nil {
+		return iamprune.ActionResult{}, err
+	}
+	if err := o.Store.BeginAction(ctx, rec); err != nil {
+		return iamprune.ActionResult{}, journalError(ctx, o, runID, a, err)
+	}
+	o.Audit.Log(audit.ForAction(audit.RollbackStarted, runID, a, iamprune.ResultPending, "rollback of "+of))
+	if err := hook(o, HookAfterIntent, a); err != nil {
+		return iamprune.ActionResult{}, err
+	}
+	out, rbErr := ex.Rollback(ctx, orig)
+	if err := hook(o, HookAfterApply, a); err != nil {
+		return iamprune.ActionResult{}, err
+	}
+	status, detail := iamprune.ResultDone, out.Detail
+	switch {
+	case rbErr != nil:
+		status, detail = iamprune.ResultFailed, rbErr.Error()
+	case out.AlreadyDone:
+		status = iamprune.ResultAlreadyDone
+	}
+	if detail == "" {
+		detail = "rollback of " + of
+	}
+	// The secret must never reach the journal or the audit log, even if an
+	// executor echoed it in its detail or error.
+	detail = redact(detail, out.Secret)
+	if err := o.Store.FinishAction(ctx, runID, a.ID, status, detail, nil, o.now()); err != nil {
+		return iamprune.ActionResult{}, journalError(ctx, o, runID, a, err)
+	}
+	o.Audit.Log(audit.ForAction(rollbackEvent[status], runID, a, status, detail))
+	if err := hook(o, HookAfterOutcome, a); err != nil {
+		return iamprune.ActionResult{}, err
+	}
+	if out.Secret != "" {
+		detail += "; one-time password (shown once, never stored): " + out.Secret
+	}
+	return result(a, status, detail), nil
+}
+
+var rollbackEvent = map[string]string{
+	iamprune.ResultDone:        audit.RollbackDone,
+	iamprune.ResultAlreadyDone: audit.RollbackAlreadyDone,
+	iamprune.ResultSkipped:     audit.RollbackSkipped,
+	iamprune.ResultFailed:      audit.RollbackFailed,
+}
+
+// rolledBackBy returns the run that already undid orig, or "". A rollback
+// that failed or was interrupted does not count: the next one retries.
+func rolledBackBy(ctx context.Context, st iamprune.Store, orig iamprune.ActionRecord) (string, error) {
+	recs, err := st.FindActions(ctx, iamprune.ActionFilter{Account: orig.Account, ActionID: orig.ActionID})
+	if err != nil {
+		return "", fmt.Errorf("cannot read the rollbacks of %s/%s: %w", orig.RunID, orig.ActionID, err)
+	}
+	of := orig.RunID + "/" + orig.ActionID
+	for _, r := range recs {
+		if r.RollbackOf == of && (r.Status == iamprune.ResultDone || r.Status == iamprune.ResultAlreadyDone) {
+			return r.RunID, nil
+		}
+	}
+	return "", nil
+}
+
+func redact(s, secret string) string {
+	if secret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, "[redacted]")
+}

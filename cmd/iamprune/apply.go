@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/spf13/cobra"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/apply"
+	"github.com/iamprune/iamprune/audit"
+	"github.com/iamprune/iamprune/remediate"
+	"github.com/iamprune/iamprune/render"
+)
+
+// applyOptions are the flags of apply and rollback beyond the plan's.
+type applyOptions struct {
+	yes        bool
+	maxActions int
+	auditLog   string
+	output     string
+}
+
+const lockTTL = 30 * time.Minute
+
+func (m *Main) applyCommand() *cobra.Command {
+	var (
+		o  planOptions
+		ao applyOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "apply [PLAN_FILE]",
+		Short: "Carry out the plan's remediations, after showing them and getting consent",
+		Long: `apply makes the remediations of a plan, the way terraform apply does:
+
+  iamprune apply                 plans now (same inputs as 'plan'), shows the plan,
+                                 and applies it after consent
+  iamprune plan --out plan.json  then, after review:
+  iamprune apply plan.json       applies exactly that reviewed plan, and refuses
+                                 it when the world changed since (stale plan)
+
+Nothing changes without consent: --yes, or typing the account id at the
+prompt on a terminal. Only remediation entries are applied; notify, exempt,
+protected and skip entries never change IAM.
+
+Guards, all re-checked at apply time, even for a saved plan:
+  - the live state is read just before each change: a credential used since
+    the finding, a finding no longer ACTIVE, a principal that became
+    protected or exempt, a key or principal that is gone: the action is
+    skipped with the reason;
+  - protected principals are never touched, whatever the plan says;
+  - limits.max_actions_per_run: a run that would make more changes applies
+    nothing (--max-actions N overrides it explicitly);
+  - the config's accounts allowlist;
+  - one run per account at a time (a lock in the state store).
+
+Every change is journaled in the state store with its exact pre-change state
+before the AWS call, so that 'iamprune rollback RUN_ID' can undo it, and an
+interrupted run is reconciled by the next one. Every change and skip is
+also written as a JSON line to the audit log (stderr, or --audit-log FILE).
+
+Exit code 1 when any action failed or the run was refused.`,
+		Example: `  iamprune apply --config iamprune.yaml
+  iamprune plan --out plan.json && iamprune apply plan.json --yes -o json
+  AWS_ENDPOINT_URL=http://127.0.0.1:4566 iamprune apply --yes`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ao.maxActions = -1
+			if cmd.Flags().Changed("max-actions") {
+				ao.maxActions, _ = cmd.Flags().GetInt("max-actions")
+			}
+			file := ""
+			if len(args) == 1 {
+				file = args[0]
+			}
+			return m.runApply(cmd.Context(), o, ao, file)
+		},
+	}
+	o.bind(cmd)
+	f := cmd.Flags()
+	f.Lookup("output").Usage = "output format of the result: table or json ({\"run_id\", \"results\": [...]})"
+	f.BoolVarP(&ao.yes, "yes", "y", false, "apply without asking (required when stdin is not a terminal)")
+	f.Int("max-actions", 0, "override limits.max_actions_per_run for this run")
+	f.StringVar(&ao.auditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
+	return cmd
+}
+
+func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, file string) error {
+	if o.output != "table" && o.output != "json" {
+		return usagef("--output: %q is not table or json", o.output)
+	}
+	if o.snapshot != "" {
+		return usagef("apply changes AWS and cannot act on a snapshot; serve it with 'iamprune emulator' and point AWS_ENDPOINT_URL at it to try apply offline")
+	}
+	store, err := m.openStore(o.state, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	var (
+		p      *planned
+		saved  bool
+		plan   *iamprune.Plan
+		caller string
+		acct   string
+	)
+	if file != "" {
+		saved = true
+		if plan, err = loadPlan(file); err != nil {
+			return err
+		}
+		in, err := m.loadInputs(o)
+		if err != nil {
+			return err
+		}
+		sess, err := m.awsSession(ctx, firstNonEmpty(o.analyzer, in.cfg.Analyzer))
+		if err != nil {
+			return err
+		}
+		if caller, acct, err = sess.facts.Caller(ctx); err != nil {
+			return err
+		}
+		p = &planned{plan: plan, in: in, aws: sess, caller: caller}
+	} else {
+		if p, err = m.makePlan(ctx, o, store); err != nil {
+			return err
+		}
+		plan, caller = p.plan, p.caller
+		if _, acct, err = p.aws.facts.Caller(ctx); err != nil {
+			return err
+		}
+	}
+
+	// Show the plan: on stdout for people, on stderr when stdout is JSON.
+	shown := m.Stdout
+	if o.output == "json" {
+		shown = m.Stderr
+	}
+	if err := (render.Table{}).Render(shown, plan); err != nil {
+		return err
+	}
+	pending := 0
+	for _, a := range plan.Actions {
+		if a.Kind.IsRemediation() && a.Done == nil {
+			pending++
+		}
+	}
+	// With nothing pending there is nothing to consent to: the run only
+	// confirms, with reads, that what was done is still done.
+	if pending == 0 {
+		fmt.Fprintln(shown, "\nNothing new to apply: every remediation of the plan is already done.")
+	} else if err := m.confirm(ao.yes, acct, fmt.Sprintf("apply %d change(s) in account %s", pending, acct)); err != nil {
+		return err
+	}
+	fmt.Fprintln(shown)
+
+	auditW, closeAudit, err := m.auditWriter(ao.auditLog)
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
+	maxActions := p.in.cfg.Limits.MaxActionsPerRun
+	if ao.maxActions >= 0 {
+		maxActions = ao.maxActions
+	}
+	opts := m.applyOptions(p, store, acct, caller, auditW)
+	opts.MaxActions = maxActions
+	opts.Saved = saved
+	res, err := apply.Apply(ctx, plan, opts)
+	if err != nil {
+		return err
+	}
+	if err := render.Run(m.Stdout, res, o.output, "applied"); err != nil {
+		return err
+	}
+	if o.output == "table" && res.RunID != "" && res.Refused == "" {
+		fmt.Fprintf(m.Stdout, "Undo with: iamprune rollback %s --yes\n", res.RunID)
+	}
+	if res.Failed() {
+		return errProblems
+	}
+	return nil
+}
+
+// applyOptions wires the live parts of one run together.
+func (m *Main) applyOptions(p *planned, store iamprune.Store, account, caller string, auditW io.Writer) apply.Options {
+	runID := apply.NewRunID(m.Now())
+	execs := remediate.Executors(iam.NewFromConfig(p.aws.cfg), remediate.Options{Now: m.Now, Logger: m.log(), RunID: runID})
+	return apply.Options{
+		RunID:      runID,
+		Store:      store,
+		Executors:  execs,
+		Findings:   p.aws.findings,
+		Protection: iamprune.Protection{Globs: p.in.cfg.Protected, Caller: caller},
+		Exceptions: p.in.exceptions,
+		Account:    account,
+		Accounts:   p.in.cfg.Accounts,
+		MaxActions: p.in.cfg.Limits.MaxActionsPerRun,
+		Now:        m.Now,
+		Audit:      audit.New(auditW, m.Now),
+		Owner:      lockOwner(),
+		LockTTL:    lockTTL,
+	}
+}
+
+// confirm asks for consent: --yes, or the account id typed at a terminal.
+func (m *Main) confirm(yes bool, account, what string) error {
+	if yes {
+		return nil
+	}
+	if !m.StdinIsTerminal {
+		return usagef("nothing changed: --yes is required to %s when stdin is not a terminal", what)
+	}
+	fmt.Fprintf(m.Stderr, "\nTo %s, type the account id (%s): ", what, account)
+	line, err := bufio.NewReader(m.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return fmt.Errorf("nothing changed: no confirmation read: %w", err)
+	}
+	if strings.TrimSpace(line) != account {
+		return iamprune.Errorf(iamprune.EINVALID, "nothing changed: %q is not the account id %s", strings.TrimSpace(line), account)
+	}
+	return nil
+}
+
+// auditWriter opens the audit log: the file given, appended to, or stderr.
+func (m *Main) auditWriter(path string) (io.Writer, func(), error) {
+	if path == "" {
+		return m.Stderr, func() {}, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, nil, iamprune.Errorf(iamprune.EINVALID, "--audit-log: cannot open %s: %v", path, err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

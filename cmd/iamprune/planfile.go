@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/iamprune/iamprune"
+)
+
+// savePlan writes the plan as the JSON apply reads back.
+func savePlan(path string, p *iamprune.Plan) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("cannot save the plan: %w", err)
+	}
+	return nil
+}
+
+// loadPlan reads a saved plan strictly: a plan that does not parse, or
+// whose actions lack what apply needs, is bad input naming the file.
+func loadPlan(path string) (*iamprune.Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "cannot read plan %s: %v", path, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var p iamprune.Plan
+	if err := dec.Decode(&p); err != nil {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "%s: not an iamprune plan: %v", path, err)
+	}
+	if p.GeneratedAt.IsZero() {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "%s: generated_at: missing", path)
+	}
+	for i, a := range p.Actions {
+		field := func(name, v string) error {
+			if v == "" {
+				return iamprune.Errorf(iamprune.EINVALID, "%s: actions[%d].%s: missing", path, i, name)
+			}
+			return nil
+		}
+		for _, err := range []error{field("id", a.ID), field("principal", a.Principal), field("kind", string(a.Kind)), field("account", a.Account)} {
+			if err != nil {
+				return nil, err
+			}
+		}
+		if a.Kind.IsRemediation() && a.Basis == nil {
+			return nil, iamprune.Errorf(iamprune.EINVALID, "%s: actions[%d].basis: missing (the plan was not made by this version of iamprune plan --out)", path, i)
+		}
+	}
+	return &p, nil
+}

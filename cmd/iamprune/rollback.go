@@ -1,0 +1,152 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/apply"
+	"github.com/iamprune/iamprune/render"
+)
+
+func (m *Main) rollbackCommand() *cobra.Command {
+	var (
+		state   string
+		actions []string
+		ao      applyOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "rollback RUN_ID",
+		Short: "Undo the changes of an apply run from their recorded pre-images",
+		Long: `rollback restores what an apply run changed, newest change first, from the
+pre-change state recorded in the journal: keys are reactivated, deny
+policies removed, quarantines lifted, and customer-managed policies that
+iamprune created are detached and deleted. --action limits it to some
+actions of the run.
+
+A deleted console password cannot come back as it was: rollback recreates
+the login profile with a random password and PasswordResetRequired=true, and
+prints that one-time password once; it is never stored or logged. A deleted
+access key cannot be restored at all; rollback says so.
+
+Rollback is itself journaled and idempotent: undoing what is already undone
+reports already-done and makes no write call.`,
+		Example: `  iamprune history
+  iamprune rollback 20261128T101500Z-3f2a --yes
+  iamprune rollback 20261128T101500Z-3f2a --action 1e7bc9438a3ca6b5 --yes -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if ao.output != "table" && ao.output != "json" {
+				return usagef("--output: %q is not table or json", ao.output)
+			}
+			ctx := cmd.Context()
+			store, err := m.openStore(state, true)
+			if err != nil {
+				return err
+			}
+			if store == nil {
+				return iamprune.Errorf(iamprune.ENOTFOUND, "run %s: no state store yet (nothing was ever applied here)", args[0])
+			}
+			defer store.Close()
+			run, err := store.Run(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if run.Kind != iamprune.RunApply {
+				return usagef("run %s is a %s run; only apply runs can be rolled back", run.ID, run.Kind)
+			}
+			sess, err := m.awsSession(ctx, iamprune.AnalyzerAuto)
+			if err != nil {
+				return err
+			}
+			caller, acct, err := sess.facts.Caller(ctx)
+			if err != nil {
+				return err
+			}
+			what := fmt.Sprintf("roll back run %s in account %s", run.ID, run.Account)
+			if len(actions) > 0 {
+				what = fmt.Sprintf("roll back %d action(s) of run %s in account %s", len(actions), run.ID, run.Account)
+			}
+			if err := m.confirm(ao.yes, acct, what); err != nil {
+				return err
+			}
+			auditW, closeAudit, err := m.auditWriter(ao.auditLog)
+			if err != nil {
+				return err
+			}
+			defer closeAudit()
+			cfg := iamprune.DefaultConfig()
+			opts := m.applyOptions(&planned{in: planInputs{cfg: cfg}, aws: sess}, store, acct, caller, auditW)
+			res, err := apply.Rollback(ctx, run.ID, actions, opts)
+			if err != nil {
+				return err
+			}
+			if err := render.Run(m.Stdout, res, ao.output, "rolled back"); err != nil {
+				return err
+			}
+			if res.Failed() {
+				return errProblems
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&state, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
+	f.StringSliceVar(&actions, "action", nil, "roll back only this action id (repeatable)")
+	f.BoolVarP(&ao.yes, "yes", "y", false, "roll back without asking (required when stdin is not a terminal)")
+	f.StringVar(&ao.auditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
+	f.StringVarP(&ao.output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+func (m *Main) historyCommand() *cobra.Command {
+	var (
+		state, output, account string
+		limit                  int
+	)
+	cmd := &cobra.Command{
+		Use:   "history [RUN_ID]",
+		Short: "List apply and rollback runs, or one run's journal",
+		Long: `history lists the runs recorded in the state store, newest first, or, given a
+run id, that run's journal: every action with its status and detail. -o json
+includes the recorded pre-images.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			store, err := m.openStore(state, true)
+			if err != nil {
+				return err
+			}
+			if store == nil {
+				if len(args) == 1 {
+					return iamprune.Errorf(iamprune.ENOTFOUND, "run %s: no state store yet", args[0])
+				}
+				return render.Runs(m.Stdout, nil, output)
+			}
+			defer store.Close()
+			if len(args) == 1 {
+				run, err := store.Run(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				recs, err := store.Actions(ctx, run.ID)
+				if err != nil {
+					return err
+				}
+				return render.RunDetail(m.Stdout, run, recs, output)
+			}
+			runs, err := store.Runs(ctx, account, limit)
+			if err != nil {
+				return err
+			}
+			return render.Runs(m.Stdout, runs, output)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&state, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
+	f.StringVarP(&output, "output", "o", "table", "output format: table or json")
+	f.StringVar(&account, "account", "", "only runs in this account")
+	f.IntVar(&limit, "limit", 50, "at most this many runs (0: all)")
+	return cmd
+}

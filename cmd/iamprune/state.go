@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/apply"
+	"github.com/iamprune/iamprune/sqlite"
+)
+
+// statePath resolves the state store: --state, else $IAMPRUNE_STATE, else
+// the SQLite default under the XDG state directory.
+func (m *Main) statePath(flag string) (string, error) {
+	p := flag
+	if p == "" {
+		p = m.Getenv("IAMPRUNE_STATE")
+	}
+	if p == "" {
+		return sqlite.DefaultPath()
+	}
+	if strings.Contains(p, "://") {
+		return "", usagef("state store %q: only SQLite paths are supported so far (dynamodb:// comes with the Lambda runtime)", p)
+	}
+	return p, nil
+}
+
+// openStore opens the state store. With mustExist, a store that does not
+// exist yet is not created and (nil, nil) is returned: plan reads the store
+// but never creates it.
+func (m *Main) openStore(flag string, mustExist bool) (iamprune.Store, error) {
+	path, err := m.statePath(flag)
+	if err != nil {
+		return nil, err
+	}
+	if mustExist {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+	}
+	return sqlite.Open(path)
+}
+
+// journalState reads what iamprune already changed in account and did not
+// roll back; a missing store means nothing.
+func journalState(ctx context.Context, store iamprune.Store, account string) (done, deactivated map[string]iamprune.DoneRef, err error) {
+	if store == nil {
+		return nil, nil, nil
+	}
+	made, err := apply.Changes(ctx, store, account)
+	if err != nil {
+		return nil, nil, err
+	}
+	return made.Actions, made.Deactivated, nil
+}
+
+// lockOwner describes this process in lock-conflict messages.
+func lockOwner() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s@%s pid %d at %s", name, host, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+}

@@ -1,0 +1,245 @@
+package emulator
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/iamprune/iamprune/snapshot"
+)
+
+// Dump renders the emulator's whole IAM state as indented JSON: users,
+// groups and roles with their inline policies, attachments and tags;
+// managed policies with every version; access keys with status and last
+// use; login profiles. Every list is sorted, so two dumps of the same
+// state are byte-identical whatever order the changes were made in, and a
+// test can compare the state before and after an apply or a rollback.
+// It is a test and demo hook, not an AWS API.
+func (s *Server) Dump() ([]byte, error) {
+	s.st.mu.RLock()
+	d := s.st.dump()
+	s.st.mu.RUnlock()
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("emulator: cannot dump state: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+type dumpState struct {
+	Account       string       `json:"Account"`
+	Users         []dumpUser   `json:"Users"`
+	Groups        []dumpGroup  `json:"Groups"`
+	Roles         []dumpRole   `json:"Roles"`
+	Policies      []dumpPolicy `json:"Policies"`
+	AccessKeys    []dumpKey    `json:"AccessKeys"`
+	LoginProfiles []dumpLogin  `json:"LoginProfiles"`
+}
+
+type dumpInline struct {
+	PolicyName     string          `json:"PolicyName"`
+	PolicyDocument json.RawMessage `json:"PolicyDocument"`
+}
+
+type dumpUser struct {
+	UserName                string                        `json:"UserName"`
+	UserId                  string                        `json:"UserId"`
+	Arn                     string                        `json:"Arn"`
+	Path                    string                        `json:"Path"`
+	CreateDate              string                        `json:"CreateDate"`
+	Groups                  []string                      `json:"Groups"`
+	InlinePolicies          []dumpInline                  `json:"InlinePolicies"`
+	AttachedManagedPolicies []string                      `json:"AttachedManagedPolicies"`
+	PermissionsBoundary     *snapshot.PermissionsBoundary `json:"PermissionsBoundary,omitempty"`
+	Tags                    []snapshot.Tag                `json:"Tags"`
+}
+
+type dumpGroup struct {
+	GroupName               string       `json:"GroupName"`
+	GroupId                 string       `json:"GroupId"`
+	Arn                     string       `json:"Arn"`
+	Path                    string       `json:"Path"`
+	InlinePolicies          []dumpInline `json:"InlinePolicies"`
+	AttachedManagedPolicies []string     `json:"AttachedManagedPolicies"`
+}
+
+type dumpRole struct {
+	RoleName                 string                        `json:"RoleName"`
+	RoleId                   string                        `json:"RoleId"`
+	Arn                      string                        `json:"Arn"`
+	Path                     string                        `json:"Path"`
+	CreateDate               string                        `json:"CreateDate"`
+	AssumeRolePolicyDocument json.RawMessage               `json:"AssumeRolePolicyDocument,omitempty"`
+	InlinePolicies           []dumpInline                  `json:"InlinePolicies"`
+	AttachedManagedPolicies  []string                      `json:"AttachedManagedPolicies"`
+	PermissionsBoundary      *snapshot.PermissionsBoundary `json:"PermissionsBoundary,omitempty"`
+	Tags                     []snapshot.Tag                `json:"Tags"`
+	LastUsed                 string                        `json:"LastUsed,omitempty"`
+	LastUsedRegion           string                        `json:"LastUsedRegion,omitempty"`
+	InstanceProfiles         []string                      `json:"InstanceProfiles"`
+}
+
+type dumpVersion struct {
+	VersionId        string          `json:"VersionId"`
+	IsDefaultVersion bool            `json:"IsDefaultVersion"`
+	CreateDate       string          `json:"CreateDate"`
+	Document         json.RawMessage `json:"Document"`
+}
+
+type dumpPolicy struct {
+	Arn                           string         `json:"Arn"`
+	PolicyName                    string         `json:"PolicyName"`
+	PolicyId                      string         `json:"PolicyId"`
+	Path                          string         `json:"Path"`
+	Description                   string         `json:"Description,omitempty"`
+	DefaultVersionId              string         `json:"DefaultVersionId"`
+	AttachmentCount               int            `json:"AttachmentCount"`
+	PermissionsBoundaryUsageCount int            `json:"PermissionsBoundaryUsageCount"`
+	IsAttachable                  bool           `json:"IsAttachable"`
+	CreateDate                    string         `json:"CreateDate"`
+	UpdateDate                    string         `json:"UpdateDate"`
+	Tags                          []snapshot.Tag `json:"Tags"`
+	Versions                      []dumpVersion  `json:"Versions"`
+}
+
+type dumpKey struct {
+	AccessKeyId  string `json:"AccessKeyId"`
+	UserName     string `json:"UserName"`
+	Status       string `json:"Status"`
+	CreateDate   string `json:"CreateDate"`
+	LastUsedDate string `json:"LastUsedDate,omitempty"`
+	ServiceName  string `json:"ServiceName,omitempty"`
+	Region       string `json:"Region,omitempty"`
+}
+
+type dumpLogin struct {
+	UserName              string `json:"UserName"`
+	CreateDate            string `json:"CreateDate"`
+	PasswordResetRequired bool   `json:"PasswordResetRequired"`
+	PasswordLastUsed      string `json:"PasswordLastUsed,omitempty"`
+}
+
+func dumpTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func dumpTimePtr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return dumpTime(*t)
+}
+
+// dumpDoc embeds a policy document as JSON; an empty one as null.
+func dumpDoc(d snapshot.PolicyDocument) json.RawMessage {
+	if d.JSON == "" {
+		return json.RawMessage("null")
+	}
+	return json.RawMessage(d.JSON)
+}
+
+func dumpInlines(ps []snapshot.PolicyDetail) []dumpInline {
+	out := []dumpInline{}
+	for _, p := range ps {
+		out = append(out, dumpInline{PolicyName: p.PolicyName, PolicyDocument: dumpDoc(p.PolicyDocument)})
+	}
+	slices.SortFunc(out, func(a, b dumpInline) int { return strings.Compare(a.PolicyName, b.PolicyName) })
+	return out
+}
+
+func dumpAttached(ps []snapshot.AttachedPolicy) []string {
+	out := []string{}
+	for _, p := range ps {
+		out = append(out, p.PolicyArn)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func dumpTags(tags []snapshot.Tag) []snapshot.Tag {
+	out := append([]snapshot.Tag{}, tags...)
+	slices.SortFunc(out, func(a, b snapshot.Tag) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+func sortedStrings(ss []string) []string {
+	out := append([]string{}, ss...)
+	slices.Sort(out)
+	return out
+}
+
+func (st *state) dump() dumpState {
+	d := dumpState{
+		Account: st.meta.AccountID, Users: []dumpUser{}, Groups: []dumpGroup{}, Roles: []dumpRole{},
+		Policies: []dumpPolicy{}, AccessKeys: []dumpKey{}, LoginProfiles: []dumpLogin{},
+	}
+	for _, u := range st.users {
+		d.Users = append(d.Users, dumpUser{
+			UserName: u.UserName, UserId: u.UserId, Arn: u.Arn, Path: pathOf(u.Path), CreateDate: dumpTime(u.CreateDate),
+			Groups: sortedStrings(u.GroupList), InlinePolicies: dumpInlines(u.UserPolicyList),
+			AttachedManagedPolicies: dumpAttached(u.AttachedManagedPolicies), PermissionsBoundary: u.PermissionsBoundary,
+			Tags: dumpTags(u.Tags),
+		})
+	}
+	slices.SortFunc(d.Users, func(a, b dumpUser) int { return strings.Compare(a.UserName, b.UserName) })
+	for _, g := range st.groups {
+		d.Groups = append(d.Groups, dumpGroup{
+			GroupName: g.GroupName, GroupId: g.GroupId, Arn: g.Arn, Path: pathOf(g.Path),
+			InlinePolicies: dumpInlines(g.GroupPolicyList), AttachedManagedPolicies: dumpAttached(g.AttachedManagedPolicies),
+		})
+	}
+	slices.SortFunc(d.Groups, func(a, b dumpGroup) int { return strings.Compare(a.GroupName, b.GroupName) })
+	for _, r := range st.roles {
+		x := dumpRole{
+			RoleName: r.RoleName, RoleId: r.RoleId, Arn: r.Arn, Path: pathOf(r.Path), CreateDate: dumpTime(r.CreateDate),
+			InlinePolicies: dumpInlines(r.RolePolicyList), AttachedManagedPolicies: dumpAttached(r.AttachedManagedPolicies),
+			PermissionsBoundary: r.PermissionsBoundary, Tags: dumpTags(r.Tags), InstanceProfiles: []string{},
+		}
+		if r.AssumeRolePolicyDocument != nil && r.AssumeRolePolicyDocument.JSON != "" {
+			x.AssumeRolePolicyDocument = dumpDoc(*r.AssumeRolePolicyDocument)
+		}
+		if r.RoleLastUsed != nil {
+			x.LastUsed, x.LastUsedRegion = dumpTimePtr(r.RoleLastUsed.LastUsedDate), r.RoleLastUsed.Region
+		}
+		for _, ip := range r.InstanceProfileList {
+			x.InstanceProfiles = append(x.InstanceProfiles, ip.Arn)
+		}
+		slices.Sort(x.InstanceProfiles)
+		d.Roles = append(d.Roles, x)
+	}
+	slices.SortFunc(d.Roles, func(a, b dumpRole) int { return strings.Compare(a.RoleName, b.RoleName) })
+	for _, p := range st.policies {
+		x := dumpPolicy{
+			Arn: p.Arn, PolicyName: p.PolicyName, PolicyId: p.PolicyId, Path: pathOf(p.Path), Description: p.Description,
+			DefaultVersionId: p.DefaultVersionId, AttachmentCount: p.AttachmentCount,
+			PermissionsBoundaryUsageCount: p.PermissionsBoundaryUsageCount, IsAttachable: p.IsAttachable,
+			CreateDate: dumpTime(p.CreateDate), UpdateDate: dumpTime(p.UpdateDate), Tags: dumpTags(p.Tags), Versions: []dumpVersion{},
+		}
+		for _, v := range p.PolicyVersionList {
+			x.Versions = append(x.Versions, dumpVersion{
+				VersionId: v.VersionId, IsDefaultVersion: v.IsDefaultVersion, CreateDate: dumpTime(v.CreateDate), Document: dumpDoc(v.Document),
+			})
+		}
+		slices.SortFunc(x.Versions, func(a, b dumpVersion) int {
+			return cmp.Or(cmp.Compare(versionNumber(a.VersionId), versionNumber(b.VersionId)), strings.Compare(a.VersionId, b.VersionId))
+		})
+		d.Policies = append(d.Policies, x)
+	}
+	slices.SortFunc(d.Policies, func(a, b dumpPolicy) int { return strings.Compare(a.Arn, b.Arn) })
+	for _, k := range st.keys {
+		d.AccessKeys = append(d.AccessKeys, dumpKey{
+			AccessKeyId: k.AccessKeyId, UserName: k.UserName, Status: k.Status, CreateDate: dumpTime(k.CreateDate),
+			LastUsedDate: dumpTimePtr(k.LastUsedDate), ServiceName: k.ServiceName, Region: k.Region,
+		})
+	}
+	slices.SortFunc(d.AccessKeys, func(a, b dumpKey) int { return strings.Compare(a.AccessKeyId, b.AccessKeyId) })
+	for _, lp := range st.logins {
+		d.LoginProfiles = append(d.LoginProfiles, dumpLogin{
+			UserName: lp.UserName, CreateDate: dumpTime(lp.CreateDate), PasswordResetRequired: lp.PasswordResetRequired,
+			PasswordLastUsed: dumpTimePtr(lp.PasswordLastUsed),
+		})
+	}
+	slices.SortFunc(d.LoginProfiles, func(a, b dumpLogin) int { return strings.Compare(fold(a.UserName), fold(b.UserName)) })
+	return d
+}

@@ -1,0 +1,161 @@
+package emulator
+
+import (
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/snapshot"
+)
+
+// Test and demo hooks: they change the emulator's state directly, to
+// simulate what happens in an account between a plan and an apply, and
+// inject failures into chosen operations. None of them is an AWS API.
+
+// MarkAccessKeyUsed records that a key was used at at, as a later
+// GetAccessKeyLastUsed reports it. It keeps the key's service and region
+// when it has them.
+func (s *Server) MarkAccessKeyUsed(keyID string, at time.Time) error {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	k := s.st.keyByID[keyID]
+	if k == nil {
+		return iamprune.Errorf(iamprune.ENOTFOUND, "emulator: no access key %s", keyID)
+	}
+	at = at.UTC()
+	k.LastUsedDate = &at
+	if k.ServiceName == "" {
+		k.ServiceName = "iam"
+	}
+	if k.Region == "" {
+		k.Region = s.st.region()
+	}
+	return nil
+}
+
+// MarkRoleUsed records that a role was used at at (RoleLastUsed).
+func (s *Server) MarkRoleUsed(roleName string, at time.Time) error {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	r := s.st.roleByName[fold(roleName)]
+	if r == nil {
+		return iamprune.Errorf(iamprune.ENOTFOUND, "emulator: no role %s", roleName)
+	}
+	at = at.UTC()
+	r.RoleLastUsed = &snapshot.RoleLastUsed{LastUsedDate: &at, Region: s.st.region()}
+	return nil
+}
+
+// MarkPasswordUsed records that a user signed in with their password at at
+// (PasswordLastUsed). The user must have a login profile.
+func (s *Server) MarkPasswordUsed(userName string, at time.Time) error {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	lp := s.st.logins[fold(userName)]
+	if lp == nil {
+		return iamprune.Errorf(iamprune.ENOTFOUND, "emulator: user %s has no login profile", userName)
+	}
+	at = at.UTC()
+	lp.PasswordLastUsed = &at
+	return nil
+}
+
+var findingStatuses = []string{"ACTIVE", "ARCHIVED", "RESOLVED"}
+
+// SetFindingStatus changes a finding's status and updatedAt, as
+// ListFindingsV2 and GetFindingV2 then serve them.
+func (s *Server) SetFindingStatus(id, status string, updatedAt time.Time) error {
+	if !slices.Contains(findingStatuses, status) {
+		return iamprune.Errorf(iamprune.EINVALID, "emulator: finding status %q is not one of %v", status, findingStatuses)
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	f := s.st.findingByID[id]
+	if f == nil {
+		return iamprune.Errorf(iamprune.ENOTFOUND, "emulator: no finding %s", id)
+	}
+	updatedAt = updatedAt.UTC()
+	f.Status = status
+	f.UpdatedAt = &updatedAt
+	return nil
+}
+
+// injection is a pending injected failure of one operation.
+type injection struct {
+	code string
+	n    int
+}
+
+// errorStatus is the HTTP status AWS gives each error code; codes not
+// listed are client errors (400).
+var errorStatus = map[string]int{
+	"ServiceFailure": 500, "InternalFailure": 500, "InternalServerException": 500,
+	"ServiceUnavailable": 503, "ServiceUnavailableException": 503,
+	"AccessDenied": 403, "AccessDeniedException": 403,
+	"NoSuchEntity": 404, "ResourceNotFoundException": 404,
+	"LimitExceeded": 409, "EntityAlreadyExists": 409, "DeleteConflict": 409,
+	"ConcurrentModification": 409, "EntityTemporarilyUnmodifiable": 409, "ConflictException": 409,
+	"ThrottlingException": 429,
+}
+
+// FailNext makes the next n calls of operation (an IAM, STS or Access
+// Analyzer operation name, such as UpdateAccessKey) fail with the AWS
+// error code, for example ServiceFailure (HTTP 500, which SDK clients
+// retry) or AccessDenied (403, which they do not). n <= 0 cancels a
+// pending injection. Failed injected calls are not recorded in Calls or
+// Writes, only in Injected.
+func (s *Server) FailNext(operation, code string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n <= 0 {
+		delete(s.failNext, operation)
+		return
+	}
+	if s.failNext == nil {
+		s.failNext = map[string]injection{}
+	}
+	s.failNext[operation] = injection{code: code, n: n}
+}
+
+// Injected returns the calls answered with an injected failure.
+func (s *Server) Injected() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.injected...)
+}
+
+// injectedFailure consumes one pending injection for c's operation.
+func (s *Server) injectedFailure(c Call) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inj, ok := s.failNext[c.Operation]
+	if !ok {
+		return nil
+	}
+	if inj.n--; inj.n <= 0 {
+		delete(s.failNext, c.Operation)
+	} else {
+		s.failNext[c.Operation] = inj
+	}
+	s.injected = append(s.injected, c)
+	status, ok := errorStatus[inj.code]
+	if !ok {
+		status = http.StatusBadRequest
+	}
+	e := errorf(status, inj.code, "injected failure of %s", c.Operation)
+	e.Receiver = status >= 500
+	return e
+}
+
+// Writes returns the calls of operations that change state, in order,
+// whatever their outcome.
+func (s *Server) Writes() []Call {
+	var out []Call
+	for _, c := range s.Calls() {
+		if c.Service == iamService.Name && iamService.Writes[c.Operation] {
+			out = append(out, c)
+		}
+	}
+	return out
+}

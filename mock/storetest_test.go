@@ -1,0 +1,15 @@
+package mock_test
+
+import (
+	"testing"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/mock"
+	"github.com/iamprune/iamprune/storetest"
+)
+
+// mock.Store keeps the same contract as the SQLite store, so that tests of
+// apply against it say something about production.
+func TestStoreConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) iamprune.Store { return &mock.Store{} })
+}
