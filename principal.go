@@ -33,6 +33,9 @@ type Principal struct {
 	LoginProfileKnown bool
 
 	RoleLastUsed *time.Time
+	// AttachedPolicies are the ARNs of the managed policies attached
+	// directly to the principal.
+	AttachedPolicies []string
 }
 
 // AccessKey is one access key of a user.
@@ -70,6 +73,9 @@ type Facts struct {
 	// Principals are keyed by ARN. A principal named by a finding but absent
 	// here no longer exists.
 	Principals map[string]*Principal
+	// PolicyVersions maps managed policy ARNs to their default version id,
+	// so that a saved plan records which policies its decisions saw.
+	PolicyVersions map[string]string
 }
 
 // Principal returns the principal with the given ARN, or nil.

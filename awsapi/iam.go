@@ -38,6 +38,7 @@ type Facts struct {
 	principals map[string]*iamprune.Principal // by ARN; nil until read
 	keys       map[string][]iamprune.AccessKey
 	profiles   map[string]*iamprune.LoginProfile // present = read; nil value = none
+	versions   map[string]string                 // managed policy ARN -> default version
 }
 
 var _ iamprune.FactSource = (*Facts)(nil)
@@ -116,7 +117,10 @@ func (s *Facts) loadPrincipals(ctx context.Context) error {
 	}
 	principals := map[string]*iamprune.Principal{}
 	p := iam.NewGetAccountAuthorizationDetailsPaginator(s.iam, &iam.GetAccountAuthorizationDetailsInput{
-		Filter: []iamtypes.EntityType{iamtypes.EntityTypeUser, iamtypes.EntityTypeRole},
+		// Managed policies too: a saved plan records their default
+		// versions (AWSManagedPolicy lists only those in use).
+		Filter: []iamtypes.EntityType{iamtypes.EntityTypeUser, iamtypes.EntityTypeRole,
+			iamtypes.EntityTypeLocalManagedPolicy, iamtypes.EntityTypeAWSManagedPolicy},
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -125,13 +129,21 @@ func (s *Facts) loadPrincipals(ctx context.Context) error {
 		}
 		for _, u := range page.UserDetailList {
 			pr := newPrincipal(iamprune.KindUser, u.Arn, u.UserName, u.Path, u.UserId, u.CreateDate, u.Tags)
+			pr.AttachedPolicies = attachedARNs(u.AttachedManagedPolicies)
 			principals[pr.ARN] = pr
+		}
+		for _, pol := range page.Policies {
+			if s.versions == nil {
+				s.versions = map[string]string{}
+			}
+			s.versions[deref(pol.Arn)] = deref(pol.DefaultVersionId)
 		}
 		for _, r := range page.RoleDetailList {
 			pr := newPrincipal(iamprune.KindRole, r.Arn, r.RoleName, r.Path, r.RoleId, r.CreateDate, r.Tags)
 			if r.RoleLastUsed != nil {
 				pr.RoleLastUsed = utcPtr(r.RoleLastUsed.LastUsedDate)
 			}
+			pr.AttachedPolicies = attachedARNs(r.AttachedManagedPolicies)
 			principals[pr.ARN] = pr
 		}
 	}
@@ -274,14 +286,16 @@ func (s *Facts) getProfile(ctx context.Context, user string) (*iamprune.LoginPro
 // build copies the cache into a fresh Facts.
 func (s *Facts) build() *iamprune.Facts {
 	f := &iamprune.Facts{
-		Account:    s.account,
-		Partition:  s.partition,
-		Caller:     s.caller,
-		Principals: make(map[string]*iamprune.Principal, len(s.principals)),
+		Account:        s.account,
+		Partition:      s.partition,
+		Caller:         s.caller,
+		Principals:     make(map[string]*iamprune.Principal, len(s.principals)),
+		PolicyVersions: maps.Clone(s.versions),
 	}
 	for arn, p := range s.principals {
 		c := *p
 		c.Tags = maps.Clone(p.Tags)
+		c.AttachedPolicies = slices.Clone(p.AttachedPolicies)
 		if c.Kind == iamprune.KindUser {
 			if keys, ok := s.keys[c.Name]; ok {
 				c.AccessKeys, c.KeysKnown = slices.Clone(keys), true
@@ -297,4 +311,12 @@ func (s *Facts) build() *iamprune.Facts {
 		f.Principals[arn] = &c
 	}
 	return f
+}
+
+func attachedARNs(ps []iamtypes.AttachedPolicy) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, deref(p.PolicyArn))
+	}
+	return out
 }

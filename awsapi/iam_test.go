@@ -71,15 +71,16 @@ func TestFacts(t *testing.T) {
 }
 
 // checkAuthFilter fails the test unless GetAccountAuthorizationDetails asks
-// for users and roles only.
+// for users, roles and managed policies (their default versions), not groups.
 func checkAuthFilter(t *testing.T) func(string, *http.Request, []byte) {
 	return func(key string, _ *http.Request, body []byte) {
 		if !strings.HasPrefix(key, "iam.GetAccountAuthorizationDetails") {
 			return
 		}
 		form, _ := url.ParseQuery(string(body))
-		if f := []string{form.Get("Filter.member.1"), form.Get("Filter.member.2"), form.Get("Filter.member.3")}; !slices.Equal(f, []string{"User", "Role", ""}) {
-			t.Errorf("GetAccountAuthorizationDetails filter = %v, want User, Role", f)
+		want := []string{"User", "Role", "LocalManagedPolicy", "AWSManagedPolicy", ""}
+		if f := []string{form.Get("Filter.member.1"), form.Get("Filter.member.2"), form.Get("Filter.member.3"), form.Get("Filter.member.4"), form.Get("Filter.member.5")}; !slices.Equal(f, want) {
+			t.Errorf("GetAccountAuthorizationDetails filter = %v, want %v", f, want)
 		}
 	}
 }

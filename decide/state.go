@@ -83,6 +83,16 @@ func (d *decision) basis(a iamprune.Action) *iamprune.Basis {
 		t := d.f.UpdatedAt.UTC()
 		b.FindingUpdatedAt = &t
 	}
+	if d.p != nil && a.Kind == iamprune.KindDenyUnusedServices {
+		for _, arn := range d.p.AttachedPolicies {
+			if v, ok := d.in.Facts.PolicyVersions[arn]; ok {
+				if b.PolicyVersions == nil {
+					b.PolicyVersions = map[string]string{}
+				}
+				b.PolicyVersions[arn] = v
+			}
+		}
+	}
 	if d.p != nil && d.f.Type == iamprune.UnusedIAMUserAccessKey {
 		if k := d.p.Key(a.Target); k != nil {
 			b.KeyStatus = k.Status

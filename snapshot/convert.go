@@ -136,6 +136,7 @@ func (s *Snapshot) Facts(ctx context.Context, _ []iamprune.Finding) (*iamprune.F
 	for _, u := range s.Auth.UserDetailList {
 		p := principal(iamprune.KindUser, u.Arn, u.UserName, u.Path, u.UserId, u.CreateDate, u.Tags)
 		p.KeysKnown, p.LoginProfileKnown = true, true
+		p.AttachedPolicies = attachedARNs(u.AttachedManagedPolicies)
 		facts.Principals[p.ARN] = p
 		byUser[u.UserName] = p
 	}
@@ -144,7 +145,14 @@ func (s *Snapshot) Facts(ctx context.Context, _ []iamprune.Finding) (*iamprune.F
 		if r.RoleLastUsed != nil {
 			p.RoleLastUsed = copyTime(r.RoleLastUsed.LastUsedDate)
 		}
+		p.AttachedPolicies = attachedARNs(r.AttachedManagedPolicies)
 		facts.Principals[p.ARN] = p
+	}
+	for _, pol := range s.Auth.Policies {
+		if facts.PolicyVersions == nil {
+			facts.PolicyVersions = map[string]string{}
+		}
+		facts.PolicyVersions[pol.Arn] = pol.DefaultVersionId
 	}
 	for _, k := range s.AccessKeys {
 		if p := byUser[k.UserName]; p != nil {
@@ -161,6 +169,14 @@ func (s *Snapshot) Facts(ctx context.Context, _ []iamprune.Finding) (*iamprune.F
 		}
 	}
 	return facts, nil
+}
+
+func attachedARNs(ps []AttachedPolicy) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.PolicyArn)
+	}
+	return out
 }
 
 func principal(kind iamprune.PrincipalKind, arn, name, path, id string, created time.Time, tags []Tag) *iamprune.Principal {

@@ -142,12 +142,14 @@ func TestFacts(t *testing.T) {
 			ARN: "arn:aws:iam::111122223333:user/eng/bob", Kind: iamprune.KindUser, Name: "bob", Path: "/eng/", ID: "AIDABOB",
 			Account: "111122223333", CreateDate: ts(t, "2023-05-01T12:30:00Z"),
 			KeysKnown: true, LoginProfileKnown: true,
-			LoginProfile: &iamprune.LoginProfile{CreateDate: ts(t, "2023-05-02T00:00:00Z"), PasswordResetRequired: true},
+			LoginProfile:     &iamprune.LoginProfile{CreateDate: ts(t, "2023-05-02T00:00:00Z"), PasswordResetRequired: true},
+			AttachedPolicies: []string{"arn:aws:iam::111122223333:policy/ReadAll"},
 		},
 		"arn:aws:iam::111122223333:role/service/app-role": {
 			ARN: "arn:aws:iam::111122223333:role/service/app-role", Kind: iamprune.KindRole, Name: "app-role", Path: "/service/",
 			ID: "AROAAPP", Account: "111122223333", CreateDate: ts(t, "2022-03-04T05:06:07Z"),
 			Tags: map[string]string{"owner": "team-app"}, RoleLastUsed: tsp(t, "2026-10-01T07:00:00Z"),
+			AttachedPolicies: []string{"arn:aws:iam::111122223333:policy/ReadAll"},
 		},
 		"arn:aws:iam::111122223333:role/old-role": {
 			ARN: "arn:aws:iam::111122223333:role/old-role", Kind: iamprune.KindRole, Name: "old-role", Path: "/",
@@ -161,6 +163,9 @@ func TestFacts(t *testing.T) {
 			}
 		}
 		t.Errorf("principals: got %d, want %d (the ghost user's key and login profile must be ignored)", len(f.Principals), len(want))
+	}
+	if !reflect.DeepEqual(f.PolicyVersions, map[string]string{"arn:aws:iam::111122223333:policy/ReadAll": "v1"}) {
+		t.Errorf("policy versions = %v", f.PolicyVersions)
 	}
 }
 

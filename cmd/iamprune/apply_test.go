@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -66,52 +65,23 @@ func (a *account) args(t *testing.T, args ...string) []string {
 	return out
 }
 
-func (a *account) dump(t *testing.T) map[string]string {
+func (a *account) dump(t *testing.T) []byte {
 	t.Helper()
 	b, err := a.srv.Dump()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return entities(t, b)
+	return b
 }
 
-// entities splits a Dump into one JSON text per entity, so tests can say
-// exactly which entities changed.
-func entities(t *testing.T, b []byte) map[string]string {
+// changed lists the IAM entities that differ between two dumps.
+func changed(t *testing.T, before, after []byte) []string {
 	t.Helper()
-	var d map[string]json.RawMessage
-	if err := json.Unmarshal(b, &d); err != nil {
+	d, err := emulator.DumpDiff(before, after)
+	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]string{}
-	for section, key := range map[string]string{"Users": "UserName", "Groups": "GroupName", "Roles": "RoleName", "Policies": "Arn", "AccessKeys": "AccessKeyId", "LoginProfiles": "UserName"} {
-		var items []map[string]any
-		if err := json.Unmarshal(d[section], &items); err != nil {
-			t.Fatalf("dump section %s: %v", section, err)
-		}
-		for _, it := range items {
-			b, _ := json.Marshal(it)
-			out[section+"/"+it[key].(string)] = string(b)
-		}
-	}
-	return out
-}
-
-// changed lists the entities that differ between two dumps.
-func changed(before, after map[string]string) []string {
-	var out []string
-	for k, v := range before {
-		if after[k] != v {
-			out = append(out, k)
-		}
-	}
-	for k := range after {
-		if _, ok := before[k]; !ok {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return out
+	return d
 }
 
 func decodeRun(t *testing.T, r result) iamprune.RunResult {
@@ -172,7 +142,7 @@ func TestApplyIdempotentAndRollback(t *testing.T) {
 		}
 	}
 	after := acct.dump(t)
-	if c := changed(before, after); !slices.Equal(c, demoChanged) {
+	if c := changed(t, before, after); !slices.Equal(c, demoChanged) {
 		t.Errorf("apply changed %v, want exactly %v", c, demoChanged)
 	}
 	checkRemediated(t, acct.iam)
@@ -189,7 +159,7 @@ func TestApplyIdempotentAndRollback(t *testing.T) {
 	if n := len(acct.srv.Writes()) - writes; n != 0 {
 		t.Errorf("second apply made %d write calls: %v", n, acct.srv.Writes()[writes:])
 	}
-	if c := changed(after, acct.dump(t)); len(c) != 0 {
+	if c := changed(t, after, acct.dump(t)); len(c) != 0 {
 		t.Errorf("second apply changed %v", c)
 	}
 
@@ -205,7 +175,7 @@ func TestApplyIdempotentAndRollback(t *testing.T) {
 			t.Errorf("rollback %s %s: %s (%s)", a.Kind, a.Target, a.Status, a.Detail)
 		}
 	}
-	if c := changed(before, acct.dump(t)); !slices.Equal(c, []string{"LoginProfiles/bob", "LoginProfiles/erin"}) {
+	if c := changed(t, before, acct.dump(t)); !slices.Equal(c, []string{"LoginProfiles/bob", "LoginProfiles/erin"}) {
 		t.Errorf("after rollback these differ from before apply: %v, want only the recreated login profiles", c)
 	}
 	for _, u := range []string{"bob", "erin"} {
@@ -425,7 +395,7 @@ func TestApplyTamperedPlanSparesProtected(t *testing.T) {
 			t.Errorf("%s %s: %s %q, want skipped as protected", a.Kind, a.Target, a.Status, a.Detail)
 		}
 	}
-	if c := changed(before, acct.dump(t)); len(c) != 0 {
+	if c := changed(t, before, acct.dump(t)); len(c) != 0 {
 		t.Errorf("a tampered plan changed %v", c)
 	}
 }
@@ -461,7 +431,7 @@ func TestApplyGuards(t *testing.T) {
 	if w := acct.srv.Writes(); len(w) != 0 {
 		t.Errorf("guarded applies made write calls: %v", w)
 	}
-	if c := changed(before, acct.dump(t)); len(c) != 0 {
+	if c := changed(t, before, acct.dump(t)); len(c) != 0 {
 		t.Errorf("guarded applies changed %v", c)
 	}
 }

@@ -303,7 +303,9 @@ func TestDemoRunsThroughTheAPI(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("demo exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"What would happen next", "0 repeated", "quarantine-role", "exempt", "protected"} {
+	for _, want := range []string{"== 1. plan", "0 repeated", "== 2. apply", "6 done, 0 already done, 0 skipped, 0 failed",
+		"access key AKIAP2J3ADGM2EXAMPLE is Inactive", "6 of 6 already done, 0 write calls", "== 5. rollback",
+		"differs only in: LoginProfiles/bob, LoginProfiles/erin", "never stored"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
 		}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/iamprune/iamprune"
+)
+
+// describeChanges reads back, through the IAM API, what each done action
+// changed, so the demo shows the account rather than iamprune's word for it.
+func (m *Main) describeChanges(ctx context.Context, c *iam.Client, res *iamprune.RunResult) {
+	for _, r := range res.Results {
+		if r.Status != iamprune.ResultDone {
+			continue
+		}
+		a, _ := iamprune.ParseARN(r.Principal)
+		var line string
+		switch r.Kind {
+		case iamprune.KindDeactivateAccessKey:
+			out, err := c.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(a.Name)})
+			line = "?"
+			if err == nil {
+				for _, k := range out.AccessKeyMetadata {
+					if aws.ToString(k.AccessKeyId) == r.Target {
+						line = fmt.Sprintf("access key %s is %s", r.Target, k.Status)
+					}
+				}
+			}
+		case iamprune.KindDeleteLoginProfile:
+			_, err := c.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String(a.Name)})
+			var nse *iamtypes.NoSuchEntityException
+			line = "still has a console password"
+			if errors.As(err, &nse) {
+				line = "has no console password (GetLoginProfile: NoSuchEntity)"
+			}
+		case iamprune.KindQuarantineRole, iamprune.KindDenyUnusedServices:
+			line = inlineSummary(ctx, c, a)
+		}
+		fmt.Fprintf(m.Stdout, "  %-16s %s\n", a.Name+":", line)
+	}
+}
+
+// inlineSummary lists a principal's iamprune policies and what they deny.
+func inlineSummary(ctx context.Context, c *iam.Client, a iamprune.ParsedARN) string {
+	var names []string
+	get := func(n string) string { return "" }
+	if a.Kind == "role" {
+		out, err := c.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(a.Name)})
+		if err != nil {
+			return err.Error()
+		}
+		names = out.PolicyNames
+		get = func(n string) string {
+			p, err := c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(a.Name), PolicyName: aws.String(n)})
+			if err != nil {
+				return ""
+			}
+			return aws.ToString(p.PolicyDocument)
+		}
+	} else {
+		out, err := c.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: aws.String(a.Name)})
+		if err != nil {
+			return err.Error()
+		}
+		names = out.PolicyNames
+		get = func(n string) string {
+			p, err := c.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String(a.Name), PolicyName: aws.String(n)})
+			if err != nil {
+				return ""
+			}
+			return aws.ToString(p.PolicyDocument)
+		}
+	}
+	var parts []string
+	for _, n := range names {
+		if !strings.HasPrefix(n, "iamprune-") {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %s policy %s denies %s", a.Kind, "inline", n, strings.Join(deniedActions(get(n)), ", ")))
+	}
+	if len(parts) == 0 {
+		return "no iamprune policy"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// deniedActions extracts the Deny actions of a URL-encoded policy document.
+func deniedActions(encoded string) []string {
+	doc, err := url.QueryUnescape(encoded)
+	if err != nil {
+		return nil
+	}
+	var p struct {
+		Statement []struct {
+			Effect string
+			Action any
+		}
+	}
+	if json.Unmarshal([]byte(doc), &p) != nil {
+		return nil
+	}
+	var out []string
+	for _, s := range p.Statement {
+		if s.Effect != "Deny" {
+			continue
+		}
+		switch v := s.Action.(type) {
+		case string:
+			out = append(out, v)
+		case []any:
+			for _, x := range v {
+				if s, ok := x.(string); ok {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
