@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/iamprune/iamprune"
@@ -251,7 +252,7 @@ func describe(a iamprune.Action) string {
 	case iamprune.KindQuarantineRole:
 		return "role " + a.Target + " quarantined"
 	case iamprune.KindDenyUnusedServices:
-		return fmt.Sprintf("denied %d unused services to %s", len(a.Services), a.Target)
+		return fmt.Sprintf("denied %s to %s", strings.Join(a.Services, ", "), a.Target)
 	}
 	return string(a.Kind) + " " + a.Target + " done"
 }

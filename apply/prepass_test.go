@@ -79,7 +79,7 @@ func TestExemptAtApplyTime(t *testing.T) {
 			excs: []iamprune.Exception{{Principal: app, FindingTypes: []iamprune.FindingType{iamprune.UnusedPermission}, Services: []string{"s3"}}},
 			// The role itself is not exempt from quarantine.
 			results:  all(iamprune.ResultDone, remediationIDs...),
-			detail:   map[string]string{"a-deny": "denied 2 unused services to app; not s3: exempt by exception " + app},
+			detail:   map[string]string{"a-deny": "denied ec2, sqs to app; not s3: exempt by exception " + app},
 			services: "ec2,sqs",
 		},
 		{

@@ -32,7 +32,10 @@ Point any AWS tool at it with the standard endpoint override:
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
   iamprune plan
 
-It serves reads only for now. It stops cleanly on SIGINT or SIGTERM.`,
+It keeps the account in memory: apply and rollback change it as they would
+change AWS (with IAM's errors and quotas), and a restart serves the snapshot
+afresh. SNS and S3 answer NotImplemented for now. It stops cleanly on SIGINT
+or SIGTERM.`,
 		Example: `  iamprune emulator --snapshot examples/demo/snapshot --listen 127.0.0.1:4566`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
