@@ -54,8 +54,12 @@ type Options struct {
 	MaxActions int
 	// Saved: the plan came from a file and is refused when stale.
 	Saved bool
-	Now   func() time.Time
-	Audit *audit.Logger
+	// KeyDeleteAfterDays is the rule's grace period: a key is deleted only
+	// when the journal shows iamprune deactivated it at least this many
+	// days ago. 0 never deletes a key.
+	KeyDeleteAfterDays int
+	Now                func() time.Time
+	Audit              *audit.Logger
 	// Owner describes the lock holder (host, pid, user) for the message a
 	// concurrent run gets.
 	Owner   string

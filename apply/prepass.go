@@ -45,6 +45,7 @@ type prepasser struct {
 	o        Options
 	now      time.Time
 	findings map[string]findingRead
+	made     *Made // the journal's changes, read once when a delete needs them
 }
 
 type findingRead struct {
@@ -61,6 +62,13 @@ func (p *prepasser) check(ctx context.Context, a iamprune.Action) *check {
 	// first and never reaches an executor, whatever a plan file says.
 	if why := p.o.Protection.Check(a.Principal, ""); why != "" {
 		return c.finish(iamprune.ResultSkipped, "protected: "+why)
+	}
+	if a.Kind == iamprune.KindDeleteAccessKey {
+		if why, err := p.deletable(ctx, a.Target); err != nil {
+			return c.finish(iamprune.ResultFailed, err.Error())
+		} else if why != "" {
+			return c.finish(iamprune.ResultSkipped, why)
+		}
 	}
 	a, why, note := exempt(a, p.o.Exceptions, p.now)
 	c.action, c.note = a, note
@@ -97,6 +105,33 @@ func (p *prepasser) check(ctx context.Context, a iamprune.Action) *check {
 		return c.finish(iamprune.ResultSkipped, in.Skip)
 	}
 	return c
+}
+
+// deletable says why a key must not be deleted, or "": iamprune deletes only
+// a key its own journal shows it deactivated at least KeyDeleteAfterDays
+// ago, whatever a plan file says (the executor also refuses an active key
+// and one used since).
+func (p *prepasser) deletable(ctx context.Context, key string) (string, error) {
+	if p.o.KeyDeleteAfterDays <= 0 {
+		return "deleting access keys is disabled (rules.UnusedIAMUserAccessKey.delete_after_days is 0)", nil
+	}
+	if p.made == nil {
+		m, err := Changes(ctx, p.o.Store, p.o.Account)
+		if err != nil {
+			return "", err
+		}
+		p.made = &m
+	}
+	ref, ok := p.made.Deactivated[key]
+	if !ok {
+		return fmt.Sprintf("access key %s was not deactivated by iamprune; it deletes only keys it deactivated itself", key), nil
+	}
+	due := ref.At.Add(time.Duration(p.o.KeyDeleteAfterDays) * 24 * time.Hour)
+	if p.now.Before(due) {
+		return fmt.Sprintf("access key %s was deactivated by run %s on %s; it may be deleted from %s", key, ref.RunID,
+			ref.At.UTC().Format(time.DateOnly), due.UTC().Format(time.DateOnly)), nil
+	}
+	return "", nil
 }
 
 // finding re-reads the action's finding once per id and returns it when

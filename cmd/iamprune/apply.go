@@ -203,10 +203,13 @@ func (m *Main) applyOptions(p *planned, store iamprune.Store, account, caller st
 		Account:    account,
 		Accounts:   p.in.cfg.Accounts,
 		MaxActions: p.in.cfg.Limits.MaxActionsPerRun,
-		Now:        m.Now,
-		Audit:      audit.New(auditW, m.Now),
-		Owner:      lockOwner(),
-		LockTTL:    lockTTL,
+		// Deleting a key also needs the journal to show iamprune
+		// deactivated it at least this long ago.
+		KeyDeleteAfterDays: p.in.cfg.Rule(iamprune.UnusedIAMUserAccessKey).KeyDeleteAfter(),
+		Now:                m.Now,
+		Audit:              audit.New(auditW, m.Now),
+		Owner:              lockOwner(),
+		LockTTL:            lockTTL,
 	}
 }
 
