@@ -476,3 +476,62 @@ func TestConcurrentAppliesActOnce(t *testing.T) {
 		}
 	}
 }
+
+// A key iamprune deactivated is deleted once delete_after_days have passed
+// since, and a rollback of the delete says it cannot be undone.
+func TestDeleteAccessKeyAfterGracePeriod(t *testing.T) {
+	acct := newAccount(t)
+	cfg := filepath.Join(t.TempDir(), "iamprune.yaml")
+	if err := os.WriteFile(cfg, []byte("rules:\n  UnusedIAMUserAccessKey: {action: delete-access-key, delete_after_days: 30}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	at := func(day string, args ...string) result {
+		t.Helper()
+		now, _ := time.Parse(time.DateOnly, day)
+		var out, errb strings.Builder
+		m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: func() time.Time { return now }}
+		args = append(args, "--state", acct.state, "-o", "json")
+		if args[0] == "apply" {
+			args = append(args, "--config", cfg, "--now", day)
+		}
+		code := m.Run(context.Background(), args)
+		return result{stdout: out.String(), stderr: errb.String(), code: code}
+	}
+	kinds := func(r result) map[string]string {
+		out := map[string]string{}
+		for _, a := range decodeRun(t, r).Results {
+			if a.Target == "AKIAP2J3ADGM2EXAMPLE" {
+				out[string(a.Kind)] = a.Status
+			}
+		}
+		return out
+	}
+	// Day 0: the key is deactivated, not deleted.
+	if got := kinds(at("2026-11-28", "apply", "--yes", "--audit-log", filepath.Join(t.TempDir(), "a"))); got["deactivate-access-key"] != iamprune.ResultDone || len(got) != 1 {
+		t.Fatalf("day 0: %v", got)
+	}
+	// Day 10: within the grace period, nothing new.
+	if got := kinds(at("2026-12-08", "apply", "--yes", "--audit-log", filepath.Join(t.TempDir(), "a"))); got["deactivate-access-key"] != iamprune.ResultAlreadyDone {
+		t.Errorf("day 10: %v", got)
+	}
+	// Day 31: deleted.
+	r := at("2026-12-29", "apply", "--yes", "--audit-log", filepath.Join(t.TempDir(), "a"))
+	if got := kinds(r); got["delete-access-key"] != iamprune.ResultDone {
+		t.Fatalf("day 31: %v\n%s", got, r.stderr)
+	}
+	keys, err := acct.iam.ListAccessKeys(context.Background(), &iam.ListAccessKeysInput{UserName: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys.AccessKeyMetadata {
+		if aws.ToString(k.AccessKeyId) == "AKIAP2J3ADGM2EXAMPLE" {
+			t.Error("the key still exists")
+		}
+	}
+	// Rolling back the delete fails, and says why.
+	run := decodeRun(t, r).RunID
+	rb := at("2026-12-29", "rollback", run, "--yes", "--audit-log", filepath.Join(t.TempDir(), "a"))
+	if rb.code != 1 || !strings.Contains(rb.stdout, "create-access-key") {
+		t.Errorf("rollback of a delete: exit %d\n%s", rb.code, rb.stdout)
+	}
+}
