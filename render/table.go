@@ -87,11 +87,14 @@ func alignRows(groups []group) ([]string, error) {
 }
 
 func writeRow(w io.Writer, cells []string) {
+	// A new slice: cells may be the shared tableHeader, and renders run
+	// concurrently.
+	clean := make([]string, len(cells))
 	for i, c := range cells {
-		cells[i] = oneLine(c)
+		clean[i] = oneLine(c)
 	}
 	// Writes to a bytes.Buffer through tabwriter cannot fail before Flush.
-	_, _ = io.WriteString(w, strings.Join(cells, "\t")+"\n")
+	_, _ = io.WriteString(w, strings.Join(clean, "\t")+"\n")
 }
 
 func title(p *iamprune.Plan) string {
