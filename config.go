@@ -42,10 +42,23 @@ type Config struct {
 	Rules      map[FindingType]Rule `yaml:"rules" json:"rules"`
 	Protected  []string             `yaml:"protected" json:"protected"`
 	Limits     Limits               `yaml:"limits" json:"limits"`
+	// ExceptionPolicy bounds what exception files may contain
+	// (config: exceptions as a mapping).
+	ExceptionPolicy ExceptionPolicy `yaml:"-" json:"exception_policy"`
 	// Accounts, when set, is the only accounts iamprune may change.
 	Accounts []string `yaml:"accounts" json:"accounts"`
 	// Source names the file the config came from, for messages.
 	Source string `yaml:"-" json:"-"`
+}
+
+// ExceptionPolicy is what `exceptions check` enforces and `exceptions sync`
+// respects.
+type ExceptionPolicy struct {
+	// MaxDays is how far ahead an exception may expire.
+	MaxDays int `json:"max_days"`
+	// MaxArchiveRules is the analyzer's archive-rule quota (100 by default,
+	// raisable through AWS support).
+	MaxArchiveRules int `json:"max_archive_rules"`
 }
 
 // AnalyzerAuto selects the account's active unused-access analyzer.
@@ -62,7 +75,8 @@ func DefaultConfig() Config {
 			UnusedIAMRole:          {NotifyAfterDays: 30, RemediateAfterDays: 120, Action: KindQuarantineRole},
 			UnusedPermission:       {NotifyAfterDays: 30, RemediateAfterDays: 120, Action: KindDenyUnusedServices},
 		},
-		Limits: Limits{MaxActionsPerRun: 25},
+		Limits:          Limits{MaxActionsPerRun: 25},
+		ExceptionPolicy: ExceptionPolicy{MaxDays: 365, MaxArchiveRules: 100},
 	}
 }
 
@@ -110,6 +124,12 @@ func (c Config) Validate() error {
 		if !validAccount(a) {
 			return Errorf(EINVALID, "accounts[%d]: %q is not a 12-digit AWS account id", i, a)
 		}
+	}
+	if c.ExceptionPolicy.MaxDays < 1 {
+		return Errorf(EINVALID, "exceptions.max_days: must be >= 1, got %d", c.ExceptionPolicy.MaxDays)
+	}
+	if c.ExceptionPolicy.MaxArchiveRules < 1 {
+		return Errorf(EINVALID, "exceptions.max_archive_rules: must be >= 1, got %d", c.ExceptionPolicy.MaxArchiveRules)
 	}
 	if c.Limits.MaxActionsPerRun < 0 {
 		return Errorf(EINVALID, "limits.max_actions_per_run: must be >= 0, got %d", c.Limits.MaxActionsPerRun)

@@ -62,8 +62,9 @@ func TestLoad(t *testing.T) {
 					iamprune.UnusedIAMRole:          {NotifyAfterDays: 30, RemediateAfterDays: 180, Action: iamprune.KindQuarantineRole},
 					iamprune.UnusedPermission:       {NotifyAfterDays: 30, RemediateAfterDays: 365, Action: iamprune.KindDenyUnusedServices},
 				},
-				Protected: []string{"arn:aws:iam::*:role/BreakGlass*", "arn:aws:iam::111122223333:user/ci-*"},
-				Limits:    iamprune.Limits{MaxActionsPerRun: 5},
+				Protected:       []string{"arn:aws:iam::*:role/BreakGlass*", "arn:aws:iam::111122223333:user/ci-*"},
+				Limits:          iamprune.Limits{MaxActionsPerRun: 5},
+				ExceptionPolicy: iamprune.ExceptionPolicy{MaxDays: 90, MaxArchiveRules: 100},
 			}
 		}},
 	}
@@ -109,6 +110,7 @@ func TestLoadErrors(t *testing.T) {
 		{"negative-limit", []string{":3: limits.max_actions_per_run: must be >= 0, got -1"}},
 		{"bad-analyzer", []string{`:1: analyzer: "my-analyzer" is neither "auto" nor an analyzer ARN (arn:aws:access-analyzer:REGION:ACCOUNT:analyzer/NAME)`}},
 		{"empty-protected", []string{":3: protected[1]: empty pattern"}},
+		{"bad-exceptions-key", []string{":3: exceptions.max_dayz: unknown key (did you mean max_days?)"}},
 		{"bad-account", []string{`:3: accounts[1]: "12345" is not a 12-digit AWS account id`}},
 		{"delete-after-wrong-type", []string{":3: rules.UnusedIAMRole.delete_after_days: only applies to UnusedIAMUserAccessKey"}},
 		{"syntax", []string{":2: invalid YAML: did not find expected node content"}},

@@ -12,6 +12,7 @@ var (
 	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "accounts"}
 	ruleKeys  = []string{"notify_after_days", "remediate_after_days", "action", "delete_after_days"}
 	limitKeys = []string{"max_actions_per_run"}
+	excKeys   = []string{"path", "max_days", "max_archive_rules"}
 )
 
 // Parse parses a configuration file's content laid over the defaults; name
@@ -52,7 +53,10 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 				cfg.Analyzer = s
 			}
 		case "exceptions":
-			if s, ok := p.String(v, key); ok {
+			// A path, or a mapping with the path and the exception policy.
+			if v.Kind == yaml.MappingNode {
+				p.exceptions(v, cfg)
+			} else if s, ok := p.String(v, key); ok {
 				cfg.Exceptions = s
 			}
 		case "rules":
@@ -79,6 +83,27 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 						cfg.Limits.MaxActionsPerRun = n
 					}
 				})
+			}
+		}
+	})
+}
+
+func (p *parser) exceptions(v *yaml.Node, cfg *iamprune.Config) {
+	p.Fields(v, "exceptions", "key", excKeys, func(key string, k, fv *yaml.Node) {
+		kp := yamlnode.Join("exceptions", key)
+		p.lines[kp] = k.Line
+		switch key {
+		case "path":
+			if s, ok := p.String(fv, kp); ok {
+				cfg.Exceptions = s
+			}
+		case "max_days":
+			if n, ok := p.Int(fv, kp); ok {
+				cfg.ExceptionPolicy.MaxDays = n
+			}
+		case "max_archive_rules":
+			if n, ok := p.Int(fv, kp); ok {
+				cfg.ExceptionPolicy.MaxArchiveRules = n
 			}
 		}
 	})
@@ -128,7 +153,7 @@ func (p *parser) rules(v *yaml.Node, cfg *iamprune.Config) {
 // rules are checked one at a time, in a stable order, to report them all.
 func (p *parser) validate(cfg iamprune.Config) {
 	for _, t := range iamprune.FindingTypes {
-		one := iamprune.Config{Analyzer: iamprune.AnalyzerAuto, Rules: map[iamprune.FindingType]iamprune.Rule{t: cfg.Rules[t]}}
+		one := iamprune.Config{Analyzer: iamprune.AnalyzerAuto, ExceptionPolicy: cfg.ExceptionPolicy, Rules: map[iamprune.FindingType]iamprune.Rule{t: cfg.Rules[t]}}
 		p.place(one.Validate())
 	}
 	rest := cfg
