@@ -45,6 +45,8 @@ type Config struct {
 	// ExceptionPolicy bounds what exception files may contain
 	// (config: exceptions as a mapping).
 	ExceptionPolicy ExceptionPolicy `yaml:"-" json:"exception_policy"`
+	// Notifications is the `notifications:` block.
+	Notifications Notifications `yaml:"-" json:"notifications"`
 	// Accounts, when set, is the only accounts iamprune may change.
 	Accounts []string `yaml:"accounts" json:"accounts"`
 	// Source names the file the config came from, for messages.
@@ -77,6 +79,7 @@ func DefaultConfig() Config {
 		},
 		Limits:          Limits{MaxActionsPerRun: 25},
 		ExceptionPolicy: ExceptionPolicy{MaxDays: 365, MaxArchiveRules: 100},
+		Notifications:   DefaultNotifications(),
 	}
 }
 

@@ -65,6 +65,7 @@ func TestLoad(t *testing.T) {
 				Protected:       []string{"arn:aws:iam::*:role/BreakGlass*", "arn:aws:iam::111122223333:user/ci-*"},
 				Limits:          iamprune.Limits{MaxActionsPerRun: 5},
 				ExceptionPolicy: iamprune.ExceptionPolicy{MaxDays: 90, MaxArchiveRules: 100},
+				Notifications:   iamprune.DefaultNotifications(),
 			}
 		}},
 	}
