@@ -141,3 +141,62 @@ func ItemKeys(a Action) []string {
 	}
 	return keys
 }
+
+// Digest is one message's worth of notices: every item of one route in one
+// run, grouped by principal. Channels render it (text, HTML, Slack blocks,
+// webhook JSON); its JSON form is the webhook body, a documented contract.
+type Digest struct {
+	Account     string    `json:"account"`
+	GeneratedAt time.Time `json:"generated_at"`
+	// Route names the route (its owner glob, or "default").
+	Route string `json:"route"`
+	// Owner is the owner the digest is for, when it is for one owner.
+	Owner               string            `json:"owner,omitempty"`
+	Principals          []DigestPrincipal `json:"principals"`
+	ExceptionRequestURL string            `json:"exception_request_url,omitempty"`
+	// Errors are run errors and circuit-breaker stops (default route only).
+	Errors []string `json:"errors,omitempty"`
+}
+
+// DigestPrincipal is the items of one principal in a digest.
+type DigestPrincipal struct {
+	ARN   string       `json:"arn"`
+	Owner string       `json:"owner,omitempty"`
+	Items []DigestItem `json:"items"`
+}
+
+// DigestItem is one plan entry as its owner reads it.
+type DigestItem struct {
+	ActionID    string      `json:"action_id"`
+	FindingType FindingType `json:"finding_type"`
+	Kind        ActionKind  `json:"kind"`
+	Target      string      `json:"target"`
+	Services    []string    `json:"services"`
+	UnusedDays  int         `json:"unused_days"`
+	RemediateOn string      `json:"remediate_on"`
+	Reason      string      `json:"reason"`
+	// Notice says why it is sent now: "first notice", "reminder: 3 days
+	// left", "changed", "done".
+	Notice string `json:"notice"`
+	// ExceptionYAML is a ready-to-paste exceptions.yaml entry.
+	ExceptionYAML string `json:"exception_yaml,omitempty"`
+	// Done is set for a change already made, with how to undo it.
+	DoneRunID       string `json:"done_run_id,omitempty"`
+	RollbackCommand string `json:"rollback_command,omitempty"`
+}
+
+// Message is a rendered digest.
+type Message struct {
+	Subject string
+	Text    string
+	HTML    string
+	Digest  *Digest
+	// To are extra e-mail recipients (owners mailed directly).
+	To []string
+}
+
+// Notifier sends messages to one configured channel.
+type Notifier interface {
+	Name() string
+	Send(ctx context.Context, m Message) error
+}
