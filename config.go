@@ -142,7 +142,7 @@ func (c Config) Validate() error {
 			return Errorf(EINVALID, "analyzer: %q is neither \"auto\" nor an analyzer ARN (arn:aws:access-analyzer:REGION:ACCOUNT:analyzer/NAME)", c.Analyzer)
 		}
 	}
-	return nil
+	return c.Notifications.Validate()
 }
 
 func validRuleAction(t FindingType, a ActionKind) bool {

@@ -18,6 +18,13 @@ type Exception struct {
 	// File and Line locate the entry, for messages.
 	File string `json:"-"`
 	Line int    `json:"-"`
+	// Path is the entry's key path in a YAML file ("exceptions[2]"); empty
+	// for a .txt line.
+	Path string `json:"-"`
+	// FieldLines maps each key given in a YAML entry ("expires") and each
+	// list item ("services[1]") to its line, so that a problem with one
+	// field points at that field's line. Nil for a .txt line.
+	FieldLines map[string]int `json:"-"`
 }
 
 // Expired reports whether the exception no longer applies at now. An

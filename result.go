@@ -20,6 +20,18 @@ type RunResult struct {
 	// Refused, when set, says why nothing was applied (blast-radius limit,
 	// stale plan, account not allowed, lock held).
 	Refused string `json:"refused,omitempty"`
+	// Notifications are the digests the run sent, one per route and
+	// channel; a failed one never aborts the run but is reported here.
+	Notifications []NotificationResult `json:"notifications,omitempty"`
+}
+
+// NotificationResult is one digest sent (or not) to one channel.
+type NotificationResult struct {
+	Route   string `json:"route"`
+	Channel string `json:"channel"`
+	Status  string `json:"status"` // sent or failed
+	Error   string `json:"error,omitempty"`
+	Items   int    `json:"items"`
 }
 
 // Failed reports whether any action failed or the run was refused.

@@ -15,6 +15,17 @@
 //	protected: []           # ARN globs never touched, on top of the built-in protections
 //	limits:
 //	  max_actions_per_run: 25
+//	notifications:          # notices to owners; Reference shows each channel type
+//	  channels: []          # destinations: {name, type: sns|slack|webhook|email, ...}
+//	  owner_tags: [owner, team, contact]  # principal tags naming the owner, first set wins
+//	  routes: []            # {owner: glob, channels: [names]}; the first match wins
+//	  default: []           # channels for everything else, and for run errors
+//	  exception_request_url: ""
+//	  remind_days_before: [14, 3]   # reminders, in days before remediate_on
+//	  min_interval: 20h     # nothing unchanged is sent again sooner
+//	  require_prior_notice: true    # remediate only items noticed notice_days before
+//	  notice_days: 7
+//	  templates_dir: ""     # overrides of the built-in message templates
 //
 // action: notify-only is valid for every rule. Reference holds the same list
 // as a commented YAML file.

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iamprune/iamprune"
 )
@@ -22,6 +23,7 @@ func TestReferenceParsesToDefaults(t *testing.T) {
 	}
 	// Every key must be documented, not just left to its default.
 	keys := append(append(append([]string{}, topKeys...), ruleKeys...), limitKeys...)
+	keys = append(append(append(keys, notifKeys...), channelKeys...), routeKeys...)
 	for _, ft := range iamprune.FindingTypes {
 		keys = append(keys, string(ft))
 	}
@@ -67,6 +69,34 @@ func TestLoad(t *testing.T) {
 				ExceptionPolicy: iamprune.ExceptionPolicy{MaxDays: 90, MaxArchiveRules: 100},
 				Notifications:   iamprune.DefaultNotifications(),
 			}
+		}},
+		{"notifications", func() iamprune.Config {
+			c := def()
+			yes, no := true, false
+			c.Notifications = iamprune.Notifications{
+				Channels: []iamprune.Channel{
+					{Name: "security-sns", Type: "sns", TopicARN: "arn:aws:sns:us-east-1:111122223333:iamprune"},
+					{Name: "payments-slack", Type: "slack", WebhookURLEnv: "PAYMENTS_SLACK_WEBHOOK"},
+					{Name: "tickets", Type: "webhook", URL: "https://tickets.example.com/hooks/iamprune", SecretEnv: "TICKETS_SECRET"},
+					{Name: "mail", Type: "email", SMTPHost: "smtp.example.com", SMTPPort: 587, From: "iamprune@example.com",
+						To: []string{"security@example.com", "audit@example.com"}, UsernameEnv: "SMTP_USERNAME", PasswordEnv: "SMTP_PASSWORD",
+						StartTLS: &yes, MailOwners: true},
+					{Name: "relay", Type: "email", SMTPHost: "localhost", SMTPPort: 25, From: "iamprune <iamprune@example.com>", StartTLS: &no, MailOwners: true},
+				},
+				OwnerTags: []string{"team"},
+				Routes: []iamprune.Route{
+					{Owner: "payments", Channels: []string{"payments-slack", "mail"}},
+					{Owner: "*@example.com", Channels: []string{"relay"}},
+				},
+				Default:             []string{"security-sns", "tickets"},
+				ExceptionRequestURL: "https://wiki.example.com/iam-exceptions",
+				RemindDaysBefore:    []int{14, 7, 3}, // sorted largest first
+				MinInterval:         48 * time.Hour,
+				RequirePriorNotice:  false,
+				NoticeDays:          10,
+				TemplatesDir:        "templates",
+			}
+			return c
 		}},
 	}
 	for _, tt := range tests {
@@ -117,6 +147,37 @@ func TestLoadErrors(t *testing.T) {
 		{"syntax", []string{":2: invalid YAML: did not find expected node content"}},
 		{"duplicate-key", []string{":3: limits: duplicate key (first given on line 1)"}},
 		{"two-documents", []string{":2: only one YAML document is allowed"}},
+		{"notif-unknown-route-channel", []string{`:8: notifications.routes[1].channels[0]: unknown channel "ops-slack" (want one of security-sns)`}},
+		{"notif-typo-key", []string{
+			":2: notifications.remind_days_befor: unknown key (did you mean remind_days_before?)",
+			":3: notifications.notice_day: unknown key (did you mean notice_days?)",
+		}},
+		{"notif-foreign-key", []string{
+			":6: notifications.channels[0].url: not a key of slack channels (they take webhook_url, webhook_url_env)",
+			":7: notifications.channels[0].topic_arn: not a key of slack channels (they take webhook_url, webhook_url_env)",
+		}},
+		{"notif-duplicate-channel", []string{`:4: notifications.channels[1].name: duplicate channel name "a" (also channels[0])`}},
+		{"notif-slack-both", []string{":3: notifications.channels[0]: give webhook_url or webhook_url_env, not both"}},
+		{"notif-bad-duration", []string{`:2: notifications.min_interval: "3 days" is not a duration (like 20h, 90m or 7d)`}},
+		{"notif-bad-bool", []string{
+			`:2: notifications.require_prior_notice: must be true or false, got "yes"`,
+			`:3: notifications.notice_days: must be a whole number, got "seven"`,
+		}},
+		{"notif-remind-zero", []string{":4: notifications.remind_days_before[1]: must be >= 1, got 0"}},
+		{"notif-unknown-default", []string{`:6: notifications.default[1]: unknown channel "slack" (want one of mail)`}},
+		{"notif-bad-sns-arn", []string{`:5: notifications.channels[0].topic_arn: "arn:aws:sqs:us-east-1:111122223333:queue" is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)`}},
+		{"notif-email-no-from", []string{":3: notifications.channels[0].from: required for email channels"}},
+		{"notif-unknown-type", []string{`:4: notifications.channels[0].type: unknown channel type "teams" (want one of sns, slack, webhook, email)`}},
+		{"notif-webhook-url", []string{`:5: notifications.channels[0].url: "ftp://example.com/x" is not an http(s) URL`}},
+		// A notifications problem does not hide another one.
+		{"notif-limit-and-route", []string{
+			":2: limits.max_actions_per_run: must be >= 0, got -2",
+			`:5: notifications.routes[0].channels[0]: unknown channel "nope" (no channels are configured)`,
+		}},
+		{"notif-channels-not-list", []string{
+			`:2: notifications.channels: must be a list, got "slack"`,
+			":5: notifications.routes[0].chanels: unknown key (did you mean channels?)",
+		}},
 		// Structural problems are all reported; semantic checks wait until they are fixed.
 		{"many-problems", []string{
 			":1: analyser: unknown key (did you mean analyzer?)",

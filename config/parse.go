@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/iamprune/iamprune"
@@ -9,7 +10,7 @@ import (
 )
 
 var (
-	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "accounts"}
+	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "accounts", "notifications"}
 	ruleKeys  = []string{"notify_after_days", "remediate_after_days", "action", "delete_after_days"}
 	limitKeys = []string{"max_actions_per_run"}
 	excKeys   = []string{"path", "max_days", "max_archive_rules"}
@@ -34,6 +35,9 @@ func Parse(data []byte, name string) (iamprune.Config, error) {
 	if err := p.Err(); err != nil {
 		return iamprune.Config{}, err
 	}
+	// Documented as sorted, largest first; sorted only now so that the
+	// messages above name the positions given in the file.
+	slices.SortFunc(cfg.Notifications.RemindDaysBefore, func(a, b int) int { return b - a })
 	return cfg, nil
 }
 
@@ -74,6 +78,10 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 				p.lines[ip] = item.Line
 				cfg.Accounts = append(cfg.Accounts, s)
 			})
+		case "notifications":
+			if !yamlnode.IsNull(v) {
+				p.notifications(v, &cfg.Notifications)
+			}
 		case "limits":
 			if !yamlnode.IsNull(v) {
 				p.Fields(v, key, "key", limitKeys, func(lk string, k, v *yaml.Node) {
@@ -158,7 +166,9 @@ func (p *parser) validate(cfg iamprune.Config) {
 	}
 	rest := cfg
 	rest.Rules = nil
+	rest.Notifications = iamprune.Notifications{}
 	p.place(rest.Validate())
+	p.place(cfg.Notifications.Validate())
 }
 
 func (p *parser) place(err error) {

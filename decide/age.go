@@ -19,6 +19,10 @@ type item struct {
 	last    *time.Time // most recent use; nil when never used
 	ref     time.Time  // last use, or creation when never used
 	days    int        // whole days since ref
+	// Set when prior notice holds the item back (notice.go): its first
+	// notice, if any, and the end of its notice period.
+	noticed   *time.Time
+	notBefore time.Time
 }
 
 // age returns the finding's items with their age, and a skip entry for each
@@ -103,9 +107,15 @@ func (d *decision) newItem(target, service string, last *time.Time, created time
 	return it, true
 }
 
-// due is the date on which the item is (or was) due for remediation.
+// due is the date on which the item is (or was) due for remediation: past
+// remediate_after_days and, when prior notice holds it back, past its
+// notice period.
 func (d *decision) due(it item) time.Time {
-	return it.ref.Add(time.Duration(d.rule.RemediateAfterDays) * day)
+	due := it.ref.Add(time.Duration(d.rule.RemediateAfterDays) * day)
+	if it.notBefore.After(due) {
+		return it.notBefore
+	}
+	return due
 }
 
 // latest returns the more recent of two optional times. The facts may be

@@ -32,6 +32,9 @@ type Input struct {
 	// Deactivated maps the ids of access keys iamprune deactivated, and did
 	// not roll back, to when: only those keys may ever be deleted.
 	Deactivated map[string]iamprune.DoneRef
+	// Notices are the account's sent notices (the notification log), the
+	// proof of prior notice; failed ones, if passed, do not count.
+	Notices []iamprune.NoticeRecord
 }
 
 // Plan decides what to do about every finding (design.md "Plan"). Actions
@@ -48,6 +51,7 @@ func Plan(in Input) iamprune.Plan {
 	if in.Facts != nil {
 		plan.Account = in.Facts.Account
 	}
+	notices := indexNotices(in.Notices, now)
 	seen := map[string]bool{}
 	for _, f := range in.Findings {
 		if f.ID != "" && seen[f.ID] {
@@ -57,6 +61,7 @@ func Plan(in Input) iamprune.Plan {
 		}
 		seen[f.ID] = true
 		d := newDecision(&in, now, f)
+		d.notices = notices
 		plan.Actions = append(plan.Actions, d.actions()...)
 	}
 	slices.SortStableFunc(plan.Actions, func(a, b iamprune.Action) int {
@@ -81,6 +86,7 @@ type decision struct {
 	name    string              // the principal's name, the default target
 	caller  string
 	in      *Input
+	notices noticeIndex
 }
 
 func newDecision(in *Input, now time.Time, f iamprune.Finding) *decision {
@@ -148,19 +154,46 @@ func (d *decision) actions() []iamprune.Action {
 
 // decide gives the remediation and notify entries for items that nothing
 // exempts: at most one of each (items of one entry share its target).
+// Items past their limit whose owner was not notified long enough ago are
+// held back into the notify entry (prior notice, notice.go).
 func (d *decision) decide(items []item) []iamprune.Action {
 	remediate, notify := d.split(items)
 	var out []iamprune.Action
 	note := d.expiredNote()
+	var held []item
+	var heldWould string // the reason the held items' remediation would give
 	if len(remediate) > 0 {
+		var a iamprune.Action
 		if d.f.Type == iamprune.UnusedIAMUserAccessKey {
-			out = append(out, d.keyRemediation(remediate[0], note))
+			a = d.keyRemediation(remediate[0], note)
 		} else {
-			a := d.entry(d.rule.Action, remediate[0].target, remediate, d.remediateReason(remediate)+note)
-			out = append(out, d.markDone(a))
+			a = d.markDone(d.entry(d.rule.Action, remediate[0].target, remediate, d.remediateReason(remediate)+note))
 		}
+		// A change already made, or the deletion of a key iamprune itself
+		// deactivated, was noticed before that first change.
+		ready, h := remediate, []item(nil)
+		if a.Done == nil && a.Kind != iamprune.KindDeleteAccessKey {
+			ready, h = d.hold(remediate)
+		}
+		switch {
+		case len(h) == 0:
+			out = append(out, a)
+		case len(ready) > 0: // UnusedPermission: deny the noticed services only
+			out = append(out, d.entry(d.rule.Action, ready[0].target, ready, d.remediateReason(ready)+note))
+			heldWould = d.remediateReason(h) + note
+		default:
+			heldWould = a.Reason
+		}
+		held = h
 	}
-	if len(notify) > 0 {
+	switch {
+	case len(held) > 0 && len(notify) == 0:
+		out = append(out, d.entry(iamprune.KindNotify, held[0].target, held, heldWould+"; "+d.heldReason(held, len(held))))
+	case len(held) > 0: // UnusedPermission: held services join the notice
+		all := append(slices.Clone(notify), held...)
+		slices.SortFunc(all, func(a, b item) int { return strings.Compare(a.service, b.service) })
+		out = append(out, d.entry(iamprune.KindNotify, all[0].target, all, d.notifyReason(all)+note+"; "+d.heldReason(held, len(all))))
+	case len(notify) > 0:
 		out = append(out, d.entry(iamprune.KindNotify, notify[0].target, notify, d.notifyReason(notify)+note))
 	}
 	return out

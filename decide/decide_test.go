@@ -16,12 +16,13 @@ type planCase struct {
 	caller      string // replaces the default caller when set
 	done        map[string]iamprune.DoneRef
 	deactivated map[string]iamprune.DoneRef
+	notices     []iamprune.NoticeRecord
 	want        []string
 }
 
 func (c planCase) run(t *testing.T) iamprune.Plan {
 	t.Helper()
-	cfg := iamprune.DefaultConfig()
+	cfg := config()
 	if c.config != nil {
 		c.config(&cfg)
 	}
@@ -29,7 +30,7 @@ func (c planCase) run(t *testing.T) iamprune.Plan {
 	if c.caller != "" {
 		fs.Caller = c.caller
 	}
-	p := Plan(Input{Findings: c.findings, Facts: fs, Config: cfg, Exceptions: c.exceptions, Now: now, Done: c.done, Deactivated: c.deactivated})
+	p := Plan(Input{Findings: c.findings, Facts: fs, Config: cfg, Exceptions: c.exceptions, Now: now, Done: c.done, Deactivated: c.deactivated, Notices: c.notices})
 	checkLines(t, p, c.want)
 	return p
 }

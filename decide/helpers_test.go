@@ -14,6 +14,15 @@ const acct = "111122223333"
 // now is the fixed clock of every test: 2026-11-28T00:00:00Z.
 var now = time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 
+// config is the default configuration without prior notice: the cases
+// that predate the rule test the ageing rules alone (notice_test.go tests
+// prior notice).
+func config() iamprune.Config {
+	cfg := iamprune.DefaultConfig()
+	cfg.Notifications.RequirePriorNotice = false
+	return cfg
+}
+
 func ago(days int) *time.Time {
 	t := now.Add(-time.Duration(days) * 24 * time.Hour)
 	return &t
@@ -108,4 +117,15 @@ func checkLines(t *testing.T, p iamprune.Plan, want []string) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("actions:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
+}
+
+// sent is a notice of itemKey sent daysAgo; failed one whose channel failed.
+func sent(itemKey string, daysAgo int) iamprune.NoticeRecord {
+	return iamprune.NoticeRecord{Account: acct, ItemKey: itemKey, Channel: "slack", Status: iamprune.NoticeSent, SentAt: *ago(daysAgo)}
+}
+
+func failed(itemKey string, daysAgo int) iamprune.NoticeRecord {
+	n := sent(itemKey, daysAgo)
+	n.Status, n.Error = iamprune.NoticeFailed, "slack: 500 Internal Server Error"
+	return n
 }

@@ -69,7 +69,7 @@ func TestUnusedPermission(t *testing.T) {
 
 func TestUnusedPermissionOnUserFields(t *testing.T) {
 	bob := user("bob")
-	p := Plan(Input{Findings: []iamprune.Finding{permFinding("p2", bob, svc("s3", ago(200)))}, Facts: facts(bob), Config: iamprune.DefaultConfig(), Now: now})
+	p := Plan(Input{Findings: []iamprune.Finding{permFinding("p2", bob, svc("s3", ago(200)))}, Facts: facts(bob), Config: config(), Now: now})
 	if len(p.Actions) != 1 {
 		t.Fatalf("got %d actions, want 1", len(p.Actions))
 	}
@@ -85,12 +85,12 @@ func TestUnusedPermissionOnUserFields(t *testing.T) {
 func TestLastAccessedIsTheMostRecent(t *testing.T) {
 	app := role("/", "app")
 	p := Plan(Input{Findings: []iamprune.Finding{permFinding("p1", app, svc("ec2", ago(300)), svc("s3", ago(150)), svc("sqs", nil))},
-		Facts: facts(app), Config: iamprune.DefaultConfig(), Now: now})
+		Facts: facts(app), Config: config(), Now: now})
 	if len(p.Actions) != 1 || p.Actions[0].LastAccessed == nil || !p.Actions[0].LastAccessed.Equal(*ago(150)) {
 		t.Fatalf("want one action last accessed %v, got %+v", *ago(150), p.Actions)
 	}
 	// Never used: no last_accessed.
-	p = Plan(Input{Findings: []iamprune.Finding{permFinding("p1", app, svc("sqs", nil))}, Facts: facts(app), Config: iamprune.DefaultConfig(), Now: now})
+	p = Plan(Input{Findings: []iamprune.Finding{permFinding("p1", app, svc("sqs", nil))}, Facts: facts(app), Config: config(), Now: now})
 	if len(p.Actions) != 1 || p.Actions[0].LastAccessed != nil {
 		t.Fatalf("want one action without last_accessed, got %+v", p.Actions)
 	}

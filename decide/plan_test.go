@@ -15,7 +15,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata golden files")
 
-// scenario mixes every kind of entry, with findings in no particular order.
+// scenario mixes every kind of entry, with findings in no particular order,
+// under the default configuration: prior notice held back what its owner
+// was not notified of long enough ago.
 func scenario() Input {
 	alice := withPassword(withKeys(user("alice"), key("AKIAALICE1", 400), key("AKIAALICE2", 300)), 300, nil)
 	bob := user("bob")
@@ -41,8 +43,17 @@ func scenario() Input {
 		Config:     iamprune.DefaultConfig(),
 		Exceptions: []iamprune.Exception{{Principal: arn("user/alice"), FindingTypes: []iamprune.FindingType{iamprune.UnusedIAMUserPassword}, Reason: "kiosk", File: "exceptions.yaml", Line: 2}},
 		Now:        now,
-		Warnings:   []iamprune.Warning{{Source: "findings.json", Message: "finding x: unknown type ExternalAccess"}},
-		Source:     "snapshot testdata/demo",
+		Notices: []iamprune.NoticeRecord{
+			// Long enough ago: ec2 is denied and AKIAALICE1 deactivated.
+			sent(arn("role/app")+"|UnusedPermission|app|ec2", 10),
+			sent(arn("user/alice")+"|UnusedIAMUserAccessKey|AKIAALICE1", 30),
+			// Too recent: AKIAALICE2 is due when its notice period ends.
+			sent(arn("user/alice")+"|UnusedIAMUserAccessKey|AKIAALICE2", 3),
+			// A failed channel notified no one: bob's s3 (like app's) waits.
+			failed(arn("user/bob")+"|UnusedPermission|bob|s3", 20),
+		},
+		Warnings: []iamprune.Warning{{Source: "findings.json", Message: "finding x: unknown type ExternalAccess"}},
+		Source:   "snapshot testdata/demo",
 	}
 }
 
@@ -144,7 +155,7 @@ func TestEmptyInput(t *testing.T) {
 		t.Errorf("no findings must give an empty actions list, got %s", out)
 	}
 	// Facts missing altogether: every principal is gone.
-	p = Plan(Input{Findings: []iamprune.Finding{keyFinding("f1", user("x"), used("AKIAX", ago(300)))}, Config: iamprune.DefaultConfig(), Now: now})
+	p = Plan(Input{Findings: []iamprune.Finding{keyFinding("f1", user("x"), used("AKIAX", ago(300)))}, Config: config(), Now: now})
 	checkLines(t, p, []string{"skip x UnusedIAMUserAccessKey days=0 on= | principal no longer exists"})
 }
 
@@ -153,7 +164,7 @@ func TestOddFindings(t *testing.T) {
 	f := finding("dup", iamprune.UnusedIAMRole, app)
 	f.LastAccessed = ago(200)
 	other := finding("x", "ExternalAccess", app)
-	p := Plan(Input{Findings: []iamprune.Finding{f, f, other}, Facts: facts(app), Config: iamprune.DefaultConfig(), Now: now})
+	p := Plan(Input{Findings: []iamprune.Finding{f, f, other}, Facts: facts(app), Config: config(), Now: now})
 	checkLines(t, p, []string{
 		`skip app ExternalAccess days=0 on= | unsupported finding type "ExternalAccess"`,
 		"quarantine-role app UnusedIAMRole days=200 on=" + on(-80) + " | role not assumed for 200 days (limit 120)",

@@ -3,6 +3,7 @@ package emulator
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,7 +16,8 @@ import (
 // restRequest is a routed REST-JSON request.
 type restRequest struct {
 	Op    string
-	Arg   string // the path label ({analyzerName} or {id}), unescaped
+	Arg   string // the first path label ({analyzerName} or {id}), unescaped
+	Rule  string // the {ruleName} label of archive-rule paths
 	Query url.Values
 	Body  []byte
 }
@@ -23,31 +25,66 @@ type restRequest struct {
 type restHandler func(s *Server, r restRequest) (any, *apiError)
 
 var analyzerOps = map[string]restHandler{
-	"ListAnalyzers":  (*Server).listAnalyzers,
-	"GetAnalyzer":    (*Server).getAnalyzer,
-	"ListFindingsV2": (*Server).listFindingsV2,
-	"GetFindingV2":   (*Server).getFindingV2,
+	"ListAnalyzers":     (*Server).listAnalyzers,
+	"GetAnalyzer":       (*Server).getAnalyzer,
+	"ListFindingsV2":    (*Server).listFindingsV2,
+	"GetFindingV2":      (*Server).getFindingV2,
+	"CreateArchiveRule": (*Server).createArchiveRule,
+	"GetArchiveRule":    (*Server).getArchiveRule,
+	"ListArchiveRules":  (*Server).listArchiveRules,
+	"UpdateArchiveRule": (*Server).updateArchiveRule,
+	"DeleteArchiveRule": (*Server).deleteArchiveRule,
+	"ApplyArchiveRule":  (*Server).applyArchiveRule,
+	"UpdateFindings":    (*Server).updateFindings,
+}
+
+// analyzerWrites are the operations that change state: they run under the
+// state's exclusive lock and are listed by Writes.
+var analyzerWrites = map[string]bool{
+	"CreateArchiveRule": true, "UpdateArchiveRule": true, "DeleteArchiveRule": true,
+	"ApplyArchiveRule": true, "UpdateFindings": true,
 }
 
 // routeAnalyzer maps method and path to an operation, as the SDK's
 // serializers build them (see accessanalyzer serializers.go).
-func routeAnalyzer(method, path string) (op, arg string) {
+func routeAnalyzer(method, path string) (op, arg, rule string) {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
+	n := len(segs)
 	switch {
-	case method == http.MethodGet && len(segs) == 1 && segs[0] == "analyzer":
-		return "ListAnalyzers", ""
-	case method == http.MethodGet && len(segs) == 2 && segs[0] == "analyzer":
-		return "GetAnalyzer", segs[1]
-	case method == http.MethodPost && len(segs) == 1 && segs[0] == "findingv2":
-		return "ListFindingsV2", ""
-	case method == http.MethodGet && len(segs) == 2 && segs[0] == "findingv2":
-		return "GetFindingV2", segs[1]
+	case method == http.MethodGet && n == 1 && segs[0] == "analyzer":
+		return "ListAnalyzers", "", ""
+	case method == http.MethodGet && n == 2 && segs[0] == "analyzer":
+		return "GetAnalyzer", segs[1], ""
+	case method == http.MethodPost && n == 1 && segs[0] == "findingv2":
+		return "ListFindingsV2", "", ""
+	case method == http.MethodGet && n == 2 && segs[0] == "findingv2":
+		return "GetFindingV2", segs[1], ""
+	case method == http.MethodPut && n == 1 && segs[0] == "finding":
+		return "UpdateFindings", "", ""
+	case method == http.MethodPut && n == 1 && segs[0] == "archive-rule":
+		return "ApplyArchiveRule", "", ""
+	case n == 3 && segs[0] == "analyzer" && segs[2] == "archive-rule":
+		switch method {
+		case http.MethodPut:
+			return "CreateArchiveRule", segs[1], ""
+		case http.MethodGet:
+			return "ListArchiveRules", segs[1], ""
+		}
+	case n == 4 && segs[0] == "analyzer" && segs[2] == "archive-rule":
+		switch method {
+		case http.MethodGet:
+			return "GetArchiveRule", segs[1], segs[3]
+		case http.MethodPut:
+			return "UpdateArchiveRule", segs[1], segs[3]
+		case http.MethodDelete:
+			return "DeleteArchiveRule", segs[1], segs[3]
+		}
 	}
-	return "", ""
+	return "", "", ""
 }
 
 func (s *Server) serveAnalyzer(w http.ResponseWriter, r *http.Request, body []byte, reqID string) {
-	op, arg := routeAnalyzer(r.Method, r.URL.Path)
+	op, arg, rule := routeAnalyzer(r.Method, r.URL.Path)
 	query := r.URL.Query()
 	name := op
 	if name == "" {
@@ -67,8 +104,8 @@ func (s *Server) serveAnalyzer(w http.ResponseWriter, r *http.Request, body []by
 			"the iamprune emulator does not implement %s %s for access-analyzer", r.Method, r.URL.Path))
 		return
 	}
-	out, aerr := s.runLocked(false, func() (any, *apiError) {
-		return analyzerOps[op](s, restRequest{Op: op, Arg: arg, Query: query, Body: body})
+	out, aerr := s.runLocked(analyzerWrites[op], func() (any, *apiError) {
+		return analyzerOps[op](s, restRequest{Op: op, Arg: arg, Rule: rule, Query: query, Body: body})
 	})
 	if aerr != nil {
 		writeJSONError(w, reqID, aerr)
@@ -78,10 +115,16 @@ func (s *Server) serveAnalyzer(w http.ResponseWriter, r *http.Request, body []by
 }
 
 // restParams renders a REST request canonically: path, sorted query and the
-// body re-encoded with sorted keys (or verbatim when it is not JSON).
+// body re-encoded with sorted keys (or verbatim when it is not JSON). The
+// idempotency clientToken, which the SDK makes up for every call, is left
+// out, so that asking for the same change twice shows as a duplicate.
 func restParams(path string, query url.Values, body []byte) string {
 	var b strings.Builder
 	b.WriteString(path)
+	if query.Has("clientToken") {
+		query = maps.Clone(query)
+		query.Del("clientToken")
+	}
 	if len(query) > 0 {
 		b.WriteString("?" + query.Encode())
 	}
@@ -91,6 +134,9 @@ func restParams(path string, query url.Values, body []byte) string {
 		dec.UseNumber()
 		var v any
 		if dec.Decode(&v) == nil {
+			if m, ok := v.(map[string]any); ok {
+				delete(m, "clientToken")
+			}
 			if canon, err := json.Marshal(v); err == nil {
 				body = canon
 			}
@@ -98,6 +144,20 @@ func restParams(path string, query url.Values, body []byte) string {
 		b.Write(body)
 	}
 	return b.String()
+}
+
+// decodeBody reads a REST-JSON request body into v; an empty body leaves v
+// zero, as the SDK sends no body for inputs without document members.
+func decodeBody(body []byte, v any) *apiError {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		e := validationException("cannot parse request body: %v", err)
+		e.Reason = "cannotParse"
+		return e
+	}
+	return nil
 }
 
 // checkAnalyzer resolves an analyzerArn parameter against the one analyzer
@@ -201,17 +261,10 @@ func (s *Server) getFindingV2(r restRequest) (any, *apiError) {
 // listFindingsV2Input is the request body of ListFindingsV2.
 type listFindingsV2Input struct {
 	AnalyzerArn string               `json:"analyzerArn"`
-	Filter      map[string]criterion `json:"filter"`
+	Filter      map[string]Criterion `json:"filter"`
 	MaxResults  int                  `json:"maxResults"`
 	NextToken   string               `json:"nextToken"`
 	Sort        *sortCriteria        `json:"sort"`
-}
-
-type criterion struct {
-	Eq       []string `json:"eq,omitempty"`
-	Neq      []string `json:"neq,omitempty"`
-	Contains []string `json:"contains,omitempty"`
-	Exists   *bool    `json:"exists,omitempty"`
 }
 
 type sortCriteria struct {
@@ -219,56 +272,20 @@ type sortCriteria struct {
 	OrderBy       string `json:"orderBy"`
 }
 
-// findingFields are the attributes a filter or sort may name.
-var findingFields = map[string]func(*snapshot.Finding) string{
-	"id":                   func(f *snapshot.Finding) string { return f.Id },
-	"status":               func(f *snapshot.Finding) string { return f.Status },
-	"findingType":          func(f *snapshot.Finding) string { return f.FindingType },
-	"resource":             func(f *snapshot.Finding) string { return f.Resource },
-	"resourceType":         func(f *snapshot.Finding) string { return f.ResourceType },
-	"resourceOwnerAccount": func(f *snapshot.Finding) string { return f.ResourceOwnerAccount },
-}
-
-func (c criterion) match(v string) bool {
-	if c.Eq != nil && !slices.Contains(c.Eq, v) {
-		return false
-	}
-	if c.Neq != nil && slices.Contains(c.Neq, v) {
-		return false
-	}
-	if c.Contains != nil && !slices.ContainsFunc(c.Contains, func(sub string) bool { return strings.Contains(v, sub) }) {
-		return false
-	}
-	if c.Exists != nil && (v != "") != *c.Exists {
-		return false
-	}
-	return true
-}
-
 func (s *Server) listFindingsV2(r restRequest) (any, *apiError) {
 	var in listFindingsV2Input
-	if len(bytes.TrimSpace(r.Body)) > 0 {
-		if err := json.Unmarshal(r.Body, &in); err != nil {
-			e := validationException("cannot parse request body: %v", err)
-			e.Reason = "cannotParse"
-			return nil, e
-		}
+	if aerr := decodeBody(r.Body, &in); aerr != nil {
+		return nil, aerr
 	}
 	if aerr := s.checkAnalyzer(in.AnalyzerArn); aerr != nil {
 		return nil, aerr
 	}
-	for _, k := range sortedKeys(in.Filter) {
-		if findingFields[k] == nil {
-			return nil, validationException("filter key %q is not supported (want one of %v)", k, sortedKeys(findingFields))
-		}
+	if aerr := validateFilter(in.Filter); aerr != nil {
+		return nil, aerr
 	}
 	var found []*snapshot.Finding
 	for _, f := range s.st.findings {
-		ok := true
-		for k, c := range in.Filter {
-			ok = ok && c.match(findingFields[k](f))
-		}
-		if ok {
+		if matchFilter(in.Filter, f) {
 			found = append(found, f)
 		}
 	}
@@ -277,7 +294,7 @@ func (s *Server) listFindingsV2(r restRequest) (any, *apiError) {
 	}
 	// The token is bound to the filter and sort it was issued for.
 	scopeJSON, _ := json.Marshal(struct {
-		F map[string]criterion
+		F map[string]Criterion
 		S *sortCriteria
 	}{in.Filter, in.Sort})
 	pg, aerr := s.aaPage(in.MaxResults, in.NextToken, len(found), "ListFindingsV2|"+string(scopeJSON))

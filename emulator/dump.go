@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -11,11 +12,14 @@ import (
 	"github.com/iamprune/iamprune/snapshot"
 )
 
-// Dump renders the emulator's whole IAM state as indented JSON: users,
+// Dump renders the emulator's whole state as indented JSON: users,
 // groups and roles with their inline policies, attachments and tags;
 // managed policies with every version; access keys with status and last
-// use; login profiles. Every list is sorted, so two dumps of the same
-// state are byte-identical whatever order the changes were made in, and a
+// use; login profiles; then, in sections of their own, the analyzer's
+// archive rules, every finding's status, S3 buckets and objects, SNS
+// topics, and the messages published (in the order they were published,
+// which is part of the state). Every other list is sorted, so two dumps
+// of the same state are byte-identical whatever order the changes were made in, and a
 // test can compare the state before and after an apply or a rollback.
 // It is a test and demo hook, not an AWS API.
 func (s *Server) Dump() ([]byte, error) {
@@ -37,6 +41,55 @@ type dumpState struct {
 	Policies      []dumpPolicy `json:"Policies"`
 	AccessKeys    []dumpKey    `json:"AccessKeys"`
 	LoginProfiles []dumpLogin  `json:"LoginProfiles"`
+	// Access Analyzer and S3 state, in the services' own member names.
+	ArchiveRules []jsonArchiveRule `json:"ArchiveRules"`
+	Findings     []dumpFinding     `json:"Findings"`
+	Buckets      []dumpBucket      `json:"Buckets"`
+	Objects      []dumpObject      `json:"Objects"`
+	Topics       []dumpTopic       `json:"Topics"`
+	Published    []dumpMessage     `json:"Published"`
+}
+
+// dumpTopic is a topic with the attributes and tags set at creation.
+type dumpTopic struct {
+	TopicArn   string            `json:"TopicArn"`
+	Name       string            `json:"Name"`
+	Attributes map[string]string `json:"Attributes,omitempty"`
+	Tags       []snapshot.Tag    `json:"Tags"`
+}
+
+type dumpMessage struct {
+	MessageId         string            `json:"MessageId"`
+	TopicArn          string            `json:"TopicArn"`
+	Subject           string            `json:"Subject,omitempty"`
+	Message           string            `json:"Message"`
+	MessageAttributes map[string]string `json:"MessageAttributes,omitempty"`
+	MessageGroupId    string            `json:"MessageGroupId,omitempty"`
+	Time              string            `json:"Time"`
+}
+
+// dumpFinding is what can change about a finding: its status.
+type dumpFinding struct {
+	Id          string `json:"id"`
+	FindingType string `json:"findingType"`
+	Resource    string `json:"resource"`
+	Status      string `json:"status"`
+	UpdatedAt   string `json:"updatedAt,omitempty"`
+}
+
+type dumpBucket struct {
+	Name         string `json:"Name"`
+	CreationDate string `json:"CreationDate"`
+}
+
+type dumpObject struct {
+	Bucket       string            `json:"Bucket"`
+	Key          string            `json:"Key"`
+	ETag         string            `json:"ETag"`
+	Size         int               `json:"Size"`
+	ContentType  string            `json:"ContentType"`
+	LastModified string            `json:"LastModified"`
+	Metadata     map[string]string `json:"Metadata,omitempty"`
 }
 
 type dumpInline struct {
@@ -173,6 +226,8 @@ func (st *state) dump() dumpState {
 	d := dumpState{
 		Account: st.meta.AccountID, Users: []dumpUser{}, Groups: []dumpGroup{}, Roles: []dumpRole{},
 		Policies: []dumpPolicy{}, AccessKeys: []dumpKey{}, LoginProfiles: []dumpLogin{},
+		ArchiveRules: []jsonArchiveRule{}, Findings: []dumpFinding{}, Buckets: []dumpBucket{}, Objects: []dumpObject{},
+		Topics: []dumpTopic{}, Published: []dumpMessage{},
 	}
 	for _, u := range st.users {
 		d.Users = append(d.Users, dumpUser{
@@ -241,5 +296,39 @@ func (st *state) dump() dumpState {
 		})
 	}
 	slices.SortFunc(d.LoginProfiles, func(a, b dumpLogin) int { return strings.Compare(fold(a.UserName), fold(b.UserName)) })
+	for _, name := range sortedKeys(st.rules) {
+		d.ArchiveRules = append(d.ArchiveRules, st.rules[name].json())
+	}
+	for _, f := range st.findings {
+		d.Findings = append(d.Findings, dumpFinding{
+			Id: f.Id, FindingType: f.FindingType, Resource: f.Resource, Status: f.Status, UpdatedAt: dumpTimePtr(f.UpdatedAt),
+		})
+	}
+	slices.SortFunc(d.Findings, func(a, b dumpFinding) int { return strings.Compare(a.Id, b.Id) })
+	for _, name := range sortedKeys(st.buckets) {
+		b := st.buckets[name]
+		d.Buckets = append(d.Buckets, dumpBucket{Name: name, CreationDate: dumpTime(b.created)})
+		for _, key := range sortedKeys(b.objects) {
+			o := b.objects[key]
+			d.Objects = append(d.Objects, dumpObject{
+				Bucket: name, Key: key, ETag: o.etag, Size: len(o.body), ContentType: o.contentType,
+				LastModified: dumpTime(o.modified), Metadata: o.meta,
+			})
+		}
+	}
+	for _, arn := range sortedKeys(st.topics) {
+		t := st.topics[arn]
+		x := dumpTopic{TopicArn: arn, Name: t.name, Tags: dumpTags(t.tags)}
+		if len(t.attrs) > 0 {
+			x.Attributes = maps.Clone(t.attrs)
+		}
+		d.Topics = append(d.Topics, x)
+	}
+	for _, m := range st.published {
+		d.Published = append(d.Published, dumpMessage{
+			MessageId: m.MessageID, TopicArn: m.TopicARN, Subject: m.Subject, Message: m.Message,
+			MessageAttributes: maps.Clone(m.MessageAttributes), MessageGroupId: m.MessageGroupID, Time: dumpTime(m.Time),
+		})
+	}
 	return d
 }

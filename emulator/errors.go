@@ -20,6 +20,9 @@ type apiError struct {
 	ResourceID   string
 	ResourceType string
 	Reason       string
+	// S3Extra are the members some S3 errors add, as name, value pairs
+	// (BucketName, Key, Condition).
+	S3Extra []string
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -95,6 +98,22 @@ func validationException(format string, args ...any) *apiError {
 	return e
 }
 
+// conflictException is what Access Analyzer answers to creating something
+// that exists.
+func conflictException(id, typ, format string, args ...any) *apiError {
+	e := errorf(http.StatusConflict, "ConflictException", format, args...)
+	e.ResourceID, e.ResourceType = id, typ
+	return e
+}
+
+// serviceQuotaExceeded is Access Analyzer's quota error; the service
+// answers it with HTTP 402.
+func serviceQuotaExceeded(id, typ, format string, args ...any) *apiError {
+	e := errorf(http.StatusPaymentRequired, "ServiceQuotaExceededException", format, args...)
+	e.ResourceID, e.ResourceType = id, typ
+	return e
+}
+
 func jsonThrottling() *apiError {
 	return errorf(http.StatusTooManyRequests, "ThrottlingException", "Rate exceeded")
 }
@@ -138,18 +157,6 @@ func writeQueryError(w http.ResponseWriter, xmlns, reqID string, e *apiError) {
 		Error:     xmlErrorBody{Type: typ, Code: e.Code, Message: e.Message},
 		RequestID: reqID,
 	})
-}
-
-// s3Error is the REST-XML error shape S3 uses: a bare <Error> root.
-type s3Error struct {
-	XMLName   xml.Name `xml:"Error"`
-	Code      string   `xml:"Code"`
-	Message   string   `xml:"Message"`
-	RequestID string   `xml:"RequestId"`
-}
-
-func writeS3Error(w http.ResponseWriter, reqID string, e *apiError) {
-	writeXML(w, e.Status, reqID, s3Error{Code: e.Code, Message: e.Message, RequestID: reqID})
 }
 
 // writeJSONError writes the REST-JSON error shape. The code goes in the

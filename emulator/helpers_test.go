@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -29,6 +31,8 @@ type testEnv struct {
 	iam  *iam.Client
 	aa   *accessanalyzer.Client
 	sts  *sts.Client
+	s3   *s3.Client // path-style, as against any endpoint on a bare host:port
+	sns  *sns.Client
 }
 
 func loadSnapshot(t *testing.T, name string) *snapshot.Snapshot {
@@ -52,6 +56,11 @@ func newEnv(t *testing.T, name string, opts Options) *testEnv {
 		iam: iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = aws.String(ts.URL) }),
 		aa:  accessanalyzer.NewFromConfig(cfg, func(o *accessanalyzer.Options) { o.BaseEndpoint = aws.String(ts.URL) }),
 		sts: sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = aws.String(ts.URL) }),
+		s3: s3.NewFromConfig(cfg, func(o *s3.Options) {
+			o.BaseEndpoint = aws.String(ts.URL)
+			o.UsePathStyle = true
+		}),
+		sns: sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = aws.String(ts.URL) }),
 	}
 }
 

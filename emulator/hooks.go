@@ -90,17 +90,20 @@ type injection struct {
 // errorStatus is the HTTP status AWS gives each error code; codes not
 // listed are client errors (400).
 var errorStatus = map[string]int{
-	"ServiceFailure": 500, "InternalFailure": 500, "InternalServerException": 500,
+	"ServiceFailure": 500, "InternalFailure": 500, "InternalServerException": 500, "InternalError": 500,
 	"ServiceUnavailable": 503, "ServiceUnavailableException": 503,
 	"AccessDenied": 403, "AccessDeniedException": 403,
 	"NoSuchEntity": 404, "ResourceNotFoundException": 404,
 	"LimitExceeded": 409, "EntityAlreadyExists": 409, "DeleteConflict": 409,
 	"ConcurrentModification": 409, "EntityTemporarilyUnmodifiable": 409, "ConflictException": 409,
-	"ThrottlingException": 429,
+	"ThrottlingException": 429, "ServiceQuotaExceededException": 402,
+	"NoSuchKey": 404, "NoSuchBucket": 404, "PreconditionFailed": 412, "SlowDown": 503,
+	"NotFound": 404, "AuthorizationError": 403, "Throttled": 429,
 }
 
-// FailNext makes the next n calls of operation (an IAM, STS or Access
-// Analyzer operation name, such as UpdateAccessKey) fail with the AWS
+// FailNext makes the next n calls of operation (an IAM, STS, Access
+// Analyzer, S3 or SNS operation name, such as UpdateAccessKey, PutObject
+// or Publish) fail with the AWS
 // error code, for example ServiceFailure (HTTP 500, which SDK clients
 // retry) or AccessDenied (403, which they do not). n <= 0 cancels a
 // pending injection. Failed injected calls are not recorded in Calls or
@@ -148,13 +151,41 @@ func (s *Server) injectedFailure(c Call) *apiError {
 	return e
 }
 
-// Writes returns the calls of operations that change state, in order,
+// Writes returns the calls of operations that change state (IAM writes,
+// archive-rule operations and UpdateFindings, S3 PutObject and
+// CreateBucket, SNS CreateTopic, DeleteTopic and Publish), in order,
 // whatever their outcome.
 func (s *Server) Writes() []Call {
 	var out []Call
 	for _, c := range s.Calls() {
-		if c.Service == iamService.Name && iamService.Writes[c.Operation] {
+		switch {
+		case c.Service == iamService.Name && iamService.Writes[c.Operation],
+			c.Service == "access-analyzer" && analyzerWrites[c.Operation],
+			c.Service == "s3" && s3Writes[c.Operation],
+			c.Service == snsService.Name && snsService.Writes[c.Operation]:
 			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TopicARN returns the ARN the emulator gives an SNS topic of this name,
+// whether or not it exists.
+func (s *Server) TopicARN(name string) string {
+	s.st.mu.RLock()
+	defer s.st.mu.RUnlock()
+	return s.st.topicARN(name)
+}
+
+// Published returns the messages published to a topic, in order,
+// including those published before the topic was deleted.
+func (s *Server) Published(topicArn string) []PublishedMessage {
+	s.st.mu.RLock()
+	defer s.st.mu.RUnlock()
+	var out []PublishedMessage
+	for _, m := range s.st.published {
+		if m.TopicARN == topicArn {
+			out = append(out, m.clone())
 		}
 	}
 	return out

@@ -1,15 +1,20 @@
 // Package emulator serves a snapshot as a local AWS endpoint over the real
-// wire protocols: IAM and STS (Query, XML responses) and Access Analyzer
-// (REST-JSON). The service is chosen from the SigV4 signing name in the
-// Authorization header; any credentials are accepted and signatures are not
-// verified. Every request is recorded in a call log so that tests can prove
-// that a client never makes the same call twice.
+// wire protocols: IAM, STS and SNS (Query, XML responses), Access Analyzer
+// (REST-JSON) and S3 (REST-XML, in-memory buckets). The service is chosen
+// from the SigV4 signing name in the Authorization header; any
+// credentials are accepted and signatures are not verified. Every request
+// is recorded in a call log so that tests can prove that a client never
+// makes the same call twice.
 //
 // The emulator holds its own copy of the snapshot's IAM state and
 // implements the IAM write operations that iamprune's remediations and
 // rollbacks use, with IAM's errors and quotas, so that an apply can be run
-// and checked end to end. Test hooks (Dump, Mark*, SetFindingStatus,
-// FailNext) let tests inspect that state and simulate the world changing.
+// and checked end to end; likewise the archive-rule operations,
+// UpdateFindings, the S3 object calls that exception sync and its
+// readers use, and the SNS topic operations and Publish that notifications
+// use. Test hooks (Dump, Mark*, SetFindingStatus, AddArchiveRule,
+// PutObject, Object, Published, FailNext) let tests inspect that state and simulate
+// the world changing.
 package emulator
 
 import (
@@ -33,8 +38,8 @@ import (
 
 // Options tunes the emulator.
 type Options struct {
-	// PageSize is the default IAM MaxItems and Access Analyzer maxResults;
-	// 0 means AWS's default (100).
+	// PageSize is the default IAM MaxItems and Access Analyzer maxResults,
+	// and the SNS ListTopics page; 0 means AWS's default (100).
 	PageSize int
 	// ThrottleEvery answers every Nth request with the service's throttling
 	// error, to exercise client retries; 0 never throttles.
@@ -42,8 +47,23 @@ type Options struct {
 	// Logger receives one debug line per request; nil discards.
 	Logger *slog.Logger
 	// Now is the clock for the dates writes record (CreateDate of new
-	// policies, versions and login profiles); nil means time.Now.
+	// policies, versions and login profiles, archive rules, finding
+	// updates, S3 objects); nil means time.Now.
 	Now func() time.Time
+	// MaxArchiveRules is the analyzer's archive-rule quota; 0 means AWS's
+	// default (100).
+	MaxArchiveRules int
+	// Buckets are S3 buckets that exist from the start, empty. Objects are
+	// added with PutObject, over the wire or through the hook.
+	Buckets []string
+	// S3VirtualHost is the host name under which S3 requests address a
+	// bucket by subdomain (BUCKET.S3VirtualHost[:port]); other requests
+	// are path-style (/BUCKET/KEY). "" means "localhost".
+	S3VirtualHost string
+	// Topics are the names of SNS topics that exist from the start, in the
+	// snapshot's account and region; a name ending in .fifo makes a FIFO
+	// topic. TopicARN gives their ARNs.
+	Topics []string
 }
 
 // Call is one request the emulator answered. Params is a canonical rendering
@@ -63,6 +83,8 @@ type Server struct {
 	every    int64
 	log      *slog.Logger
 	now      func() time.Time
+	maxRules int
+	s3Host   string
 
 	requests atomic.Int64
 
@@ -86,9 +108,23 @@ func New(snap *snapshot.Snapshot, opts Options) *Server {
 		every:    int64(opts.ThrottleEvery),
 		log:      opts.Logger,
 		now:      opts.Now,
+		maxRules: opts.MaxArchiveRules,
+		s3Host:   strings.ToLower(opts.S3VirtualHost),
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.maxRules <= 0 {
+		s.maxRules = defaultMaxArchiveRules
+	}
+	if s.s3Host == "" {
+		s.s3Host = "localhost"
+	}
+	for _, b := range opts.Buckets {
+		s.st.buckets[b] = &s3Bucket{name: b, created: s.stamp(), objects: map[string]*s3Object{}}
+	}
+	for _, name := range opts.Topics {
+		s.st.addTopic(name, nil, nil)
 	}
 	if s.pageSize <= 0 {
 		s.pageSize = defaultPageSize
@@ -206,14 +242,18 @@ func (s *Server) admit(c Call) bool {
 // ServeHTTP dispatches on the SigV4 signing name.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		s.writeUnrouted(w, r, reqID, errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "request body too large or unreadable: %v", err))
-		return
-	}
 	service, aerr := signingName(r.Header.Get("Authorization"))
 	if aerr != nil {
 		s.writeUnrouted(w, r, reqID, aerr)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		if service == "s3" {
+			writeS3Error(w, r, reqID, errorf(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size of the emulator (%d bytes): %v", maxBody, err))
+			return
+		}
+		s.writeUnrouted(w, r, reqID, errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "request body too large or unreadable: %v", err))
 		return
 	}
 	switch service {
@@ -221,10 +261,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveQuery(w, r, body, reqID, iamService)
 	case "sts":
 		s.serveQuery(w, r, body, reqID, stsService)
+	case "sns":
+		s.serveQuery(w, r, body, reqID, snsService)
 	case "access-analyzer":
 		s.serveAnalyzer(w, r, body, reqID)
 	case "s3":
-		writeS3Error(w, reqID, notImplemented(service))
+		s.serveS3(w, r, body, reqID)
 	default:
 		s.writeUnrouted(w, r, reqID, notImplemented(service))
 	}

@@ -86,8 +86,11 @@ func TestDispatch(t *testing.T) {
 		{"garbled auth", "POST", "/", "AWS4-HMAC-SHA256 Credential=nonsense", form, "Action=ListUsers", 403, "IncompleteSignature", "query:"},
 		{"no credential", "GET", "/analyzer", "AWS4-HMAC-SHA256 Signature=abc", "", "", 403, "IncompleteSignature", "json"},
 		{"unknown algorithm", "GET", "/analyzer", "Bearer xyz", "", "", 403, "IncompleteSignature", "json"},
-		{"sns not yet", "POST", "/", authFor("sns"), form, "Action=Publish&Version=2010-03-31", 501, "NotImplemented", "query:"},
-		{"s3 not yet", "GET", "/bucket/key", authFor("s3"), "", "", 501, "NotImplemented", "s3"},
+		{"query service not implemented", "POST", "/", authFor("sqs"), form, "Action=SendMessage&Version=2012-11-05", 501, "NotImplemented", "query:"},
+		{"sns publish without topic", "POST", "/", authFor("sns"), form, "Action=Publish&Version=2010-03-31&Message=m", 400, "InvalidParameter", "query:http://sns.amazonaws.com/doc/2010-03-31/"},
+		{"sns unsupported action", "POST", "/", authFor("sns"), form, "Action=Subscribe&Version=2010-03-31", 400, "InvalidAction", "query:http://sns.amazonaws.com/doc/2010-03-31/"},
+		{"s3 missing bucket", "GET", "/bucket/key", authFor("s3"), "", "", 404, "NoSuchBucket", "s3"},
+		{"s3 list buckets", "GET", "/", authFor("s3"), "", "", 501, "NotImplemented", "s3"},
 		{"other service", "POST", "/", authFor("lambda"), "application/json", "{}", 501, "NotImplemented", "json"},
 		// The signing name decides, not the body: an IAM action signed for STS.
 		{"iam action sent to sts", "POST", "/", authFor("sts"), form, "Action=GetUser&Version=2011-06-15", 400, "InvalidAction", "query:https://sts.amazonaws.com/doc/2011-06-15/"},

@@ -13,7 +13,8 @@ import (
 )
 
 // state is the emulator's own, mutable copy of the account: IAM entities,
-// credentials and findings. New deep-copies the snapshot into it so that
+// credentials, findings and their archive rules, S3 buckets and SNS
+// topics. New deep-copies the snapshot into it so that
 // writes never reach the caller's snapshot. Entities are held by pointer
 // in slices (which keep the snapshot's order, as IAM lists them) and in
 // maps by name or id; both point at the same values. mu guards everything:
@@ -37,6 +38,16 @@ type state struct {
 	keyByID     map[string]*snapshot.AccessKey
 	logins      map[string]*snapshot.LoginProfile // folded user name
 	findingByID map[string]*snapshot.Finding
+
+	// rules are the analyzer's archive rules by name.
+	rules map[string]*archiveRule
+	// buckets are the S3 buckets by name.
+	buckets map[string]*s3Bucket
+	// topics are the SNS topics by ARN; published is every message
+	// accepted, in order, and snsSeq numbers them.
+	topics    map[string]*snsTopic
+	published []PublishedMessage
+	snsSeq    int
 
 	// policySeq numbers created policies, so that their ids are unique and
 	// yet the same from one run of a test to the next.
@@ -65,6 +76,9 @@ func newState(snap *snapshot.Snapshot) *state {
 		keyByID:     map[string]*snapshot.AccessKey{},
 		logins:      map[string]*snapshot.LoginProfile{},
 		findingByID: map[string]*snapshot.Finding{},
+		rules:       map[string]*archiveRule{},
+		buckets:     map[string]*s3Bucket{},
+		topics:      map[string]*snsTopic{},
 	}
 	auth := &snap.Auth
 	for i := range auth.UserDetailList {

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/config"
 	"github.com/iamprune/iamprune/snapshot"
 )
 
@@ -260,9 +261,9 @@ func decodeYAML(t *testing.T, name string, v any) {
 }
 
 func TestDemoConfig(t *testing.T) {
-	var c iamprune.Config
-	decodeYAML(t, DemoConfig, &c)
-	if err := c.Validate(); err != nil {
+	// The config package's own strict parser, defaults and validation.
+	c, err := config.Parse(read(t, DemoConfig), DemoConfig)
+	if err != nil {
 		t.Fatalf("%s: %v", DemoConfig, err)
 	}
 	// The README's expected plan assumes the default rules.

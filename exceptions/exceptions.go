@@ -1,11 +1,22 @@
-// Package exceptions reads approved-exception files and matches them
-// against principals.
+// Package exceptions reads approved-exception files, matches them against
+// principals, and checks them as the pull-request gate of
+// "iamprune exceptions check".
 //
 // Two formats are read (design.md "Exceptions"): a *.txt file holds one
 // principal ARN per line, compatible with the reference allowlist.txt; any
 // other file is YAML with a top-level "exceptions:" list whose entries may be
 // limited to finding types and services and may expire. Problems name the
 // file and line.
+//
+// Check enforces the review policy on top of parsing: every entry must be a
+// specific user or role pattern (see PrincipalProblem for the rule on
+// over-broad globs: the resource type literally user/ or role/, the account
+// 12 digits or *, and at least MinLiteralName literal characters in the
+// name), may only name known services, and must not duplicate or overlap
+// another entry; YAML entries must also give reason, owner and an expiry
+// between today and max_days ahead. Coverage relates entries to the
+// findings and principals of an account, which finds stale entries, and
+// Expiring lists what is about to expire.
 package exceptions
 
 import (

@@ -35,14 +35,19 @@ func TestLoadGood(t *testing.T) {
 		}},
 		{yml, []iamprune.Exception{
 			{Principal: "arn:aws:iam::111122223333:user/alice", Reason: "break-glass user, rotated by hand",
-				Owner: "security@example.com", Ticket: "SEC-1", Expires: date("2026-12-31T00:00:00Z"), File: yml, Line: 3},
+				Owner: "security@example.com", Ticket: "SEC-1", Expires: date("2026-12-31T00:00:00Z"), File: yml, Line: 3,
+				Path: "exceptions[0]", FieldLines: map[string]int{"principal": 3, "reason": 4, "owner": 5, "ticket": 6, "expires": 7}},
 			{Principal: "arn:aws:iam::*:role/data-*", FindingTypes: []iamprune.FindingType{iamprune.UnusedPermission, iamprune.UnusedIAMRole},
-				Services: []string{"s3", "execute-api"}, Owner: "data-team", Expires: date("2027-01-15T08:00:00Z"), File: yml, Line: 9},
+				Services: []string{"s3", "execute-api"}, Owner: "data-team", Expires: date("2027-01-15T08:00:00Z"), File: yml, Line: 9,
+				Path: "exceptions[1]", FieldLines: map[string]int{"principal": 9, "finding_types": 10, "finding_types[0]": 10, "finding_types[1]": 10,
+					"services": 11, "services[0]": 11, "services[1]": 11, "owner": 12, "expires": 13}},
 			{Principal: "arn:aws:iam::111122223333:role/nightly", FindingTypes: []iamprune.FindingType{iamprune.UnusedIAMRole},
-				Reason: "runs once a quarter", File: yml, Line: 15},
+				Reason: "runs once a quarter", File: yml, Line: 15,
+				Path: "exceptions[2]", FieldLines: map[string]int{"principal": 15, "finding_types": 16, "finding_types[0]": 17, "reason": 18}},
 			// Services without finding_types: limited to UnusedPermission.
 			{Principal: "arn:aws:iam::111122223333:role/analytics", FindingTypes: []iamprune.FindingType{iamprune.UnusedPermission},
-				Services: []string{"athena"}, File: yml, Line: 20},
+				Services: []string{"athena"}, File: yml, Line: 20,
+				Path: "exceptions[3]", FieldLines: map[string]int{"principal": 20, "services": 21, "services[0]": 21}},
 		}},
 		{filepath.Join("testdata", "empty", "exceptions.yaml"), nil},
 	}
@@ -67,7 +72,7 @@ func TestLoadErrors(t *testing.T) {
 		{"txt-bad/allowlist.txt", []string{
 			`:3: "xyz" is not an IAM user or role ARN`,
 			`:4: "arn:aws:iam::111122223333:group/admins" is not an IAM user or role ARN`,
-			`:5: "arn:aws:iam::*:*" is not an IAM user or role ARN`,
+			`:5: "arn:aws:iam::*:*" is too broad: the resource must start with user/ or role/, literally`,
 			`:7: "arn:aws:s3:::my-bucket" is not an IAM user or role ARN`,
 			`:8: "arn:aws:iam::111122223333:role/" is not an IAM user or role ARN`,
 			`:9: "arn:aws:iam::111122223333:user/has space" is not an IAM user or role ARN`,

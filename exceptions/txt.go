@@ -23,8 +23,18 @@ func ParseTXT(r io.Reader, name string) ([]iamprune.Exception, error) {
 }
 
 func parseTXT(data []byte, name string) ([]iamprune.Exception, error) {
+	out, probs := parseTXTLines(data, name)
+	if err := probs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// parseTXTLines returns the valid lines as exceptions and a problem for each
+// other line.
+func parseTXTLines(data []byte, name string) ([]iamprune.Exception, *yamlnode.Problems) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
-	probs := yamlnode.Problems{Name: name}
+	probs := &yamlnode.Problems{Name: name}
 	var out []iamprune.Exception
 	for i, line := range strings.Split(string(data), "\n") {
 		// ARNs never contain '#', so everything after one is a comment.
@@ -39,12 +49,14 @@ func parseTXT(data []byte, name string) ([]iamprune.Exception, error) {
 		}
 		out = append(out, iamprune.Exception{Principal: line, File: name, Line: i + 1})
 	}
-	if err := probs.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, probs
 }
 
+// notPrincipal says why s is not a principal pattern, calling a glob that
+// would reach past users and roles too broad.
 func notPrincipal(s string) string {
+	if msg := globShape(s); msg != "" {
+		return msg
+	}
 	return fmt.Sprintf("%q is not an IAM user or role ARN", s)
 }

@@ -26,11 +26,24 @@ var serviceNamespace = regexp.MustCompile(`^([a-z0-9]+(-[a-z0-9]+)*|\*)$`)
 // line and field path. Policy checks such as a required owner belong to
 // "exceptions check", not here.
 func ParseYAML(data []byte, name string) ([]iamprune.Exception, error) {
-	root, err := yamlnode.Parse(data, name)
-	if err != nil || root == nil {
+	out, probs, err := parseYAML(data, name)
+	if err != nil {
 		return nil, err
 	}
+	if err := probs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// parseYAML returns the entries that decoded without a problem and the
+// problems of the others; err is a syntax error that stopped the parse.
+func parseYAML(data []byte, name string) ([]iamprune.Exception, *yamlnode.Problems, error) {
 	probs := &yamlnode.Problems{Name: name}
+	root, err := yamlnode.Parse(data, name)
+	if err != nil || root == nil {
+		return nil, probs, err
+	}
 	var out []iamprune.Exception
 	probs.Fields(root, "", "key", []string{"exceptions"}, func(_ string, _, list *yaml.Node) {
 		if yamlnode.IsNull(list) {
@@ -47,10 +60,7 @@ func ParseYAML(data []byte, name string) ([]iamprune.Exception, error) {
 			}
 		}
 	})
-	if err := probs.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, probs, nil
 }
 
 // entry decodes one list item; ok is false when it had a problem.
@@ -61,10 +71,18 @@ func entry(probs *yamlnode.Problems, n *yaml.Node, path string) (e iamprune.Exce
 		return e, false
 	}
 	e.Line = n.Line
+	e.Path = path
+	e.FieldLines = map[string]int{}
 	var servicesLine int
 	principalGiven := false
 	probs.Fields(n, path, "key", entryKeys, func(key string, k, v *yaml.Node) {
 		kp := yamlnode.Join(path, key)
+		e.FieldLines[key] = k.Line
+		if v.Kind == yaml.SequenceNode {
+			for i, item := range v.Content {
+				e.FieldLines[fmt.Sprintf("%s[%d]", key, i)] = yamlnode.Deref(item).Line
+			}
+		}
 		switch key {
 		case "principal":
 			principalGiven = !yamlnode.IsNull(v)

@@ -10,13 +10,16 @@ import (
 	"github.com/iamprune/iamprune"
 )
 
-var _ iamprune.Store = (*Store)(nil)
+var (
+	_ iamprune.Store     = (*Store)(nil)
+	_ iamprune.NoticeLog = (*Store)(nil)
+)
 
 // Store is an in-memory iamprune.Store that keeps the same contract as the
 // SQLite store: ECONFLICT on a held lock (naming its holder), a duplicate
 // run or a duplicate (run, action); ENOTFOUND for an unknown run or intent;
-// outcomes are never overwritten; runs list newest first and journal
-// searches oldest first. It is safe for concurrent use. The zero value is
+// outcomes are never overwritten; runs list newest first, and journal and
+// notification-log searches oldest first. It is safe for concurrent use. The zero value is
 // ready to use.
 type Store struct {
 	// Now is the lock clock; nil means time.Now. Tests move it forward to
@@ -26,7 +29,8 @@ type Store struct {
 	mu      sync.Mutex
 	seq     int
 	runs    map[string]*storedRun
-	actions []*storedAction // in write order
+	actions []*storedAction         // in write order
+	notices []iamprune.NoticeRecord // in write order
 	locks   map[string]*heldLock
 	closed  bool
 }

@@ -13,3 +13,7 @@ import (
 func TestStoreConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) iamprune.Store { return &mock.Store{} })
 }
+
+func TestNoticeLogConformance(t *testing.T) {
+	storetest.RunNoticeLog(t, func(t *testing.T) storetest.NoticeStore { return &mock.Store{} })
+}

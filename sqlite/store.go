@@ -1,5 +1,6 @@
 // Package sqlite is the default iamprune state store: runs, the action
-// journal with pre-images, and the per-account run lock, in one SQLite file
+// journal with pre-images, the per-account run lock and the notification
+// log, in one SQLite file
 // (modernc.org/sqlite, pure Go, so iamprune stays a static binary).
 //
 // The file is opened in WAL mode with a busy timeout, so several iamprune
@@ -24,7 +25,10 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-var _ iamprune.Store = (*Store)(nil)
+var (
+	_ iamprune.Store     = (*Store)(nil)
+	_ iamprune.NoticeLog = (*Store)(nil)
+)
 
 // applicationID marks the file as an iamprune state database ("iamp"), so
 // that Open refuses some other program's SQLite file instead of adding
@@ -37,8 +41,7 @@ const applicationID = 0x69616d70
 const busyTimeout = 10 * time.Second
 
 // migrations are applied in order; PRAGMA user_version records how many
-// have run. Never edit an entry that has shipped: append a new one (the
-// notifications log and idempotency keys of later issues go here).
+// have run. Never edit an entry that has shipped: append a new one.
 var migrations = []string{
 	// 1: runs, the action journal and the run lock.
 	`CREATE TABLE runs (
@@ -86,6 +89,24 @@ var migrations = []string{
 		acquired_at TEXT NOT NULL,
 		expires_at  TEXT NOT NULL
 	);`,
+	// 2: the notification log (notices.go).
+	`CREATE TABLE notices (
+		seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+		account     TEXT NOT NULL,
+		item_key    TEXT NOT NULL,
+		action_id   TEXT NOT NULL DEFAULT '',
+		principal   TEXT NOT NULL DEFAULT '',
+		owner       TEXT NOT NULL DEFAULT '',
+		route       TEXT NOT NULL DEFAULT '',
+		channel     TEXT NOT NULL DEFAULT '',
+		fingerprint TEXT NOT NULL DEFAULT '',
+		status      TEXT NOT NULL,
+		error       TEXT NOT NULL DEFAULT '',
+		sent_at     TEXT NOT NULL,
+		run_id      TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX notices_by_item ON notices (account, item_key);
+	CREATE INDEX notices_by_time ON notices (account, sent_at);`,
 }
 
 // Store is an iamprune.Store in a SQLite file. It is safe for concurrent

@@ -30,6 +30,10 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) iamprune.Store { return openTemp(t) })
 }
 
+func TestNoticeLogConformance(t *testing.T) {
+	storetest.RunNoticeLog(t, func(t *testing.T) storetest.NoticeStore { return openTemp(t) })
+}
+
 func TestOpenCreates(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a", "b", "state.db")
 	s, err := Open(path)
@@ -43,7 +47,7 @@ func TestOpenCreates(t *testing.T) {
 		{"busy_timeout", "10000"},
 		{"foreign_keys", "1"},
 		{"synchronous", "2"}, // FULL
-		{"user_version", "1"},
+		{"user_version", strconv.Itoa(len(migrations))},
 		{"application_id", strconv.Itoa(applicationID)},
 	} {
 		var got string

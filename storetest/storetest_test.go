@@ -208,3 +208,113 @@ func (m mutant) Lock(ctx context.Context, account, owner string, ttl time.Durati
 type noRelease struct{}
 
 func (noRelease) Release(context.Context) error { return nil }
+
+func openNoticeLog(t *testing.T) *sqlite.Store {
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestNoticeSuite(t *testing.T) {
+	storetest.RunNoticeLog(t, func(t *testing.T) storetest.NoticeStore { return noticeMutant{openNoticeLog(t), ""} })
+}
+
+// Each mutant breaks one promise of the NoticeLog contract.
+func TestNoticeSuiteCatchesMutants(t *testing.T) {
+	if os.Getenv(mutantEnv) != "" {
+		t.Skip("inside a mutant run")
+	}
+	for _, tc := range []struct{ mutant, subtest string }{
+		{"notice-drops-error", "NoticeRoundTrip"},
+		{"notice-times-local", "NoticeRoundTrip"},
+		{"notice-times-to-seconds", "NoticeRoundTrip"},
+		{"notice-ignores-item-key", "NoticeFilters"},
+		{"notice-ignores-since", "NoticeFilters"},
+		{"notice-since-exclusive", "NoticeFilters"},
+		{"notice-ignores-status", "NoticeSentAndFailed"},
+		{"notice-newest-first", "NoticeOrder"},
+		{"notice-ties-reversed", "NoticeOrder"},
+		{"notice-dedups", "NoticeManyForOneKey"},
+		{"notice-accepts-invalid", "NoticeInvalid"},
+	} {
+		t.Run(tc.mutant, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestNoticeMutant$", "-test.v")
+			cmd.Env = append(os.Environ(), mutantEnv+"="+tc.mutant)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the suite passed a notice log with mutant %s", tc.mutant)
+			}
+			if !strings.Contains(string(out), "--- FAIL: TestNoticeMutant/"+tc.subtest+" ") {
+				t.Errorf("mutant %s not caught by %s:\n%s", tc.mutant, tc.subtest, out)
+			}
+		})
+	}
+}
+
+// TestNoticeMutant runs the notice-log suite on the mutant named in the
+// environment.
+func TestNoticeMutant(t *testing.T) {
+	name := os.Getenv(mutantEnv)
+	if name == "" {
+		t.Skip("run by TestNoticeSuiteCatchesMutants")
+	}
+	storetest.RunNoticeLog(t, func(t *testing.T) storetest.NoticeStore { return noticeMutant{openNoticeLog(t), name} })
+}
+
+// noticeMutant wraps a correct notice log and, when name says so, breaks it.
+type noticeMutant struct {
+	*sqlite.Store
+	name string
+}
+
+func (m noticeMutant) RecordNotice(ctx context.Context, n iamprune.NoticeRecord) error {
+	switch m.name {
+	case "notice-drops-error":
+		n.Error = ""
+	case "notice-times-to-seconds":
+		n.SentAt = n.SentAt.Truncate(time.Second)
+	case "notice-dedups":
+		same, err := m.Store.FindNotices(ctx, iamprune.NoticeFilter{Account: n.Account, ItemKey: n.ItemKey})
+		u := n
+		u.SentAt = u.SentAt.UTC()
+		if err == nil && slices.ContainsFunc(same, func(o iamprune.NoticeRecord) bool { o.SentAt = o.SentAt.UTC(); return o == u }) {
+			return nil
+		}
+	case "notice-accepts-invalid":
+		if n.Account == "" || n.ItemKey == "" || n.SentAt.IsZero() || n.Status != iamprune.NoticeSent && n.Status != iamprune.NoticeFailed {
+			return nil
+		}
+	}
+	return m.Store.RecordNotice(ctx, n)
+}
+
+func (m noticeMutant) FindNotices(ctx context.Context, f iamprune.NoticeFilter) ([]iamprune.NoticeRecord, error) {
+	switch m.name {
+	case "notice-ignores-item-key":
+		f.ItemKey = ""
+	case "notice-ignores-since":
+		f.Since = time.Time{}
+	case "notice-since-exclusive":
+		if !f.Since.IsZero() {
+			f.Since = f.Since.Add(time.Nanosecond)
+		}
+	case "notice-ignores-status":
+		f.Status = ""
+	}
+	recs, err := m.Store.FindNotices(ctx, f)
+	switch m.name {
+	case "notice-times-local":
+		for i := range recs {
+			recs[i].SentAt = recs[i].SentAt.In(time.FixedZone("X", 3600))
+		}
+	case "notice-newest-first":
+		slices.Reverse(recs)
+	case "notice-ties-reversed":
+		slices.Reverse(recs)
+		slices.SortStableFunc(recs, func(a, b iamprune.NoticeRecord) int { return a.SentAt.Compare(b.SentAt) })
+	}
+	return recs, err
+}

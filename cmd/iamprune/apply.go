@@ -15,6 +15,7 @@ import (
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/apply"
 	"github.com/iamprune/iamprune/audit"
+	"github.com/iamprune/iamprune/notify"
 	"github.com/iamprune/iamprune/remediate"
 	"github.com/iamprune/iamprune/render"
 )
@@ -173,12 +174,17 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 	opts := m.applyOptions(p, store, acct, caller, auditW)
 	opts.MaxActions = maxActions
 	opts.Saved = saved
-	res, err := apply.Apply(ctx, plan, opts)
+
+	res, err := m.applyAndNotify(ctx, p, store, opts, acct)
 	if err != nil {
 		return err
 	}
+	nt := len(p.in.cfg.Notifications.Channels) > 0
 	if err := render.Run(m.Stdout, res, o.output, "applied"); err != nil {
 		return err
+	}
+	if nt && o.output == "table" {
+		fmt.Fprintln(m.Stdout, summarizeNotices(res.Notifications))
 	}
 	if o.output == "table" && res.RunID != "" && res.Refused == "" {
 		fmt.Fprintf(m.Stdout, "Undo with: iamprune rollback %s --yes\n", res.RunID)
@@ -187,6 +193,47 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 		return errProblems
 	}
 	return nil
+}
+
+// applyAndNotify runs apply with its notices: owners hear first (notify
+// and remediation entries due a notice are sent before any change), then
+// the changes made are reported with how to undo them, and a refused run
+// goes to the default route. A failed channel never stops the run; it is
+// reported in the result.
+func (m *Main) applyAndNotify(ctx context.Context, p *planned, store iamprune.Store, opts apply.Options, acct string) (*iamprune.RunResult, error) {
+	plan := p.plan
+	nt, err := m.newNotifier(ctx, p.in, &p.aws.cfg, store, opts.Audit)
+	if err != nil {
+		return nil, err
+	}
+	var notices []iamprune.NotificationResult
+	if nt != nil {
+		if p.facts == nil { // a saved plan: owners come from the live tags
+			if p.facts, err = p.aws.facts.Facts(ctx, nil); err != nil {
+				return nil, err
+			}
+		}
+		ds, err := nt.pending(ctx, plan, p.facts)
+		if err != nil {
+			return nil, err
+		}
+		notices = nt.send(ctx, ds, acct, opts.RunID)
+	}
+	res, err := apply.Apply(ctx, plan, opts)
+	if err != nil {
+		return nil, err
+	}
+	if nt != nil {
+		if res.Refused != "" {
+			if d := notify.ErrorDigest([]string{"apply refused: " + res.Refused}, nt.cfg); d != nil {
+				notices = append(notices, nt.send(ctx, []notify.Delivery{*d}, acct, res.RunID)...)
+			}
+		} else {
+			notices = append(notices, nt.send(ctx, notify.DoneDigest(res, plan, p.facts, nt.cfg), acct, res.RunID)...)
+		}
+	}
+	res.Notifications = notices
+	return res, nil
 }
 
 // applyOptions wires the live parts of one run together.

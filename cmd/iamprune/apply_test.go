@@ -53,7 +53,7 @@ func newAccount(t *testing.T) *account {
 
 // args appends the flags every apply-family command of a test needs.
 func (a *account) args(t *testing.T, args ...string) []string {
-	_, cfg := demoPaths(t)
+	cfg := filepath.Join("testdata", "no-prior-notice", "iamprune.yaml")
 	out := append([]string{}, args...)
 	if args[0] == "apply" || args[0] == "plan" {
 		out = append(out, "--config", cfg, "--now", demoNow)
@@ -482,7 +482,7 @@ func TestConcurrentAppliesActOnce(t *testing.T) {
 func TestDeleteAccessKeyAfterGracePeriod(t *testing.T) {
 	acct := newAccount(t)
 	cfg := filepath.Join(t.TempDir(), "iamprune.yaml")
-	if err := os.WriteFile(cfg, []byte("rules:\n  UnusedIAMUserAccessKey: {action: delete-access-key, delete_after_days: 30}\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("rules:\n  UnusedIAMUserAccessKey: {action: delete-access-key, delete_after_days: 30}\nnotifications: {require_prior_notice: false}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	at := func(day string, args ...string) result {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/apply"
+	"github.com/iamprune/iamprune/audit"
 	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/config"
 	"github.com/iamprune/iamprune/emulator"
@@ -37,11 +38,14 @@ func (m *Main) demoCommand() *cobra.Command {
 account (examples/demo). It starts the emulator in-process and talks to it
 through the real AWS SDK clients, exactly as to a real account:
 
-  1. plan: read the findings and IAM facts, and decide;
-  2. apply: make the remediations, journaled in a throw-away state store;
-  3. show the changed IAM state, read back through the IAM API;
-  4. apply again: everything is already done, no write call;
-  5. rollback: undo the run, and compare the account with its state before.
+  1. plan on the capture day: remediation waits, because no owner was
+     warned yet (require_prior_notice);
+  2. notify: one digest per route to the emulator's SNS topics;
+  3. a week later: plan and apply --yes, journaled in a throw-away state
+     store, with the owners told what changed and how to undo it;
+  4. show the changed IAM state, read back through the IAM API;
+  5. apply again: everything is already done, no write call;
+  6. rollback: undo the run, and compare the account with its state before.
 
 The plan's clock is the snapshot's capture time, so the plan is
 reproducible. Nothing leaves this machine; only the in-memory emulator
@@ -113,7 +117,13 @@ func (m *Main) startDemo(ctx context.Context) (*demoEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := emulator.New(snap, emulator.Options{PageSize: 5})
+	var topics []string
+	for _, ch := range cfg.Notifications.Channels {
+		if ch.Type == iamprune.ChannelSNS {
+			topics = append(topics, ch.TopicARN[strings.LastIndex(ch.TopicARN, ":")+1:])
+		}
+	}
+	srv := emulator.New(snap, emulator.Options{PageSize: 5, Topics: topics})
 	url, err := srv.Start("127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("demo: cannot start the emulator: %w", err)
@@ -173,51 +183,93 @@ func (d *demoEnv) plan(ctx context.Context, m *Main, store iamprune.Store) (*dem
 	return &demoResult{plan: plan, caller: facts.Caller, account: facts.Account, calls: sess.counter.Total() - calls, duplicates: dups}, nil
 }
 
-// demoStory applies the plan, shows the changes, re-applies and rolls back.
+// demoStory notifies, applies a week later, shows the changes, re-applies
+// and rolls back.
 func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error {
 	w := m.Stdout
 	c := res.plan.Counts()
-	fmt.Fprintf(w, "\n== 1. plan\n")
+	fmt.Fprintf(w, "\n== 1. plan (%s)\n", d.in.now.Format(time.DateOnly))
 	fmt.Fprintf(w, "iamprune started its AWS emulator on a loopback port, served the demo account\n")
 	fmt.Fprintf(w, "from %s/snapshot, and read it through the real AWS SDK clients:\n", demoRoot)
-	fmt.Fprintf(w, "%d API calls, %d repeated. %d item(s) are notified, %d exempt through\n", res.calls, res.duplicates, c[iamprune.KindNotify], c[iamprune.KindExempt])
-	fmt.Fprintf(w, "%s/exceptions.yaml, %d protected, %d skipped.\n", demoRoot, c[iamprune.KindProtected], c[iamprune.KindSkip])
+	fmt.Fprintf(w, "%d API calls, %d repeated. Nothing is remediated yet: no owner was warned, and\n", res.calls, res.duplicates)
+	fmt.Fprintf(w, "notifications.require_prior_notice holds every remediation until its owner was\n")
+	fmt.Fprintf(w, "notified %d days before. %d item(s) to notify, %d exempt, %d protected, %d skipped.\n",
+		d.in.cfg.Notifications.NoticeDays, c[iamprune.KindNotify], c[iamprune.KindExempt], c[iamprune.KindProtected], c[iamprune.KindSkip])
 
 	store, err := sqlite.Open(d.stateDB)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	var auditLog bytes.Buffer
+	auditL := audit.New(&auditLog, m.Now)
+
+	fmt.Fprintf(w, "\n== 2. notify --yes: one digest per route, to SNS\n")
+	nt, err := m.newNotifier(ctx, d.in, &d.sess.cfg, store, auditL)
+	if err != nil {
+		return err
+	}
+	facts, err := d.sess.facts.Facts(ctx, nil)
+	if err != nil {
+		return err
+	}
+	ds, err := nt.pending(ctx, res.plan, facts)
+	if err != nil {
+		return err
+	}
+	sent := nt.send(ctx, ds, res.account, "demo-notify")
+	fmt.Fprintln(w, summarizeNotices(sent))
+	var first *emulator.PublishedMessage
+	for _, ch := range d.in.cfg.Notifications.Channels {
+		for _, pm := range d.srv.Published(ch.TopicARN) {
+			fmt.Fprintf(w, "  %-9s %s\n", ch.Name+":", pm.Subject)
+			if first == nil {
+				first = &pm
+			}
+		}
+	}
+	if first != nil {
+		fmt.Fprintf(w, "\nThe first of them reads:\n\n%s\n", indent(excerpt(first.Message, 28)))
+	}
+
+	// A week later, the owners were warned long enough.
+	later := d.in
+	later.now = d.in.now.AddDate(0, 0, d.in.cfg.Notifications.NoticeDays)
+	d.in = later
+	fmt.Fprintf(w, "\n== 3. a week later (%s): plan and apply --yes\n", later.now.Format(time.DateOnly))
+	now, err := d.plan(ctx, m, store)
+	if err != nil {
+		return err
+	}
 	before, err := d.srv.Dump()
 	if err != nil {
 		return err
 	}
-
-	fmt.Fprintf(w, "\n== 2. apply --yes (journaled in a throw-away state store)\n")
-	var auditLog bytes.Buffer
-	run := func(plan *iamprune.Plan) (*iamprune.RunResult, error) {
-		p := &planned{plan: plan, in: d.in, aws: d.sess, caller: res.caller}
-		opts := m.applyOptions(p, store, res.account, res.caller, &auditLog)
-		return apply.Apply(ctx, plan, opts)
+	run := func(r *demoResult) (*iamprune.RunResult, error) {
+		p := &planned{plan: r.plan, in: d.in, aws: d.sess, caller: r.caller}
+		opts := m.applyOptions(p, store, r.account, r.caller, &auditLog)
+		opts.Audit = auditL
+		return m.applyAndNotify(ctx, p, store, opts, r.account)
 	}
-	applied, err := run(res.plan)
+	applied, err := run(now)
 	if err != nil {
 		return err
 	}
 	if err := render.Run(w, applied, "table", "applied"); err != nil {
 		return err
 	}
+	fmt.Fprintln(w, summarizeNotices(applied.Notifications), "(what changed, and the rollback command for each change)")
 
-	fmt.Fprintf(w, "\n== 3. the account now, read back through the IAM API\n")
+	fmt.Fprintf(w, "\n== 4. the account now, read back through the IAM API\n")
 	m.describeChanges(ctx, iam.NewFromConfig(d.sess.cfg), applied)
 
-	fmt.Fprintf(w, "\n== 4. plan and apply again\n")
+	fmt.Fprintf(w, "\n== 5. plan and apply again\n")
 	writes := len(d.srv.Writes())
 	again, err := d.plan(ctx, m, store)
 	if err != nil {
 		return err
 	}
-	reapplied, err := run(again.plan)
+	reapplied, err := run(again)
 	if err != nil {
 		return err
 	}
@@ -227,11 +279,19 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 			n++
 		}
 	}
-	fmt.Fprintf(w, "The new plan shows the changes as done: %d of %d already done, %d write calls.\n", n, len(reapplied.Results), len(d.srv.Writes())-writes)
+	iamWrites := 0
+	for _, c := range d.srv.Writes()[writes:] {
+		if c.Service == "iam" {
+			iamWrites++
+		}
+	}
+	fmt.Fprintf(w, "The new plan shows the changes as done: %d of %d already done, %d IAM write calls.\n", n, len(reapplied.Results), iamWrites)
 
-	fmt.Fprintf(w, "\n== 5. rollback %s --yes\n", applied.RunID)
-	p := &planned{in: d.in, aws: d.sess, caller: res.caller}
-	rolled, err := apply.Rollback(ctx, applied.RunID, nil, m.applyOptions(p, store, res.account, res.caller, &auditLog))
+	fmt.Fprintf(w, "\n== 6. rollback %s --yes\n", applied.RunID)
+	p := &planned{in: d.in, aws: d.sess, caller: now.caller}
+	rbOpts := m.applyOptions(p, store, now.account, now.caller, &auditLog)
+	rbOpts.Audit = auditL
+	rolled, err := apply.Rollback(ctx, applied.RunID, nil, rbOpts)
 	if err != nil {
 		return err
 	}
@@ -246,14 +306,34 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nCompared with before apply, the account differs only in: %s\n", strings.Join(diff, ", "))
+	var iamDiff []string
+	for _, e := range diff {
+		if !strings.HasPrefix(e, "Topics/") && !strings.HasPrefix(e, "Published/") {
+			iamDiff = append(iamDiff, e)
+		}
+	}
+	fmt.Fprintf(w, "\nCompared with before apply, the account's IAM differs only in: %s\n", strings.Join(iamDiff, ", "))
 	fmt.Fprintf(w, "(a deleted console password cannot come back as it was: rollback recreates the\n")
 	fmt.Fprintf(w, "login profile with a one-time password that must be changed at first sign-in).\n")
 	fmt.Fprintf(w, "%d audit events were written as JSON lines (stderr or --audit-log FILE in real runs).\n", bytes.Count(auditLog.Bytes(), []byte("\n")))
 	fmt.Fprintf(w, "\nTry it yourself:\n")
-	fmt.Fprintf(w, "  iamprune emulator --snapshot %s/snapshot --listen 127.0.0.1:4566 &\n", demoRoot)
+	fmt.Fprintf(w, "  iamprune emulator --snapshot %s/snapshot --listen 127.0.0.1:4566 --topic iamprune-payments --topic iamprune-data --topic iamprune-security &\n", demoRoot)
 	fmt.Fprintf(w, "  export AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x\n")
-	fmt.Fprintf(w, "  iamprune plan --config %s/iamprune.yaml --now 2026-11-28 --out plan.json\n", demoRoot)
+	fmt.Fprintf(w, "  iamprune notify --config %s/iamprune.yaml --now 2026-11-28 --state demo.db --yes\n", demoRoot)
+	fmt.Fprintf(w, "  iamprune plan --config %s/iamprune.yaml --now 2026-12-05 --state demo.db --out plan.json\n", demoRoot)
 	fmt.Fprintf(w, "  iamprune apply plan.json --config %s/iamprune.yaml --state demo.db\n", demoRoot)
 	return nil
+}
+
+// excerpt keeps the first n lines of a message.
+func excerpt(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = append(lines[:n], "[...]")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
 }

@@ -17,13 +17,16 @@ func (m *Main) emulatorCommand() *cobra.Command {
 		listen        string
 		pageSize      int
 		throttleEvery int
+		topics        []string
+		buckets       []string
 	)
 	cmd := &cobra.Command{
 		Use:   "emulator",
-		Short: "Serve a snapshot over the real AWS wire protocols (IAM, Access Analyzer, STS)",
+		Short: "Serve a snapshot over the real AWS wire protocols (IAM, Access Analyzer, STS, SNS, S3)",
 		Long: `emulator serves a snapshot folder as a local AWS endpoint. It speaks the real
-wire protocols (IAM and STS Query with XML responses, Access Analyzer
-REST-JSON), so the real AWS SDK clients and the AWS CLI can talk to it. The
+wire protocols (IAM, STS and SNS Query with XML responses, Access Analyzer
+REST-JSON, S3 REST-XML), so the real AWS SDK clients and the AWS CLI can
+talk to it. The
 service is chosen from the SigV4 signing name; any credentials are accepted.
 
 Point any AWS tool at it with the standard endpoint override:
@@ -34,8 +37,9 @@ Point any AWS tool at it with the standard endpoint override:
 
 It keeps the account in memory: apply and rollback change it as they would
 change AWS (with IAM's errors and quotas), and a restart serves the snapshot
-afresh. SNS and S3 answer NotImplemented for now. It stops cleanly on SIGINT
-or SIGTERM.`,
+afresh. Archive rules, finding statuses, SNS topics and messages, and S3
+objects live there too (--topic and --bucket create some at start). It stops
+cleanly on SIGINT or SIGTERM.`,
 		Example: `  iamprune emulator --snapshot examples/demo/snapshot --listen 127.0.0.1:4566`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -46,7 +50,7 @@ or SIGTERM.`,
 			if err != nil {
 				return err
 			}
-			srv := emulator.New(snap, emulator.Options{PageSize: pageSize, ThrottleEvery: throttleEvery, Logger: m.log()})
+			srv := emulator.New(snap, emulator.Options{PageSize: pageSize, ThrottleEvery: throttleEvery, Logger: m.log(), Topics: topics, Buckets: buckets})
 			url, err := srv.Start(listen)
 			if err != nil {
 				return fmt.Errorf("emulator: cannot listen on %s: %w", listen, err)
@@ -65,5 +69,7 @@ or SIGTERM.`,
 	f.StringVar(&listen, "listen", "127.0.0.1:4566", "HOST:PORT to listen on (port 0 picks a free one)")
 	f.IntVar(&pageSize, "page-size", 0, "page size for paginated operations (default: AWS's defaults)")
 	f.IntVar(&throttleEvery, "throttle-every", 0, "answer every Nth request with a throttling error, to exercise retries (0: never)")
+	f.StringSliceVar(&topics, "topic", nil, "an SNS topic name that exists from the start (repeatable)")
+	f.StringSliceVar(&buckets, "bucket", nil, "an S3 bucket that exists from the start (repeatable)")
 	return cmd
 }

@@ -156,6 +156,7 @@ type planned struct {
 	plan     *iamprune.Plan
 	in       planInputs
 	aws      *awsSession // nil in snapshot mode
+	facts    *iamprune.Facts
 	caller   string
 	snapshot bool
 }
@@ -177,7 +178,8 @@ func (m *Main) makePlan(ctx context.Context, o planOptions, store iamprune.Store
 		if err != nil {
 			return nil, err
 		}
-		return &planned{plan: plan, in: in, caller: facts.Caller, snapshot: true}, nil
+		m.warnNoChannels(in.cfg, plan)
+		return &planned{plan: plan, in: in, facts: facts, caller: facts.Caller, snapshot: true}, nil
 	}
 	analyzer := o.analyzer
 	if analyzer == "" {
@@ -195,7 +197,8 @@ func (m *Main) makePlan(ctx context.Context, o planOptions, store iamprune.Store
 		return nil, err
 	}
 	m.log().Debug("AWS calls", "total", sess.counter.Total(), "by_operation", sess.counter.ByOperation())
-	return &planned{plan: plan, in: in, aws: sess, caller: facts.Caller}, nil
+	m.warnNoChannels(in.cfg, plan)
+	return &planned{plan: plan, in: in, aws: sess, facts: facts, caller: facts.Caller}, nil
 }
 
 // awsSession holds the clients and caches of one run against AWS.
@@ -236,6 +239,10 @@ func (m *Main) decide(ctx context.Context, fs iamprune.FindingSource, facts iamp
 	if err != nil {
 		return nil, nil, err
 	}
+	notices, err := sentNotices(ctx, store, f.Account)
+	if err != nil {
+		return nil, nil, err
+	}
 	plan := decide.Plan(decide.Input{
 		Findings:    findings,
 		Facts:       f,
@@ -246,6 +253,7 @@ func (m *Main) decide(ctx context.Context, fs iamprune.FindingSource, facts iamp
 		Source:      source,
 		Done:        done,
 		Deactivated: deactivated,
+		Notices:     notices,
 	})
 	return &plan, f, nil
 }

@@ -195,7 +195,8 @@ func assertCallBudget(t *testing.T, snap *snapshot.Snapshot, calls []emulator.Ca
 // principal gets the kind examples/README.md promises.
 func TestPlanDemoSnapshotKinds(t *testing.T) {
 	isolateAWS(t)
-	snapDir, cfgPath := demoPaths(t)
+	snapDir, _ := demoPaths(t)
+	cfgPath := filepath.Join("testdata", "no-prior-notice", "iamprune.yaml")
 	p := decodePlan(t, runCLI(t, "plan", "--snapshot", snapDir, "--config", cfgPath, "--now", demoNow, "-o", "json"))
 	kinds := map[iamprune.ActionKind]bool{}
 	for _, a := range p.Actions {
@@ -303,8 +304,9 @@ func TestDemoRunsThroughTheAPI(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("demo exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"== 1. plan", "0 repeated", "== 2. apply", "6 done, 0 already done, 0 skipped, 0 failed",
-		"access key AKIAP2J3ADGM2EXAMPLE is Inactive", "6 of 6 already done, 0 write calls", "== 5. rollback",
+	for _, want := range []string{"== 1. plan (2026-11-28)", "0 repeated", "Notices: 3 digest(s) sent.", "iamprune: 4 items for payments",
+		"== 3. a week later (2026-12-05)", "6 done, 0 already done, 0 skipped, 0 failed",
+		"access key AKIAP2J3ADGM2EXAMPLE is Inactive", "6 of 6 already done, 0 IAM write calls", "== 6. rollback",
 		"differs only in: LoginProfiles/bob, LoginProfiles/erin", "never stored"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)

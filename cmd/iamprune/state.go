@@ -60,6 +60,16 @@ func journalState(ctx context.Context, store iamprune.Store, account string) (do
 	return made.Actions, made.Deactivated, nil
 }
 
+// sentNotices reads the notices successfully sent in account: the proof of
+// prior notice that remediation requires by default.
+func sentNotices(ctx context.Context, store iamprune.Store, account string) ([]iamprune.NoticeRecord, error) {
+	log, ok := store.(iamprune.NoticeLog)
+	if store == nil || !ok {
+		return nil, nil
+	}
+	return log.FindNotices(ctx, iamprune.NoticeFilter{Account: account, Status: iamprune.NoticeSent})
+}
+
 // lockOwner describes this process in lock-conflict messages.
 func lockOwner() string {
 	name := "unknown"

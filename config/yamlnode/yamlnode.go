@@ -200,6 +200,19 @@ func (p *Problems) Int(n *yaml.Node, path string) (v int, ok bool) {
 	return v, true
 }
 
+// Bool decodes true or false; null reports ok=false without a problem.
+func (p *Problems) Bool(n *yaml.Node, path string) (v, ok bool) {
+	n = Deref(n)
+	if IsNull(n) {
+		return false, false
+	}
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&v) != nil {
+		p.Add(n.Line, path, "must be true or false, got %s", Describe(n))
+		return false, false
+	}
+	return v, true
+}
+
 // Strings decodes a list of string scalars, calling fn with each item's
 // path (path[i]) and node; null reports ok=false without a problem.
 func (p *Problems) Strings(n *yaml.Node, path string, fn func(i int, itemPath, s string, item *yaml.Node)) (ok bool) {

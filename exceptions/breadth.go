@@ -1,0 +1,82 @@
+package exceptions
+
+import (
+	"fmt"
+	"strings"
+)
+
+// MinLiteralName is how many literal (non-wildcard) characters the name part
+// of a principal pattern needs; see PrincipalProblem.
+const MinLiteralName = 3
+
+// PrincipalProblem returns what is wrong with a principal pattern, or "" when
+// it is a well-formed and specific enough IAM user or role ARN. The rule for
+// "too broad":
+//
+//   - the resource type is literally user/ or role/ (no glob before the /);
+//   - the account is exactly 12 digits or exactly *;
+//   - the partition is a name (aws, aws-cn, ...) or exactly *;
+//   - the name after user/ or role/ (path included) has at least
+//     MinLiteralName characters that are not * or ?.
+//
+// So a bare *, arn:aws:iam::*:*, arn:aws:iam::111122223333:role/* and
+// arn:aws:iam::*:role/* are refused, and arn:aws:iam::*:role/BreakGlass*
+// passes.
+func PrincipalProblem(pattern string) string {
+	if !validPrincipal(pattern) {
+		return notPrincipal(pattern)
+	}
+	parts := strings.SplitN(pattern, ":", 6)
+	partition, account := parts[1], parts[4]
+	kind, name, _ := strings.Cut(parts[5], "/")
+	if partition != "*" && hasGlob(partition) {
+		return fmt.Sprintf("partition %q must be a partition name such as aws, or exactly *", partition)
+	}
+	if account != "*" && !isAccountID(account) {
+		return fmt.Sprintf("account %q must be exactly 12 digits, or exactly * for every account", account)
+	}
+	if n := literalLen(name); n < MinLiteralName {
+		return fmt.Sprintf("%q is too broad: the name after %s/ needs at least %d literal characters (not * or ?), it has %d",
+			pattern, kind, MinLiteralName, n)
+	}
+	return ""
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func literalLen(s string) int {
+	n := 0
+	for _, r := range s {
+		if !isGlob(r) {
+			n++
+		}
+	}
+	return n
+}
+
+func hasGlob(s string) bool { return strings.ContainsAny(s, "*?") }
+
+// globShape explains why a pattern that is not a user or role ARN is too
+// broad to be one, or returns "" when it is simply malformed.
+func globShape(pattern string) string {
+	if pattern != "" && strings.Trim(pattern, "*?") == "" {
+		return fmt.Sprintf("%q is too broad: it matches every principal; name a user/ or role/ ARN", pattern)
+	}
+	parts := strings.SplitN(pattern, ":", 6)
+	if len(parts) == 6 && parts[0] == "arn" && parts[2] == "iam" {
+		if kind, _, _ := strings.Cut(parts[5], "/"); hasGlob(kind) {
+			return fmt.Sprintf("%q is too broad: the resource must start with user/ or role/, literally", pattern)
+		}
+	}
+	return ""
+}

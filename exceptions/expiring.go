@@ -1,0 +1,42 @@
+package exceptions
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/iamprune/iamprune"
+)
+
+// DaysLeft is the number of whole days from now's UTC day to e's expiry
+// day: 0 on the last day the exception applies, negative once it expired.
+// It is meaningless for an entry that never expires.
+func DaysLeft(e iamprune.Exception, now time.Time) int {
+	return int(day(e.Expires).Sub(day(now)) / (24 * time.Hour))
+}
+
+// Expiring returns the entries that expire soon or already did: every entry
+// with an expiry whose last day starts no later than now+within (so
+// within=30 days at any time today lists what has 30 days left or fewer),
+// expired entries included (e.Expired(now) tells them apart). They come
+// sorted by expiry, then file and line. Entries that never expire are left
+// out.
+func Expiring(excs []iamprune.Exception, now time.Time, within time.Duration) []iamprune.Exception {
+	until := now.Add(within)
+	var out []iamprune.Exception
+	for _, e := range excs {
+		if !e.Expires.IsZero() && !day(e.Expires).After(until) {
+			out = append(out, e)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b iamprune.Exception) int {
+		if c := day(a.Expires).Compare(day(b.Expires)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.File, b.File); c != 0 {
+			return c
+		}
+		return a.Line - b.Line
+	})
+	return out
+}
