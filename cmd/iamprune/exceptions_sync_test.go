@@ -246,6 +246,21 @@ func TestExceptionsSync(t *testing.T) {
 		t.Errorf("published after step 3:\n%s", body)
 	}
 
+	// The finding is back and, with the exception gone, bob's unused
+	// password is remediated again.
+	kinds := map[string]string{}
+	plan := decodePlan(t, runCLI(t, "plan", "--config", filepath.Join("testdata", "no-prior-notice", "iamprune.yaml"),
+		"--exceptions", path, "--now", demoNow, "-o", "json"))
+	for _, act := range plan.Actions {
+		kinds[act.FindingID] = string(act.Kind)
+	}
+	if kinds[findBobPassword] != "delete-login-profile" {
+		t.Errorf("after removing bob's exception his password is planned as %q, want delete-login-profile", kinds[findBobPassword])
+	}
+	if _, ok := kinds[findLegacyRole]; ok {
+		t.Errorf("LegacyBatchRole's finding is still archived, yet planned: %s", kinds[findLegacyRole])
+	}
+
 	// And once more: nothing to do.
 	if got := decodeSync(t, sync("--yes", "-o", "json")); got.Applied || len(got.Delete)+len(got.Unarchive) != 0 {
 		t.Errorf("after step 3, again = %+v", got)
