@@ -20,6 +20,7 @@ import (
 // notice log of the state store, and the audit log.
 type notifier struct {
 	cfg    iamprune.Notifications
+	excs   []iamprune.Exception
 	sender *notify.Sender
 	log    iamprune.NoticeLog
 	now    time.Time
@@ -62,7 +63,7 @@ func (m *Main) newNotifier(ctx context.Context, in planInputs, awsCfg *aws.Confi
 		templates = filepath.Join(filepath.Dir(in.cfg.Source), templates)
 	}
 	now := in.now
-	return &notifier{cfg: n, log: log, now: now, sender: &notify.Sender{
+	return &notifier{cfg: n, excs: in.exceptions, log: log, now: now, sender: &notify.Sender{
 		Notifiers:    notifiers,
 		Log:          log,
 		Audit:        auditFunc(auditL),
@@ -92,7 +93,15 @@ func (n *notifier) pending(ctx context.Context, plan *iamprune.Plan, facts *iamp
 			return nil, err
 		}
 	}
-	return notify.Route(notify.Select(plan, records, n.cfg, n.now), facts, n.cfg), nil
+	pending := notify.Select(plan, records, n.cfg, n.now)
+	// Owners also hear, once, when an exception covering them nears its
+	// end, as early as the first reminder before a remediation.
+	window := 14
+	for _, d := range n.cfg.RemindDaysBefore {
+		window = max(window, d)
+	}
+	pending = append(pending, notify.Expiring(n.excs, facts, records, n.now, time.Duration(window)*24*time.Hour)...)
+	return notify.Route(pending, facts, n.cfg), nil
 }
 
 // send delivers and reports per route and channel.

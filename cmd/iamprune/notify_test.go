@@ -238,3 +238,29 @@ func TestNotifyTestChannel(t *testing.T) {
 		t.Errorf("unknown channel: exit %d", code)
 	}
 }
+
+// An owner hears, once, that the exception covering them is about to end.
+func TestNotifyExpiringException(t *testing.T) {
+	srv, state := notifyAccount(t)
+	// The demo's WebAppRole exception (payments) expires on 2027-03-31.
+	if r := on(t, "2027-03-20", state, "notify", "--yes"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	found := 0
+	for _, m := range published(srv)["payments"] {
+		if strings.Contains(m.Message, "expires on 2027-03-31") {
+			found++
+		}
+	}
+	if found != 1 {
+		t.Errorf("%d digests announce the expiry, want 1", found)
+	}
+	if r := on(t, "2027-03-21", state, "notify", "--yes"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, m := range published(srv)["payments"][1:] {
+		if strings.Contains(m.Message, "expires on 2027-03-31") {
+			t.Error("the expiry was announced twice")
+		}
+	}
+}
