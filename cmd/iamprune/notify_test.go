@@ -264,3 +264,27 @@ func TestNotifyExpiringException(t *testing.T) {
 		}
 	}
 }
+
+// A run stopped by the blast-radius limit is reported to the default route.
+func TestRefusedRunGoesToDefaultRoute(t *testing.T) {
+	srv, state := notifyAccount(t)
+	if r := on(t, "2026-11-28", state, "notify", "--yes"); r.code != 0 {
+		t.Fatalf("notify: exit %d %s", r.code, r.stderr)
+	}
+	before := len(published(srv)["security"])
+	r := on(t, "2026-12-05", state, "apply", "--yes", "--max-actions", "1", "-o", "json")
+	if res := decodeRun(t, r); r.code != 1 || res.Refused == "" {
+		t.Fatalf("want a refused run, got exit %d %+v", r.code, res)
+	}
+	msgs := published(srv)["security"][before:]
+	found := false
+	for _, m := range msgs {
+		found = found || strings.Contains(m.Message, "max_actions_per_run")
+	}
+	if !found {
+		t.Errorf("the refusal did not reach the default route; security got %d message(s)", len(msgs))
+	}
+	if w := iamWrites(srv); len(w) != 0 {
+		t.Errorf("a refused run wrote to IAM: %v", w)
+	}
+}
