@@ -31,6 +31,8 @@ func isolateAWS(t *testing.T) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	t.Setenv("AWS_ENDPOINT_URL", "")
 	t.Setenv("IAMPRUNE_CONFIG", "")
+	// The default state store must never be a developer's real one.
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
 }
 
 type result struct {
