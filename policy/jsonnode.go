@@ -53,10 +53,36 @@ func decodeNode(data []byte) (node, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	return readNode(dec, "")
+	n, err := readNode(dec)
+	var de *duplicateKey
+	if errors.As(err, &de) {
+		return node{}, fmt.Errorf("%s: key %q appears more than once", de.path(), de.key)
+	}
+	return n, err
 }
 
-func readNode(dec *json.Decoder, path string) (node, error) {
+// duplicateKey is built up while unwinding, so that paths cost nothing
+// unless there is an error (deeply nested input would make them quadratic).
+type duplicateKey struct {
+	key      string
+	segments []string // innermost first
+}
+
+func (e *duplicateKey) Error() string { return "duplicate key " + e.key }
+
+func (e *duplicateKey) path() string {
+	p := ""
+	for i := len(e.segments) - 1; i >= 0; i-- {
+		if s := e.segments[i]; strings.HasPrefix(s, "[") {
+			p += s
+		} else {
+			p = joinPath(p, s)
+		}
+	}
+	return joinPath(p, e.key)
+}
+
+func readNode(dec *json.Decoder) (node, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		return node{}, err
@@ -77,9 +103,9 @@ func readNode(dec *json.Decoder, path string) (node, error) {
 		if t == '[' {
 			n := node{kind: kArray, elems: []node{}}
 			for dec.More() {
-				e, err := readNode(dec, fmt.Sprintf("%s[%d]", path, len(n.elems)))
+				e, err := readNode(dec)
 				if err != nil {
-					return node{}, err
+					return node{}, within(err, fmt.Sprintf("[%d]", len(n.elems)))
 				}
 				n.elems = append(n.elems, e)
 			}
@@ -87,27 +113,35 @@ func readNode(dec *json.Decoder, path string) (node, error) {
 			return n, err
 		}
 		n := node{kind: kObject, members: []member{}}
+		seen := map[string]bool{}
 		for dec.More() {
 			kt, err := dec.Token()
 			if err != nil {
 				return node{}, err
 			}
 			key := kt.(string)
-			for _, m := range n.members {
-				if m.key == key {
-					return node{}, fmt.Errorf("%s: key %q appears more than once", joinPath(path, key), key)
-				}
+			if seen[key] {
+				return node{}, &duplicateKey{key: key}
 			}
-			v, err := readNode(dec, joinPath(path, key))
+			seen[key] = true
+			v, err := readNode(dec)
 			if err != nil {
-				return node{}, err
+				return node{}, within(err, key)
 			}
 			n.members = append(n.members, member{key, v})
 		}
 		_, err := dec.Token()
 		return n, err
 	}
-	return node{}, fmt.Errorf("%s: unexpected token %v", pathOr(path), tok)
+	return node{}, fmt.Errorf("unexpected JSON token %v", tok)
+}
+
+func within(err error, segment string) error {
+	var de *duplicateKey
+	if errors.As(err, &de) {
+		de.segments = append(de.segments, segment)
+	}
+	return err
 }
 
 // compact writes n as compact JSON, keys in their order, without HTML
@@ -152,11 +186,12 @@ func writeString(b *bytes.Buffer, s string) {
 	b.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
+// lineCol places a json.SyntaxError: its Offset counts the offending byte.
 func lineCol(data []byte, off int64) (line, col int) {
-	off = min(max(off, 0), int64(len(data)))
-	before := data[:off]
+	at := min(max(off-1, 0), int64(len(data)))
+	before := data[:at]
 	line = bytes.Count(before, []byte("\n")) + 1
-	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	col = int(at) - (bytes.LastIndexByte(before, '\n') + 1) + 1
 	return line, col
 }
 

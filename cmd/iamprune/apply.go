@@ -99,7 +99,7 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 	if o.snapshot != "" {
 		return usagef("apply changes AWS and cannot act on a snapshot; serve it with 'iamprune emulator' and point AWS_ENDPOINT_URL at it to try apply offline")
 	}
-	store, err := m.openStore(o.state, false)
+	store, err := m.openStore(ctx, o.state, false)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ type account struct {
 	srv   *emulator.Server
 	url   string
 	state string
+	dir   string // holds the audit log
 	iam   *iam.Client
 }
 
@@ -48,7 +49,8 @@ func newAccount(t *testing.T) *account {
 	t.Setenv("AWS_ENDPOINT_URL", url)
 	client := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(url),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIATEST", "test", "")})
-	return &account{srv: srv, url: url, state: filepath.Join(t.TempDir(), "state.db"), iam: client}
+	dir := t.TempDir()
+	return &account{srv: srv, url: url, state: filepath.Join(dir, "state.db"), dir: dir, iam: client}
 }
 
 // args appends the flags every apply-family command of a test needs.
@@ -60,7 +62,7 @@ func (a *account) args(t *testing.T, args ...string) []string {
 	}
 	out = append(out, "--state", a.state)
 	if args[0] != "plan" && args[0] != "history" {
-		out = append(out, "--audit-log", filepath.Join(filepath.Dir(a.state), "audit.jsonl"))
+		out = append(out, "--audit-log", filepath.Join(a.dir, "audit.jsonl"))
 	}
 	return out
 }
@@ -189,7 +191,7 @@ func TestApplyIdempotentAndRollback(t *testing.T) {
 	for _, a := range rb.Results {
 		if _, pw, ok := strings.Cut(a.Detail, "never stored): "); ok {
 			secrets++
-			for _, f := range []string{acct.state, filepath.Join(filepath.Dir(acct.state), "audit.jsonl")} {
+			for _, f := range []string{acct.state, filepath.Join(acct.dir, "audit.jsonl")} {
 				b, _ := os.ReadFile(f)
 				if strings.Contains(string(b), strings.TrimSpace(pw)) {
 					t.Errorf("the one-time password of %s is in %s", a.Target, f)

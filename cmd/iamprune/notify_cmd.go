@@ -44,7 +44,7 @@ and sends it with --yes or after confirmation on a terminal.`,
 			if o.output != "table" && o.output != "json" {
 				return usagef("--output: %q is not table or json", o.output)
 			}
-			store, err := m.openStore(o.state, false)
+			store, err := m.openStore(ctx, o.state, false)
 			if err != nil {
 				return err
 			}

@@ -39,7 +39,7 @@ func (o *planOptions) bind(cmd *cobra.Command) {
 	f.StringVar(&o.exceptions, "exceptions", "", "exceptions file, *.txt (one ARN per line) or YAML; overrides the config's exceptions")
 	f.StringVar(&o.now, "now", "", "evaluate as of this time (RFC 3339 or YYYY-MM-DD), for reproducible runs (default: the current time)")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or markdown")
-	f.StringVar(&o.state, "state", "", "state store (SQLite file) recording what iamprune already did (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
+	f.StringVar(&o.state, "state", "", "state store recording what iamprune did: a SQLite file or dynamodb://TABLE (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
 }
 
 func (m *Main) planCommand() *cobra.Command {
@@ -85,7 +85,7 @@ credential chain; AWS_ENDPOINT_URL points them at another endpoint such as
 			if err != nil {
 				return err
 			}
-			store, err := m.openStore(o.state, true)
+			store, err := m.openStore(cmd.Context(), o.state, true)
 			if err != nil {
 				return err
 			}

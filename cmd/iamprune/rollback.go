@@ -41,7 +41,7 @@ reports already-done and makes no write call.`,
 				return usagef("--output: %q is not table or json", ao.output)
 			}
 			ctx := cmd.Context()
-			store, err := m.openStore(state, true)
+			store, err := m.openStore(ctx, state, true)
 			if err != nil {
 				return err
 			}
@@ -114,7 +114,7 @@ includes the recorded pre-images.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			store, err := m.openStore(state, true)
+			store, err := m.openStore(ctx, state, true)
 			if err != nil {
 				return err
 			}

@@ -12,11 +12,14 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/apply"
+	"github.com/iamprune/iamprune/awsapi"
+	"github.com/iamprune/iamprune/dynamodb"
 	"github.com/iamprune/iamprune/sqlite"
 )
 
 // statePath resolves the state store: --state, else $IAMPRUNE_STATE, else
-// the SQLite default under the XDG state directory.
+// the SQLite default under the XDG state directory. dynamodb://TABLE names
+// a DynamoDB table.
 func (m *Main) statePath(flag string) (string, error) {
 	p := flag
 	if p == "" {
@@ -26,7 +29,9 @@ func (m *Main) statePath(flag string) (string, error) {
 		return sqlite.DefaultPath()
 	}
 	if strings.Contains(p, "://") {
-		return "", usagef("state store %q: only SQLite paths are supported so far (dynamodb:// comes with the Lambda runtime)", p)
+		if _, ok := dynamodb.ParseURL(p); !ok {
+			return "", usagef("state store %q: want a SQLite file path or dynamodb://TABLE", p)
+		}
 	}
 	return p, nil
 }
@@ -34,10 +39,24 @@ func (m *Main) statePath(flag string) (string, error) {
 // openStore opens the state store. With mustExist, a store that does not
 // exist yet is not created and (nil, nil) is returned: plan reads the store
 // but never creates it.
-func (m *Main) openStore(flag string, mustExist bool) (iamprune.Store, error) {
+func (m *Main) openStore(ctx context.Context, flag string, mustExist bool) (iamprune.Store, error) {
 	path, err := m.statePath(flag)
 	if err != nil {
 		return nil, err
+	}
+	if table, ok := dynamodb.ParseURL(path); ok {
+		cfg, _, err := awsapi.LoadConfig(ctx, awsapi.Options{Profile: m.profile, Region: m.region, Logger: m.log()})
+		if err != nil {
+			return nil, err
+		}
+		st, err := dynamodb.Open(ctx, cfg, table)
+		if mustExist && iamprune.ErrorCode(err) == iamprune.ENOTFOUND {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
 	}
 	if mustExist {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {

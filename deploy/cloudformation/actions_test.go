@@ -1,0 +1,353 @@
+package cloudformation
+
+import (
+	"context"
+	"io/fs"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/awsapi"
+	"github.com/iamprune/iamprune/decide"
+	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/examples"
+	"github.com/iamprune/iamprune/notify"
+	"github.com/iamprune/iamprune/remediate"
+	"github.com/iamprune/iamprune/snapshot"
+)
+
+// These tests keep actions.go in sync with the code: by reflection over the
+// interfaces the adapters call through, and by recording the calls the
+// readers and executors make against the emulator serving the demo
+// account.
+
+func apis(groups ...[]Call) []string {
+	var out []string
+	for _, g := range groups {
+		for _, c := range g {
+			out = append(out, c.API)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// methods returns "SERVICE."+method for each method of interface I.
+func methods[I any](service string) []string {
+	typ := reflect.TypeFor[I]()
+	var out []string
+	for i := range typ.NumMethod() {
+		out = append(out, service+"."+typ.Method(i).Name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func allKindWrites() []Call {
+	var out []Call
+	for _, k := range RemediationKinds() {
+		out = append(out, KindWrites[k]...)
+	}
+	return out
+}
+
+func TestRemediationCallsMatchIAMAPI(t *testing.T) {
+	got := apis(RemediationReads, allKindWrites())
+	if want := methods[remediate.IAMAPI]("IAM"); !slices.Equal(got, want) {
+		t.Errorf("RemediationReads and KindWrites name\n%v\nremediate.IAMAPI has\n%v", got, want)
+	}
+	// A read granted whatever kinds are enabled must not change anything.
+	for _, c := range RemediationReads {
+		if op := strings.TrimPrefix(c.API, "IAM."); !strings.HasPrefix(op, "Get") && !strings.HasPrefix(op, "List") {
+			t.Errorf("RemediationReads lists %s, which is not a read", c.API)
+		}
+	}
+	for _, c := range allKindWrites() {
+		if op := strings.TrimPrefix(c.API, "IAM."); strings.HasPrefix(op, "Get") || strings.HasPrefix(op, "List") {
+			t.Errorf("KindWrites lists %s, a read: move it to RemediationReads", c.API)
+		}
+	}
+}
+
+func TestKindsMatchExecutors(t *testing.T) {
+	got := slices.Sorted(maps.Keys(remediate.Executors(nil, remediate.Options{})))
+	if want := RemediationKinds(); !slices.Equal(got, want) {
+		t.Errorf("remediate.Executors has kinds %v, KindWrites %v", got, want)
+	}
+	for _, k := range got {
+		if kindParams[k] == "" {
+			t.Errorf("kind %s has no enabling parameter in the templates (kindParams)", k)
+		}
+	}
+}
+
+func TestNotifyCallsMatchSNSPublisher(t *testing.T) {
+	if got, want := apis(NotifyCalls), methods[notify.SNSPublisher]("SNS"); !slices.Equal(got, want) {
+		t.Errorf("NotifyCalls name %v, notify.SNSPublisher has %v", got, want)
+	}
+}
+
+// iamPrefix maps the SDK's service ids to IAM's service prefixes.
+var iamPrefix = map[string]string{
+	"AccessAnalyzer": "access-analyzer", "CloudWatchLogs": "logs", "DynamoDB": "dynamodb", "IAM": "iam",
+	"S3": "s3", "SNS": "sns", "SQS": "sqs", "STS": "sts",
+}
+
+// renamed are the operations authorised by an action of another name.
+var renamed = map[string]string{
+	"AccessAnalyzer.ListFindingsV2": "access-analyzer:ListFindings",
+	"AccessAnalyzer.GetFindingV2":   "access-analyzer:GetFinding",
+}
+
+func TestCallsNameTheirActions(t *testing.T) {
+	groups := map[string][]Call{
+		"AnalyzerReads": AnalyzerReads, "FactReads": FactReads, "RemediationReads": RemediationReads,
+		"NotifyCalls": NotifyCalls, "ExceptionsCalls": ExceptionsCalls, "StateCalls": StateCalls,
+		"RuntimeCalls": RuntimeCalls, "CrossAccountCalls": CrossAccountCalls,
+	}
+	for _, k := range RemediationKinds() {
+		groups["KindWrites["+string(k)+"]"] = KindWrites[k]
+	}
+	actionOf := map[string]string{}
+	all := map[string]bool{}
+	for name, g := range groups {
+		for _, c := range g {
+			service, op, _ := strings.Cut(c.API, ".")
+			want := iamPrefix[service] + ":" + op
+			if r, ok := renamed[c.API]; ok {
+				want = r
+			}
+			if iamPrefix[service] == "" || c.Action != want {
+				t.Errorf("%s: %s is authorised by %s, not %s", name, c.API, want, c.Action)
+			}
+			if prev, ok := actionOf[c.API]; ok && prev != c.Action {
+				t.Errorf("%s is listed with two actions, %s and %s", c.API, prev, c.Action)
+			}
+			actionOf[c.API] = c.Action
+			all[c.Action] = true
+			if c.Source == "" {
+				t.Errorf("%s: %s names no source", name, c.API)
+			}
+		}
+	}
+	for a := range WildcardOnly {
+		if !all[a] {
+			t.Errorf("WildcardOnly lists %s, which no call needs", a)
+		}
+	}
+}
+
+// demo is the emulator serving the demo account, with a config whose calls
+// are recorded by counter.
+type demo struct {
+	cfg     aws.Config
+	counter *awsapi.Counter
+	srv     *emulator.Server
+	snap    *snapshot.Snapshot
+}
+
+func startDemo(t *testing.T, opts emulator.Options) *demo {
+	t.Helper()
+	fsys, err := fs.Sub(examples.Demo, examples.DemoSnapshotDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := snapshot.Load(fsys, examples.DemoSnapshotDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := emulator.New(snap, opts)
+	url, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close(context.Background()) })
+	d := &demo{srv: srv, snap: snap, counter: awsapi.NewCounter()}
+	d.cfg = d.config(url)
+	d.counter.Attach(&d.cfg)
+	return d
+}
+
+// config is an SDK config for the emulator at url, without the counter.
+func (d *demo) config(url string) aws.Config {
+	return aws.Config{
+		Region:       d.snap.Meta.Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+		BaseEndpoint: aws.String(url),
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.RateLimiter = ratelimit.None })
+		},
+	}
+}
+
+func (d *demo) calls() []string {
+	return slices.Sorted(maps.Keys(d.counter.ByOperation()))
+}
+
+// read reads the findings and the facts as plan does.
+func (d *demo) read(t *testing.T, ctx context.Context) ([]iamprune.Finding, *iamprune.Facts) {
+	t.Helper()
+	findings, _, err := awsapi.NewFindingSource(d.cfg, iamprune.AnalyzerAuto).Findings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	facts, err := awsapi.NewFacts(d.cfg).Facts(ctx, findings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return findings, facts
+}
+
+// The demo account has every finding type, so reading it makes every read
+// call.
+func TestReadCallsMatchCode(t *testing.T) {
+	d := startDemo(t, emulator.Options{})
+	d.read(t, context.Background())
+	if got, want := d.calls(), apis(AnalyzerReads, FactReads); !slices.Equal(got, want) {
+		t.Errorf("reading the demo account called\n%v\nAnalyzerReads and FactReads name\n%v", got, want)
+	}
+}
+
+func TestExceptionsCallsMatchCode(t *testing.T) {
+	ctx := context.Background()
+	d := startDemo(t, emulator.Options{Buckets: []string{"exceptions"}})
+	uncounted := d.config(*d.cfg.BaseEndpoint)
+	if _, err := awsapi.NewS3Object(uncounted).Put(ctx, "exceptions", "exceptions.yaml", []byte("exceptions: []\n"), "application/yaml"); err != nil {
+		t.Fatal(err)
+	}
+	objects := awsapi.NewS3Object(d.cfg)
+	_, etag, _, err := objects.Get(ctx, "exceptions", "exceptions.yaml", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, notModified, err := objects.Get(ctx, "exceptions", "exceptions.yaml", etag); err != nil || !notModified {
+		t.Fatalf("conditional get: notModified %v, %v", notModified, err)
+	}
+	if got, want := d.calls(), apis(ExceptionsCalls); !slices.Equal(got, want) {
+		t.Errorf("reading exceptions called %v, ExceptionsCalls name %v", got, want)
+	}
+}
+
+// notExercised are the writes of a kind that the demo account does not
+// reach, with why; every other write of KindWrites must be made.
+var notExercised = map[iamprune.ActionKind]map[string]string{
+	iamprune.KindQuarantineRole: {
+		"IAM.AttachRolePolicy": "only when the role's inline policy quota is full",
+		"IAM.DetachRolePolicy": "only to undo AttachRolePolicy",
+	},
+	iamprune.KindDenyUnusedServices: {
+		"IAM.CreatePolicy":     "only when the deny overflows the inline policy quota",
+		"IAM.DeletePolicy":     "only to undo CreatePolicy",
+		"IAM.AttachRolePolicy": "only with CreatePolicy",
+		"IAM.DetachRolePolicy": "only with CreatePolicy",
+		"IAM.AttachUserPolicy": "only with CreatePolicy",
+		"IAM.DetachUserPolicy": "only with CreatePolicy",
+	},
+}
+
+// Each kind's executor, applied to the demo plan's actions of that kind and
+// rolled back, calls only RemediationReads and its own KindWrites, and
+// makes every write of KindWrites but those of notExercised.
+func TestKindCallsMatchExecutors(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	plan := func(t *testing.T, d *demo) []iamprune.Action {
+		findings, facts := d.read(t, ctx)
+		cfg := iamprune.DefaultConfig()
+		cfg.Notifications.RequirePriorNotice = false
+		return decide.Plan(decide.Input{Findings: findings, Facts: facts, Config: cfg, Now: now}).Actions
+	}
+	for _, kind := range RemediationKinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			d := startDemo(t, emulator.Options{Now: func() time.Time { return now }})
+			actions := plan(t, d)
+			opts := remediate.Options{Now: func() time.Time { return now }, RunID: "run-1"}
+			if kind == iamprune.KindDeleteAccessKey {
+				// Only keys iamprune deactivated are deleted: deactivate
+				// them first, unrecorded, and plan their deletion.
+				uncounted := remediate.Executors(iam.NewFromConfig(d.config(*d.cfg.BaseEndpoint)), opts)
+				var deletes []iamprune.Action
+				for _, a := range actions {
+					if a.Kind == iamprune.KindDeactivateAccessKey {
+						in := inspect(t, ctx, uncounted[a.Kind], a)
+						if _, err := uncounted[a.Kind].Apply(ctx, a, in); err != nil {
+							t.Fatal(err)
+						}
+						a.Kind = iamprune.KindDeleteAccessKey
+						deletes = append(deletes, a)
+					}
+				}
+				actions = deletes
+			}
+			before := d.counter.ByOperation()
+			exec := remediate.Executors(iam.NewFromConfig(d.cfg), opts)[kind]
+			n := 0
+			for _, a := range actions {
+				if a.Kind == kind {
+					run(t, ctx, exec, a)
+					n++
+				}
+			}
+			if n == 0 {
+				t.Fatalf("the demo plan has no %s action", kind)
+			}
+			var called []string
+			for op, c := range d.counter.ByOperation() {
+				if c > before[op] {
+					called = append(called, op)
+				}
+			}
+			allowed := apis(RemediationReads, KindWrites[kind])
+			for _, op := range called {
+				if !slices.Contains(allowed, op) {
+					t.Errorf("%s called %s, which is neither in RemediationReads nor in its KindWrites", kind, op)
+				}
+			}
+			for _, c := range KindWrites[kind] {
+				_, skip := notExercised[kind][c.API]
+				if made := slices.Contains(called, c.API); made == skip {
+					t.Errorf("%s: %s made %v, want %v (notExercised)", kind, c.API, made, !skip)
+				}
+			}
+		})
+	}
+}
+
+// run inspects, applies and rolls back one action. Deleting a key cannot be
+// undone, which its Rollback reports as a conflict.
+func run(t *testing.T, ctx context.Context, e iamprune.Executor, a iamprune.Action) {
+	t.Helper()
+	in := inspect(t, ctx, e, a)
+	post, err := e.Apply(ctx, a, in)
+	if err != nil {
+		t.Fatalf("apply %s %s: %v", a.Kind, a.Target, err)
+	}
+	rec := iamprune.ActionRecord{RunID: "run-1", ActionID: a.ID, Account: a.Account, Principal: a.Principal, FindingType: a.FindingType,
+		Kind: a.Kind, Target: a.Target, Services: a.Services, Status: iamprune.ResultDone, PreImage: in.PreImage, PostImage: post}
+	if _, err := e.Rollback(ctx, rec); err != nil && !(a.Kind == iamprune.KindDeleteAccessKey && iamprune.ErrorCode(err) == iamprune.ECONFLICT) {
+		t.Fatalf("rollback %s %s: %v", a.Kind, a.Target, err)
+	}
+}
+
+// inspect inspects an action that must be ready to apply.
+func inspect(t *testing.T, ctx context.Context, e iamprune.Executor, a iamprune.Action) iamprune.Inspection {
+	t.Helper()
+	in, err := e.Inspect(ctx, a)
+	if err != nil {
+		t.Fatalf("inspect %s %s: %v", a.Kind, a.Target, err)
+	}
+	if in.Skip != "" || in.AlreadyDone {
+		t.Fatalf("inspect %s %s: skip %q, already done %v", a.Kind, a.Target, in.Skip, in.AlreadyDone)
+	}
+	return in
+}
