@@ -153,11 +153,23 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 			pending++
 		}
 	}
-	// With nothing pending there is nothing to consent to: the run only
+	// Notices are a side effect too: they need consent like changes do.
+	digests, err := m.digestsDue(ctx, p, store)
+	if err != nil {
+		return err
+	}
+	var what []string
+	if pending > 0 {
+		what = append(what, fmt.Sprintf("apply %d change(s)", pending))
+	}
+	if digests > 0 {
+		what = append(what, fmt.Sprintf("send %d digest(s) to owners", digests))
+	}
+	// With nothing to do there is nothing to consent to: the run only
 	// confirms, with reads, that what was done is still done.
-	if pending == 0 {
+	if len(what) == 0 {
 		fmt.Fprintln(shown, "\nNothing new to apply: every remediation of the plan is already done.")
-	} else if err := m.confirm(ao.yes, acct, fmt.Sprintf("apply %d change(s) in account %s", pending, acct)); err != nil {
+	} else if err := m.confirm(ao.yes, acct, strings.Join(what, " and ")+" in account "+acct); err != nil {
 		return err
 	}
 	fmt.Fprintln(shown)
@@ -193,6 +205,25 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 		return errProblems
 	}
 	return nil
+}
+
+// digestsDue counts the digests a run would send before any change.
+func (m *Main) digestsDue(ctx context.Context, p *planned, store iamprune.Store) (int, error) {
+	if len(p.in.cfg.Notifications.Channels) == 0 {
+		return 0, nil
+	}
+	facts := p.facts
+	if facts == nil {
+		var err error
+		if facts, err = p.aws.facts.Facts(ctx, nil); err != nil {
+			return 0, err
+		}
+		p.facts = facts
+	}
+	nt := &notifier{cfg: p.in.cfg.Notifications, excs: p.in.exceptions, now: p.in.now}
+	nt.log, _ = store.(iamprune.NoticeLog)
+	ds, err := nt.pending(ctx, p.plan, facts)
+	return len(ds), err
 }
 
 // applyAndNotify runs apply with its notices: owners hear first (notify

@@ -288,3 +288,15 @@ func TestRefusedRunGoesToDefaultRoute(t *testing.T) {
 		t.Errorf("a refused run wrote to IAM: %v", w)
 	}
 }
+
+// apply asks before sending notices, even when no change is due.
+func TestApplyNeedsConsentToNotify(t *testing.T) {
+	srv, state := notifyAccount(t)
+	r := on(t, "2026-11-28", state, "apply")
+	if r.code != 2 || !strings.Contains(r.stderr, "send 3 digest(s)") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if w := srv.Writes(); len(w) != 0 {
+		t.Errorf("apply without consent wrote: %v", w)
+	}
+}
