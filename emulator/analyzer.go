@@ -95,7 +95,7 @@ func (s *Server) serveAnalyzer(w http.ResponseWriter, r *http.Request, body []by
 		writeJSONError(w, reqID, e)
 		return
 	}
-	if !s.admit(call) {
+	if !s.admit(call, r) {
 		writeJSONError(w, reqID, jsonThrottling())
 		return
 	}

@@ -20,3 +20,18 @@ func TestDumpDiff(t *testing.T) {
 		t.Error("a non-dump was accepted")
 	}
 }
+
+// A retry of one SDK invocation is not a repeated call; the same call made
+// by two invocations is.
+func TestDuplicatesIgnoreRetries(t *testing.T) {
+	c := Call{Service: "iam", Operation: "ListAccessKeys", Params: "UserName=alice"}
+	if d := duplicates([]Call{c, c}, []string{"inv-1", "inv-1"}); len(d) != 0 {
+		t.Errorf("a retry counted as a duplicate: %v", d)
+	}
+	if d := duplicates([]Call{c, c}, []string{"inv-1", "inv-2"}); len(d) != 1 {
+		t.Errorf("two invocations of one call not reported: %v", d)
+	}
+	if d := duplicates([]Call{c, c}, []string{"", ""}); len(d) != 1 {
+		t.Errorf("requests without an invocation id not compared: %v", d)
+	}
+}

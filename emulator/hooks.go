@@ -102,8 +102,8 @@ var errorStatus = map[string]int{
 }
 
 // FailNext makes the next n calls of operation (an IAM, STS, Access
-// Analyzer, S3 or SNS operation name, such as UpdateAccessKey, PutObject
-// or Publish) fail with the AWS
+// Analyzer, S3, SNS or SQS operation name, such as UpdateAccessKey,
+// PutObject, Publish or ReceiveMessage) fail with the AWS
 // error code, for example ServiceFailure (HTTP 500, which SDK clients
 // retry) or AccessDenied (403, which they do not). n <= 0 cancels a
 // pending injection. Failed injected calls are not recorded in Calls or
@@ -153,7 +153,8 @@ func (s *Server) injectedFailure(c Call) *apiError {
 
 // Writes returns the calls of operations that change state (IAM writes,
 // archive-rule operations and UpdateFindings, S3 PutObject and
-// CreateBucket, SNS CreateTopic, DeleteTopic and Publish), in order,
+// CreateBucket, SNS CreateTopic, DeleteTopic and Publish, SQS queue and
+// message operations other than GetQueueUrl and GetQueueAttributes), in order,
 // whatever their outcome.
 func (s *Server) Writes() []Call {
 	var out []Call
@@ -162,7 +163,8 @@ func (s *Server) Writes() []Call {
 		case c.Service == iamService.Name && iamService.Writes[c.Operation],
 			c.Service == "access-analyzer" && analyzerWrites[c.Operation],
 			c.Service == "s3" && s3Writes[c.Operation],
-			c.Service == snsService.Name && snsService.Writes[c.Operation]:
+			c.Service == snsService.Name && snsService.Writes[c.Operation],
+			c.Service == "sqs" && sqsWrites[c.Operation]:
 			out = append(out, c)
 		}
 	}

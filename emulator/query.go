@@ -81,7 +81,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, body []byte,
 		writeQueryError(w, svc.Xmlns, reqID, e)
 		return
 	}
-	if !s.admit(call) {
+	if !s.admit(call, r) {
 		writeQueryError(w, svc.Xmlns, reqID, queryThrottling())
 		return
 	}

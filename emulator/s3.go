@@ -160,7 +160,7 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, body []byte, re
 		writeS3Error(w, r, reqID, e)
 		return
 	}
-	if !s.admit(call) {
+	if !s.admit(call, r) {
 		writeS3Error(w, r, reqID, s3Throttling())
 		return
 	}

@@ -1,10 +1,11 @@
 // Package emulator serves a snapshot as a local AWS endpoint over the real
 // wire protocols: IAM, STS and SNS (Query, XML responses), Access Analyzer
-// (REST-JSON) and S3 (REST-XML, in-memory buckets). The service is chosen
-// from the SigV4 signing name in the Authorization header; any
-// credentials are accepted and signatures are not verified. Every request
-// is recorded in a call log so that tests can prove that a client never
-// makes the same call twice.
+// (REST-JSON), S3 (REST-XML, in-memory buckets) and SQS (AWS JSON 1.0,
+// in-memory queues with long polling, visibility timeouts and redrive).
+// The service is chosen from the SigV4 signing name in the Authorization
+// header; any credentials are accepted and signatures are not verified.
+// Every request is recorded in a call log so that tests can prove that a
+// client never makes the same call twice.
 //
 // The emulator holds its own copy of the snapshot's IAM state and
 // implements the IAM write operations that iamprune's remediations and
@@ -12,9 +13,10 @@
 // and checked end to end; likewise the archive-rule operations,
 // UpdateFindings, the S3 object calls that exception sync and its
 // readers use, and the SNS topic operations and Publish that notifications
-// use. Test hooks (Dump, Mark*, SetFindingStatus, AddArchiveRule,
-// PutObject, Object, Published, FailNext) let tests inspect that state and simulate
-// the world changing.
+// use, and the SQS queue operations a queue consumer uses. Test hooks
+// (Dump, Mark*, SetFindingStatus, AddArchiveRule, PutObject, Object,
+// Published, Messages, FailNext) let tests inspect that state and
+// simulate the world changing.
 package emulator
 
 import (
@@ -64,6 +66,10 @@ type Options struct {
 	// snapshot's account and region; a name ending in .fifo makes a FIFO
 	// topic. TopicARN gives their ARNs.
 	Topics []string
+	// Queues are the names of SQS standard queues that exist from the
+	// start, empty, with SQS's default attributes. Queues with a redrive
+	// policy are made with CreateQueue.
+	Queues []string
 }
 
 // Call is one request the emulator answered. Params is a canonical rendering
@@ -85,15 +91,17 @@ type Server struct {
 	now      func() time.Time
 	maxRules int
 	s3Host   string
+	sqs      *sqsState
 
 	requests atomic.Int64
 
-	mu        sync.Mutex
-	calls     []Call
-	throttled []Call
-	injected  []Call
-	failNext  map[string]injection
-	srv       *http.Server
+	mu          sync.Mutex
+	calls       []Call
+	invocations []string // the SDK invocation id of each call, for Duplicates
+	throttled   []Call
+	injected    []Call
+	failNext    map[string]injection
+	srv         *http.Server
 }
 
 // maxBody bounds request bodies; real requests here are a few kilobytes.
@@ -110,6 +118,7 @@ func New(snap *snapshot.Snapshot, opts Options) *Server {
 		now:      opts.Now,
 		maxRules: opts.MaxArchiveRules,
 		s3Host:   strings.ToLower(opts.S3VirtualHost),
+		sqs:      newSQSState(),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -125,6 +134,9 @@ func New(snap *snapshot.Snapshot, opts Options) *Server {
 	}
 	for _, name := range opts.Topics {
 		s.st.addTopic(name, nil, nil)
+	}
+	for _, name := range opts.Queues {
+		s.sqs.add(s.sqsQueueARN(name), name, defaultQueueAttrs(), nil)
 	}
 	if s.pageSize <= 0 {
 		s.pageSize = defaultPageSize
@@ -203,7 +215,7 @@ func (s *Server) Throttled() []Call {
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls, s.throttled, s.injected = nil, nil, nil
+	s.calls, s.invocations, s.throttled, s.injected = nil, nil, nil, nil
 }
 
 // Duplicates returns each call that was answered more than once, once, in
@@ -211,21 +223,49 @@ func (s *Server) ResetCalls() {
 func (s *Server) Duplicates() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seen := make(map[Call]int, len(s.calls))
+	return duplicates(s.calls, s.invocations)
+}
+
+// duplicates returns the calls made more than once. A retry of the same SDK
+// invocation (same amz-sdk-invocation-id header, after a throttle or a
+// transport error) is the same call, not a repeat.
+func duplicates(calls []Call, invocations []string) []Call {
+	ids := make(map[Call]map[string]bool, len(calls))
 	var dups []Call
-	for _, c := range s.calls {
-		seen[c]++
-		if seen[c] == 2 {
+	for i, c := range calls {
+		id := invocations[i]
+		if id == "" {
+			id = fmt.Sprintf("#%d", i) // no SDK header: every request counts
+		}
+		if ids[c] == nil {
+			ids[c] = map[string]bool{}
+		}
+		if ids[c][id] {
+			continue
+		}
+		ids[c][id] = true
+		if len(ids[c]) == 2 {
 			dups = append(dups, c)
 		}
 	}
 	return dups
 }
 
+// DuplicatesSince is Duplicates over the calls after the first n, for a
+// caller that only cares about the latest run.
+func (s *Server) DuplicatesSince(n int) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n > len(s.calls) {
+		n = len(s.calls)
+	}
+	return duplicates(s.calls[n:], s.invocations[n:])
+}
+
 // admit decides whether a request is served or throttled, and logs it.
 // Throttled requests go to a separate log so that Duplicates is about real
 // calls only.
-func (s *Server) admit(c Call) bool {
+func (s *Server) admit(c Call, r *http.Request) bool {
 	n := s.requests.Add(1)
 	throttle := s.every > 0 && n%s.every == 0
 	s.mu.Lock()
@@ -233,6 +273,7 @@ func (s *Server) admit(c Call) bool {
 		s.throttled = append(s.throttled, c)
 	} else {
 		s.calls = append(s.calls, c)
+		s.invocations = append(s.invocations, r.Header.Get("Amz-Sdk-Invocation-Id"))
 	}
 	s.mu.Unlock()
 	s.log.Debug("emulator request", "service", c.Service, "operation", c.Operation, "throttled", throttle)
@@ -267,6 +308,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveAnalyzer(w, r, body, reqID)
 	case "s3":
 		s.serveS3(w, r, body, reqID)
+	case "sqs":
+		s.serveSQS(w, r, body, reqID)
 	default:
 		s.writeUnrouted(w, r, reqID, notImplemented(service))
 	}

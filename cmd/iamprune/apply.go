@@ -117,7 +117,7 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 		if plan, err = loadPlan(file); err != nil {
 			return err
 		}
-		in, err := m.loadInputs(o)
+		in, err := m.loadInputs(ctx, o)
 		if err != nil {
 			return err
 		}

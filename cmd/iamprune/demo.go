@@ -172,14 +172,7 @@ func (d *demoEnv) plan(ctx context.Context, m *Main, store iamprune.Store) (*dem
 	if err != nil {
 		return nil, err
 	}
-	dups := 0
-	seen := map[emulator.Call]bool{}
-	for _, c := range d.srv.Calls()[before:] {
-		if seen[c] {
-			dups++
-		}
-		seen[c] = true
-	}
+	dups := len(d.srv.DuplicatesSince(before))
 	return &demoResult{plan: plan, caller: facts.Caller, account: facts.Account, calls: sess.counter.Total() - calls, duplicates: dups}, nil
 }
 

@@ -344,3 +344,31 @@ func TestExceptionsSyncConfirmOnTerminal(t *testing.T) {
 		}
 	}
 }
+
+// plan reads the exceptions the sync pipeline published to S3.
+func TestPlanReadsExceptionsFromS3(t *testing.T) {
+	a := newSyncAccount(t)
+	body, err := os.ReadFile(filepath.Join(repoRoot(t), "examples", "demo", "exceptions.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.srv.PutObject(syncBucket, syncKey, body); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "iamprune.yaml")
+	if err := os.WriteFile(cfg, []byte("exceptions: s3://"+syncBucket+"/"+syncKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := decodePlan(t, runCLI(t, "plan", "--config", cfg, "--now", demoNow, "-o", "json"))
+	found := false
+	for _, act := range p.Actions {
+		// (Forensics' finding is archived in this account; WebAppRole's kms
+		// exception is the one to see.)
+		if act.FindingID == findWebAppPerms && act.Kind == "exempt" {
+			found = strings.Contains(act.Reason, "s3://"+syncBucket+"/"+syncKey) && slices.Equal(act.Services, []string{"kms"})
+		}
+	}
+	if !found {
+		t.Error("the WebAppRole exception read from S3 was not applied (or its source not named)")
+	}
+}

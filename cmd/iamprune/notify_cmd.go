@@ -142,7 +142,7 @@ func (m *Main) notifyTestCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			in, err := m.loadInputs(o)
+			in, err := m.loadInputs(ctx, o)
 			if err != nil {
 				return err
 			}

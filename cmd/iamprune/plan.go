@@ -118,7 +118,7 @@ type planInputs struct {
 }
 
 // loadInputs reads the config and exceptions named by the flags.
-func (m *Main) loadInputs(o planOptions) (planInputs, error) {
+func (m *Main) loadInputs(ctx context.Context, o planOptions) (planInputs, error) {
 	now, err := parseNow(o.now, m.Now)
 	if err != nil {
 		return planInputs{}, err
@@ -142,7 +142,17 @@ func (m *Main) loadInputs(o planOptions) (planInputs, error) {
 		}
 	}
 	var excs []iamprune.Exception
-	if excPath != "" {
+	switch {
+	case strings.HasPrefix(excPath, "s3://"):
+		// The list the exceptions-sync pipeline publishes.
+		awsCfg, _, err := awsapi.LoadConfig(ctx, awsapi.Options{Profile: m.profile, Region: m.region, Logger: m.log()})
+		if err != nil {
+			return planInputs{}, err
+		}
+		if excs, err = awsapi.NewExceptionsFromS3(awsapi.NewS3Object(awsCfg)).Load(ctx, excPath); err != nil {
+			return planInputs{}, err
+		}
+	case excPath != "":
 		if excs, err = exceptions.Load(excPath); err != nil {
 			return planInputs{}, err
 		}
@@ -162,7 +172,7 @@ type planned struct {
 }
 
 func (m *Main) makePlan(ctx context.Context, o planOptions, store iamprune.Store) (*planned, error) {
-	in, err := m.loadInputs(o)
+	in, err := m.loadInputs(ctx, o)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/spf13/cobra"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/awsapi"
+	"github.com/iamprune/iamprune/events"
+	"github.com/iamprune/iamprune/worker"
+)
+
+// workerOptions are the flags of 'iamprune worker'.
+type workerOptions struct {
+	queue       string
+	listen      string
+	concurrency int
+	wait        time.Duration
+	visibility  time.Duration
+	drain       time.Duration
+	// plan holds the config, exceptions, state and --now flags, as apply
+	// has them; the analyzer is the one each event names.
+	plan planOptions
+}
+
+func (m *Main) workerCommand() *cobra.Command {
+	var o workerOptions
+	cmd := &cobra.Command{
+		Use:   "worker --queue URL",
+		Short: "Consume finding events from an SQS queue, for containers instead of Lambda",
+		Long: `worker is a long-running SQS consumer: it processes the Access Analyzer
+finding events that an EventBridge rule sends to the queue, one finding each,
+the way the Lambda function does: the finding is read as it is now, decided,
+applied and notified as 'apply --yes' does for that one finding, with all its
+guards (protected principals, exceptions, max actions, accounts allowlist,
+the per-account lock). Deleted findings and finding versions already handled
+are skipped. The config and exceptions are read again for every message.
+
+  - long polling (--wait), up to --concurrency messages received and kept
+    in flight at once; runs are serialised, as apply locks the account;
+  - while a message is processed its visibility timeout (--visibility) is
+    renewed every half of it, so that slow work is not handed to another
+    consumer;
+  - a message is deleted only after it was processed successfully; a failed
+    one is left, becomes visible again after its timeout, and after the
+    queue's redrive policy's maxReceiveCount SQS moves it to the dead-letter
+    queue, so a poison message never blocks the others;
+  - on SIGTERM or Ctrl-C it stops receiving, lets the messages in flight
+    finish (for at most --drain) and exits 0.
+
+HTTP on --listen: /healthz answers 200 while the receive loop is alive and
+503 otherwise (for container health checks), /metrics serves Prometheus
+metrics: iamprune_findings_processed_total, iamprune_actions_total{kind,
+status}, iamprune_errors_total and iamprune_aws_calls_total{operation}.
+
+The queue's endpoint follows the AWS SDK settings (--region, --profile,
+AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SQS).`,
+		Example: `  iamprune worker --queue https://sqs.eu-west-1.amazonaws.com/111122223333/iamprune --config iamprune.yaml --state dynamodb://iamprune
+  iamprune worker --queue "$QUEUE_URL" --listen 0.0.0.0:9090 --concurrency 4`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return m.runWorker(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.queue, "queue", "", "URL of the SQS queue to consume (required)")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:9090", `address for /healthz and /metrics; "" serves neither`)
+	f.IntVar(&o.concurrency, "concurrency", 1, "messages received and kept in flight at once (runs themselves are serialised: apply locks the account)")
+	f.DurationVar(&o.wait, "wait", worker.DefaultWait, "long-poll time per receive, 1s to 20s")
+	f.DurationVar(&o.visibility, "visibility", worker.DefaultVisibility, "visibility timeout asked for and renewed while a message is processed")
+	f.DurationVar(&o.drain, "drain", worker.DefaultDrain, "on shutdown, how long messages in flight may take to finish")
+	f.StringVar(&o.plan.configPath, "config", "", "YAML config file (default: $IAMPRUNE_CONFIG, else built-in defaults)")
+	f.StringVar(&o.plan.exceptions, "exceptions", "", "exceptions file, *.txt or YAML; overrides the config's exceptions")
+	f.StringVar(&o.plan.now, "now", "", "evaluate as of this time (RFC 3339 or YYYY-MM-DD), for tests and replays")
+	f.StringVar(&o.plan.state, "state", "", "state store: a SQLite file or dynamodb://TABLE (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
+	return cmd
+}
+
+func (m *Main) runWorker(ctx context.Context, o workerOptions) error {
+	switch {
+	case o.queue == "":
+		return usagef("--queue is required")
+	case o.concurrency < 1:
+		return usagef("--concurrency: %d is not a positive number", o.concurrency)
+	case o.wait < time.Second || o.wait > 20*time.Second:
+		return usagef("--wait: %s is not from 1s to 20s (SQS's long-poll limit)", o.wait)
+	case o.visibility < 2*time.Second || o.visibility > 12*time.Hour:
+		return usagef("--visibility: %s is not from 2s to 12h", o.visibility)
+	case o.drain <= 0:
+		return usagef("--drain: %s is not positive", o.drain)
+	}
+	log := m.log()
+	metrics := worker.NewMetrics()
+	cfg, counter, err := awsapi.LoadConfig(ctx, awsapi.Options{Profile: m.profile, Region: m.region, Logger: log})
+	if err != nil {
+		return err
+	}
+	cfg.APIOptions = append(cfg.APIOptions, metrics.CountAWSCalls)
+	process, closeProcess, err := m.workerProcess(ctx, o.plan, cfg, counter, metrics)
+	if err != nil {
+		return err
+	}
+	defer closeProcess()
+	w := &worker.Worker{
+		Client:      sqs.NewFromConfig(cfg),
+		QueueURL:    o.queue,
+		Process:     process,
+		Wait:        o.wait,
+		Visibility:  o.visibility,
+		Concurrency: o.concurrency,
+		Drain:       o.drain,
+		Metrics:     metrics,
+		Logger:      log,
+	}
+	if o.listen != "" {
+		ln, err := net.Listen("tcp", o.listen)
+		if err != nil {
+			return fmt.Errorf("worker: --listen %s: %w", o.listen, err)
+		}
+		srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("worker: HTTP server failed", "err", err)
+			}
+		}()
+		defer func() {
+			shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			srv.Shutdown(shut)
+		}()
+		log.Info("worker: serving /healthz and /metrics", "addr", ln.Addr().String())
+	}
+	if err := w.Run(ctx); err != nil {
+		return err
+	}
+	log.Info("worker: stopped")
+	return nil
+}
+
+// workerProcess returns the function that processes one message body: an
+// EventBridge finding event, handled exactly as the Lambda function
+// handles one (lambda.go): deleted and already-handled versions are
+// skipped, anything else is decided, applied and notified as 'apply
+// --yes' does for that finding, with all its guards. A malformed body, a
+// failed or refused run is an error, so that the message is retried and
+// at last redriven. Actions are counted in metrics. The returned close
+// releases the state store.
+//
+// Runs are serialised: apply holds a per-account lock in the state store,
+// so concurrent runs in one account would refuse each other.
+func (m *Main) workerProcess(ctx context.Context, o planOptions, cfg aws.Config, counter *awsapi.Counter, metrics *worker.Metrics) (func(context.Context, []byte) error, func(), error) {
+	// Bad flags or files fail the start; they are read again for every
+	// message, as every apply reads them, so that a changed exceptions
+	// file counts at once and the clock is not frozen at start.
+	if _, err := m.loadInputs(ctx, o); err != nil {
+		return nil, nil, err
+	}
+	store, err := m.openStore(ctx, o.state, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := &lambdaHandler{m: m, seen: newLRU(dedupCapacity)}
+	run := &lambdaRun{aws: cfg, counter: counter, store: store}
+	var mu sync.Mutex
+	process := func(ctx context.Context, body []byte) error {
+		ev, err := events.Classify(json.RawMessage(body))
+		if err != nil {
+			return err
+		}
+		if ev.Kind != events.KindFinding {
+			return iamprune.Errorf(iamprune.EINVALID, "worker: message body is a %s event; the queue must carry %q events", ev.Kind, events.DetailTypeUnused)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if h.skip(ev.Finding) != nil {
+			return nil
+		}
+		if run.in, err = m.loadInputs(ctx, o); err != nil {
+			return err
+		}
+		resp, err := h.process(ctx, run, ev.Finding)
+		if resp != nil && resp.Run != nil {
+			for _, a := range resp.Run.Results {
+				metrics.Action(string(a.Kind), a.Status)
+			}
+		}
+		return err
+	}
+	return process, func() { store.Close() }, nil
+}
