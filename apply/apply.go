@@ -144,9 +144,20 @@ func Apply(ctx context.Context, plan *iamprune.Plan, o Options) (*iamprune.RunRe
 		return refuse(ctx, o, r, res, why)
 	}
 
+	return runEach(ctx, o, r, res, checks, "", func(c *check) (iamprune.ActionResult, error) {
+		return execute(ctx, o, r.ID, c)
+	})
+}
+
+// runEach carries out each item in order, collecting the results, and
+// closes the run as succeeded or failed. An error from do means the run
+// must stop at once (a crash was injected or the journal cannot be written)
+// and leaves it open, for the next run to reconcile.
+func runEach[T any](ctx context.Context, o Options, r iamprune.Run, res *iamprune.RunResult, items []T, detailPrefix string,
+	do func(T) (iamprune.ActionResult, error)) (*iamprune.RunResult, error) {
 	failed := false
-	for _, c := range checks {
-		ar, err := execute(ctx, o, r.ID, c)
+	for _, it := range items {
+		ar, err := do(it)
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +168,7 @@ func Apply(ctx context.Context, plan *iamprune.Plan, o Options) (*iamprune.RunRe
 	if failed {
 		status = iamprune.RunFailed
 	}
-	if err := finishRun(ctx, o, r, status, summary(res.Results)); err != nil {
+	if err := finishRun(ctx, o, r, status, detailPrefix+summary(res.Results)); err != nil {
 		return nil, err
 	}
 	return res, nil

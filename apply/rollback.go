@@ -67,23 +67,9 @@ func Rollback(ctx context.Context, runID string, actionIDs []string, o Options) 
 		return nil, err
 	}
 	res := &iamprune.RunResult{RunID: r.ID, Results: []iamprune.ActionResult{}}
-	failed := false
-	for _, rec := range todo {
-		ar, err := undo(ctx, o, r.ID, rec)
-		if err != nil {
-			return nil, err
-		}
-		failed = failed || ar.Status == iamprune.ResultFailed
-		res.Results = append(res.Results, ar)
-	}
-	status := iamprune.RunSucceeded
-	if failed {
-		status = iamprune.RunFailed
-	}
-	if err := finishRun(ctx, o, r, status, "rollback of run "+runID+": "+summary(res.Results)); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return runEach(ctx, o, r, res, todo, "rollback of run "+runID+": ", func(rec iamprune.ActionRecord) (iamprune.ActionResult, error) {
+		return undo(ctx, o, r.ID, rec)
+	})
 }
 
 // selectUndo returns the journal entries to undo, newest first: every
