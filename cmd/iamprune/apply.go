@@ -223,7 +223,11 @@ func (m *Main) digestsDue(ctx context.Context, p *planned, store iamprune.Store)
 	nt := &notifier{cfg: p.in.cfg.Notifications, excs: p.in.exceptions, now: p.in.now}
 	nt.log, _ = store.(iamprune.NoticeLog)
 	ds, err := nt.pending(ctx, p.plan, facts)
-	return len(ds), err
+	if err != nil {
+		return 0, err
+	}
+	p.due = &ds
+	return len(ds), nil
 }
 
 // applyAndNotify runs apply with its notices: owners hear first (notify
@@ -244,11 +248,14 @@ func (m *Main) applyAndNotify(ctx context.Context, p *planned, store iamprune.St
 				return nil, err
 			}
 		}
-		ds, err := nt.pending(ctx, plan, p.facts)
-		if err != nil {
-			return nil, err
+		if p.due == nil {
+			ds, err := nt.pending(ctx, plan, p.facts)
+			if err != nil {
+				return nil, err
+			}
+			p.due = &ds
 		}
-		notices = nt.send(ctx, ds, acct, opts.RunID)
+		notices = nt.send(ctx, *p.due, acct, opts.RunID)
 	}
 	res, err := apply.Apply(ctx, plan, opts)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/policy"
 )
 
 // describeChanges reads back, through the IAM API, what each done action
@@ -99,29 +99,14 @@ func deniedActions(encoded string) []string {
 	if err != nil {
 		return nil
 	}
-	var p struct {
-		Statement []struct {
-			Effect string
-			Action any
-		}
-	}
-	if json.Unmarshal([]byte(doc), &p) != nil {
+	d, err := policy.Parse([]byte(doc))
+	if err != nil {
 		return nil
 	}
 	var out []string
-	for _, s := range p.Statement {
-		if s.Effect != "Deny" {
-			continue
-		}
-		switch v := s.Action.(type) {
-		case string:
-			out = append(out, v)
-		case []any:
-			for _, x := range v {
-				if s, ok := x.(string); ok {
-					out = append(out, s)
-				}
-			}
+	for _, st := range d.Statement {
+		if st.Effect == policy.Deny {
+			out = append(out, st.Action.Values...)
 		}
 	}
 	return out

@@ -134,6 +134,13 @@ func (h *lambdaHandler) skip(f *events.Finding) *lambdaResponse {
 func (h *lambdaHandler) process(ctx context.Context, run *lambdaRun, f *events.Finding) (*lambdaResponse, error) {
 	m := h.m
 	sess := newAWSSession(run.aws, run.counter, f.AnalyzerARN)
+	// The account's IAM facts are read once per invocation, not once per
+	// record of an SQS batch; findings are always read afresh.
+	if run.facts != nil {
+		sess.facts = run.facts
+	} else {
+		run.facts = sess.facts
+	}
 	// An analyzer's findings are readable only from its own account: an
 	// event from another one was routed here by mistake, and must fail
 	// loudly rather than pass as a finding that no longer exists.
@@ -268,6 +275,8 @@ type lambdaRun struct {
 	aws     aws.Config
 	counter *awsapi.Counter
 	store   iamprune.Store
+	// facts caches the account's IAM facts for the invocation.
+	facts *awsapi.Facts
 }
 
 func (r *lambdaRun) close() { r.store.Close() }

@@ -218,6 +218,30 @@ func TestLambdaHandlerSQSBatch(t *testing.T) {
 	}
 }
 
+// One batch is one read of the account's IAM, however many records.
+func TestLambdaHandlerSQSBatchReadsIAMOnce(t *testing.T) {
+	a, h, logs := newLambdaTest(t)
+	out, err := invokeJSON(t, h, sqsEvent(map[string]string{
+		goodMsg:  findingEvent(demoAnalyzer, aliceFindingID, "v1", false),
+		"msg-lb": findingEvent(demoAnalyzer, findLegacyRole, "v1", false),
+	}))
+	if err != nil {
+		t.Fatalf("invoke: %v\n%s", err, logs)
+	}
+	if f := out.(lambdaevents.SQSEventResponse).BatchItemFailures; len(f) != 0 {
+		t.Fatalf("failures %v\n%s", f, logs)
+	}
+	reads := 0
+	for _, c := range a.srv.Calls() {
+		if c.Operation == "GetAccountAuthorizationDetails" && !strings.Contains(c.Params, "Marker=") {
+			reads++
+		}
+	}
+	if reads != 1 {
+		t.Errorf("the batch read the account's authorization details %d times, want once", reads)
+	}
+}
+
 func TestLambdaHandlerSweep(t *testing.T) {
 	a, h, logs := newLambdaTest(t)
 	before := a.dump(t)

@@ -16,6 +16,7 @@ import (
 	"github.com/iamprune/iamprune/config"
 	"github.com/iamprune/iamprune/decide"
 	"github.com/iamprune/iamprune/exceptions"
+	"github.com/iamprune/iamprune/notify"
 	"github.com/iamprune/iamprune/render"
 	"github.com/iamprune/iamprune/snapshot"
 )
@@ -169,6 +170,9 @@ type planned struct {
 	facts    *iamprune.Facts
 	caller   string
 	snapshot bool
+	// due are the notices the plan calls for, once selected, so that
+	// consent and sending use one read of the notice log.
+	due *[]notify.Delivery
 }
 
 func (m *Main) makePlan(ctx context.Context, o planOptions, store iamprune.Store) (*planned, error) {
