@@ -41,7 +41,9 @@ func newEnv(t *testing.T, name string) *env {
 	if err != nil {
 		t.Fatalf("load snapshot %s: %v", name, err)
 	}
-	srv := emulator.New(snap, emulator.Options{})
+	// A fixed emulator clock: the dates it records (a created policy's
+	// CreateDate) must not differ between two dumps compared by a test.
+	srv := emulator.New(snap, emulator.Options{Now: func() time.Time { return testNow }})
 	url, err := srv.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
