@@ -142,16 +142,26 @@ func Open(path string) (*Store, error) {
 	}
 	f.Close()
 
-	db, err := sql.Open("sqlite", dsn(abs))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: cannot open %s: %w", path, err)
-	}
-	s := &Store{db: db, path: path}
-	if err := s.init(context.Background()); err != nil {
+	// Opening a new file switches it to WAL, which needs an exclusive lock;
+	// SQLite answers a concurrent opener SQLITE_BUSY there without waiting
+	// for busy_timeout, so Open itself waits and tries again.
+	deadline := time.Now().Add(busyTimeout)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		db, err := sql.Open("sqlite", dsn(abs))
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: cannot open %s: %w", path, err)
+		}
+		s := &Store{db: db, path: path}
+		err = s.init(context.Background())
+		if err == nil {
+			return s, nil
+		}
 		db.Close()
-		return nil, err
+		if sqliteCode(err)&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return nil, err
+		}
+		time.Sleep(wait)
 	}
-	return s, nil
 }
 
 // dsn is a SQLite URI for path, escaped so that '?', '#' and '%' in a file
