@@ -1,6 +1,9 @@
 package iamprune
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Rule says when an item of one finding type is notified and remediated, and how.
 type Rule struct {
@@ -47,8 +50,17 @@ type Config struct {
 	ExceptionPolicy ExceptionPolicy `yaml:"-" json:"exception_policy"`
 	// Notifications is the `notifications:` block.
 	Notifications Notifications `yaml:"-" json:"notifications"`
-	// Accounts, when set, is the only accounts iamprune may change.
+	// Accounts, when set, is the only accounts iamprune may change
+	// (config: accounts as a list, or accounts.allow).
 	Accounts []string `yaml:"accounts" json:"accounts"`
+	// CrossAccount says how to act in member accounts of an organisation
+	// (config: accounts as a mapping).
+	CrossAccount CrossAccount `yaml:"-" json:"cross_account"`
+	// Propose is where propose-policy opens its pull requests.
+	Propose Propose `yaml:"-" json:"propose"`
+	// Recommendations: compare each refinement with Access Analyzer's
+	// recommendation when reading findings from the live analyzer.
+	Recommendations bool `yaml:"-" json:"recommendations"`
 	// Source names the file the config came from, for messages.
 	Source string `yaml:"-" json:"-"`
 }
@@ -62,6 +74,72 @@ type ExceptionPolicy struct {
 	// raisable through AWS support).
 	MaxArchiveRules int `json:"max_archive_rules"`
 }
+
+// CrossAccount is how iamprune reaches member accounts: findings of an
+// organisation analyzer name principals in other accounts, whose IAM is read
+// and changed through a role assumed there.
+type CrossAccount struct {
+	// RoleName is the role assumed in every member account
+	// (arn:PARTITION:iam::ACCOUNT:role/RoleName); "" acts only in the
+	// account of the credentials.
+	RoleName string `json:"role_name,omitempty"`
+	// ExternalID is passed to sts:AssumeRole when set.
+	ExternalID string `json:"external_id,omitempty"`
+	// SessionName names the assumed-role sessions (CloudTrail shows it).
+	SessionName string `json:"session_name"`
+}
+
+// DefaultSessionName is the assumed-role session name.
+const DefaultSessionName = "iamprune"
+
+// Propose configures propose-policy's pull requests.
+type Propose struct {
+	// Repo is the infrastructure repository: a git URL or a local path.
+	Repo string `json:"repo,omitempty"`
+	// Base is the branch pull requests target.
+	Base string `json:"base"`
+	// Mode is "github" (push and open a pull request) or "local" (only
+	// create the branch, in Repo when it is a path).
+	Mode string `json:"mode"`
+	// GitHubRepo is OWNER/NAME on GitHub; "" derives it from Repo's URL.
+	GitHubRepo string `json:"github_repo,omitempty"`
+	// GitHubAPI is the GitHub REST API base URL (GitHub Enterprise).
+	GitHubAPI string `json:"github_api"`
+	// TokenEnv names the environment variable holding the GitHub token.
+	TokenEnv string `json:"token_env"`
+	// Files maps principals and policies to the files that define them;
+	// the first match wins. The tag iamprune:source=PATH#POINTER on the
+	// principal takes precedence.
+	Files []ProposeFile `json:"files,omitempty"`
+	// AuthorName and AuthorEmail sign the commits.
+	AuthorName  string `json:"author_name"`
+	AuthorEmail string `json:"author_email"`
+}
+
+// Propose modes.
+const (
+	ProposeGitHub = "github"
+	ProposeLocal  = "local"
+)
+
+// ProposeFile maps principals (and optionally policies) to a policy file.
+type ProposeFile struct {
+	// Principal is an ARN glob of the principals the file defines.
+	Principal string `json:"principal"`
+	// Policy, when set, is a glob of the policy names or ARNs it holds.
+	Policy string `json:"policy,omitempty"`
+	// Path is the file, relative to the repository root: a JSON policy
+	// document, a CloudFormation template (JSON or YAML) or Terraform (.tf).
+	Path string `json:"path"`
+	// Pointer locates the policy in the file: a JSON pointer or a
+	// CloudFormation logical id, or a Terraform block address
+	// (data.aws_iam_policy_document.NAME or aws_iam_policy.NAME).
+	Pointer string `json:"pointer,omitempty"`
+}
+
+// SourceTag is the principal tag naming a policy's source file:
+// iamprune:source=PATH#POINTER.
+const SourceTag = "iamprune:source"
 
 // AnalyzerAuto selects the account's active unused-access analyzer.
 const AnalyzerAuto = "auto"
@@ -80,6 +158,12 @@ func DefaultConfig() Config {
 		Limits:          Limits{MaxActionsPerRun: 25},
 		ExceptionPolicy: ExceptionPolicy{MaxDays: 365, MaxArchiveRules: 100},
 		Notifications:   DefaultNotifications(),
+		CrossAccount:    CrossAccount{SessionName: DefaultSessionName},
+		Propose: Propose{
+			Base: "main", Mode: ProposeGitHub, GitHubAPI: "https://api.github.com/", TokenEnv: "GITHUB_TOKEN",
+			AuthorName: "iamprune", AuthorEmail: "iamprune@users.noreply.github.com",
+		},
+		Recommendations: true,
 	}
 }
 
@@ -128,6 +212,12 @@ func (c Config) Validate() error {
 			return Errorf(EINVALID, "accounts[%d]: %q is not a 12-digit AWS account id", i, a)
 		}
 	}
+	if err := c.CrossAccount.validate(); err != nil {
+		return err
+	}
+	if err := c.Propose.validate(); err != nil {
+		return err
+	}
 	if c.ExceptionPolicy.MaxDays < 1 {
 		return Errorf(EINVALID, "exceptions.max_days: must be >= 1, got %d", c.ExceptionPolicy.MaxDays)
 	}
@@ -172,4 +262,55 @@ func validAccount(a string) bool {
 		}
 	}
 	return true
+}
+
+func (c CrossAccount) validate() error {
+	if c.RoleName != "" && !validRoleName(c.RoleName) {
+		return Errorf(EINVALID, "accounts.role_name: %q is not a role name (1-64 of A-Za-z0-9+=,.@_-; not an ARN)", c.RoleName)
+	}
+	if c.ExternalID != "" && (len(c.ExternalID) < 2 || len(c.ExternalID) > 1224) {
+		return Errorf(EINVALID, "accounts.external_id: must be 2 to 1224 characters")
+	}
+	if c.ExternalID != "" && c.RoleName == "" {
+		return Errorf(EINVALID, "accounts.external_id: set without accounts.role_name")
+	}
+	if c.SessionName == "" || len(c.SessionName) > 64 {
+		return Errorf(EINVALID, "accounts.session_name: must be 1 to 64 characters")
+	}
+	return nil
+}
+
+func validRoleName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.ContainsRune("+=,.@_-", c):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (p Propose) validate() error {
+	if p.Mode != ProposeGitHub && p.Mode != ProposeLocal {
+		return Errorf(EINVALID, "propose.mode: %q is not github or local", p.Mode)
+	}
+	if p.Base == "" {
+		return Errorf(EINVALID, "propose.base: must not be empty")
+	}
+	for i, f := range p.Files {
+		switch {
+		case f.Principal == "":
+			return Errorf(EINVALID, "propose.files[%d].principal: required (an ARN glob)", i)
+		case f.Path == "":
+			return Errorf(EINVALID, "propose.files[%d].path: required", i)
+		case strings.HasPrefix(f.Path, "/") || strings.Contains(f.Path, ".."):
+			return Errorf(EINVALID, "propose.files[%d].path: %q must be relative to the repository root", i, f.Path)
+		}
+	}
+	return nil
 }

@@ -14,6 +14,13 @@ const (
 	KindDeleteLoginProfile  ActionKind = "delete-login-profile"
 	KindQuarantineRole      ActionKind = "quarantine-role"
 	KindDenyUnusedServices  ActionKind = "deny-unused-services"
+	// KindRewritePolicy rewrites the principal's policies in place, down to
+	// what is used (Action.Policies says exactly how).
+	KindRewritePolicy ActionKind = "rewrite-policy"
+	// KindProposePolicy changes code instead of the account: the refined
+	// policies are proposed as a pull request against the infrastructure
+	// repository. It is not a remediation: IAM is not touched.
+	KindProposePolicy ActionKind = "propose-policy"
 	// KindExempt: an unexpired exception covers the item.
 	KindExempt ActionKind = "exempt"
 	// KindProtected: the principal is protected (built-in or configured).
@@ -28,11 +35,14 @@ const (
 // IsRemediation reports whether k changes IAM.
 func (k ActionKind) IsRemediation() bool {
 	switch k {
-	case KindDeactivateAccessKey, KindDeleteAccessKey, KindDeleteLoginProfile, KindQuarantineRole, KindDenyUnusedServices:
+	case KindDeactivateAccessKey, KindDeleteAccessKey, KindDeleteLoginProfile, KindQuarantineRole, KindDenyUnusedServices, KindRewritePolicy:
 		return true
 	}
 	return false
 }
+
+// IsProposal reports whether k proposes a change as a pull request.
+func (k ActionKind) IsProposal() bool { return k == KindProposePolicy }
 
 // RemediationsFor lists the rule actions valid for a finding type, besides
 // notify-only which is valid for every type.
@@ -45,7 +55,7 @@ func RemediationsFor(t FindingType) []ActionKind {
 	case UnusedIAMRole:
 		return []ActionKind{KindQuarantineRole}
 	case UnusedPermission:
-		return []ActionKind{KindDenyUnusedServices}
+		return []ActionKind{KindDenyUnusedServices, KindRewritePolicy, KindProposePolicy}
 	}
 	return nil
 }
@@ -80,6 +90,11 @@ type Action struct {
 	// Done is set when the state store shows iamprune already made this
 	// change; applying it again is a no-op.
 	Done *DoneRef `json:"done,omitempty"`
+	// Policies are the exact policy changes of rewrite-policy and
+	// propose-policy entries.
+	Policies []PolicyChange `json:"policies,omitempty"`
+	// Recommendation compares the refinement with Access Analyzer's.
+	Recommendation *RecommendationCheck `json:"recommendation,omitempty"`
 }
 
 // Basis is the state a remediation was decided on.

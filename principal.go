@@ -36,6 +36,11 @@ type Principal struct {
 	// AttachedPolicies are the ARNs of the managed policies attached
 	// directly to the principal.
 	AttachedPolicies []string
+	// InlinePolicies are the principal's inline policies with their
+	// documents; Groups the groups a user belongs to (their policies are
+	// shared, so refinement never changes them).
+	InlinePolicies []InlinePolicy
+	Groups         []string
 }
 
 // AccessKey is one access key of a user.
@@ -76,6 +81,13 @@ type Facts struct {
 	// PolicyVersions maps managed policy ARNs to their default version id,
 	// so that a saved plan records which policies its decisions saw.
 	PolicyVersions map[string]string
+	// ManagedPolicies are the managed policies attached to principals, by
+	// ARN, with their default documents where they were read.
+	ManagedPolicies map[string]*ManagedPolicy
+	// Unreachable maps member accounts whose facts could not be read
+	// (the role could not be assumed) to the reason. Their findings are
+	// skipped with it; they are never taken for deleted principals.
+	Unreachable map[string]string
 }
 
 // Principal returns the principal with the given ARN, or nil.

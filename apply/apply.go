@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +39,11 @@ const DefaultLockTTL = time.Hour
 type Options struct {
 	Store     iamprune.Store
 	Executors map[iamprune.ActionKind]iamprune.Executor
+	// Members returns the executors that act in another account of the
+	// organisation (through the role assumed there), or why it cannot be
+	// reached: then that account's actions fail and the others go on. nil
+	// means only Account can be changed.
+	Members func(ctx context.Context, account string) (map[iamprune.ActionKind]iamprune.Executor, error)
 	// Findings re-reads findings (status, updatedAt); nil skips those
 	// checks (snapshot mode).
 	Findings iamprune.FindingGetter
@@ -88,6 +94,37 @@ func (o Options) withDefaults() Options {
 
 func (o Options) now() time.Time { return o.Now().UTC() }
 
+// executor returns the executor of kind acting in account, or why there is
+// none.
+func (o Options) executor(ctx context.Context, account string, kind iamprune.ActionKind) (iamprune.Executor, error) {
+	execs := o.Executors
+	if account != "" && account != o.Account {
+		if o.Members == nil {
+			return nil, fmt.Errorf("account %s is not the account of the credentials (%s) and no member role is configured (accounts.role_name)", account, o.Account)
+		}
+		var err error
+		if execs, err = o.Members(ctx, account); err != nil {
+			return nil, err
+		}
+	}
+	if ex := execs[kind]; ex != nil {
+		return ex, nil
+	}
+	return nil, fmt.Errorf("no executor for %s", kind)
+}
+
+// accountsOf returns home and the accounts of actions, sorted.
+func accountsOf(actions []iamprune.Action, home string) []string {
+	out := []string{home}
+	for _, a := range actions {
+		if a.Account != "" && !slices.Contains(out, a.Account) {
+			out = append(out, a.Account)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // NewRunID returns a fresh run id: the UTC time, sortable, and a random
 // suffix so that two runs in the same second differ.
 func NewRunID(now time.Time) string {
@@ -114,13 +151,17 @@ func Apply(ctx context.Context, plan *iamprune.Plan, o Options) (*iamprune.RunRe
 		o.Audit.Log(audit.Event{Event: audit.RunRefused, Account: o.Account, Kind: string(iamprune.RunApply), Status: iamprune.RunRefused, Detail: why})
 		return &iamprune.RunResult{Results: []iamprune.ActionResult{}, Refused: why}, nil
 	}
-	lock, err := o.Store.Lock(ctx, o.Account, o.Owner, o.LockTTL)
-	if err != nil {
-		return nil, fmt.Errorf("apply: %w", err)
-	}
-	defer lock.Release(context.WithoutCancel(ctx))
-	if _, err := reconcile(ctx, o.Account, o); err != nil {
-		return nil, err
+	// Every account the run changes is locked, in a fixed order so that two
+	// runs cannot deadlock, and what died there is reconciled first.
+	for _, account := range accountsOf(actions, o.Account) {
+		lock, err := o.Store.Lock(ctx, account, o.Owner, o.LockTTL)
+		if err != nil {
+			return nil, fmt.Errorf("apply: %w", err)
+		}
+		defer lock.Release(context.WithoutCancel(ctx))
+		if _, err := reconcile(ctx, account, o); err != nil {
+			return nil, err
+		}
 	}
 
 	r := iamprune.Run{ID: o.RunID, Kind: iamprune.RunApply, Account: o.Account, Caller: o.Protection.Caller, Status: iamprune.RunRunning, StartedAt: o.now()}
@@ -268,6 +309,12 @@ func describe(a iamprune.Action) string {
 		return "role " + a.Target + " quarantined"
 	case iamprune.KindDenyUnusedServices:
 		return fmt.Sprintf("denied %s to %s", strings.Join(a.Services, ", "), a.Target)
+	case iamprune.KindRewritePolicy:
+		var names []string
+		for _, c := range a.Policies {
+			names = append(names, fmt.Sprintf("%s (%s)", c.Name, c.Method))
+		}
+		return fmt.Sprintf("rewrote the policies of %s without %s: %s", a.Target, strings.Join(a.Services, ", "), strings.Join(names, ", "))
 	}
 	return string(a.Kind) + " " + a.Target + " done"
 }

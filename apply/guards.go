@@ -65,12 +65,20 @@ func accountGuard(plan *iamprune.Plan, actions []iamprune.Action, o Options) str
 		return fmt.Sprintf("plan is for account %s, credentials act in %s", plan.Account, o.Account)
 	}
 	for i, a := range actions {
-		if a.Account != "" && a.Account != o.Account {
-			return fmt.Sprintf("plan is for account %s (action %s), credentials act in %s", a.Account, a.ID, o.Account)
+		if a.Account == "" {
+			actions[i].Account = o.Account
+			continue
 		}
-		actions[i].Account = o.Account
+		if a.Account != o.Account && o.Members == nil {
+			return fmt.Sprintf("plan is for account %s (action %s), credentials act in %s; set accounts.role_name to act in member accounts", a.Account, a.ID, o.Account)
+		}
 	}
-	return allowlistGuard(o.Account, o)
+	for _, account := range accountsOf(actions, o.Account) {
+		if why := allowlistGuard(account, o); why != "" {
+			return why
+		}
+	}
+	return ""
 }
 
 func allowlistGuard(account string, o Options) string {

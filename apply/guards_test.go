@@ -21,7 +21,7 @@ func TestAccountGuards(t *testing.T) {
 		{"plan for another account", func(p *iamprune.Plan, o *apply.Options) { p.Account = "444455556666" },
 			"plan is for account 444455556666, credentials act in 111122223333"},
 		{"action for another account", func(p *iamprune.Plan, o *apply.Options) { p.Account = ""; p.Actions[3].Account = "444455556666" },
-			"plan is for account 444455556666 (action a-pw), credentials act in 111122223333"},
+			"plan is for account 444455556666 (action a-pw), credentials act in 111122223333; set accounts.role_name to act in member accounts"},
 		{"not in allowlist", func(p *iamprune.Plan, o *apply.Options) { o.Accounts = []string{"444455556666"} },
 			"account 111122223333 is not in the config's accounts allowlist"},
 	}

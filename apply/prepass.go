@@ -82,9 +82,9 @@ func (p *prepasser) check(ctx context.Context, a iamprune.Action) *check {
 			return c.finish(status, why)
 		}
 	}
-	ex := p.o.Executors[a.Kind]
-	if ex == nil {
-		return c.finish(iamprune.ResultFailed, fmt.Sprintf("no executor for %s", a.Kind))
+	ex, err := p.o.executor(ctx, a.Account, a.Kind)
+	if err != nil {
+		return c.finish(iamprune.ResultFailed, err.Error())
 	}
 	c.executor = ex
 	in, err := ex.Inspect(ctx, a)

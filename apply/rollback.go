@@ -125,9 +125,9 @@ func undo(ctx context.Context, o Options, runID string, orig iamprune.ActionReco
 	if by != "" {
 		return final(iamprune.ResultAlreadyDone, "already rolled back by run "+by)
 	}
-	ex := o.Executors[orig.Kind]
-	if ex == nil {
-		return final(iamprune.ResultFailed, fmt.Sprintf("no executor for %s", orig.Kind))
+	ex, err := o.executor(ctx, orig.Account, orig.Kind)
+	if err != nil {
+		return final(iamprune.ResultFailed, err.Error())
 	}
 
 	if err := hook(o, HookBeforeIntent, a); err != nil {

@@ -68,6 +68,17 @@ func TestLoad(t *testing.T) {
 				Limits:          iamprune.Limits{MaxActionsPerRun: 5},
 				ExceptionPolicy: iamprune.ExceptionPolicy{MaxDays: 90, MaxArchiveRules: 100},
 				Notifications:   iamprune.DefaultNotifications(),
+				Accounts:        []string{"111122223333", "444455556666"},
+				CrossAccount:    iamprune.CrossAccount{RoleName: "iamprune-remediation", ExternalID: "iamprune-ext", SessionName: "iamprune"},
+				Propose: func() iamprune.Propose {
+					p := iamprune.DefaultConfig().Propose
+					p.Repo, p.Base = "https://github.com/example/infra.git", "trunk"
+					p.Files = []iamprune.ProposeFile{
+						{Principal: "arn:aws:iam::*:role/app-*", Path: "iam/app.json"},
+						{Principal: "arn:aws:iam::*:role/web-*", Policy: "WebPolicy", Path: "cfn/web.yaml", Pointer: "WebPolicy"},
+					}
+					return p
+				}(),
 			}
 		}},
 		{"notifications", func() iamprune.Config {
@@ -126,6 +137,7 @@ func TestLoadErrors(t *testing.T) {
 			":2: rules.UnusedIAMRoles: unknown finding type (did you mean UnusedIAMRole?)",
 			":4: rules.ServiceUsage: unknown finding type (want one of UnusedIAMUserAccessKey, UnusedIAMUserPassword, UnusedIAMRole, UnusedPermission)",
 		}},
+		{"bad-cross-account", []string{`:3: accounts.role_name: "arn:aws:iam::444455556666:role/iamprune" is not a role name (1-64 of A-Za-z0-9+=,.@_-; not an ARN)`}},
 		{"wrong-type-int", []string{`:3: rules.UnusedIAMUserPassword.notify_after_days: must be a whole number, got "thirty"`}},
 		{"wrong-type-float", []string{`:2: limits.max_actions_per_run: must be a whole number, got "2.5"`}},
 		{"wrong-type-string", []string{":1: analyzer: must be a string, got a list"}},
@@ -135,7 +147,7 @@ func TestLoadErrors(t *testing.T) {
 		{"notify-after-remediate", []string{":2: rules.UnusedIAMRole: notify_after_days (30) must not exceed remediate_after_days (10)"}},
 		{"bad-action", []string{`:4: rules.UnusedIAMUserAccessKey.action: "quarantine-role" is not valid for UnusedIAMUserAccessKey (want one of [deactivate-access-key delete-access-key notify-only])`}},
 		{"two-rule-problems", []string{
-			`:3: rules.UnusedPermission.action: "quarantine-role" is not valid for UnusedPermission (want one of [deny-unused-services notify-only])`,
+			`:3: rules.UnusedPermission.action: "quarantine-role" is not valid for UnusedPermission (want one of [deny-unused-services rewrite-policy propose-policy notify-only])`,
 			":5: rules.UnusedIAMUserAccessKey.remediate_after_days: must be >= 1, got 0",
 		}},
 		{"negative-limit", []string{":3: limits.max_actions_per_run: must be >= 0, got -1"}},

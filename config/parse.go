@@ -10,7 +10,7 @@ import (
 )
 
 var (
-	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "accounts", "notifications"}
+	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "accounts", "notifications", "propose", "recommendations"}
 	ruleKeys  = []string{"notify_after_days", "remediate_after_days", "action", "delete_after_days"}
 	limitKeys = []string{"max_actions_per_run"}
 	excKeys   = []string{"path", "max_days", "max_archive_rules"}
@@ -74,10 +74,15 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 				cfg.Protected = append(cfg.Protected, s)
 			})
 		case "accounts":
-			p.Strings(v, key, func(i int, ip, s string, item *yaml.Node) {
-				p.lines[ip] = item.Line
-				cfg.Accounts = append(cfg.Accounts, s)
-			})
+			p.accounts(v, cfg)
+		case "propose":
+			if !yamlnode.IsNull(v) {
+				p.propose(v, &cfg.Propose)
+			}
+		case "recommendations":
+			if b, ok := p.Bool(v, key); ok {
+				cfg.Recommendations = b
+			}
 		case "notifications":
 			if !yamlnode.IsNull(v) {
 				p.notifications(v, &cfg.Notifications)
@@ -161,7 +166,9 @@ func (p *parser) rules(v *yaml.Node, cfg *iamprune.Config) {
 // rules are checked one at a time, in a stable order, to report them all.
 func (p *parser) validate(cfg iamprune.Config) {
 	for _, t := range iamprune.FindingTypes {
-		one := iamprune.Config{Analyzer: iamprune.AnalyzerAuto, ExceptionPolicy: cfg.ExceptionPolicy, Rules: map[iamprune.FindingType]iamprune.Rule{t: cfg.Rules[t]}}
+		one := iamprune.DefaultConfig()
+		one.Rules = map[iamprune.FindingType]iamprune.Rule{t: cfg.Rules[t]}
+		one.ExceptionPolicy, one.Notifications = cfg.ExceptionPolicy, iamprune.Notifications{}
 		p.place(one.Validate())
 	}
 	rest := cfg

@@ -116,6 +116,8 @@ func (d *decision) actions() []iamprune.Action {
 		return []iamprune.Action{d.skip(d.name, fmt.Sprintf("unsupported finding type %q", f.Type))}
 	case f.Status != iamprune.StatusActive:
 		return []iamprune.Action{d.skip(d.name, fmt.Sprintf("finding is %s", cmp.Or(string(f.Status), "without a status")))}
+	case d.in.Facts != nil && d.in.Facts.Unreachable[d.account] != "":
+		return []iamprune.Action{d.skip(d.name, fmt.Sprintf("account %s unreachable: %s", d.account, d.in.Facts.Unreachable[d.account]))}
 	case d.p == nil:
 		return []iamprune.Action{d.skip(d.name, "principal no longer exists")}
 	}
@@ -169,6 +171,12 @@ func (d *decision) decide(items []item) []iamprune.Action {
 		} else {
 			a = d.markDone(d.entry(d.rule.Action, remediate[0].target, remediate, d.remediateReason(remediate)+note))
 		}
+		refined := func(a iamprune.Action, items []item) iamprune.Action {
+			if a.Kind == iamprune.KindRewritePolicy || a.Kind == iamprune.KindProposePolicy {
+				return d.refinePolicies(a, items)
+			}
+			return a
+		}
 		// A change already made, or the deletion of a key iamprune itself
 		// deactivated, was noticed before that first change.
 		ready, h := remediate, []item(nil)
@@ -177,9 +185,9 @@ func (d *decision) decide(items []item) []iamprune.Action {
 		}
 		switch {
 		case len(h) == 0:
-			out = append(out, a)
+			out = append(out, refined(a, remediate))
 		case len(ready) > 0: // UnusedPermission: deny the noticed services only
-			out = append(out, d.entry(d.rule.Action, ready[0].target, ready, d.remediateReason(ready)+note))
+			out = append(out, refined(d.entry(d.rule.Action, ready[0].target, ready, d.remediateReason(ready)+note), ready))
 			heldWould = d.remediateReason(h) + note
 		default:
 			heldWould = a.Reason

@@ -34,7 +34,7 @@ func (d *decision) entry(kind iamprune.ActionKind, target string, items []item, 
 	}
 	on := slices.MinFunc(dues, time.Time.Compare)
 	a.UnusedDays = slices.Max(days)
-	if kind.IsRemediation() {
+	if kind.IsRemediation() || kind.IsProposal() {
 		on = slices.MaxFunc(dues, time.Time.Compare)
 		a.UnusedDays = slices.Min(days)
 	}

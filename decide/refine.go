@@ -1,0 +1,144 @@
+package decide
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/policy"
+)
+
+// refinePolicies fills a rewrite-policy or propose-policy entry with the
+// exact change of every policy of the principal that grants the entry's
+// services: each document refined down to what is used, and how it is to be
+// written. Only the entry's services count as unused (services still within
+// tolerance, exempt or held back for prior notice are kept), judged at
+// remediate_after_days, so a rewrite removes exactly what the entry lists.
+//
+// Group policies are shared with other users and are never changed; an
+// entry whose unused services come only from them, or whose policies could
+// not be read, becomes a skip that says so.
+func (d *decision) refinePolicies(a iamprune.Action, items []item) iamprune.Action {
+	if a.Done != nil {
+		return a
+	}
+	ready := map[string]bool{}
+	for _, it := range items {
+		ready[strings.ToLower(it.service)] = true
+	}
+	var services []iamprune.ServiceUsage
+	for _, s := range d.f.Services {
+		if ready[strings.ToLower(s.Namespace)] {
+			services = append(services, s)
+		}
+	}
+	usage := policy.NewUsage(services)
+	var notes []string
+	refine := func(doc []byte) (policy.Document, policy.Report, bool) {
+		parsed, err := policy.Parse(doc)
+		if err != nil {
+			notes = append(notes, err.Error())
+			return policy.Document{}, policy.Report{}, false
+		}
+		out, rep, err := policy.Refine(parsed, usage, d.now, d.rule.RemediateAfterDays)
+		if err != nil {
+			notes = append(notes, err.Error())
+			return policy.Document{}, policy.Report{}, false
+		}
+		return out, rep, rep.Changed()
+	}
+	limit := policy.LimitInlineRole
+	if d.p.Kind == iamprune.KindUser {
+		limit = policy.LimitInlineUser
+	}
+	for _, ip := range d.p.InlinePolicies {
+		out, rep, changed := refine(ip.Document)
+		if !changed {
+			continue
+		}
+		c := iamprune.PolicyChange{Policy: ip.Name, Type: iamprune.PolicyInline, Name: ip.Name, Method: iamprune.MethodPutInline, Before: ip.Document, Evidence: rep.Markdown()}
+		var err error
+		if c.After, err = after(out, limit); err != nil {
+			notes = append(notes, fmt.Sprintf("inline policy %s is left as it is: %v", ip.Name, err))
+			continue
+		}
+		if len(c.After) == 0 {
+			c.Method = iamprune.MethodDeleteInline
+		}
+		a.Policies = append(a.Policies, c)
+	}
+	for _, arn := range d.p.AttachedPolicies {
+		mp := d.in.Facts.ManagedPolicies[arn]
+		if mp == nil || mp.Document == nil {
+			notes = append(notes, "managed policy "+arn+" could not be read and is left as it is")
+			continue
+		}
+		out, rep, changed := refine(mp.Document)
+		if !changed {
+			continue
+		}
+		c := iamprune.PolicyChange{
+			Policy: arn, Type: iamprune.PolicyManaged, Name: mp.Name, Method: iamprune.MethodNewVersion,
+			Version: mp.DefaultVersion, AttachmentCount: mp.AttachmentCount, Before: mp.Document, Evidence: rep.Markdown(),
+		}
+		if mp.AWSManaged {
+			c.Type = iamprune.PolicyAWSManaged
+		}
+		if c.Type == iamprune.PolicyAWSManaged || mp.AttachmentCount > 1 {
+			c.Method = iamprune.MethodReplaceCopy
+		}
+		var err error
+		if c.After, err = after(out, policy.LimitManaged); err != nil {
+			notes = append(notes, fmt.Sprintf("managed policy %s is left as it is: %v", arn, err))
+			continue
+		}
+		if len(c.After) == 0 {
+			c.Method = iamprune.MethodDetach
+		}
+		a.Policies = append(a.Policies, c)
+	}
+	if len(d.p.Groups) > 0 {
+		notes = append(notes, "group policies are never changed (groups: "+strings.Join(d.p.Groups, ", ")+")")
+	}
+	if len(a.Policies) == 0 {
+		s := d.skip(a.Target, fmt.Sprintf("%s; no policy of the principal can be refined: %s", a.Reason, strings.Join(append(notes, "the unused services are not granted by its own policies"), "; ")))
+		s.Services = a.Services
+		return s
+	}
+	var what []string
+	for _, c := range a.Policies {
+		what = append(what, fmt.Sprintf("%s (%s)", c.Name, c.Method))
+	}
+	a.Reason += "; policies: " + strings.Join(what, ", ")
+	if len(notes) > 0 {
+		a.Reason += "; " + strings.Join(notes, "; ")
+	}
+	return a
+}
+
+// after returns the refined document as the compact JSON parts IAM takes:
+// none when nothing remains, several when it exceeds limit.
+func after(doc policy.Document, limit int) ([]json.RawMessage, error) {
+	if len(doc.Statement) == 0 {
+		return nil, nil
+	}
+	parts, err := policy.Split(doc, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]json.RawMessage, 0, len(parts))
+	for _, p := range parts {
+		b, err := policy.Marshal(p)
+		if err != nil {
+			return nil, err
+		}
+		var c bytes.Buffer
+		if err := json.Compact(&c, b); err != nil {
+			return nil, err
+		}
+		out = append(out, c.Bytes())
+	}
+	return out, nil
+}
