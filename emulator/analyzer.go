@@ -36,6 +36,9 @@ var analyzerOps = map[string]restHandler{
 	"DeleteArchiveRule": (*Server).deleteArchiveRule,
 	"ApplyArchiveRule":  (*Server).applyArchiveRule,
 	"UpdateFindings":    (*Server).updateFindings,
+
+	"GenerateFindingRecommendation": (*Server).generateFindingRecommendation,
+	"GetFindingRecommendation":      (*Server).getFindingRecommendation,
 }
 
 // analyzerWrites are the operations that change state: they run under the
@@ -63,6 +66,10 @@ func routeAnalyzer(method, path string) (op, arg, rule string) {
 		return "UpdateFindings", "", ""
 	case method == http.MethodPut && n == 1 && segs[0] == "archive-rule":
 		return "ApplyArchiveRule", "", ""
+	case method == http.MethodPost && n == 2 && segs[0] == "recommendation":
+		return "GenerateFindingRecommendation", segs[1], ""
+	case method == http.MethodGet && n == 2 && segs[0] == "recommendation":
+		return "GetFindingRecommendation", segs[1], ""
 	case n == 3 && segs[0] == "analyzer" && segs[2] == "archive-rule":
 		switch method {
 		case http.MethodPut:

@@ -53,6 +53,8 @@ var iamService = &queryService{
 		"DetachUserPolicy":         (*Server).detachUserPolicy,
 		"ListAttachedUserPolicies": (*Server).listAttachedUserPolicies,
 
+		"ListEntitiesForPolicy": (*Server).listEntitiesForPolicy,
+
 		"TagRole":      (*Server).tagRole,
 		"UntagRole":    (*Server).untagRole,
 		"ListRoleTags": (*Server).listRoleTags,
@@ -79,7 +81,7 @@ func noSuchUser(name string) *apiError {
 func (s *Server) userOrCaller(p queryParams) (*snapshot.UserDetail, *apiError) {
 	name := p.get("UserName")
 	if name == "" {
-		c, ok := iamprune.ParseARN(s.st.meta.Caller())
+		c, ok := iamprune.ParseARN(s.caller(p))
 		if !ok || c.Service != "iam" || c.Kind != "user" {
 			return nil, validationError("Must specify userName when calling with non-User credentials")
 		}

@@ -100,7 +100,7 @@ func (s *Server) ownPolicyParam(p queryParams, action string) (*managedPolicy, *
 		return nil, aerr
 	}
 	if isAWSManaged(pol.Arn) {
-		return nil, accessDenied("User: %s is not authorized to perform: iam:%s on resource: policy %s", s.st.meta.Caller(), action, pol.Arn)
+		return nil, accessDenied("User: %s is not authorized to perform: iam:%s on resource: policy %s", s.caller(p), action, pol.Arn)
 	}
 	return pol, nil
 }

@@ -19,6 +19,10 @@ type queryService struct {
 	// Writes names the Ops that change state: they run under the state's
 	// exclusive lock, the others under its shared lock.
 	Writes map[string]bool
+	// Unlocked names the Ops that take the locks they need themselves,
+	// because they read another account's state (sts:AssumeRole): holding
+	// two accounts' locks at once could deadlock.
+	Unlocked map[string]bool
 }
 
 // queryParams are a Query request's form values without Action and Version.
@@ -72,11 +76,14 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, body []byte,
 	action := form.Get("Action")
 	params := url.Values{}
 	for k, vs := range form {
-		if k != "Action" && k != "Version" {
+		if k != "Action" && k != "Version" && k != callerParam {
 			params[k] = vs
 		}
 	}
 	call := Call{Service: svc.Name, Operation: action, Params: params.Encode()}
+	if c, ok := r.Context().Value(callerKey{}).(string); ok {
+		params[callerParam] = []string{c}
+	}
 	if e := s.injectedFailure(call); e != nil {
 		writeQueryError(w, svc.Xmlns, reqID, e)
 		return
@@ -94,7 +101,13 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, body []byte,
 		writeQueryError(w, svc.Xmlns, reqID, invalidAction(action, svc.Version))
 		return
 	}
-	result, aerr := s.runLocked(svc.Writes[action], func() (any, *apiError) { return op(s, queryParams(params)) })
+	var result any
+	var aerr *apiError
+	if svc.Unlocked[action] {
+		result, aerr = op(s, queryParams(params))
+	} else {
+		result, aerr = s.runLocked(svc.Writes[action], func() (any, *apiError) { return op(s, queryParams(params)) })
+	}
 	if aerr != nil {
 		writeQueryError(w, svc.Xmlns, reqID, aerr)
 		return

@@ -17,6 +17,11 @@
 // (Dump, Mark*, SetFindingStatus, AddArchiveRule, PutObject, Object,
 // Published, Messages, FailNext) let tests inspect that state and
 // simulate the world changing.
+//
+// One emulator can serve an organisation: AddMember adds member accounts,
+// each with its own state and hooks, and sts:AssumeRole issues temporary
+// credentials that route later requests to the role's account (see
+// accounts.go).
 package emulator
 
 import (
@@ -50,7 +55,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for the dates writes record (CreateDate of new
 	// policies, versions and login profiles, archive rules, finding
-	// updates, S3 objects); nil means time.Now.
+	// updates, S3 objects) and for the expiry of assumed-role credentials;
+	// nil means time.Now. SDK credential caches judge expiry by the real
+	// clock: a Now fixed in the past makes them assume the role again
+	// before every call.
 	Now func() time.Time
 	// MaxArchiveRules is the analyzer's archive-rule quota; 0 means AWS's
 	// default (100).
@@ -102,6 +110,11 @@ type Server struct {
 	injected    []Call
 	failNext    map[string]injection
 	srv         *http.Server
+
+	// opts are the options New was given, for members; org is the
+	// organisation this server belongs to (see AddMember).
+	opts Options
+	org  *org
 }
 
 // maxBody bounds request bodies; real requests here are a few kilobytes.
@@ -110,7 +123,16 @@ const maxBody = 10 << 20
 // New returns an emulator serving a deep copy of snap: writes change the
 // emulator's state, never snap.
 func New(snap *snapshot.Snapshot, opts Options) *Server {
+	s := newServer(snap, opts, nil)
+	s.org = newOrg(s)
+	return s
+}
+
+// newServer builds one account's server in organisation o.
+func newServer(snap *snapshot.Snapshot, opts Options, o *org) *Server {
 	s := &Server{
+		opts:     opts,
+		org:      o,
 		st:       newState(snap),
 		pageSize: opts.PageSize,
 		every:    int64(opts.ThrottleEvery),
@@ -211,7 +233,7 @@ func (s *Server) Throttled() []Call {
 }
 
 // ResetCalls empties the call log, the throttled log and the log of
-// injected failures.
+// injected failures of this account (not of the organisation's others).
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -280,10 +302,11 @@ func (s *Server) admit(c Call, r *http.Request) bool {
 	return !throttle
 }
 
-// ServeHTTP dispatches on the SigV4 signing name.
+// ServeHTTP routes a request to the account its access key acts in (see
+// AddMember), then dispatches on the SigV4 signing name.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
-	service, aerr := signingName(r.Header.Get("Authorization"))
+	service, akid, aerr := credentialScope(r.Header.Get("Authorization"))
 	if aerr != nil {
 		s.writeUnrouted(w, r, reqID, aerr)
 		return
@@ -297,6 +320,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeUnrouted(w, r, reqID, errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "request body too large or unreadable: %v", err))
 		return
 	}
+	target, caller, aerr := s.route(akid, r, service)
+	if aerr != nil {
+		s.writeServiceError(w, r, reqID, service, aerr)
+		return
+	}
+	target.dispatch(w, withCaller(r, caller), body, reqID, service)
+}
+
+// dispatch serves a request in this server's account.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, body []byte, reqID, service string) {
 	switch service {
 	case "iam":
 		s.serveQuery(w, r, body, reqID, iamService)
@@ -329,12 +362,19 @@ func (s *Server) writeUnrouted(w http.ResponseWriter, r *http.Request, reqID str
 // signingName extracts the service from
 // "AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, ...".
 func signingName(auth string) (string, *apiError) {
+	service, _, err := credentialScope(auth)
+	return service, err
+}
+
+// credentialScope extracts the service and the access key id from
+// "AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, ...".
+func credentialScope(auth string) (service, akid string, _ *apiError) {
 	if strings.TrimSpace(auth) == "" {
-		return "", missingAuth()
+		return "", "", missingAuth()
 	}
 	alg, rest, _ := strings.Cut(strings.TrimSpace(auth), " ")
 	if alg != "AWS4-HMAC-SHA256" && alg != "AWS4-ECDSA-P256-SHA256" {
-		return "", incompleteSignature("Authorization header requires a supported signature algorithm, got %q", alg)
+		return "", "", incompleteSignature("Authorization header requires a supported signature algorithm, got %q", alg)
 	}
 	for _, part := range strings.Split(rest, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
@@ -343,11 +383,11 @@ func signingName(auth string) (string, *apiError) {
 		}
 		scope := strings.Split(v, "/")
 		if len(scope) != 5 || scope[0] == "" || scope[3] == "" || scope[4] != "aws4_request" {
-			return "", incompleteSignature("Authorization header requires a well-formed 'Credential' parameter (AKID/DATE/REGION/SERVICE/aws4_request), got %q", v)
+			return "", "", incompleteSignature("Authorization header requires a well-formed 'Credential' parameter (AKID/DATE/REGION/SERVICE/aws4_request), got %q", v)
 		}
-		return scope[3], nil
+		return scope[3], scope[0], nil
 	}
-	return "", incompleteSignature("Authorization header requires 'Credential' parameter")
+	return "", "", incompleteSignature("Authorization header requires 'Credential' parameter")
 }
 
 func newRequestID() string {

@@ -114,7 +114,40 @@ func newState(snap *snapshot.Snapshot) *state {
 		st.findingByID[f.Id] = f
 	}
 	st.seedAWSPolicies()
+	st.countUsage()
 	return st
+}
+
+// countUsage sets each policy's AttachmentCount and
+// PermissionsBoundaryUsageCount from the entities, as IAM keeps them: a
+// hand-written snapshot may disagree with its own attachments, and a seeded
+// AWS managed policy may already be attached. Attach and Detach keep the
+// counts from there.
+func (st *state) countUsage() {
+	for _, p := range st.policies {
+		p.AttachmentCount, p.PermissionsBoundaryUsageCount = 0, 0
+	}
+	count := func(attached []snapshot.AttachedPolicy, boundary *snapshot.PermissionsBoundary) {
+		for _, a := range attached {
+			if p := st.policyByARN[a.PolicyArn]; p != nil {
+				p.AttachmentCount++
+			}
+		}
+		if boundary != nil {
+			if p := st.policyByARN[boundary.PermissionsBoundaryArn]; p != nil {
+				p.PermissionsBoundaryUsageCount++
+			}
+		}
+	}
+	for _, u := range st.users {
+		count(u.AttachedManagedPolicies, u.PermissionsBoundary)
+	}
+	for _, g := range st.groups {
+		count(g.AttachedManagedPolicies, nil)
+	}
+	for _, r := range st.roles {
+		count(r.AttachedManagedPolicies, r.PermissionsBoundary)
+	}
 }
 
 func (st *state) addPolicy(p *managedPolicy) {

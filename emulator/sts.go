@@ -13,7 +13,9 @@ var stsService = &queryService{
 	Xmlns:   "https://sts.amazonaws.com/doc/2011-06-15/",
 	Ops: map[string]func(*Server, queryParams) (any, *apiError){
 		"GetCallerIdentity": (*Server).getCallerIdentity,
+		"AssumeRole":        (*Server).assumeRole,
 	},
+	Unlocked: map[string]bool{"AssumeRole": true},
 }
 
 type getCallerIdentityResult struct {
@@ -22,9 +24,11 @@ type getCallerIdentityResult struct {
 	UserId  string `xml:"UserId"`
 }
 
-// getCallerIdentity answers as the identity the snapshot was captured as.
-func (s *Server) getCallerIdentity(queryParams) (any, *apiError) {
-	caller := s.st.meta.Caller()
+// getCallerIdentity answers as the identity the request acts as: the
+// assumed-role session its credentials belong to, or else the identity the
+// snapshot was captured as.
+func (s *Server) getCallerIdentity(p queryParams) (any, *apiError) {
+	caller := s.caller(p)
 	return getCallerIdentityResult{Account: s.st.meta.AccountID, Arn: caller, UserId: s.callerUserID(caller)}, nil
 }
 

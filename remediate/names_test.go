@@ -22,14 +22,14 @@ func TestExecutorsCoverEveryRemediation(t *testing.T) {
 	m := Executors(nil, Options{})
 	for _, k := range []iamprune.ActionKind{
 		iamprune.KindDeactivateAccessKey, iamprune.KindDeleteAccessKey, iamprune.KindDeleteLoginProfile,
-		iamprune.KindQuarantineRole, iamprune.KindDenyUnusedServices,
+		iamprune.KindQuarantineRole, iamprune.KindDenyUnusedServices, iamprune.KindRewritePolicy,
 	} {
 		if e := m[k]; e == nil || e.Kind() != k {
 			t.Errorf("no executor for %s", k)
 		}
 	}
-	if len(m) != 5 {
-		t.Errorf("%d executors, want 5", len(m))
+	if len(m) != 6 {
+		t.Errorf("%d executors, want 6", len(m))
 	}
 }
 

@@ -19,6 +19,7 @@ func (m *Main) emulatorCommand() *cobra.Command {
 		throttleEvery int
 		topics        []string
 		buckets       []string
+		members       []string
 	)
 	cmd := &cobra.Command{
 		Use:   "emulator",
@@ -39,9 +40,21 @@ It keeps the account in memory: apply and rollback change it as they would
 change AWS (with IAM's errors and quotas), and a restart serves the snapshot
 afresh. Archive rules, finding statuses, SNS topics and messages, and S3
 objects live there too (--topic and --bucket create some at start). It stops
-cleanly on SIGINT or SIGTERM.`,
-		Example: `  iamprune emulator --snapshot examples/demo/snapshot --listen 127.0.0.1:4566`,
-		Args:    cobra.NoArgs,
+cleanly on SIGINT or SIGTERM.
+
+An organisation: each --member is the snapshot folder of another account,
+served as a member account with its own IAM state. Requests act in the
+--snapshot account unless they are signed with credentials that
+sts:AssumeRole issued for a role in a member; those act in that member, as
+the assumed-role session. AssumeRole checks the role's trust policy
+(principal, action, and sts:ExternalId conditions) and refuses with
+AccessDenied as AWS does; the credentials expire after DurationSeconds.`,
+		Example: `  iamprune emulator --snapshot examples/demo/snapshot --listen 127.0.0.1:4566
+
+  # a delegated-admin account and one member account
+  iamprune emulator --snapshot emulator/testdata/org/admin \
+      --member emulator/testdata/org/member-444455556666`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
 				return usagef("--snapshot is required")
@@ -51,12 +64,28 @@ cleanly on SIGINT or SIGTERM.`,
 				return err
 			}
 			srv := emulator.New(snap, emulator.Options{PageSize: pageSize, ThrottleEvery: throttleEvery, Logger: m.log(), Topics: topics, Buckets: buckets})
+			// Load every member before listening, so that a bad folder
+			// fails the command before clients can connect.
+			var served []string
+			for _, d := range members {
+				ms, err := snapshot.LoadDir(d)
+				if err != nil {
+					return err
+				}
+				if _, err := srv.AddMember(ms); err != nil {
+					return err
+				}
+				served = append(served, fmt.Sprintf("member account %s from %s", ms.Meta.AccountID, d))
+			}
 			url, err := srv.Start(listen)
 			if err != nil {
 				return fmt.Errorf("emulator: cannot listen on %s: %w", listen, err)
 			}
 			fmt.Fprintf(m.Stdout, "iamprune emulator serving %s (account %s) at %s\n", dir, snap.Meta.AccountID, url)
 			fmt.Fprintf(m.Stdout, "export AWS_ENDPOINT_URL=%s\n", url)
+			for _, line := range served {
+				fmt.Fprintln(m.Stdout, line)
+			}
 			<-cmd.Context().Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -71,5 +100,6 @@ cleanly on SIGINT or SIGTERM.`,
 	f.IntVar(&throttleEvery, "throttle-every", 0, "answer every Nth request with a throttling error, to exercise retries (0: never)")
 	f.StringSliceVar(&topics, "topic", nil, "an SNS topic name that exists from the start (repeatable)")
 	f.StringSliceVar(&buckets, "bucket", nil, "an S3 bucket that exists from the start (repeatable)")
+	f.StringArrayVar(&members, "member", nil, "snapshot folder of a member account, reached with sts:AssumeRole (repeatable)")
 	return cmd
 }
