@@ -18,9 +18,16 @@ import (
 // full LoadConfig path, with tiny pages (every list and every finding's
 // details span several pages) and injected throttling, and checks that the
 // adapters give what snapshot mode gives for the same data, with no call
-// made twice.
+// made twice. The policies snapshot adds inline, customer-managed and
+// AWS-managed policies (one of them unknown to IAM).
 func TestAgainstEmulator(t *testing.T) {
-	snap, err := snapshot.LoadDir(filepath.Join("testdata", "emulator", "basic"))
+	for _, name := range []string{"basic", "policies"} {
+		t.Run(name, func(t *testing.T) { testAgainstEmulator(t, filepath.Join("testdata", "emulator", name)) })
+	}
+}
+
+func testAgainstEmulator(t *testing.T, dir string) {
+	snap, err := snapshot.LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,24 +100,54 @@ func TestAgainstEmulator(t *testing.T) {
 			if tt.throttle && len(emu.Throttled()) == 0 {
 				t.Errorf("no request was throttled: the retry path went untested")
 			}
+			// One GetPolicy per AWS-managed policy of a principal with an
+			// UnusedPermission finding, one GetPolicyVersion per one IAM knows.
+			wantGet, wantVersion := awsManagedReads(snap, findings)
+			if ops := counter.ByOperation(); ops["IAM.GetPolicy"] != wantGet || ops["IAM.GetPolicyVersion"] != wantVersion {
+				t.Errorf("GetPolicy %d, GetPolicyVersion %d calls; want %d, %d", ops["IAM.GetPolicy"], ops["IAM.GetPolicyVersion"], wantGet, wantVersion)
+			}
 		})
 	}
 }
 
 // apiView is what the API adapter knows of the snapshot's facts: keys and
 // login profiles (with their last use) only for the users whose findings
-// need them.
+// need them, AWS-managed policies only for the principals of
+// UnusedPermission findings.
 func apiView(f *iamprune.Facts, findings []iamprune.Finding) *iamprune.Facts {
-	keys, profiles := map[string]bool{}, map[string]bool{}
+	keys, profiles, needed := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, fd := range findings {
 		switch fd.Type {
 		case iamprune.UnusedIAMUserAccessKey:
 			keys[fd.Resource] = true
 		case iamprune.UnusedIAMUserPassword:
 			profiles[fd.Resource] = true
+		case iamprune.UnusedPermission:
+			if p := f.Principals[fd.Resource]; p != nil {
+				for _, arn := range p.AttachedPolicies {
+					needed[arn] = true
+				}
+			}
 		}
 	}
 	out := *f
+	out.PolicyVersions, out.ManagedPolicies = nil, nil
+	for arn, v := range f.PolicyVersions {
+		if !isAWSManaged(arn) || needed[arn] {
+			if out.PolicyVersions == nil {
+				out.PolicyVersions = map[string]string{}
+			}
+			out.PolicyVersions[arn] = v
+		}
+	}
+	for arn, mp := range f.ManagedPolicies {
+		if !mp.AWSManaged || needed[arn] {
+			if out.ManagedPolicies == nil {
+				out.ManagedPolicies = map[string]*iamprune.ManagedPolicy{}
+			}
+			out.ManagedPolicies[arn] = mp
+		}
+	}
 	out.Principals = map[string]*iamprune.Principal{}
 	for arn, p := range f.Principals {
 		c := *p
@@ -144,4 +181,40 @@ func sameJSON(t *testing.T, what string, got, want any) {
 	if string(g) != string(w) {
 		t.Errorf("%s differ:\ngot  %s\nwant %s", what, g, w)
 	}
+}
+
+// awsManagedReads counts the AWS-managed policies attached to principals of
+// UnusedPermission findings, and those of them the snapshot holds.
+func awsManagedReads(snap *snapshot.Snapshot, findings []iamprune.Finding) (get, version int) {
+	attached := map[string][]string{}
+	for _, u := range snap.Auth.UserDetailList {
+		for _, a := range u.AttachedManagedPolicies {
+			attached[u.Arn] = append(attached[u.Arn], a.PolicyArn)
+		}
+	}
+	for _, r := range snap.Auth.RoleDetailList {
+		for _, a := range r.AttachedManagedPolicies {
+			attached[r.Arn] = append(attached[r.Arn], a.PolicyArn)
+		}
+	}
+	known := map[string]bool{}
+	for _, p := range snap.Auth.Policies {
+		known[p.Arn] = true
+	}
+	seen := map[string]bool{}
+	for _, f := range findings {
+		if f.Type != iamprune.UnusedPermission {
+			continue
+		}
+		for _, arn := range attached[f.Resource] {
+			if isAWSManaged(arn) && !seen[arn] {
+				seen[arn] = true
+				get++
+				if known[arn] {
+					version++
+				}
+			}
+		}
+	}
+	return get, version
 }

@@ -26,6 +26,12 @@ import (
 // whose decisions use them, together with their last use
 // (GetAccessKeyLastUsed, GetUser): it is fresher than the analyzer's last
 // scan, so a credential used since then is not planned for remediation.
+//
+// Inline policies, group names and customer-managed policies (with their
+// default documents) come with the one authorization-details read.
+// AWS-managed policies are not in it: they are shared by every account
+// and large, so only those attached to principals of UnusedPermission
+// findings are read, each once (GetPolicy, GetPolicyVersion).
 type Facts struct {
 	iam  *iam.Client
 	sts  *sts.Client
@@ -39,6 +45,10 @@ type Facts struct {
 	keys       map[string][]iamprune.AccessKey
 	profiles   map[string]*iamprune.LoginProfile // present = read; nil value = none
 	versions   map[string]string                 // managed policy ARN -> default version
+	// managed holds the customer-managed policies of the authorization
+	// details and the AWS-managed policies read so far (present = read;
+	// Document nil when it could not be had).
+	managed map[string]*iamprune.ManagedPolicy
 }
 
 var _ iamprune.FactSource = (*Facts)(nil)
@@ -51,11 +61,14 @@ func NewFacts(cfg aws.Config, opts ...Option) *Facts {
 		opts:     newOptions(opts),
 		keys:     map[string][]iamprune.AccessKey{},
 		profiles: map[string]*iamprune.LoginProfile{},
+		managed:  map[string]*iamprune.ManagedPolicy{},
 	}
 }
 
-// Facts returns the caller, every user and role of the account, and the
-// access keys and login profiles of the users whose findings need them.
+// Facts returns the caller, every user and role of the account with their
+// inline and managed policies, the access keys and login profiles of the
+// users whose findings need them, and the AWS-managed policies of the
+// principals whose UnusedPermission findings need them.
 // Principals named by findings but absent from IAM are left out: they no
 // longer exist. The result is a fresh copy the caller may change.
 func (s *Facts) Facts(ctx context.Context, findings []iamprune.Finding) (*iamprune.Facts, error) {
@@ -74,6 +87,9 @@ func (s *Facts) Facts(ctx context.Context, findings []iamprune.Finding) (*iampru
 	if err := s.loadProfiles(ctx, profileUsers); err != nil {
 		return nil, err
 	}
+	if err := s.loadAWSManaged(ctx, s.awsManagedToRead(findings)); err != nil {
+		return nil, err
+	}
 	return s.build(), nil
 }
 
@@ -86,6 +102,13 @@ func (s *Facts) Caller(ctx context.Context) (arn, account string, err error) {
 		return "", "", err
 	}
 	return s.caller, s.account, nil
+}
+
+// knownCaller returns the caller if it was read, without reading it.
+func (s *Facts) knownCaller() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.caller
 }
 
 func (s *Facts) loadCaller(ctx context.Context) error {
@@ -107,20 +130,20 @@ func (s *Facts) loadCaller(ctx context.Context) error {
 	return nil
 }
 
-// loadPrincipals reads every user and role in one paginated
+// loadPrincipals reads every user and role, with their inline policies,
+// and every customer-managed policy with its versions, in one paginated
 // GetAccountAuthorizationDetails: far fewer calls than a Get per principal.
-// Groups and managed policies are not needed to plan, so they are filtered
-// out server-side.
+// Groups are not needed (a user's carries its group names) and AWS-managed
+// policies are read lazily, so both are filtered out server-side.
 func (s *Facts) loadPrincipals(ctx context.Context) error {
 	if s.principals != nil {
 		return nil
 	}
 	principals := map[string]*iamprune.Principal{}
+	managed := map[string]*iamprune.ManagedPolicy{}
+	versions := map[string]string{}
 	p := iam.NewGetAccountAuthorizationDetailsPaginator(s.iam, &iam.GetAccountAuthorizationDetailsInput{
-		// Managed policies too: a saved plan records their default
-		// versions (AWSManagedPolicy lists only those in use).
-		Filter: []iamtypes.EntityType{iamtypes.EntityTypeUser, iamtypes.EntityTypeRole,
-			iamtypes.EntityTypeLocalManagedPolicy, iamtypes.EntityTypeAWSManagedPolicy},
+		Filter: []iamtypes.EntityType{iamtypes.EntityTypeUser, iamtypes.EntityTypeRole, iamtypes.EntityTypeLocalManagedPolicy},
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -130,13 +153,16 @@ func (s *Facts) loadPrincipals(ctx context.Context) error {
 		for _, u := range page.UserDetailList {
 			pr := newPrincipal(iamprune.KindUser, u.Arn, u.UserName, u.Path, u.UserId, u.CreateDate, u.Tags)
 			pr.AttachedPolicies = attachedARNs(u.AttachedManagedPolicies)
+			pr.InlinePolicies = s.inlinePolicies(pr.ARN, u.UserPolicyList)
+			if len(u.GroupList) > 0 {
+				pr.Groups = slices.Clone(u.GroupList)
+			}
 			principals[pr.ARN] = pr
 		}
 		for _, pol := range page.Policies {
-			if s.versions == nil {
-				s.versions = map[string]string{}
-			}
-			s.versions[deref(pol.Arn)] = deref(pol.DefaultVersionId)
+			mp := s.customerManaged(pol)
+			managed[mp.ARN] = mp
+			versions[mp.ARN] = mp.DefaultVersion
 		}
 		for _, r := range page.RoleDetailList {
 			pr := newPrincipal(iamprune.KindRole, r.Arn, r.RoleName, r.Path, r.RoleId, r.CreateDate, r.Tags)
@@ -144,10 +170,19 @@ func (s *Facts) loadPrincipals(ctx context.Context) error {
 				pr.RoleLastUsed = utcPtr(r.RoleLastUsed.LastUsedDate)
 			}
 			pr.AttachedPolicies = attachedARNs(r.AttachedManagedPolicies)
+			pr.InlinePolicies = s.inlinePolicies(pr.ARN, r.RolePolicyList)
 			principals[pr.ARN] = pr
 		}
 	}
+	// Kept only once every page was read: a failed read is retried whole.
 	s.principals = principals
+	maps.Copy(s.managed, managed)
+	if len(versions) > 0 {
+		if s.versions == nil {
+			s.versions = map[string]string{}
+		}
+		maps.Copy(s.versions, versions)
+	}
 	return nil
 }
 
@@ -163,12 +198,7 @@ func newPrincipal(kind iamprune.PrincipalKind, arn, name, path, id *string, crea
 	if parsed, ok := iamprune.ParseARN(p.ARN); ok {
 		p.Account = parsed.Account
 	}
-	if len(tags) > 0 {
-		p.Tags = make(map[string]string, len(tags))
-		for _, t := range tags {
-			p.Tags[deref(t.Key)] = deref(t.Value)
-		}
-	}
+	p.Tags = tagMap(tags)
 	return p
 }
 
@@ -286,16 +316,19 @@ func (s *Facts) getProfile(ctx context.Context, user string) (*iamprune.LoginPro
 // build copies the cache into a fresh Facts.
 func (s *Facts) build() *iamprune.Facts {
 	f := &iamprune.Facts{
-		Account:        s.account,
-		Partition:      s.partition,
-		Caller:         s.caller,
-		Principals:     make(map[string]*iamprune.Principal, len(s.principals)),
-		PolicyVersions: maps.Clone(s.versions),
+		Account:         s.account,
+		Partition:       s.partition,
+		Caller:          s.caller,
+		Principals:      make(map[string]*iamprune.Principal, len(s.principals)),
+		PolicyVersions:  maps.Clone(s.versions),
+		ManagedPolicies: s.managedPolicies(),
 	}
 	for arn, p := range s.principals {
 		c := *p
 		c.Tags = maps.Clone(p.Tags)
 		c.AttachedPolicies = slices.Clone(p.AttachedPolicies)
+		c.InlinePolicies = copyInline(p.InlinePolicies)
+		c.Groups = slices.Clone(p.Groups)
 		if c.Kind == iamprune.KindUser {
 			if keys, ok := s.keys[c.Name]; ok {
 				c.AccessKeys, c.KeysKnown = slices.Clone(keys), true

@@ -49,6 +49,13 @@ func TestFacts(t *testing.T) {
 			}
 			compareGolden(t, filepath.Join(dir, "want.json"), got)
 			calls := counter.Total()
+			// Documents are decoded and compact (the golden file re-indents them).
+			if d := string(got.ManagedPolicies["arn:aws:iam::111122223333:policy/team/AppPolicy"].Document); d != `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::data/*"}]}` {
+				t.Errorf("AppPolicy document = %s", d)
+			}
+			if d := string(got.Principals["arn:aws:iam::111122223333:user/alice"].InlinePolicies[0].Document); d != `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringLike":{"aws:UserAgent":"a+b c"}}}]}` {
+				t.Errorf("alice's inline document = %s", d)
+			}
 
 			// The result is the caller's: changing it must not reach the cache.
 			for _, p := range got.Principals {
@@ -56,6 +63,16 @@ func TestFacts(t *testing.T) {
 					p.Tags["changed"] = "yes"
 				}
 				p.AccessKeys = append(p.AccessKeys, iamprune.AccessKey{ID: "AKIAMUTATED"})
+				for _, ip := range p.InlinePolicies {
+					ip.Document[0] = '['
+				}
+				if len(p.Groups) > 0 {
+					p.Groups[0] = "mutated"
+				}
+			}
+			for _, mp := range got.ManagedPolicies {
+				mp.Document[0] = '['
+				mp.AttachmentCount = -1
 			}
 			again, err := src.Facts(context.Background(), findings)
 			if err != nil {
@@ -71,31 +88,46 @@ func TestFacts(t *testing.T) {
 }
 
 // checkAuthFilter fails the test unless GetAccountAuthorizationDetails asks
-// for users, roles and managed policies (their default versions), not groups.
+// for users, roles and customer-managed policies, not groups nor the
+// AWS-managed policies (read lazily), and unless the lazy reads ask for the
+// one AWS-managed policy of the fixture and its default version.
 func checkAuthFilter(t *testing.T) func(string, *http.Request, []byte) {
 	return func(key string, _ *http.Request, body []byte) {
-		if !strings.HasPrefix(key, "iam.GetAccountAuthorizationDetails") {
-			return
-		}
 		form, _ := url.ParseQuery(string(body))
-		want := []string{"User", "Role", "LocalManagedPolicy", "AWSManagedPolicy", ""}
-		if f := []string{form.Get("Filter.member.1"), form.Get("Filter.member.2"), form.Get("Filter.member.3"), form.Get("Filter.member.4"), form.Get("Filter.member.5")}; !slices.Equal(f, want) {
-			t.Errorf("GetAccountAuthorizationDetails filter = %v, want %v", f, want)
+		switch {
+		case strings.HasPrefix(key, "iam.GetAccountAuthorizationDetails"):
+			want := []string{"User", "Role", "LocalManagedPolicy", ""}
+			if f := []string{form.Get("Filter.member.1"), form.Get("Filter.member.2"), form.Get("Filter.member.3"), form.Get("Filter.member.4")}; !slices.Equal(f, want) {
+				t.Errorf("GetAccountAuthorizationDetails filter = %v, want %v", f, want)
+			}
+		case key == "iam.GetPolicy":
+			if got := form.Get("PolicyArn"); got != "arn:aws:iam::aws:policy/ReadOnlyAccess" {
+				t.Errorf("GetPolicy of %s", got)
+			}
+		case key == "iam.GetPolicyVersion":
+			if got := form.Get("PolicyArn") + " " + form.Get("VersionId"); got != "arn:aws:iam::aws:policy/ReadOnlyAccess v130" {
+				t.Errorf("GetPolicyVersion of %s", got)
+			}
 		}
 	}
 }
 
 // TestFactsIncremental checks that a later call with new findings reads
-// only what is new.
+// only what is new: the AWS-managed policies only once an UnusedPermission
+// finding names a principal they are attached to, and each once.
 func TestFactsIncremental(t *testing.T) {
 	fake := newFake(t)
 	fake.load(filepath.Join("testdata", "facts", "basic"))
+	fake.check = checkAuthFilter(t)
 	counter := NewCounter()
 	src := NewFacts(fake.start(counter))
 	keys := iamprune.Finding{ID: "k", Type: iamprune.UnusedIAMUserAccessKey, Resource: "arn:aws:iam::111122223333:user/alice"}
 	pw := iamprune.Finding{ID: "p", Type: iamprune.UnusedIAMUserPassword, Resource: "arn:aws:iam::111122223333:user/people/bob"}
 	pwCarol := iamprune.Finding{ID: "p2", Type: iamprune.UnusedIAMUserPassword, Resource: "arn:aws:iam::111122223333:user/carol"}
 	keysDave := iamprune.Finding{ID: "k2", Type: iamprune.UnusedIAMUserAccessKey, Resource: "arn:aws:iam::111122223333:user/dave"}
+	permAlice := iamprune.Finding{ID: "u", Type: iamprune.UnusedPermission, Resource: "arn:aws:iam::111122223333:user/alice"}
+	// The role's AWS-managed policy is not read: its finding is no UnusedPermission.
+	roleApp := iamprune.Finding{ID: "r", Type: iamprune.UnusedIAMRole, Resource: "arn:aws:iam::111122223333:role/app"}
 
 	steps := []struct {
 		findings []iamprune.Finding
@@ -104,7 +136,9 @@ func TestFactsIncremental(t *testing.T) {
 		{[]iamprune.Finding{keys}, map[string]int{"STS.GetCallerIdentity": 1, "IAM.GetAccountAuthorizationDetails": 2, "IAM.ListAccessKeys": 2, "IAM.GetAccessKeyLastUsed": 2}},
 		{[]iamprune.Finding{keys, pw}, map[string]int{"IAM.GetLoginProfile": 1, "IAM.GetUser": 1}},
 		{[]iamprune.Finding{pw, keys}, map[string]int{}},
-		{[]iamprune.Finding{pwCarol, keysDave, pw}, map[string]int{"IAM.GetLoginProfile": 1, "IAM.ListAccessKeys": 1}},
+		{[]iamprune.Finding{pwCarol, keysDave, pw, roleApp}, map[string]int{"IAM.GetLoginProfile": 1, "IAM.ListAccessKeys": 1}},
+		{[]iamprune.Finding{permAlice, permAlice}, map[string]int{"IAM.GetPolicy": 1, "IAM.GetPolicyVersion": 1}},
+		{[]iamprune.Finding{permAlice, keys}, map[string]int{}},
 	}
 	before := map[string]int{}
 	for i, st := range steps {
@@ -126,6 +160,18 @@ func TestFactsIncremental(t *testing.T) {
 		// What was read earlier stays known.
 		if alice := facts.Principal(keys.Resource); !alice.KeysKnown || len(alice.AccessKeys) != 2 {
 			t.Errorf("step %d: alice keys known=%v %v", i, alice.KeysKnown, alice.AccessKeys)
+		}
+		// Customer-managed policies come with the first read; the
+		// AWS-managed one once read, and from then on.
+		if mp := facts.ManagedPolicies["arn:aws:iam::111122223333:policy/team/AppPolicy"]; mp == nil || mp.Document == nil {
+			t.Errorf("step %d: AppPolicy = %+v", i, mp)
+		}
+		ro := facts.ManagedPolicies["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+		if read := i >= 4; (ro != nil) != read || (read && (ro.Document == nil || facts.PolicyVersions[ro.ARN] != "v130")) {
+			t.Errorf("step %d: ReadOnlyAccess = %+v, versions %v", i, ro, facts.PolicyVersions)
+		}
+		if facts.ManagedPolicies["arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"] != nil {
+			t.Errorf("step %d: ViewOnlyAccess read without an UnusedPermission finding", i)
 		}
 	}
 	fake.checkCalls()

@@ -3,12 +3,10 @@ package emulator
 import (
 	"bytes"
 	"encoding/json"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"weak"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/policy"
@@ -65,29 +63,11 @@ type recOutcome struct {
 
 func (o recOutcome) failed() bool { return o.failCode != "" || o.failMs != "" }
 
-// recStores holds each server's recStore, keyed weakly so that a dropped
-// server takes its jobs with it. (The Server struct has no field for them:
-// it is shared with other features.)
-var (
-	recStoresMu sync.Mutex
-	recStores   = map[weak.Pointer[Server]]*recStore{}
-)
-
 func (s *Server) recs() *recStore {
-	key := weak.Make(s)
-	recStoresMu.Lock()
-	defer recStoresMu.Unlock()
-	if r := recStores[key]; r != nil {
-		return r
-	}
-	r := &recStore{polls: 1, jobs: map[string]*recJob{}, outcomes: map[string]recOutcome{}}
-	recStores[key] = r
-	runtime.AddCleanup(s, func(k weak.Pointer[Server]) {
-		recStoresMu.Lock()
-		delete(recStores, k)
-		recStoresMu.Unlock()
-	}, key)
-	return r
+	s.recsOnce.Do(func() {
+		s.recsStore = &recStore{polls: 1, jobs: map[string]*recJob{}, outcomes: map[string]recOutcome{}}
+	})
+	return s.recsStore
 }
 
 // SetRecommendationPolls sets how many GetFindingRecommendation calls a
@@ -288,6 +268,15 @@ func (s *Server) getFindingRecommendation(r restRequest) (any, *apiError) {
 // computeRecommendation is the emulator's own recommendation (see the top
 // of this file). It runs under the state's shared lock.
 func (s *Server) computeRecommendation(f *snapshot.Finding) recOutcome {
+	// An organisation analyzer's finding names a member account's
+	// principal: read that account's policies, under its own lock.
+	if p, ok := iamprune.ParseARN(f.Resource); ok && p.Account != s.st.meta.AccountID {
+		if m := s.Member(p.Account); m != nil && m != s {
+			m.st.mu.RLock()
+			defer m.st.mu.RUnlock()
+			return m.computeRecommendation(f)
+		}
+	}
 	inline, attached, ok := s.principalPolicies(f.Resource)
 	if !ok {
 		return recOutcome{failCode: "ResourceNotFound", failMs: "The principal " + f.Resource + " of finding " + f.Id + " no longer exists"}

@@ -100,6 +100,9 @@ type Server struct {
 	maxRules int
 	s3Host   string
 	sqs      *sqsState
+	// recsStore holds the finding-recommendation jobs (recommendations.go).
+	recsOnce  sync.Once
+	recsStore *recStore
 
 	requests atomic.Int64
 

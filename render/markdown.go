@@ -55,6 +55,9 @@ func (Markdown) Render(w io.Writer, p *iamprune.Plan) error {
 					cell(dashText(a.RemediateOn)),
 					cell(dashText(reasonCell(a))))
 			}
+			for _, a := range g.Actions {
+				policiesMarkdown(ew, a)
+			}
 		}
 	}
 	if len(p.Warnings) > 0 {
@@ -77,6 +80,8 @@ const kindsNote = `<details>
 
 - ` + "`notify`" + `: unused past the notify threshold; the owner is told when remediation will happen.
 - ` + "`deactivate-access-key`, `delete-access-key`, `delete-login-profile`, `quarantine-role`, `deny-unused-services`" + `: remediations that change IAM when the plan is applied; each can be rolled back.
+- ` + "`rewrite-policy`" + `: the principal's own policies are rewritten down to what is used (the diffs show exactly how); rolled back by restoring the previous documents, versions and attachments.
+- ` + "`propose-policy`" + `: the same refinement, proposed as a pull request against the infrastructure code instead of changing IAM.
 - ` + "`exempt`" + `: an unexpired exception covers it.
 - ` + "`protected`" + `: a principal iamprune never touches (service-linked, Identity Center, organisation access, the caller, or a configured pattern).
 - ` + "`skip`" + `: the finding is not active, or the principal or key no longer exists.

@@ -167,6 +167,9 @@ func unusedCell(a iamprune.Action) string {
 // reason does not already name it.
 func reasonCell(a iamprune.Action) string {
 	r := a.Reason
+	if n := recommendationNote(a.Recommendation); n != "" {
+		r += "; " + n
+	}
 	if a.Exception == "" || strings.Contains(r, a.Exception) {
 		return r
 	}

@@ -2,8 +2,10 @@ package snapshot
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/iamprune/iamprune"
@@ -118,10 +120,11 @@ func memberFor(t iamprune.FindingType) string {
 	return ""
 }
 
-// Facts returns every user and role of the account authorization details.
-// Users' keys and login profiles are always known: a snapshot without
-// access-keys.json or login-profiles.json has none. Entries naming a user
-// absent from the authorization details are ignored (the user is gone).
+// Facts returns every user and role of the account authorization details,
+// with their inline policies and groups, and the managed policies attached
+// to them. Users' keys and login profiles are always known: a snapshot
+// without access-keys.json or login-profiles.json has none. Entries naming a
+// user absent from the authorization details are ignored (the user is gone).
 func (s *Snapshot) Facts(ctx context.Context, _ []iamprune.Finding) (*iamprune.Facts, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -137,6 +140,10 @@ func (s *Snapshot) Facts(ctx context.Context, _ []iamprune.Finding) (*iamprune.F
 		p := principal(iamprune.KindUser, u.Arn, u.UserName, u.Path, u.UserId, u.CreateDate, u.Tags)
 		p.KeysKnown, p.LoginProfileKnown = true, true
 		p.AttachedPolicies = attachedARNs(u.AttachedManagedPolicies)
+		p.InlinePolicies = inlinePolicies(u.UserPolicyList)
+		if len(u.GroupList) > 0 {
+			p.Groups = slices.Clone(u.GroupList)
+		}
 		facts.Principals[p.ARN] = p
 		byUser[u.UserName] = p
 	}
@@ -146,6 +153,7 @@ func (s *Snapshot) Facts(ctx context.Context, _ []iamprune.Finding) (*iamprune.F
 			p.RoleLastUsed = copyTime(r.RoleLastUsed.LastUsedDate)
 		}
 		p.AttachedPolicies = attachedARNs(r.AttachedManagedPolicies)
+		p.InlinePolicies = inlinePolicies(r.RolePolicyList)
 		facts.Principals[p.ARN] = p
 	}
 	for _, pol := range s.Auth.Policies {
@@ -154,6 +162,7 @@ func (s *Snapshot) Facts(ctx context.Context, _ []iamprune.Finding) (*iamprune.F
 		}
 		facts.PolicyVersions[pol.Arn] = pol.DefaultVersionId
 	}
+	facts.ManagedPolicies = s.managedPolicies()
 	for _, k := range s.AccessKeys {
 		if p := byUser[k.UserName]; p != nil {
 			p.AccessKeys = append(p.AccessKeys, iamprune.AccessKey{
@@ -169,6 +178,77 @@ func (s *Snapshot) Facts(ctx context.Context, _ []iamprune.Finding) (*iamprune.F
 		}
 	}
 	return facts, nil
+}
+
+func inlinePolicies(ps []PolicyDetail) []iamprune.InlinePolicy {
+	var out []iamprune.InlinePolicy
+	for _, p := range ps {
+		out = append(out, iamprune.InlinePolicy{Name: p.PolicyName, Document: document(p.PolicyDocument)})
+	}
+	return out
+}
+
+// document is a policy document as domain JSON; nil when absent.
+func document(d PolicyDocument) json.RawMessage {
+	if d.JSON == "" {
+		return nil
+	}
+	return json.RawMessage(d.JSON)
+}
+
+// managedPolicies returns the managed policies attached to users and roles.
+// Those in the Policies list carry their default document (the CLI run
+// without a filter lists the AWS-managed policies in use too); those
+// absent from it, or without their default version, have no Document:
+// the decision engine warns and leaves them alone.
+func (s *Snapshot) managedPolicies() map[string]*iamprune.ManagedPolicy {
+	attached := map[string]string{} // ARN -> name
+	add := func(ps []AttachedPolicy) {
+		for _, a := range ps {
+			if _, ok := attached[a.PolicyArn]; !ok {
+				attached[a.PolicyArn] = a.PolicyName
+			}
+		}
+	}
+	for _, u := range s.Auth.UserDetailList {
+		add(u.AttachedManagedPolicies)
+	}
+	for _, r := range s.Auth.RoleDetailList {
+		add(r.AttachedManagedPolicies)
+	}
+	if len(attached) == 0 {
+		return nil
+	}
+	listed := make(map[string]*ManagedPolicyDetail, len(s.Auth.Policies))
+	for i := range s.Auth.Policies {
+		listed[s.Auth.Policies[i].Arn] = &s.Auth.Policies[i]
+	}
+	out := make(map[string]*iamprune.ManagedPolicy, len(attached))
+	for arn, name := range attached {
+		parsed, _ := iamprune.ParseARN(arn)
+		mp := &iamprune.ManagedPolicy{ARN: arn, Name: name, Path: parsed.Path, AWSManaged: parsed.Account == "aws"}
+		if mp.Name == "" {
+			mp.Name = parsed.Name
+		}
+		if d := listed[arn]; d != nil {
+			mp.Name, mp.Path = d.PolicyName, d.Path
+			mp.DefaultVersion, mp.AttachmentCount = d.DefaultVersionId, d.AttachmentCount
+			if i := defaultVersion(d); i >= 0 {
+				mp.Document = document(d.PolicyVersionList[i].Document)
+			}
+		}
+		out[arn] = mp
+	}
+	return out
+}
+
+// defaultVersion returns the index of the default version in the version
+// list, found by DefaultVersionId or else by IsDefaultVersion, or -1.
+func defaultVersion(d *ManagedPolicyDetail) int {
+	if i := slices.IndexFunc(d.PolicyVersionList, func(v PolicyVersion) bool { return v.VersionId == d.DefaultVersionId }); d.DefaultVersionId != "" && i >= 0 {
+		return i
+	}
+	return slices.IndexFunc(d.PolicyVersionList, func(v PolicyVersion) bool { return v.IsDefaultVersion })
 }
 
 func attachedARNs(ps []AttachedPolicy) []string {

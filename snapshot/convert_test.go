@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"reflect"
@@ -137,6 +138,9 @@ func TestFacts(t *testing.T) {
 				{ID: "AKIAALICE2", Status: "Inactive", CreateDate: ts(t, "2025-06-01T00:00:00Z")},
 			},
 			KeysKnown: true, LoginProfileKnown: true,
+			InlinePolicies: []iamprune.InlinePolicy{{Name: "inline-object",
+				Document: json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}`)}},
+			Groups: []string{"devs"},
 		},
 		"arn:aws:iam::111122223333:user/eng/bob": {
 			ARN: "arn:aws:iam::111122223333:user/eng/bob", Kind: iamprune.KindUser, Name: "bob", Path: "/eng/", ID: "AIDABOB",
@@ -144,6 +148,9 @@ func TestFacts(t *testing.T) {
 			KeysKnown: true, LoginProfileKnown: true,
 			LoginProfile:     &iamprune.LoginProfile{CreateDate: ts(t, "2023-05-02T00:00:00Z"), PasswordResetRequired: true},
 			AttachedPolicies: []string{"arn:aws:iam::111122223333:policy/ReadAll"},
+			// RFC 3986: '+' is literal, %20 a space.
+			InlinePolicies: []iamprune.InlinePolicy{{Name: "inline-rfc3986",
+				Document: json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringLike":{"aws:UserAgent":"a+b c"}}}]}`)}},
 		},
 		"arn:aws:iam::111122223333:role/service/app-role": {
 			ARN: "arn:aws:iam::111122223333:role/service/app-role", Kind: iamprune.KindRole, Name: "app-role", Path: "/service/",
@@ -167,6 +174,67 @@ func TestFacts(t *testing.T) {
 	if !reflect.DeepEqual(f.PolicyVersions, map[string]string{"arn:aws:iam::111122223333:policy/ReadAll": "v1"}) {
 		t.Errorf("policy versions = %v", f.PolicyVersions)
 	}
+	wantPolicies := map[string]*iamprune.ManagedPolicy{
+		"arn:aws:iam::111122223333:policy/ReadAll": {
+			ARN: "arn:aws:iam::111122223333:policy/ReadAll", Name: "ReadAll", Path: "/", DefaultVersion: "v1", AttachmentCount: 2,
+			Document: json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","iam:List*"],"Resource":"*"}]}`),
+		},
+	}
+	if !reflect.DeepEqual(f.ManagedPolicies, wantPolicies) {
+		t.Errorf("managed policies = %s", jsonOf(t, f.ManagedPolicies))
+	}
+}
+
+// TestFactsPolicies: managed policies attached to users and roles come with
+// the default version's document, found among several versions; the
+// AWS-managed ones listed in Policies too; an attached policy absent from
+// Policies, or without its default version, has no document. Policies
+// attached to nothing (or only to groups) are left out.
+func TestFactsPolicies(t *testing.T) {
+	s, err := LoadDir(filepath.Join("testdata", "policies"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Facts(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]*iamprune.ManagedPolicy{
+		"arn:aws:iam::111122223333:policy/team/AppPolicy": {
+			ARN: "arn:aws:iam::111122223333:policy/team/AppPolicy", Name: "AppPolicy", Path: "/team/", DefaultVersion: "v2", AttachmentCount: 1,
+			Document: json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`),
+		},
+		"arn:aws:iam::aws:policy/ReadOnlyAccess": {
+			ARN: "arn:aws:iam::aws:policy/ReadOnlyAccess", Name: "ReadOnlyAccess", Path: "/", DefaultVersion: "v3", AttachmentCount: 2, AWSManaged: true,
+			Document: json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","ec2:Describe*"],"Resource":"*"}]}`),
+		},
+		"arn:aws:iam::aws:policy/job-function/ViewOnlyAccess": {
+			ARN: "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess", Name: "ViewOnlyAccess", Path: "/job-function/", AWSManaged: true,
+		},
+		"arn:aws:iam::111122223333:policy/NoDefault": {
+			ARN: "arn:aws:iam::111122223333:policy/NoDefault", Name: "NoDefault", Path: "/", DefaultVersion: "v9", AttachmentCount: 1,
+		},
+	}
+	if !reflect.DeepEqual(f.ManagedPolicies, want) {
+		t.Errorf("managed policies:\n got %s\nwant %s", jsonOf(t, f.ManagedPolicies), jsonOf(t, want))
+	}
+	role := f.Principal("arn:aws:iam::111122223333:role/worker")
+	if role == nil || len(role.InlinePolicies) != 2 || role.InlinePolicies[0].Name != "first" || role.InlinePolicies[1].Name != "second" ||
+		string(role.InlinePolicies[1].Document) != `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}]}` {
+		t.Errorf("worker inline policies = %s", jsonOf(t, role))
+	}
+	if u := f.Principal("arn:aws:iam::111122223333:user/ann"); u == nil || !reflect.DeepEqual(u.Groups, []string{"readers", "ops"}) {
+		t.Errorf("ann = %s, want groups [readers ops]", jsonOf(t, u))
+	}
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // Without access-keys.json and login-profiles.json, users have none, and
