@@ -2,6 +2,7 @@ package iamprune
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -245,6 +246,16 @@ func validRuleAction(t FindingType, a ActionKind) bool {
 		}
 	}
 	return false
+}
+
+// ProtectedGlobs returns the configured protected globs and, when iamprune
+// reaches member accounts through a role, that role in every account: the
+// identity it acts as there is never remediated.
+func (c Config) ProtectedGlobs() []string {
+	if c.CrossAccount.RoleName == "" {
+		return c.Protected
+	}
+	return append(slices.Clone(c.Protected), "arn:*:iam::*:role/"+c.CrossAccount.RoleName)
 }
 
 // String renders a rule for messages.

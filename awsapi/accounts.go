@@ -344,3 +344,11 @@ func (o *OrgFacts) Callers() []string {
 	slices.Sort(out)
 	return out
 }
+
+// UseHome makes f the home account's Facts, so that what a run already
+// read there with its own Facts is not read again.
+func (o *OrgFacts) UseHome(f *Facts) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.facts[o.accounts.home] = f
+}

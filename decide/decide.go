@@ -134,7 +134,7 @@ func (d *decision) actions() []iamprune.Action {
 	if len(due) == 0 {
 		return out
 	}
-	protected := iamprune.Protection{Globs: d.in.Config.Protected, Caller: d.caller}.Check(f.Resource, d.p.Path)
+	protected := iamprune.Protection{Globs: d.in.Config.ProtectedGlobs(), Caller: d.caller}.Check(f.Resource, d.p.Path)
 	excs := exceptions.Match(d.in.Exceptions, f.Resource, f.Type, d.now)
 	if f.Type == iamprune.UnusedPermission {
 		return append(out, d.permission(due, protected, excs)...)

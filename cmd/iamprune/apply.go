@@ -128,6 +128,10 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 		if caller, acct, err = sess.facts.Caller(ctx); err != nil {
 			return err
 		}
+		// Member accounts the plan names are reached through their role.
+		if _, err := sess.orgFacts(ctx, in.cfg.CrossAccount); err != nil {
+			return err
+		}
 		p = &planned{plan: plan, in: in, aws: sess, caller: caller}
 	} else {
 		if p, err = m.makePlan(ctx, o, store); err != nil {
@@ -215,7 +219,7 @@ func (m *Main) digestsDue(ctx context.Context, p *planned, store iamprune.Store)
 	facts := p.facts
 	if facts == nil {
 		var err error
-		if facts, err = p.aws.facts.Facts(ctx, nil); err != nil {
+		if facts, err = m.savedPlanFacts(ctx, p); err != nil {
 			return 0, err
 		}
 		p.facts = facts
@@ -244,7 +248,7 @@ func (m *Main) applyAndNotify(ctx context.Context, p *planned, store iamprune.St
 	var notices []iamprune.NotificationResult
 	if nt != nil {
 		if p.facts == nil { // a saved plan: owners come from the live tags
-			if p.facts, err = p.aws.facts.Facts(ctx, nil); err != nil {
+			if p.facts, err = m.savedPlanFacts(ctx, p); err != nil {
 				return nil, err
 			}
 		}
@@ -277,13 +281,19 @@ func (m *Main) applyAndNotify(ctx context.Context, p *planned, store iamprune.St
 // applyOptions wires the live parts of one run together.
 func (m *Main) applyOptions(p *planned, store iamprune.Store, account, caller string, auditW io.Writer) apply.Options {
 	runID := apply.NewRunID(m.Now())
-	execs := remediate.Executors(iam.NewFromConfig(p.aws.cfg), remediate.Options{Now: m.Now, Logger: m.log(), RunID: runID})
+	ropts := remediate.Options{Now: m.Now, Logger: m.log(), RunID: runID}
+	execs := remediate.Executors(iam.NewFromConfig(p.aws.cfg), ropts)
+	var members func(context.Context, string) (map[iamprune.ActionKind]iamprune.Executor, error)
+	if p.aws.org != nil && p.in.cfg.CrossAccount.RoleName != "" {
+		members = memberExecutors(p.aws.org, ropts)
+	}
 	return apply.Options{
 		RunID:      runID,
 		Store:      store,
 		Executors:  execs,
+		Members:    members,
 		Findings:   p.aws.findings,
-		Protection: iamprune.Protection{Globs: p.in.cfg.Protected, Caller: caller},
+		Protection: iamprune.Protection{Globs: p.in.cfg.ProtectedGlobs(), Caller: caller},
 		Exceptions: p.in.exceptions,
 		Account:    account,
 		Accounts:   p.in.cfg.Accounts,
@@ -296,6 +306,16 @@ func (m *Main) applyOptions(p *planned, store iamprune.Store, account, caller st
 		Owner:              lockOwner(),
 		LockTTL:            lockTTL,
 	}
+}
+
+// savedPlanFacts reads the facts a saved plan's notices need (owner tags),
+// in every account the plan names.
+func (m *Main) savedPlanFacts(ctx context.Context, p *planned) (*iamprune.Facts, error) {
+	org, err := p.aws.orgFacts(ctx, p.in.cfg.CrossAccount)
+	if err != nil {
+		return nil, err
+	}
+	return org.Facts(ctx, findingsOf(p.plan))
 }
 
 // confirm asks for consent: --yes, or the account id typed at a terminal.

@@ -137,7 +137,7 @@ func (h *lambdaHandler) process(ctx context.Context, run *lambdaRun, f *events.F
 	// The account's IAM facts are read once per invocation, not once per
 	// record of an SQS batch; findings are always read afresh.
 	if run.facts != nil {
-		sess.facts = run.facts
+		sess.facts, sess.org = run.facts, run.org
 	} else {
 		run.facts = sess.facts
 	}
@@ -151,8 +151,13 @@ func (h *lambdaHandler) process(ctx context.Context, run *lambdaRun, f *events.F
 	if a := arnAccount(f.AnalyzerARN); a != acct {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "lambda: event %s names analyzer %s of account %s, but iamprune runs in account %s", f.EventID, f.AnalyzerARN, a, acct)
 	}
+	org, err := sess.orgFacts(ctx, run.in.cfg.CrossAccount)
+	if err != nil {
+		return nil, err
+	}
+	run.org = org
 	src := &oneFinding{get: sess.findings, id: f.FindingID, analyzer: f.AnalyzerARN}
-	plan, facts, err := m.decide(ctx, src, sess.facts, run.in, run.store, fmt.Sprintf("event %s: finding %s of %s", f.EventID, f.FindingID, f.AnalyzerARN))
+	plan, facts, err := m.decide(ctx, src, org, run.in, run.store, fmt.Sprintf("event %s: finding %s of %s", f.EventID, f.FindingID, f.AnalyzerARN))
 	if err != nil {
 		return nil, err
 	}
@@ -221,10 +226,15 @@ func (h *lambdaHandler) sweep(ctx context.Context, s *events.Sweep) (*lambdaResp
 	defer closeRun()
 	analyzer := firstNonEmpty(run.in.cfg.Analyzer, iamprune.AnalyzerAuto)
 	sess := newAWSSession(run.aws, run.counter, analyzer)
-	plan, facts, err := m.decide(ctx, sess.findings, sess.facts, run.in, run.store, "analyzer "+analyzer)
+	org, err := sess.orgFacts(ctx, run.in.cfg.CrossAccount)
 	if err != nil {
 		return nil, err
 	}
+	plan, facts, err := m.decide(ctx, sess.findings, org, run.in, run.store, "analyzer "+analyzer)
+	if err != nil {
+		return nil, err
+	}
+	m.logUnreachable(facts)
 	m.warnNoChannels(run.in.cfg, plan)
 	res, err := h.apply(ctx, run, &planned{plan: plan, in: run.in, aws: sess, facts: facts, caller: facts.Caller})
 	if err != nil {
@@ -275,8 +285,10 @@ type lambdaRun struct {
 	aws     aws.Config
 	counter *awsapi.Counter
 	store   iamprune.Store
-	// facts caches the account's IAM facts for the invocation.
+	// facts and org cache the accounts' IAM facts (and assumed roles) for
+	// the invocation.
 	facts *awsapi.Facts
+	org   *awsapi.OrgFacts
 }
 
 func (r *lambdaRun) close() { r.store.Close() }

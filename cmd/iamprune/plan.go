@@ -206,9 +206,17 @@ func (m *Main) makePlan(ctx context.Context, o planOptions, store iamprune.Store
 	progress := m.progress(sess.counter)
 	sess.findings.OnProgress = progress.findings
 	defer progress.done()
-	plan, facts, err := m.decide(ctx, sess.findings, sess.facts, in, store, "analyzer "+analyzer)
+	org, err := sess.orgFacts(ctx, in.cfg.CrossAccount)
 	if err != nil {
 		return nil, err
+	}
+	plan, facts, err := m.decide(ctx, sess.findings, org, in, store, "analyzer "+analyzer)
+	if err != nil {
+		return nil, err
+	}
+	m.logUnreachable(facts)
+	if in.cfg.Recommendations {
+		m.compareRecommendations(ctx, sess, plan)
 	}
 	m.log().Debug("AWS calls", "total", sess.counter.Total(), "by_operation", sess.counter.ByOperation())
 	m.warnNoChannels(in.cfg, plan)
@@ -220,7 +228,28 @@ type awsSession struct {
 	cfg      aws.Config
 	counter  *awsapi.Counter
 	findings *awsapi.FindingSource
-	facts    *awsapi.Facts
+	// facts reads the account of the credentials; org reads every account
+	// findings name, the home one through facts (orgFacts).
+	facts *awsapi.Facts
+	org   *awsapi.OrgFacts
+	// recommender asks Access Analyzer for its recommendations, once per
+	// finding.
+	recommender *awsapi.Recommender
+}
+
+// orgFacts returns the session's organisation-wide fact source, made on
+// first use: member accounts are read through the role assumed there.
+func (s *awsSession) orgFacts(ctx context.Context, ca iamprune.CrossAccount) (*awsapi.OrgFacts, error) {
+	if s.org != nil {
+		return s.org, nil
+	}
+	caller, _, err := s.facts.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.org = awsapi.NewOrgFacts(awsapi.NewAccounts(s.cfg, caller, ca))
+	s.org.UseHome(s.facts)
+	return s.org, nil
 }
 
 func (m *Main) awsSession(ctx context.Context, analyzer string) (*awsSession, error) {

@@ -7,14 +7,15 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/apply"
+	"github.com/iamprune/iamprune/config"
 	"github.com/iamprune/iamprune/render"
 )
 
 func (m *Main) rollbackCommand() *cobra.Command {
 	var (
-		state   string
-		actions []string
-		ao      applyOptions
+		state, configPath string
+		actions           []string
+		ao                applyOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "rollback RUN_ID",
@@ -22,8 +23,10 @@ func (m *Main) rollbackCommand() *cobra.Command {
 		Long: `rollback restores what an apply run changed, newest change first, from the
 pre-change state recorded in the journal: keys are reactivated, deny
 policies removed, quarantines lifted, and customer-managed policies that
-iamprune created are detached and deleted. --action limits it to some
-actions of the run.
+iamprune created are detached and deleted, rewritten policies get their
+previous documents, default versions and attachments back. --action limits
+it to some actions of the run. Changes made in member accounts are undone
+through the role the config names (accounts.role_name).
 
 A deleted console password cannot come back as it was: rollback recreates
 the login profile with a random password and PasswordResetRequired=true, and
@@ -76,7 +79,16 @@ reports already-done and makes no write call.`,
 				return err
 			}
 			defer closeAudit()
+			// The config says how to reach member accounts the run changed.
 			cfg := iamprune.DefaultConfig()
+			if path := firstNonEmpty(configPath, m.Getenv("IAMPRUNE_CONFIG")); path != "" {
+				if cfg, err = config.Load(path); err != nil {
+					return err
+				}
+			}
+			if _, err := sess.orgFacts(ctx, cfg.CrossAccount); err != nil {
+				return err
+			}
 			opts := m.applyOptions(&planned{in: planInputs{cfg: cfg}, aws: sess}, store, acct, caller, auditW)
 			res, err := apply.Rollback(ctx, run.ID, actions, opts)
 			if err != nil {
@@ -93,6 +105,7 @@ reports already-done and makes no write call.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&state, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
+	f.StringVar(&configPath, "config", "", "YAML config, for accounts.role_name when the run changed member accounts (default: $IAMPRUNE_CONFIG)")
 	f.StringSliceVar(&actions, "action", nil, "roll back only this action id (repeatable)")
 	f.BoolVarP(&ao.yes, "yes", "y", false, "roll back without asking (required when stdin is not a terminal)")
 	f.StringVar(&ao.auditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
