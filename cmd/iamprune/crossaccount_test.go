@@ -212,4 +212,3 @@ func TestCrossAccountUnreachable(t *testing.T) {
 		t.Errorf("%d roles assumed", n)
 	}
 }
-
