@@ -172,7 +172,7 @@ func exempt(a iamprune.Action, excs []iamprune.Exception, now time.Time) (_ iamp
 	if len(match) == 0 {
 		return a, "", ""
 	}
-	if a.Kind != iamprune.KindDenyUnusedServices {
+	if a.FindingType != iamprune.UnusedPermission {
 		return a, exemptReason(match[0], nil), ""
 	}
 	var keep, dropped []string
@@ -199,6 +199,11 @@ func exempt(a iamprune.Action, excs []iamprune.Exception, now time.Time) (_ iamp
 	}
 	if len(keep) == 0 {
 		return a, exemptReason(*by, dropped), ""
+	}
+	if a.Kind != iamprune.KindDenyUnusedServices {
+		// A rewrite's documents were refined without these services: they
+		// cannot be narrowed here, so the whole rewrite waits for a plan.
+		return a, exemptReason(*by, dropped) + "; plan again to rewrite the rest", ""
 	}
 	a.Services = keep
 	return a, "", "; not " + strings.Join(dropped, ", ") + ": " + exemptReason(*by, nil)
@@ -228,7 +233,7 @@ func stale(a iamprune.Action, f *iamprune.Finding, in iamprune.Inspection) strin
 	}
 	// A principal's last use says nothing about one unused service, so
 	// only credential kinds compare it.
-	if a.Kind != iamprune.KindDenyUnusedServices && in.LastUsed != nil &&
+	if a.FindingType != iamprune.UnusedPermission && in.LastUsed != nil &&
 		(b.LastUsed == nil || sec(*in.LastUsed).After(sec(*b.LastUsed))) {
 		return fmt.Sprintf("the credential was used at %s (the plan saw %s)", stamp(in.LastUsed), stampOr(b.LastUsed, "never used"))
 	}
