@@ -39,7 +39,13 @@ const dedupCapacity = 4096
 // the runtime cannot start.
 func (m *Main) serveLambda(ctx context.Context) {
 	h := m.newLambdaHandler()
-	lambda.StartWithOptions(h.invoke, lambda.WithContext(ctx))
+	// The runtime sends SIGTERM before it stops the sandbox (when an
+	// extension is registered): runs are journaled as they go, so there is
+	// nothing to flush; say so in the log, so that an interrupted run found
+	// by the next one is explained.
+	lambda.StartWithOptions(h.invoke, lambda.WithContext(ctx), lambda.WithEnableSIGTERM(func() {
+		m.log().Warn("SIGTERM: the Lambda runtime is shutting down this sandbox; a run in progress is reconciled by the next one")
+	}))
 }
 
 // lambdaHandler serves invocations. The runtime calls it one invocation at
@@ -361,6 +367,9 @@ func (h *lambdaHandler) inputs(ctx context.Context, awsCfg aws.Config) (planInpu
 	if err != nil {
 		return planInputs{}, err
 	}
+	if err := withStackTopic(&cfg.Notifications, m.Getenv("IAMPRUNE_SNS_TOPIC_ARN")); err != nil {
+		return planInputs{}, err
+	}
 	var excs []iamprune.Exception
 	if exc := resolveExceptions(cfg.Exceptions, src); strings.HasPrefix(exc, "s3://") {
 		if h.excs == nil {
@@ -374,6 +383,32 @@ func (h *lambdaHandler) inputs(ctx context.Context, awsCfg aws.Config) (planInpu
 		return planInputs{}, err
 	}
 	return planInputs{cfg: cfg, exceptions: excs, now: now}, nil
+}
+
+// stackTopicChannel names the channel IAMPRUNE_SNS_TOPIC_ARN adds.
+const stackTopicChannel = "stack-topic"
+
+// withStackTopic adds the stack's SNS topic (IAMPRUNE_SNS_TOPIC_ARN) as a
+// channel, unless the config already publishes to it, and makes it the
+// default destination when the config names none: a stack deployed
+// without notification settings still tells someone.
+func withStackTopic(n *iamprune.Notifications, topic string) error {
+	if topic == "" {
+		return nil
+	}
+	for _, c := range n.Channels {
+		if c.Type == iamprune.ChannelSNS && c.TopicARN == topic {
+			return nil
+		}
+	}
+	n.Channels = append(n.Channels, iamprune.Channel{Name: stackTopicChannel, Type: iamprune.ChannelSNS, TopicARN: topic})
+	if len(n.Default) == 0 {
+		n.Default = []string{stackTopicChannel}
+	}
+	if err := n.Validate(); err != nil {
+		return iamprune.Errorf(iamprune.EINVALID, "lambda: IAMPRUNE_SNS_TOPIC_ARN: %v", err)
+	}
+	return nil
 }
 
 // resolveExceptions makes the config's relative exceptions path relative to

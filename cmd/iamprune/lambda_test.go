@@ -422,3 +422,29 @@ func lambdaWaitListening(t *testing.T, addr string) {
 	}
 	t.Fatalf("nothing listens on %s", addr)
 }
+
+func TestWithStackTopic(t *testing.T) {
+	const topic = "arn:aws:sns:us-east-1:111122223333:iamprune"
+	n := iamprune.DefaultNotifications()
+	if err := withStackTopic(&n, topic); err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Channels) != 1 || n.Channels[0].TopicARN != topic || len(n.Default) != 1 || n.Default[0] != stackTopicChannel {
+		t.Errorf("stack topic not added as the default: %+v", n)
+	}
+	// Already configured: unchanged.
+	before := len(n.Channels)
+	if err := withStackTopic(&n, topic); err != nil || len(n.Channels) != before {
+		t.Errorf("added twice: %+v, %v", n.Channels, err)
+	}
+	// A config with its own default keeps it; the topic is only a channel.
+	n = iamprune.DefaultNotifications()
+	n.Channels = []iamprune.Channel{{Name: "sec", Type: iamprune.ChannelSNS, TopicARN: "arn:aws:sns:us-east-1:111122223333:sec"}}
+	n.Default = []string{"sec"}
+	if err := withStackTopic(&n, topic); err != nil || n.Default[0] != "sec" || len(n.Channels) != 2 {
+		t.Errorf("default overridden: %+v, %v", n, err)
+	}
+	if err := withStackTopic(&n, "not-an-arn"); err == nil {
+		t.Error("a bad topic ARN was accepted")
+	}
+}
