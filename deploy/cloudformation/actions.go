@@ -28,6 +28,14 @@ var AnalyzerReads = []Call{
 	{"AccessAnalyzer.GetFindingV2", "access-analyzer:GetFinding", "awsapi/analyzer.go getFinding"},
 }
 
+// RecommendationCalls ask Access Analyzer for its own recommendation on an
+// UnusedPermission finding, to compare with iamprune's refinement (config
+// recommendations: true). Both actions are authorised on the analyzer.
+var RecommendationCalls = []Call{
+	{"AccessAnalyzer.GenerateFindingRecommendation", "access-analyzer:GenerateFindingRecommendation", "awsapi/recommendations.go Recommender.fetch"},
+	{"AccessAnalyzer.GetFindingRecommendation", "access-analyzer:GetFindingRecommendation", "awsapi/recommendations.go Recommender.fetch (polled, paged)"},
+}
+
 // FactReads are the IAM and STS reads that gather the facts about the
 // principals of the findings.
 var FactReads = []Call{
@@ -55,7 +63,8 @@ var RemediationReads = []Call{
 	{"IAM.GetUserPolicy", "iam:GetUserPolicy", "remediate/entity.go"},
 	{"IAM.ListAttachedUserPolicies", "iam:ListAttachedUserPolicies", "remediate/entity.go"},
 	{"IAM.GetPolicy", "iam:GetPolicy", "remediate/deny_unused_services.go"},
-	{"IAM.GetPolicyVersion", "iam:GetPolicyVersion", "remediate/deny_unused_services.go"},
+	{"IAM.GetPolicyVersion", "iam:GetPolicyVersion", "remediate/deny_unused_services.go, rewrite_managed.go"},
+	{"IAM.ListPolicyVersions", "iam:ListPolicyVersions", "remediate/rewrite_managed.go readVersions"},
 }
 
 // KindWrites are the IAM writes of each remediation kind, Apply and
@@ -91,6 +100,34 @@ var KindWrites = map[iamprune.ActionKind][]Call{
 		{"IAM.DetachRolePolicy", "iam:DetachRolePolicy", "remediate/entity.go detach"},
 		{"IAM.AttachUserPolicy", "iam:AttachUserPolicy", "remediate/entity.go attach"},
 		{"IAM.DetachUserPolicy", "iam:DetachUserPolicy", "remediate/entity.go detach"},
+	},
+	// Attach and detach take any managed policy: the original (customer- or
+	// AWS-managed) is detached and re-attached on rollback, the refined
+	// copies are iamprune's own.
+	iamprune.KindRewritePolicy: {
+		{"IAM.PutRolePolicy", "iam:PutRolePolicy", "remediate/rewrite_policy.go applyChange, rewrite_rollback.go restoreInline"},
+		{"IAM.DeleteRolePolicy", "iam:DeleteRolePolicy", "remediate/rewrite_policy.go applyChange (delete-inline)"},
+		{"IAM.PutUserPolicy", "iam:PutUserPolicy", "remediate/rewrite_policy.go applyChange, rewrite_rollback.go restoreInline"},
+		{"IAM.DeleteUserPolicy", "iam:DeleteUserPolicy", "remediate/rewrite_policy.go applyChange (delete-inline)"},
+		{"IAM.AttachRolePolicy", "iam:AttachRolePolicy", "remediate/rewrite_policy.go applyChange (copies), rewrite_rollback.go (originals)"},
+		{"IAM.DetachRolePolicy", "iam:DetachRolePolicy", "remediate/rewrite_policy.go Apply (originals), rewrite_rollback.go restoreCopy"},
+		{"IAM.AttachUserPolicy", "iam:AttachUserPolicy", "remediate/rewrite_policy.go applyChange (copies), rewrite_rollback.go (originals)"},
+		{"IAM.DetachUserPolicy", "iam:DetachUserPolicy", "remediate/rewrite_policy.go Apply (originals), rewrite_rollback.go restoreCopy"},
+		{"IAM.CreatePolicy", "iam:CreatePolicy", "remediate/rewrite_managed.go createCopy (under RewritePolicyPath, tagged)"},
+		{"IAM.DeletePolicy", "iam:DeletePolicy", "remediate/rewrite_managed.go removeCopy"},
+		{"IAM.CreatePolicyVersion", "iam:CreatePolicyVersion", "remediate/rewrite_policy.go applyChange (new-version), rewrite_rollback.go restoreVersions"},
+		{"IAM.DeletePolicyVersion", "iam:DeletePolicyVersion", "remediate/rewrite_policy.go applyChange (five-version limit), rewrite_managed.go removeCopy, rewrite_rollback.go"},
+		{"IAM.SetDefaultPolicyVersion", "iam:SetDefaultPolicyVersion", "remediate/rewrite_rollback.go restoreVersions"},
+	},
+}
+
+// TagOnCreate are the further actions a kind's create calls need because
+// they pass Tags: IAM authorises a CreatePolicy that tags the new policy by
+// iam:TagPolicy as well (Service Authorization Reference, IAM, operation
+// CreatePolicy). The stack grants them with the kind's writes.
+var TagOnCreate = map[iamprune.ActionKind][]Call{
+	iamprune.KindRewritePolicy: {
+		{"IAM.CreatePolicy", "iam:TagPolicy", "remediate/rewrite_managed.go createCopy (Tags)"},
 	},
 }
 
@@ -131,10 +168,11 @@ var RuntimeCalls = []Call{
 	{"CloudWatchLogs.PutLogEvents", "logs:PutLogEvents", "Lambda runtime"},
 }
 
-// CrossAccountCalls assume the member-account role (member-role.yaml).
-// Issue 6 item 5: the code does not make this call yet.
+// CrossAccountCalls assume the member-account role (member-role.yaml) when
+// the configuration names one (accounts: {role_name: ...}), once per member
+// account and again when the credentials expire.
 var CrossAccountCalls = []Call{
-	{"STS.AssumeRole", "sts:AssumeRole", "not implemented yet (issue 6, cross-account)"},
+	{"STS.AssumeRole", "sts:AssumeRole", "awsapi/accounts.go Accounts.Config (stscreds.AssumeRoleProvider)"},
 }
 
 // WildcardOnly are the actions that support no resource-level permission,
@@ -160,7 +198,7 @@ func RemediationKinds() []iamprune.ActionKind {
 // allow, sorted, with the given remediation kinds enabled and, when
 // crossAccount is set, the member role assumable.
 func FunctionActions(kinds []iamprune.ActionKind, crossAccount bool) []string {
-	groups := [][]Call{AnalyzerReads, FactReads, RemediationReads, NotifyCalls, ExceptionsCalls, StateCalls, RuntimeCalls}
+	groups := [][]Call{AnalyzerReads, RecommendationCalls, FactReads, RemediationReads, NotifyCalls, ExceptionsCalls, StateCalls, RuntimeCalls}
 	if crossAccount {
 		groups = append(groups, CrossAccountCalls)
 	}
@@ -169,14 +207,15 @@ func FunctionActions(kinds []iamprune.ActionKind, crossAccount bool) []string {
 
 // MemberActions returns the IAM actions the member-account role must
 // allow, sorted: the facts and remediation reads and the writes of the
-// enabled kinds. Findings are read in the central account.
+// enabled kinds. Findings and recommendations are read in the central
+// account, on its analyzer.
 func MemberActions(kinds []iamprune.ActionKind) []string {
 	return actions(kinds, FactReads, RemediationReads)
 }
 
 func actions(kinds []iamprune.ActionKind, groups ...[]Call) []string {
 	for _, k := range kinds {
-		groups = append(groups, KindWrites[k])
+		groups = append(groups, KindWrites[k], TagOnCreate[k])
 	}
 	var out []string
 	for _, g := range groups {

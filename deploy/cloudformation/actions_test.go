@@ -2,12 +2,16 @@ package cloudformation
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"maps"
+	"net/url"
+	"path"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -111,7 +115,7 @@ var renamed = map[string]string{
 
 func TestCallsNameTheirActions(t *testing.T) {
 	groups := map[string][]Call{
-		"AnalyzerReads": AnalyzerReads, "FactReads": FactReads, "RemediationReads": RemediationReads,
+		"AnalyzerReads": AnalyzerReads, "RecommendationCalls": RecommendationCalls, "FactReads": FactReads, "RemediationReads": RemediationReads,
 		"NotifyCalls": NotifyCalls, "ExceptionsCalls": ExceptionsCalls, "StateCalls": StateCalls,
 		"RuntimeCalls": RuntimeCalls, "CrossAccountCalls": CrossAccountCalls,
 	}
@@ -137,6 +141,24 @@ func TestCallsNameTheirActions(t *testing.T) {
 			all[c.Action] = true
 			if c.Source == "" {
 				t.Errorf("%s: %s names no source", name, c.API)
+			}
+		}
+	}
+	// A create call that tags is authorised by the create action and by the
+	// Tag action of the same resource: CreatePolicy and iam:TagPolicy.
+	for k, g := range TagOnCreate {
+		for _, c := range g {
+			service, op, _ := strings.Cut(c.API, ".")
+			noun, ok := strings.CutPrefix(op, "Create")
+			if want := iamPrefix[service] + ":Tag" + noun; !ok || c.Action != want {
+				t.Errorf("TagOnCreate[%s]: %s is a create call tagging with %s, not %s", k, c.API, want, c.Action)
+			}
+			if !slices.ContainsFunc(KindWrites[k], func(w Call) bool { return w.API == c.API }) {
+				t.Errorf("TagOnCreate[%s]: %s is not among the kind's KindWrites", k, c.API)
+			}
+			all[c.Action] = true
+			if c.Source == "" {
+				t.Errorf("TagOnCreate[%s]: %s names no source", k, c.API)
 			}
 		}
 	}
@@ -166,6 +188,12 @@ func startDemo(t *testing.T, opts emulator.Options) *demo {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startSnapshot(t, snap, opts)
+}
+
+// startSnapshot serves snap, recording the calls made with cfg.
+func startSnapshot(t *testing.T, snap *snapshot.Snapshot, opts emulator.Options) *demo {
+	t.Helper()
 	srv := emulator.New(snap, opts)
 	url, err := srv.Start("127.0.0.1:0")
 	if err != nil {
@@ -255,57 +283,86 @@ var notExercised = map[iamprune.ActionKind]map[string]string{
 	},
 }
 
-// Each kind's executor, applied to the demo plan's actions of that kind and
-// rolled back, calls only RemediationReads and its own KindWrites, and
-// makes every write of KindWrites but those of notExercised.
+// accountsFor are the accounts whose plans exercise a kind: the demo, and
+// for rewrite-policy also remediate's rewrite account (rewriteSnapshot),
+// whose policies take the methods the demo's do not.
+func accountsFor(t *testing.T, kind iamprune.ActionKind, opts emulator.Options) []*demo {
+	ds := []*demo{startDemo(t, opts)}
+	if kind == iamprune.KindRewritePolicy {
+		ds = append(ds, startSnapshot(t, rewriteSnapshot(t), opts))
+	}
+	return ds
+}
+
+// Each kind's executor, applied to the plan's actions of that kind and
+// rolled back, calls only RemediationReads and its own KindWrites, makes
+// every write of KindWrites but those of notExercised, and passes Tags to
+// exactly the create calls of its TagOnCreate.
 func TestKindCallsMatchExecutors(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
-	plan := func(t *testing.T, d *demo) []iamprune.Action {
+	plan := func(t *testing.T, d *demo, kind iamprune.ActionKind) []iamprune.Action {
 		findings, facts := d.read(t, ctx)
 		cfg := iamprune.DefaultConfig()
 		cfg.Notifications.RequirePriorNotice = false
+		if kind == iamprune.KindRewritePolicy {
+			r := cfg.Rules[iamprune.UnusedPermission]
+			r.Action = kind
+			cfg.Rules[iamprune.UnusedPermission] = r
+		}
 		return decide.Plan(decide.Input{Findings: findings, Facts: facts, Config: cfg, Now: now}).Actions
 	}
+	tagKeys := map[string]bool{}
 	for _, kind := range RemediationKinds() {
 		t.Run(string(kind), func(t *testing.T) {
-			d := startDemo(t, emulator.Options{Now: func() time.Time { return now }})
-			actions := plan(t, d)
-			opts := remediate.Options{Now: func() time.Time { return now }, RunID: "run-1"}
-			if kind == iamprune.KindDeleteAccessKey {
-				// Only keys iamprune deactivated are deleted: deactivate
-				// them first, unrecorded, and plan their deletion.
-				uncounted := remediate.Executors(iam.NewFromConfig(d.config(*d.cfg.BaseEndpoint)), opts)
-				var deletes []iamprune.Action
-				for _, a := range actions {
-					if a.Kind == iamprune.KindDeactivateAccessKey {
-						in := inspect(t, ctx, uncounted[a.Kind], a)
-						if _, err := uncounted[a.Kind].Apply(ctx, a, in); err != nil {
-							t.Fatal(err)
+			var called []string
+			tagged := map[string]bool{}
+			n := 0
+			for _, d := range accountsFor(t, kind, emulator.Options{Now: func() time.Time { return now }}) {
+				actions := plan(t, d, kind)
+				opts := remediate.Options{Now: func() time.Time { return now }, RunID: "run-1"}
+				if kind == iamprune.KindDeleteAccessKey {
+					// Only keys iamprune deactivated are deleted: deactivate
+					// them first, unrecorded, and plan their deletion.
+					uncounted := remediate.Executors(iam.NewFromConfig(d.config(*d.cfg.BaseEndpoint)), opts)
+					var deletes []iamprune.Action
+					for _, a := range actions {
+						if a.Kind == iamprune.KindDeactivateAccessKey {
+							in := inspect(t, ctx, uncounted[a.Kind], a)
+							if _, err := uncounted[a.Kind].Apply(ctx, a, in); err != nil {
+								t.Fatal(err)
+							}
+							a.Kind = iamprune.KindDeleteAccessKey
+							deletes = append(deletes, a)
 						}
-						a.Kind = iamprune.KindDeleteAccessKey
-						deletes = append(deletes, a)
+					}
+					actions = deletes
+				}
+				before := d.counter.ByOperation()
+				d.srv.ResetCalls()
+				exec := remediate.Executors(iam.NewFromConfig(d.cfg), opts)[kind]
+				for _, a := range actions {
+					if a.Kind == kind {
+						run(t, ctx, exec, a)
+						n++
 					}
 				}
-				actions = deletes
-			}
-			before := d.counter.ByOperation()
-			exec := remediate.Executors(iam.NewFromConfig(d.cfg), opts)[kind]
-			n := 0
-			for _, a := range actions {
-				if a.Kind == kind {
-					run(t, ctx, exec, a)
-					n++
+				for op, c := range d.counter.ByOperation() {
+					if c > before[op] && !slices.Contains(called, op) {
+						called = append(called, op)
+					}
+				}
+				for _, c := range d.srv.Calls() {
+					if keys := requestTagKeys(t, c); len(keys) > 0 {
+						tagged["IAM."+c.Operation] = true
+						for _, k := range keys {
+							tagKeys[k] = true
+						}
+					}
 				}
 			}
 			if n == 0 {
-				t.Fatalf("the demo plan has no %s action", kind)
-			}
-			var called []string
-			for op, c := range d.counter.ByOperation() {
-				if c > before[op] {
-					called = append(called, op)
-				}
+				t.Fatalf("the plans have no %s action", kind)
 			}
 			allowed := apis(RemediationReads, KindWrites[kind])
 			for _, op := range called {
@@ -319,8 +376,44 @@ func TestKindCallsMatchExecutors(t *testing.T) {
 					t.Errorf("%s: %s made %v, want %v (notExercised)", kind, c.API, made, !skip)
 				}
 			}
+			if got, want := slices.Sorted(maps.Keys(tagged)), apis(TagOnCreate[kind]); !slices.Equal(got, want) {
+				t.Errorf("%s passed Tags to %v, TagOnCreate names %v", kind, got, want)
+			}
 		})
 	}
+	// The stack lets the function tag its policies with iamprune's keys only.
+	for _, tmpl := range []struct{ file, role string }{{stackTemplate, "FunctionRole"}, {memberTemplate, "MemberRole"}} {
+		st := statementBySid(t, mustLoad(t, tmpl.file), tmpl.role, "RewritePoliciesTagCopies", map[string]string{kindParams[iamprune.KindRewritePolicy]: "true"})
+		pattern, _ := dig(st, "Condition", "ForAllValues:StringLike", "aws:TagKeys")
+		for k := range tagKeys {
+			if ok, _ := path.Match(fmt.Sprint(pattern), k); !ok {
+				t.Errorf("%s: RewritePoliciesTagCopies allows tag keys %v, the code tags with %s", tmpl.file, pattern, k)
+			}
+		}
+	}
+	if len(tagKeys) == 0 {
+		t.Error("no executor tagged anything")
+	}
+}
+
+// requestTagKeys returns the tag keys an IAM create request passed
+// (Tags.member.N.Key).
+func requestTagKeys(t *testing.T, c emulator.Call) []string {
+	t.Helper()
+	if c.Service != "iam" || !strings.HasPrefix(c.Operation, "Create") {
+		return nil
+	}
+	form, err := url.ParseQuery(c.Params)
+	if err != nil {
+		t.Fatalf("%s params %q: %v", c.Operation, c.Params, err)
+	}
+	var keys []string
+	for k, v := range form {
+		if strings.HasPrefix(k, "Tags.member.") && strings.HasSuffix(k, ".Key") {
+			keys = append(keys, v...)
+		}
+	}
+	return keys
 }
 
 // run inspects, applies and rolls back one action. Deleting a key cannot be
@@ -350,4 +443,74 @@ func inspect(t *testing.T, ctx context.Context, e iamprune.Executor, a iamprune.
 		t.Fatalf("inspect %s %s: skip %q, already done %v", a.Kind, a.Target, in.Skip, in.AlreadyDone)
 	}
 	return in
+}
+
+// Asking for Access Analyzer's recommendation on a finding makes exactly
+// RecommendationCalls.
+func TestRecommendationCallsMatchCode(t *testing.T) {
+	ctx := context.Background()
+	d := startDemo(t, emulator.Options{})
+	d.srv.SetRecommendationPolls(2) // polled until it finishes
+	uncounted := d.config(*d.cfg.BaseEndpoint)
+	src := awsapi.NewFindingSource(uncounted, iamprune.AnalyzerAuto)
+	arn, err := src.AnalyzerARN(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	findings, _, err := src.Findings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(findings, func(f iamprune.Finding) bool { return f.Type == iamprune.UnusedPermission })
+	if i < 0 {
+		t.Fatal("the demo account has no UnusedPermission finding")
+	}
+	r := awsapi.NewRecommender(d.cfg, arn, awsapi.WithRecommendationBackoff(time.Millisecond, time.Millisecond))
+	rec, err := r.Recommendation(ctx, findings[i].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Status != "SUCCEEDED" {
+		t.Fatalf("recommendation %s: %+v", findings[i].ID, rec)
+	}
+	if got, want := d.calls(), apis(RecommendationCalls); !slices.Equal(got, want) {
+		t.Errorf("a recommendation called %v, RecommendationCalls name %v", got, want)
+	}
+}
+
+// memberAccount is a member account holding the member role, trusting the
+// demo's caller role with an external id as member-role.yaml does.
+const memberAccount = "444455556666"
+
+var memberSnapshot = fstest.MapFS{
+	"meta.json": {Data: []byte(`{"account_id": "` + memberAccount + `", "partition": "aws", "region": "us-east-1", "captured_at": "2026-11-28T00:00:00Z"}`)},
+	"account-authorization-details.json": {Data: []byte(`{"UserDetailList": [], "GroupDetailList": [], "Policies": [], "RoleDetailList": [{
+	  "Path": "/", "RoleName": "iamprune-member", "RoleId": "AROAMEMBERROLE0000000", "Arn": "arn:aws:iam::` + memberAccount + `:role/iamprune-member",
+	  "CreateDate": "2025-01-01T00:00:00Z",
+	  "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+	    "Principal": {"AWS": "arn:aws:iam::111122223333:role/iamprune-runner"}, "Action": "sts:AssumeRole",
+	    "Condition": {"StringEquals": {"sts:ExternalId": "s3cret"}}}]}}]}`)},
+}
+
+// Reaching a member account makes exactly CrossAccountCalls.
+func TestCrossAccountCallsMatchCode(t *testing.T) {
+	ctx := context.Background()
+	d := startDemo(t, emulator.Options{})
+	member, err := snapshot.Load(memberSnapshot, "member")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.srv.AddMember(member); err != nil {
+		t.Fatal(err)
+	}
+	accounts := awsapi.NewAccounts(d.cfg, d.snap.Meta.CallerARN, iamprune.CrossAccount{RoleName: "iamprune-member", ExternalID: "s3cret"})
+	if _, err := accounts.Config(ctx, memberAccount); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.srv.Assumed(); len(got) != 1 || got[0].RoleArn != "arn:aws:iam::"+memberAccount+":role/iamprune-member" {
+		t.Fatalf("assumed %+v", got)
+	}
+	if got, want := d.calls(), apis(CrossAccountCalls); !slices.Equal(got, want) {
+		t.Errorf("reaching a member account called %v, CrossAccountCalls name %v", got, want)
+	}
 }

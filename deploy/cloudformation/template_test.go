@@ -2,6 +2,7 @@ package cloudformation
 
 import (
 	"errors"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/iamprune/iamprune"
 	ddb "github.com/iamprune/iamprune/dynamodb"
+	"github.com/iamprune/iamprune/remediate"
 )
 
 const (
@@ -28,6 +30,7 @@ var kindParams = map[iamprune.ActionKind]string{
 	iamprune.KindDeleteLoginProfile:  "DeleteLoginProfiles",
 	iamprune.KindQuarantineRole:      "QuarantineRoles",
 	iamprune.KindDenyUnusedServices:  "DenyUnusedServices",
+	iamprune.KindRewritePolicy:       "RewritePolicies",
 }
 
 func mustLoad(t *testing.T, path string) *template {
@@ -301,6 +304,13 @@ func TestStackWiring(t *testing.T) {
 	eq(t, "AnalyzerFindings resource without", statementBySid(t, tmpl, "FunctionRole", "AnalyzerFindings", map[string]string{"CreateAnalyzer": "false"})["Resource"],
 		subOf("arn:${AWS::Partition}:access-analyzer:${AWS::Region}:${AWS::AccountId}:analyzer/*"))
 
+	for _, create := range []string{"true", "false"} {
+		params := map[string]string{"CreateAnalyzer": create}
+		eq(t, "AnalyzerRecommendations resource with CreateAnalyzer="+create,
+			statementBySid(t, tmpl, "FunctionRole", "AnalyzerRecommendations", params)["Resource"],
+			statementBySid(t, tmpl, "FunctionRole", "AnalyzerFindings", params)["Resource"])
+	}
+
 	eq(t, "FindingsRule.EventPattern", p("FindingsRule", "EventPattern"), map[string]any{
 		"source": []any{"aws.access-analyzer"}, "detail-type": []any{"Unused Access Finding for IAM entities"}})
 	eq(t, "FindingsRule target", p("FindingsRule", "Targets", 0, "Arn"), attOf("FindingsQueue", "Arn"))
@@ -413,4 +423,27 @@ func storeSchema() map[string]any {
 			"Projection": map[string]any{"ProjectionType": string(g.Projection.ProjectionType)}})
 	}
 	return map[string]any{"BillingMode": string(in.BillingMode), "AttributeDefinitions": attrs, "KeySchema": keys(in.KeySchema), "GlobalSecondaryIndexes": gsis}
+}
+
+// The policies rewrite-policy creates, and only those, may be created,
+// deleted and tagged: they live under remediate.RewritePolicyPath.
+func TestRewritePolicyCopiesPath(t *testing.T) {
+	copies := subOf("arn:${AWS::Partition}:iam::${AWS::AccountId}:policy" + remediate.RewritePolicyPath + "*")
+	for _, tmpl := range []struct{ file, role string }{{stackTemplate, "FunctionRole"}, {memberTemplate, "MemberRole"}} {
+		t.Run(tmpl.file, func(t *testing.T) {
+			tm := mustLoad(t, tmpl.file)
+			off := map[string]string{}
+			if tmpl.file == memberTemplate {
+				off["CentralAccountId"] = "111122223333"
+			}
+			on := maps.Clone(off)
+			on[kindParams[iamprune.KindRewritePolicy]] = "true"
+			for _, sid := range []string{"RewritePoliciesCopies", "RewritePoliciesTagCopies"} {
+				eq(t, sid+" resource", statementBySid(t, tm, tmpl.role, sid, on)["Resource"], copies)
+			}
+			if statementBySid(t, tm, tmpl.role, "RewritePoliciesCopies", off) != nil {
+				t.Error("RewritePoliciesCopies is granted with RewritePolicies off")
+			}
+		})
+	}
 }
