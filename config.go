@@ -202,6 +202,9 @@ func (c Config) Validate() error {
 		if !validRuleAction(t, r.Action) {
 			return Errorf(EINVALID, "%s.action: %q is not valid for %s (want one of %v)", key, r.Action, t, append(RemediationsFor(t), KindNotifyOnly))
 		}
+		if r.Action == KindProposePolicy && c.Propose.Repo == "" {
+			return Errorf(EINVALID, "%s.action: propose-policy needs propose.repo, the repository to open pull requests against", key)
+		}
 	}
 	for i, g := range c.Protected {
 		if g == "" {

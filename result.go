@@ -23,6 +23,33 @@ type RunResult struct {
 	// Notifications are the digests the run sent, one per route and
 	// channel; a failed one never aborts the run but is reported here.
 	Notifications []NotificationResult `json:"notifications,omitempty"`
+	// Proposals are the pull requests propose-policy opened or updated,
+	// one per account.
+	Proposals []ProposalResult `json:"proposals,omitempty"`
+}
+
+// ProposalResult is what propose-policy did in one account's repository
+// branch.
+type ProposalResult struct {
+	Account string `json:"account"`
+	Mode    string `json:"mode"`
+	Branch  string `json:"branch,omitempty"`
+	Commit  string `json:"commit,omitempty"`
+	// PullRequest is the pull request's URL; Number its number.
+	PullRequest string `json:"pull_request,omitempty"`
+	Number      int    `json:"number,omitempty"`
+	// Updated: an open pull request existed and was updated.
+	Updated bool `json:"updated,omitempty"`
+	// NoChange: the branch already held exactly these policies.
+	NoChange bool `json:"no_change,omitempty"`
+	// Files counts the policies written into files.
+	Files int `json:"files"`
+	// Unmapped lists "principal policy: why" for policies no file mapping
+	// covers; they are not proposed.
+	Unmapped []string `json:"unmapped,omitempty"`
+	Summary  string   `json:"summary,omitempty"`
+	// Error says why the proposal failed; the run's IAM changes stand.
+	Error string `json:"error,omitempty"`
 }
 
 // NotificationResult is one digest sent (or not) to one channel.
@@ -34,13 +61,19 @@ type NotificationResult struct {
 	Items   int    `json:"items"`
 }
 
-// Failed reports whether any action failed or the run was refused.
+// Failed reports whether any action or proposal failed or the run was
+// refused.
 func (r *RunResult) Failed() bool {
 	if r.Refused != "" {
 		return true
 	}
 	for _, a := range r.Results {
 		if a.Status == ResultFailed {
+			return true
+		}
+	}
+	for _, p := range r.Proposals {
+		if p.Error != "" {
 			return true
 		}
 	}

@@ -168,7 +168,7 @@ func (p *parser) validate(cfg iamprune.Config) {
 	for _, t := range iamprune.FindingTypes {
 		one := iamprune.DefaultConfig()
 		one.Rules = map[iamprune.FindingType]iamprune.Rule{t: cfg.Rules[t]}
-		one.ExceptionPolicy, one.Notifications = cfg.ExceptionPolicy, iamprune.Notifications{}
+		one.ExceptionPolicy, one.Notifications, one.Propose = cfg.ExceptionPolicy, iamprune.Notifications{}, cfg.Propose
 		p.place(one.Validate())
 	}
 	rest := cfg

@@ -39,9 +39,42 @@ func Run(w io.Writer, r *iamprune.RunResult, format, verb string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\nRun %s: %d done, %d already done, %d skipped, %d failed.\n", r.RunID,
-		counts[iamprune.ResultDone], counts[iamprune.ResultAlreadyDone], counts[iamprune.ResultSkipped], counts[iamprune.ResultFailed])
-	return err
+	if _, err := fmt.Fprintf(w, "\nRun %s: %d done, %d already done, %d skipped, %d failed.\n", r.RunID,
+		counts[iamprune.ResultDone], counts[iamprune.ResultAlreadyDone], counts[iamprune.ResultSkipped], counts[iamprune.ResultFailed]); err != nil {
+		return err
+	}
+	return proposalsTable(w, r.Proposals)
+}
+
+// proposalsTable says what propose-policy did, one line per account.
+func proposalsTable(w io.Writer, ps []iamprune.ProposalResult) error {
+	for _, p := range ps {
+		var line string
+		switch {
+		case p.Error != "":
+			line = fmt.Sprintf("Proposal for account %s failed: %s", p.Account, oneLine(p.Error))
+		case p.PullRequest != "":
+			verb := "opened"
+			if p.Updated {
+				verb = "updated"
+			}
+			if p.NoChange {
+				verb = "unchanged"
+			}
+			line = fmt.Sprintf("Pull request #%d %s: %s (branch %s, %d %s)", p.Number, verb, p.PullRequest, p.Branch, p.Files, plural(p.Files, "policy", "policies"))
+		default:
+			line = fmt.Sprintf("Proposal for account %s: %s", p.Account, oneLine(p.Summary))
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+		for _, u := range p.Unmapped {
+			if _, err := fmt.Fprintf(w, "  not proposed (no file mapping): %s\n", oneLine(u)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Runs writes the run history, newest first.

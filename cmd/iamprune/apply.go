@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -169,6 +170,13 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 	if digests > 0 {
 		what = append(what, fmt.Sprintf("send %d digest(s) to owners", digests))
 	}
+	if props := proposals(plan); len(props) > 0 {
+		n := 0
+		for _, as := range props {
+			n += len(as)
+		}
+		what = append(what, fmt.Sprintf("propose the refined policies of %d principal(s) as pull request(s) against %s", n, p.in.cfg.Propose.Repo))
+	}
 	// With nothing to do there is nothing to consent to: the run only
 	// confirms, with reads, that what was done is still done.
 	if len(what) == 0 {
@@ -264,6 +272,9 @@ func (m *Main) applyAndNotify(ctx context.Context, p *planned, store iamprune.St
 	res, err := apply.Apply(ctx, plan, opts)
 	if err != nil {
 		return nil, err
+	}
+	if res.Refused == "" {
+		res.Proposals = m.propose(ctx, p, cmp.Or(res.RunID, opts.RunID), opts.Audit)
 	}
 	if nt != nil {
 		if res.Refused != "" {

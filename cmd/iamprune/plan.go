@@ -134,6 +134,7 @@ func (m *Main) loadInputs(ctx context.Context, o planOptions) (planInputs, error
 			return planInputs{}, err
 		}
 	}
+	cfg.Propose.Repo = resolveRepo(cfg.Propose.Repo, path)
 	excPath := o.exceptions
 	if excPath == "" && cfg.Exceptions != "" {
 		excPath = cfg.Exceptions

@@ -1,0 +1,275 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+)
+
+// repoHandle is the repository a proposal is built in: either the
+// configured local repository itself (objects and the branch ref are
+// written straight into it; its HEAD and working tree are never touched) or
+// a bare clone of a remote one in a temporary directory, pushed afterwards.
+type repoHandle struct {
+	repo    *git.Repository
+	remote  bool // a clone: the branch must be pushed to origin
+	auth    transport.AuthMethod
+	cleanup func()
+}
+
+// isLocalRepo reports whether repo names a directory rather than a URL.
+func isLocalRepo(repo string) bool {
+	if strings.Contains(repo, "://") {
+		return false
+	}
+	st, err := os.Stat(repo)
+	return err == nil && st.IsDir()
+}
+
+func openRepo(ctx context.Context, cfg repoConfig, token string) (*repoHandle, error) {
+	if isLocalRepo(cfg.Repo) {
+		r, err := git.PlainOpenWithOptions(cfg.Repo, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+		if err != nil {
+			return nil, fmt.Errorf("open repository %s: %w", cfg.Repo, err)
+		}
+		return &repoHandle{repo: r, cleanup: func() {}}, nil
+	}
+	h := &repoHandle{remote: true}
+	if token != "" && (strings.HasPrefix(cfg.Repo, "https://") || strings.HasPrefix(cfg.Repo, "http://")) {
+		h.auth = &githttp.BasicAuth{Username: "x-access-token", Password: token}
+	}
+	dir, err := os.MkdirTemp("", "iamprune-propose-")
+	if err != nil {
+		return nil, err
+	}
+	h.cleanup = func() { os.RemoveAll(dir) }
+	// Bare: the proposal is built from objects, no working tree is needed.
+	r, err := git.PlainCloneContext(ctx, dir, true, &git.CloneOptions{
+		URL:           cfg.Repo,
+		Auth:          h.auth,
+		ReferenceName: plumbing.NewBranchReferenceName(cfg.Base),
+		SingleBranch:  true,
+		Tags:          git.NoTags,
+	})
+	if err != nil {
+		h.cleanup()
+		return nil, fmt.Errorf("clone %s (branch %s): %w", redact(cfg.Repo), cfg.Base, err)
+	}
+	h.repo = r
+	return h, nil
+}
+
+// redact drops credentials embedded in a URL from messages.
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User == nil {
+		return u
+	}
+	p.User = nil
+	return p.String()
+}
+
+// repoConfig is the subset of iamprune.Propose the git layer uses.
+type repoConfig struct {
+	Repo, Base string
+}
+
+func (h *repoHandle) commitOf(ref plumbing.ReferenceName) (*object.Commit, error) {
+	r, err := h.repo.Reference(ref, true)
+	if err != nil {
+		return nil, err
+	}
+	return h.repo.CommitObject(r.Hash())
+}
+
+// baseCommit is the tip of the base branch.
+func (h *repoHandle) baseCommit(base string) (*object.Commit, error) {
+	c, err := h.commitOf(plumbing.NewBranchReferenceName(base))
+	if err != nil && h.remote {
+		c, err = h.commitOf(plumbing.NewRemoteReferenceName("origin", base))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("base branch %q: %w", base, err)
+	}
+	return c, nil
+}
+
+// branchTip is the current tip of the proposal branch, or nil when it does
+// not exist yet.
+func (h *repoHandle) branchTip(ctx context.Context, branch string) (*object.Commit, error) {
+	ref := plumbing.NewBranchReferenceName(branch)
+	if h.remote {
+		tracking := plumbing.NewRemoteReferenceName("origin", branch)
+		err := h.repo.FetchContext(ctx, &git.FetchOptions{
+			RemoteName: "origin",
+			RefSpecs:   []config.RefSpec{config.RefSpec("+" + ref.String() + ":" + tracking.String())},
+			Auth:       h.auth,
+			Tags:       git.NoTags,
+		})
+		var nomatch git.NoMatchingRefSpecError
+		switch {
+		case errors.As(err, &nomatch):
+			return nil, nil
+		case err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate):
+			return nil, fmt.Errorf("fetch branch %s: %w", branch, err)
+		}
+		ref = tracking
+	}
+	c, err := h.commitOf(ref)
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return nil, nil
+	}
+	return c, err
+}
+
+// readFile returns a file's content in tree.
+func readFile(tree *object.Tree, path string) ([]byte, error) {
+	f, err := tree.File(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := f.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// writeTree stores a copy of t with the files in changes (paths relative
+// to t, all existing) replaced, and returns its hash.
+func writeTree(s storer.EncodedObjectStorer, t *object.Tree, changes map[string][]byte) (plumbing.Hash, error) {
+	entries := append([]object.TreeEntry{}, t.Entries...)
+	sub := map[string]map[string][]byte{}
+	for p, content := range changes {
+		dir, rest, nested := strings.Cut(p, "/")
+		if nested {
+			if sub[dir] == nil {
+				sub[dir] = map[string][]byte{}
+			}
+			sub[dir][rest] = content
+			continue
+		}
+		i := entryIndex(entries, p)
+		if i < 0 || !entries[i].Mode.IsFile() {
+			return plumbing.ZeroHash, fmt.Errorf("%s is not a file", p)
+		}
+		h, err := writeBlob(s, content)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		entries[i].Hash = h
+	}
+	for dir, ch := range sub {
+		i := entryIndex(entries, dir)
+		if i < 0 {
+			return plumbing.ZeroHash, fmt.Errorf("%s is not a directory", dir)
+		}
+		st, err := object.GetTree(s, entries[i].Hash)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("%s: %w", dir, err)
+		}
+		if entries[i].Hash, err = writeTree(s, st, ch); err != nil {
+			return plumbing.ZeroHash, err
+		}
+	}
+	obj := s.NewEncodedObject()
+	if err := (&object.Tree{Entries: entries}).Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return s.SetEncodedObject(obj)
+}
+
+func entryIndex(entries []object.TreeEntry, name string) int {
+	for i, e := range entries {
+		if e.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func writeBlob(s storer.EncodedObjectStorer, content []byte) (plumbing.Hash, error) {
+	obj := s.NewEncodedObject()
+	obj.SetType(plumbing.BlobObject)
+	w, err := obj.Writer()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if _, err := w.Write(content); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if err := w.Close(); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return s.SetEncodedObject(obj)
+}
+
+func writeCommit(s storer.EncodedObjectStorer, c *object.Commit) (plumbing.Hash, error) {
+	obj := s.NewEncodedObject()
+	if err := c.Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return s.SetEncodedObject(obj)
+}
+
+// publish points the branch at commit: in the local repository itself, or
+// by force-pushing it to origin.
+func (h *repoHandle) publish(ctx context.Context, branch string, commit plumbing.Hash) error {
+	ref := plumbing.NewBranchReferenceName(branch)
+	if !h.remote {
+		if head, err := h.repo.Storer.Reference(plumbing.HEAD); err == nil && head.Type() == plumbing.SymbolicReference && head.Target() == ref {
+			if _, err := h.repo.Worktree(); err == nil {
+				return fmt.Errorf("branch %s is checked out in the repository; check out another branch so that iamprune can update it", branch)
+			}
+		}
+		return h.repo.Storer.SetReference(plumbing.NewHashReference(ref, commit))
+	}
+	if err := h.repo.Storer.SetReference(plumbing.NewHashReference(ref, commit)); err != nil {
+		return err
+	}
+	err := h.repo.PushContext(ctx, &git.PushOptions{
+		RemoteName: "origin",
+		RefSpecs:   []config.RefSpec{config.RefSpec("+" + ref.String() + ":" + ref.String())},
+		Auth:       h.auth,
+		Force:      true,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return fmt.Errorf("push %s: %w", branch, err)
+	}
+	return nil
+}
+
+var (
+	scpRE  = regexp.MustCompile(`^[\w.-]+@[\w.-]+:([\w.-]+)/([\w.-]+?)(?:\.git)?/?$`)
+	pathRE = regexp.MustCompile(`^/([\w.-]+)/([\w.-]+?)(?:\.git)?/?$`)
+)
+
+// ownerRepo derives OWNER/NAME from a GitHub clone URL: https://HOST/o/r(.git),
+// git@HOST:o/r.git or ssh://git@HOST/o/r.git.
+func ownerRepo(repo string) (string, string, bool) {
+	if m := scpRE.FindStringSubmatch(repo); m != nil {
+		return m[1], m[2], true
+	}
+	u, err := url.Parse(repo)
+	if err != nil || u.Host == "" || u.Scheme == "file" {
+		return "", "", false
+	}
+	if m := pathRE.FindStringSubmatch(u.Path); m != nil {
+		return m[1], m[2], true
+	}
+	return "", "", false
+}
