@@ -138,6 +138,7 @@ func TestLoadErrors(t *testing.T) {
 			":4: rules.ServiceUsage: unknown finding type (want one of UnusedIAMUserAccessKey, UnusedIAMUserPassword, UnusedIAMRole, UnusedPermission)",
 		}},
 		{"bad-cross-account", []string{`:3: accounts.role_name: "arn:aws:iam::444455556666:role/iamprune" is not a role name (1-64 of A-Za-z0-9+=,.@_-; not an ARN)`}},
+		{"propose-without-repo", []string{`:2: rules.UnusedPermission.action: propose-policy needs propose.repo, the repository to open pull requests against`}},
 		{"wrong-type-int", []string{`:3: rules.UnusedIAMUserPassword.notify_after_days: must be a whole number, got "thirty"`}},
 		{"wrong-type-float", []string{`:2: limits.max_actions_per_run: must be a whole number, got "2.5"`}},
 		{"wrong-type-string", []string{":1: analyzer: must be a string, got a list"}},

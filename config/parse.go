@@ -168,7 +168,8 @@ func (p *parser) validate(cfg iamprune.Config) {
 	for _, t := range iamprune.FindingTypes {
 		one := iamprune.DefaultConfig()
 		one.Rules = map[iamprune.FindingType]iamprune.Rule{t: cfg.Rules[t]}
-		one.ExceptionPolicy, one.Notifications, one.Propose = cfg.ExceptionPolicy, iamprune.Notifications{}, cfg.Propose
+		// Only what a rule check reads: the other keys are checked once, below.
+		one.ExceptionPolicy, one.Notifications, one.Propose.Repo = cfg.ExceptionPolicy, iamprune.Notifications{}, cfg.Propose.Repo
 		p.place(one.Validate())
 	}
 	rest := cfg

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/emulator"
@@ -210,5 +212,41 @@ func TestCrossAccountUnreachable(t *testing.T) {
 	}
 	if n := len(o.home.Assumed()); n != 0 {
 		t.Errorf("%d roles assumed", n)
+	}
+}
+
+// The Lambda in the delegated-admin account handles an organisation
+// analyzer's event about a member account's key: it assumes the member
+// role and deactivates exactly that key there.
+func TestLambdaCrossAccount(t *testing.T) {
+	o := newOrg(t)
+	cfg, err := os.ReadFile(o.config(t, "iamprune-ext"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"IAMPRUNE_CONFIG_YAML": string(cfg), "IAMPRUNE_STATE": o.state, "IAMPRUNE_NOW": demoNow}
+	var stderr lambdaLogBuffer
+	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, Now: time.Now}
+	h := m.newLambdaHandler()
+	homeBefore, memberBefore := o.dumps(t)
+
+	const analyzer = "arn:aws:access-analyzer:us-east-1:111122223333:analyzer/org-unused-access"
+	out, err := invokeJSON(t, h, findingEvent(analyzer, "4f1c2a9e-0b6d-4c2e-9a51-7d3e8f000001", "v1", false))
+	if err != nil {
+		t.Fatalf("invoke: %v\n%s", err, stderr.String())
+	}
+	resp := out.(*lambdaResponse)
+	if got := statuses(*resp.Run); len(got) != 1 || got["deactivate-access-key AKIACIBOT00000000001"] != iamprune.ResultDone {
+		t.Errorf("results %v, want only the member's key deactivated", got)
+	}
+	homeAfter, memberAfter := o.dumps(t)
+	if string(homeAfter) != string(homeBefore) {
+		t.Errorf("home changed: %v", changed(t, homeBefore, homeAfter))
+	}
+	if got := changed(t, memberBefore, memberAfter); !slices.Equal(got, []string{"AccessKeys/AKIACIBOT00000000001"}) {
+		t.Errorf("member changed %v", got)
+	}
+	if n := o.assumed(memberAccount); n != 1 {
+		t.Errorf("assumed the member role %d times, want 1", n)
 	}
 }
