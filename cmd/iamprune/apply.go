@@ -49,7 +49,12 @@ func (m *Main) applyCommand() *cobra.Command {
 
 Nothing changes without consent: --yes, or typing the account id at the
 prompt on a terminal. Only remediation entries are applied; notify, exempt,
-protected and skip entries never change IAM.
+protected and skip entries never change IAM. propose-policy entries change
+no IAM either: their refined policies are written into the repository named
+by the config's propose: block, and one pull request per account is opened
+or updated (the token comes from $GITHUB_TOKEN, or propose.token_env).
+Member accounts are changed through the role the config names
+(accounts.role_name), assumed once per account.
 
 Guards, all re-checked at apply time, even for a saved plan:
   - the live state is read just before each change: a credential used since

@@ -61,6 +61,9 @@ config and the exceptions, and prints one line per item that needs attention:
   delete-login-profile
   quarantine-role
   deny-unused-services
+  rewrite-policy          (with the policies' exact documents before and after)
+  propose-policy          the same refinement, as a pull request instead of an
+                          IAM change (UnusedPermission, action propose-policy)
   exempt                  an unexpired exception covers it
   protected               a protected principal: service-linked and Identity
                           Center roles, OrganizationAccountAccessRole, the
@@ -76,7 +79,12 @@ Findings come from the Access Analyzer API (ListFindingsV2 filtered to ACTIVE,
 then GetFindingV2 with every page) and IAM (GetAccountAuthorizationDetails,
 ListAccessKeys, GetLoginProfile, sts:GetCallerIdentity), through the standard
 credential chain; AWS_ENDPOINT_URL points them at another endpoint such as
-'iamprune emulator'. With --snapshot they come from a snapshot folder.`,
+'iamprune emulator'. With --snapshot they come from a snapshot folder.
+Findings about member accounts of an organisation are planned with the IAM
+facts read through the role the config names (accounts.role_name); a member
+that cannot be reached has its findings skipped with the reason. Policy
+refinements are compared with Access Analyzer's recommendations when reading
+the live analyzer (config: recommendations).`,
 		Example: `  iamprune plan --snapshot examples/demo/snapshot --config examples/demo/iamprune.yaml --now 2026-11-28
   iamprune plan --profile audit --region eu-west-1 -o json > plan.json
   AWS_ENDPOINT_URL=http://127.0.0.1:4566 iamprune plan -o markdown`,
