@@ -238,7 +238,12 @@ func (m *Main) againstSource(ctx context.Context, against string, cfg iamprune.C
 		if err != nil {
 			return nil, nil, "", err
 		}
-		fs, facts, source = sess.findings, sess.facts, "analyzer "+cfg.Analyzer
+		// The member accounts of an organisation analyzer's findings too.
+		org, err := sess.orgFacts(ctx, cfg.CrossAccount)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		fs, facts, source = sess.findings, org, "analyzer "+cfg.Analyzer
 	} else {
 		snap, err := snapshot.LoadDir(against)
 		if err != nil {
@@ -257,6 +262,7 @@ func (m *Main) againstSource(ctx context.Context, against string, cfg iamprune.C
 	if err != nil {
 		return nil, nil, "", err
 	}
+	m.logUnreachable(f) // their principals are unknown: coverage rests on findings
 	principals := make([]string, 0, len(f.Principals))
 	for arn := range f.Principals {
 		principals = append(principals, arn)
