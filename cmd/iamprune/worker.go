@@ -188,7 +188,7 @@ func (m *Main) workerProcess(ctx context.Context, o planOptions, cfg aws.Config,
 		if run.in, err = m.loadInputs(ctx, o); err != nil {
 			return err
 		}
-		run.facts = nil // each message is its own run: read IAM afresh
+		run.facts, run.org = nil, nil // each message is its own run: read IAM afresh
 		resp, err := h.process(ctx, run, ev.Finding)
 		if resp != nil && resp.Run != nil {
 			for _, a := range resp.Run.Results {
