@@ -76,3 +76,12 @@ func policiesMarkdown(ew *errWriter, a iamprune.Action) {
 	}
 	ew.printf("</details>\n")
 }
+
+// policyChanges counts the policies the plan's rewrites and proposals change.
+func policyChanges(p *iamprune.Plan) int {
+	n := 0
+	for _, a := range p.Actions {
+		n += len(a.Policies)
+	}
+	return n
+}

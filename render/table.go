@@ -48,6 +48,9 @@ func (Table) Render(w io.Writer, p *iamprune.Plan) error {
 		if b := remediationBreakdown(p); b != "" {
 			ew.printf("Remediations: %s.\n", b)
 		}
+		if n := policyChanges(p); n > 0 {
+			ew.printf("Policy changes: %d %s; -o markdown shows each diff with its evidence, -o json the exact documents.\n", n, plural(n, "policy", "policies"))
+		}
 	}
 	if len(p.Warnings) > 0 {
 		ew.printf("\nWarnings:\n")
