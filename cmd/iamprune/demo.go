@@ -315,6 +315,8 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	fmt.Fprintf(w, "  iamprune notify --config %s/iamprune.yaml --now 2026-11-28 --state demo.db --yes\n", demoRoot)
 	fmt.Fprintf(w, "  iamprune plan --config %s/iamprune.yaml --now 2026-12-05 --state demo.db --out plan.json\n", demoRoot)
 	fmt.Fprintf(w, "  iamprune apply plan.json --config %s/iamprune.yaml --state demo.db\n", demoRoot)
+	fmt.Fprintf(w, "Least privilege instead of a Deny (docs/least-privilege.md):\n")
+	fmt.Fprintf(w, "  iamprune plan --snapshot %s/snapshot --config %s/least-privilege.yaml --now 2026-11-28 -o markdown\n", demoRoot, demoRoot)
 	return nil
 }
 

@@ -129,3 +129,23 @@ func TestRewritePolicyApplyRollback(t *testing.T) {
 		t.Errorf("after rollback these differ: %v", others)
 	}
 }
+
+// The walkthrough of docs/least-privilege.md plans what it shows, offline.
+func TestLeastPrivilegeWalkthrough(t *testing.T) {
+	isolateAWS(t)
+	root := repoRoot(t)
+	r := runCLI(t, "plan", "--snapshot", filepath.Join(root, "examples", "demo", "snapshot"),
+		"--config", filepath.Join(root, "examples", "demo", "least-privilege.yaml"), "--now", demoNow)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"rewrite-policy         WebAppRole                      ec2             200d    2026-09-09    1 service unused for 200 days (limit 120): ec2; policies: WebAppPolicy (new-version)",
+		"policies: PublishDeployEvents (delete-inline); group policies are never changed (groups: ci)",
+		"Policy changes: 2 policies",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("plan lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
