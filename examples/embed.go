@@ -1,8 +1,9 @@
 // Package examples embeds the demo account that `iamprune demo` runs
 // offline: an Access Analyzer snapshot of account 111122223333 in the
 // design.md folder format (demo/snapshot), with its configuration
-// (demo/iamprune.yaml), exceptions (demo/exceptions.yaml) and a
-// reference-workshop allowlist (demo/allowlist.txt). README.md lists the
+// (demo/iamprune.yaml), exceptions (demo/exceptions.yaml), a
+// reference-workshop allowlist (demo/allowlist.txt) and the configuration of
+// the least-privilege walkthrough (demo/least-privilege.yaml). README.md lists the
 // plan entry each principal is expected to produce.
 package examples
 
