@@ -65,7 +65,7 @@ func newWorld() *world {
 func (w *world) executors() map[iamprune.ActionKind]iamprune.Executor {
 	m := map[iamprune.ActionKind]iamprune.Executor{}
 	for _, k := range []iamprune.ActionKind{iamprune.KindDeactivateAccessKey, iamprune.KindDeleteAccessKey,
-		iamprune.KindDeleteLoginProfile, iamprune.KindQuarantineRole, iamprune.KindDenyUnusedServices} {
+		iamprune.KindDeleteLoginProfile, iamprune.KindQuarantineRole, iamprune.KindDenyUnusedServices, iamprune.KindRewritePolicy} {
 		m[k] = w.executor(k)
 	}
 	return m

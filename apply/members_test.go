@@ -2,6 +2,7 @@ package apply_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -67,5 +68,59 @@ func TestMemberAccountsAllowlist(t *testing.T) {
 	p.Actions[0].Account = member
 	if res := e.apply(p); res.Refused != "account "+member+" is not in the config's accounts allowlist" {
 		t.Errorf("refused %q", res.Refused)
+	}
+}
+
+// A policy rewrite that failed part-way may have made some of its writes:
+// rollback undoes it by default, and a crash in the middle leaves it to be
+// planned again rather than counted as done.
+func TestFailedRewriteIsRolledBack(t *testing.T) {
+	e := newEnv(t)
+	p := basePlan()
+	rw := p.Actions[6] // a-deny, made a rewrite
+	rw.ID, rw.Kind = "a-rewrite", iamprune.KindRewritePolicy
+	rw.Policies = []iamprune.PolicyChange{rewriteChange(`{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}`)}
+	p.Actions = append(p.Actions[:6], rw)
+	e.w.applyErr["a-rewrite"] = errors.New("CreatePolicyVersion: LimitExceeded")
+	res := e.apply(p)
+	if got := result(res, "a-rewrite"); got.Status != iamprune.ResultFailed {
+		t.Fatalf("rewrite %s", got.Status)
+	}
+	e.w.changed["a-rewrite"] = true // part of it was made
+	rb := e.rollback(res.RunID)
+	if got := result(rb, "a-rewrite"); got.Status != iamprune.ResultDone || e.w.restores["a-rewrite"] != 1 {
+		t.Errorf("rollback of the failed rewrite: %s %s, restores %d", got.Status, got.Detail, e.w.restores["a-rewrite"])
+	}
+}
+
+func rewriteChange(after string) iamprune.PolicyChange {
+	return iamprune.PolicyChange{
+		Policy: "app-inline", Type: iamprune.PolicyInline, Name: "app-inline", Method: iamprune.MethodPutInline,
+		Before: json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","ec2:DescribeInstances"],"Resource":"*"}]}`),
+		After:  []json.RawMessage{json.RawMessage(`{"Version":"2012-10-17","Statement":[` + after + `]}`)},
+	}
+}
+
+// A plan file whose new document grants more than the old one is refused
+// before any executor call, whatever it says.
+func TestTamperedRewriteRefused(t *testing.T) {
+	for _, after := range []string{
+		`{"Effect":"Allow","Action":"*","Resource":"*"}`,
+		`{"Effect":"Allow","Action":["s3:GetObject","iam:PassRole"],"Resource":"*"}`,
+	} {
+		e := newEnv(t)
+		p := basePlan()
+		rw := p.Actions[6]
+		rw.ID, rw.Kind = "a-rewrite", iamprune.KindRewritePolicy
+		rw.Policies = []iamprune.PolicyChange{rewriteChange(after)}
+		p.Actions = []iamprune.Action{rw}
+		res := e.apply(p)
+		got := result(res, "a-rewrite")
+		if got.Status != iamprune.ResultFailed || !strings.Contains(got.Detail, "is not its old one narrowed") {
+			t.Errorf("%s: %s %s", after, got.Status, got.Detail)
+		}
+		if e.w.count("") != 0 {
+			t.Errorf("%s: executor called: %v", after, e.w.calls)
+		}
 	}
 }

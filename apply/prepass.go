@@ -8,6 +8,7 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/exceptions"
+	"github.com/iamprune/iamprune/policy"
 )
 
 // check is what the pre-pass found out about one action before any change.
@@ -74,6 +75,9 @@ func (p *prepasser) check(ctx context.Context, a iamprune.Action) *check {
 	c.action, c.note = a, note
 	if why != "" {
 		return c.finish(iamprune.ResultSkipped, why)
+	}
+	if why := narrowsOnly(a); why != "" {
+		return c.finish(iamprune.ResultFailed, why)
 	}
 	var f *iamprune.Finding
 	if p.o.Findings != nil {
@@ -265,4 +269,22 @@ func stampOr(t *time.Time, none string) string {
 		return none
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// narrowsOnly refuses a policy rewrite whose new documents are not a
+// narrowing of the old ones to the entry's services, whatever the plan
+// file says: the executor then checks that the old ones are what is live.
+func narrowsOnly(a iamprune.Action) string {
+	if a.Kind != iamprune.KindRewritePolicy {
+		return ""
+	}
+	if len(a.Policies) == 0 {
+		return "refused: the plan names no policy to rewrite; plan again"
+	}
+	for _, pc := range a.Policies {
+		if err := policy.Narrows(pc.Before, pc.After, a.Services); err != nil {
+			return fmt.Sprintf("refused: the plan's new document for policy %s is not its old one narrowed to %s: %v", pc.Name, strings.Join(a.Services, ", "), err)
+		}
+	}
+	return ""
 }

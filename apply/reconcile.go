@@ -77,9 +77,10 @@ func resolve(ctx context.Context, o Options, rec iamprune.ActionRecord) (status,
 	}
 	if rec.Kind == iamprune.KindRewritePolicy {
 		// Several writes, judged against the plan's documents, which the
-		// journal does not hold: rollback restores the pre-image whether
-		// or not each write was made, so count it as made.
-		return iamprune.ResultDone, "interrupted during the policy rewrite; recorded as done so that 'iamprune rollback' restores the recorded pre-image", nil
+		// journal does not hold. Failed, it is planned again (and the
+		// executor finishes what is missing) and rollback still restores
+		// the pre-image, whatever part was made.
+		return iamprune.ResultFailed, fmt.Sprintf("interrupted during the policy rewrite: plan and apply again to finish it, or 'iamprune rollback %s' to restore the policies as they were", rec.RunID), nil
 	}
 	ex, err := o.executor(ctx, rec.Account, rec.Kind)
 	if err != nil {

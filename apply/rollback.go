@@ -87,7 +87,7 @@ func selectUndo(runID string, recs []iamprune.ActionRecord, actionIDs []string) 
 	}
 	var out []iamprune.ActionRecord
 	for _, rec := range slices.Backward(recs) {
-		if len(actionIDs) == 0 && rec.Status != iamprune.ResultDone {
+		if len(actionIDs) == 0 && !undoable(rec) {
 			continue
 		}
 		if len(actionIDs) > 0 && !slices.Contains(actionIDs, rec.ActionID) {
@@ -96,6 +96,20 @@ func selectUndo(runID string, recs []iamprune.ActionRecord, actionIDs []string) 
 		out = append(out, rec)
 	}
 	return out, nil
+}
+
+// undoable reports whether a journal entry may hold changes to undo: a
+// change made, or a policy rewrite that failed part-way (several writes;
+// its executor restores the pre-image from the live state, whatever part
+// was made, and reports already-done when nothing was).
+func undoable(rec iamprune.ActionRecord) bool {
+	switch {
+	case rec.Status == iamprune.ResultDone:
+		return true
+	case rec.Status == iamprune.ResultFailed && rec.Kind == iamprune.KindRewritePolicy:
+		return len(rec.PreImage) > 0
+	}
+	return false
 }
 
 // undo rolls back one journal entry of the original run, journaling the
@@ -115,7 +129,7 @@ func undo(ctx context.Context, o Options, runID string, orig iamprune.ActionReco
 		o.Audit.Log(audit.ForAction(rollbackEvent[status], runID, a, status, detail))
 		return result(a, status, detail), nil
 	}
-	if orig.Status != iamprune.ResultDone {
+	if !undoable(orig) {
 		return final(iamprune.ResultSkipped, fmt.Sprintf("run %s did not change it (%s)", orig.RunID, orig.Status))
 	}
 	by, err := rolledBackBy(ctx, o.Store, orig)

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"bytes"
 	"fmt"
 	"math/rand"
@@ -43,6 +44,9 @@ func TestRefineProperties(t *testing.T) {
 			checkRefinedOver(t, doc, refined, u, days, g.universe())
 			checkSplit(t, rng, refined, g.universe())
 			checkSplit(t, rng, doc, g.universe())
+			if i%10 == 0 && len(refined.Statement) > 0 {
+				checkNarrows(t, doc, refined, u)
+			}
 		})
 		if !ok {
 			t.Logf("policy:\n%s\nrefined:\n%s", mustMarshal(t, doc), mustMarshal(t, refined))
@@ -335,4 +339,16 @@ func (g *gen) universe() []string {
 		out = append(out, svc+":FutureAction", svc+":FutureTracked", svc+":Future")
 	}
 	return append(out, "iam:CreateUser", "ec2:RunInstances", "s3:GetObject", "unknownsvc:DoThing")
+}
+
+// checkNarrows checks that apply's guard accepts what Refine wrote.
+func checkNarrows(t *testing.T, before, after Document, u Usage) {
+	t.Helper()
+	var svcs []string
+	for _, su := range u.sortedServices() {
+		svcs = append(svcs, su.namespace)
+	}
+	if err := Narrows(mustMarshal(t, before), []json.RawMessage{mustMarshal(t, after)}, svcs); err != nil {
+		t.Errorf("Narrows refused Refine's output: %v", err)
+	}
 }
