@@ -1,8 +1,8 @@
 package policy
 
 import (
-	"encoding/json"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"reflect"
