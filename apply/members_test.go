@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/apply"
 )
 
 const (
@@ -122,5 +123,35 @@ func TestTamperedRewriteRefused(t *testing.T) {
 		if e.w.count("") != 0 {
 			t.Errorf("%s: executor called: %v", after, e.w.calls)
 		}
+	}
+}
+
+// A change a crash left pending in a member account is reconciled by the
+// rollback, under that account's lock, and then undone.
+func TestRollbackReconcilesMemberAccounts(t *testing.T) {
+	e := newEnv(t)
+	mw := newWorld()
+	e.opts.Members = func(context.Context, string) (map[iamprune.ActionKind]iamprune.Executor, error) {
+		return mw.executors(), nil
+	}
+	p := basePlan()
+	p.Actions[0].Account = member // a-key1
+	e.opts.Hook = func(point string, a iamprune.Action) error {
+		if point == apply.HookAfterApply && a.ID == "a-key1" {
+			return errors.New("crash")
+		}
+		return nil
+	}
+	if _, err := apply.Apply(context.Background(), p, e.opts); err == nil {
+		t.Fatal("the injected crash did not stop the run")
+	}
+	e.opts.Hook = nil
+	runs := e.runs()
+	if len(runs) != 1 || mw.applies["a-key1"] != 1 {
+		t.Fatalf("runs %v, member applies %v", runs, mw.applies)
+	}
+	rb := e.rollback(runs[0].ID)
+	if got := result(rb, "a-key1"); got.Status != iamprune.ResultDone || mw.restores["a-key1"] != 1 {
+		t.Errorf("rollback of the crashed member change: %s %s, restores %v", got.Status, got.Detail, mw.restores)
 	}
 }

@@ -53,6 +53,36 @@ func Rollback(ctx context.Context, runID string, actionIDs []string, o Options) 
 	if err != nil {
 		return nil, fmt.Errorf("rollback: cannot read the journal of run %s: %w", runID, err)
 	}
+	// The member accounts the run changed: allowed, locked and reconciled
+	// like the home account, and then the journal read again.
+	var members []iamprune.Action
+	for _, rec := range recs {
+		if rec.Account != "" && rec.Account != o.Account {
+			members = append(members, iamprune.Action{Account: rec.Account})
+		}
+	}
+	if len(members) > 0 {
+		for _, account := range accountsOf(members, o.Account) {
+			if why := allowlistGuard(account, o); why != "" {
+				o.Audit.Log(audit.Event{Event: audit.RunRefused, Account: o.Account, Kind: string(iamprune.RunRollback), Status: iamprune.RunRefused, Detail: why})
+				return &iamprune.RunResult{Results: []iamprune.ActionResult{}, Refused: why}, nil
+			}
+			if account == o.Account {
+				continue
+			}
+			lock, err := o.Store.Lock(ctx, account, o.Owner, o.LockTTL)
+			if err != nil {
+				return nil, fmt.Errorf("rollback: %w", err)
+			}
+			defer lock.Release(context.WithoutCancel(ctx))
+			if _, err := reconcile(ctx, account, o); err != nil {
+				return nil, err
+			}
+		}
+		if recs, err = o.Store.Actions(ctx, runID); err != nil {
+			return nil, fmt.Errorf("rollback: cannot read the journal of run %s: %w", runID, err)
+		}
+	}
 	todo, err := selectUndo(runID, recs, actionIDs)
 	if err != nil {
 		return nil, err
