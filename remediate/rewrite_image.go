@@ -189,6 +189,7 @@ func (e *rewritePolicy) changes(a iamprune.Action, p principal) ([]change, error
 	}
 	part := e.opts.partition(p)
 	seen := map[string]bool{}
+	copies := map[string]string{} // copy name -> the policy it serves
 	out := make([]change, 0, len(a.Policies))
 	for i, pc := range a.Policies {
 		c := change{PolicyChange: pc}
@@ -253,6 +254,13 @@ func (e *rewritePolicy) changes(a iamprune.Action, p principal) ([]change, error
 		}
 		for j := first; j < len(c.after); j++ {
 			name := CopyName(c.name, p.Name, j+1)
+			// Two policies of one name (an AWS-managed one and a
+			// customer-managed one) would share their copies' names: refuse
+			// before any write rather than fail half-way.
+			if other, dup := copies[name]; dup {
+				return nil, bad(i, "its refined copy would be named %s, like the copy of %s; rewrite them in separate runs or rename one", name, other)
+			}
+			copies[name] = pc.Policy
 			c.copies = append(c.copies, copyImage{
 				Name: name, ARN: "arn:" + part + ":iam::" + p.Account + ":policy" + RewritePolicyPath + name, Document: c.after[j],
 			})

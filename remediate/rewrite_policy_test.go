@@ -593,3 +593,22 @@ func TestRewriteEncodedBefore(t *testing.T) {
 		t.Errorf("Inspect %+v", in)
 	}
 }
+
+// Two policies of one name, an AWS-managed and a customer-managed one,
+// would get copies of one name: refused before any write.
+func TestRewriteCopyNameCollision(t *testing.T) {
+	e := &rewritePolicy{}
+	doc := json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)
+	a := iamprune.Action{ID: "x", Principal: "arn:aws:iam::111122223333:user/analyst", Target: "analyst", Kind: iamprune.KindRewritePolicy,
+		Policies: []iamprune.PolicyChange{
+			{Policy: "arn:aws:iam::aws:policy/ReadOnly", Type: iamprune.PolicyAWSManaged, Method: iamprune.MethodReplaceCopy, Before: doc, After: []json.RawMessage{doc}},
+			{Policy: "arn:aws:iam::111122223333:policy/ReadOnly", Type: iamprune.PolicyManaged, Method: iamprune.MethodReplaceCopy, Before: doc, After: []json.RawMessage{doc}},
+		}}
+	p, err := principalOf(a, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.changes(a, p); err == nil || !strings.Contains(err.Error(), "like the copy of") {
+		t.Errorf("changes: %v", err)
+	}
+}
