@@ -97,8 +97,11 @@ type ManagedPolicy struct {
 	DefaultVersion  string
 	Document        json.RawMessage
 	AttachmentCount int
-	AWSManaged      bool
-	Tags            map[string]string
+	// BoundaryCount is how many principals use it as their permissions
+	// boundary: such a policy is never changed in place.
+	BoundaryCount int
+	AWSManaged    bool
+	Tags          map[string]string
 }
 
 // InlinePolicy is an inline policy of a user or role.

@@ -57,6 +57,7 @@ func (s *Facts) customerManaged(d iamtypes.ManagedPolicyDetail) *iamprune.Manage
 	mp.Name, mp.Path = deref(d.PolicyName), deref(d.Path)
 	mp.DefaultVersion = deref(d.DefaultVersionId)
 	mp.AttachmentCount = int(deref32(d.AttachmentCount))
+	mp.BoundaryCount = int(deref32(d.PermissionsBoundaryUsageCount))
 	// By id, else by flag: as the snapshot finds it.
 	i := slices.IndexFunc(d.PolicyVersionList, func(v iamtypes.PolicyVersion) bool { return deref(v.VersionId) == mp.DefaultVersion })
 	if mp.DefaultVersion == "" || i < 0 {
@@ -145,6 +146,7 @@ func (s *Facts) getAWSManaged(ctx context.Context, arn string) (*iamprune.Manage
 		mp.Name, mp.Path = deref(pol.PolicyName), deref(pol.Path)
 		mp.DefaultVersion = deref(pol.DefaultVersionId)
 		mp.AttachmentCount = int(deref32(pol.AttachmentCount))
+		mp.BoundaryCount = int(deref32(pol.PermissionsBoundaryUsageCount))
 		mp.Tags = tagMap(pol.Tags)
 	}
 	if mp.DefaultVersion == "" {

@@ -49,9 +49,20 @@ func (d *decision) refinePolicies(a iamprune.Action, items []item) iamprune.Acti
 		}
 		return out, rep, rep.Changed()
 	}
+	// IAM limits the sum of a principal's inline policies; a refined one
+	// that no longer fits inline is split into managed-size parts (the
+	// executor writes the first inline and the rest as managed copies).
 	limit := policy.LimitInlineRole
 	if d.p.Kind == iamprune.KindUser {
 		limit = policy.LimitInlineUser
+	}
+	total := 0 // the inline aggregate after the changes planned so far
+	sizes := map[string]int{}
+	for _, ip := range d.p.InlinePolicies {
+		if doc, err := policy.Parse(ip.Document); err == nil {
+			sizes[ip.Name] = policy.Size(doc)
+			total += sizes[ip.Name]
+		}
 	}
 	for _, ip := range d.p.InlinePolicies {
 		out, rep, changed := refine(ip.Document)
@@ -59,13 +70,20 @@ func (d *decision) refinePolicies(a iamprune.Action, items []item) iamprune.Acti
 			continue
 		}
 		c := iamprune.PolicyChange{Policy: ip.Name, Type: iamprune.PolicyInline, Name: ip.Name, Method: iamprune.MethodPutInline, Before: ip.Document, Evidence: rep.Markdown()}
+		partLimit := policy.LimitManaged
+		if size := policy.Size(out); size <= limit && total-sizes[ip.Name]+size <= limit {
+			partLimit = size // fits inline whole
+		}
 		var err error
-		if c.After, err = after(out, limit); err != nil {
+		if c.After, err = after(out, partLimit); err != nil {
 			notes = append(notes, fmt.Sprintf("inline policy %s is left as it is: %v", ip.Name, err))
 			continue
 		}
 		if len(c.After) == 0 {
 			c.Method = iamprune.MethodDeleteInline
+			total -= sizes[ip.Name]
+		} else if first, err := policy.Parse(c.After[0]); err == nil {
+			total += policy.Size(first) - sizes[ip.Name]
 		}
 		a.Policies = append(a.Policies, c)
 	}
@@ -86,7 +104,9 @@ func (d *decision) refinePolicies(a iamprune.Action, items []item) iamprune.Acti
 		if mp.AWSManaged {
 			c.Type = iamprune.PolicyAWSManaged
 		}
-		if c.Type == iamprune.PolicyAWSManaged || mp.AttachmentCount > 1 {
+		// A new version would change it for every principal it is
+		// attached to, or whose boundary it is.
+		if c.Type == iamprune.PolicyAWSManaged || mp.AttachmentCount > 1 || mp.BoundaryCount > 0 {
 			c.Method = iamprune.MethodReplaceCopy
 		}
 		var err error

@@ -137,3 +137,47 @@ func TestUnreachableAccount(t *testing.T) {
 	plan := Plan(Input{Findings: []iamprune.Finding{f}, Facts: fs, Config: config(), Now: now})
 	checkLines(t, plan, []string{"skip app UnusedPermission days=0 on= | account 444455556666 unreachable: cannot assume role"})
 }
+
+// A policy attached only here but used as someone's permissions boundary
+// is never changed in place.
+func TestRewritePolicyBoundary(t *testing.T) {
+	app := role("/", "app")
+	sole := arn("policy/boundary")
+	mixed := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","ec2:DescribeInstances"],"Resource":"*"}]}`
+	app.AttachedPolicies = []string{sole}
+	fs := facts(app)
+	fs.ManagedPolicies = map[string]*iamprune.ManagedPolicy{sole: {ARN: sole, Name: "boundary", Document: json.RawMessage(mixed), AttachmentCount: 1, BoundaryCount: 2}}
+	plan := Plan(Input{Findings: []iamprune.Finding{permFinding("p1", app, svc("ec2", ago(200)))}, Facts: fs, Config: rewriteConfig(iamprune.KindRewritePolicy), Now: now})
+	if m := plan.Actions[0].Policies[0].Method; m != iamprune.MethodReplaceCopy {
+		t.Errorf("method %s, want replace-copy", m)
+	}
+}
+
+// A refined inline policy too large for the principal's inline quota is
+// split into parts that fit a managed policy each.
+func TestRewritePolicyInlineSplit(t *testing.T) {
+	bob := user("bob")
+	bob.InlinePolicies = []iamprune.InlinePolicy{{Name: "admin", Document: json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)}}
+	plan := Plan(Input{Findings: []iamprune.Finding{permFinding("p1", bob, svc("ec2", ago(200)))}, Facts: facts(bob), Config: rewriteConfig(iamprune.KindRewritePolicy), Now: now})
+	c := plan.Actions[0].Policies[0]
+	if len(c.After) < 2 {
+		t.Fatalf("want the refined admin policy split, got %d part(s)", len(c.After))
+	}
+	var parts []policy.Document
+	for i, raw := range c.After {
+		d, err := policy.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := policy.Size(d); n > policy.LimitManaged {
+			t.Errorf("part %d: %d characters, over the managed limit", i, n)
+		}
+		parts = append(parts, d)
+	}
+	if policy.Allowed(parts, "ec2:RunInstances") || !policy.Allowed(parts, "s3:GetObject") {
+		t.Error("the parts do not grant what is used and only that")
+	}
+	if err := policy.Narrows(c.Before, c.After, []string{"ec2"}); err != nil {
+		t.Errorf("apply would refuse it: %v", err)
+	}
+}

@@ -232,7 +232,7 @@ func (s *Snapshot) managedPolicies() map[string]*iamprune.ManagedPolicy {
 		}
 		if d := listed[arn]; d != nil {
 			mp.Name, mp.Path = d.PolicyName, d.Path
-			mp.DefaultVersion, mp.AttachmentCount = d.DefaultVersionId, d.AttachmentCount
+			mp.DefaultVersion, mp.AttachmentCount, mp.BoundaryCount = d.DefaultVersionId, d.AttachmentCount, d.PermissionsBoundaryUsageCount
 			if i := defaultVersion(d); i >= 0 {
 				mp.Document = document(d.PolicyVersionList[i].Document)
 			}
