@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -34,7 +35,7 @@ func (c *check) finish(status, detail string) *check {
 // that the run can be refused as a whole (stale plan, blast radius) and
 // nothing is read twice: findings are cached by id across actions.
 func prepass(ctx context.Context, actions []iamprune.Action, o Options) []*check {
-	p := &prepasser{o: o, now: o.now(), findings: map[string]findingRead{}}
+	p := &prepasser{o: o, now: o.now(), findings: map[string]findingRead{}, made: map[string]*Made{}}
 	checks := make([]*check, len(actions))
 	for i, a := range actions {
 		checks[i] = p.check(ctx, a)
@@ -46,7 +47,7 @@ type prepasser struct {
 	o        Options
 	now      time.Time
 	findings map[string]findingRead
-	made     *Made // the journal's changes, read once when a delete needs them
+	made     map[string]*Made // each account's journal changes, read once when a delete needs them
 }
 
 type findingRead struct {
@@ -65,7 +66,7 @@ func (p *prepasser) check(ctx context.Context, a iamprune.Action) *check {
 		return c.finish(iamprune.ResultSkipped, "protected: "+why)
 	}
 	if a.Kind == iamprune.KindDeleteAccessKey {
-		if why, err := p.deletable(ctx, a.Target); err != nil {
+		if why, err := p.deletable(ctx, a.Account, a.Target); err != nil {
 			return c.finish(iamprune.ResultFailed, err.Error())
 		} else if why != "" {
 			return c.finish(iamprune.ResultSkipped, why)
@@ -115,18 +116,19 @@ func (p *prepasser) check(ctx context.Context, a iamprune.Action) *check {
 // a key its own journal shows it deactivated at least KeyDeleteAfterDays
 // ago, whatever a plan file says (the executor also refuses an active key
 // and one used since).
-func (p *prepasser) deletable(ctx context.Context, key string) (string, error) {
+func (p *prepasser) deletable(ctx context.Context, account, key string) (string, error) {
 	if p.o.KeyDeleteAfterDays <= 0 {
 		return "deleting access keys is disabled (rules.UnusedIAMUserAccessKey.delete_after_days is 0)", nil
 	}
-	if p.made == nil {
-		m, err := Changes(ctx, p.o.Store, p.o.Account)
+	account = cmp.Or(account, p.o.Account)
+	if p.made[account] == nil {
+		m, err := Changes(ctx, p.o.Store, account)
 		if err != nil {
 			return "", err
 		}
-		p.made = &m
+		p.made[account] = &m
 	}
-	ref, ok := p.made.Deactivated[key]
+	ref, ok := p.made[account].Deactivated[key]
 	if !ok {
 		return fmt.Sprintf("access key %s was not deactivated by iamprune; it deletes only keys it deactivated itself", key), nil
 	}
