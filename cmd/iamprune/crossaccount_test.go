@@ -171,6 +171,18 @@ func TestCrossAccount(t *testing.T) {
 		}
 	}
 
+	// The member's journal is read: the next plan shows the changes done.
+	var again iamprune.Plan
+	r = runCLI(t, "plan", "--config", cfg, "--now", demoNow, "--state", o.state, "-o", "json")
+	if err := json.Unmarshal([]byte(r.stdout), &again); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range again.Actions {
+		if a.Kind.IsRemediation() && a.Done == nil {
+			t.Errorf("after apply, %s %s in %s is not shown as done", a.Kind, a.Target, a.Account)
+		}
+	}
+
 	r = runCLI(t, "rollback", res.RunID, "--config", cfg, "--state", o.state, "--yes", "--audit-log", filepath.Join(o.dir, "audit.jsonl"))
 	if r.code != 0 {
 		t.Fatalf("rollback: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)

@@ -142,6 +142,13 @@ func (h *lambdaHandler) process(ctx context.Context, run *lambdaRun, f *events.F
 	sess := newAWSSession(run.aws, run.counter, f.AnalyzerARN)
 	// The account's IAM facts are read once per invocation, not once per
 	// record of an SQS batch; findings are always read afresh.
+	if len(run.changed) > 0 {
+		// The live finding names the principal (read once: decide reuses
+		// it); its facts are stale if an earlier record changed it.
+		if live, err := sess.findings.Finding(ctx, f.FindingID); err == nil && run.changed[live.Resource] {
+			run.facts, run.org, run.changed = nil, nil, nil
+		}
+	}
 	if run.facts != nil {
 		sess.facts, sess.org = run.facts, run.org
 	} else {
@@ -170,6 +177,16 @@ func (h *lambdaHandler) process(ctx context.Context, run *lambdaRun, f *events.F
 	res, err := h.apply(ctx, run, &planned{plan: plan, in: run.in, aws: sess, facts: facts, caller: facts.Caller})
 	if err != nil {
 		return nil, err
+	}
+	if changedIAM(res) {
+		// The cached facts are stale for this principal now: a later
+		// record of the batch about it reads IAM afresh.
+		if run.changed == nil {
+			run.changed = map[string]bool{}
+		}
+		for _, a := range res.Results {
+			run.changed[a.Principal] = true
+		}
 	}
 	resp := &lambdaResponse{Kind: events.KindFinding, FindingID: f.FindingID, Outcome: outcomeApplied, Run: res}
 	if err := runError(res); err != nil {
@@ -268,6 +285,16 @@ func (h *lambdaHandler) apply(ctx context.Context, run *lambdaRun, p *planned) (
 	return res, nil
 }
 
+// changedIAM reports whether a run changed anything in IAM (or may have).
+func changedIAM(res *iamprune.RunResult) bool {
+	for _, a := range res.Results {
+		if a.Status == iamprune.ResultDone || a.Status == iamprune.ResultFailed {
+			return true
+		}
+	}
+	return false
+}
+
 // runError makes a failed or refused run an error for the runtime.
 func runError(res *iamprune.RunResult) error {
 	if res.Refused != "" {
@@ -295,6 +322,9 @@ type lambdaRun struct {
 	// the invocation.
 	facts *awsapi.Facts
 	org   *awsapi.OrgFacts
+	// changed are the principals this invocation changed: their cached
+	// facts are stale.
+	changed map[string]bool
 }
 
 func (r *lambdaRun) close() { r.store.Close() }

@@ -448,3 +448,28 @@ func TestWithStackTopic(t *testing.T) {
 		t.Error("a bad topic ARN was accepted")
 	}
 }
+
+// A record about a principal an earlier record of the batch changed reads
+// IAM afresh: the cached facts are stale for it.
+func TestLambdaHandlerSQSBatchRereadsChangedPrincipal(t *testing.T) {
+	a, h, logs := newLambdaTest(t)
+	out, err := invokeJSON(t, h, sqsEvent(map[string]string{
+		"1-first":  findingEvent(demoAnalyzer, aliceFindingID, "v1", false),
+		"2-second": findingEvent(demoAnalyzer, aliceFindingID, "v2", false),
+	}))
+	if err != nil {
+		t.Fatalf("invoke: %v\n%s", err, logs)
+	}
+	if f := out.(lambdaevents.SQSEventResponse).BatchItemFailures; len(f) != 0 {
+		t.Fatalf("failures %v\n%s", f, logs)
+	}
+	reads := 0
+	for _, c := range a.srv.Calls() {
+		if c.Operation == "GetAccountAuthorizationDetails" && !strings.Contains(c.Params, "Marker=") {
+			reads++
+		}
+	}
+	if reads != 2 {
+		t.Errorf("read the account's authorization details %d times, want twice (alice changed in between)", reads)
+	}
+}

@@ -287,7 +287,7 @@ func (m *Main) decide(ctx context.Context, fs iamprune.FindingSource, facts iamp
 	if err != nil {
 		return nil, nil, err
 	}
-	done, deactivated, err := journalState(ctx, store, f.Account)
+	done, deactivated, err := journalState(ctx, store, findingAccounts(f.Account, findings)...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/user"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,15 +70,33 @@ func (m *Main) openStore(ctx context.Context, flag string, mustExist bool) (iamp
 
 // journalState reads what iamprune already changed in account and did not
 // roll back; a missing store means nothing.
-func journalState(ctx context.Context, store iamprune.Store, account string) (done, deactivated map[string]iamprune.DoneRef, err error) {
+func journalState(ctx context.Context, store iamprune.Store, accounts ...string) (done, deactivated map[string]iamprune.DoneRef, err error) {
 	if store == nil {
 		return nil, nil, nil
 	}
-	made, err := apply.Changes(ctx, store, account)
-	if err != nil {
-		return nil, nil, err
+	done, deactivated = map[string]iamprune.DoneRef{}, map[string]iamprune.DoneRef{}
+	for _, account := range accounts {
+		made, err := apply.Changes(ctx, store, account)
+		if err != nil {
+			return nil, nil, err
+		}
+		maps.Copy(done, made.Actions)
+		maps.Copy(deactivated, made.Deactivated)
 	}
-	return made.Actions, made.Deactivated, nil
+	return done, deactivated, nil
+}
+
+// findingAccounts returns home and the other accounts findings name, sorted:
+// the accounts whose journals a plan reads.
+func findingAccounts(home string, findings []iamprune.Finding) []string {
+	out := []string{home}
+	for _, f := range findings {
+		if f.Account != "" && !slices.Contains(out, f.Account) {
+			out = append(out, f.Account)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // sentNotices reads the notices successfully sent in account: the proof of
