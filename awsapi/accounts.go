@@ -105,32 +105,37 @@ func (a *Accounts) Config(ctx context.Context, account string) (aws.Config, erro
 	if a.direct(account) {
 		return a.base.Copy(), nil
 	}
-	a.mu.Lock()
-	e := a.entries[account]
-	if e == nil {
-		e = &assumed{done: make(chan struct{})}
-		a.entries[account] = e
-		a.mu.Unlock()
-		e.cfg, e.err = a.assume(ctx, account)
-		if e.err != nil && ctx.Err() != nil {
-			// Cancelled, not refused: a later call may try again.
-			a.mu.Lock()
-			delete(a.entries, account)
+	for {
+		a.mu.Lock()
+		e := a.entries[account]
+		if e == nil {
+			e = &assumed{done: make(chan struct{})}
+			a.entries[account] = e
 			a.mu.Unlock()
+			e.cfg, e.err = a.assume(ctx, account)
+			if e.err != nil && ctx.Err() != nil {
+				// Cancelled, not refused: a later call may try again.
+				a.mu.Lock()
+				delete(a.entries, account)
+				a.mu.Unlock()
+			}
+			close(e.done)
+		} else {
+			a.mu.Unlock()
+			select {
+			case <-e.done:
+			case <-ctx.Done():
+				return aws.Config{}, ctx.Err()
+			}
+			if e.err != nil && (errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded)) && ctx.Err() == nil {
+				continue // the caller that assumed was cancelled, not refused: try again
+			}
 		}
-		close(e.done)
-	} else {
-		a.mu.Unlock()
-		select {
-		case <-e.done:
-		case <-ctx.Done():
-			return aws.Config{}, ctx.Err()
+		if e.err != nil {
+			return aws.Config{}, e.err
 		}
+		return e.cfg.Copy(), nil
 	}
-	if e.err != nil {
-		return aws.Config{}, e.err
-	}
-	return e.cfg.Copy(), nil
 }
 
 func (a *Accounts) assume(ctx context.Context, account string) (aws.Config, error) {
