@@ -175,6 +175,14 @@ func buildBody(req Request, res *Result, cfg iamprune.Propose, ps []bodyPolicy, 
 		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", p.fc.Principal, p.fc.Name, fileLoc(p.fc), r)
 	}
 	b.WriteString("\n")
+	if len(res.earlier) > 0 {
+		b.WriteString("### Also on this branch\n\nEarlier iamprune runs proposed these refinements too; the Files tab shows their diffs, and the branch's commit messages name each run.\n\n")
+		b.WriteString("| Principal | Policy | File |\n|---|---|---|\n")
+		for _, e := range res.earlier {
+			fmt.Fprintf(&b, "| `%s` | `%s` | `%s` |\n", e.Principal, e.Name, e.Loc)
+		}
+		b.WriteString("\n")
+	}
 
 	var todo []string
 	for _, p := range ps {
@@ -236,7 +244,7 @@ func buildBody(req Request, res *Result, cfg iamprune.Propose, ps []bodyPolicy, 
 	b.WriteString("### How to reject this change\n\n")
 	b.WriteString("- **Close this pull request.** iamprune does not reopen a closed proposal; it proposes again only when its refinement changes (for example when more permissions age out).\n")
 	b.WriteString("- **To keep these permissions for good**, add an exception for the principal (optionally only for the services that must stay) through the exceptions pull-request workflow: see iamprune's `docs/exceptions.md`. Once it is merged, iamprune stops proposing their removal.\n")
-	b.WriteString("- Do not push fixes to this branch: iamprune rewrites it on every run. Merge, then change the code as usual.\n\n")
+	b.WriteString("- Do not push commits to this branch: iamprune adds each run's proposals to it and stops updating it once it holds commits of others. Merge, then change the code as usual.\n\n")
 
 	if plan != "" && planCap[0] != 0 {
 		b.WriteString("<details><summary>The plan this proposal comes from</summary>\n\n")

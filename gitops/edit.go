@@ -30,7 +30,14 @@ type site interface {
 	setActions(i int, oldKey string, v policy.Strings) error
 	drop(i int) error
 	result() ([]byte, error)
+	// span is the byte range of the document in the file.
+	span() (start, end int, err error)
 }
+
+// driftError: the file holds neither the live document nor the refined one.
+type driftError struct{ msg string }
+
+func (e *driftError) Error() string { return e.msg }
 
 // fileStmt is what a file says literally about one statement; the *Known
 // flags are false where the file uses references instead.
@@ -68,7 +75,7 @@ func applyChange(s site, before, after policy.Document) (string, error) {
 			return statusUnchanged, nil
 		case norm(before):
 		default:
-			return "", fmt.Errorf("the policy in the file differs from the live policy (it is neither the live document nor the refined one); refusing to overwrite it")
+			return "", &driftError{"the policy in the file differs from the live policy (it is neither the live document nor the refined one); refusing to overwrite it"}
 		}
 	}
 	stmts, ok := s.statements()
@@ -78,7 +85,7 @@ func applyChange(s site, before, after policy.Document) (string, error) {
 		}
 		if !matches(stmts, before) {
 			if !isLit {
-				return "", fmt.Errorf("the statements in the file (%d) do not correspond to the live policy's (%d); refusing to edit", len(stmts), len(before.Statement))
+				return "", &driftError{fmt.Sprintf("the statements in the file (%d) do not correspond to the live policy's (%d); refusing to edit", len(stmts), len(before.Statement))}
 			}
 		} else if plan, feasible := planStatements(before, after); feasible {
 			for i := len(plan) - 1; i >= 0; i-- {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/go-git/go-git/v5"
@@ -17,6 +19,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/go-git/go-git/v5/storage"
 )
 
 // repoHandle is the repository a proposal is built in: either the
@@ -49,6 +52,9 @@ func openRepo(ctx context.Context, cfg repoConfig, token string) (*repoHandle, e
 	}
 	h := &repoHandle{remote: true}
 	if token != "" && (strings.HasPrefix(cfg.Repo, "https://") || strings.HasPrefix(cfg.Repo, "http://")) {
+		if err := checkTokenURL(cfg.Repo); err != nil {
+			return nil, err
+		}
 		h.auth = &githttp.BasicAuth{Username: "x-access-token", Password: token}
 	}
 	dir, err := os.MkdirTemp("", "iamprune-propose-")
@@ -70,6 +76,28 @@ func openRepo(ctx context.Context, cfg repoConfig, token string) (*repoHandle, e
 	}
 	h.repo = r
 	return h, nil
+}
+
+// checkTokenURL refuses a URL the token must not be sent to: plain HTTP
+// would put it on the wire in clear text. Loopback hosts are allowed, for
+// local test servers.
+func checkTokenURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s is not a URL: %v", redact(raw), err)
+	}
+	if !strings.EqualFold(u.Scheme, "http") || isLoopback(u.Hostname()) {
+		return nil
+	}
+	return fmt.Errorf("refusing to send the token over plain HTTP to %s: use https:// (http:// is allowed only to loopback hosts)", redact(raw))
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // redact drops credentials embedded in a URL from messages.
@@ -226,9 +254,16 @@ func writeCommit(s storer.EncodedObjectStorer, c *object.Commit) (plumbing.Hash,
 	return s.SetEncodedObject(obj)
 }
 
-// publish points the branch at commit: in the local repository itself, or
-// by force-pushing it to origin.
-func (h *repoHandle) publish(ctx context.Context, branch string, commit plumbing.Hash) error {
+// errBranchMoved: the branch changed between reading and updating it
+// (another run pushed to it); the proposal is rebuilt on the new tip.
+var errBranchMoved = errors.New("the branch moved while the proposal was being built")
+
+// publish points the branch at commit. old is the tip the proposal was
+// built from (nil: the branch did not exist); commit descends from it
+// unless force, which replaces old (a branch whose changes base already
+// holds). The update is refused when the branch no longer is old, so that
+// a concurrent run's commit is never lost.
+func (h *repoHandle) publish(ctx context.Context, branch string, commit plumbing.Hash, old *object.Commit, force bool) error {
 	ref := plumbing.NewBranchReferenceName(branch)
 	if !h.remote {
 		if head, err := h.repo.Storer.Reference(plumbing.HEAD); err == nil && head.Type() == plumbing.SymbolicReference && head.Target() == ref {
@@ -236,21 +271,141 @@ func (h *repoHandle) publish(ctx context.Context, branch string, commit plumbing
 				return fmt.Errorf("branch %s is checked out in the repository; check out another branch so that iamprune can update it", branch)
 			}
 		}
-		return h.repo.Storer.SetReference(plumbing.NewHashReference(ref, commit))
+		cur, err := h.repo.Storer.Reference(ref)
+		switch {
+		case errors.Is(err, plumbing.ErrReferenceNotFound):
+			if old != nil {
+				return errBranchMoved
+			}
+		case err != nil:
+			return err
+		case old == nil || cur.Hash() != old.Hash:
+			return errBranchMoved
+		}
+		err = h.repo.Storer.CheckAndSetReference(plumbing.NewHashReference(ref, commit), cur)
+		if errors.Is(err, storage.ErrReferenceHasChanged) {
+			return errBranchMoved
+		}
+		return err
 	}
 	if err := h.repo.Storer.SetReference(plumbing.NewHashReference(ref, commit)); err != nil {
 		return err
 	}
-	err := h.repo.PushContext(ctx, &git.PushOptions{
+	opts := &git.PushOptions{
 		RemoteName: "origin",
-		RefSpecs:   []config.RefSpec{config.RefSpec("+" + ref.String() + ":" + ref.String())},
+		RefSpecs:   []config.RefSpec{config.RefSpec(ref.String() + ":" + ref.String())},
 		Auth:       h.auth,
-		Force:      true,
-	})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return fmt.Errorf("push %s: %w", branch, err)
 	}
-	return nil
+	if force && old != nil {
+		// Only over the tip that was checked (go-git reads the lease's
+		// ref as origin's tracking ref, which must exist).
+		tracking := plumbing.NewRemoteReferenceName("origin", branch)
+		if err := h.repo.Storer.SetReference(plumbing.NewHashReference(tracking, old.Hash)); err != nil {
+			return err
+		}
+		opts.ForceWithLease = &git.ForceWithLease{RefName: ref, Hash: old.Hash}
+	}
+	err := h.repo.PushContext(ctx, opts)
+	switch {
+	case err == nil || errors.Is(err, git.NoErrAlreadyUpToDate):
+		return nil
+	case strings.Contains(err.Error(), "non-fast-forward"):
+		return errBranchMoved
+	}
+	return fmt.Errorf("push %s: %w", branch, err)
+}
+
+// branchOnly returns the commits reachable from tip but not from base
+// (git rev-list base..tip): the branch's own commits. Both sides are
+// walked newest first, marking what each reaches, until everything left to
+// walk is reachable from base.
+func branchOnly(tip, base *object.Commit) ([]*object.Commit, error) {
+	const fromTip, fromBase = 1, 2
+	flags := map[plumbing.Hash]int{tip.Hash: fromTip}
+	flags[base.Hash] |= fromBase
+	commits := map[plumbing.Hash]*object.Commit{tip.Hash: tip, base.Hash: base}
+	queue := []*object.Commit{tip}
+	if base.Hash != tip.Hash {
+		queue = append(queue, base)
+	}
+	pending := func() bool {
+		for _, c := range queue {
+			if flags[c.Hash]&fromBase == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for len(queue) > 0 && pending() {
+		// Newest first, so that a commit is reached from base (if at all)
+		// before its own parents are walked.
+		i := 0
+		for j, c := range queue {
+			if c.Committer.When.After(queue[i].Committer.When) {
+				i = j
+			}
+		}
+		c := queue[i]
+		queue = append(queue[:i], queue[i+1:]...)
+		f := flags[c.Hash]
+		for _, ph := range c.ParentHashes {
+			if flags[ph]|f == flags[ph] {
+				continue
+			}
+			flags[ph] |= f
+			pc := commits[ph]
+			if pc == nil {
+				var err error
+				if pc, err = c.Parent(indexOf(c.ParentHashes, ph)); err != nil {
+					return nil, fmt.Errorf("commit %s: %w", ph, err)
+				}
+				commits[ph] = pc
+			}
+			queue = append(queue, pc)
+		}
+	}
+	var out []*object.Commit
+	for h, f := range flags {
+		if f == fromTip {
+			out = append(out, commits[h])
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Committer.When.Before(out[j].Committer.When) })
+	return out, nil
+}
+
+func indexOf(hs []plumbing.Hash, h plumbing.Hash) int {
+	for i, x := range hs {
+		if x == h {
+			return i
+		}
+	}
+	return -1
+}
+
+// diffPaths returns the paths of the files that differ between trees a
+// and b.
+func diffPaths(a, b *object.Tree) (map[string]bool, error) {
+	chs, err := object.DiffTree(a, b)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, ch := range chs {
+		out[ch.From.Name], out[ch.To.Name] = true, true
+	}
+	delete(out, "")
+	return out, nil
+}
+
+// sameEntry reports whether a and b hold the same file (or none) at p.
+func sameEntry(a, b *object.Tree, p string) bool {
+	x, errA := a.FindEntry(p)
+	y, errB := b.FindEntry(p)
+	if errA != nil || errB != nil {
+		return errA != nil && errB != nil
+	}
+	return x.Hash == y.Hash && x.Mode == y.Mode
 }
 
 var (

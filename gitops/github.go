@@ -17,6 +17,28 @@ func (p *Proposer) client() (*github.Client, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
+	if p.Token != "" {
+		if err := checkTokenURL(p.apiURL()); err != nil {
+			return nil, iamprune.Errorf(iamprune.EINVALID, "propose.github_api: %v", err)
+		}
+		// go-github sets the token on every request it sends, redirects
+		// included: never follow one to plain HTTP.
+		c := *hc
+		next := hc.CheckRedirect
+		c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if err := checkTokenURL(req.URL.String()); err != nil {
+				return fmt.Errorf("redirected: %v", err)
+			}
+			if next != nil {
+				return next(req, via)
+			}
+			if len(via) >= 10 {
+				return fmt.Errorf("stopped after 10 redirects")
+			}
+			return nil
+		}
+		hc = &c
+	}
 	c := github.NewClient(hc)
 	if p.Token != "" {
 		c = c.WithAuthToken(p.Token)
@@ -35,6 +57,14 @@ func (p *Proposer) client() (*github.Client, error) {
 		c.BaseURL = u
 	}
 	return c, nil
+}
+
+// apiURL is the GitHub API base URL in use.
+func (p *Proposer) apiURL() string {
+	if p.Config.GitHubAPI != "" {
+		return p.Config.GitHubAPI
+	}
+	return "https://api.github.com/"
 }
 
 // pullRequest updates the open pull request of branch, or creates one. When

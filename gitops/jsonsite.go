@@ -21,6 +21,8 @@ type jsonSite struct {
 	drops       map[int]bool
 }
 
+func (s *jsonSite) span() (int, int, error) { return s.node.start, s.node.end, nil }
+
 func (s *jsonSite) text(n *jnode) []byte { return s.src[n.start:n.end] }
 
 func (s *jsonSite) literal() (policy.Document, bool, error) {

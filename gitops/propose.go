@@ -8,11 +8,15 @@ package gitops
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"path"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,6 +69,10 @@ type Result struct {
 	NoChange bool
 	// Summary is one line for the user.
 	Summary string
+
+	// earlier are the proposals earlier runs committed on the branch that
+	// this run did not touch; the pull request lists them too.
+	earlier []entry
 }
 
 // PullRequest is the GitHub pull request the proposal lives in.
@@ -165,6 +173,12 @@ func (p *Proposer) Propose(ctx context.Context, req Request) (*Result, error) {
 			return nil, iamprune.Errorf(iamprune.EINVALID, "propose.github_repo: required when propose.repo (%q) is not a GitHub URL", redact(cfg.Repo))
 		}
 	}
+	if cfg.Mode == iamprune.ProposeGitHub && p.Token != "" {
+		// Checked before anything is pushed.
+		if err := checkTokenURL(p.apiURL()); err != nil {
+			return nil, iamprune.Errorf(iamprune.EINVALID, "propose.github_api: %v", err)
+		}
+	}
 	res := &Result{Mode: cfg.Mode, Branch: Branch(req.Account)}
 
 	targets, unmapped, err := mapTargets(cfg, req)
@@ -184,20 +198,74 @@ func (p *Proposer) Propose(ctx context.Context, req Request) (*Result, error) {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "propose: %v", err)
 	}
 	defer h.cleanup()
+	run := proposal{p: p, cfg: cfg, req: req, h: h, owner: owner, name: name, log: log, now: now, targets: targets}
+	// Another run (a worker handling another finding of the account) may
+	// push between our fetch and push; the proposal is then rebuilt on top
+	// of its commit.
+	for attempt := 1; ; attempt++ {
+		out := *res
+		out.Unmapped = append([]Unmapped{}, res.Unmapped...)
+		err := run.build(ctx, &out)
+		if errors.Is(err, errBranchMoved) && attempt < 3 {
+			log.Info("propose: branch moved, rebuilding", "branch", res.Branch, "attempt", attempt)
+			continue
+		}
+		if errors.Is(err, errBranchMoved) {
+			return nil, iamprune.Errorf(iamprune.ECONFLICT, "propose: %s: branch %s kept moving while iamprune updated it; run again", redact(cfg.Repo), res.Branch)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &out, nil
+	}
+}
+
+// proposal is one Propose call's state.
+type proposal struct {
+	p           *Proposer
+	cfg         iamprune.Propose
+	req         Request
+	h           *repoHandle
+	owner, name string
+	log         *slog.Logger
+	now         func() time.Time
+	targets     []target
+}
+
+// build makes the branch hold this request's refinements: on top of the
+// branch's tip when the branch exists (so that earlier runs' proposals for
+// other principals stay), else on top of base.
+func (r *proposal) build(ctx context.Context, res *Result) error {
+	cfg, req, h, log := r.cfg, r.req, r.h, r.log
+	author := cfg.AuthorName
+	if author == "" {
+		author = "iamprune"
+	}
 	base, err := h.baseCommit(cfg.Base)
 	if err != nil {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "propose: %s: %v", redact(cfg.Repo), err)
+		return iamprune.Errorf(iamprune.EINVALID, "propose: %s: %v", redact(cfg.Repo), err)
 	}
-	baseTree, err := base.Tree()
+	tip, err := h.branchTip(ctx, res.Branch)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	st, err := r.branchState(tip, base, res.Branch, author)
+	if err != nil {
+		return err
+	}
+	tree, baseTree, earlier, onTip := st.tree, st.baseTree, st.earlier, st.onTip
 
-	files := map[string][]byte{}
-	orig := map[string][]byte{}
+	targets, dups := distinctTargets(tree, r.targets)
+	res.Unmapped = append(res.Unmapped, dups...)
+	e := editor{tree: tree, base: baseTree, files: map[string][]byte{}, orig: map[string][]byte{}, earlier: earlier, branch: res.Branch}
 	var failures []string
 	for _, t := range targets {
-		fc, err := editTarget(baseTree, files, orig, t)
+		fc, err := e.edit(t)
+		var c *collision
+		if errors.As(err, &c) {
+			res.Unmapped = append(res.Unmapped, Unmapped{t.principal, t.change.Policy, c.why})
+			continue
+		}
 		if err != nil {
 			failures = append(failures, fmt.Sprintf("%s (pointer %q; %s, policy %s): %v", t.path, t.pointer, t.principal, t.change.Name, err))
 			continue
@@ -205,11 +273,11 @@ func (p *Proposer) Propose(ctx context.Context, req Request) (*Result, error) {
 		res.Files = append(res.Files, fc)
 	}
 	if len(failures) > 0 {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "propose: cannot write %d of %d policies:\n  %s", len(failures), len(targets), strings.Join(failures, "\n  "))
+		return iamprune.Errorf(iamprune.EINVALID, "propose: cannot write %d of %d policies:\n  %s", len(failures), len(targets), strings.Join(failures, "\n  "))
 	}
 	changed := map[string][]byte{}
-	for p, c := range files {
-		if string(c) != string(orig[p]) {
+	for p, c := range e.files {
+		if string(c) != string(e.orig[p]) {
 			changed[p] = c
 		}
 	}
@@ -219,60 +287,71 @@ func (p *Proposer) Propose(ctx context.Context, req Request) (*Result, error) {
 			written++
 		}
 	}
-	if len(changed) == 0 {
+	res.earlier = supersede(earlier, res.Files)
+	total := len(res.earlier)
+	for _, f := range res.Files {
+		if f.Status != StatusRemoveByHand {
+			total++
+		}
+	}
+	title := fmt.Sprintf("iamprune: least privilege for account %s (%d %s)", req.Account, total, plural(total, "policy", "policies"))
+	body := renderBody(req, res, r.owner, cfg)
+	if len(changed) == 0 && !onTip {
 		res.NoChange = true
 		res.Summary = fmt.Sprintf("no proposal: %s already holds the refined policies", cfg.Base)
-		return res, nil
+		return nil
 	}
-	treeHash, err := writeTree(h.repo.Storer, baseTree, changed)
-	if err != nil {
-		return nil, fmt.Errorf("propose: build tree: %w", err)
-	}
-	tip, err := h.branchTip(ctx, res.Branch)
-	if err != nil {
-		return nil, err
-	}
-	title := fmt.Sprintf("iamprune: least privilege for account %s (%d %s)", req.Account, written, plural(written, "policy", "policies"))
-	body := renderBody(req, res, owner, cfg)
-	if tip != nil && tip.TreeHash == treeHash {
+	if len(changed) == 0 {
 		res.NoChange = true
 		res.Commit = tip.Hash.String()
 		res.Summary = fmt.Sprintf("branch %s already holds these refinements (commit %s); nothing pushed", res.Branch, tip.Hash.String()[:12])
 		if cfg.Mode == iamprune.ProposeGitHub {
-			pr, err := p.pullRequest(ctx, owner, name, res.Branch, cfg.Base, title, body, tip.Hash.String(), false)
+			pr, err := r.p.pullRequest(ctx, r.owner, r.name, res.Branch, cfg.Base, title, body, tip.Hash.String(), false)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			res.PullRequest = pr
 		}
-		return res, nil
+		return nil
+	}
+	treeHash, err := writeTree(h.repo.Storer, tree, changed)
+	if err != nil {
+		return fmt.Errorf("propose: build tree: %w", err)
 	}
 
-	sig := object.Signature{Name: cfg.AuthorName, Email: cfg.AuthorEmail, When: now()}
-	if sig.Name == "" {
-		sig.Name = "iamprune"
-	}
+	sig := object.Signature{Name: author, Email: cfg.AuthorEmail, When: r.now()}
 	commit := &object.Commit{
 		Author:       sig,
 		Committer:    sig,
 		Message:      commitMessage(req, res.Files, written),
 		TreeHash:     treeHash,
-		ParentHashes: []plumbing.Hash{base.Hash},
+		ParentHashes: st.parents,
 	}
 	ch, err := writeCommit(h.repo.Storer, commit)
 	if err != nil {
-		return nil, fmt.Errorf("propose: commit: %w", err)
+		return fmt.Errorf("propose: commit: %w", err)
 	}
-	if err := h.publish(ctx, res.Branch, ch); err != nil {
-		return nil, iamprune.Errorf(iamprune.ECONFLICT, "propose: %s: %v", redact(cfg.Repo), err)
+	// From base over an existing tip only when base holds all of the tip's
+	// changes; otherwise the new commit descends from the tip.
+	if err := h.publish(ctx, res.Branch, ch, tip, !onTip); err != nil {
+		if errors.Is(err, errBranchMoved) {
+			return err
+		}
+		return iamprune.Errorf(iamprune.ECONFLICT, "propose: %s: %v", redact(cfg.Repo), err)
 	}
 	res.Commit = ch.String()
-	log.Info("propose: branch updated", "branch", res.Branch, "commit", res.Commit, "files", len(changed))
+	log.Info("propose: branch updated", "branch", res.Branch, "commit", res.Commit, "files", len(changed), "on_branch_tip", onTip)
 	res.Summary = fmt.Sprintf("branch %s: commit %s refines %d %s in %d %s", res.Branch, res.Commit[:12], written, plural(written, "policy", "policies"), len(changed), plural(len(changed), "file", "files"))
+	if len(res.earlier) > 0 {
+		res.Summary += fmt.Sprintf(" (the branch also holds %d earlier %s)", len(res.earlier), plural(len(res.earlier), "proposal", "proposals"))
+	}
+	if len(st.dropped) > 0 {
+		res.Summary += fmt.Sprintf(" (earlier proposals in %s were dropped: %s changed these files since; later runs propose them again)", strings.Join(st.dropped, ", "), cfg.Base)
+	}
 	if cfg.Mode == iamprune.ProposeGitHub {
-		pr, err := p.pullRequest(ctx, owner, name, res.Branch, cfg.Base, title, body, res.Commit, true)
+		pr, err := r.p.pullRequest(ctx, r.owner, r.name, res.Branch, cfg.Base, title, body, res.Commit, true)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		res.PullRequest = pr
 		verb := "opened"
@@ -281,7 +360,124 @@ func (p *Proposer) Propose(ctx context.Context, req Request) (*Result, error) {
 		}
 		res.Summary += fmt.Sprintf("; pull request #%d %s: %s", pr.Number, verb, pr.URL)
 	}
-	return res, nil
+	return nil
+}
+
+// branch is what a proposal is built on.
+type branch struct {
+	// tree holds the files the edits start from; parents are the new
+	// commit's.
+	tree, baseTree *object.Tree
+	parents        []plumbing.Hash
+	// onTip: the branch exists and the new commit descends from its tip.
+	onTip   bool
+	earlier []entry
+	// dropped are files the branch changed in earlier runs whose
+	// proposals are dropped because base changed them too.
+	dropped []string
+}
+
+// branchState decides what the proposal is built on. Without a branch, or
+// when base already holds everything the branch changed (its pull request
+// was merged), on base. Otherwise on the tip, so that earlier runs'
+// proposals stay; when base moved since the branch forked, the new commit
+// also merges base (files only base changed come from base), so that edits
+// start from current files and the pull request's diff stays the
+// proposals alone. A branch with commits of others is refused.
+func (r *proposal) branchState(tip, base *object.Commit, name, author string) (*branch, error) {
+	baseTree, err := base.Tree()
+	if err != nil {
+		return nil, err
+	}
+	b := &branch{tree: baseTree, baseTree: baseTree, parents: []plumbing.Hash{base.Hash}}
+	if tip == nil {
+		return b, nil
+	}
+	fail := func(err error) (*branch, error) { return nil, fmt.Errorf("propose: branch %s: %w", name, err) }
+	forks, err := tip.MergeBase(base)
+	if err != nil {
+		return fail(err)
+	}
+	if len(forks) == 0 {
+		return nil, iamprune.Errorf(iamprune.ECONFLICT, "propose: branch %s shares no history with %s; delete the branch", name, r.cfg.Base)
+	}
+	fork := forks[0]
+	forkTree, err := fork.Tree()
+	if err != nil {
+		return fail(err)
+	}
+	tipTree, err := tip.Tree()
+	if err != nil {
+		return fail(err)
+	}
+	mine, err := diffPaths(forkTree, tipTree)
+	if err != nil {
+		return fail(err)
+	}
+	merged := true
+	for p := range mine {
+		merged = merged && sameEntry(tipTree, baseTree, p)
+	}
+	if merged {
+		return b, nil
+	}
+	only, err := branchOnly(tip, base)
+	if err != nil {
+		return fail(err)
+	}
+	var foreign []string
+	for _, c := range only {
+		if c.Author.Name != author || c.Author.Email != r.cfg.AuthorEmail {
+			foreign = append(foreign, fmt.Sprintf("%s by %s <%s>", c.Hash.String()[:12], c.Author.Name, c.Author.Email))
+		}
+	}
+	if len(foreign) > 0 {
+		return nil, iamprune.Errorf(iamprune.ECONFLICT, "propose: branch %s has commits not made by iamprune (%s); merge or close the pull request, or delete the branch", name, strings.Join(foreign, ", "))
+	}
+	b.onTip, b.earlier = true, parseEntries(only)
+	if fork.Hash == base.Hash {
+		b.tree, b.parents = tipTree, []plumbing.Hash{tip.Hash}
+		return b, nil
+	}
+	theirs, err := diffPaths(forkTree, baseTree)
+	if err != nil {
+		return fail(err)
+	}
+	keep := map[string][]byte{}
+	for p := range mine {
+		switch {
+		case sameEntry(tipTree, baseTree, p):
+		case !theirs[p] && sameEntry(forkTree, baseTree, p) && fileIn(baseTree, p):
+			c, err := readFile(tipTree, p)
+			if err != nil {
+				return fail(err)
+			}
+			keep[p] = c
+		default:
+			// Both changed it: base's version wins; the dropped proposals
+			// come back with their principals' next runs.
+			b.dropped = append(b.dropped, p)
+		}
+	}
+	sort.Strings(b.dropped)
+	b.earlier = slices.DeleteFunc(b.earlier, func(e entry) bool {
+		path, _, _ := strings.Cut(e.Loc, "#")
+		return slices.Contains(b.dropped, path)
+	})
+	th, err := writeTree(r.h.repo.Storer, baseTree, keep)
+	if err != nil {
+		return fail(err)
+	}
+	if b.tree, err = object.GetTree(r.h.repo.Storer, th); err != nil {
+		return fail(err)
+	}
+	b.parents = []plumbing.Hash{tip.Hash, base.Hash}
+	return b, nil
+}
+
+func fileIn(t *object.Tree, p string) bool {
+	e, err := t.FindEntry(p)
+	return err == nil && e.Mode.IsFile()
 }
 
 func plural(n int, one, many string) string {
@@ -309,6 +505,15 @@ func mapTargets(cfg iamprune.Propose, req Request) ([]target, []Unmapped, error)
 			switch {
 			case c.Type == iamprune.PolicyAWSManaged:
 				unmapped = append(unmapped, Unmapped{a.Principal, c.Policy, "AWS-managed policy: it is not defined in your code; attach a customer-managed policy with the refined document and detach it"})
+				continue
+			case c.Type == iamprune.PolicyManaged && (c.AttachmentCount > 1 || c.Method == iamprune.MethodReplaceCopy):
+				// The refinement is this principal's use only: written into
+				// the shared source it would take from the others what they use.
+				n := "several"
+				if c.AttachmentCount > 1 {
+					n = strconv.Itoa(c.AttachmentCount)
+				}
+				unmapped = append(unmapped, Unmapped{a.Principal, c.Policy, fmt.Sprintf("shared by %s principals: refining its source for one would remove access the others use; give this principal its own policy", n)})
 				continue
 			case tag != "":
 				t.path, t.pointer, _ = strings.Cut(tag, "#")
@@ -344,31 +549,206 @@ func checkPath(p string) error {
 	return nil
 }
 
-// editTarget applies one policy change to the working copy of its file.
-func editTarget(tree *object.Tree, files, orig map[string][]byte, t target) (FileChange, error) {
+// distinctTargets drops targets whose policy document, located in tree,
+// is one an earlier target already refines differently: two principals
+// (or two policies) defined by the same code. Where the site cannot be
+// located, the target is kept and editing reports why.
+func distinctTargets(tree *object.Tree, targets []target) ([]target, []Unmapped) {
+	var out []target
+	var dups []Unmapped
+	content := map[string][]byte{}
+	seen := map[string]target{}
+	for _, t := range targets {
+		src, ok := content[t.path]
+		if !ok {
+			src, _ = readFile(tree, t.path)
+			content[t.path] = src
+		}
+		var key string
+		if src != nil && len(t.change.After) > 0 {
+			if _, s, err := openSite(t.path, src, t.pointer, t.change); err == nil {
+				if start, _, err := s.span(); err == nil {
+					key = t.path + "\x00" + strconv.Itoa(start)
+				}
+			}
+		}
+		if first, ok := seen[key]; ok && key != "" {
+			if !sameAfter(first.change, t.change) {
+				dups = append(dups, Unmapped{t.principal, t.change.Policy, fmt.Sprintf(
+					"same file and pointer as %s of %s (%s), whose refinement differs: the code defines one policy for both, so refining it for one may remove access the other uses; give each its own policy",
+					first.change.Name, first.principal, loc(first.path, first.pointer))})
+				continue
+			}
+		} else if key != "" {
+			seen[key] = t
+		}
+		out = append(out, t)
+	}
+	return out, dups
+}
+
+func sameAfter(a, b iamprune.PolicyChange) bool {
+	return slices.EqualFunc(a.After, b.After, func(x, y json.RawMessage) bool {
+		dx, err1 := policy.Parse(x)
+		dy, err2 := policy.Parse(y)
+		if err1 != nil || err2 != nil {
+			return string(x) == string(y)
+		}
+		return norm(dx) == norm(dy)
+	})
+}
+
+func loc(path, pointer string) string {
+	if pointer == "" {
+		return path
+	}
+	return path + "#" + pointer
+}
+
+// entry is one policy an iamprune commit on the branch refined, read back
+// from its message ("- PRINCIPAL: NAME in PATH#POINTER").
+type entry struct {
+	Principal, Name, Loc string
+}
+
+// parseEntries reads the proposals of the branch's commits, oldest first;
+// a later commit's entry for the same policy replaces an earlier one.
+func parseEntries(commits []*object.Commit) []entry {
+	var out []entry
+	for _, c := range commits {
+		for _, line := range strings.Split(c.Message, "\n") {
+			rest, ok := strings.CutPrefix(line, "- ")
+			if !ok {
+				continue
+			}
+			principal, rest, ok1 := strings.Cut(rest, ": ")
+			name, where, ok2 := strings.Cut(rest, " in ")
+			if !ok1 || !ok2 || principal == "" || name == "" || where == "" {
+				continue
+			}
+			e := entry{principal, name, where}
+			out = slices.DeleteFunc(out, func(x entry) bool { return x.Principal == e.Principal && x.Name == e.Name })
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// supersede returns the earlier entries this run's files do not cover.
+func supersede(earlier []entry, files []FileChange) []entry {
+	return slices.DeleteFunc(slices.Clone(earlier), func(e entry) bool {
+		return slices.ContainsFunc(files, func(f FileChange) bool { return f.Principal == e.Principal && f.Name == e.Name })
+	})
+}
+
+// collision: the document is one the branch already proposes for another
+// principal (an earlier run); it is reported, not edited.
+type collision struct{ why string }
+
+func (c *collision) Error() string { return c.why }
+
+// editor applies policy changes to the files of tree (the branch's tip or
+// base), keeping the working copies.
+type editor struct {
+	tree, base  *object.Tree
+	files, orig map[string][]byte
+	earlier     []entry
+	branch      string
+}
+
+// edit applies one policy change to the working copy of its file.
+func (e *editor) edit(t target) (FileChange, error) {
 	fc := FileChange{Principal: t.principal, Policy: t.change.Policy, Name: t.change.Name, Path: t.path, Pointer: t.pointer, MappedBy: t.by, change: t.change}
-	src, ok := files[t.path]
+	src, ok := e.files[t.path]
 	if !ok {
-		b, err := readFile(tree, t.path)
+		b, err := readFile(e.tree, t.path)
 		if err != nil {
 			if errors.Is(err, object.ErrFileNotFound) {
 				return fc, fmt.Errorf("no such file on the base branch")
 			}
 			return fc, err
 		}
-		src, orig[t.path] = b, b
+		src, e.orig[t.path] = b, b
 	}
 	out, err := editContent(&fc, src, t.pointer)
+	var d *driftError
+	if errors.As(err, &d) && e.tree.Hash != e.base.Hash {
+		// The branch may hold an earlier run's refinement of this policy:
+		// then the document is put back as base has it and refined anew.
+		// Another principal's refinement of the same document is left alone.
+		where := loc(t.path, t.pointer)
+		own := slices.ContainsFunc(e.earlier, func(x entry) bool {
+			return x.Principal == t.principal && x.Name == t.change.Name && x.Loc == where
+		})
+		if !own {
+			for _, x := range e.earlier {
+				if x.Loc == where && x.Name == t.change.Name {
+					return fc, &collision{fmt.Sprintf("same file and pointer as %s of %s, which branch %s already proposes (an earlier run) with a different refinement: the code defines one policy for both, so refining it for one may remove access the other uses; give each its own policy", x.Name, x.Principal, e.branch)}
+				}
+			}
+			return fc, err
+		}
+		if spliced, ok := e.fromBase(src, t); ok {
+			fc = FileChange{Principal: fc.Principal, Policy: fc.Policy, Name: fc.Name, Path: fc.Path, Pointer: fc.Pointer, MappedBy: fc.MappedBy, change: fc.change}
+			out, err = editContent(&fc, spliced, t.pointer)
+		}
+	}
 	if err != nil {
 		return fc, err
 	}
-	files[t.path] = out
+	e.files[t.path] = out
 	return fc, nil
+}
+
+// fromBase returns src with t's document replaced by its text on base.
+func (e *editor) fromBase(src []byte, t target) ([]byte, bool) {
+	bsrc, err := readFile(e.base, t.path)
+	if err != nil {
+		return nil, false
+	}
+	_, bs, err1 := openSite(t.path, bsrc, t.pointer, t.change)
+	_, ts, err2 := openSite(t.path, src, t.pointer, t.change)
+	if err1 != nil || err2 != nil {
+		return nil, false
+	}
+	b0, b1, err1 := bs.span()
+	s0, s1, err2 := ts.span()
+	if err1 != nil || err2 != nil {
+		return nil, false
+	}
+	out := append(append(append([]byte{}, src[:s0]...), bsrc[b0:b1]...), src[s1:]...)
+	return out, true
+}
+
+// openSite locates chg's policy document in src, the content of file.
+func openSite(file string, src []byte, pointer string, chg iamprune.PolicyChange) (string, site, error) {
+	form, err := fileForm(file, src)
+	if err != nil {
+		return "", nil, err
+	}
+	if form == FormJSON && pointer != "" && !strings.HasPrefix(pointer, "/") {
+		return form, nil, fmt.Errorf("pointer must be a JSON pointer (/a/b) in a JSON policy file")
+	}
+	var s site
+	switch form {
+	case FormJSON, FormCFNJSON:
+		s, err = cfnJSONSite(src, form, pointer, chg)
+	case FormCFNYAML:
+		s, err = newYAMLSite(src, pointer, chg)
+	case FormTerraform:
+		s, err = newTFSite(src, pointer, chg)
+	}
+	return form, s, err
 }
 
 // editContent applies fc's change to src, the content of fc.Path, setting
 // fc's Form, Status and ExtraParts.
 func editContent(fc *FileChange, src []byte, pointer string) ([]byte, error) {
+	chg := fc.change
+	before, err := policy.Parse(chg.Before)
+	if err != nil {
+		return nil, fmt.Errorf("plan: Before: %v", err)
+	}
 	form, err := fileForm(fc.Path, src)
 	if err != nil {
 		return nil, err
@@ -376,11 +756,6 @@ func editContent(fc *FileChange, src []byte, pointer string) ([]byte, error) {
 	fc.Form = form
 	if form == FormJSON && pointer != "" && !strings.HasPrefix(pointer, "/") {
 		return nil, fmt.Errorf("pointer must be a JSON pointer (/a/b) in a JSON policy file")
-	}
-	chg := fc.change
-	before, err := policy.Parse(chg.Before)
-	if err != nil {
-		return nil, fmt.Errorf("plan: Before: %v", err)
 	}
 	if len(chg.After) == 0 {
 		// Deleting resources or files is left to people: references to
@@ -393,15 +768,7 @@ func editContent(fc *FileChange, src []byte, pointer string) ([]byte, error) {
 		return nil, fmt.Errorf("plan: After[0]: %v", err)
 	}
 	fc.ExtraParts = len(chg.After) - 1
-	var s site
-	switch form {
-	case FormJSON, FormCFNJSON:
-		s, err = cfnJSONSite(src, form, pointer, chg)
-	case FormCFNYAML:
-		s, err = newYAMLSite(src, pointer, chg)
-	case FormTerraform:
-		s, err = newTFSite(src, pointer, chg)
-	}
+	_, s, err := openSite(fc.Path, src, pointer, chg)
 	if err != nil {
 		return nil, err
 	}

@@ -165,13 +165,14 @@ func TestProposeGitHub(t *testing.T) {
 		t.Errorf("unmapped %+v", res.Unmapped)
 	}
 
-	// Second run, refinement changed: one new commit on main, same PR updated.
+	// Second run, refinement changed: one new commit on the branch's tip
+	// (the reader's earlier refinement is replaced), same PR updated.
 	res2, err := p.Propose(ctx, scenario(readerAfter2))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c2, files2 := branchFiles(t, r, res2.Branch)
-	if res2.NoChange || c2.Hash == c.Hash || len(c2.ParentHashes) != 1 || c2.ParentHashes[0] != mainHash {
+	if res2.NoChange || c2.Hash == c.Hash || len(c2.ParentHashes) != 1 || c2.ParentHashes[0] != c.Hash {
 		t.Fatalf("second run: %+v, commit parents %v", res2, c2.ParentHashes)
 	}
 	if got := policyAt(t, files2["policies/app-reader.json"]); got != norm(mustParse(t, readerAfter2)) {
@@ -284,8 +285,8 @@ func TestProposeRemoteURL(t *testing.T) {
 		t.Fatalf("changed run: %+v %v", res3, err)
 	}
 	c3, _ := branchFiles(t, r, res3.Branch)
-	if c3.Hash.String() != res3.Commit || c3.ParentHashes[0] != mainHash {
-		t.Fatalf("force-pushed branch: %s parents %v", c3.Hash, c3.ParentHashes)
+	if c3.Hash.String() != res3.Commit || c3.ParentHashes[0] != c.Hash {
+		t.Fatalf("pushed branch: %s parents %v, want the earlier tip %s", c3.Hash, c3.ParentHashes, c.Hash)
 	}
 }
 

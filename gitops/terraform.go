@@ -415,6 +415,8 @@ type tfHeredocSite struct {
 	*jsonSite
 }
 
+func (s *tfHeredocSite) span() (int, int, error) { return s.h.bodyStart, s.h.bodyEnd, nil }
+
 func (s *tfHeredocSite) result() ([]byte, error) {
 	body, err := s.jsonSite.result()
 	if err != nil {
@@ -517,6 +519,10 @@ func (s *tfEncodeSite) replaceWhole(after policy.Document) error {
 
 func (s *tfEncodeSite) result() ([]byte, error) { return applyEdits(s.file, s.edits) }
 
+func (s *tfEncodeSite) span() (int, int, error) {
+	return s.toks[s.open].start, s.toks[s.close].end, nil
+}
+
 var hclIdentRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
 // renderHCL writes a JSON value in HCL object syntax as terraform fmt
@@ -584,6 +590,7 @@ func renderHCL(n *jnode, src []byte, ind string) string {
 // principals, comments) left as it was.
 type tfDataSite struct {
 	f     *tfFile
+	block tfItem
 	stmts []tfItem
 	attrs [][]tfItem
 	edits []textEdit
@@ -594,7 +601,7 @@ func (f *tfFile) dataSite(it *tfItem) (site, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &tfDataSite{f: f}
+	s := &tfDataSite{f: f, block: *it}
 	for _, b := range body {
 		switch {
 		case !b.block && strings.HasSuffix(b.name, "_policy_documents") || b.name == "source_json" || b.name == "override_json":
@@ -725,3 +732,8 @@ func (s *tfDataSite) replaceWhole(policy.Document) error {
 }
 
 func (s *tfDataSite) result() ([]byte, error) { return applyEdits(s.f.src, s.edits) }
+
+// span is the whole data block.
+func (s *tfDataSite) span() (int, int, error) {
+	return s.f.toks[s.block.nameTok].start, s.f.toks[s.block.close].end, nil
+}

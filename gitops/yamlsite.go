@@ -390,6 +390,15 @@ func (s *yamlSite) replaceWhole(after policy.Document) error {
 
 func (s *yamlSite) result() ([]byte, error) { return applyEdits(s.src, s.edits) }
 
+// span is the key's value: from its ':' to the end of its block.
+func (s *yamlSite) span() (int, int, error) {
+	colon, err := s.afterColon(s.key)
+	if err != nil {
+		return 0, 0, err
+	}
+	return colon, s.blockEnd(s.key.Line-1, s.offset(s.key.Line, s.key.Column)-s.starts[s.key.Line-1], false), nil
+}
+
 // renderYAML turns a JSON document into block YAML indented by indent
 // spaces, starting with a newline.
 func renderYAML(js []byte, indent int) (string, error) {
