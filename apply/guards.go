@@ -73,7 +73,10 @@ func accountGuard(plan *iamprune.Plan, actions []iamprune.Action, o Options) str
 			return fmt.Sprintf("plan is for account %s (action %s), credentials act in %s; set accounts.role_name to act in member accounts", a.Account, a.ID, o.Account)
 		}
 	}
-	for _, account := range accountsOf(actions, o.Account) {
+	// The accounts the changes are in; the credentials' own account needs
+	// no allowance when nothing changes there (an organisation's
+	// delegated administrator).
+	for _, account := range actionAccounts(actions) {
 		if why := allowlistGuard(account, o); why != "" {
 			return why
 		}
@@ -101,4 +104,15 @@ func blastRadius(checks []*check, max int) string {
 		return ""
 	}
 	return fmt.Sprintf("%d changes exceed limits.max_actions_per_run %d; review the plan or pass --max-actions %d", n, max, n)
+}
+
+// actionAccounts returns the distinct accounts of actions, in order.
+func actionAccounts(actions []iamprune.Action) []string {
+	var out []string
+	for _, a := range actions {
+		if !slices.Contains(out, a.Account) {
+			out = append(out, a.Account)
+		}
+	}
+	return out
 }

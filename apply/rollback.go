@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -31,11 +32,8 @@ func Rollback(ctx context.Context, runID string, actionIDs []string, o Options) 
 	if orig.Kind != iamprune.RunApply {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "rollback: run %s is a %s run; only apply runs can be rolled back", runID, orig.Kind)
 	}
-	why := allowlistGuard(orig.Account, o)
 	if orig.Account != o.Account {
-		why = fmt.Sprintf("run %s changed account %s, credentials act in %s", runID, orig.Account, o.Account)
-	}
-	if why != "" {
+		why := fmt.Sprintf("run %s changed account %s, credentials act in %s", runID, orig.Account, o.Account)
 		o.Audit.Log(audit.Event{Event: audit.RunRefused, Account: o.Account, Kind: string(iamprune.RunRollback), Status: iamprune.RunRefused, Detail: why})
 		return &iamprune.RunResult{Results: []iamprune.ActionResult{}, Refused: why}, nil
 	}
@@ -53,23 +51,23 @@ func Rollback(ctx context.Context, runID string, actionIDs []string, o Options) 
 	if err != nil {
 		return nil, fmt.Errorf("rollback: cannot read the journal of run %s: %w", runID, err)
 	}
-	// The member accounts the run changed: allowed, locked and reconciled
-	// like the home account, and then the journal read again.
-	var members []iamprune.Action
+	// The accounts the run changed must be allowed; the member accounts
+	// among them are locked and reconciled like the home account, and the
+	// journal read again.
+	var touched []iamprune.Action
 	for _, rec := range recs {
-		if rec.Account != "" && rec.Account != o.Account {
-			members = append(members, iamprune.Action{Account: rec.Account})
+		touched = append(touched, iamprune.Action{Account: cmp.Or(rec.Account, o.Account)})
+	}
+	for _, account := range actionAccounts(touched) {
+		if why := allowlistGuard(account, o); why != "" {
+			o.Audit.Log(audit.Event{Event: audit.RunRefused, Account: o.Account, Kind: string(iamprune.RunRollback), Status: iamprune.RunRefused, Detail: why})
+			return &iamprune.RunResult{Results: []iamprune.ActionResult{}, Refused: why}, nil
 		}
 	}
+	members := slices.DeleteFunc(actionAccounts(touched), func(a string) bool { return a == o.Account })
 	if len(members) > 0 {
-		for _, account := range accountsOf(members, o.Account) {
-			if why := allowlistGuard(account, o); why != "" {
-				o.Audit.Log(audit.Event{Event: audit.RunRefused, Account: o.Account, Kind: string(iamprune.RunRollback), Status: iamprune.RunRefused, Detail: why})
-				return &iamprune.RunResult{Results: []iamprune.ActionResult{}, Refused: why}, nil
-			}
-			if account == o.Account {
-				continue
-			}
+		slices.Sort(members)
+		for _, account := range members {
 			lock, err := o.Store.Lock(ctx, account, o.Owner, o.LockTTL)
 			if err != nil {
 				return nil, fmt.Errorf("rollback: %w", err)

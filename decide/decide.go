@@ -116,6 +116,8 @@ func (d *decision) actions() []iamprune.Action {
 		return []iamprune.Action{d.skip(d.name, fmt.Sprintf("unsupported finding type %q", f.Type))}
 	case f.Status != iamprune.StatusActive:
 		return []iamprune.Action{d.skip(d.name, fmt.Sprintf("finding is %s", cmp.Or(string(f.Status), "without a status")))}
+	case len(d.in.Config.Accounts) > 0 && !slices.Contains(d.in.Config.Accounts, d.account):
+		return []iamprune.Action{d.skip(d.name, fmt.Sprintf("account %s is not in the config's accounts allowlist", d.account))}
 	case d.in.Facts != nil && d.in.Facts.Unreachable[d.account] != "":
 		return []iamprune.Action{d.skip(d.name, fmt.Sprintf("account %s unreachable: %s", d.account, d.in.Facts.Unreachable[d.account]))}
 	case d.p == nil:

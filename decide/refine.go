@@ -129,7 +129,11 @@ func (d *decision) refinePolicies(a iamprune.Action, items []item) iamprune.Acti
 	}
 	var what []string
 	for _, c := range a.Policies {
-		what = append(what, fmt.Sprintf("%s (%s)", c.Name, c.Method))
+		if a.Kind == iamprune.KindProposePolicy {
+			what = append(what, c.Name) // no IAM method: the code changes
+		} else {
+			what = append(what, fmt.Sprintf("%s (%s)", c.Name, c.Method))
+		}
 	}
 	a.Reason += "; policies: " + strings.Join(what, ", ")
 	if len(notes) > 0 {

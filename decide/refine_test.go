@@ -84,7 +84,7 @@ func TestRewritePolicy(t *testing.T) {
 			if doc.Statement[0].Sid != "App" || c.Evidence == "" {
 				t.Errorf("Sid or evidence lost: %s / %q", c.After[0], c.Evidence)
 			}
-			if !strings.Contains(a.Reason, "inline-app (put-inline)") {
+			if want := map[iamprune.ActionKind]string{iamprune.KindRewritePolicy: "inline-app (put-inline)", iamprune.KindProposePolicy: "policies: inline-app, sole"}[kind]; !strings.Contains(a.Reason, want) {
 				t.Errorf("reason does not list the policies: %s", a.Reason)
 			}
 		})
@@ -180,4 +180,12 @@ func TestRewritePolicyInlineSplit(t *testing.T) {
 	if err := policy.Narrows(c.Before, c.After, []string{"ec2"}); err != nil {
 		t.Errorf("apply would refuse it: %v", err)
 	}
+}
+
+func TestAccountNotAllowed(t *testing.T) {
+	app := role("/", "app")
+	cfg := config()
+	cfg.Accounts = []string{"444455556666"}
+	plan := Plan(Input{Findings: []iamprune.Finding{permFinding("p1", app, svc("ec2", ago(200)))}, Facts: facts(app), Config: cfg, Now: now})
+	checkLines(t, plan, []string{"skip app UnusedPermission days=0 on= | account " + acct + " is not in the config's accounts allowlist"})
 }

@@ -101,6 +101,9 @@ func summary(p *iamprune.Plan) string {
 	if done > 0 {
 		remediate += fmt.Sprintf(" (%d more already done)", done)
 	}
+	if n := c[iamprune.KindProposePolicy]; n > 0 {
+		remediate += fmt.Sprintf(", %d to propose as a pull request", n)
+	}
 	return fmt.Sprintf("%s, %d to notify, %d exempt, %d protected, %d skipped (%d %s read)",
 		remediate, c[iamprune.KindNotify], c[iamprune.KindExempt], c[iamprune.KindProtected], c[iamprune.KindSkip],
 		p.Findings, plural(p.Findings, "finding", "findings"))
