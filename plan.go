@@ -121,8 +121,11 @@ type Plan struct {
 	GeneratedAt time.Time `json:"generated_at"`
 	Actions     []Action  `json:"actions"`
 	// Extensions to the contract.
-	Account  string    `json:"account,omitempty"`
-	Source   string    `json:"source,omitempty"`
+	Account string `json:"account,omitempty"`
+	Source  string `json:"source,omitempty"`
+	// Config is the config file the plan was made with, which applying
+	// it uses unless told otherwise.
+	Config   string    `json:"config,omitempty"`
 	Findings int       `json:"findings"`
 	Warnings []Warning `json:"warnings,omitempty"`
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,7 +92,7 @@ Exit code 1 when any action failed or the run was refused.`,
 	}
 	o.bind(cmd)
 	f := cmd.Flags()
-	f.Lookup("output").Usage = "output format of the result: table or json ({\"run_id\", \"results\": [...]})"
+	f.Lookup("output").Usage = "output format of the result: table or json ({\"run_id\", \"results\": [...], \"notifications\": [...], \"proposals\": [...]})"
 	f.BoolVarP(&ao.yes, "yes", "y", false, "apply without asking (required when stdin is not a terminal)")
 	f.Int("max-actions", 0, "override limits.max_actions_per_run for this run")
 	f.StringVar(&ao.auditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
@@ -122,6 +123,16 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 		saved = true
 		if plan, err = loadPlan(file); err != nil {
 			return err
+		}
+		// The guards a saved plan is re-checked against (protection,
+		// exceptions, allowlist, member role, propose) come from the config
+		// it was made with, unless another is named.
+		if o.configPath == "" && m.Getenv("IAMPRUNE_CONFIG") == "" && plan.Config != "" {
+			if _, err := os.Stat(plan.Config); err != nil {
+				return iamprune.Errorf(iamprune.EINVALID, "%s was planned with --config %s, which cannot be read (%v); pass --config", file, plan.Config, err)
+			}
+			o.configPath = plan.Config
+			m.log().Info("using the config the plan was made with", "config", plan.Config)
 		}
 		in, err := m.loadInputs(ctx, o)
 		if err != nil {
@@ -162,6 +173,10 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 		if a.Kind.IsRemediation() && a.Done == nil {
 			pending++
 		}
+	}
+	// A proposal that cannot be made must stop the run before any change.
+	if err := m.proposePreflight(p.in.cfg, plan); err != nil {
+		return err
 	}
 	// Notices are a side effect too: they need consent like changes do.
 	digests, err := m.digestsDue(ctx, p, store)
@@ -215,13 +230,50 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 	if nt && o.output == "table" {
 		fmt.Fprintln(m.Stdout, summarizeNotices(res.Notifications))
 	}
-	if o.output == "table" && res.RunID != "" && res.Refused == "" {
-		fmt.Fprintf(m.Stdout, "Undo with: iamprune rollback %s --yes\n", res.RunID)
+	if o.output == "table" && res.RunID != "" && res.Refused == "" && undoable(res) {
+		undo := "iamprune rollback " + res.RunID
+		if cfg := firstNonEmpty(o.configPath, m.Getenv("IAMPRUNE_CONFIG")); cfg != "" && p.in.cfg.CrossAccount.RoleName != "" {
+			undo += " --config " + cfg // the member role
+		}
+		fmt.Fprintf(m.Stdout, "Undo with: %s --yes\n", undo)
 	}
 	if res.Failed() {
 		return errProblems
 	}
+	// Accounts that could not be reached, or may not be changed, are
+	// problems to report, even though nothing failed there.
+	if p.facts != nil && len(p.facts.Unreachable) > 0 {
+		fmt.Fprintf(m.Stderr, "iamprune: %d member account(s) unreachable; their findings were skipped (see the plan)\n", len(p.facts.Unreachable))
+		return errProblems
+	}
+	if out := outsideAllowlist(plan, p.in.cfg.Accounts); len(out) > 0 {
+		fmt.Fprintf(m.Stderr, "iamprune: findings in account(s) %s were skipped: not in the config's accounts allowlist\n", strings.Join(out, ", "))
+		return errProblems
+	}
 	return nil
+}
+
+// outsideAllowlist returns the accounts of the plan's entries that the
+// allowlist excludes, sorted.
+func outsideAllowlist(plan *iamprune.Plan, allow []string) []string {
+	var out []string
+	for _, a := range plan.Actions {
+		if len(allow) > 0 && a.Account != "" && !slices.Contains(allow, a.Account) && !slices.Contains(out, a.Account) {
+			out = append(out, a.Account)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// undoable reports whether a run changed anything to roll back.
+func undoable(res *iamprune.RunResult) bool {
+	for _, a := range res.Results {
+		if a.Status == iamprune.ResultDone || (a.Status == iamprune.ResultFailed && a.Kind == iamprune.KindRewritePolicy) {
+			return true
+		}
+	}
+	return false
 }
 
 // digestsDue counts the digests a run would send before any change.

@@ -121,6 +121,8 @@ the live analyzer (config: recommendations).`,
 
 // planInputs is everything a decision needs besides the finding and fact sources.
 type planInputs struct {
+	// configPath is the config file's path, "" for the defaults.
+	configPath string
 	cfg        iamprune.Config
 	exceptions []iamprune.Exception
 	now        time.Time
@@ -167,7 +169,7 @@ func (m *Main) loadInputs(ctx context.Context, o planOptions) (planInputs, error
 			return planInputs{}, err
 		}
 	}
-	return planInputs{cfg: cfg, exceptions: excs, now: now}, nil
+	return planInputs{cfg: cfg, exceptions: excs, now: now, configPath: path}, nil
 }
 
 // planned is a plan with the live sources it was made from, which apply
@@ -307,6 +309,7 @@ func (m *Main) decide(ctx context.Context, fs iamprune.FindingSource, facts iamp
 		Deactivated: deactivated,
 		Notices:     notices,
 	})
+	plan.Config = in.configPath
 	return &plan, f, nil
 }
 

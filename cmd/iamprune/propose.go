@@ -30,6 +30,18 @@ func proposals(plan *iamprune.Plan) map[string][]iamprune.Action {
 	return out
 }
 
+// proposePreflight checks, before any change, what a plan's proposals need
+// that the config cannot say: the GitHub token.
+func (m *Main) proposePreflight(cfg iamprune.Config, plan *iamprune.Plan) error {
+	if len(proposals(plan)) == 0 || cfg.Propose.Mode != iamprune.ProposeGitHub {
+		return nil
+	}
+	if m.Getenv(cfg.Propose.TokenEnv) == "" {
+		return iamprune.Errorf(iamprune.EINVALID, "nothing changed: the plan proposes pull requests but $%s is not set (a GitHub token with contents and pull-requests write access; or set propose.mode: local)", cfg.Propose.TokenEnv)
+	}
+	return nil
+}
+
 // propose writes the refined policies of the plan's propose-policy entries
 // into the infrastructure repository and opens or updates one pull request
 // per account. IAM is not touched. The guards apply re-checks hold here

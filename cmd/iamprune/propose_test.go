@@ -245,10 +245,14 @@ propose:
 		t.Errorf("second apply: exit %d, proposals %+v, calls %v\n%s", r.code, again.Proposals, gh.calls, r.stderr)
 	}
 
-	// Without a token nothing is pushed and the run says why.
+	// Without a token the run stops before any change, saying why.
+	writes := len(acct.srv.Writes())
 	r = runCLIEnv(t, nil, args("apply", "--yes", "-o", "json")...)
-	if r.code != 1 || !strings.Contains(r.stdout, "TEST_GITHUB_TOKEN is not set") {
-		t.Errorf("apply without a token: exit %d\n%s", r.code, r.stdout)
+	if r.code != 2 || !strings.Contains(r.stderr, "nothing changed") || !strings.Contains(r.stderr, "TEST_GITHUB_TOKEN is not set") {
+		t.Errorf("apply without a token: exit %d\n%s", r.code, r.stderr)
+	}
+	if w := acct.srv.Writes()[writes:]; len(w) != 0 {
+		t.Errorf("apply without a token wrote %v", w)
 	}
 }
 

@@ -149,3 +149,19 @@ func TestLeastPrivilegeWalkthrough(t *testing.T) {
 		}
 	}
 }
+
+// A saved plan is applied with the config it was made with, unless another
+// is named: its guards (protection, exceptions, allowlist) are re-checked
+// against the same rules.
+func TestSavedPlanKeepsItsConfig(t *testing.T) {
+	acct := newAccount(t)
+	cfg := filepath.Join("testdata", "rewrite-policy", "iamprune.yaml")
+	planFile := filepath.Join(acct.dir, "plan.json")
+	if r := runCLI(t, "plan", "--config", cfg, "--now", demoNow, "--state", acct.state, "--out", planFile, "-o", "json"); r.code != 0 {
+		t.Fatalf("plan: %s", r.stderr)
+	}
+	r := runCLI(t, "apply", planFile, "--now", demoNow, "--state", acct.state, "--yes", "--audit-log", filepath.Join(acct.dir, "audit.jsonl"))
+	if r.code != 0 || !strings.Contains(r.stderr, "using the config the plan was made with") || !strings.Contains(r.stderr, cfg) {
+		t.Errorf("apply: exit %d\n%s", r.code, r.stderr)
+	}
+}
