@@ -102,6 +102,21 @@ func rewriteChange(after string) iamprune.PolicyChange {
 	}
 }
 
+// A saved plan with one tampered rewrite is refused as a whole.
+func TestTamperedSavedPlanRefused(t *testing.T) {
+	e := newEnv(t)
+	e.opts.Saved = true
+	p := basePlan()
+	rw := p.Actions[6]
+	rw.ID, rw.Kind = "a-rewrite", iamprune.KindRewritePolicy
+	rw.Policies = []iamprune.PolicyChange{rewriteChange(`{"Effect":"Allow","Action":"*","Resource":"*"}`)}
+	p.Actions = append(p.Actions, rw)
+	res := e.apply(p)
+	if !strings.Contains(res.Refused, "is not its old one narrowed") || e.w.count("apply") != 0 {
+		t.Errorf("refused %q, applies %v", res.Refused, e.w.calls)
+	}
+}
+
 // A plan file whose new document grants more than the old one is refused
 // before any executor call, whatever it says.
 func TestTamperedRewriteRefused(t *testing.T) {

@@ -78,6 +78,9 @@ func (p *prepasser) check(ctx context.Context, a iamprune.Action) *check {
 		return c.finish(iamprune.ResultSkipped, why)
 	}
 	if why := narrowsOnly(a); why != "" {
+		if p.o.Saved {
+			c.stale = why // a tampered plan file: refuse all of it
+		}
 		return c.finish(iamprune.ResultFailed, why)
 	}
 	var f *iamprune.Finding

@@ -67,7 +67,7 @@ func Narrows(before json.RawMessage, after []json.RawMessage, services []string)
 		}
 		for _, a := range catalog.Actions(svc) {
 			if Allowed(bs, a.String()) && !Allowed(as, a.String()) {
-				return iamprune.Errorf(iamprune.EINVALID, "removes %s, but only %s are planned", a, strings.Join(services, ", "))
+				return iamprune.Errorf(iamprune.EINVALID, "removes %s, outside the planned services (%s)", a, strings.Join(services, ", "))
 			}
 		}
 	}
