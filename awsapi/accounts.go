@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 
 	"github.com/iamprune/iamprune"
 )
@@ -50,7 +51,13 @@ type AssumeError struct {
 }
 
 func (e *AssumeError) Error() string {
-	return fmt.Sprintf("awsapi: cannot assume role %s in account %s: %v", e.Role, e.Account, e.Err)
+	// STS's own code and message say why; the SDK's wrapping (operation,
+	// status, request id) only repeats itself on every skipped finding.
+	var api smithy.APIError
+	if errors.As(e.Err, &api) {
+		return fmt.Sprintf("cannot assume role %s in account %s: %s: %s", e.Role, e.Account, api.ErrorCode(), api.ErrorMessage())
+	}
+	return fmt.Sprintf("cannot assume role %s in account %s: %v", e.Role, e.Account, e.Err)
 }
 
 func (e *AssumeError) Unwrap() error { return e.Err }

@@ -26,9 +26,9 @@ func (m *Main) emulatorCommand() *cobra.Command {
 		Short: "Serve a snapshot over the real AWS wire protocols (IAM, Access Analyzer, STS, SNS, S3)",
 		Long: `emulator serves a snapshot folder as a local AWS endpoint. It speaks the real
 wire protocols (IAM, STS and SNS Query with XML responses, Access Analyzer
-REST-JSON, S3 REST-XML), so the real AWS SDK clients and the AWS CLI can
-talk to it. The
-service is chosen from the SigV4 signing name; any credentials are accepted.
+REST-JSON, S3 REST-XML, SQS JSON), so the real AWS SDK clients and the AWS
+CLI can talk to it. The service is chosen from the SigV4 signing name; any
+credentials are accepted.
 
 Point any AWS tool at it with the standard endpoint override:
 
