@@ -2,6 +2,7 @@ package iamprune
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 )
@@ -288,10 +289,14 @@ func (c CrossAccount) validate() error {
 	if c.ExternalID != "" && c.RoleName == "" {
 		return Errorf(EINVALID, "accounts.external_id: set without accounts.role_name")
 	}
-	if c.SessionName == "" || len(c.SessionName) > 64 {
-		return Errorf(EINVALID, "accounts.session_name: must be 1 to 64 characters")
+	if !validSessionName(c.SessionName) {
+		return Errorf(EINVALID, "accounts.session_name: %q is not an STS session name (2-64 of A-Za-z0-9+=,.@_-)", c.SessionName)
 	}
 	return nil
+}
+
+func validSessionName(s string) bool {
+	return len(s) >= 2 && validRoleName(s)
 }
 
 func validRoleName(s string) bool {
@@ -316,6 +321,18 @@ func (p Propose) validate() error {
 	if p.Base == "" {
 		return Errorf(EINVALID, "propose.base: must not be empty")
 	}
+	// The token goes with every push and API call: never in clear text
+	// over the network.
+	if p.Mode == ProposeGitHub {
+		for key, u := range map[string]string{"propose.repo": p.Repo, "propose.github_api": p.GitHubAPI} {
+			if plainHTTPRemote(u) {
+				return Errorf(EINVALID, "%s: %q: the GitHub token would be sent over plain HTTP; use https (plain http is allowed only to localhost)", key, u)
+			}
+		}
+	}
+	if p.AuthorEmail == "" || !strings.Contains(p.AuthorEmail, "@") {
+		return Errorf(EINVALID, "propose.author_email: %q is not an e-mail address", p.AuthorEmail)
+	}
 	for i, f := range p.Files {
 		switch {
 		case f.Principal == "":
@@ -324,7 +341,38 @@ func (p Propose) validate() error {
 			return Errorf(EINVALID, "propose.files[%d].path: required", i)
 		case strings.HasPrefix(f.Path, "/") || strings.Contains(f.Path, ".."):
 			return Errorf(EINVALID, "propose.files[%d].path: %q must be relative to the repository root", i, f.Path)
+		case !proposableFile(f.Path):
+			return Errorf(EINVALID, "propose.files[%d].path: %q is not a policy file iamprune can edit (.json, .template, .yaml, .yml or .tf)", i, f.Path)
 		}
 	}
 	return nil
+}
+
+// proposableFile reports whether propose-policy can edit a file of this name.
+func proposableFile(path string) bool {
+	for _, ext := range []string{".json", ".template", ".yaml", ".yml", ".tf"} {
+		if strings.HasSuffix(strings.ToLower(path), ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// plainHTTPRemote reports whether u is an http:// URL to a host other than
+// the loopback.
+func plainHTTPRemote(u string) bool {
+	rest, ok := strings.CutPrefix(strings.ToLower(u), "http://")
+	if !ok {
+		return false
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }

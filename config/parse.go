@@ -168,8 +168,12 @@ func (p *parser) validate(cfg iamprune.Config) {
 	for _, t := range iamprune.FindingTypes {
 		one := iamprune.DefaultConfig()
 		one.Rules = map[iamprune.FindingType]iamprune.Rule{t: cfg.Rules[t]}
-		// Only what a rule check reads: the other keys are checked once, below.
-		one.ExceptionPolicy, one.Notifications, one.Propose.Repo = cfg.ExceptionPolicy, iamprune.Notifications{}, cfg.Propose.Repo
+		// Only what a rule check reads (whether propose.repo is set): the
+		// other keys are checked once, below.
+		one.ExceptionPolicy, one.Notifications = cfg.ExceptionPolicy, iamprune.Notifications{}
+		if cfg.Propose.Repo != "" {
+			one.Propose.Repo = "set"
+		}
 		p.place(one.Validate())
 	}
 	rest := cfg

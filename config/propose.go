@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/config/yamlnode"
 	"go.yaml.in/yaml/v3"
@@ -19,10 +21,18 @@ func (p *parser) accounts(v *yaml.Node, cfg *iamprune.Config) {
 	allow := func(n *yaml.Node, kp string) {
 		p.Strings(n, kp, func(i int, ip, s string, item *yaml.Node) {
 			p.lines[ip] = item.Line
+			// Config.Validate names items accounts[i], whichever form.
+			p.lines[fmt.Sprintf("%s[%d]", path, i)] = item.Line
 			cfg.Accounts = append(cfg.Accounts, s)
 		})
 	}
-	if yamlnode.Deref(v).Kind != yaml.MappingNode {
+	switch n := yamlnode.Deref(v); {
+	case yamlnode.IsNull(n):
+		return
+	case n.Kind == yaml.ScalarNode:
+		p.Add(n.Line, path, "must be a list of account ids, or a mapping with allow, role_name, external_id and session_name; got %s", yamlnode.Describe(n))
+		return
+	case n.Kind != yaml.MappingNode:
 		allow(v, path)
 		return
 	}
