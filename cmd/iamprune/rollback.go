@@ -159,7 +159,7 @@ includes the recorded pre-images.`,
 	f := cmd.Flags()
 	f.StringVar(&state, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
 	f.StringVarP(&output, "output", "o", "table", "output format: table or json")
-	f.StringVar(&account, "account", "", "only runs in this account")
+	f.StringVar(&account, "account", "", "only runs made from this account (the credentials' account: for an organisation, the delegated administrator, whose runs also change member accounts)")
 	f.IntVar(&limit, "limit", 50, "at most this many runs (0: all)")
 	return cmd
 }
