@@ -275,6 +275,9 @@ func (h *lambdaHandler) apply(ctx context.Context, run *lambdaRun, p *planned) (
 		return nil, err
 	}
 	p.caller = caller
+	if err := m.proposePreflight(p.in.cfg, p.plan); err != nil {
+		return nil, err
+	}
 	opts := m.applyOptions(p, run.store, acct, caller, m.Stderr)
 	res, err := m.applyAndNotify(ctx, p, run.store, opts, acct)
 	if err != nil {
