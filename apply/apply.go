@@ -113,14 +113,11 @@ func (o Options) executor(ctx context.Context, account string, kind iamprune.Act
 	return nil, fmt.Errorf("no executor for %s", kind)
 }
 
-// accountsOf returns home and the accounts of actions, sorted.
+// accountsOf returns home and the accounts of actions, sorted: the order
+// runs take their locks in.
 func accountsOf(actions []iamprune.Action, home string) []string {
-	out := []string{home}
-	for _, a := range actions {
-		if a.Account != "" && !slices.Contains(out, a.Account) {
-			out = append(out, a.Account)
-		}
-	}
+	out := actionAccounts(append([]iamprune.Action{{Account: home}}, actions...))
+	out = slices.DeleteFunc(out, func(a string) bool { return a == "" })
 	slices.Sort(out)
 	return out
 }

@@ -40,15 +40,21 @@ type result struct {
 	code           int
 }
 
-// runCLI runs the whole CLI in-process.
+// runCLI runs the whole CLI in-process, with an empty environment.
 func runCLI(t *testing.T, args ...string) result {
+	t.Helper()
+	return runCLIEnv(t, nil, args...)
+}
+
+// runCLIEnv runs the whole CLI in-process with environment variables.
+func runCLIEnv(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	m := &Main{
 		Stdin:  bytes.NewReader(nil),
 		Stdout: &out,
 		Stderr: &errb,
-		Getenv: func(k string) string { return "" },
+		Getenv: func(k string) string { return env[k] },
 		Now:    func() time.Time { return time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC) },
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

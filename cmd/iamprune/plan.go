@@ -5,7 +5,6 @@ import (
 
 	"fmt"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -144,14 +143,10 @@ func (m *Main) loadInputs(ctx context.Context, o planOptions) (planInputs, error
 			return planInputs{}, err
 		}
 	}
-	cfg.Propose.Repo = resolveRepo(cfg.Propose.Repo, path)
+	cfg.Propose.Repo = relativeToConfig(cfg.Propose.Repo, path)
 	excPath := o.exceptions
-	if excPath == "" && cfg.Exceptions != "" {
-		excPath = cfg.Exceptions
-		// A relative path in a config file is relative to that file.
-		if path != "" && !filepath.IsAbs(excPath) && !strings.Contains(excPath, "://") {
-			excPath = filepath.Join(filepath.Dir(path), excPath)
-		}
+	if excPath == "" {
+		excPath = relativeToConfig(cfg.Exceptions, path)
 	}
 	var excs []iamprune.Exception
 	switch {

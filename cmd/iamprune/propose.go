@@ -183,12 +183,12 @@ func proposalStatus(r iamprune.ProposalResult) string {
 	return iamprune.ResultDone
 }
 
-// resolveRepo makes a relative local repository path relative to the
-// config file, as the exceptions path is; URLs and scp-like git addresses
-// stay as they are.
-func resolveRepo(repo, configPath string) string {
-	if repo == "" || configPath == "" || filepath.IsAbs(repo) || strings.Contains(repo, ":") {
-		return repo
+// relativeToConfig makes a relative local path in a config file (the
+// exceptions file, the propose repository) relative to that file; URLs
+// (s3://, https://) and scp-like git addresses stay as they are.
+func relativeToConfig(p, configPath string) string {
+	if p == "" || configPath == "" || filepath.IsAbs(p) || strings.Contains(p, ":") {
+		return p
 	}
-	return filepath.Join(filepath.Dir(configPath), repo)
+	return filepath.Join(filepath.Dir(configPath), p)
 }

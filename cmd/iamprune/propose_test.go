@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -85,18 +84,6 @@ func (g *fakeGitHub) count(method string) int {
 		}
 	}
 	return n
-}
-
-// runCLIEnv runs the CLI in-process with environment variables.
-func runCLIEnv(t *testing.T, env map[string]string, args ...string) result {
-	t.Helper()
-	var out, errb bytes.Buffer
-	m := &Main{Stdin: bytes.NewReader(nil), Stdout: &out, Stderr: &errb,
-		Getenv: func(k string) string { return env[k] },
-		Now:    func() time.Time { return time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC) }}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	return result{code: m.Run(ctx, args), stdout: out.String(), stderr: errb.String()}
 }
 
 // infraRepo makes a git repository whose main branch holds the demo's
