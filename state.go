@@ -3,6 +3,7 @@ package iamprune
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -67,7 +68,9 @@ type ActionRecord struct {
 	PreImage  json.RawMessage `json:"pre_image,omitempty"`
 	PostImage json.RawMessage `json:"post_image,omitempty"`
 	// RollbackOf names the "run_id/action_id" a rollback action undoes.
-	RollbackOf string     `json:"rollback_of,omitempty"`
+	RollbackOf string `json:"rollback_of,omitempty"`
+	// Steps are the writes of a multi-write change, in order (Step).
+	Steps      []Step     `json:"steps,omitempty"`
 	StartedAt  time.Time  `json:"started_at"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 }
@@ -79,6 +82,41 @@ type ActionFilter struct {
 	Kind     ActionKind
 	Target   string
 	Status   string
+}
+
+// LockOwner identifies the holder of an account's run lock, so that a lock
+// left by a process that died can be recognised: on the same host, a dead
+// pid means the lock is stale at once; elsewhere the lease, renewed while
+// the holder lives, runs out soon.
+type LockOwner struct {
+	Host      string    `json:"host"`
+	PID       int       `json:"pid"`
+	User      string    `json:"user,omitempty"`
+	RunID     string    `json:"run_id,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// String describes the holder for messages.
+func (o LockOwner) String() string {
+	s := fmt.Sprintf("pid %d on %s", o.PID, o.Host)
+	if o.User != "" {
+		s = o.User + ", " + s
+	}
+	if o.RunID != "" {
+		s = "run " + o.RunID + " (" + s + ")"
+	}
+	return s
+}
+
+// LockInfo is an account's lock as the store holds it.
+type LockInfo struct {
+	Account string    `json:"account"`
+	Owner   LockOwner `json:"owner"`
+	// Token identifies this holding: breaking a lock names it, so that a
+	// lock that changed hands meanwhile is kept.
+	Token      string    `json:"-"`
+	AcquiredAt time.Time `json:"acquired_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
 }
 
 // Lock is a held per-account run lock.
