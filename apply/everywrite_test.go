@@ -1,9 +1,11 @@
 package apply_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -75,13 +77,26 @@ func TestEveryWriteFailingOnce(t *testing.T) {
 		t.Run(kc.name, func(t *testing.T) {
 			clean := newIAMEnv(t, kc.snap)
 			before := clean.dump()
-			if res := clean.apply(kc.action); statuses(res) != kc.action.ID+"=done" {
-				t.Fatalf("clean apply: %+v", res.Results)
+			cleanRun := clean.apply(kc.action)
+			if statuses(cleanRun) != kc.action.ID+"=done" {
+				t.Fatalf("clean apply: %+v", cleanRun.Results)
 			}
 			want := clean.dump()
 			writes := clean.writes()
 			if len(writes) == 0 {
 				t.Fatal("the clean apply wrote nothing")
+			}
+			// Each write call of a multi-write kind is journaled as a step
+			// (one IAM refused stays pending: AWSDenyAll after a full quota).
+			if len(writes) > 1 {
+				recs, _ := clean.store.Actions(context.Background(), cleanRun.RunID)
+				var ops []string
+				for _, st := range recs[0].Steps {
+					ops = append(ops, st.Op)
+				}
+				if !slices.Equal(ops, writes) {
+					t.Errorf("steps journaled %v, writes made %v", ops, writes)
+				}
 			}
 			nth := map[string]int{}
 			for _, op := range writes {

@@ -240,6 +240,20 @@ func putOp(p principal) string {
 	return "PutRolePolicy"
 }
 
+func deleteOp(p principal) string {
+	if p.Kind == "user" {
+		return "DeleteUserPolicy"
+	}
+	return "DeleteRolePolicy"
+}
+
+func detachOp(p principal) string {
+	if p.Kind == "user" {
+		return "DetachUserPolicy"
+	}
+	return "DetachRolePolicy"
+}
+
 func attachOp(p principal) string {
 	if p.Kind == "user" {
 		return "AttachUserPolicy"
