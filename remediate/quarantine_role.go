@@ -281,8 +281,9 @@ func (e *quarantineRole) Rollback(ctx context.Context, rec iamprune.ActionRecord
 		}
 		done = append(done, "deleted inline policy "+QuarantinePolicyName)
 	}
-	// Detach AWSDenyAll only when iamprune attached it: it was not there
-	// before, and the post-image (if journaled) says Apply attached it.
+	// Detach AWSDenyAll only when iamprune attached it: a step of this
+	// action attached it or, without steps, it was not there before and
+	// the post-image (if journaled) says Apply attached it.
 	attachedByUs := !pre.DenyAllAttached && (post.Mechanism == "" || post.Mechanism == mechDenyAll)
 	if len(rec.Steps) > 0 {
 		attachedByUs = len(stepsOf(rec, "AttachRolePolicy")) > 0
