@@ -3,11 +3,9 @@ package apply_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -265,5 +263,3 @@ func roleTags(t *testing.T, e *iamEnv, role string) map[string]string {
 	return m
 }
 
-var _ = fmt.Sprint
-var _ = strings.Contains
