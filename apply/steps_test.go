@@ -262,4 +262,3 @@ func roleTags(t *testing.T, e *iamEnv, role string) map[string]string {
 	}
 	return m
 }
-
