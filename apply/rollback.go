@@ -173,6 +173,13 @@ func undo(ctx context.Context, o Options, runID string, orig iamprune.ActionReco
 	if by != "" {
 		return final(iamprune.ResultAlreadyDone, "already rolled back by run "+by)
 	}
+	later, err := completedLater(ctx, o.Store, orig)
+	if err != nil {
+		return iamprune.ActionResult{}, fmt.Errorf("rollback: %w", err)
+	}
+	if later != "" {
+		return final(iamprune.ResultSkipped, fmt.Sprintf("run %s failed part-way and run %s completed the change; roll back run %s first (that undoes all of it)", orig.RunID, later, later))
+	}
 	ex, err := o.executor(ctx, orig.Account, orig.Kind)
 	if err != nil {
 		return final(iamprune.ResultFailed, err.Error())
@@ -235,6 +242,36 @@ func rolledBackBy(ctx context.Context, st iamprune.Store, orig iamprune.ActionRe
 	of := orig.RunID + "/" + orig.ActionID
 	for _, r := range recs {
 		if r.RollbackOf == of && (r.Status == iamprune.ResultDone || r.Status == iamprune.ResultAlreadyDone) {
+			return r.RunID, nil
+		}
+	}
+	return "", nil
+}
+
+// completedLater returns the run that completed, after orig failed
+// part-way, the change orig began, and that is not rolled back; or "". The
+// rollbacks of quarantine-role and rewrite-policy work from the live
+// state, so undoing the failed run alone would lift the later run's
+// complete change while the journal still counts it as made: the later
+// run must be rolled back first. (deny-unused-services undoes exactly the
+// policies each run wrote, in any order.)
+func completedLater(ctx context.Context, st iamprune.Store, orig iamprune.ActionRecord) (string, error) {
+	if orig.Status != iamprune.ResultFailed || (orig.Kind != iamprune.KindQuarantineRole && orig.Kind != iamprune.KindRewritePolicy) {
+		return "", nil
+	}
+	recs, err := st.FindActions(ctx, iamprune.ActionFilter{Account: orig.Account, ActionID: orig.ActionID})
+	if err != nil {
+		return "", fmt.Errorf("cannot read the later runs of %s/%s: %w", orig.RunID, orig.ActionID, err)
+	}
+	for _, r := range recs {
+		if r.RollbackOf != "" || r.RunID == orig.RunID || r.Status != iamprune.ResultDone || r.StartedAt.Before(orig.StartedAt) {
+			continue
+		}
+		by, err := rolledBackBy(ctx, st, r)
+		if err != nil {
+			return "", err
+		}
+		if by == "" {
 			return r.RunID, nil
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -218,23 +219,44 @@ func TestHalfDoneQuarantineHealsAndRollsBack(t *testing.T) {
 				t.Errorf("third apply %s", statuses(third))
 			}
 			runs := []string{second.RunID, first.RunID}
+			want := []string{"done", "already-done"}
 			if order == "oldest first" {
-				runs = []string{first.RunID, second.RunID}
+				// The failed run alone must not lift the quarantine the
+				// second run completed (the journal would still count it
+				// as made): it says to roll back the second run first, and
+				// after that it finds nothing left.
+				runs = []string{first.RunID, second.RunID, first.RunID}
+				want = []string{"skipped", "done", "already-done"}
 			}
 			var got []string
-			for _, run := range runs {
+			for i, run := range runs {
 				res := e.rollback(run)
 				if res.Failed() || len(res.Results) != 1 {
 					t.Fatalf("rollback of %s: %+v", run, res)
 				}
 				got = append(got, res.Results[0].Status)
+				if order == "oldest first" && i == 0 {
+					if !strings.Contains(res.Results[0].Detail, second.RunID) {
+						t.Errorf("skip detail %q does not name run %s", res.Results[0].Detail, second.RunID)
+					}
+					if tags := roleTags(t, e, "ci-role"); tags[remediate.TagQuarantinedAt] == "" {
+						t.Errorf("rolling back the failed run alone lifted the completed quarantine")
+					}
+				}
 			}
-			// The first rollback lifts the quarantine, the second finds
-			// nothing left: exactly one says done.
-			if !slices.Equal(got, []string{"done", "already-done"}) {
-				t.Errorf("rollback statuses %v, want done then already-done", got)
+			// Exactly one rollback lifts the quarantine; the last finds
+			// nothing left.
+			if !slices.Equal(got, want) {
+				t.Errorf("rollback statuses %v, want %v", got, want)
 			}
 			sameState(t, "after rolling back both runs", before, e.dump())
+			made, err := apply.Changes(context.Background(), e.store, account)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := made.Actions["q-ci"]; ok {
+				t.Errorf("journal still counts the quarantine as made: %+v", made.Actions)
+			}
 		})
 	}
 }
