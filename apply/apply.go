@@ -66,9 +66,9 @@ type Options struct {
 	KeyDeleteAfterDays int
 	Now                func() time.Time
 	Audit              *audit.Logger
-	// Owner describes the lock holder (host, pid, user) for the message a
-	// concurrent run gets.
-	Owner   string
+	// Owner is the lock holder (host, pid, user, start) recorded with the
+	// lock, for the message a concurrent run gets.
+	Owner   iamprune.LockOwner
 	LockTTL time.Duration
 	// RunID names the new run; empty generates one (NewRunID). Set it when
 	// the executors must know it in advance (they tag what they change).
@@ -86,8 +86,8 @@ func (o Options) withDefaults() Options {
 	if o.LockTTL <= 0 {
 		o.LockTTL = DefaultLockTTL
 	}
-	if o.Owner == "" {
-		o.Owner = "iamprune"
+	if o.Owner.Host == "" {
+		o.Owner.Host = "iamprune"
 	}
 	return o
 }
