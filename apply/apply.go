@@ -256,21 +256,11 @@ func execute(ctx context.Context, o Options, runID string, c *check) (iamprune.A
 	return result(a, status, detail), nil
 }
 
-// stepRecorder is the store's step journal (RecordStep upserts a step of
-// a journaled action by its Seq).
-type stepRecorder interface {
-	RecordStep(ctx context.Context, runID, actionID string, s iamprune.Step) error
-}
-
-// withSteps has the executor journal each of its writes under the action's
-// record, when the store can hold steps.
+// withSteps has the executor journal each of its writes under the
+// action's record.
 func withSteps(ctx context.Context, o Options, runID, actionID string) context.Context {
-	sr, ok := o.Store.(stepRecorder)
-	if !ok {
-		return ctx
-	}
 	return iamprune.WithStepJournal(ctx, func(ctx context.Context, s iamprune.Step) error {
-		if err := sr.RecordStep(ctx, runID, actionID, s); err != nil {
+		if err := o.Store.RecordStep(ctx, runID, actionID, s); err != nil {
 			return fmt.Errorf("apply: cannot journal step %d of action %s of run %s: %w", s.Seq, actionID, runID, err)
 		}
 		return nil

@@ -26,57 +26,12 @@ import (
 	"github.com/iamprune/iamprune/snapshot"
 )
 
-// stepStore is mock.Store with a step journal: RecordStep upserts a step
-// by its Seq, and the journal reads return each record's steps.
-type stepStore struct {
-	*mock.Store
-	mu    sync.Mutex
-	steps map[string][]iamprune.Step
-}
-
-func newStepStore() *stepStore {
-	return &stepStore{Store: &mock.Store{}, steps: map[string][]iamprune.Step{}}
-}
-
-func (s *stepStore) RecordStep(ctx context.Context, runID, actionID string, st iamprune.Step) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := runID + "/" + actionID
-	steps := s.steps[k]
-	if i := slices.IndexFunc(steps, func(x iamprune.Step) bool { return x.Seq == st.Seq }); i >= 0 {
-		steps[i] = st
-	} else {
-		steps = append(steps, st)
-	}
-	s.steps[k] = steps
-	return nil
-}
-
-func (s *stepStore) withSteps(recs []iamprune.ActionRecord) []iamprune.ActionRecord {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := range recs {
-		recs[i].Steps = slices.Clone(s.steps[recs[i].RunID+"/"+recs[i].ActionID])
-	}
-	return recs
-}
-
-func (s *stepStore) Actions(ctx context.Context, runID string) ([]iamprune.ActionRecord, error) {
-	recs, err := s.Store.Actions(ctx, runID)
-	return s.withSteps(recs), err
-}
-
-func (s *stepStore) FindActions(ctx context.Context, f iamprune.ActionFilter) ([]iamprune.ActionRecord, error) {
-	recs, err := s.Store.FindActions(ctx, f)
-	return s.withSteps(recs), err
-}
-
 // iamEnv is an emulated account (a snapshot of remediate's test data), the
-// real executors pointed at it, and a step-recording store.
+// real executors pointed at it, and a store (which journals steps).
 type iamEnv struct {
 	t     *testing.T
 	srv   *emulator.Server
-	store *stepStore
+	store *mock.Store
 	opts  apply.Options
 	// failAt, when set, makes the n-th call of an operation fail once
 	// (through the emulator's fault injection) with AccessDenied.
@@ -92,7 +47,7 @@ func newIAMEnv(t *testing.T, snap string) *iamEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &iamEnv{t: t, store: newStepStore(), seen: map[string]int{}}
+	e := &iamEnv{t: t, store: &mock.Store{}, seen: map[string]int{}}
 	e.srv = emulator.New(s, emulator.Options{Now: func() time.Time { return now }})
 	url, err := e.srv.Start("127.0.0.1:0")
 	if err != nil {
@@ -110,7 +65,7 @@ func newIAMEnv(t *testing.T, snap string) *iamEnv {
 		MaxActions: 25,
 		Now:        func() time.Time { return now },
 		Audit:      audit.New(io.Discard, nil),
-		Owner:      "test",
+		Owner:      iamprune.LockOwner{Host: "test", PID: 1},
 	}
 	return e
 }
