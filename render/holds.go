@@ -23,7 +23,13 @@ func Holds(w io.Writer, holds []iamprune.Hold, now time.Time, format string) err
 	}
 	holds = slices.Clone(holds)
 	slices.SortStableFunc(holds, func(a, b iamprune.Hold) int {
-		return cmp.Compare(HoldStatus(a, now) != "active", HoldStatus(b, now) != "active")
+		active := func(h iamprune.Hold) int {
+			if h.Active(now) {
+				return 0
+			}
+			return 1
+		}
+		return cmp.Compare(active(a), active(b))
 	})
 	if format == "json" {
 		type entry struct {

@@ -11,9 +11,13 @@ import (
 	"github.com/iamprune/iamprune"
 )
 
+// own is an owner known by name alone, for tests about who holds a lock,
+// not what the holder records.
+func own(name string) iamprune.LockOwner { return iamprune.LockOwner{Host: name} }
+
 func mustLock(t *testing.T, s iamprune.Store, account, owner string, ttl time.Duration) iamprune.Lock {
 	t.Helper()
-	l, err := s.Lock(context.Background(), account, owner, ttl)
+	l, err := s.Lock(context.Background(), account, own(owner), ttl)
 	if err != nil {
 		t.Fatalf("Lock(%s, %s): %v", account, owner, err)
 	}
@@ -33,7 +37,7 @@ func mustRelease(t *testing.T, l iamprune.Lock) {
 // wantHeld fails unless Lock is refused with ECONFLICT naming holder.
 func wantHeld(t *testing.T, s iamprune.Store, account, owner, holder string) {
 	t.Helper()
-	l, err := s.Lock(context.Background(), account, owner, time.Hour)
+	l, err := s.Lock(context.Background(), account, own(owner), time.Hour)
 	if l != nil {
 		t.Errorf("Lock(%s, %s) succeeded while %s holds it", account, owner, holder)
 		_ = l.Release(context.Background())
@@ -95,7 +99,7 @@ func testLockInvalid(t *testing.T, s iamprune.Store) {
 		{"zero ttl", "111122223333", "run", 0},
 		{"negative ttl", "111122223333", "run", -time.Second},
 	} {
-		l, err := s.Lock(ctx, tc.account, tc.owner, tc.ttl)
+		l, err := s.Lock(ctx, tc.account, own(tc.owner), tc.ttl)
 		if l != nil {
 			t.Errorf("%s: got a lock", tc.name)
 		}
@@ -121,7 +125,7 @@ func RaceLock(t *testing.T, n int, stores ...iamprune.Store) {
 		go func() {
 			defer wg.Done()
 			<-start
-			l, err := stores[i%len(stores)].Lock(context.Background(), "111122223333", fmt.Sprintf("racer-%d", i), time.Hour)
+			l, err := stores[i%len(stores)].Lock(context.Background(), "111122223333", iamprune.LockOwner{Host: "racer", PID: i + 1}, time.Hour)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

@@ -191,10 +191,10 @@ func (m mutant) FindActions(ctx context.Context, f iamprune.ActionFilter) ([]iam
 	return recs, err
 }
 
-func (m mutant) Lock(ctx context.Context, account, owner string, ttl time.Duration) (iamprune.Lock, error) {
+func (m mutant) Lock(ctx context.Context, account string, owner iamprune.LockOwner, ttl time.Duration) (iamprune.Lock, error) {
 	switch m.name {
 	case "lock-never-conflicts":
-		account += "/" + owner
+		account += "/" + owner.String()
 	case "no-stale-takeover":
 		ttl *= 1000
 	}
@@ -208,6 +208,8 @@ func (m mutant) Lock(ctx context.Context, account, owner string, ttl time.Durati
 type noRelease struct{}
 
 func (noRelease) Release(context.Context) error { return nil }
+
+func (noRelease) Renew(context.Context, time.Duration) error { return nil }
 
 func openNoticeLog(t *testing.T) *sqlite.Store {
 	s, err := sqlite.Open(filepath.Join(t.TempDir(), "state.db"))

@@ -126,12 +126,15 @@ func sentNotices(ctx context.Context, store iamprune.Store, account string) ([]i
 	return log.FindNotices(ctx, iamprune.NoticeFilter{Account: account, Status: iamprune.NoticeSent})
 }
 
-// lockOwner describes this process in lock-conflict messages.
-func lockOwner() string {
-	name := "unknown"
+// lockOwner is this process as recorded with a run lock, so that a lock
+// it leaves behind can be recognised as stale.
+func lockOwner() iamprune.LockOwner {
+	o := iamprune.LockOwner{Host: "unknown", PID: os.Getpid(), StartedAt: time.Now().UTC()}
 	if u, err := user.Current(); err == nil {
-		name = u.Username
+		o.User = u.Username
 	}
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s@%s pid %d at %s", name, host, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+	if host, err := os.Hostname(); err == nil && host != "" {
+		o.Host = host
+	}
+	return o
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/audit"
 )
 
