@@ -135,23 +135,50 @@ func (s *Store) LockHolder(ctx context.Context, account string) (*iamprune.LockI
 }
 
 // BreakLock removes the account's lock only if its token is still token,
-// so that a lock that changed hands since it was read is kept.
+// so that a lock that changed hands since it was read is kept. It first
+// claims the lock with a new token and an expiry in the past, then deletes
+// it: a claim the SDK retried after a lost answer is recognised by its
+// token, where a retried delete could not tell "already deleted by me"
+// from "never there".
 func (s *Store) BreakLock(ctx context.Context, account, token string) (bool, error) {
 	if account == "" || token == "" || !fits(getS(lockKey(account), attrPK), "") {
 		return false, nil
 	}
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	claim, err := newToken()
+	if err != nil {
+		return false, err
+	}
+	k := lockKey(account)
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
-		Key:                       lockKey(account),
+		Key:                       k,
+		UpdateExpression:          aws.String("SET #token = :claim, expires_at = :past"),
 		ConditionExpression:       aws.String("#token = :token"),
 		ExpressionAttributeNames:  map[string]string{"#token": attrWriteToken},
-		ExpressionAttributeValues: item{":token": str(token)},
+		ExpressionAttributeValues: item{":token": str(token), ":claim": str(claim), ":past": str(formatTime(time.Time{}))},
 	})
-	switch {
-	case isConditionFailed(err):
-		return false, nil
-	case err != nil:
+	if isConditionFailed(err) {
+		ok, _, gerr := s.mine(ctx, k, claim)
+		switch {
+		case gerr != nil:
+			return false, fmt.Errorf("dynamodb: cannot break the lock on account %s: %w", account, gerr)
+		case !ok:
+			return false, nil
+		}
+	} else if err != nil {
 		return false, fmt.Errorf("dynamodb: cannot break the lock on account %s: %w", account, err)
+	}
+	// The lock is broken now: expired, so any run may take it. Deleting it
+	// only tidies up; a failed condition means it is gone or taken anew.
+	_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       k,
+		ConditionExpression:       aws.String("#token = :claim"),
+		ExpressionAttributeNames:  map[string]string{"#token": attrWriteToken},
+		ExpressionAttributeValues: item{":claim": str(claim)},
+	})
+	if err != nil && !isConditionFailed(err) {
+		return true, fmt.Errorf("dynamodb: broke the lock on account %s but cannot delete it: %w", account, err)
 	}
 	return true, nil
 }

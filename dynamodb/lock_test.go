@@ -26,7 +26,7 @@ func TestLockTwoStores(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = b.Lock(ctx, "111122223333", iamprune.LockOwner{Host: "second store"}, time.Hour)
-	if iamprune.ErrorCode(err) != iamprune.ECONFLICT || !strings.Contains(err.Error(), `"first store"`) {
+	if iamprune.ErrorCode(err) != iamprune.ECONFLICT || !strings.Contains(err.Error(), "pid 0 on first store") {
 		t.Errorf("second store: %v, want ECONFLICT naming the first", err)
 	}
 	// Another account is free meanwhile.
