@@ -37,6 +37,13 @@ type Limits struct {
 	MaxActionsPerRun int `yaml:"max_actions_per_run" json:"max_actions_per_run"`
 }
 
+// Holds says how long rollback keeps a rolled-back item from being
+// remediated again.
+type Holds struct {
+	// Days is the default of rollback --hold-days; 0 sets no hold.
+	Days int `yaml:"days" json:"days"`
+}
+
 // Config is the YAML configuration (design.md). Every key has a default,
 // given by DefaultConfig.
 type Config struct {
@@ -47,6 +54,7 @@ type Config struct {
 	Rules      map[FindingType]Rule `yaml:"rules" json:"rules"`
 	Protected  []string             `yaml:"protected" json:"protected"`
 	Limits     Limits               `yaml:"limits" json:"limits"`
+	Holds      Holds                `yaml:"holds" json:"holds"`
 	// ExceptionPolicy bounds what exception files may contain
 	// (config: exceptions as a mapping).
 	ExceptionPolicy ExceptionPolicy `yaml:"-" json:"exception_policy"`
@@ -158,6 +166,7 @@ func DefaultConfig() Config {
 			UnusedPermission:       {NotifyAfterDays: 30, RemediateAfterDays: 120, Action: KindDenyUnusedServices},
 		},
 		Limits:          Limits{MaxActionsPerRun: 25},
+		Holds:           Holds{Days: DefaultHoldDays},
 		ExceptionPolicy: ExceptionPolicy{MaxDays: 365, MaxArchiveRules: 100},
 		Notifications:   DefaultNotifications(),
 		CrossAccount:    CrossAccount{SessionName: DefaultSessionName},
@@ -231,6 +240,9 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.MaxActionsPerRun < 0 {
 		return Errorf(EINVALID, "limits.max_actions_per_run: must be >= 0, got %d", c.Limits.MaxActionsPerRun)
+	}
+	if c.Holds.Days < 0 {
+		return Errorf(EINVALID, "holds.days: must be >= 0, got %d", c.Holds.Days)
 	}
 	if c.Analyzer != AnalyzerAuto {
 		if p, ok := ParseARN(c.Analyzer); !ok || p.Service != "access-analyzer" {

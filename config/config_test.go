@@ -23,6 +23,7 @@ func TestReferenceParsesToDefaults(t *testing.T) {
 	}
 	// Every key must be documented, not just left to its default.
 	keys := append(append(append([]string{}, topKeys...), ruleKeys...), limitKeys...)
+	keys = append(keys, holdKeys...)
 	keys = append(append(append(keys, notifKeys...), channelKeys...), routeKeys...)
 	for _, ft := range iamprune.FindingTypes {
 		keys = append(keys, string(ft))
@@ -66,6 +67,7 @@ func TestLoad(t *testing.T) {
 				},
 				Protected:       []string{"arn:aws:iam::*:role/BreakGlass*", "arn:aws:iam::111122223333:user/ci-*"},
 				Limits:          iamprune.Limits{MaxActionsPerRun: 5},
+				Holds:           iamprune.Holds{Days: 14},
 				ExceptionPolicy: iamprune.ExceptionPolicy{MaxDays: 90, MaxArchiveRules: 100},
 				Notifications:   iamprune.DefaultNotifications(),
 				Accounts:        []string{"111122223333", "444455556666"},
@@ -155,6 +157,7 @@ func TestLoadErrors(t *testing.T) {
 			":5: rules.UnusedIAMUserAccessKey.remediate_after_days: must be >= 1, got 0",
 		}},
 		{"negative-limit", []string{":3: limits.max_actions_per_run: must be >= 0, got -1"}},
+		{"negative-hold-days", []string{":3: holds.days: must be >= 0, got -3"}},
 		{"bad-analyzer", []string{`:1: analyzer: "my-analyzer" is neither "auto" nor an analyzer ARN (arn:aws:access-analyzer:REGION:ACCOUNT:analyzer/NAME)`}},
 		{"empty-protected", []string{":3: protected[1]: empty pattern"}},
 		{"bad-exceptions-key", []string{":3: exceptions.max_dayz: unknown key (did you mean max_days?)"}},

@@ -10,9 +10,10 @@ import (
 )
 
 var (
-	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "accounts", "notifications", "propose", "recommendations"}
+	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "holds", "accounts", "notifications", "propose", "recommendations"}
 	ruleKeys  = []string{"notify_after_days", "remediate_after_days", "action", "delete_after_days"}
 	limitKeys = []string{"max_actions_per_run"}
+	holdKeys  = []string{"days"}
 	excKeys   = []string{"path", "max_days", "max_archive_rules"}
 )
 
@@ -86,6 +87,16 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 		case "notifications":
 			if !yamlnode.IsNull(v) {
 				p.notifications(v, &cfg.Notifications)
+			}
+		case "holds":
+			if !yamlnode.IsNull(v) {
+				p.Fields(v, key, "key", holdKeys, func(hk string, k, v *yaml.Node) {
+					kp := yamlnode.Join(key, hk)
+					p.lines[kp] = k.Line
+					if n, ok := p.Int(v, kp); ok {
+						cfg.Holds.Days = n
+					}
+				})
 			}
 		case "limits":
 			if !yamlnode.IsNull(v) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"os"
@@ -83,6 +84,23 @@ func journalState(ctx context.Context, store iamprune.Store, accounts ...string)
 		maps.Copy(deactivated, made.Deactivated)
 	}
 	return done, deactivated, nil
+}
+
+// storedHolds reads the holds rollbacks set in accounts; a missing store
+// means none. decide applies only those still in force.
+func storedHolds(ctx context.Context, store iamprune.Store, accounts ...string) ([]iamprune.Hold, error) {
+	if store == nil {
+		return nil, nil
+	}
+	var out []iamprune.Hold
+	for _, account := range accounts {
+		hs, err := store.Holds(ctx, account)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the holds of account %s: %w", account, err)
+		}
+		out = append(out, hs...)
+	}
+	return out, nil
 }
 
 // findingAccounts returns home and the other accounts findings name, sorted:
