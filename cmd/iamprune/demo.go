@@ -284,6 +284,9 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	p := &planned{in: d.in, aws: d.sess, caller: now.caller}
 	rbOpts := m.applyOptions(p, store, now.account, now.caller, &auditLog)
 	rbOpts.Audit = auditL
+	rbOpts.HoldDays = d.in.cfg.Holds.Days
+	// Holds run on the story's clock, like its plans.
+	rbOpts.Now = func() time.Time { return d.in.now }
 	rolled, err := apply.Rollback(ctx, applied.RunID, nil, rbOpts)
 	if err != nil {
 		return err
@@ -308,6 +311,22 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	fmt.Fprintf(w, "\nCompared with before apply, the account's IAM differs only in: %s\n", strings.Join(iamDiff, ", "))
 	fmt.Fprintf(w, "(a deleted console password cannot come back as it was: rollback recreates the\n")
 	fmt.Fprintf(w, "login profile with a one-time password that must be changed at first sign-in).\n")
+
+	fmt.Fprintf(w, "\n== 7. plan again: a rollback sticks\n")
+	held, err := d.plan(ctx, m, store)
+	if err != nil {
+		return err
+	}
+	n, until := 0, ""
+	for _, a := range held.plan.Actions {
+		if a.Hold != "" {
+			n++
+			until = a.HoldUntil
+		}
+	}
+	fmt.Fprintf(w, "%d rolled-back item(s) are planned exempt, held until %s (holds.days: %d), so the\n", n, until, d.in.cfg.Holds.Days)
+	fmt.Fprintf(w, "next sweep does not redo what was undone. 'iamprune holds' lists them and\n")
+	fmt.Fprintf(w, "'iamprune holds release ID' ends one early; an exception makes one permanent.\n")
 	fmt.Fprintf(w, "%d audit events were written as JSON lines (stderr or --audit-log FILE in real runs).\n", bytes.Count(auditLog.Bytes(), []byte("\n")))
 	fmt.Fprintf(w, "\nTry it yourself:\n")
 	fmt.Fprintf(w, "  iamprune emulator --snapshot %s/snapshot --listen 127.0.0.1:4566 --topic iamprune-payments --topic iamprune-data --topic iamprune-security &\n", demoRoot)
