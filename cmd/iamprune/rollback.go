@@ -97,6 +97,7 @@ rollback, instead of remediating it again, until the hold ends after
 					return err
 				}
 			}
+			m.configureAWS(cfg.AWS)
 			if _, err := sess.orgFacts(ctx, cfg.CrossAccount); err != nil {
 				return err
 			}
