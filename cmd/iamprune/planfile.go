@@ -53,5 +53,9 @@ func loadPlan(path string) (*iamprune.Plan, error) {
 			return nil, iamprune.Errorf(iamprune.EINVALID, "%s: actions[%d].basis: missing (the plan was not made by this version of iamprune plan --out)", path, i)
 		}
 	}
+	// The plan is checked as a whole before anything is done with it.
+	if err := p.Validate(); err != nil {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "%s: not a consistent plan, nothing was done:\n%v", path, err)
+	}
 	return &p, nil
 }
