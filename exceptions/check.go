@@ -57,16 +57,26 @@ func Check(excs []iamprune.Exception, opts CheckOptions) []Problem {
 	}
 	var ps []Problem
 	for _, e := range excs {
-		if msg := PrincipalProblem(e.Principal); msg != "" {
-			ps = append(ps, problemAt(e, "principal", msg))
-		}
-		ps = append(ps, checkServices(e, opts.KnownService)...)
-		if isYAML(e) {
-			ps = append(ps, checkPolicy(e, opts)...)
-		}
+		ps = append(ps, entryProblems(e, opts)...)
 	}
 	ps = append(ps, overlaps(excs)...)
 	sortProblems(ps, fileOrder(excs))
+	return ps
+}
+
+// entryProblems are the problems of one entry on its own, all of them.
+func entryProblems(e iamprune.Exception, opts CheckOptions) []Problem {
+	if opts.MaxDays == 0 {
+		opts.MaxDays = DefaultMaxDays
+	}
+	var ps []Problem
+	if msg := PrincipalProblem(e.Principal); msg != "" {
+		ps = append(ps, problemAt(e, "principal", msg))
+	}
+	ps = append(ps, checkServices(e, opts.KnownService)...)
+	if isYAML(e) {
+		ps = append(ps, checkPolicy(e, opts)...)
+	}
 	return ps
 }
 
