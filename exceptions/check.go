@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/internal/input"
 )
 
 // DefaultMaxDays is how far ahead an exception may expire when
@@ -93,7 +94,7 @@ func checkServices(e iamprune.Exception, known func(string) bool) []Problem {
 	var ps []Problem
 	for i, s := range e.Services {
 		if s != "*" && !known(s) {
-			ps = append(ps, problemAt(e, fmt.Sprintf("services[%d]", i), fmt.Sprintf("%q is not a known IAM service namespace", s)))
+			ps = append(ps, problemAt(e, fmt.Sprintf("services[%d]", i), fmt.Sprintf("%s is not a known IAM service namespace", input.Snippet(s))))
 		}
 	}
 	return ps

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/internal/input"
 	"github.com/iamprune/iamprune/config/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
@@ -138,9 +139,9 @@ func findingTypes(probs *yamlnode.Problems, v *yaml.Node, path string) []iamprun
 		t := iamprune.FindingType(s)
 		if !t.Valid() {
 			if sug := yamlnode.Suggest(s, known); sug != "" {
-				probs.Add(item.Line, ip, "%q is not a finding type (did you mean %s?)", s, sug)
+				probs.Add(item.Line, ip, "%s is not a finding type (did you mean %s?)", input.Snippet(s), sug)
 			} else {
-				probs.Add(item.Line, ip, "%q is not a finding type (want one of %s)", s, strings.Join(known, ", "))
+				probs.Add(item.Line, ip, "%s is not a finding type (want one of %s)", input.Snippet(s), strings.Join(known, ", "))
 			}
 			return
 		}
@@ -159,7 +160,7 @@ func services(probs *yamlnode.Problems, v *yaml.Node, path string) []string {
 		// services are those of the file (the entry is not used then).
 		out = append(out, s)
 		if !serviceNamespace.MatchString(s) {
-			probs.Add(item.Line, ip, "%q is not a service namespace (lower case, like ec2 or s3)", s)
+			probs.Add(item.Line, ip, "%s is not a service namespace (lower case, like ec2 or s3)", input.Snippet(s))
 		}
 	})
 	if given && len(v.Content) == 0 {

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/iamprune/iamprune"
@@ -137,13 +138,29 @@ const MaxSnippet = 40
 // MaxSnippet characters, with "…" after the quote when cut. Messages about a
 // file that may not be iamprune's (a mistyped path can name any file) must
 // never echo more of it than this.
-func Snippet(s string) string {
-	if utf8.RuneCountInString(s) <= MaxSnippet {
+func Snippet(s string) string { return quote(s, MaxSnippet) }
+
+// MaxARN is how many characters of an ARN a message quotes.
+const MaxARN = 256
+
+// ARN quotes a value meant to be an ARN: in full (up to MaxARN characters)
+// when it starts with "arn:", so that a mistyped pattern in an exceptions
+// file can be recognised, else as a Snippet, since a line that is not even
+// ARN-shaped may come from a file that is not iamprune's at all.
+func ARN(s string) string {
+	if strings.HasPrefix(s, "arn:") {
+		return quote(s, MaxARN)
+	}
+	return Snippet(s)
+}
+
+func quote(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
 		return strconv.Quote(s)
 	}
 	n, i := 0, 0
 	for i = range s {
-		if n == MaxSnippet {
+		if n == max {
 			break
 		}
 		n++

@@ -75,3 +75,13 @@ func TestSnippet(t *testing.T) {
 		t.Error("Size")
 	}
 }
+
+func TestARN(t *testing.T) {
+	arn := "arn:aws:iam::111122223333:role/" + strings.Repeat("x", 60)
+	if got := ARN(arn); got != `"`+arn+`"` {
+		t.Errorf("an ARN is quoted in full: %s", got)
+	}
+	if got := ARN("root:$6$abcdefghijklmnopqrstuvwxyz0123456789SECRET"); strings.Contains(got, "SECRET") {
+		t.Errorf("not an ARN: %s", got)
+	}
+}
