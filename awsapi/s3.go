@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/internal/input"
 	"github.com/iamprune/iamprune/exceptions"
+	"github.com/iamprune/iamprune/internal/input"
 )
 
 // ParseS3URL splits s3://bucket/key.

@@ -19,11 +19,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/internal/input"
 	"github.com/iamprune/iamprune/archive"
 	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/catalog"
 	"github.com/iamprune/iamprune/exceptions"
+	"github.com/iamprune/iamprune/internal/input"
 )
 
 type exceptionsSyncOptions struct {
