@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,5 +86,82 @@ func TestSnapshotNotRegularFile(t *testing.T) {
 				t.Fatal("plan still reading after 10s")
 			}
 		})
+	}
+}
+
+// plan honours only the exception entries that 'exceptions check' accepts:
+// an entry the gate refuses is ignored with a warning naming file and line.
+func TestPlanIgnoresEntriesTheGateRefuses(t *testing.T) {
+	isolateAWS(t)
+	dir := t.TempDir()
+	yml := filepath.Join(dir, "exceptions.yaml")
+	if err := os.WriteFile(yml, []byte(`exceptions:
+  - principal: arn:aws:iam::111122223333:role/LegacyBatchRole
+    reason: batch
+    owner: data-team
+  - principal: arn:aws:iam::111122223333:user/erin
+    reason: on leave
+    owner: hr
+    expires: 9999-12-31
+  - principal: arn:aws:iam::111122223333:user/bob
+    reason: approved
+    owner: it
+    expires: 2027-01-31
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	txt := filepath.Join(dir, "allowlist.txt")
+	if err := os.WriteFile(txt, []byte("# everything\narn:aws:iam::111122223333:role/*\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	snap, cfg := demoPaths(t)
+	kinds := func(p map[string]string, r result) string {
+		t.Helper()
+		var plan struct {
+			Actions []struct {
+				Principal string `json:"principal"`
+				Kind      string `json:"kind"`
+			} `json:"actions"`
+			Warnings []struct{ Message string } `json:"warnings"`
+		}
+		if r.code != 0 {
+			t.Fatalf("plan: exit %d: %s", r.code, r.stderr)
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &plan); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, a := range plan.Actions {
+			got[a.Principal] = a.Kind
+		}
+		for principal, want := range p {
+			if got[principal] != want {
+				t.Errorf("%s: %q, want %q", principal, got[principal], want)
+			}
+		}
+		var ws []string
+		for _, w := range plan.Warnings {
+			ws = append(ws, w.Message)
+		}
+		return strings.Join(ws, "\n")
+	}
+	r := runCLI(t, "plan", "--snapshot", snap, "--config", cfg, "--now", demoNow, "--exceptions", yml, "-o", "json")
+	warnings := kinds(map[string]string{
+		"arn:aws:iam::111122223333:role/LegacyBatchRole": "notify", // no expires
+		"arn:aws:iam::111122223333:user/erin":            "notify", // 9999-12-31
+		"arn:aws:iam::111122223333:user/bob":             "exempt", // a good entry still applies
+	}, r)
+	for _, want := range []string{yml + ":2: exceptions[0].expires: required", yml + ":8: exceptions[1].expires: 9999-12-31 is"} {
+		if !strings.Contains(warnings, want) || !strings.Contains(r.stderr, "exception entry ignored") {
+			t.Errorf("no warning %q in the plan:\n%s\nstderr:\n%s", want, warnings, r.stderr)
+		}
+	}
+	r = runCLI(t, "plan", "--snapshot", snap, "--config", cfg, "--now", demoNow, "--exceptions", txt, "-o", "json")
+	warnings = kinds(map[string]string{
+		"arn:aws:iam::111122223333:role/LegacyBatchRole": "notify",
+		"arn:aws:iam::111122223333:role/Forensics":       "notify",
+	}, r)
+	if want := txt + ":2: " + `"arn:aws:iam::111122223333:role/*" is too broad`; !strings.Contains(warnings, want) {
+		t.Errorf("no warning %q in the plan:\n%s", want, warnings)
 	}
 }

@@ -415,7 +415,8 @@ func (h *lambdaHandler) inputs(ctx context.Context, awsCfg aws.Config) (planInpu
 	if err != nil {
 		return planInputs{}, err
 	}
-	return planInputs{cfg: cfg, exceptions: excs, now: now}, nil
+	excs, warnings := h.m.gateExceptions(excs, cfg, now)
+	return planInputs{cfg: cfg, exceptions: excs, now: now, warnings: warnings}, nil
 }
 
 // stackTopicChannel names the channel IAMPRUNE_SNS_TOPIC_ARN adds.
