@@ -3,6 +3,7 @@ package iamprune
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -368,6 +369,16 @@ func (p Propose) validate() error {
 			if plainHTTPRemote(u) {
 				return Errorf(EINVALID, "%s: %q: the GitHub token would be sent over plain HTTP; use https (plain http is allowed only to localhost)", key, u)
 			}
+		}
+		if err := CheckEndpoint(p.GitHubAPI); err != nil {
+			return Errorf(EINVALID, "propose.github_api: %q %v", p.GitHubAPI, err)
+		}
+	}
+	// A repository URL may be ssh or scp-like, but never at a metadata
+	// address.
+	if u, err := url.Parse(p.Repo); err == nil && u.Host != "" {
+		if err := CheckHost(u.Hostname()); err != nil {
+			return Errorf(EINVALID, "propose.repo: %q %v", p.Repo, err)
 		}
 	}
 	if p.AuthorEmail == "" || !strings.Contains(p.AuthorEmail, "@") {

@@ -143,3 +143,15 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("notify-only rejected: %v", err)
 	}
 }
+
+// An expiry with a time of day in another zone ends with its UTC day, not
+// at that time of day nor with its local day.
+func TestExceptionExpiredZone(t *testing.T) {
+	e := iamprune.Exception{Expires: time.Date(2026, 12, 31, 22, 30, 0, 0, time.FixedZone("EST", -5*3600))} // 2027-01-01T03:30Z
+	if e.Expired(time.Date(2027, 1, 1, 23, 59, 59, 0, time.UTC)) {
+		t.Error("expired during its last UTC day")
+	}
+	if !e.Expired(time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC)) {
+		t.Error("still applies the UTC day after its expiry")
+	}
+}

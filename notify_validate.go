@@ -83,71 +83,89 @@ func (n Notifications) Validate() error {
 	return nil
 }
 
-// validate checks the fields of one channel's type.
+// validate checks the fields of one channel's type, placing the problem
+// under path.
 func (c Channel) validate(path string) error {
+	field, msg := c.Problem()
+	switch {
+	case msg == "":
+		return nil
+	case field != "":
+		return Errorf(EINVALID, "%s.%s: %s", path, field, msg)
+	}
+	return Errorf(EINVALID, "%s: %s", path, msg)
+}
+
+// Problem is the one check of a channel's fields, used by config loading
+// and by the notify package alike: the first problem, as the field it is
+// about ("" for the channel as a whole) and a message. URLs are never
+// echoed: a Slack webhook URL is a credential. The name is checked by
+// Notifications.Validate, with the other channels'.
+func (c Channel) Problem() (field, msg string) {
 	switch c.Type {
 	case "":
-		return Errorf(EINVALID, "%s.type: required (one of sns, slack, webhook, email)", path)
+		return "type", "required (one of sns, slack, webhook, email)"
 	case ChannelSNS:
+		if c.TopicARN == "" {
+			return "topic_arn", "required for sns channels"
+		}
 		if !validTopicARN(c.TopicARN) {
-			if c.TopicARN == "" {
-				return Errorf(EINVALID, "%s.topic_arn: required for sns channels", path)
-			}
-			return Errorf(EINVALID, "%s.topic_arn: %q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", path, c.TopicARN)
+			return "topic_arn", fmt.Sprintf("%q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", c.TopicARN)
 		}
 	case ChannelSlack:
 		switch {
 		case c.WebhookURL == "" && c.WebhookURLEnv == "":
-			return Errorf(EINVALID, "%s: slack channels need webhook_url_env (or webhook_url)", path)
+			return "", "slack channels need webhook_url_env (or webhook_url)"
 		case c.WebhookURL != "" && c.WebhookURLEnv != "":
-			return Errorf(EINVALID, "%s: give webhook_url or webhook_url_env, not both", path)
-		case c.WebhookURL != "" && !httpURL(c.WebhookURL):
-			return Errorf(EINVALID, "%s.webhook_url: %q is not an http(s) URL", path, c.WebhookURL)
+			return "", "give webhook_url or webhook_url_env, not both"
+		case c.WebhookURL != "":
+			if err := CheckEndpoint(c.WebhookURL); err != nil {
+				return "webhook_url", err.Error()
+			}
 		}
 	case ChannelWebhook:
 		if c.URL == "" {
-			return Errorf(EINVALID, "%s.url: required for webhook channels", path)
+			return "url", "required for webhook channels"
 		}
-		if !httpURL(c.URL) {
-			return Errorf(EINVALID, "%s.url: %q is not an http(s) URL", path, c.URL)
+		if err := CheckEndpoint(c.URL); err != nil {
+			return "url", err.Error()
 		}
 	case ChannelEmail:
 		if c.SMTPHost == "" {
-			return Errorf(EINVALID, "%s.smtp_host: required for email channels", path)
+			return "smtp_host", "required for email channels"
 		}
-		if c.SMTPPort < 1 || c.SMTPPort > 65535 {
-			return Errorf(EINVALID, "%s.smtp_port: must be 1-65535, got %d", path, c.SMTPPort)
+		if err := CheckHost(c.SMTPHost); err != nil {
+			return "smtp_host", err.Error()
+		}
+		// 0 is the default port, 587.
+		if c.SMTPPort < 0 || c.SMTPPort > 65535 {
+			return "smtp_port", fmt.Sprintf("must be 1-65535, got %d", c.SMTPPort)
 		}
 		if c.From == "" {
-			return Errorf(EINVALID, "%s.from: required for email channels", path)
+			return "from", "required for email channels"
 		}
 		if _, err := mail.ParseAddress(c.From); err != nil {
-			return Errorf(EINVALID, "%s.from: %q is not an e-mail address", path, c.From)
+			return "from", fmt.Sprintf("%q is not an e-mail address", c.From)
 		}
 		if len(c.To) == 0 && !c.MailOwners {
-			return Errorf(EINVALID, "%s.to: required unless mail_owners is true", path)
+			return "to", "required unless mail_owners is true"
 		}
 		for i, to := range c.To {
 			if _, err := mail.ParseAddress(to); err != nil {
-				return Errorf(EINVALID, "%s.to[%d]: %q is not an e-mail address", path, i, to)
+				return fmt.Sprintf("to[%d]", i), fmt.Sprintf("%q is not an e-mail address", to)
 			}
 		}
 		if (c.UsernameEnv == "") != (c.PasswordEnv == "") {
-			return Errorf(EINVALID, "%s: give both username_env and password_env, or neither", path)
+			return "", "give both username_env and password_env, or neither"
 		}
 	default:
-		return Errorf(EINVALID, "%s.type: unknown channel type %q (want one of sns, slack, webhook, email)", path, c.Type)
+		return "type", fmt.Sprintf("unknown channel type %q (want one of sns, slack, webhook, email)", c.Type)
 	}
-	return nil
+	return "", ""
 }
 
 // validTopicARN accepts arn:PARTITION:sns:REGION:ACCOUNT:NAME.
 func validTopicARN(s string) bool {
 	p := strings.Split(s, ":")
 	return len(p) == 6 && p[0] == "arn" && p[1] != "" && p[2] == "sns" && p[3] != "" && validAccount(p[4]) && p[5] != ""
-}
-
-func httpURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

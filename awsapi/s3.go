@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"path"
 	"slices"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/exceptions"
+	"github.com/iamprune/iamprune/internal/input"
 )
 
 // ParseS3URL splits s3://bucket/key.
@@ -85,7 +85,7 @@ func (o *S3Object) Get(ctx context.Context, bucket, key, ifNoneMatch string) (bo
 		return nil, "", false, fmt.Errorf("s3: cannot get s3://%s/%s: %w", bucket, key, err)
 	}
 	defer out.Body.Close()
-	body, err = io.ReadAll(out.Body)
+	body, err = input.ReadAll(out.Body, "s3://"+bucket+"/"+key, input.MaxConfig)
 	if err != nil {
 		return nil, "", false, fmt.Errorf("s3: cannot read s3://%s/%s: %w", bucket, key, err)
 	}

@@ -190,7 +190,10 @@ func TestLoadErrors(t *testing.T) {
 		{"notif-bad-sns-arn", []string{`:5: notifications.channels[0].topic_arn: "arn:aws:sqs:us-east-1:111122223333:queue" is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)`}},
 		{"notif-email-no-from", []string{":3: notifications.channels[0].from: required for email channels"}},
 		{"notif-unknown-type", []string{`:4: notifications.channels[0].type: unknown channel type "teams" (want one of sns, slack, webhook, email)`}},
-		{"notif-webhook-url", []string{`:5: notifications.channels[0].url: "ftp://example.com/x" is not an http(s) URL`}},
+		{"notif-webhook-url", []string{`:5: notifications.channels[0].url: is not an absolute https URL`}},
+		{"notif-webhook-metadata", []string{`:5: notifications.channels[0].url: is a link-local or instance-metadata address, which iamprune never connects to`}},
+		{"notif-slack-plain-http", []string{`:5: notifications.channels[0].webhook_url: must be https (plain http is allowed only to localhost)`}},
+		{"propose-github-api-file", []string{`:3: propose.github_api: "file:///etc/" is not an absolute https URL`}},
 		// A notifications problem does not hide another one.
 		{"notif-limit-and-route", []string{
 			":2: limits.max_actions_per_run: must be >= 0, got -2",

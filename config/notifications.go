@@ -10,6 +10,7 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/config/yamlnode"
+	"github.com/iamprune/iamprune/internal/input"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -70,7 +71,7 @@ func (p *parser) notifications(v *yaml.Node, n *iamprune.Notifications) {
 		case "min_interval":
 			if s, ok := p.scalar(fv, kp); ok {
 				if d, err := parseDuration(s); err != nil {
-					p.Add(fv.Line, kp, "%q is not a duration (like 20h, 90m or 7d)", s)
+					p.Add(fv.Line, kp, "%s is not a duration (like 20h, 90m or 7d)", input.Snippet(s))
 				} else {
 					n.MinInterval = d
 				}

@@ -79,6 +79,10 @@ type Sweep struct {
 	Source string // "rule ARN" or "scheduler ARN", when the event names one
 	ID     string // the event or execution id, when given
 	Time   time.Time
+	// Account is the account the event is for: the EventBridge event's
+	// account, else the account of its rule or schedule ARN; "" when it
+	// names none. The function must refuse a sweep for another account.
+	Account string
 }
 
 // DedupKey identifies one version of one finding: events redelivered, by
@@ -111,7 +115,8 @@ func Classify(raw json.RawMessage) (Input, error) {
 		}
 		switch {
 		case env.DetailType == DetailTypeScheduled && env.Source == SourceEvents:
-			return Input{Kind: KindSweep, Sweep: &Sweep{Source: first(env.Resources), ID: env.ID, Time: env.Time}}, nil
+			src := first(env.Resources)
+			return Input{Kind: KindSweep, Sweep: &Sweep{Source: src, ID: env.ID, Time: env.Time, Account: cmpOr(env.Account, arnAccount(src))}}, nil
 		case env.DetailType == DetailTypeUnused:
 			f, err := finding(env, "")
 			if err != nil {
@@ -278,7 +283,22 @@ func schedulerPayload(raw json.RawMessage) (Input, error) {
 	if in.Action != ActionSweep {
 		return Input{}, invalid("", "action", "%q, want %q", in.Action, ActionSweep)
 	}
-	return Input{Kind: KindSweep, Sweep: &Sweep{Source: in.Schedule, ID: in.ExecutionID, Time: in.ScheduledTime}}, nil
+	return Input{Kind: KindSweep, Sweep: &Sweep{Source: in.Schedule, ID: in.ExecutionID, Time: in.ScheduledTime, Account: arnAccount(in.Schedule)}}, nil
+}
+
+// arnAccount is the account field of an ARN, "" for anything else.
+func arnAccount(arn string) string {
+	if p := strings.SplitN(arn, ":", 6); len(p) == 6 && p[0] == "arn" {
+		return p[4]
+	}
+	return ""
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // object checks that raw is a JSON object and returns its members.

@@ -102,9 +102,9 @@ func TestClassifySweep(t *testing.T) {
 		want Sweep
 	}{
 		{"scheduled-rule", Sweep{Source: "arn:aws:events:us-east-1:111122223333:rule/iamprune-sweep",
-			ID: "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", Time: time.Date(2026, 11, 28, 6, 0, 0, 0, time.UTC)}},
+			ID: "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", Time: time.Date(2026, 11, 28, 6, 0, 0, 0, time.UTC), Account: "111122223333"}},
 		{"scheduler-payload", Sweep{Source: "arn:aws:scheduler:us-east-1:111122223333:schedule/default/iamprune-sweep",
-			ID: "d2d5e4a0-3b1c-4f5e-8a9b-0c1d2e3f4a5b", Time: time.Date(2026, 11, 28, 6, 0, 0, 0, time.UTC)}},
+			ID: "d2d5e4a0-3b1c-4f5e-8a9b-0c1d2e3f4a5b", Time: time.Date(2026, 11, 28, 6, 0, 0, 0, time.UTC), Account: "111122223333"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,8 @@ package exceptions
 import (
 	"fmt"
 	"strings"
+
+	"github.com/iamprune/iamprune/internal/input"
 )
 
 // MinLiteralName is how many literal (non-wildcard) characters the name part
@@ -30,14 +32,14 @@ func PrincipalProblem(pattern string) string {
 	partition, account := parts[1], parts[4]
 	kind, name, _ := strings.Cut(parts[5], "/")
 	if partition != "*" && hasGlob(partition) {
-		return fmt.Sprintf("partition %q must be a partition name such as aws, or exactly *", partition)
+		return fmt.Sprintf("partition %s must be a partition name such as aws, or exactly *", input.Snippet(partition))
 	}
 	if account != "*" && !isAccountID(account) {
-		return fmt.Sprintf("account %q must be exactly 12 digits, or exactly * for every account", account)
+		return fmt.Sprintf("account %s must be exactly 12 digits, or exactly * for every account", input.Snippet(account))
 	}
 	if n := literalLen(name); n < MinLiteralName {
-		return fmt.Sprintf("%q is too broad: the name after %s/ needs at least %d literal characters (not * or ?), it has %d",
-			pattern, kind, MinLiteralName, n)
+		return fmt.Sprintf("%s is too broad: the name after %s/ needs at least %d literal characters (not * or ?), it has %d",
+			input.ARN(pattern), kind, MinLiteralName, n)
 	}
 	return ""
 }
@@ -70,12 +72,12 @@ func hasGlob(s string) bool { return strings.ContainsAny(s, "*?") }
 // broad to be one, or returns "" when it is simply malformed.
 func globShape(pattern string) string {
 	if pattern != "" && strings.Trim(pattern, "*?") == "" {
-		return fmt.Sprintf("%q is too broad: it matches every principal; name a user/ or role/ ARN", pattern)
+		return fmt.Sprintf("%s is too broad: it matches every principal; name a user/ or role/ ARN", input.ARN(pattern))
 	}
 	parts := strings.SplitN(pattern, ":", 6)
 	if len(parts) == 6 && parts[0] == "arn" && parts[2] == "iam" {
 		if kind, _, _ := strings.Cut(parts[5], "/"); hasGlob(kind) {
-			return fmt.Sprintf("%q is too broad: the resource must start with user/ or role/, literally", pattern)
+			return fmt.Sprintf("%s is too broad: the resource must start with user/ or role/, literally", input.ARN(pattern))
 		}
 	}
 	return ""

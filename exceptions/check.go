@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/internal/input"
 )
 
 // DefaultMaxDays is how far ahead an exception may expire when
@@ -16,6 +17,10 @@ const DefaultMaxDays = 365
 
 // Problem is one reason an exceptions file fails "exceptions check".
 type Problem struct {
+	// expired marks the problem of an expiry in the past, which Gate leaves
+	// to Match: an expired entry simply no longer applies.
+	expired bool
+
 	File string `json:"file"`
 	Line int    `json:"line,omitempty"` // 0: the file as a whole
 	// Field is the key path in a YAML file ("exceptions[2].expires"); empty
@@ -57,16 +62,51 @@ func Check(excs []iamprune.Exception, opts CheckOptions) []Problem {
 	}
 	var ps []Problem
 	for _, e := range excs {
-		if msg := PrincipalProblem(e.Principal); msg != "" {
-			ps = append(ps, problemAt(e, "principal", msg))
-		}
-		ps = append(ps, checkServices(e, opts.KnownService)...)
-		if isYAML(e) {
-			ps = append(ps, checkPolicy(e, opts)...)
-		}
+		ps = append(ps, entryProblems(e, opts)...)
 	}
 	ps = append(ps, overlaps(excs)...)
 	sortProblems(ps, fileOrder(excs))
+	return ps
+}
+
+// Gate returns the entries that plan and apply may honour: those that pass
+// the checks of "exceptions check" on their own (principal breadth, known
+// services and, in YAML, reason, owner and an expiry within MaxDays), so
+// that an entry the pull-request gate would refuse never exempts anything,
+// however it got into the file. Each refused entry comes with its problems,
+// for a warning naming file and line. An expiry in the past is not a
+// refusal: an expired entry simply no longer applies (Match). Overlaps
+// between entries are not either: each entry stays valid on its own.
+func Gate(excs []iamprune.Exception, opts CheckOptions) (kept []iamprune.Exception, refused []Problem) {
+	for _, e := range excs {
+		var ps []Problem
+		for _, p := range entryProblems(e, opts) {
+			if !p.expired {
+				ps = append(ps, p)
+			}
+		}
+		if len(ps) == 0 {
+			kept = append(kept, e)
+			continue
+		}
+		refused = append(refused, ps...)
+	}
+	return kept, refused
+}
+
+// entryProblems are the problems of one entry on its own, all of them.
+func entryProblems(e iamprune.Exception, opts CheckOptions) []Problem {
+	if opts.MaxDays == 0 {
+		opts.MaxDays = DefaultMaxDays
+	}
+	var ps []Problem
+	if msg := PrincipalProblem(e.Principal); msg != "" {
+		ps = append(ps, problemAt(e, "principal", msg))
+	}
+	ps = append(ps, checkServices(e, opts.KnownService)...)
+	if isYAML(e) {
+		ps = append(ps, checkPolicy(e, opts)...)
+	}
 	return ps
 }
 
@@ -83,7 +123,7 @@ func checkServices(e iamprune.Exception, known func(string) bool) []Problem {
 	var ps []Problem
 	for i, s := range e.Services {
 		if s != "*" && !known(s) {
-			ps = append(ps, problemAt(e, fmt.Sprintf("services[%d]", i), fmt.Sprintf("%q is not a known IAM service namespace", s)))
+			ps = append(ps, problemAt(e, fmt.Sprintf("services[%d]", i), fmt.Sprintf("%s is not a known IAM service namespace", input.Snippet(s))))
 		}
 	}
 	return ps
@@ -104,8 +144,10 @@ func checkPolicy(e iamprune.Exception, opts CheckOptions) []Problem {
 	last := day(e.Expires)
 	switch days := DaysLeft(e, opts.Now); {
 	case days < 0:
-		ps = append(ps, problemAt(e, "expires", fmt.Sprintf("%s is in the past (today is %s): extend it or remove the entry",
-			last.Format(time.DateOnly), day(opts.Now).Format(time.DateOnly))))
+		p := problemAt(e, "expires", fmt.Sprintf("%s is in the past (today is %s): extend it or remove the entry",
+			last.Format(time.DateOnly), day(opts.Now).Format(time.DateOnly)))
+		p.expired = true
+		ps = append(ps, p)
 	case days > opts.MaxDays:
 		ps = append(ps, problemAt(e, "expires", fmt.Sprintf("%s is %d days ahead, more than exceptions.max_days (%d)",
 			last.Format(time.DateOnly), days, opts.MaxDays)))

@@ -1,6 +1,7 @@
 package exceptions
 
 import (
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -67,10 +68,28 @@ func TestCheckFiles(t *testing.T) {
 		// Parse problems and policy problems of the entries that did parse
 		// come together.
 		{"parse-errors", []string{"exceptions.yaml"}, 1, []string{
+			// The misspelt key leaves the entry without a reason, which is
+			// reported too.
+			"$D/exceptions.yaml:2: exceptions[0].reason: required: say why the access must stay",
 			"$D/exceptions.yaml:3: exceptions[0].reasons: unknown key (did you mean reason?)",
 			`$D/exceptions.yaml:6: exceptions[1].principal: "not-an-arn" is not an IAM user or role ARN`,
 			"$D/exceptions.yaml:10: exceptions[2].owner: required: the team or person who answers for this exception",
 			`$D/exceptions.yaml:16: exceptions[3].expires: "2027-02-30" is not a date (YYYY-MM-DD)`,
+		}},
+		// Every problem of an entry is reported, not only the first: one
+		// round of fixes is enough. A field that failed to parse is not
+		// reported twice.
+		{"every-problem", []string{"exceptions.yaml"}, 0, []string{
+			`$D/exceptions.yaml:2: exceptions[0].principal: "arn:aws:iam::111122223333:role/*" is too broad: the name after role/ needs at least 3 literal characters (not * or ?), it has 0`,
+			"$D/exceptions.yaml:2: exceptions[0].reason: required: say why the access must stay",
+			"$D/exceptions.yaml:2: exceptions[0].owner: required: the team or person who answers for this exception",
+			`$D/exceptions.yaml:3: exceptions[0].services[0]: "S3" is not a service namespace (lower case, like ec2 or s3)`,
+			`$D/exceptions.yaml:3: exceptions[0].services[1]: "notaservice" is not a known IAM service namespace`,
+			"$D/exceptions.yaml:4: exceptions[0].expires: 9999-12-31 is 2912111 days ahead, more than exceptions.max_days (365)",
+			`$D/exceptions.yaml:5: exceptions[1].principal: "not-an-arn" is not an IAM user or role ARN`,
+			"$D/exceptions.yaml:5: exceptions[1].reason: required: say why the access must stay",
+			"$D/exceptions.yaml:5: exceptions[1].owner: required: the team or person who answers for this exception",
+			`$D/exceptions.yaml:6: exceptions[1].expires: "someday" is not a date (YYYY-MM-DD)`,
 		}},
 		{"syntax", []string{"exceptions.yaml"}, 0, []string{
 			"$D/exceptions.yaml:1: invalid YAML: did not find expected '-' indicator",
@@ -257,5 +276,37 @@ func TestCheckWithoutFieldLines(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+}
+
+// Gate refuses what the check refuses on its own, except an expiry in the
+// past, which Match already ignores.
+func TestGate(t *testing.T) {
+	now := date("2026-11-28T10:00:00Z")
+	ok := iamprune.Exception{Principal: "arn:aws:iam::111122223333:role/app", Reason: "r", Owner: "o", Expires: date("2027-01-01T00:00:00Z"), File: "e.yaml", Line: 2, Path: "exceptions[0]"}
+	expired := ok
+	expired.Expires, expired.Line, expired.Path = date("2026-01-01T00:00:00Z"), 6, "exceptions[1]"
+	noExpiry := ok
+	noExpiry.Expires, noExpiry.Line, noExpiry.Path = time.Time{}, 10, "exceptions[2]"
+	broad := iamprune.Exception{Principal: "arn:aws:iam::111122223333:role/*", File: "a.txt", Line: 1}
+	txt := iamprune.Exception{Principal: "arn:aws:iam::111122223333:role/app", File: "a.txt", Line: 2}
+	kept, refused := Gate([]iamprune.Exception{ok, expired, noExpiry, broad, txt}, CheckOptions{Now: now})
+	var lines []string
+	for _, e := range kept {
+		lines = append(lines, fmt.Sprintf("%s:%d", e.File, e.Line))
+	}
+	if got := strings.Join(lines, " "); got != "e.yaml:2 e.yaml:6 a.txt:2" {
+		t.Errorf("kept %s", got)
+	}
+	var got []string
+	for _, p := range refused {
+		got = append(got, p.String())
+	}
+	want := []string{
+		"e.yaml:10: exceptions[2].expires: required: the last day (YYYY-MM-DD) the exception applies, at most 365 days ahead",
+		`a.txt:1: "arn:aws:iam::111122223333:role/*" is too broad: the name after role/ needs at least 3 literal characters (not * or ?), it has 0`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("refused:\n%s", strings.Join(got, "\n"))
 	}
 }

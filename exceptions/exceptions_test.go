@@ -223,3 +223,34 @@ func TestValidPrincipal(t *testing.T) {
 		}
 	}
 }
+
+// An RFC 3339 expiry with a time of day and a zone other than UTC still
+// means the whole of its UTC day: the time of day and the zone do not move
+// the end of the exception.
+func TestExpiresTimeOfDayAndZone(t *testing.T) {
+	// 22:30 at UTC-5 on 31 December is 03:30 UTC on 1 January.
+	excs, err := ParseYAML([]byte("exceptions:\n  - principal: arn:aws:iam::111122223333:role/app\n    expires: 2026-12-31T22:30:00-05:00\n"), "zone.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := excs[0]
+	for _, tt := range []struct {
+		now     string
+		expired bool
+	}{
+		{"2027-01-01T00:00:00Z", false},
+		{"2027-01-01T23:59:59Z", false}, // still its last UTC day
+		{"2027-01-02T00:00:00Z", true},  // not 03:30, the time of day it gave
+		{"2027-01-02T03:29:00Z", true},
+	} {
+		if got := e.Expired(date(tt.now)); got != tt.expired {
+			t.Errorf("Expired(%s) = %v, want %v", tt.now, got, tt.expired)
+		}
+		if got := Match(excs, "arn:aws:iam::111122223333:role/app", iamprune.UnusedIAMRole, date(tt.now)); (len(got) == 0) != tt.expired {
+			t.Errorf("Match at %s: %d entries, expired %v", tt.now, len(got), tt.expired)
+		}
+	}
+	if got := DaysLeft(e, date("2026-12-31T12:00:00Z")); got != 1 {
+		t.Errorf("DaysLeft on 31 December = %d, want 1", got)
+	}
+}

@@ -12,7 +12,14 @@ import (
 // day: 0 on the last day the exception applies, negative once it expired.
 // It is meaningless for an entry that never expires.
 func DaysLeft(e iamprune.Exception, now time.Time) int {
-	return int(day(e.Expires).Sub(day(now)) / (24 * time.Hour))
+	// Unix days, not a Duration, which overflows past 292 years
+	// (9999-12-31 would count as 106751 days).
+	return int(unixDay(e.Expires) - unixDay(now))
+}
+
+// unixDay is the number of the UTC day of t since 1970-01-01.
+func unixDay(t time.Time) int64 {
+	return day(t).Unix() / 86400
 }
 
 // Expiring returns the entries that expire soon or already did: every entry

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,22 +18,30 @@ import (
 // ...), so that a check can report every file at once. err is only for a
 // file that cannot be read (EINVALID, naming the file).
 func ParseFile(path string) ([]iamprune.Exception, []Problem, error) {
+	excs, _, probs, err := parseFile(path)
+	return excs, probs, err
+}
+
+// parseFile is ParseFile that also returns the YAML entries that had a
+// problem, as far as they decoded, so that a check can report their other
+// problems too.
+func parseFile(path string) (excs, partial []iamprune.Exception, _ []Problem, _ error) {
 	if strings.HasPrefix(path, "s3://") {
-		return nil, nil, iamprune.Errorf(iamprune.EINVALID, "exceptions: %s: s3 exceptions are checked from a local copy; pass the file in the repository", path)
+		return nil, nil, nil, iamprune.Errorf(iamprune.EINVALID, "exceptions: %s: s3 exceptions are checked from a local copy; pass the file in the repository", path)
 	}
 	data, err := yamlnode.ReadFile(path, "exceptions", "exceptions file")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if strings.EqualFold(filepath.Ext(path), ".txt") {
 		excs, probs := parseTXTLines(data, path)
-		return excs, fromProblems(probs.Err(), path), nil
+		return excs, nil, fromProblems(probs.Err(), path), nil
 	}
-	excs, probs, err := parseYAML(data, path)
+	excs, partial, probs, err := parseYAML(data, path)
 	if err != nil {
-		return nil, fromProblems(err, path), nil
+		return nil, nil, fromProblems(err, path), nil
 	}
-	return excs, fromProblems(probs.Err(), path), nil
+	return excs, partial, fromProblems(probs.Err(), path), nil
 }
 
 // CheckFiles parses every file with ParseFile and checks all their entries
@@ -52,12 +61,22 @@ func CheckFiles(paths []string, opts CheckOptions) ([]iamprune.Exception, []Prob
 		}
 		seen[filepath.Clean(p)] = true
 		files = append(files, p)
-		excs, ps, err := ParseFile(p)
+		excs, partial, ps, err := parseFile(p)
 		if err != nil {
 			return nil, nil, err
 		}
 		all = append(all, excs...)
 		probs = append(probs, ps...)
+		// An entry with a parse problem is still checked for every other
+		// problem, so that one round of fixes is enough; a field that
+		// already failed to parse is not reported twice.
+		for _, e := range partial {
+			for _, q := range entryProblems(e, opts) {
+				if !slices.ContainsFunc(ps, func(p Problem) bool { return p.File == q.File && sameField(p.Field, q.Field) }) {
+					probs = append(probs, q)
+				}
+			}
+		}
 	}
 	probs = append(probs, Check(all, opts)...)
 	sortProblems(probs, files)
@@ -97,4 +116,13 @@ func fromProblems(err error, name string) []Problem {
 		out = append(out, p)
 	}
 	return out
+}
+
+// sameField reports whether two problems' key paths are about one field:
+// equal, or one inside the other (services and services[0]).
+func sameField(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	return a == b || strings.HasPrefix(a, b+"[") || strings.HasPrefix(b, a+"[") || strings.HasPrefix(a, b+".") || strings.HasPrefix(b, a+".")
 }

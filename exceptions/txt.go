@@ -8,6 +8,7 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/config/yamlnode"
+	"github.com/iamprune/iamprune/internal/input"
 )
 
 // ParseTXT reads an allowlist with one principal ARN per line, as the
@@ -15,7 +16,7 @@ import (
 // trailing), surrounding spaces and tabs, CRLF line ends and a UTF-8 BOM are
 // all accepted. Each entry covers every finding type and never expires.
 func ParseTXT(r io.Reader, name string) ([]iamprune.Exception, error) {
-	data, err := io.ReadAll(r)
+	data, err := input.ReadAll(r, name, input.MaxConfig)
 	if err != nil {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "exceptions: cannot read %s: %v", name, err)
 	}
@@ -58,5 +59,5 @@ func notPrincipal(s string) string {
 	if msg := globShape(s); msg != "" {
 		return msg
 	}
-	return fmt.Sprintf("%q is not an IAM user or role ARN", s)
+	return fmt.Sprintf("%s is not an IAM user or role ARN", input.ARN(s))
 }

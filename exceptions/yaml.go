@@ -9,6 +9,7 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/config/yamlnode"
+	"github.com/iamprune/iamprune/internal/input"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -26,7 +27,7 @@ var serviceNamespace = regexp.MustCompile(`^([a-z0-9]+(-[a-z0-9]+)*|\*)$`)
 // line and field path. Policy checks such as a required owner belong to
 // "exceptions check", not here.
 func ParseYAML(data []byte, name string) ([]iamprune.Exception, error) {
-	out, probs, err := parseYAML(data, name)
+	out, _, probs, err := parseYAML(data, name)
 	if err != nil {
 		return nil, err
 	}
@@ -36,15 +37,15 @@ func ParseYAML(data []byte, name string) ([]iamprune.Exception, error) {
 	return out, nil
 }
 
-// parseYAML returns the entries that decoded without a problem and the
-// problems of the others; err is a syntax error that stopped the parse.
-func parseYAML(data []byte, name string) ([]iamprune.Exception, *yamlnode.Problems, error) {
-	probs := &yamlnode.Problems{Name: name}
+// parseYAML returns the entries that decoded without a problem, the others
+// as far as they decoded (partial), and the problems of those; err is a
+// syntax error that stopped the parse.
+func parseYAML(data []byte, name string) (out, partial []iamprune.Exception, probs *yamlnode.Problems, err error) {
+	probs = &yamlnode.Problems{Name: name}
 	root, err := yamlnode.Parse(data, name)
 	if err != nil || root == nil {
-		return nil, probs, err
+		return nil, nil, probs, err
 	}
-	var out []iamprune.Exception
 	probs.Fields(root, "", "key", []string{"exceptions"}, func(_ string, _, list *yaml.Node) {
 		if yamlnode.IsNull(list) {
 			return
@@ -54,13 +55,17 @@ func parseYAML(data []byte, name string) ([]iamprune.Exception, *yamlnode.Proble
 			return
 		}
 		for i, item := range list.Content {
-			if e, ok := entry(probs, yamlnode.Deref(item), fmt.Sprintf("exceptions[%d]", i)); ok {
-				e.File = name
+			e, ok := entry(probs, yamlnode.Deref(item), fmt.Sprintf("exceptions[%d]", i))
+			e.File = name
+			switch {
+			case ok:
 				out = append(out, e)
+			case e.Path != "":
+				partial = append(partial, e)
 			}
 		}
 	})
-	return out, probs, nil
+	return out, partial, probs, nil
 }
 
 // entry decodes one list item; ok is false when it had a problem.
@@ -134,9 +139,9 @@ func findingTypes(probs *yamlnode.Problems, v *yaml.Node, path string) []iamprun
 		t := iamprune.FindingType(s)
 		if !t.Valid() {
 			if sug := yamlnode.Suggest(s, known); sug != "" {
-				probs.Add(item.Line, ip, "%q is not a finding type (did you mean %s?)", s, sug)
+				probs.Add(item.Line, ip, "%s is not a finding type (did you mean %s?)", input.Snippet(s), sug)
 			} else {
-				probs.Add(item.Line, ip, "%q is not a finding type (want one of %s)", s, strings.Join(known, ", "))
+				probs.Add(item.Line, ip, "%s is not a finding type (want one of %s)", input.Snippet(s), strings.Join(known, ", "))
 			}
 			return
 		}
@@ -151,11 +156,12 @@ func findingTypes(probs *yamlnode.Problems, v *yaml.Node, path string) []iamprun
 func services(probs *yamlnode.Problems, v *yaml.Node, path string) []string {
 	var out []string
 	given := probs.Strings(v, path, func(_ int, ip, s string, item *yaml.Node) {
-		if !serviceNamespace.MatchString(s) {
-			probs.Add(item.Line, ip, "%q is not a service namespace (lower case, like ec2 or s3)", s)
-			return
-		}
+		// Kept even when malformed, so that the indexes of the entry's
+		// services are those of the file (the entry is not used then).
 		out = append(out, s)
+		if !serviceNamespace.MatchString(s) {
+			probs.Add(item.Line, ip, "%s is not a service namespace (lower case, like ec2 or s3)", input.Snippet(s))
+		}
 	})
 	if given && len(v.Content) == 0 {
 		probs.Add(v.Line, path, "empty list; leave the key out to cover every service")

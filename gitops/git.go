@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -20,6 +19,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage"
+
+	"github.com/iamprune/iamprune/internal/input"
 )
 
 // repoHandle is the repository a proposal is built in: either the
@@ -174,7 +175,8 @@ func readFile(tree *object.Tree, path string) ([]byte, error) {
 		return nil, err
 	}
 	defer r.Close()
-	return io.ReadAll(r)
+	// A policy file in the repository is bounded like any other input.
+	return input.ReadAll(r, path, input.MaxDocument*16)
 }
 
 // writeTree stores a copy of t with the files in changes (paths relative

@@ -3,7 +3,6 @@ package notify
 import (
 	"crypto/tls"
 	"net/http"
-	"net/url"
 	"os"
 	"time"
 
@@ -51,51 +50,22 @@ func NewChannel(ch iamprune.Channel, d ChannelDeps) (iamprune.Notifier, error) {
 	return nil, configError(ch, "unknown type %q (want sns, slack, webhook or email)", ch.Type)
 }
 
-// ValidateChannel checks a channel's static configuration: the fields its
-// type requires. The error is an EINVALID *iamprune.Error (wrapped as
-// permanent) naming the channel and the field.
+// ValidateChannel checks a channel's static configuration with the same
+// rules as config loading (iamprune.Channel.Problem): the fields its type
+// requires, and endpoints that are https (plain http only to localhost)
+// and never link-local or instance-metadata addresses. The error is an
+// EINVALID *iamprune.Error (wrapped as permanent) naming the channel and
+// the field, never the URL.
 func ValidateChannel(ch iamprune.Channel) error {
 	if ch.Name == "" {
 		return configError(ch, "name is required")
 	}
-	switch ch.Type {
-	case iamprune.ChannelSNS:
-		if ch.TopicARN == "" {
-			return configError(ch, "topic_arn is required")
-		}
-	case iamprune.ChannelSlack:
-		if ch.WebhookURL == "" && ch.WebhookURLEnv == "" {
-			return configError(ch, "webhook_url_env (or webhook_url) is required")
-		}
-		if ch.WebhookURL != "" && !httpURL(ch.WebhookURL) {
-			return configError(ch, "webhook_url is not an http(s) URL")
-		}
-	case iamprune.ChannelWebhook:
-		if !httpURL(ch.URL) {
-			return configError(ch, "url is required and must be an http(s) URL")
-		}
-	case iamprune.ChannelEmail:
-		switch {
-		case ch.SMTPHost == "":
-			return configError(ch, "smtp_host is required")
-		case ch.From == "":
-			return configError(ch, "from is required")
-		case len(ch.To) == 0 && !ch.MailOwners:
-			return configError(ch, "to is required (or mail_owners: true)")
-		case (ch.UsernameEnv == "") != (ch.PasswordEnv == ""):
-			return configError(ch, "username_env and password_env must be set together")
-		case ch.SMTPPort < 0 || ch.SMTPPort > 65535:
-			return configError(ch, "smtp_port %d is not a TCP port", ch.SMTPPort)
-		}
+	switch field, msg := ch.Problem(); {
+	case msg == "":
+		return nil
+	case field != "":
+		return configError(ch, "%s: %s", field, msg)
 	default:
-		return configError(ch, "unknown type %q (want sns, slack, webhook or email)", ch.Type)
+		return configError(ch, "%s", msg)
 	}
-	return nil
-}
-
-// httpURL reports whether s is an absolute http or https URL. The error
-// never echoes a Slack URL: it is a credential.
-func httpURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }

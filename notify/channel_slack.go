@@ -55,7 +55,15 @@ func (s *Slack) Send(ctx context.Context, m iamprune.Message) error {
 // back to webhook_url from the file.
 func (s *Slack) webhookURL() (string, error) {
 	if s.Channel.WebhookURLEnv != "" {
-		return secretFromEnv(s.Channel, s.Getenv, "webhook_url_env", s.Channel.WebhookURLEnv)
+		u, err := secretFromEnv(s.Channel, s.Getenv, "webhook_url_env", s.Channel.WebhookURLEnv)
+		if err != nil {
+			return "", err
+		}
+		// Checked when resolved, by the rules the file's URLs get at load.
+		if err := iamprune.CheckEndpoint(u); err != nil {
+			return "", configError(s.Channel, "webhook_url_env %s: the URL %v", s.Channel.WebhookURLEnv, err)
+		}
+		return u, nil
 	}
 	if s.Channel.WebhookURL != "" {
 		return s.Channel.WebhookURL, nil

@@ -6,13 +6,13 @@ import (
 	"errors"
 	htmltemplate "html/template"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	texttemplate "text/template"
 	"time"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/internal/input"
 )
 
 // Template file names, built in and in a templates_dir override.
@@ -82,7 +82,7 @@ func Render(d iamprune.Digest, templatesDir string) (iamprune.Message, error) {
 func source(name, templatesDir string) (text, file string, override bool, err error) {
 	if templatesDir != "" {
 		path := filepath.Join(templatesDir, name)
-		b, err := os.ReadFile(path)
+		b, err := input.ReadFile(path, input.MaxDocument)
 		switch {
 		case err == nil:
 			return string(b), path, true, nil

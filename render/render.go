@@ -109,15 +109,36 @@ func summary(p *iamprune.Plan) string {
 		p.Findings, plural(p.Findings, "finding", "findings"))
 }
 
-// remediationBreakdown counts remediations per kind, e.g.
-// "1 deactivate-access-key, 2 delete-login-profile"; "" when there are none.
+// remediationBreakdown counts remediations per kind, like the summary's
+// headline: those to do, e.g. "1 deactivate-access-key, 2
+// delete-login-profile", then those already done, if any; "" when there are
+// none.
 func remediationBreakdown(p *iamprune.Plan) string {
-	c := p.Counts()
+	todo, done := map[iamprune.ActionKind]int{}, map[iamprune.ActionKind]int{}
+	for _, a := range p.Actions {
+		switch {
+		case !a.Kind.IsRemediation():
+		case a.Done != nil:
+			done[a.Kind]++
+		default:
+			todo[a.Kind]++
+		}
+	}
+	out := byKind(todo)
+	if len(done) > 0 {
+		if out != "" {
+			out += "; "
+		}
+		out += "already done: " + byKind(done)
+	}
+	return out
+}
+
+// byKind renders counts as "N kind" in kind order.
+func byKind(c map[iamprune.ActionKind]int) string {
 	var kinds []string
 	for k := range c {
-		if k.IsRemediation() {
-			kinds = append(kinds, string(k))
-		}
+		kinds = append(kinds, string(k))
 	}
 	sort.Strings(kinds)
 	parts := make([]string, len(kinds))

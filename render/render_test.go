@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -296,4 +297,51 @@ func TestWriteErrors(t *testing.T) {
 			t.Errorf("%s: err = %v, want a wrapped write error", format, err)
 		}
 	}
+}
+
+// The headline and the by-kind listing count the same remediations: those
+// to do, and those already done apart.
+func TestSummaryAgreesWithBreakdown(t *testing.T) {
+	p := fullPlan()
+	done := 0
+	for i := range p.Actions {
+		if p.Actions[i].Kind.IsRemediation() && done < 2 {
+			p.Actions[i].Done = &iamprune.DoneRef{RunID: "run-1", At: *ts("2026-11-27T00:00:00Z")}
+			done++
+		}
+	}
+	todo := p.Remediations() - done
+	if done != 2 || todo < 1 {
+		t.Fatalf("want a plan with remediations to do and done, got %d and %d", todo, done)
+	}
+	var b bytes.Buffer
+	if err := (Table{}).Render(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if want := fmt.Sprintf("Plan: %d to remediate (%d more already done)", todo, done); !strings.Contains(out, want) {
+		t.Fatalf("no %q in\n%s", want, out)
+	}
+	_, line, ok := strings.Cut(out, "\nRemediations: ")
+	if !ok {
+		t.Fatalf("no breakdown in\n%s", out)
+	}
+	line, _, _ = strings.Cut(line, "\n")
+	pending, already, _ := strings.Cut(line, "; already done: ")
+	if sum(t, pending) != todo || sum(t, already) != done {
+		t.Errorf("breakdown %q counts %d to do and %d done, headline %d and %d", line, sum(t, pending), sum(t, already), todo, done)
+	}
+}
+
+// sum adds the counts of "1 a, 2 b."
+func sum(t *testing.T, s string) int {
+	n := 0
+	for _, part := range strings.Split(strings.TrimSuffix(s, "."), ", ") {
+		var c int
+		if _, err := fmt.Sscanf(part, "%d", &c); err != nil {
+			t.Fatalf("%q: %v", part, err)
+		}
+		n += c
+	}
+	return n
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/internal/input"
 )
 
 var (
@@ -41,7 +42,7 @@ func (s *Snapshot) Findings(ctx context.Context) ([]iamprune.Finding, []iamprune
 		}
 		typ := iamprune.FindingType(raw.FindingType)
 		if !typ.Valid() {
-			warn("unknown finding type %q; skipped", raw.FindingType)
+			warn("unknown finding type %s; skipped", input.Snippet(raw.FindingType))
 			continue
 		}
 		f := iamprune.Finding{
@@ -65,7 +66,7 @@ func (s *Snapshot) Findings(ctx context.Context) ([]iamprune.Finding, []iamprune
 		found := false
 		for j, d := range raw.FindingDetails {
 			if d.IsUnknown() || d.Member() == "" {
-				warn("unknown finding detail member %q in findingDetails[%d]; detail skipped", d.Member(), j)
+				warn("unknown finding detail member %s in findingDetails[%d]; detail skipped", input.Snippet(d.Member()), j)
 				continue
 			}
 			switch {
@@ -83,13 +84,13 @@ func (s *Snapshot) Findings(ctx context.Context) ([]iamprune.Finding, []iamprune
 			case typ == iamprune.UnusedPermission && d.UnusedPermissionDetails != nil:
 				f.Services = append(f.Services, serviceUsage(d.UnusedPermissionDetails))
 			default:
-				warn("findingDetails[%d] member %q does not belong to %s findings; detail skipped", j, d.Member(), typ)
+				warn("findingDetails[%d] member %s does not belong to %s findings; detail skipped", j, input.Snippet(d.Member()), typ)
 				continue
 			}
 			found = true
 		}
 		if !found {
-			warn("%s finding %q has no %s details; skipped", typ, raw.Id, memberFor(typ))
+			warn("%s finding %s has no %s details; skipped", typ, input.Snippet(raw.Id), memberFor(typ))
 			continue
 		}
 		out = append(out, f)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/internal/input"
 )
 
 // LoadDir loads the snapshot folder dir.
@@ -81,8 +82,10 @@ type loader struct {
 
 // read returns the file, or nil when an optional file is absent.
 func (l *loader) read(name string, required bool) (*file, error) {
-	data, err := fs.ReadFile(l.fsys, name)
+	data, err := input.ReadFS(l.fsys, name, filepath.Join(l.name, name), input.MaxSnapshotFile)
 	switch {
+	case iamprune.ErrorCode(err) == iamprune.EINVALID:
+		return nil, iamprune.Errorf(iamprune.EINVALID, "snapshot: %v", err)
 	case errors.Is(err, fs.ErrNotExist) && required:
 		return nil, iamprune.Errorf(iamprune.EINVALID, "snapshot %s: %s is missing (required)", l.name, name)
 	case errors.Is(err, fs.ErrNotExist):
@@ -174,7 +177,7 @@ func loadMeta(f *file) (Meta, error) {
 	}
 	if !isAccountID(m.AccountID) {
 		v, _ := lookup(ms, "account_id")
-		return m, f.errLine(v.off, "account_id: %q is not a 12-digit AWS account id", m.AccountID)
+		return m, f.errLine(v.off, "account_id: %s is not a 12-digit AWS account id", input.Snippet(m.AccountID))
 	}
 	if m.CapturedAt.IsZero() {
 		return m, f.errf("captured_at: missing (an RFC 3339 timestamp)")

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -70,6 +71,27 @@ func NewMain() *Main {
 // errProblems is returned by commands that ran but found problems (exit 1).
 var errProblems = errors.New("problems found")
 
+// interrupted is the cause of a context cancelled by a signal.
+type interrupted struct{ sig syscall.Signal }
+
+func (e *interrupted) Error() string {
+	return fmt.Sprintf("interrupted by %s: stopped; what was done is journaled", signalName(e.sig))
+}
+
+// exitCode is the shell's convention: 128 + the signal number (130 for
+// SIGINT, 143 for SIGTERM).
+func (e *interrupted) exitCode() int { return 128 + int(e.sig) }
+
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
 // Run executes the CLI with args and returns the process exit code.
 func (m *Main) Run(ctx context.Context, args []string) int {
 	root := m.rootCommand()
@@ -78,6 +100,15 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	root.SetOut(m.Stdout)
 	root.SetErr(m.Stderr)
 	err := root.ExecuteContext(ctx)
+	// Interrupted: whatever the command made of it, the run stopped early.
+	var intr *interrupted
+	if errors.As(context.Cause(ctx), &intr) {
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, errProblems) {
+			fmt.Fprintf(m.Stderr, "iamprune: %v\n", err)
+		}
+		fmt.Fprintf(m.Stderr, "iamprune: %v\n", intr)
+		return intr.exitCode()
+	}
 	switch {
 	case err == nil:
 		return exitOK
@@ -127,7 +158,8 @@ It reads findings from the Access Analyzer API (standard AWS credential chain,
 Nothing is changed by 'plan'.
 
 Exit codes: 0 success, 1 the command ran and found problems, 2 bad usage or
-bad input (the message names the file, line or field).`,
+bad input (the message names the file, line or field), 130 or 143 stopped by
+SIGINT or SIGTERM.`,
 		Example: `  iamprune demo
   iamprune plan --snapshot examples/demo/snapshot --config examples/demo/iamprune.yaml
   iamprune plan --analyzer auto -o markdown > plan.md

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,5 +56,23 @@ func TestApplyWithDynamoDBState(t *testing.T) {
 		if a.Status != iamprune.ResultDone {
 			t.Errorf("rollback %s %s: %s %s", a.Kind, a.Target, a.Status, a.Detail)
 		}
+	}
+}
+
+// plan with a DynamoDB table that does not exist fails like apply instead
+// of planning without the journal.
+func TestPlanMissingDynamoDBTable(t *testing.T) {
+	isolateAWS(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"Requested resource not found"}`)
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", srv.URL)
+	snap, cfg := demoPaths(t)
+	r := runCLI(t, "plan", "--snapshot", snap, "--config", cfg, "--now", demoNow, "--state", "dynamodb://no-such-table")
+	if r.code == 0 || !strings.Contains(r.stderr, "no-such-table not found") {
+		t.Errorf("plan with a missing table: exit %d, stderr %q", r.code, r.stderr)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/catalog"
 	"github.com/iamprune/iamprune/exceptions"
+	"github.com/iamprune/iamprune/internal/input"
 )
 
 type exceptionsSyncOptions struct {
@@ -422,7 +423,7 @@ func formatOf(p string) string {
 // SHA-256 iamprune records on the object, else by the ETag (the MD5 of a
 // single-part, non-KMS object); at a path by content.
 func publishStatusOf(ctx context.Context, sess *awsSession, path, target string) (*publishStatus, error) {
-	body, err := os.ReadFile(path)
+	body, err := input.ReadFile(path, input.MaxConfig)
 	if err != nil {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "exceptions: cannot read %s: %v", path, err)
 	}
@@ -432,7 +433,7 @@ func publishStatusOf(ctx context.Context, sess *awsSession, path, target string)
 		p.contentType = "text/plain; charset=utf-8"
 	}
 	if !strings.HasPrefix(target, "s3://") {
-		old, err := os.ReadFile(target)
+		old, err := input.ReadFile(target, input.MaxConfig)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			p.Changed = true

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -249,6 +250,15 @@ func (h *lambdaHandler) sweep(ctx context.Context, s *events.Sweep) (*lambdaResp
 	defer closeRun()
 	analyzer := firstNonEmpty(run.in.cfg.Analyzer, iamprune.AnalyzerAuto)
 	sess := newAWSSession(run.aws, run.counter, analyzer)
+	// A sweep runs in the function's own account: a schedule of another
+	// account routed here must not sweep this one.
+	_, acct, err := sess.facts.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.Account != "" && s.Account != acct && !slices.Contains(run.in.cfg.Accounts, s.Account) {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "lambda: sweep event %s is for account %s, but iamprune runs in account %s (and %s is not in the config's accounts allowlist): nothing done", s.ID, s.Account, acct, s.Account)
+	}
 	org, err := sess.orgFacts(ctx, run.in.cfg.CrossAccount)
 	if err != nil {
 		return nil, err
@@ -423,7 +433,8 @@ func (h *lambdaHandler) inputs(ctx context.Context, awsCfg aws.Config) (planInpu
 	if err != nil {
 		return planInputs{}, err
 	}
-	return planInputs{cfg: cfg, exceptions: excs, now: now}, nil
+	excs, warnings := h.m.gateExceptions(excs, cfg, now)
+	return planInputs{cfg: cfg, exceptions: excs, now: now, warnings: warnings}, nil
 }
 
 // stackTopicChannel names the channel IAMPRUNE_SNS_TOPIC_ARN adds.

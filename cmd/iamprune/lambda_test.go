@@ -252,6 +252,25 @@ func TestLambdaHandlerSweep(t *testing.T) {
 	}
 }
 
+// A scheduled sweep for another account is refused before any change: the
+// function sweeps only the account it runs in (or an allowed member).
+func TestLambdaSweepOtherAccount(t *testing.T) {
+	for _, ev := range []string{
+		`{"version":"0","id":"ev-1","detail-type":"Scheduled Event","source":"aws.events","account":"999999999999","time":"2026-11-28T06:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:999999999999:rule/iamprune-sweep"],"detail":{}}`,
+		`{"action":"sweep","schedule":"arn:aws:scheduler:us-east-1:999999999999:schedule/default/iamprune","executionId":"ex-1"}`,
+	} {
+		a, h, logs := newLambdaTest(t)
+		before := a.dump(t)
+		_, err := invokeJSON(t, h, ev)
+		if err == nil || iamprune.ErrorCode(err) != iamprune.EINVALID || !strings.Contains(err.Error(), "999999999999") {
+			t.Errorf("%s: %v, want EINVALID naming the account\n%s", ev, err, logs)
+		}
+		if got := changed(t, before, a.dump(t)); len(got) != 0 {
+			t.Errorf("a sweep for another account changed %v", got)
+		}
+	}
+}
+
 func TestLRU(t *testing.T) {
 	l := newLRU(2)
 	l.add("a")

@@ -10,7 +10,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(context.Background())
 	// In Lambda the binary is the bootstrap: serve the runtime, not the CLI.
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
 		NewMain().serveLambda(ctx) // returns only if the runtime fails
@@ -20,4 +20,34 @@ func main() {
 	code := NewMain().Run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
+}
+
+// signalContext returns a context cancelled by the first SIGINT or SIGTERM,
+// with an *interrupted cause naming the signal, so that Run can stop the
+// command and exit 130 or 143. A second signal exits at once.
+func signalContext(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-ch:
+			sig, _ := s.(syscall.Signal)
+			cancel(&interrupted{sig: sig})
+		case <-done:
+			return
+		}
+		select {
+		case s := <-ch:
+			sig, _ := s.(syscall.Signal)
+			os.Exit(128 + int(sig))
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(done)
+		cancel(nil)
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/awsapi"
+	"github.com/iamprune/iamprune/catalog"
 	"github.com/iamprune/iamprune/config"
 	"github.com/iamprune/iamprune/decide"
 	"github.com/iamprune/iamprune/exceptions"
@@ -125,6 +126,9 @@ type planInputs struct {
 	cfg        iamprune.Config
 	exceptions []iamprune.Exception
 	now        time.Time
+	// warnings name the exception entries the gate refused, which the
+	// plan ignores.
+	warnings []iamprune.Warning
 }
 
 // loadInputs reads the config and exceptions named by the flags.
@@ -165,7 +169,23 @@ func (m *Main) loadInputs(ctx context.Context, o planOptions) (planInputs, error
 			return planInputs{}, err
 		}
 	}
-	return planInputs{cfg: cfg, exceptions: excs, now: now, configPath: path}, nil
+	excs, warnings := m.gateExceptions(excs, cfg, now)
+	return planInputs{cfg: cfg, exceptions: excs, now: now, configPath: path, warnings: warnings}, nil
+}
+
+// gateExceptions keeps the exception entries that "exceptions check" would
+// accept on their own, so that plan and apply never honour an entry the
+// gate refuses (no expiry, an expiry years ahead, role/* in a .txt file):
+// each refused entry is ignored with a warning naming its file and line.
+func (m *Main) gateExceptions(excs []iamprune.Exception, cfg iamprune.Config, now time.Time) ([]iamprune.Exception, []iamprune.Warning) {
+	kept, refused := exceptions.Gate(excs, exceptions.CheckOptions{Now: now, MaxDays: cfg.ExceptionPolicy.MaxDays, KnownService: catalog.IsService})
+	var warnings []iamprune.Warning
+	for _, p := range refused {
+		w := iamprune.Warning{Source: "exceptions", Message: p.String() + " (the entry is ignored: 'iamprune exceptions check' refuses it)"}
+		m.log().Warn("exception entry ignored: "+p.Message, "file", p.File, "line", p.Line, "field", p.Field)
+		warnings = append(warnings, w)
+	}
+	return kept, warnings
 }
 
 // planned is a plan with the live sources it was made from, which apply
@@ -303,7 +323,7 @@ func (m *Main) decide(ctx context.Context, fs iamprune.FindingSource, facts iamp
 		Config:      in.cfg,
 		Exceptions:  in.exceptions,
 		Now:         in.now,
-		Warnings:    warnings,
+		Warnings:    append(warnings, in.warnings...),
 		Source:      source,
 		Done:        done,
 		Deactivated: deactivated,

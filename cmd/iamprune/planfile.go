@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/internal/input"
 )
 
 // savePlan writes the plan as the JSON apply reads back.
@@ -24,7 +25,7 @@ func savePlan(path string, p *iamprune.Plan) error {
 // loadPlan reads a saved plan strictly: a plan that does not parse, or
 // whose actions lack what apply needs, is bad input naming the file.
 func loadPlan(path string) (*iamprune.Plan, error) {
-	b, err := os.ReadFile(path)
+	b, err := input.ReadFile(path, input.MaxPlan)
 	if err != nil {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "cannot read plan %s: %v", path, err)
 	}
@@ -52,6 +53,10 @@ func loadPlan(path string) (*iamprune.Plan, error) {
 		if a.Kind.IsRemediation() && a.Basis == nil {
 			return nil, iamprune.Errorf(iamprune.EINVALID, "%s: actions[%d].basis: missing (the plan was not made by this version of iamprune plan --out)", path, i)
 		}
+	}
+	// The plan is checked as a whole before anything is done with it.
+	if err := p.Validate(); err != nil {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "%s: not a consistent plan, nothing was done:\n%v", path, err)
 	}
 	return &p, nil
 }

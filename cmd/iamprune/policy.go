@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/internal/input"
 	"github.com/iamprune/iamprune/policy"
 	"github.com/iamprune/iamprune/snapshot"
 )
@@ -133,7 +133,7 @@ func (m *Main) runPolicyRefine(o policyRefineOptions) error {
 }
 
 func readFlagFile(flag, path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := input.ReadFile(path, input.MaxDocument)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "%s %s: file does not exist", flag, path)
 	}

@@ -38,9 +38,9 @@ func (m *Main) statePath(flag string) (string, error) {
 	return p, nil
 }
 
-// openStore opens the state store. With mustExist, a store that does not
-// exist yet is not created and (nil, nil) is returned: plan reads the store
-// but never creates it.
+// openStore opens the state store. With mustExist, a SQLite file that does
+// not exist yet is not created and (nil, nil) is returned: plan reads the
+// store but never creates it.
 func (m *Main) openStore(ctx context.Context, flag string, mustExist bool) (iamprune.Store, error) {
 	path, err := m.statePath(flag)
 	if err != nil {
@@ -51,10 +51,9 @@ func (m *Main) openStore(ctx context.Context, flag string, mustExist bool) (iamp
 		if err != nil {
 			return nil, err
 		}
+		// A named table is never created here, so a missing one is an
+		// error even for plan: ignoring it would plan without the journal.
 		st, err := dynamodb.Open(ctx, cfg, table)
-		if mustExist && iamprune.ErrorCode(err) == iamprune.ENOTFOUND {
-			return nil, nil
-		}
 		if err != nil {
 			return nil, err
 		}

@@ -10,12 +10,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/internal/input"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -124,7 +124,7 @@ func Describe(n *yaml.Node) string {
 	case n.Kind == yaml.SequenceNode:
 		return "a list"
 	case n.Kind == yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
+		return input.Snippet(n.Value)
 	}
 	return "an unsupported YAML node"
 }
@@ -155,7 +155,7 @@ func (p *Problems) Fields(m *yaml.Node, path, noun string, known []string, fn fu
 			p.Add(k.Line, path, "keys must be plain strings, got %s", Describe(k))
 			continue
 		}
-		kp := Join(path, key)
+		kp := Join(path, keyName(key))
 		if first, dup := seen[key]; dup {
 			p.Add(k.Line, kp, "duplicate key (first given on line %d)", first)
 			continue
@@ -235,6 +235,19 @@ func (p *Problems) Strings(n *yaml.Node, path string, fn func(i int, itemPath, s
 	return true
 }
 
+// plainKey is what a key of iamprune's own files looks like.
+var plainKey = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
+
+// keyName is a key as a message shows it: as is when it is plain, else as a
+// short quoted snippet, since a file that is not iamprune's (a mistyped
+// path) yields its lines as keys.
+func keyName(key string) string {
+	if plainKey.MatchString(key) {
+		return key
+	}
+	return input.Snippet(key)
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -244,10 +257,11 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// ReadFile reads a local input file. Failures are EINVALID errors from pkg
-// that name the file: "config: config file x.yaml does not exist".
+// ReadFile reads a local input file, a regular file of at most
+// input.MaxConfig bytes. Failures are EINVALID errors from pkg that name the
+// file: "config: config file x.yaml does not exist".
 func ReadFile(path, pkg, what string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := input.ReadFile(path, input.MaxConfig)
 	if err == nil {
 		return data, nil
 	}
