@@ -292,7 +292,10 @@ func (s *Server) DuplicatesSince(n int) []Call {
 // calls only.
 func (s *Server) admit(c Call, r *http.Request) bool {
 	n := s.requests.Add(1)
+	s.mu.Lock()
 	throttle := s.every > 0 && n%s.every == 0
+	s.mu.Unlock()
+	throttle = s.org.faults.throttle() || throttle
 	s.mu.Lock()
 	if throttle {
 		s.throttled = append(s.throttled, c)
@@ -308,6 +311,10 @@ func (s *Server) admit(c Call, r *http.Request) bool {
 // ServeHTTP routes a request to the account its access key acts in (see
 // AddMember), then dispatches on the SigV4 signing name.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, ControlPath) {
+		s.serveControl(w, r)
+		return
+	}
 	reqID := newRequestID()
 	service, akid, aerr := credentialScope(r.Header.Get("Authorization"))
 	if aerr != nil {
