@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"time"
@@ -134,13 +135,14 @@ type WriteHold struct {
 	reached chan Call
 	release chan bool
 	once    sync.Once
+	done    chan struct{}
 }
 
 // HoldWrite holds the k-th write call (k >= 1, as Writes counts them, on
 // this server's account) arriving from now on. Reached receives the call
 // when it arrives; it then waits for Release.
 func (s *Server) HoldWrite(k int) *WriteHold {
-	h := &WriteHold{account: s.Account(), left: max(k, 1), reached: make(chan Call, 1), release: make(chan bool, 1)}
+	h := &WriteHold{account: s.Account(), left: max(k, 1), reached: make(chan Call, 1), release: make(chan bool, 1), done: make(chan struct{})}
 	f := s.org.faults
 	f.mu.Lock()
 	f.holds = append(f.holds, h)
@@ -150,6 +152,10 @@ func (s *Server) HoldWrite(k int) *WriteHold {
 
 // Reached receives the held call once it has arrived.
 func (h *WriteHold) Reached() <-chan Call { return h.reached }
+
+// Done is closed once the held call has been answered after Release,
+// so that the state shows its outcome.
+func (h *WriteHold) Done() <-chan struct{} { return h.done }
 
 // Release lets the held call go on: served as usual if serve is true (the
 // write happens even if its client is gone), otherwise answered with an
@@ -184,6 +190,9 @@ func (s *Server) holdWrite(c Call, r *http.Request) bool {
 	f.mu.Unlock()
 	if held == nil {
 		return true
+	}
+	if slot, ok := r.Context().Value(holdSlotKey{}).(*holdSlot); ok {
+		slot.h = held
 	}
 	held.reached <- c
 	select {
@@ -246,4 +255,20 @@ func (s *Server) Counters() Counters {
 		c.Pending[op] = inj.n
 	}
 	return c
+}
+
+// holdSlot carries the hold of a request to the end of ServeHTTP, which
+// closes its Done once the answer is written.
+type holdSlot struct{ h *WriteHold }
+
+type holdSlotKey struct{}
+
+// withHoldSlot prepares r for a write hold; the returned func ends it.
+func withHoldSlot(r *http.Request) (*http.Request, func()) {
+	slot := &holdSlot{}
+	return r.WithContext(context.WithValue(r.Context(), holdSlotKey{}, slot)), func() {
+		if slot.h != nil {
+			close(slot.h.done)
+		}
+	}
 }

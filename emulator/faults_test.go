@@ -246,6 +246,7 @@ func TestHoldWrite(t *testing.T) {
 		}
 		h.Release(serve)
 		err := <-done
+		<-h.Done()
 		u, gerr := env.iam.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String("ci-role")})
 		if gerr != nil {
 			t.Fatal(gerr)

@@ -315,6 +315,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(w, r)
 		return
 	}
+	r, held := withHoldSlot(r)
+	defer held()
 	reqID := newRequestID()
 	service, akid, aerr := credentialScope(r.Header.Get("Authorization"))
 	if aerr != nil {
