@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -66,8 +65,7 @@ func killTrial(t *testing.T, scenario string, ref reference, k int, served bool)
 		problems = append(problems, "resumed apply: "+resume.String())
 	}
 	after := a.dump()
-	if !bytes.Equal(after, ref.after) {
-		d, _ := emulator.DumpDiff(ref.after, after)
+	if d := sameState(ref.after, after); len(d) > 0 {
 		problems = append(problems, fmt.Sprintf("after resume the account differs from one uninterrupted apply in %v", d))
 	}
 	lostActions := lost(ref, after)

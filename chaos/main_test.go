@@ -255,9 +255,50 @@ func restored(before, after []byte) ([]string, error) {
 	return emulator.DumpDiff(b, c)
 }
 
-func dropLoginVolatiles(dump []byte) ([]byte, error) {
+// volatileTags are the tags iamprune writes whose values name the run
+// and its time: two correct applies differ there.
+var volatileTags = map[string]bool{"iamprune:run-id": true, "iamprune:quarantined-at": true}
+
+// normalDump masks the values of volatileTags.
+func normalDump(dump []byte) []byte {
 	var d map[string]any
 	if err := json.Unmarshal(dump, &d); err != nil {
+		return dump
+	}
+	for _, section := range []string{"Users", "Roles"} {
+		list, _ := d[section].([]any)
+		for _, e := range list {
+			m, _ := e.(map[string]any)
+			tags, _ := m["Tags"].([]any)
+			for _, tag := range tags {
+				if tm, ok := tag.(map[string]any); ok {
+					if k, _ := tm["Key"].(string); volatileTags[k] {
+						tm["Value"] = "(volatile)"
+					}
+				}
+			}
+		}
+	}
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return dump
+	}
+	return b
+}
+
+// sameState compares two dumps but for volatileTags; it returns the
+// entities that differ.
+func sameState(want, got []byte) []string {
+	d, err := emulator.DumpDiff(normalDump(want), normalDump(got))
+	if err != nil {
+		return []string{err.Error()}
+	}
+	return d
+}
+
+func dropLoginVolatiles(dump []byte) ([]byte, error) {
+	var d map[string]any
+	if err := json.Unmarshal(normalDump(dump), &d); err != nil {
 		return nil, fmt.Errorf("dump is not JSON: %w", err)
 	}
 	if lps, ok := d["LoginProfiles"].([]any); ok {
@@ -401,8 +442,8 @@ func checkBar(t *testing.T, scenario string) {
 	figMu.Lock()
 	f := figures[scenario]
 	figMu.Unlock()
-	if f == nil || f.trials == 0 {
-		t.Fatalf("%s: no trial recorded", scenario)
+	if f == nil {
+		return // every trial of it was left out by -run
 	}
 	if f.duplicates != 0 || f.lost != 0 || f.consistent != f.trials {
 		t.Errorf("%s: %d/%d consistent, %d duplicates, %d lost actions; the bar is all consistent, 0 and 0 (seed %d)",

@@ -1,0 +1,54 @@
+package chaos
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/iamprune/iamprune/emulator"
+)
+
+// Throttle storms: with 10%, 33% and 50% of requests throttled, plan and
+// apply give what they give without throttling.
+func TestThrottleStorm(t *testing.T) {
+	ref := clean(t)
+	r := rng("throttle")
+	for _, percent := range []int{10, 33, 50} {
+		scenario := fmt.Sprintf("throttle %d%%", percent)
+		for i := range trials(1) {
+			s := r.Int64()
+			t.Run(fmt.Sprintf("%d%%/trial%d", percent, i), func(t *testing.T) { throttleTrial(t, scenario, ref, percent, s) })
+		}
+		checkBar(t, scenario)
+	}
+}
+
+func throttleTrial(t *testing.T, scenario string, ref reference, percent int, s int64) {
+	a := newAccount(t, emulator.Options{})
+	if err := a.srv.SetThrottlePercent(float64(percent), s); err != nil {
+		t.Fatal(err)
+	}
+	var problems []string
+	p := a.run("plan", "-o", "json")
+	if p.code != 0 {
+		problems = append(problems, "plan: "+p.String())
+	} else if got, err := normalPlan([]byte(p.stdout)); err != nil || !bytes.Equal(got, ref.plan) {
+		problems = append(problems, fmt.Sprintf("the plan differs from the plan made without throttling (%v):\n%s", err, tail(string(got), 30)))
+	}
+	a.srv.ResetCalls()
+	if r := a.run("apply", "--yes", "-o", "json"); r.code != 0 {
+		problems = append(problems, "apply: "+r.String())
+	}
+	after := a.dump()
+	if d := sameState(ref.after, after); len(d) > 0 {
+		problems = append(problems, fmt.Sprintf("after apply the account differs from the unthrottled apply in %v", d))
+	}
+	dups := writeDuplicates(a.srv)
+	if len(dups) > 0 {
+		problems = append(problems, fmt.Sprintf("writes made twice: %v", dups))
+	}
+	record(scenario, len(problems) == 0, len(a.srv.Writes()), len(dups), lost(ref, after))
+	if len(problems) > 0 {
+		t.Errorf("seed %d, throttle seed %d, %d throttled answers:\n%s", seed, s, len(a.srv.Throttled()), joinLines(problems))
+	}
+}
