@@ -37,6 +37,25 @@ type Limits struct {
 	MaxActionsPerRun int `yaml:"max_actions_per_run" json:"max_actions_per_run"`
 }
 
+// AWS tunes how iamprune calls AWS (config: aws): one retry policy and one
+// request rate per service for every client of a process.
+type AWS struct {
+	// MaxRetries is how often a call that failed with throttling, a
+	// server error or a dropped connection is tried again (backoff with
+	// jitter, up to 20 seconds between tries).
+	MaxRetries int `yaml:"max_retries" json:"max_retries"`
+	// MaxRequestsPerSecond caps the requests a second to each service
+	// (IAM, Access Analyzer, STS, ...); throttling lowers the rate
+	// actually used, which recovers slowly. 0 means no cap.
+	MaxRequestsPerSecond float64 `yaml:"max_requests_per_second" json:"max_requests_per_second"`
+}
+
+// Defaults of the aws block (awsapi.DefaultRetryPolicy has the same).
+const (
+	DefaultAWSMaxRetries           = 12
+	DefaultAWSMaxRequestsPerSecond = 50
+)
+
 // Config is the YAML configuration (design.md). Every key has a default,
 // given by DefaultConfig.
 type Config struct {
@@ -47,6 +66,8 @@ type Config struct {
 	Rules      map[FindingType]Rule `yaml:"rules" json:"rules"`
 	Protected  []string             `yaml:"protected" json:"protected"`
 	Limits     Limits               `yaml:"limits" json:"limits"`
+	// AWS is the retry and rate policy of AWS calls.
+	AWS AWS `yaml:"aws" json:"aws"`
 	// ExceptionPolicy bounds what exception files may contain
 	// (config: exceptions as a mapping).
 	ExceptionPolicy ExceptionPolicy `yaml:"-" json:"exception_policy"`
@@ -158,6 +179,7 @@ func DefaultConfig() Config {
 			UnusedPermission:       {NotifyAfterDays: 30, RemediateAfterDays: 120, Action: KindDenyUnusedServices},
 		},
 		Limits:          Limits{MaxActionsPerRun: 25},
+		AWS:             AWS{MaxRetries: DefaultAWSMaxRetries, MaxRequestsPerSecond: DefaultAWSMaxRequestsPerSecond},
 		ExceptionPolicy: ExceptionPolicy{MaxDays: 365, MaxArchiveRules: 100},
 		Notifications:   DefaultNotifications(),
 		CrossAccount:    CrossAccount{SessionName: DefaultSessionName},
@@ -231,6 +253,12 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.MaxActionsPerRun < 0 {
 		return Errorf(EINVALID, "limits.max_actions_per_run: must be >= 0, got %d", c.Limits.MaxActionsPerRun)
+	}
+	if c.AWS.MaxRetries < 0 || c.AWS.MaxRetries > 100 {
+		return Errorf(EINVALID, "aws.max_retries: must be from 0 to 100, got %d", c.AWS.MaxRetries)
+	}
+	if c.AWS.MaxRequestsPerSecond < 0 {
+		return Errorf(EINVALID, "aws.max_requests_per_second: must be >= 0 (0: no cap), got %v", c.AWS.MaxRequestsPerSecond)
 	}
 	if c.Analyzer != AnalyzerAuto {
 		if p, ok := ParseARN(c.Analyzer); !ok || p.Service != "access-analyzer" {

@@ -59,10 +59,13 @@ type NotificationResult struct {
 	Status  string `json:"status"` // sent or failed
 	Error   string `json:"error,omitempty"`
 	Items   int    `json:"items"`
+	// Attempts is how often the digest was sent, retries included.
+	Attempts int `json:"attempts,omitempty"`
 }
 
-// Failed reports whether any action or proposal failed or the run was
-// refused.
+// Failed reports whether any action, proposal or notice failed or the run
+// was refused. A lost notice is a failure: prior notice is what later
+// allows a remediation.
 func (r *RunResult) Failed() bool {
 	if r.Refused != "" {
 		return true
@@ -74,6 +77,11 @@ func (r *RunResult) Failed() bool {
 	}
 	for _, p := range r.Proposals {
 		if p.Error != "" {
+			return true
+		}
+	}
+	for _, n := range r.Notifications {
+		if n.Status != NoticeSent {
 			return true
 		}
 	}

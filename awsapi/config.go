@@ -11,7 +11,6 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/logging"
 
@@ -35,19 +34,29 @@ type Options struct {
 	Credentials aws.CredentialsProvider
 	// Logger receives SDK retry notices and one line per call, at debug level.
 	Logger *slog.Logger
+	// Policy retries and paces every client made from the configuration
+	// and its copies; share one per process. Nil gets a new Policy with
+	// DefaultRetryPolicy.
+	Policy *Policy
 }
 
-// LoadConfig loads the AWS configuration the adapters share, with the SDK's
-// adaptive retryer (so throttling slows the run down instead of failing it)
-// and a Counter attached to every client made from it.
+// LoadConfig loads the AWS configuration the adapters share, with the
+// retry policy and rate limiters of o.Policy (so throttling slows the run
+// down instead of failing it) and a Counter attached to every client made
+// from it.
 //
 // There is no default region: Access Analyzer is regional and its findings
 // live in the analyzer's region, so guessing one (say us-east-1) would
 // silently read the wrong analyzer or none. A missing region is an
 // EINVALID error that says how to set one.
 func LoadConfig(ctx context.Context, o Options) (aws.Config, *Counter, error) {
+	policy := o.Policy
+	if policy == nil {
+		policy = NewPolicy(DefaultRetryPolicy())
+	}
 	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer { return retry.NewAdaptiveMode() }),
+		// Credential providers (SSO, assumed-role profiles) retry alike.
+		config.WithRetryer(policy.retryer),
 	}
 	if o.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
@@ -76,6 +85,7 @@ func LoadConfig(ctx context.Context, o Options) (aws.Config, *Counter, error) {
 		return aws.Config{}, nil, iamprune.Errorf(iamprune.EINVALID,
 			"awsapi: no AWS region configured: set AWS_REGION or pass --region (Access Analyzer findings are regional: use the analyzer's region)")
 	}
+	policy.Attach(&cfg)
 	c := NewCounter()
 	c.logger = o.Logger
 	c.Attach(&cfg)

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -171,8 +170,8 @@ func TestLoadConfigRegionAndProfile(t *testing.T) {
 			if cfg.Region != tt.wantRegion {
 				t.Errorf("region = %q, want %q", cfg.Region, tt.wantRegion)
 			}
-			if _, ok := cfg.Retryer().(*retry.AdaptiveMode); !ok {
-				t.Errorf("retryer = %T, want *retry.AdaptiveMode", cfg.Retryer())
+			if r := cfg.Retryer(); r.MaxAttempts() != DefaultMaxRetries+1 {
+				t.Errorf("retryer %T allows %d attempts, want %d", r, r.MaxAttempts(), DefaultMaxRetries+1)
 			}
 		})
 	}

@@ -10,9 +10,10 @@ import (
 )
 
 var (
-	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "accounts", "notifications", "propose", "recommendations"}
+	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "accounts", "notifications", "propose", "recommendations", "aws"}
 	ruleKeys  = []string{"notify_after_days", "remediate_after_days", "action", "delete_after_days"}
 	limitKeys = []string{"max_actions_per_run"}
+	awsKeys   = []string{"max_retries", "max_requests_per_second"}
 	excKeys   = []string{"path", "max_days", "max_archive_rules"}
 )
 
@@ -87,6 +88,10 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 			if !yamlnode.IsNull(v) {
 				p.notifications(v, &cfg.Notifications)
 			}
+		case "aws":
+			if !yamlnode.IsNull(v) {
+				p.aws(v, &cfg.AWS)
+			}
 		case "limits":
 			if !yamlnode.IsNull(v) {
 				p.Fields(v, key, "key", limitKeys, func(lk string, k, v *yaml.Node) {
@@ -97,6 +102,30 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 					}
 				})
 			}
+		}
+	})
+}
+
+func (p *parser) aws(v *yaml.Node, a *iamprune.AWS) {
+	p.Fields(v, "aws", "key", awsKeys, func(key string, k, fv *yaml.Node) {
+		kp := yamlnode.Join("aws", key)
+		p.lines[kp] = k.Line
+		switch key {
+		case "max_retries":
+			if n, ok := p.Int(fv, kp); ok {
+				a.MaxRetries = n
+			}
+		case "max_requests_per_second":
+			fv = yamlnode.Deref(fv)
+			if yamlnode.IsNull(fv) {
+				return
+			}
+			var f float64
+			if fv.Kind != yaml.ScalarNode || (fv.Tag != "!!int" && fv.Tag != "!!float") || fv.Decode(&f) != nil {
+				p.Add(fv.Line, kp, "must be a number, got %s", yamlnode.Describe(fv))
+				return
+			}
+			a.MaxRequestsPerSecond = f
 		}
 	})
 }

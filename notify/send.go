@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/iamprune/iamprune"
@@ -14,8 +15,9 @@ const (
 	EventNoticeFailed = "notice-failed"
 )
 
-// DefaultRetries is how often a failed send is retried unless configured.
-const DefaultRetries = 3
+// DefaultRetries is how often a failed send is retried unless configured:
+// with DefaultBackoff, a channel has about a minute to come back.
+const DefaultRetries = 5
 
 // Sender renders deliveries and sends them to their channels.
 type Sender struct {
@@ -26,27 +28,39 @@ type Sender struct {
 	Log iamprune.NoticeLog
 	// Audit, when set, receives one event per delivery and channel.
 	Audit func(event string, fields map[string]any)
-	// Retries is how many times a failed send is tried again.
+	// Retries is how many times a failed send is tried again: 0 means
+	// DefaultRetries, a negative number never retries.
 	Retries int
 	// Backoff is the wait before retry attempt (1, 2, ...); DefaultBackoff
-	// when nil.
+	// when nil. A server's Retry-After, when longer, wins (up to
+	// MaxRetryAfter).
 	Backoff func(attempt int) time.Duration
+	// Sleep waits d or until ctx ends, whichever is first, and returns
+	// ctx.Err() when cut short; a timer when nil. Tests make it instant.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// Now stamps the records; time.Now when nil.
 	Now func() time.Time
 	// TemplatesDir overrides the built-in templates (Render).
 	TemplatesDir string
 }
 
-// DefaultBackoff doubles from one second, up to 30 seconds.
+// DefaultBackoff is exponential backoff with full jitter: a uniformly
+// random wait up to BackoffCeiling(attempt). Jitter keeps the runs of many
+// accounts from retrying one endpoint in lockstep.
 func DefaultBackoff(attempt int) time.Duration {
+	return rand.N(BackoffCeiling(attempt) + 1)
+}
+
+// BackoffCeiling doubles from one second, up to 30 seconds.
+func BackoffCeiling(attempt int) time.Duration {
 	if attempt < 1 {
 		attempt = 1
 	}
 	return min(time.Second<<min(attempt-1, 5), 30*time.Second)
 }
 
-// maxRetryAfter caps how long a server's Retry-After may hold a run.
-const maxRetryAfter = time.Minute
+// MaxRetryAfter caps how long a server's Retry-After may hold a run.
+const MaxRetryAfter = time.Minute
 
 // Report is what sending did, for the run result.
 type Report struct {
@@ -128,27 +142,43 @@ func (s *Sender) Send(ctx context.Context, deliveries []Delivery, runID string) 
 // sendWithRetry sends m, retrying temporary failures; it returns the
 // number of attempts and the last error.
 func (s *Sender) sendWithRetry(ctx context.Context, n iamprune.Notifier, m iamprune.Message) (int, error) {
-	backoff := s.Backoff
+	backoff, sleep, retries := s.Backoff, s.Sleep, s.Retries
 	if backoff == nil {
 		backoff = DefaultBackoff
+	}
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	if retries == 0 {
+		retries = DefaultRetries
 	}
 	attempts := 0
 	for {
 		attempts++
 		err := n.Send(ctx, m)
-		if err == nil || attempts > s.Retries || !Temporary(err) || ctx.Err() != nil {
+		if err == nil || attempts > retries || !Temporary(err) || ctx.Err() != nil {
+			if err != nil && attempts > 1 {
+				err = fmt.Errorf("%w (after %d attempts)", err, attempts)
+			}
 			return attempts, err
 		}
-		wait := max(backoff(attempts), min(RetryAfter(err), maxRetryAfter))
+		wait := max(backoff(attempts), min(RetryAfter(err), MaxRetryAfter))
 		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			if sleep(ctx, wait) != nil {
 				return attempts, err
-			case <-t.C:
 			}
 		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

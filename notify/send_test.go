@@ -227,10 +227,22 @@ func TestSenderEdgeCases(t *testing.T) {
 }
 
 func TestDefaultBackoff(t *testing.T) {
-	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}
-	for i, w := range want {
-		if got := DefaultBackoff(i + 1); got != w {
-			t.Errorf("DefaultBackoff(%d) = %v, want %v", i+1, got, w)
+	ceil := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}
+	for i, c := range ceil {
+		if got := BackoffCeiling(i + 1); got != c {
+			t.Errorf("BackoffCeiling(%d) = %v, want %v", i+1, got, c)
+		}
+		// Full jitter: anywhere from 0 to the ceiling, not always the same.
+		seen := map[time.Duration]bool{}
+		for range 50 {
+			d := DefaultBackoff(i + 1)
+			if d < 0 || d > c {
+				t.Fatalf("DefaultBackoff(%d) = %v, outside [0, %v]", i+1, d, c)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 2 {
+			t.Errorf("DefaultBackoff(%d) has no jitter: %v", i+1, seen)
 		}
 	}
 }

@@ -9,12 +9,14 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/awsapi"
 )
 
 // Exit codes (design.md).
@@ -43,6 +45,13 @@ type Main struct {
 	logLevel  string
 	profile   string
 	region    string
+	// maxRetries is --max-retries, when maxRetriesSet.
+	maxRetries    int
+	maxRetriesSet bool
+
+	// policy is the AWS retry policy and rate limiters of the process.
+	policyOnce sync.Once
+	policy     *awsapi.Policy
 }
 
 // NewMain returns a Main wired to the real process.
@@ -127,6 +136,9 @@ bad input (the message names the file, line or field).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if m.maxRetriesSet = cmd.Flags().Changed("max-retries"); m.maxRetriesSet && (m.maxRetries < 0 || m.maxRetries > 100) {
+				return usagef("--max-retries: %d is not from 0 to 100", m.maxRetries)
+			}
 			return m.setupLogging()
 		},
 	}
@@ -136,6 +148,7 @@ bad input (the message names the file, line or field).`,
 	pf.StringVar(&m.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&m.profile, "profile", "", "AWS shared-config profile (default: AWS_PROFILE or the default chain)")
 	pf.StringVar(&m.region, "region", "", "AWS region (default: AWS_REGION or the profile's region)")
+	pf.IntVar(&m.maxRetries, "max-retries", iamprune.DefaultAWSMaxRetries, "retries of an AWS call that was throttled or failed transiently (overrides aws.max_retries of the config)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 
 	root.AddCommand(m.planCommand(), m.applyCommand(), m.rollbackCommand(), m.historyCommand(), m.notifyCommand(), m.emulatorCommand(), m.demoCommand(), m.configCommand(), m.exceptionsCommand(), m.policyCommand(), m.workerCommand())

@@ -145,6 +145,7 @@ func (m *Main) startDemo(ctx context.Context) (*demoEnv, error) {
 		Endpoint:    url,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIADEMODEMODEMO", "demo", ""),
 		Logger:      m.log(),
+		Policy:      m.awsPolicy(),
 	})
 	if err != nil {
 		d.close()

@@ -215,6 +215,7 @@ func (m *Main) exceptionsConfig(flag string) (iamprune.Config, string, error) {
 	if err != nil {
 		return cfg, "", err
 	}
+	m.configureAWS(cfg.AWS)
 	exc := cfg.Exceptions
 	switch {
 	case exc == "", strings.Contains(exc, "://"):

@@ -309,8 +309,15 @@ func runError(res *iamprune.RunResult) error {
 			failed = append(failed, fmt.Sprintf("%s %s: %s", a.Kind, a.Target, a.Detail))
 		}
 	}
+	// A lost notice fails the run too: prior notice is what later allows
+	// remediation.
+	for _, n := range res.Notifications {
+		if n.Status != iamprune.NoticeSent {
+			failed = append(failed, fmt.Sprintf("notice to %s (%s): %s", n.Channel, n.Route, n.Error))
+		}
+	}
 	if len(failed) > 0 {
-		return fmt.Errorf("run %s: %d action(s) failed: %s", res.RunID, len(failed), strings.Join(failed, "; "))
+		return fmt.Errorf("run %s: %d action(s) or notice(s) failed: %s", res.RunID, len(failed), strings.Join(failed, "; "))
 	}
 	return nil
 }
@@ -343,7 +350,7 @@ func (h *lambdaHandler) setup(ctx context.Context) (*lambdaRun, func(), error) {
 // setupRun loads the AWS configuration, the inputs and the state store.
 func (h *lambdaHandler) setupRun(ctx context.Context) (*lambdaRun, error) {
 	m := h.m
-	cfg, counter, err := awsapi.LoadConfig(ctx, awsapi.Options{Logger: m.log()})
+	cfg, counter, err := awsapi.LoadConfig(ctx, awsapi.Options{Logger: m.log(), Policy: m.awsPolicy()})
 	if err != nil {
 		return nil, err
 	}
@@ -400,6 +407,7 @@ func (h *lambdaHandler) inputs(ctx context.Context, awsCfg aws.Config) (planInpu
 	if err != nil {
 		return planInputs{}, err
 	}
+	m.configureAWS(cfg.AWS)
 	if err := withStackTopic(&cfg.Notifications, m.Getenv("IAMPRUNE_SNS_TOPIC_ARN")); err != nil {
 		return planInputs{}, err
 	}

@@ -41,7 +41,7 @@ func (m *Main) newNotifier(ctx context.Context, in planInputs, awsCfg *aws.Confi
 			if snsClient == nil {
 				cfg := awsCfg
 				if cfg == nil {
-					c, _, err := awsapi.LoadConfig(ctx, awsapi.Options{Profile: m.profile, Region: m.region, Logger: m.log()})
+					c, _, err := awsapi.LoadConfig(ctx, m.awsOptions())
 					if err != nil {
 						return nil, err
 					}
@@ -69,6 +69,9 @@ func (m *Main) newNotifier(ctx context.Context, in planInputs, awsCfg *aws.Confi
 		Audit:        auditFunc(auditL),
 		Now:          func() time.Time { return now },
 		TemplatesDir: templates,
+		// Retries: notify.DefaultRetries, with jittered backoff and the
+		// endpoint's Retry-After; a digest still lost fails the run.
+		Sleep: timing.noticeSleep,
 	}}, nil
 }
 
@@ -117,7 +120,7 @@ func (n *notifier) send(ctx context.Context, ds []notify.Delivery, account, runI
 	rep := n.sender.Send(ctx, ds, runID)
 	var out []iamprune.NotificationResult
 	for _, c := range rep.Channels {
-		out = append(out, iamprune.NotificationResult{Route: c.Route, Channel: c.Channel, Status: c.Status, Error: c.Error, Items: c.Items})
+		out = append(out, iamprune.NotificationResult{Route: c.Route, Channel: c.Channel, Status: c.Status, Error: c.Error, Items: c.Items, Attempts: c.Attempts})
 	}
 	for _, e := range rep.LogErrors {
 		out = append(out, iamprune.NotificationResult{Route: "-", Channel: "notice log", Status: iamprune.NoticeFailed, Error: e})

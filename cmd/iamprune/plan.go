@@ -143,6 +143,7 @@ func (m *Main) loadInputs(ctx context.Context, o planOptions) (planInputs, error
 			return planInputs{}, err
 		}
 	}
+	m.configureAWS(cfg.AWS)
 	cfg.Propose.Repo = relativeToConfig(cfg.Propose.Repo, path)
 	excPath := o.exceptions
 	if excPath == "" {
@@ -152,7 +153,7 @@ func (m *Main) loadInputs(ctx context.Context, o planOptions) (planInputs, error
 	switch {
 	case strings.HasPrefix(excPath, "s3://"):
 		// The list the exceptions-sync pipeline publishes.
-		awsCfg, _, err := awsapi.LoadConfig(ctx, awsapi.Options{Profile: m.profile, Region: m.region, Logger: m.log()})
+		awsCfg, _, err := awsapi.LoadConfig(ctx, m.awsOptions())
 		if err != nil {
 			return planInputs{}, err
 		}
@@ -259,7 +260,7 @@ func (s *awsSession) orgFacts(ctx context.Context, ca iamprune.CrossAccount) (*a
 }
 
 func (m *Main) awsSession(ctx context.Context, analyzer string) (*awsSession, error) {
-	cfg, counter, err := awsapi.LoadConfig(ctx, awsapi.Options{Profile: m.profile, Region: m.region, Logger: m.log()})
+	cfg, counter, err := awsapi.LoadConfig(ctx, m.awsOptions())
 	if err != nil {
 		return nil, err
 	}

@@ -86,6 +86,7 @@ reports already-done and makes no write call.`,
 					return err
 				}
 			}
+			m.configureAWS(cfg.AWS)
 			if _, err := sess.orgFacts(ctx, cfg.CrossAccount); err != nil {
 				return err
 			}

@@ -47,7 +47,7 @@ func (m *Main) openStore(ctx context.Context, flag string, mustExist bool) (iamp
 		return nil, err
 	}
 	if table, ok := dynamodb.ParseURL(path); ok {
-		cfg, _, err := awsapi.LoadConfig(ctx, awsapi.Options{Profile: m.profile, Region: m.region, Logger: m.log()})
+		cfg, _, err := awsapi.LoadConfig(ctx, m.awsOptions())
 		if err != nil {
 			return nil, err
 		}

@@ -101,7 +101,7 @@ func (m *Main) runWorker(ctx context.Context, o workerOptions) error {
 	}
 	log := m.log()
 	metrics := worker.NewMetrics()
-	cfg, counter, err := awsapi.LoadConfig(ctx, awsapi.Options{Profile: m.profile, Region: m.region, Logger: log})
+	cfg, counter, err := awsapi.LoadConfig(ctx, m.awsOptions())
 	if err != nil {
 		return err
 	}
