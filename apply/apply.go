@@ -236,13 +236,15 @@ func execute(ctx context.Context, o Options, runID string, c *check) (iamprune.A
 	if err := hook(o, HookAfterIntent, a); err != nil {
 		return iamprune.ActionResult{}, err
 	}
-	post, applyErr := c.executor.Apply(ctx, a, c.pre)
+	post, applyErr := c.executor.Apply(withSteps(ctx, o, runID, a.ID), a, c.pre)
 	if err := hook(o, HookAfterApply, a); err != nil {
 		return iamprune.ActionResult{}, err
 	}
 	status, detail := iamprune.ResultDone, describe(a)+c.note
 	if applyErr != nil {
-		status, detail, post = iamprune.ResultFailed, applyErr.Error(), nil
+		// The post-image is kept: it says what a failed change made
+		// before it stopped, for rollback.
+		status, detail = iamprune.ResultFailed, applyErr.Error()
 	}
 	if err := o.Store.FinishAction(ctx, runID, a.ID, status, detail, post, o.now()); err != nil {
 		return iamprune.ActionResult{}, journalError(ctx, o, runID, a, err)
@@ -252,6 +254,27 @@ func execute(ctx context.Context, o Options, runID string, c *check) (iamprune.A
 		return iamprune.ActionResult{}, err
 	}
 	return result(a, status, detail), nil
+}
+
+// stepRecorder is the store's step journal (RecordStep upserts a step of
+// a journaled action by its Seq).
+type stepRecorder interface {
+	RecordStep(ctx context.Context, runID, actionID string, s iamprune.Step) error
+}
+
+// withSteps has the executor journal each of its writes under the action's
+// record, when the store can hold steps.
+func withSteps(ctx context.Context, o Options, runID, actionID string) context.Context {
+	sr, ok := o.Store.(stepRecorder)
+	if !ok {
+		return ctx
+	}
+	return iamprune.WithStepJournal(ctx, func(ctx context.Context, s iamprune.Step) error {
+		if err := sr.RecordStep(ctx, runID, actionID, s); err != nil {
+			return fmt.Errorf("apply: cannot journal step %d of action %s of run %s: %w", s.Seq, actionID, runID, err)
+		}
+		return nil
+	})
 }
 
 var actionEvent = map[string]string{

@@ -94,10 +94,24 @@ func resolve(ctx context.Context, o Options, rec iamprune.ActionRecord) (status,
 		return iamprune.ResultDone, "completed before the run was interrupted", nil
 	}
 	detail = "interrupted before the change; it will be planned again"
+	if n := doneSteps(rec); n > 0 {
+		detail = fmt.Sprintf("interrupted after %d of its writes; apply again to finish it, or 'iamprune rollback %s' to undo them", n, rec.RunID)
+	}
 	if in.Skip != "" {
 		detail += " (now: " + in.Skip + ")"
 	}
 	return iamprune.ResultFailed, detail, nil
+}
+
+// doneSteps counts the writes an action journaled as made.
+func doneSteps(rec iamprune.ActionRecord) int {
+	n := 0
+	for _, s := range rec.Steps {
+		if s.Status == iamprune.StepDone {
+			n++
+		}
+	}
+	return n
 }
 
 // actionOf rebuilds the action a journal entry was made for.

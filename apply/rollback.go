@@ -127,14 +127,20 @@ func selectUndo(runID string, recs []iamprune.ActionRecord, actionIDs []string) 
 }
 
 // undoable reports whether a journal entry may hold changes to undo: a
-// change made, or a policy rewrite that failed part-way (several writes;
-// its executor restores the pre-image from the live state, whatever part
-// was made, and reports already-done when nothing was).
+// change made, or one that failed or was interrupted part-way, which its
+// journaled steps or partial post-image describe. A failed policy rewrite
+// or quarantine needs only its pre-image: their executors restore it from
+// the live state, removing only iamprune's own marks, whatever part was
+// made, and report already-done when nothing was.
 func undoable(rec iamprune.ActionRecord) bool {
 	switch {
 	case rec.Status == iamprune.ResultDone:
 		return true
-	case rec.Status == iamprune.ResultFailed && rec.Kind == iamprune.KindRewritePolicy:
+	case rec.Status != iamprune.ResultFailed || rec.RollbackOf != "":
+		return false
+	case len(rec.Steps) > 0 || len(rec.PostImage) > 0:
+		return len(rec.PreImage) > 0
+	case rec.Kind == iamprune.KindRewritePolicy, rec.Kind == iamprune.KindQuarantineRole:
 		return len(rec.PreImage) > 0
 	}
 	return false

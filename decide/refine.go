@@ -70,12 +70,12 @@ func (d *decision) refinePolicies(a iamprune.Action, items []item) iamprune.Acti
 			continue
 		}
 		c := iamprune.PolicyChange{Policy: ip.Name, Type: iamprune.PolicyInline, Name: ip.Name, Method: iamprune.MethodPutInline, Before: ip.Document, Evidence: rep.Markdown()}
-		partLimit := policy.LimitManaged
-		if size := policy.Size(out); size <= limit && total-sizes[ip.Name]+size <= limit {
-			partLimit = size // fits inline whole
-		}
+		// The first part stays inline, so it must fit what the other
+		// inline policies leave of the quota; the rest become managed
+		// copies of managed size.
+		room := limit - (total - sizes[ip.Name])
 		var err error
-		if c.After, err = after(out, partLimit); err != nil {
+		if c.After, err = inlineAfter(out, room); err != nil {
 			notes = append(notes, fmt.Sprintf("inline policy %s is left as it is: %v", ip.Name, err))
 			continue
 		}
@@ -144,6 +144,37 @@ func (d *decision) refinePolicies(a iamprune.Action, items []item) iamprune.Acti
 
 // after returns the refined document as the compact JSON parts IAM takes:
 // none when nothing remains, several when it exceeds limit.
+// inlineAfter is after for an inline policy: its first part fits room,
+// the inline quota left to it, and the others a managed policy each.
+func inlineAfter(doc policy.Document, room int) ([]json.RawMessage, error) {
+	if len(doc.Statement) == 0 || policy.Size(doc) <= room {
+		return after(doc, max(room, 0))
+	}
+	if room <= 0 {
+		return nil, fmt.Errorf("its refined grant does not fit: the other inline policies fill the inline quota")
+	}
+	first, err := policy.Split(doc, min(room, policy.LimitManaged))
+	if err != nil {
+		return nil, fmt.Errorf("its refined grant does not fit the %d characters left of the inline quota: %w", room, err)
+	}
+	head, err := after(first[0], room)
+	if err != nil {
+		return nil, err
+	}
+	if len(first) == 1 {
+		return head, nil
+	}
+	rest := policy.Document{Version: doc.Version, ID: doc.ID}
+	for _, d := range first[1:] {
+		rest.Statement = append(rest.Statement, d.Statement...)
+	}
+	tail, err := after(rest, policy.LimitManaged)
+	if err != nil {
+		return nil, err
+	}
+	return append(head, tail...), nil
+}
+
 func after(doc policy.Document, limit int) ([]json.RawMessage, error) {
 	if len(doc.Statement) == 0 {
 		return nil, nil

@@ -180,6 +180,41 @@ func TestRewritePolicyInlineSplit(t *testing.T) {
 	if err := policy.Narrows(c.Before, c.After, []string{"ec2"}); err != nil {
 		t.Errorf("apply would refuse it: %v", err)
 	}
+	// The first part is written inline: it must fit a user's inline quota.
+	if n := policy.Size(parts[0]); n > policy.LimitInlineUser {
+		t.Errorf("inline part: %d characters, over the user inline quota of %d", n, policy.LimitInlineUser)
+	}
+}
+
+// The inline part fits what the principal's other inline policies leave of
+// the quota (a user's 2,048 characters).
+func TestRewritePolicyInlineSplitRoom(t *testing.T) {
+	bob := user("bob")
+	other := `{"Version":"2012-10-17","Statement":[{"Sid":"Other","Effect":"Allow","Action":["` + strings.Repeat("s3:GetObjectVersionTagging\",\"", 40) + `s3:GetObject"],"Resource":"*"}]}`
+	bob.InlinePolicies = []iamprune.InlinePolicy{
+		{Name: "admin", Document: json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)},
+		{Name: "other", Document: json.RawMessage(other)},
+	}
+	otherDoc, err := policy.Parse(json.RawMessage(other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := policy.Size(otherDoc)
+	plan := Plan(Input{Findings: []iamprune.Finding{permFinding("p1", bob, svc("ec2", ago(200)))}, Facts: facts(bob), Config: rewriteConfig(iamprune.KindRewritePolicy), Now: now})
+	c := plan.Actions[0].Policies[0]
+	if c.Policy != "admin" || len(c.After) < 2 {
+		t.Fatalf("want admin split, got %+v", c)
+	}
+	first, err := policy.Parse(c.After[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := policy.Size(first); used+n > policy.LimitInlineUser {
+		t.Errorf("inline part %d + other inline %d characters, over the user inline quota of %d", n, used, policy.LimitInlineUser)
+	}
+	if err := policy.Narrows(c.Before, c.After, []string{"ec2"}); err != nil {
+		t.Errorf("apply would refuse it: %v", err)
+	}
 }
 
 func TestAccountNotAllowed(t *testing.T) {

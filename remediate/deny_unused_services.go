@@ -197,11 +197,15 @@ func (e *denyUnusedServices) Apply(ctx context.Context, a iamprune.Action, pre i
 	}
 	ent := entityOf(e.iam, p)
 	log := e.opts.logger()
+	steps := newStepper(ctx, e.opts)
 	post := denyPost{Inline: []writtenPolicy{}, Managed: []writtenPolicy{}}
 	if lay.Inline != nil {
 		name := DenyPolicyPrefix + strconv.Itoa(nextNumber(img.Inline, DenyPolicyPrefix))
-		log.Debug("remediate: put inline deny policy", "kind", p.Kind, "principal", p.Name, "policy", name, "services", len(lay.Inline))
-		if err := ent.putInline(ctx, name, DenyDocument(lay.Inline)); err != nil {
+		err := steps.do(putOp(p), name, nil, func() (any, error) {
+			log.Debug("remediate: put inline deny policy", "kind", p.Kind, "principal", p.Name, "policy", name, "services", len(lay.Inline))
+			return nil, ent.putInline(ctx, name, DenyDocument(lay.Inline))
+		})
+		if err != nil {
 			return image(post), err
 		}
 		post.Inline = append(post.Inline, writtenPolicy{Name: name, Services: lay.Inline})
@@ -209,7 +213,7 @@ func (e *denyUnusedServices) Apply(ctx context.Context, a iamprune.Action, pre i
 	prefix := DenyPolicyPrefix + p.Name + "-"
 	n := nextNumber(img.Managed, prefix)
 	for _, svcs := range lay.Managed {
-		w, next, err := e.createManaged(ctx, p, prefix, n, svcs)
+		w, next, err := e.createManaged(ctx, steps, p, prefix, n, svcs)
 		if err != nil {
 			return image(post), err
 		}
@@ -217,12 +221,51 @@ func (e *denyUnusedServices) Apply(ctx context.Context, a iamprune.Action, pre i
 		// Recorded before the attach, so that a rollback also deletes a
 		// policy whose attach failed.
 		post.Managed = append(post.Managed, w)
-		log.Debug("remediate: attach managed deny policy", "kind", p.Kind, "principal", p.Name, "policy", w.ARN, "services", len(svcs))
-		if err := ent.attach(ctx, w.ARN); err != nil {
+		err = steps.do(attachOp(p), w.ARN, nil, func() (any, error) {
+			log.Debug("remediate: attach managed deny policy", "kind", p.Kind, "principal", p.Name, "policy", w.ARN, "services", len(svcs))
+			return nil, ent.attach(ctx, w.ARN)
+		})
+		if err != nil {
 			return image(post), err
 		}
 	}
 	return image(post), nil
+}
+
+// The IAM operations of the steps, as journaled.
+func putOp(p principal) string {
+	if p.Kind == "user" {
+		return "PutUserPolicy"
+	}
+	return "PutRolePolicy"
+}
+
+func deleteOp(p principal) string {
+	if p.Kind == "user" {
+		return "DeleteUserPolicy"
+	}
+	return "DeleteRolePolicy"
+}
+
+func detachOp(p principal) string {
+	if p.Kind == "user" {
+		return "DetachUserPolicy"
+	}
+	return "DetachRolePolicy"
+}
+
+func attachOp(p principal) string {
+	if p.Kind == "user" {
+		return "AttachUserPolicy"
+	}
+	return "AttachRolePolicy"
+}
+
+// createdPolicy is the post-image of a CreatePolicy step: the policy made
+// or adopted, or Existed when the name was another's and nothing was made.
+type createdPolicy struct {
+	ARN     string `json:"arn"`
+	Existed bool   `json:"existed,omitempty"`
 }
 
 // nextNumber returns one more than the highest N of the policies named
@@ -245,30 +288,45 @@ func nextNumber(ps []policyImage, prefix string) int {
 // the name may be taken by another principal of the same name and kind
 // (a user and a role may share a name), or by a policy an interrupted run
 // created but never attached, which is adopted when it says the same.
-func (e *denyUnusedServices) createManaged(ctx context.Context, p principal, prefix string, n int, svcs []string) (writtenPolicy, int, error) {
+func (e *denyUnusedServices) createManaged(ctx context.Context, steps *stepper, p principal, prefix string, n int, svcs []string) (writtenPolicy, int, error) {
 	doc := DenyDocument(svcs)
 	for tries := 0; tries < 100; tries, n = tries+1, n+1 {
 		name := prefix + strconv.Itoa(n)
-		e.opts.logger().Debug("remediate: CreatePolicy", "policy", name)
-		out, err := e.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{
-			PolicyName:     aws.String(name),
-			Path:           aws.String(DenyPolicyPath),
-			PolicyDocument: aws.String(doc),
-			Description:    aws.String(fmt.Sprintf("iamprune: denies services unused by %s", p.ARN)),
-		})
-		if err == nil {
-			return writtenPolicy{Name: name, ARN: aws.ToString(out.Policy.Arn), Services: svcs}, n + 1, nil
-		}
-		if apiCode(err) != "EntityAlreadyExists" {
-			return writtenPolicy{}, n, fmt.Errorf("remediate: cannot create policy %s: %w", name, err)
-		}
 		arn := "arn:" + e.opts.partition(p) + ":iam::" + p.Account + ":policy" + DenyPolicyPath + name
-		pol, err := e.iam.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
-		if err != nil || pol.Policy == nil || aws.ToInt32(pol.Policy.AttachmentCount) != 0 {
-			continue
+		var made createdPolicy
+		err := steps.do("CreatePolicy", arn, nil, func() (any, error) {
+			e.opts.logger().Debug("remediate: CreatePolicy", "policy", name)
+			out, err := e.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{
+				PolicyName:     aws.String(name),
+				Path:           aws.String(DenyPolicyPath),
+				PolicyDocument: aws.String(doc),
+				Description:    aws.String(fmt.Sprintf("iamprune: denies services unused by %s", p.ARN)),
+			})
+			if err == nil {
+				made.ARN = aws.ToString(out.Policy.Arn)
+				return made, nil
+			}
+			if apiCode(err) != "EntityAlreadyExists" {
+				return nil, fmt.Errorf("remediate: cannot create policy %s: %w", name, err)
+			}
+			// The name is taken: by a policy an interrupted run created
+			// and never attached (adopted when it says the same), or by
+			// another's, which rollback must leave alone.
+			made = createdPolicy{ARN: arn, Existed: true}
+			pol, err := e.iam.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
+			if err != nil || pol.Policy == nil || aws.ToInt32(pol.Policy.AttachmentCount) != 0 {
+				return made, nil
+			}
+			if have, _, err := e.managedDoc(ctx, arn); err == nil && compact(have) == compact(doc) {
+				made.Existed = false
+			}
+			return made, nil
+		})
+		if err != nil {
+			return writtenPolicy{}, n, err
 		}
-		if have, _, err := e.managedDoc(ctx, arn); err == nil && compact(have) == compact(doc) {
-			return writtenPolicy{Name: name, ARN: arn, Services: svcs}, n + 1, nil
+		if !made.Existed {
+			return writtenPolicy{Name: name, ARN: made.ARN, Services: svcs}, n + 1, nil
 		}
 	}
 	return writtenPolicy{}, n, fmt.Errorf("remediate: cannot find a free name for a deny policy of %s %s (tried up to %s%d)", p.Kind, p.Name, prefix, n)
@@ -276,8 +334,10 @@ func (e *denyUnusedServices) createManaged(ctx context.Context, p principal, pre
 
 // Rollback deletes the inline policies Apply wrote, restoring any iamprune
 // document that was there before, and detaches and deletes the managed
-// policies it created. Without a post-image (Apply was interrupted) it
-// undoes every iamprune policy the pre-image does not list.
+// policies it created. What it wrote is read from its journaled steps,
+// else its post-image; without either (an apply that stopped before
+// journaling them) it undoes the iamprune policies the pre-image does not
+// list. Policies an earlier run wrote are never removed.
 func (e *denyUnusedServices) Rollback(ctx context.Context, rec iamprune.ActionRecord) (iamprune.RollbackOutcome, error) {
 	var pre denyImage
 	if err := readImage(rec, "pre-image", rec.PreImage, &pre); err != nil {
@@ -302,16 +362,60 @@ func (e *denyUnusedServices) Rollback(ctx context.Context, rec iamprune.ActionRe
 	if !ok {
 		return iamprune.RollbackOutcome{}, iamprune.Errorf(iamprune.ENOTFOUND, "remediate: %s %s no longer exists; there are no deny policies to remove", p.Kind, p.Name)
 	}
-	var done []string
-	d, err := e.rollbackInline(ctx, ent, pre, post)
-	done = append(done, d...)
+	liveInline, err := ent.listInline(ctx)
 	if err != nil {
 		return iamprune.RollbackOutcome{}, err
 	}
-	d, err = e.rollbackManaged(ctx, ent, pre, post)
-	done = append(done, d...)
+	liveAttached, err := ent.listAttached(ctx)
 	if err != nil {
 		return iamprune.RollbackOutcome{}, err
+	}
+	inline, managed, err := denyWritten(rec, pre, post, liveInline, liveAttached)
+	if err != nil {
+		return iamprune.RollbackOutcome{}, err
+	}
+	var done []string
+	fail := func(err error) (iamprune.RollbackOutcome, error) {
+		if len(done) > 0 {
+			err = fmt.Errorf("%w (already done: %s)", err, strings.Join(done, "; "))
+		}
+		return iamprune.RollbackOutcome{}, err
+	}
+	before := map[string]string{}
+	for _, pi := range pre.Inline {
+		before[pi.Name] = pi.Document
+	}
+	for _, name := range inline {
+		doc, had := before[name]
+		present := slices.Contains(liveInline, name)
+		switch {
+		case had:
+			cur := ""
+			if present {
+				if cur, err = ent.getInline(ctx, name); err != nil {
+					return fail(err)
+				}
+			}
+			if compact(cur) == compact(doc) {
+				continue
+			}
+			if err := ent.putInline(ctx, name, doc); err != nil {
+				return fail(err)
+			}
+			done = append(done, "restored inline policy "+name)
+		case present:
+			if err := ent.deleteInline(ctx, name); err != nil && !isNoSuchEntity(err) {
+				return fail(err)
+			}
+			done = append(done, "deleted inline policy "+name)
+		}
+	}
+	for _, arn := range managed {
+		d, err := e.removeManaged(ctx, ent, arn, slices.Contains(liveAttached, arn))
+		done = append(done, d...)
+		if err != nil {
+			return fail(err)
+		}
 	}
 	if len(done) == 0 {
 		return iamprune.RollbackOutcome{AlreadyDone: true, Detail: fmt.Sprintf("%s %s has none of the deny policies this action wrote", p.Kind, p.Name)}, nil
@@ -319,94 +423,84 @@ func (e *denyUnusedServices) Rollback(ctx context.Context, rec iamprune.ActionRe
 	return iamprune.RollbackOutcome{Detail: fmt.Sprintf("%s %s: %s", p.Kind, p.Name, strings.Join(done, "; "))}, nil
 }
 
-func (e *denyUnusedServices) rollbackInline(ctx context.Context, ent entity, pre denyImage, post *denyPost) ([]string, error) {
-	live, err := ent.listInline(ctx)
-	if err != nil {
-		return nil, err
-	}
-	before := map[string]string{}
-	for _, p := range pre.Inline {
-		before[p.Name] = p.Document
-	}
-	var targets []string
-	if post != nil {
-		for _, w := range post.Inline {
-			targets = append(targets, w.Name)
-		}
-	} else {
-		for _, n := range live {
-			if strings.HasPrefix(n, DenyPolicyPrefix) {
-				targets = append(targets, n)
-			}
-		}
-	}
-	var done []string
-	for _, name := range targets {
-		doc, had := before[name]
-		present := slices.Contains(live, name)
-		switch {
-		case had:
-			cur := ""
-			if present {
-				if cur, err = ent.getInline(ctx, name); err != nil {
-					return done, err
+// denyWritten returns the inline policy names and managed policy ARNs the
+// action may have written: from its steps (a pending step's write may have
+// happened), else its post-image, else the live iamprune policies the
+// pre-image lacks.
+func denyWritten(rec iamprune.ActionRecord, pre denyImage, post *denyPost, liveInline, liveAttached []string) (inline, managed []string, err error) {
+	switch {
+	case len(rec.Steps) > 0:
+		for _, st := range rec.Steps {
+			switch st.Op {
+			case "PutRolePolicy", "PutUserPolicy":
+				inline = append(inline, st.Target)
+			case "CreatePolicy":
+				var made createdPolicy
+				if len(st.Post) > 0 {
+					if err := json.Unmarshal(st.Post, &made); err != nil {
+						return nil, nil, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s/%s: step %d: %v", rec.RunID, rec.ActionID, st.Seq, err)
+					}
+				}
+				if !made.Existed && !slices.Contains(managed, st.Target) {
+					managed = append(managed, st.Target)
+				}
+			case "AttachRolePolicy", "AttachUserPolicy":
+				if !slices.Contains(managed, st.Target) {
+					managed = append(managed, st.Target)
 				}
 			}
-			if compact(cur) == compact(doc) {
-				continue
+		}
+	case post != nil:
+		for _, w := range post.Inline {
+			inline = append(inline, w.Name)
+		}
+		for _, w := range post.Managed {
+			managed = append(managed, w.ARN)
+		}
+	default:
+		for _, n := range liveInline {
+			if strings.HasPrefix(n, DenyPolicyPrefix) {
+				inline = append(inline, n)
 			}
-			if err := ent.putInline(ctx, name, doc); err != nil {
-				return done, err
+		}
+		for _, arn := range liveAttached {
+			if isDenyManaged(arn) && !slices.ContainsFunc(pre.Managed, func(p policyImage) bool { return p.ARN == arn }) {
+				managed = append(managed, arn)
 			}
-			done = append(done, "restored inline policy "+name)
-		case present:
-			if err := ent.deleteInline(ctx, name); err != nil && !isNoSuchEntity(err) {
-				return done, err
-			}
-			done = append(done, "deleted inline policy "+name)
 		}
 	}
-	return done, nil
+	// A policy the pre-image lists as attached was there before: never
+	// removed, whatever the record says.
+	managed = slices.DeleteFunc(managed, func(arn string) bool {
+		return slices.ContainsFunc(pre.Managed, func(p policyImage) bool { return p.ARN == arn })
+	})
+	return inline, managed, nil
 }
 
-func (e *denyUnusedServices) rollbackManaged(ctx context.Context, ent entity, pre denyImage, post *denyPost) ([]string, error) {
-	live, err := ent.listAttached(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var targets []string
-	if post != nil {
-		for _, w := range post.Managed {
-			targets = append(targets, w.ARN)
-		}
-	} else {
-		for _, arn := range live {
-			if isDenyManaged(arn) && !slices.ContainsFunc(pre.Managed, func(p policyImage) bool { return p.ARN == arn }) {
-				targets = append(targets, arn)
-			}
-		}
-	}
+// removeManaged detaches a deny policy the action created and deletes it,
+// unless something else has it attached now.
+func (e *denyUnusedServices) removeManaged(ctx context.Context, ent entity, arn string, attached bool) ([]string, error) {
 	var done []string
-	for _, arn := range targets {
-		if slices.Contains(live, arn) {
-			if err := ent.detach(ctx, arn); err != nil && !isNoSuchEntity(err) {
-				return done, err
-			}
-			done = append(done, "detached "+arn)
+	if attached {
+		if err := ent.detach(ctx, arn); err != nil && !isNoSuchEntity(err) {
+			return done, err
 		}
-		_, err := e.iam.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
-		if isNoSuchEntity(err) {
-			continue
-		}
-		if err != nil {
-			return done, fmt.Errorf("remediate: cannot read policy %s: %w", arn, err)
-		}
-		if _, err := e.iam.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)}); err != nil && !isNoSuchEntity(err) {
-			return done, fmt.Errorf("remediate: cannot delete policy %s: %w", arn, err)
-		}
-		done = append(done, "deleted "+arn)
+		done = append(done, "detached "+arn)
 	}
-	return done, nil
+	pol, err := e.iam.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
+	if isNoSuchEntity(err) {
+		return done, nil
+	}
+	if err != nil {
+		return done, fmt.Errorf("remediate: cannot read policy %s: %w", arn, err)
+	}
+	if pol.Policy != nil && (aws.ToInt32(pol.Policy.AttachmentCount) > 0 || aws.ToInt32(pol.Policy.PermissionsBoundaryUsageCount) > 0) {
+		return append(done, "left "+arn+" in place: something else has it attached"), nil
+	}
+	if _, err := e.iam.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)}); err != nil && !isNoSuchEntity(err) {
+		return done, fmt.Errorf("remediate: cannot delete policy %s: %w", arn, err)
+	}
+	return append(done, "deleted "+arn), nil
 }
 
 // compact drops whitespace, so that documents IAM reformatted compare equal.

@@ -1,6 +1,7 @@
 package remediate
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -367,4 +368,117 @@ func TestDenyUnusedServicesManagedNameTaken(t *testing.T) {
 			}
 		})
 	}
+}
+
+// earlierDeny gives dev the deny policies an earlier run wrote: inline
+// iamprune-deny-unused-1 and managed iamprune-deny-unused-dev-1, attached.
+func (e *env) earlierDeny() {
+	e.t.Helper()
+	if _, err := e.iam.PutUserPolicy(e.ctx, &iam.PutUserPolicyInput{UserName: aws.String("dev"),
+		PolicyName: aws.String("iamprune-deny-unused-1"), PolicyDocument: aws.String(DenyDocument([]string{"athena"}))}); err != nil {
+		e.t.Fatal(err)
+	}
+	e.createPolicy("iamprune-deny-unused-dev-1", DenyDocument([]string{"glue"}))
+	if _, err := e.iam.AttachUserPolicy(e.ctx, &iam.AttachUserPolicyInput{UserName: aws.String("dev"),
+		PolicyArn: aws.String(copyPath + "iamprune-deny-unused-dev-1")}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// Rolling back an apply that journaled neither steps nor a post-image
+// removes only what it wrote: the deny policies of an earlier run, inline
+// and managed, stay as they were.
+func TestDenyUnusedServicesRollbackKeepsEarlierRuns(t *testing.T) {
+	for _, journal := range []string{"nothing", "post-image", "steps"} {
+		t.Run(journal, func(t *testing.T) {
+			e := newEnv(t, "deny")
+			e.earlierDeny()
+			before := e.dump()
+			a := denyAction("user/dev", manyServices(300))
+			in := e.inspect(a)
+			var steps []iamprune.Step
+			ctx := iamprune.WithStepJournal(e.ctx, func(_ context.Context, s iamprune.Step) error {
+				if i := slices.IndexFunc(steps, func(x iamprune.Step) bool { return x.Seq == s.Seq }); i >= 0 {
+					steps[i] = s
+				} else {
+					steps = append(steps, s)
+				}
+				return nil
+			})
+			post, err := e.ex[a.Kind].Apply(ctx, a, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := record(a, in, nil)
+			switch journal {
+			case "post-image":
+				rec.PostImage = post
+			case "steps":
+				rec.Steps = steps
+			}
+			if len(steps) != 5 {
+				t.Errorf("steps %+v, want the inline put and two creates and attaches", steps)
+			}
+			out, err := e.ex[a.Kind].Rollback(e.ctx, rec)
+			if err != nil || out.AlreadyDone {
+				t.Fatalf("Rollback = %+v, %v", out, err)
+			}
+			e.sameDump("after rollback", before, e.dump())
+		})
+	}
+}
+
+// A pre-existing iamprune inline policy that the action's write changed
+// gets its previous document back.
+func TestDenyUnusedServicesRollbackRestoresInline(t *testing.T) {
+	for _, journal := range []string{"nothing", "post-image", "steps"} {
+		t.Run(journal, func(t *testing.T) {
+			e := newEnv(t, "deny")
+			e.earlierDeny()
+			before := e.dump()
+			a := denyAction("user/dev", []string{"ec2"})
+			in := e.inspect(a)
+			// The action's write landed on the earlier policy's name (as
+			// when two deny actions of one principal were inspected before
+			// either was applied).
+			if _, err := e.iam.PutUserPolicy(e.ctx, &iam.PutUserPolicyInput{UserName: aws.String("dev"),
+				PolicyName: aws.String("iamprune-deny-unused-1"), PolicyDocument: aws.String(DenyDocument([]string{"ec2"}))}); err != nil {
+				t.Fatal(err)
+			}
+			rec := record(a, in, nil)
+			switch journal {
+			case "post-image":
+				rec.PostImage = image(denyPost{Inline: []writtenPolicy{{Name: "iamprune-deny-unused-1", Services: []string{"ec2"}}}, Managed: []writtenPolicy{}})
+			case "steps":
+				rec.Steps = []iamprune.Step{{Seq: 1, Op: "PutUserPolicy", Target: "iamprune-deny-unused-1", Status: iamprune.StepDone}}
+			}
+			out, err := e.ex[a.Kind].Rollback(e.ctx, rec)
+			if err != nil || out.AlreadyDone || !strings.Contains(out.Detail, "restored inline policy iamprune-deny-unused-1") {
+				t.Fatalf("Rollback = %+v, %v", out, err)
+			}
+			e.sameDump("after rollback", before, e.dump())
+		})
+	}
+}
+
+// A DeletePolicy that fails fails the rollback, and the next rollback
+// finishes it.
+func TestDenyUnusedServicesRollbackDeleteFails(t *testing.T) {
+	e := newEnv(t, "deny")
+	before := e.dump()
+	a := denyAction("user/dev", manyServices(300))
+	in := e.inspect(a)
+	post, err := e.ex[a.Kind].Apply(e.ctx, a, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := record(a, in, post)
+	e.srv.FailNext("DeletePolicy", "AccessDenied", 1)
+	if out, err := e.ex[a.Kind].Rollback(e.ctx, rec); err == nil || !strings.Contains(err.Error(), "cannot delete policy") {
+		t.Fatalf("Rollback with DeletePolicy failing = %+v, %v; want an error", out, err)
+	}
+	if out, err := e.ex[a.Kind].Rollback(e.ctx, rec); err != nil || out.AlreadyDone {
+		t.Fatalf("second Rollback = %+v, %v", out, err)
+	}
+	e.sameDump("after rollback", before, e.dump())
 }

@@ -49,6 +49,9 @@ var _ iamprune.Executor = (*quarantineRole)(nil)
 type quarantineImage struct {
 	Role            string `json:"role"`
 	DenyAllAttached bool   `json:"deny_all_attached"`
+	// Inline: iamprune-quarantine was already there (an earlier apply
+	// stopped before tagging); Apply then only completes the tags.
+	Inline bool `json:"inline,omitempty"`
 	// Tags holds the previous values of the iamprune tags the role had;
 	// a key absent here was absent.
 	Tags map[string]string `json:"tags,omitempty"`
@@ -122,13 +125,18 @@ func (e *quarantineRole) Inspect(ctx context.Context, a iamprune.Action) (iampru
 		return iamprune.Inspection{Skip: fmt.Sprintf("role %s no longer exists", p.Name)}, nil
 	}
 	in := iamprune.Inspection{
-		PreImage: image(quarantineImage{Role: p.Name, DenyAllAttached: st.denyAllAttached, Tags: st.tags}),
+		PreImage: image(quarantineImage{Role: p.Name, DenyAllAttached: st.denyAllAttached, Inline: st.inline, Tags: st.tags}),
 		LastUsed: st.lastUsed,
 	}
-	_, tagged := st.tags[TagQuarantinedAt]
+	_, at := st.tags[TagQuarantinedAt]
+	_, why := st.tags[TagQuarantineReason]
+	// Done means every step is there: the deny and the tags. A deny
+	// without tags is an apply that stopped half-way: it is completed,
+	// whatever use came since, as the role is already denied.
 	switch {
-	case st.inline || (st.denyAllAttached && tagged):
+	case (st.inline || st.denyAllAttached) && at && why:
 		in.AlreadyDone = true
+	case st.inline:
 	case usedSince(st.lastUsed, knownLastUse(a)):
 		in.Skip = fmt.Sprintf("role %s used on %s, after the finding", p.Name, stamp(*st.lastUsed))
 	}
@@ -145,19 +153,28 @@ func (e *quarantineRole) Apply(ctx context.Context, a iamprune.Action, pre iampr
 		return nil, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: quarantine pre-image is not valid: %v", a.ID, err)
 	}
 	log := e.opts.logger()
+	steps := newStepper(ctx, e.opts)
 	post := quarantinePost{Role: p.Name, Mechanism: mechInline}
-	log.Debug("remediate: PutRolePolicy", "role", p.Name, "policy", QuarantinePolicyName)
-	_, err = e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
-		RoleName: aws.String(p.Name), PolicyName: aws.String(QuarantinePolicyName), PolicyDocument: aws.String(QuarantinePolicy),
-	})
+	if !img.Inline {
+		err = steps.do("PutRolePolicy", QuarantinePolicyName, nil, func() (any, error) {
+			log.Debug("remediate: PutRolePolicy", "role", p.Name, "policy", QuarantinePolicyName)
+			_, err := e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
+				RoleName: aws.String(p.Name), PolicyName: aws.String(QuarantinePolicyName), PolicyDocument: aws.String(QuarantinePolicy),
+			})
+			return nil, err
+		})
+	}
 	switch {
 	case apiCode(err) == "LimitExceeded" && img.DenyAllAttached:
 		post.Mechanism = mechDenyAllPre
 	case apiCode(err) == "LimitExceeded":
 		// The inline quota is full: AWSDenyAll denies the same.
 		post.Mechanism, post.PolicyARN = mechDenyAll, e.denyAllARN(p)
-		log.Debug("remediate: AttachRolePolicy", "role", p.Name, "policy", post.PolicyARN)
-		_, err = e.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(p.Name), PolicyArn: aws.String(post.PolicyARN)})
+		err = steps.do("AttachRolePolicy", post.PolicyARN, nil, func() (any, error) {
+			log.Debug("remediate: AttachRolePolicy", "role", p.Name, "policy", post.PolicyARN)
+			_, err := e.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(p.Name), PolicyArn: aws.String(post.PolicyARN)})
+			return nil, err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("remediate: cannot quarantine role %s: its inline policy quota is full and attaching %s failed: %w", p.Name, post.PolicyARN, err)
 		}
@@ -171,9 +188,15 @@ func (e *quarantineRole) Apply(ctx context.Context, a iamprune.Action, pre iampr
 			tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
 		}
 	}
-	log.Debug("remediate: TagRole", "role", p.Name)
-	if _, err := e.iam.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String(p.Name), Tags: tags}); err != nil {
-		return image(post), fmt.Errorf("remediate: role %s is quarantined (%s) but cannot be tagged: %w", p.Name, post.Mechanism, err)
+	// The step's pre-image is the previous value of each iamprune tag.
+	err = steps.do("TagRole", strings.Join(quarantineTags, ","), img.Tags, func() (any, error) {
+		log.Debug("remediate: TagRole", "role", p.Name)
+		_, err := e.iam.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String(p.Name), Tags: tags})
+		return post.Tags, err
+	})
+	if err != nil {
+		post.Tags = nil
+		return image(post), fmt.Errorf("remediate: role %s is quarantined (%s) but cannot be tagged (apply again to finish, or roll back to lift it): %w", p.Name, post.Mechanism, err)
 	}
 	return image(post), nil
 }
@@ -258,9 +281,14 @@ func (e *quarantineRole) Rollback(ctx context.Context, rec iamprune.ActionRecord
 		}
 		done = append(done, "deleted inline policy "+QuarantinePolicyName)
 	}
-	// Detach AWSDenyAll only when iamprune attached it: it was not there
-	// before, and the post-image (if journaled) says Apply attached it.
-	if st.denyAllAttached && !pre.DenyAllAttached && (post.Mechanism == "" || post.Mechanism == mechDenyAll) {
+	// Detach AWSDenyAll only when iamprune attached it: a step of this
+	// action attached it or, without steps, it was not there before and
+	// the post-image (if journaled) says Apply attached it.
+	attachedByUs := !pre.DenyAllAttached && (post.Mechanism == "" || post.Mechanism == mechDenyAll)
+	if len(rec.Steps) > 0 {
+		attachedByUs = len(stepsOf(rec, "AttachRolePolicy")) > 0
+	}
+	if st.denyAllAttached && attachedByUs {
 		arn := e.denyAllARN(p)
 		log.Debug("remediate: DetachRolePolicy", "role", p.Name, "policy", arn)
 		if _, err := e.iam.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(p.Name), PolicyArn: aws.String(arn)}); err != nil && !isNoSuchEntity(err) {

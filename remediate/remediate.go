@@ -6,7 +6,10 @@
 // Every executor reads the live state in Inspect and records a pre-image
 // that is enough to restore exactly what was there; Rollback works from the
 // pre-image and the live state, so it also undoes an Apply that crashed
-// before its post-image was journaled.
+// before its post-image was journaled. An executor that makes more than
+// one write journals each as an iamprune.Step (iamprune.JournalStep), so
+// that a half-done change is completed by the next apply and undone by
+// rollback, step by step.
 package remediate
 
 import (

@@ -268,11 +268,18 @@ func (e *rewritePolicy) Apply(ctx context.Context, a iamprune.Action, pre iampru
 	}
 	ent := entityOf(e.iam, p)
 	log := e.opts.logger()
+	steps := newStepper(ctx, e.opts)
 	post := rewritePost{Policies: []rewriteDone{}}
 	for i, c := range chs {
 		if st := img.Policies[i]; c.Method == iamprune.MethodDetach && !st.Done && st.Present {
-			log.Debug("remediate: detach unused policy", "kind", p.Kind, "principal", p.Name, "policy", c.arn)
-			if err := ent.detach(ctx, c.arn); err != nil && !isNoSuchEntity(err) {
+			err := steps.do(detachOp(p), c.arn, nil, func() (any, error) {
+				log.Debug("remediate: detach unused policy", "kind", p.Kind, "principal", p.Name, "policy", c.arn)
+				if err := ent.detach(ctx, c.arn); err != nil && !isNoSuchEntity(err) {
+					return nil, err
+				}
+				return nil, nil
+			})
+			if err != nil {
 				return image(post), err
 			}
 			post.Policies = append(post.Policies, rewriteDone{Policy: c.arn, Detached: c.arn})
@@ -285,14 +292,14 @@ func (e *rewritePolicy) Apply(ctx context.Context, a iamprune.Action, pre iampru
 		}
 		post.Policies = append(post.Policies, rewriteDone{Policy: st.Policy})
 		d := &post.Policies[len(post.Policies)-1]
-		if err := e.applyChange(ctx, ent, p, c, st, d); err != nil {
+		if err := e.applyChange(ctx, steps, ent, p, c, st, d); err != nil {
 			return image(post), err
 		}
 	}
 	return image(post), nil
 }
 
-func (e *rewritePolicy) applyChange(ctx context.Context, ent entity, p principal, c change, st rewriteState, d *rewriteDone) error {
+func (e *rewritePolicy) applyChange(ctx context.Context, steps *stepper, ent entity, p principal, c change, st rewriteState, d *rewriteDone) error {
 	log := e.opts.logger()
 	replaces, what := c.arn, "refined copy of "+c.arn
 	if c.Type == iamprune.PolicyInline {
@@ -304,14 +311,20 @@ func (e *rewritePolicy) applyChange(ctx context.Context, ent entity, p principal
 			if c.Method != iamprune.MethodReplaceCopy || i > 0 {
 				part = fmt.Sprintf("part %d of the %s, split for size", len(c.after)-len(st.Copies)+i+1, what)
 			}
-			if err := e.createCopy(ctx, p, cp, replaces, part); err != nil {
+			err := steps.do("CreatePolicy", cp.ARN, nil, func() (any, error) {
+				return nil, e.createCopy(ctx, p, cp, replaces, part)
+			})
+			if err != nil {
 				return err
 			}
 			d.CreatedCopies = append(d.CreatedCopies, cp.ARN)
 		}
 		if !cp.Attached {
-			log.Debug("remediate: attach refined policy", "kind", p.Kind, "principal", p.Name, "policy", cp.ARN)
-			if err := ent.attach(ctx, cp.ARN); err != nil {
+			err := steps.do(attachOp(p), cp.ARN, nil, func() (any, error) {
+				log.Debug("remediate: attach refined policy", "kind", p.Kind, "principal", p.Name, "policy", cp.ARN)
+				return nil, ent.attach(ctx, cp.ARN)
+			})
+			if err != nil {
 				return err
 			}
 			d.Attached = append(d.Attached, cp.ARN)
@@ -320,15 +333,24 @@ func (e *rewritePolicy) applyChange(ctx context.Context, ent entity, p principal
 	switch c.Method {
 	case iamprune.MethodPutInline:
 		if !st.Written {
-			log.Debug("remediate: rewrite inline policy", "kind", p.Kind, "principal", p.Name, "policy", c.name)
-			if err := ent.putInline(ctx, c.name, c.after[0]); err != nil {
+			err := steps.do(putOp(p), c.name, st.Document, func() (any, error) {
+				log.Debug("remediate: rewrite inline policy", "kind", p.Kind, "principal", p.Name, "policy", c.name)
+				return nil, ent.putInline(ctx, c.name, c.after[0])
+			})
+			if err != nil {
 				return err
 			}
 			d.Wrote = true
 		}
 	case iamprune.MethodDeleteInline:
-		log.Debug("remediate: delete unused inline policy", "kind", p.Kind, "principal", p.Name, "policy", c.name)
-		if err := ent.deleteInline(ctx, c.name); err != nil && !isNoSuchEntity(err) {
+		err := steps.do(deleteOp(p), c.name, st.Document, func() (any, error) {
+			log.Debug("remediate: delete unused inline policy", "kind", p.Kind, "principal", p.Name, "policy", c.name)
+			if err := ent.deleteInline(ctx, c.name); err != nil && !isNoSuchEntity(err) {
+				return nil, err
+			}
+			return nil, nil
+		})
+		if err != nil {
 			return err
 		}
 		d.DeletedInline = true
@@ -341,22 +363,40 @@ func (e *rewritePolicy) applyChange(ctx context.Context, ent entity, p principal
 			if !ok {
 				return fmt.Errorf("remediate: policy %s has %d versions and none to delete", c.arn, len(st.Versions))
 			}
-			log.Debug("remediate: delete oldest policy version", "policy", c.arn, "version", old.ID)
-			if _, err := e.iam.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(c.arn), VersionId: aws.String(old.ID)}); err != nil && !isNoSuchEntity(err) {
-				return fmt.Errorf("remediate: cannot delete version %s of policy %s to make room: %w", old.ID, c.arn, err)
+			err := steps.do("DeletePolicyVersion", c.arn+" "+old.ID, old, func() (any, error) {
+				log.Debug("remediate: delete oldest policy version", "policy", c.arn, "version", old.ID)
+				if _, err := e.iam.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(c.arn), VersionId: aws.String(old.ID)}); err != nil && !isNoSuchEntity(err) {
+					return nil, fmt.Errorf("remediate: cannot delete version %s of policy %s to make room: %w", old.ID, c.arn, err)
+				}
+				return nil, nil
+			})
+			if err != nil {
+				return err
 			}
 			d.DeletedVersion = &old
 		}
-		log.Debug("remediate: create default policy version", "policy", c.arn)
-		out, err := e.iam.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(c.arn), PolicyDocument: aws.String(c.after[0]), SetAsDefault: true})
+		err := steps.do("CreatePolicyVersion", c.arn, st.DefaultVersion, func() (any, error) {
+			log.Debug("remediate: create default policy version", "policy", c.arn)
+			out, err := e.iam.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(c.arn), PolicyDocument: aws.String(c.after[0]), SetAsDefault: true})
+			if err != nil {
+				return nil, fmt.Errorf("remediate: cannot create a new version of policy %s: %w", c.arn, err)
+			}
+			d.CreatedVersion = aws.ToString(out.PolicyVersion.VersionId)
+			return d.CreatedVersion, nil
+		})
 		if err != nil {
-			return fmt.Errorf("remediate: cannot create a new version of policy %s: %w", c.arn, err)
+			return err
 		}
-		d.CreatedVersion = aws.ToString(out.PolicyVersion.VersionId)
 	case iamprune.MethodReplaceCopy:
 		if st.Present {
-			log.Debug("remediate: detach replaced policy", "kind", p.Kind, "principal", p.Name, "policy", c.arn)
-			if err := ent.detach(ctx, c.arn); err != nil && !isNoSuchEntity(err) {
+			err := steps.do(detachOp(p), c.arn, nil, func() (any, error) {
+				log.Debug("remediate: detach replaced policy", "kind", p.Kind, "principal", p.Name, "policy", c.arn)
+				if err := ent.detach(ctx, c.arn); err != nil && !isNoSuchEntity(err) {
+					return nil, err
+				}
+				return nil, nil
+			})
+			if err != nil {
 				return err
 			}
 			d.Detached = c.arn
