@@ -56,6 +56,13 @@ const (
 	DefaultAWSMaxRequestsPerSecond = 50
 )
 
+// Holds says how long rollback keeps a rolled-back item from being
+// remediated again.
+type Holds struct {
+	// Days is the default of rollback --hold-days; 0 sets no hold.
+	Days int `yaml:"days" json:"days"`
+}
+
 // Config is the YAML configuration (design.md). Every key has a default,
 // given by DefaultConfig.
 type Config struct {
@@ -67,7 +74,8 @@ type Config struct {
 	Protected  []string             `yaml:"protected" json:"protected"`
 	Limits     Limits               `yaml:"limits" json:"limits"`
 	// AWS is the retry and rate policy of AWS calls.
-	AWS AWS `yaml:"aws" json:"aws"`
+	AWS   AWS   `yaml:"aws" json:"aws"`
+	Holds Holds `yaml:"holds" json:"holds"`
 	// ExceptionPolicy bounds what exception files may contain
 	// (config: exceptions as a mapping).
 	ExceptionPolicy ExceptionPolicy `yaml:"-" json:"exception_policy"`
@@ -180,6 +188,7 @@ func DefaultConfig() Config {
 		},
 		Limits:          Limits{MaxActionsPerRun: 25},
 		AWS:             AWS{MaxRetries: DefaultAWSMaxRetries, MaxRequestsPerSecond: DefaultAWSMaxRequestsPerSecond},
+		Holds:           Holds{Days: DefaultHoldDays},
 		ExceptionPolicy: ExceptionPolicy{MaxDays: 365, MaxArchiveRules: 100},
 		Notifications:   DefaultNotifications(),
 		CrossAccount:    CrossAccount{SessionName: DefaultSessionName},
@@ -259,6 +268,9 @@ func (c Config) Validate() error {
 	}
 	if c.AWS.MaxRequestsPerSecond < 0 {
 		return Errorf(EINVALID, "aws.max_requests_per_second: must be >= 0 (0: no cap), got %v", c.AWS.MaxRequestsPerSecond)
+	}
+	if c.Holds.Days < 0 {
+		return Errorf(EINVALID, "holds.days: must be >= 0, got %d", c.Holds.Days)
 	}
 	if c.Analyzer != AnalyzerAuto {
 		if p, ok := ParseARN(c.Analyzer); !ok || p.Service != "access-analyzer" {

@@ -84,6 +84,10 @@ type Action struct {
 	LastAccessed *time.Time `json:"last_accessed,omitempty"`
 	// ExceptionExpires is the expiry of the matching exception, if any.
 	ExceptionExpires string `json:"exception_expires,omitempty"`
+	// Hold is the id of the hold that keeps a rolled-back item exempt, and
+	// HoldUntil (YYYY-MM-DD, UTC) the day it ends.
+	Hold      string `json:"hold,omitempty"`
+	HoldUntil string `json:"hold_until,omitempty"`
 	// Basis records what the decision was based on, so that applying a
 	// saved plan can refuse it when the world changed since.
 	Basis *Basis `json:"basis,omitempty"`

@@ -122,15 +122,23 @@ type LockInfo struct {
 // Lock is a held per-account run lock.
 type Lock interface {
 	Release(ctx context.Context) error
+	// Renew extends the lease to now+ttl while this holding still has the lock;
+	// ECONFLICT once the lock was taken over or broken.
+	Renew(ctx context.Context, ttl time.Duration) error
 }
 
-// Store is the state store: runs, the action journal with pre-images, and
-// the per-account lock. SQLite is the default; DynamoDB scales it out.
+// Store is the state store: runs, the action journal with pre-images and
+// steps, the per-account lock, and holds. SQLite is the default; DynamoDB scales it out.
 type Store interface {
 	// Lock takes the account's run lock for owner, or fails with an
-	// ECONFLICT *Error naming the holder. A lock older than ttl is stale
-	// (its holder died) and is taken over.
-	Lock(ctx context.Context, account, owner string, ttl time.Duration) (Lock, error)
+	// ECONFLICT *Error naming the holder (owner.String(), since, expires).
+	// A lock past its expiry (its holder stopped renewing it) is stale and
+	// is taken over.
+	Lock(ctx context.Context, account string, owner LockOwner, ttl time.Duration) (Lock, error)
+	// LockHolder returns the account's lock as stored, expired or not, or nil when there is none.
+	LockHolder(ctx context.Context, account string) (*LockInfo, error)
+	// BreakLock removes the account's lock only if its token is still token; reports whether it did.
+	BreakLock(ctx context.Context, account, token string) (bool, error)
 
 	CreateRun(ctx context.Context, r Run) error
 	FinishRun(ctx context.Context, runID, status, detail string, at time.Time) error
@@ -138,15 +146,28 @@ type Store interface {
 	// Runs lists runs, newest first; account "" means all, limit <= 0 all.
 	Runs(ctx context.Context, account string, limit int) ([]Run, error)
 
-	// BeginAction journals the intent (Status pending) with its pre-image.
-	// It fails with ECONFLICT if the (run, action) pair already exists.
+	// BeginAction journals the intent (Status pending) with its pre-image,
+	// and its Steps when set. It fails with ECONFLICT if the (run, action)
+	// pair already exists.
 	BeginAction(ctx context.Context, rec ActionRecord) error
 	// FinishAction records the outcome of a journaled intent.
 	FinishAction(ctx context.Context, runID, actionID, status, detail string, post json.RawMessage, at time.Time) error
 	// Actions returns a run's journal in the order it was written.
 	Actions(ctx context.Context, runID string) ([]ActionRecord, error)
 	// FindActions returns matching journal entries across runs, oldest first.
+	// Actions and FindActions return each record with its Steps in Seq order.
 	FindActions(ctx context.Context, f ActionFilter) ([]ActionRecord, error)
+	// RecordStep inserts or replaces (by Seq) a step of a journaled action; ENOTFOUND for an unknown (run, action).
+	RecordStep(ctx context.Context, runID, actionID string, s Step) error
+
+	// PutHold inserts or replaces a hold by ID.
+	PutHold(ctx context.Context, h Hold) error
+	// Hold returns one hold; ENOTFOUND when unknown.
+	Hold(ctx context.Context, id string) (*Hold, error)
+	// Holds lists holds, newest first (by At); account "" means all.
+	Holds(ctx context.Context, account string) ([]Hold, error)
+	// ReleaseHold ends a hold early; ENOTFOUND when unknown; releasing twice keeps the first release.
+	ReleaseHold(ctx context.Context, id, by string, at time.Time) error
 
 	Close() error
 }

@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -30,10 +31,6 @@ const (
 
 // HookPoints lists the crash-injection points in order.
 var HookPoints = []string{HookBeforeIntent, HookAfterIntent, HookAfterApply, HookAfterOutcome}
-
-// DefaultLockTTL is how long a run's lock holds when Options.LockTTL is 0:
-// past it the holder is presumed dead and the lock is taken over.
-const DefaultLockTTL = time.Hour
 
 // Options are the dependencies and guards of Apply, Rollback and Reconcile.
 type Options struct {
@@ -66,10 +63,16 @@ type Options struct {
 	KeyDeleteAfterDays int
 	Now                func() time.Time
 	Audit              *audit.Logger
-	// Owner describes the lock holder (host, pid, user) for the message a
-	// concurrent run gets.
-	Owner   string
+	// Owner is the lock holder (host, pid, user, start) recorded with the
+	// lock, for the message a concurrent run gets.
+	Owner   iamprune.LockOwner
 	LockTTL time.Duration
+	// Logger receives the warnings of lock handling (a stale lock broken,
+	// a lock lost); nil discards them.
+	Logger *slog.Logger
+	// HoldDays is how long Rollback holds each item it undid, so that it
+	// is not remediated again meanwhile; 0 sets no hold.
+	HoldDays int
 	// RunID names the new run; empty generates one (NewRunID). Set it when
 	// the executors must know it in advance (they tag what they change).
 	RunID string
@@ -86,8 +89,11 @@ func (o Options) withDefaults() Options {
 	if o.LockTTL <= 0 {
 		o.LockTTL = DefaultLockTTL
 	}
-	if o.Owner == "" {
-		o.Owner = "iamprune"
+	if o.Owner.Host == "" {
+		o.Owner.Host = "iamprune"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o
 }
@@ -148,23 +154,26 @@ func Apply(ctx context.Context, plan *iamprune.Plan, o Options) (*iamprune.RunRe
 		o.Audit.Log(audit.Event{Event: audit.RunRefused, Account: o.Account, Kind: string(iamprune.RunApply), Status: iamprune.RunRefused, Detail: why})
 		return &iamprune.RunResult{Results: []iamprune.ActionResult{}, Refused: why}, nil
 	}
+	r := iamprune.Run{ID: o.RunID, Kind: iamprune.RunApply, Account: o.Account, Caller: o.Protection.Caller, Status: iamprune.RunRunning, StartedAt: o.now()}
+	if r.ID == "" {
+		r.ID = NewRunID(r.StartedAt)
+	}
+	o = o.forRun(r.ID)
 	// Every account the run changes is locked, in a fixed order so that two
-	// runs cannot deadlock, and what died there is reconciled first.
+	// runs cannot deadlock, and what died there is reconciled first. The
+	// run acts under the locks' context: losing a lock stops it.
+	lk := newLocks(ctx, o, "apply")
+	defer lk.release(ctx)
+	ctx = lk.ctx
 	for _, account := range accountsOf(actions, o.Account) {
-		lock, err := o.Store.Lock(ctx, account, o.Owner, o.LockTTL)
-		if err != nil {
-			return nil, fmt.Errorf("apply: %w", err)
+		if err := lk.take(account); err != nil {
+			return nil, err
 		}
-		defer lock.Release(context.WithoutCancel(ctx))
 		if _, err := reconcile(ctx, account, o); err != nil {
 			return nil, err
 		}
 	}
 
-	r := iamprune.Run{ID: o.RunID, Kind: iamprune.RunApply, Account: o.Account, Caller: o.Protection.Caller, Status: iamprune.RunRunning, StartedAt: o.now()}
-	if r.ID == "" {
-		r.ID = NewRunID(r.StartedAt)
-	}
 	if !plan.GeneratedAt.IsZero() {
 		at := plan.GeneratedAt.UTC()
 		r.PlanGeneratedAt = &at
@@ -183,6 +192,9 @@ func Apply(ctx context.Context, plan *iamprune.Plan, o Options) (*iamprune.RunRe
 	}
 
 	return runEach(ctx, o, r, res, checks, "", func(c *check) (iamprune.ActionResult, error) {
+		if err := lk.stopped(ctx, o, r); err != nil {
+			return iamprune.ActionResult{}, err
+		}
 		return execute(ctx, o, r.ID, c)
 	})
 }

@@ -108,7 +108,7 @@ func TestBlastRadius(t *testing.T) {
 
 func TestLockHeld(t *testing.T) {
 	e := newEnv(t)
-	if _, err := e.store.Lock(context.Background(), account, "ci-runner-7 pid 4242", time.Hour); err != nil {
+	if _, err := e.store.Lock(context.Background(), account, iamprune.LockOwner{Host: "ci-runner-7 pid 4242"}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	_, err := apply.Apply(context.Background(), basePlan(), e.opts)
@@ -128,7 +128,7 @@ func TestLockTakeover(t *testing.T) {
 	e := newEnv(t)
 	clock := now
 	e.store.Now = func() time.Time { return clock }
-	if _, err := e.store.Lock(context.Background(), account, "dead pid 1", time.Minute); err != nil {
+	if _, err := e.store.Lock(context.Background(), account, iamprune.LockOwner{Host: "dead pid 1"}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	clock = clock.Add(2 * time.Minute)
@@ -159,7 +159,7 @@ func TestConcurrentApplies(t *testing.T) {
 	if errBoth[0] != nil || first.Failed() {
 		t.Fatalf("first apply: %v %+v", errBoth[0], first)
 	}
-	if iamprune.ErrorCode(errBoth[1]) != iamprune.ECONFLICT || !strings.Contains(errBoth[1].Error(), "test host pid 1") {
+	if iamprune.ErrorCode(errBoth[1]) != iamprune.ECONFLICT || !strings.Contains(errBoth[1].Error(), "pid 1 on test host") {
 		t.Errorf("second apply: %v, want ECONFLICT naming the first", errBoth[1])
 	}
 	for _, id := range remediationIDs {

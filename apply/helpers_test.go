@@ -189,7 +189,7 @@ func newEnv(t *testing.T) *env {
 		MaxActions: 25,
 		Now:        func() time.Time { return now },
 		Audit:      audit.New(e.log, nil),
-		Owner:      "test host pid 1",
+		Owner:      iamprune.LockOwner{Host: "test host", PID: 1},
 	}
 	return e
 }

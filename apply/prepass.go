@@ -35,7 +35,7 @@ func (c *check) finish(status, detail string) *check {
 // that the run can be refused as a whole (stale plan, blast radius) and
 // nothing is read twice: findings are cached by id across actions.
 func prepass(ctx context.Context, actions []iamprune.Action, o Options) []*check {
-	p := &prepasser{o: o, now: o.now(), findings: map[string]findingRead{}, made: map[string]*Made{}}
+	p := &prepasser{o: o, now: o.now(), findings: map[string]findingRead{}, made: map[string]*Made{}, held: map[string][]iamprune.Hold{}}
 	checks := make([]*check, len(actions))
 	for i, a := range actions {
 		checks[i] = p.check(ctx, a)
@@ -48,6 +48,7 @@ type prepasser struct {
 	now      time.Time
 	findings map[string]findingRead
 	made     map[string]*Made // each account's journal changes, read once when a delete needs them
+	held     map[string][]iamprune.Hold
 }
 
 type findingRead struct {
@@ -74,6 +75,17 @@ func (p *prepasser) check(ctx context.Context, a iamprune.Action) *check {
 	}
 	a, why, note := exempt(a, p.o.Exceptions, p.now)
 	c.action, c.note = a, note
+	if why != "" {
+		return c.finish(iamprune.ResultSkipped, why)
+	}
+	// A hold set by a rollback since the plan was made: the item must not
+	// be remediated again until it ends.
+	holds, err := p.holds(ctx, a.Account)
+	if err != nil {
+		return c.finish(iamprune.ResultFailed, err.Error())
+	}
+	a, why, note = held(a, holds, p.now)
+	c.action, c.note = a, c.note+note
 	if why != "" {
 		return c.finish(iamprune.ResultSkipped, why)
 	}
@@ -113,6 +125,20 @@ func (p *prepasser) check(ctx context.Context, a iamprune.Action) *check {
 		return c.finish(iamprune.ResultSkipped, in.Skip)
 	}
 	return c
+}
+
+// holds returns the account's holds, read once.
+func (p *prepasser) holds(ctx context.Context, account string) ([]iamprune.Hold, error) {
+	account = cmp.Or(account, p.o.Account)
+	if hs, ok := p.held[account]; ok {
+		return hs, nil
+	}
+	hs, err := p.o.Store.Holds(ctx, account)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the holds of account %s: %w", account, err)
+	}
+	p.held[account] = hs
+	return hs, nil
 }
 
 // deletable says why a key must not be deleted, or "": iamprune deletes only

@@ -19,12 +19,12 @@ func Reconcile(ctx context.Context, account string, o Options) ([]iamprune.Actio
 	if o.Store == nil || account == "" {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "apply: reconcile needs a state store and an account")
 	}
-	lock, err := o.Store.Lock(ctx, account, o.Owner, o.LockTTL)
-	if err != nil {
-		return nil, fmt.Errorf("apply: %w", err)
+	lk := newLocks(ctx, o, "reconcile")
+	defer lk.release(ctx)
+	if err := lk.take(account); err != nil {
+		return nil, err
 	}
-	defer lock.Release(context.WithoutCancel(ctx))
-	return reconcile(ctx, account, o)
+	return reconcile(lk.ctx, account, o)
 }
 
 // reconcile does the work of Reconcile; the caller holds the lock, so any

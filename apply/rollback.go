@@ -37,11 +37,18 @@ func Rollback(ctx context.Context, runID string, actionIDs []string, o Options) 
 		o.Audit.Log(audit.Event{Event: audit.RunRefused, Account: o.Account, Kind: string(iamprune.RunRollback), Status: iamprune.RunRefused, Detail: why})
 		return &iamprune.RunResult{Results: []iamprune.ActionResult{}, Refused: why}, nil
 	}
-	lock, err := o.Store.Lock(ctx, o.Account, o.Owner, o.LockTTL)
-	if err != nil {
-		return nil, fmt.Errorf("rollback: %w", err)
+	r := iamprune.Run{ID: o.RunID, Kind: iamprune.RunRollback, Account: o.Account, Caller: o.Protection.Caller,
+		Status: iamprune.RunRunning, StartedAt: o.now(), Detail: "rollback of run " + runID}
+	if r.ID == "" {
+		r.ID = NewRunID(r.StartedAt)
 	}
-	defer lock.Release(context.WithoutCancel(ctx))
+	o = o.forRun(r.ID)
+	lk := newLocks(ctx, o, "rollback")
+	defer lk.release(ctx)
+	ctx = lk.ctx
+	if err := lk.take(o.Account); err != nil {
+		return nil, err
+	}
 	// Reconcile first: an intent the original run left pending may turn
 	// out done, and then it must be undone too.
 	if _, err := reconcile(ctx, o.Account, o); err != nil {
@@ -68,11 +75,9 @@ func Rollback(ctx context.Context, runID string, actionIDs []string, o Options) 
 	if len(members) > 0 {
 		slices.Sort(members)
 		for _, account := range members {
-			lock, err := o.Store.Lock(ctx, account, o.Owner, o.LockTTL)
-			if err != nil {
-				return nil, fmt.Errorf("rollback: %w", err)
+			if err := lk.take(account); err != nil {
+				return nil, err
 			}
-			defer lock.Release(context.WithoutCancel(ctx))
 			if _, err := reconcile(ctx, account, o); err != nil {
 				return nil, err
 			}
@@ -86,18 +91,25 @@ func Rollback(ctx context.Context, runID string, actionIDs []string, o Options) 
 		return nil, err
 	}
 
-	r := iamprune.Run{ID: o.RunID, Kind: iamprune.RunRollback, Account: o.Account, Caller: o.Protection.Caller,
-		Status: iamprune.RunRunning, StartedAt: o.now(), Detail: "rollback of run " + runID}
-	if r.ID == "" {
-		r.ID = NewRunID(r.StartedAt)
-	}
 	if err := startRun(ctx, o, r); err != nil {
 		return nil, err
 	}
 	res := &iamprune.RunResult{RunID: r.ID, Results: []iamprune.ActionResult{}}
-	return runEach(ctx, o, r, res, todo, "rollback of run "+runID+": ", func(rec iamprune.ActionRecord) (iamprune.ActionResult, error) {
+	res, err = runEach(ctx, o, r, res, todo, "rollback of run "+runID+": ", func(rec iamprune.ActionRecord) (iamprune.ActionResult, error) {
+		if err := lk.stopped(ctx, o, r); err != nil {
+			return iamprune.ActionResult{}, err
+		}
 		return undo(ctx, o, r.ID, rec)
 	})
+	if err != nil {
+		return nil, err
+	}
+	// The changes are undone whatever happens to the holds: the result
+	// (with any one-time password) is returned with the error.
+	if err := recordHolds(context.WithoutCancel(ctx), o, r, runID, todo, res); err != nil {
+		return res, err
+	}
+	return res, nil
 }
 
 // selectUndo returns the journal entries to undo, newest first: every

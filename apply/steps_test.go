@@ -109,7 +109,7 @@ func newIAMEnv(t *testing.T, snap string) *iamEnv {
 		MaxActions: 25,
 		Now:        func() time.Time { return now },
 		Audit:      audit.New(io.Discard, nil),
-		Owner:      "test",
+		Owner:      iamprune.LockOwner{Host: "test host", PID: 1},
 	}
 	return e
 }

@@ -38,6 +38,15 @@ const (
 	RollbackAlreadyDone = "rollback-already-done"
 	RollbackSkipped     = "rollback-skipped"
 	RollbackFailed      = "rollback-failed"
+
+	// LockBroken: a run broke the lock of a dead holder (same host, pid
+	// gone) or 'iamprune unlock' broke one; LockLost: a run found its lock
+	// taken and stopped.
+	LockBroken = "lock-broken"
+	LockLost   = "lock-lost"
+	// HoldSet: rollback held an item; HoldReleased: a hold was ended early.
+	HoldSet      = "hold-set"
+	HoldReleased = "hold-released"
 )
 
 // Event is one audit line. Every key is always written, so that the schema

@@ -15,6 +15,8 @@
 //	protected: []           # ARN globs never touched, on top of the built-in protections
 //	limits:
 //	  max_actions_per_run: 25
+//	holds:
+//	  days: 30              # rollback holds a rolled-back item this long (rollback --hold-days); 0: no hold
 //	notifications:          # notices to owners; Reference shows each channel type
 //	  channels: []          # destinations: {name, type: sns|slack|webhook|email, ...}
 //	  owner_tags: [owner, team, contact]  # principal tags naming the owner, first set wins

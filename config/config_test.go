@@ -23,6 +23,7 @@ func TestReferenceParsesToDefaults(t *testing.T) {
 	}
 	// Every key must be documented, not just left to its default.
 	keys := append(append(append(append([]string{}, topKeys...), ruleKeys...), limitKeys...), awsKeys...)
+	keys = append(keys, holdKeys...)
 	keys = append(append(append(keys, notifKeys...), channelKeys...), routeKeys...)
 	for _, ft := range iamprune.FindingTypes {
 		keys = append(keys, string(ft))
@@ -67,6 +68,7 @@ func TestLoad(t *testing.T) {
 				Protected:       []string{"arn:aws:iam::*:role/BreakGlass*", "arn:aws:iam::111122223333:user/ci-*"},
 				Limits:          iamprune.Limits{MaxActionsPerRun: 5},
 				AWS:             iamprune.AWS{MaxRetries: 20, MaxRequestsPerSecond: 2.5},
+				Holds:           iamprune.Holds{Days: 14},
 				ExceptionPolicy: iamprune.ExceptionPolicy{MaxDays: 90, MaxArchiveRules: 100},
 				Notifications:   iamprune.DefaultNotifications(),
 				Accounts:        []string{"111122223333", "444455556666"},
@@ -158,6 +160,7 @@ func TestLoadErrors(t *testing.T) {
 		{"negative-limit", []string{":3: limits.max_actions_per_run: must be >= 0, got -1"}},
 		{"aws-bad", []string{":3: aws.max_retries: must be from 0 to 100, got -1"}},
 		{"aws-bad-rate", []string{`:2: aws.max_requests_per_second: must be a number, got "fast"`}},
+		{"negative-hold-days", []string{":3: holds.days: must be >= 0, got -3"}},
 		{"bad-analyzer", []string{`:1: analyzer: "my-analyzer" is neither "auto" nor an analyzer ARN (arn:aws:access-analyzer:REGION:ACCOUNT:analyzer/NAME)`}},
 		{"empty-protected", []string{":3: protected[1]: empty pattern"}},
 		{"bad-exceptions-key", []string{":3: exceptions.max_dayz: unknown key (did you mean max_days?)"}},

@@ -10,10 +10,11 @@ import (
 )
 
 var (
-	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "accounts", "notifications", "propose", "recommendations", "aws"}
+	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "holds", "accounts", "notifications", "propose", "recommendations", "aws"}
 	ruleKeys  = []string{"notify_after_days", "remediate_after_days", "action", "delete_after_days"}
 	limitKeys = []string{"max_actions_per_run"}
 	awsKeys   = []string{"max_retries", "max_requests_per_second"}
+	holdKeys  = []string{"days"}
 	excKeys   = []string{"path", "max_days", "max_archive_rules"}
 )
 
@@ -91,6 +92,16 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 		case "aws":
 			if !yamlnode.IsNull(v) {
 				p.aws(v, &cfg.AWS)
+			}
+		case "holds":
+			if !yamlnode.IsNull(v) {
+				p.Fields(v, key, "key", holdKeys, func(hk string, k, v *yaml.Node) {
+					kp := yamlnode.Join(key, hk)
+					p.lines[kp] = k.Line
+					if n, ok := p.Int(v, kp); ok {
+						cfg.Holds.Days = n
+					}
+				})
 			}
 		case "limits":
 			if !yamlnode.IsNull(v) {

@@ -35,6 +35,9 @@ type Input struct {
 	// Notices are the account's sent notices (the notification log), the
 	// proof of prior notice; failed ones, if passed, do not count.
 	Notices []iamprune.NoticeRecord
+	// Holds are the holds rollbacks set (the state store); an active one
+	// keeps its item exempt.
+	Holds []iamprune.Hold
 }
 
 // Plan decides what to do about every finding (design.md "Plan"). Actions
@@ -149,6 +152,8 @@ func (d *decision) actions() []iamprune.Action {
 		case len(excs) > 0:
 			a := d.entry(iamprune.KindExempt, it.target, one, exemptReason(excs[0], nil)+"; "+d.would(one))
 			out = append(out, withException(a, excs[0]))
+		case d.heldBy(it.target) != nil:
+			out = append(out, d.heldEntry(d.heldBy(it.target), it.target, one, nil))
 		default:
 			out = append(out, d.decide(one)...)
 		}

@@ -17,6 +17,7 @@ type planCase struct {
 	done        map[string]iamprune.DoneRef
 	deactivated map[string]iamprune.DoneRef
 	notices     []iamprune.NoticeRecord
+	holds       []iamprune.Hold
 	want        []string
 }
 
@@ -30,7 +31,7 @@ func (c planCase) run(t *testing.T) iamprune.Plan {
 	if c.caller != "" {
 		fs.Caller = c.caller
 	}
-	p := Plan(Input{Findings: c.findings, Facts: fs, Config: cfg, Exceptions: c.exceptions, Now: now, Done: c.done, Deactivated: c.deactivated, Notices: c.notices})
+	p := Plan(Input{Findings: c.findings, Facts: fs, Config: cfg, Exceptions: c.exceptions, Now: now, Done: c.done, Deactivated: c.deactivated, Notices: c.notices, Holds: c.holds})
 	checkLines(t, p, c.want)
 	return p
 }

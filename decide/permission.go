@@ -53,5 +53,27 @@ func (d *decision) permission(due []item, protected string, excs []iamprune.Exce
 		a := d.entry(iamprune.KindExempt, d.name, exempt, strings.Join(reasons, "; ")+"; "+d.would(exempt))
 		out = append(out, withException(a, excs[first]))
 	}
+	// Services a rollback put on hold wait until the hold ends; the others
+	// are planned as usual.
+	if h := d.heldBy(d.name); h != nil && len(rest) > 0 {
+		var held, free []item
+		for _, it := range rest {
+			if len(h.Services) == 0 || slices.Contains(h.Services, it.service) {
+				held = append(held, it)
+			} else {
+				free = append(free, it)
+			}
+		}
+		if len(held) > 0 {
+			var services []string
+			if len(h.Services) > 0 {
+				for _, it := range held {
+					services = append(services, it.service)
+				}
+			}
+			out = append(out, d.heldEntry(h, d.name, held, services))
+		}
+		rest = free
+	}
 	return append(out, d.decide(rest)...)
 }

@@ -35,6 +35,11 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 	if err := checkImage(rec.RunID, rec.ActionID, "post-image", rec.PostImage); err != nil {
 		return err
 	}
+	for _, st := range rec.Steps {
+		if err := checkStep(rec.RunID, rec.ActionID, st); err != nil {
+			return err
+		}
+	}
 	token, err := newToken()
 	if err != nil {
 		return err
@@ -96,7 +101,7 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 		case gerr != nil:
 			return fmt.Errorf("dynamodb: cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, gerr)
 		case ok:
-			return nil
+			return s.beginSteps(ctx, rec)
 		}
 		s.dropChunks(ctx, chunks)
 		return iamprune.Errorf(iamprune.ECONFLICT, "dynamodb: action %s of run %s is already journaled", rec.ActionID, rec.RunID)
@@ -104,6 +109,18 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 	if err != nil {
 		// The put may have happened: keep the chunks it would refer to.
 		return fmt.Errorf("dynamodb: cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, err)
+	}
+	return s.beginSteps(ctx, rec)
+}
+
+// beginSteps writes the steps given to BeginAction, once the action item
+// is ours: before it, they could overwrite the steps of an action
+// journaled by someone else.
+func (s *Store) beginSteps(ctx context.Context, rec iamprune.ActionRecord) error {
+	for _, st := range rec.Steps {
+		if err := s.putStep(ctx, rec.RunID, rec.ActionID, st); err != nil {
+			return fmt.Errorf("dynamodb: cannot journal step %d of action %s in run %s: %w", st.Seq, rec.ActionID, rec.RunID, err)
+		}
 	}
 	return nil
 }
@@ -281,6 +298,9 @@ func (s *Store) decodeActions(ctx context.Context, items []item) ([]iamprune.Act
 		}
 	}
 	if err := s.loadChunks(ctx, refs); err != nil {
+		return nil, err
+	}
+	if err := s.attachSteps(ctx, recs); err != nil {
 		return nil, err
 	}
 	return recs, nil

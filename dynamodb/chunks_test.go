@@ -196,3 +196,35 @@ func TestConflictKeepsChunks(t *testing.T) {
 		t.Errorf("chunk items after the outcomes: %v, want only a1's 2 pre chunks", counts)
 	}
 }
+
+// A step's large images are chunked like an action's, and replacing the
+// step (pending, then done) drops the chunks of the replaced record.
+func TestStepImagesChunked(t *testing.T) {
+	t.Parallel()
+	s := openFresh(t)
+	ctx := context.Background()
+	mustCreateRun(t, s, "r1")
+	if err := s.BeginAction(ctx, action("r1", "a1", nil)); err != nil {
+		t.Fatal(err)
+	}
+	pending := iamprune.Step{Seq: 1, Op: "PutUserPolicy", Target: "big", Pre: image(8, 600<<10), Status: iamprune.StepPending, At: storetestTime}
+	if err := s.RecordStep(ctx, "r1", "a1", pending); err != nil {
+		t.Fatal(err)
+	}
+	if counts := chunkItems(t, s, "r1"); counts["pre"] != 3 || counts["post"] != 0 {
+		t.Errorf("chunk items of a 600 KB step pre-image: %v, want pre 3", counts)
+	}
+	done := pending
+	done.Status, done.Post = iamprune.StepDone, image(9, 300<<10)
+	if err := s.RecordStep(ctx, "r1", "a1", done); err != nil {
+		t.Fatal(err)
+	}
+	got := only(t, s, "r1").Steps
+	if len(got) != 1 || got[0].Status != iamprune.StepDone || !bytes.Equal(got[0].Pre, done.Pre) || !bytes.Equal(got[0].Post, done.Post) {
+		t.Fatalf("steps after replacing: %d steps, want the done step byte for byte", len(got))
+	}
+	// The pending record's chunks are gone; only the done record's remain.
+	if counts := chunkItems(t, s, "r1"); counts["pre"] != 3 || counts["post"] != 2 {
+		t.Errorf("chunk items after replacing the step: %v, want pre 3 and post 2", counts)
+	}
+}

@@ -230,6 +230,13 @@ func (e *expr) cond(name, op string, v types.AttributeValue) string {
 	return n + " " + op + " " + p
 }
 
+// name returns a placeholder for the attribute name.
+func (e *expr) name(n string) string {
+	p := fmt.Sprintf("#n%d", len(e.names))
+	e.names[p] = n
+	return p
+}
+
 // eq filters on name = v; an empty v matches anything.
 func (e *expr) eq(name, v string) {
 	if v != "" {

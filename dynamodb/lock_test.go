@@ -21,16 +21,16 @@ func TestLockTwoStores(t *testing.T) {
 		storetest.RaceLock(t, 16, a, b)
 	}
 	ctx := context.Background()
-	la, err := a.Lock(ctx, "111122223333", "first store", time.Hour)
+	la, err := a.Lock(ctx, "111122223333", iamprune.LockOwner{Host: "first store"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = b.Lock(ctx, "111122223333", "second store", time.Hour)
-	if iamprune.ErrorCode(err) != iamprune.ECONFLICT || !strings.Contains(err.Error(), `"first store"`) {
+	_, err = b.Lock(ctx, "111122223333", iamprune.LockOwner{Host: "second store"}, time.Hour)
+	if iamprune.ErrorCode(err) != iamprune.ECONFLICT || !strings.Contains(err.Error(), "pid 0 on first store") {
 		t.Errorf("second store: %v, want ECONFLICT naming the first", err)
 	}
 	// Another account is free meanwhile.
-	other, err := b.Lock(ctx, "444455556666", "second store", time.Hour)
+	other, err := b.Lock(ctx, "444455556666", iamprune.LockOwner{Host: "second store"}, time.Hour)
 	if err != nil {
 		t.Fatalf("another account: %v", err)
 	}
@@ -40,7 +40,7 @@ func TestLockTwoStores(t *testing.T) {
 	if err := la.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	lb, err := b.Lock(ctx, "111122223333", "second store", time.Hour)
+	lb, err := b.Lock(ctx, "111122223333", iamprune.LockOwner{Host: "second store"}, time.Hour)
 	if err != nil {
 		t.Fatalf("second store after release: %v", err)
 	}
@@ -48,7 +48,7 @@ func TestLockTwoStores(t *testing.T) {
 	if err := la.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Lock(ctx, "111122223333", "first store again", time.Hour); iamprune.ErrorCode(err) != iamprune.ECONFLICT {
+	if _, err := a.Lock(ctx, "111122223333", iamprune.LockOwner{Host: "first store again"}, time.Hour); iamprune.ErrorCode(err) != iamprune.ECONFLICT {
 		t.Errorf("first store while the second holds it: %v, want ECONFLICT", err)
 	}
 	if err := lb.Release(ctx); err != nil {

@@ -1,6 +1,6 @@
 // Package dynamodb is the iamprune state store in one Amazon DynamoDB
-// table: runs, the action journal with pre-images, the per-account run
-// lock and the notification log. It behaves as the SQLite store does (the
+// table: runs, the action journal with pre-images and steps, the
+// per-account run lock, holds and the notification log. It behaves as the SQLite store does (the
 // storetest suite checks both), so that many Lambda invocations or workers
 // can share state.
 //
@@ -16,15 +16,17 @@
 //	record       pk                          sk                                   gsi1pk             gsi2pk
 //	run          RUN#<run>                   RUN                                  RUNS#<account>     RUNS
 //	action       RUN#<run>                   ACTION#<action>                      ACTIONS#<account>  ACTIONS
+//	step         RUN#<run>                   STEP#<action>#<seq>
 //	image chunk  RUN#<run>                   CHUNK#<action>#<token>#<pre|post>#<n>
 //	notice       NOTICE#<account>#<item key> <sent_at>#<notice seq>               NOTICES#<account>  NOTICES
+//	hold         HOLD#<hold id>              HOLD                                 HOLDS#<account>    HOLDS
 //	run lock     LOCK#<account>              LOCK
 //	counter      COUNTER                     RUN | NOTICE
 //
 // gsi1sk and gsi2sk are equal: <started_at>#<run seq> for a run,
-// <started_at>#<run seq>#<action seq> for an action and the notice's sk for
-// a notice. Chunks, locks and counters have no index attributes, so the
-// indexes stay sparse.
+// <started_at>#<run seq>#<action seq> for an action, <at>#<hold id> for a
+// hold and the notice's sk for a notice. Steps, chunks, locks and counters
+// have no index attributes, so the indexes stay sparse.
 //
 // Access patterns:
 //   - Run, FinishRun: the run item. BeginAction adds 1 to the run's
@@ -35,10 +37,18 @@
 //     sequence numbers that break ties of equal times in write order.
 //   - FindActions: by-account, or by-type when no account is given, oldest
 //     first; the other fields of the filter are filter expressions.
+//   - Steps: a query of the STEP# items of each run read, in Seq order.
+//     RecordStep reads the action item first (ENOTFOUND without one) and
+//     replaces the step item of the same Seq.
+//   - Hold, PutHold, ReleaseHold: the hold item. Holds: by-account or
+//     by-type, newest first.
+//   - LockHolder, BreakLock, Renew: the lock item, whose write_token is the
+//     holding's token; Renew and BreakLock are conditional on it.
 //   - FindNotices: the notice partition for an account and an item key, else
 //     by-account or by-type; Since is a sort-key condition.
 //
-// Images (pre- and post-images) are never truncated. One up to 64 KiB is
+// Images (pre- and post-images, of actions and of steps) are never
+// truncated. One up to 64 KiB is
 // stored in the action item; a larger one is split into chunk items of
 // 256 KiB, written before the action item, which records their count, size,
 // SHA-256 and a random token naming this write's chunks. A read reassembles

@@ -273,7 +273,7 @@ func TestLongKeys(t *testing.T) {
 			t.Errorf("%s of %d bytes: %v, want EINVALID saying it is too long", tc.name, len(long), tc.err)
 		}
 	}
-	if l, err := s.Lock(ctx, long, "run", time.Hour); l != nil || iamprune.ErrorCode(err) != iamprune.EINVALID {
+	if l, err := s.Lock(ctx, long, iamprune.LockOwner{Host: "run"}, time.Hour); l != nil || iamprune.ErrorCode(err) != iamprune.EINVALID {
 		t.Errorf("Lock of a %d-byte account: %v, want EINVALID", len(long), err)
 	}
 	if recs, err := s.Actions(ctx, "r1"); err != nil || len(recs) != 0 {

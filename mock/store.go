@@ -3,7 +3,10 @@ package mock
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +35,7 @@ type Store struct {
 	actions []*storedAction         // in write order
 	notices []iamprune.NoticeRecord // in write order
 	locks   map[string]*heldLock
+	holds   map[string]iamprune.Hold
 	closed  bool
 }
 
@@ -46,8 +50,8 @@ type storedAction struct {
 }
 
 type heldLock struct {
-	owner    string
-	token    int
+	owner    iamprune.LockOwner
+	token    string
 	acquired time.Time
 	expires  time.Time
 }
@@ -65,9 +69,9 @@ func (s *Store) next() int {
 	return s.seq
 }
 
-func (s *Store) Lock(ctx context.Context, account, owner string, ttl time.Duration) (iamprune.Lock, error) {
-	if account == "" || owner == "" {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "mock: lock needs an account and an owner (got %q, %q)", account, owner)
+func (s *Store) Lock(ctx context.Context, account string, owner iamprune.LockOwner, ttl time.Duration) (iamprune.Lock, error) {
+	if account == "" || owner.Host == "" {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "mock: lock needs an account and an owner host (got %q, %q)", account, owner.Host)
 	}
 	if ttl <= 0 {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "mock: lock ttl must be positive, got %s", ttl)
@@ -85,15 +89,62 @@ func (s *Store) Lock(ctx context.Context, account, owner string, ttl time.Durati
 	if s.locks == nil {
 		s.locks = map[string]*heldLock{}
 	}
-	h := &heldLock{owner: owner, token: s.next(), acquired: now, expires: now.Add(ttl)}
+	owner.StartedAt = owner.StartedAt.UTC()
+	h := &heldLock{owner: owner, token: strconv.Itoa(s.next()), acquired: now, expires: now.Add(ttl)}
 	s.locks[account] = h
 	return &lock{s: s, account: account, token: h.token}, nil
+}
+
+// LockHolder returns the account's lock, expired or not, or nil.
+func (s *Store) LockHolder(ctx context.Context, account string) (*iamprune.LockInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	h, ok := s.locks[account]
+	if !ok {
+		return nil, nil
+	}
+	return &iamprune.LockInfo{Account: account, Owner: h.owner, Token: h.token, AcquiredAt: h.acquired, ExpiresAt: h.expires}, nil
+}
+
+// BreakLock removes the account's lock if its token is still token.
+func (s *Store) BreakLock(ctx context.Context, account, token string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(); err != nil {
+		return false, err
+	}
+	if h, ok := s.locks[account]; ok && h.token == token {
+		delete(s.locks, account)
+		return true, nil
+	}
+	return false, nil
 }
 
 type lock struct {
 	s       *Store
 	account string
-	token   int
+	token   string
+}
+
+// Renew extends the lease while this holding still has the lock.
+func (l *lock) Renew(ctx context.Context, ttl time.Duration) error {
+	if ttl <= 0 {
+		return iamprune.Errorf(iamprune.EINVALID, "mock: lock ttl must be positive, got %s", ttl)
+	}
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if err := l.s.open(); err != nil {
+		return err
+	}
+	h, ok := l.s.locks[l.account]
+	if !ok || h.token != l.token {
+		return iamprune.Errorf(iamprune.ECONFLICT, "mock: the lock on account %s was taken over or broken", l.account)
+	}
+	h.expires = l.s.now().Add(ttl)
+	return nil
 }
 
 // Release drops the lock if this holding still has it: releasing twice, or
@@ -194,6 +245,11 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 	if err := checkImage(rec.RunID, rec.ActionID, "post-image", rec.PostImage); err != nil {
 		return err
 	}
+	for _, st := range rec.Steps {
+		if err := checkStep(rec.RunID, rec.ActionID, st); err != nil {
+			return err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.open(); err != nil {
@@ -206,6 +262,11 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 		return iamprune.Errorf(iamprune.ECONFLICT, "mock: action %s of run %s is already journaled", rec.ActionID, rec.RunID)
 	}
 	rec = copyRecord(rec)
+	steps := rec.Steps
+	rec.Steps = nil
+	for _, st := range steps {
+		rec.Steps = putStep(rec.Steps, st)
+	}
 	if rec.Status == "" {
 		rec.Status = iamprune.ResultPending
 	}
@@ -280,6 +341,117 @@ func (s *Store) FindActions(ctx context.Context, f iamprune.ActionFilter) ([]iam
 	return out, nil
 }
 
+// RecordStep inserts or replaces (by Seq) a step of a journaled action.
+func (s *Store) RecordStep(ctx context.Context, runID, actionID string, st iamprune.Step) error {
+	if err := checkStep(runID, actionID, st); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(); err != nil {
+		return err
+	}
+	sa := s.find(runID, actionID)
+	if sa == nil {
+		return iamprune.Errorf(iamprune.ENOTFOUND, "mock: cannot record step %d: action %s of run %s was never journaled", st.Seq, actionID, runID)
+	}
+	sa.rec.Steps = putStep(sa.rec.Steps, copySteps([]iamprune.Step{st})[0])
+	return nil
+}
+
+// putStep inserts st into steps (in Seq order), replacing one of the same Seq.
+func putStep(steps []iamprune.Step, st iamprune.Step) []iamprune.Step {
+	i, found := slices.BinarySearchFunc(steps, st.Seq, func(e iamprune.Step, seq int) int { return e.Seq - seq })
+	if found {
+		steps[i] = st
+		return steps
+	}
+	return slices.Insert(steps, i, st)
+}
+
+func checkStep(runID, actionID string, st iamprune.Step) error {
+	if st.Seq < 1 {
+		return iamprune.Errorf(iamprune.EINVALID, "mock: step of action %s in run %s has seq %d, want 1 or more", actionID, runID, st.Seq)
+	}
+	if err := checkImage(runID, actionID, fmt.Sprintf("step %d pre-image", st.Seq), st.Pre); err != nil {
+		return err
+	}
+	return checkImage(runID, actionID, fmt.Sprintf("step %d post-image", st.Seq), st.Post)
+}
+
+// PutHold inserts or replaces a hold by ID.
+func (s *Store) PutHold(ctx context.Context, h iamprune.Hold) error {
+	if h.ID == "" {
+		return iamprune.Errorf(iamprune.EINVALID, "mock: hold has no id")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(); err != nil {
+		return err
+	}
+	if s.holds == nil {
+		s.holds = map[string]iamprune.Hold{}
+	}
+	s.holds[h.ID] = copyHold(h)
+	return nil
+}
+
+// Hold returns one hold; ENOTFOUND when unknown.
+func (s *Store) Hold(ctx context.Context, id string) (*iamprune.Hold, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	h, ok := s.holds[id]
+	if !ok {
+		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "mock: hold %s not found", id)
+	}
+	h = copyHold(h)
+	return &h, nil
+}
+
+// Holds lists holds newest first (by At, then by ID); account "" means all.
+func (s *Store) Holds(ctx context.Context, account string) ([]iamprune.Hold, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	out := []iamprune.Hold{}
+	for _, h := range s.holds {
+		if account == "" || h.Account == account {
+			out = append(out, copyHold(h))
+		}
+	}
+	slices.SortFunc(out, func(a, b iamprune.Hold) int {
+		if c := b.At.Compare(a.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// ReleaseHold ends a hold early; a second release keeps the first.
+func (s *Store) ReleaseHold(ctx context.Context, id, by string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(); err != nil {
+		return err
+	}
+	h, ok := s.holds[id]
+	if !ok {
+		return iamprune.Errorf(iamprune.ENOTFOUND, "mock: hold %s not found", id)
+	}
+	if h.ReleasedAt == nil {
+		at = at.UTC()
+		h.ReleasedAt, h.ReleasedBy = &at, by
+		s.holds[id] = h
+	}
+	return nil
+}
+
 // Close makes every later call fail, as on a closed database.
 func (s *Store) Close() error {
 	s.mu.Lock()
@@ -328,9 +500,32 @@ func copyRecord(r iamprune.ActionRecord) iamprune.ActionRecord {
 		r.Services = []string{}
 	}
 	r.PreImage, r.PostImage = clone(r.PreImage), clone(r.PostImage)
+	r.Steps = copySteps(r.Steps)
 	r.StartedAt = r.StartedAt.UTC()
 	r.FinishedAt = utcPtr(r.FinishedAt)
 	return r
+}
+
+func copySteps(steps []iamprune.Step) []iamprune.Step {
+	if len(steps) == 0 {
+		return nil
+	}
+	out := make([]iamprune.Step, len(steps))
+	for i, st := range steps {
+		st.Pre, st.Post, st.At = clone(st.Pre), clone(st.Post), st.At.UTC()
+		out[i] = st
+	}
+	return out
+}
+
+func copyHold(h iamprune.Hold) iamprune.Hold {
+	h.Services = slices.Clone(h.Services)
+	if h.Services == nil {
+		h.Services = []string{}
+	}
+	h.At, h.Until = h.At.UTC(), h.Until.UTC()
+	h.ReleasedAt = utcPtr(h.ReleasedAt)
+	return h
 }
 
 func clone(b json.RawMessage) json.RawMessage {

@@ -18,29 +18,29 @@ func TestStoreLock(t *testing.T) {
 	ctx := context.Background()
 	now := t0
 	s := &mock.Store{Now: func() time.Time { return now }}
-	l1, err := s.Lock(ctx, "111122223333", "host-a pid 1", time.Minute)
+	l1, err := s.Lock(ctx, "111122223333", iamprune.LockOwner{Host: "host-a pid 1"}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Lock(ctx, "111122223333", "host-b pid 2", time.Minute)
+	_, err = s.Lock(ctx, "111122223333", iamprune.LockOwner{Host: "host-b pid 2"}, time.Minute)
 	if iamprune.ErrorCode(err) != iamprune.ECONFLICT || !strings.Contains(err.Error(), "host-a pid 1") {
 		t.Fatalf("second lock: %v, want ECONFLICT naming the holder", err)
 	}
-	if _, err := s.Lock(ctx, "444455556666", "host-b pid 2", time.Minute); err != nil {
+	if _, err := s.Lock(ctx, "444455556666", iamprune.LockOwner{Host: "host-b pid 2"}, time.Minute); err != nil {
 		t.Fatalf("another account is not locked: %v", err)
 	}
 
 	// The holder died: past its ttl the lock is taken over, and the dead
 	// holder's late release leaves the new holder alone.
 	now = now.Add(time.Minute)
-	l2, err := s.Lock(ctx, "111122223333", "host-b pid 2", time.Minute)
+	l2, err := s.Lock(ctx, "111122223333", iamprune.LockOwner{Host: "host-b pid 2"}, time.Minute)
 	if err != nil {
 		t.Fatalf("stale lock not taken over: %v", err)
 	}
 	if err := l1.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Lock(ctx, "111122223333", "host-c", time.Minute); iamprune.ErrorCode(err) != iamprune.ECONFLICT {
+	if _, err := s.Lock(ctx, "111122223333", iamprune.LockOwner{Host: "host-c"}, time.Minute); iamprune.ErrorCode(err) != iamprune.ECONFLICT {
 		t.Fatalf("old holder's release freed the new holder's lock: %v", err)
 	}
 	if err := l2.Release(ctx); err != nil {
@@ -49,7 +49,7 @@ func TestStoreLock(t *testing.T) {
 	if err := l2.Release(ctx); err != nil {
 		t.Fatalf("second release: %v", err)
 	}
-	if _, err := s.Lock(ctx, "111122223333", "host-c", time.Minute); err != nil {
+	if _, err := s.Lock(ctx, "111122223333", iamprune.LockOwner{Host: "host-c"}, time.Minute); err != nil {
 		t.Fatalf("released lock not free: %v", err)
 	}
 }
@@ -60,7 +60,7 @@ func TestStoreLockInvalid(t *testing.T) {
 		account, owner string
 		ttl            time.Duration
 	}{{"", "o", time.Minute}, {"a", "", time.Minute}, {"a", "o", 0}} {
-		if _, err := s.Lock(context.Background(), tt.account, tt.owner, tt.ttl); iamprune.ErrorCode(err) != iamprune.EINVALID {
+		if _, err := s.Lock(context.Background(), tt.account, iamprune.LockOwner{Host: tt.owner}, tt.ttl); iamprune.ErrorCode(err) != iamprune.EINVALID {
 			t.Errorf("Lock(%q, %q, %s) = %v, want EINVALID", tt.account, tt.owner, tt.ttl, err)
 		}
 	}
@@ -77,7 +77,7 @@ func TestStoreLockConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := s.Lock(context.Background(), "111122223333", "o", time.Hour); err == nil {
+			if _, err := s.Lock(context.Background(), "111122223333", iamprune.LockOwner{Host: "o"}, time.Hour); err == nil {
 				mu.Lock()
 				got++
 				mu.Unlock()

@@ -160,3 +160,33 @@ func TestRenderBadOverride(t *testing.T) {
 		})
 	}
 }
+
+// A held item tells its owner that it is left alone until the hold ends,
+// and gives the exception entry that makes it permanent.
+func TestRenderHeldItem(t *testing.T) {
+	a := iamprune.Action{ID: "h1", Account: "111122223333", Principal: arn("role", "LegacyBatchRole"), FindingType: iamprune.UnusedIAMRole,
+		Kind: iamprune.KindExempt, Target: "LegacyBatchRole", Services: []string{}, UnusedDays: 200, RemediateOn: "2026-06-01",
+		Reason: "held until 2026-12-28 after rollback R2 of run R1 (iamprune holds release hold-1 to end it)", Hold: "hold-1", HoldUntil: "2026-12-28"}
+	plan := &iamprune.Plan{Account: "111122223333", GeneratedAt: day("2026-11-28T00:00:00Z"), Actions: []iamprune.Action{a}}
+	n := iamprune.DefaultNotifications()
+	n.Default = []string{"c"}
+	ds := Route(Select(plan, nil, n, day("2026-11-28T00:00:00Z")), nil, n)
+	if len(ds) != 1 {
+		t.Fatalf("%d deliveries, want 1", len(ds))
+	}
+	m, err := Render(ds[0].Digest, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"[" + NoticeHeld + "]",
+		"What happens: nothing for now: held until 2026-12-28 after rollback R2 of run R1 (iamprune holds release hold-1 to end it).",
+		"- principal: " + arn("role", "LegacyBatchRole"),
+		"finding_types: [UnusedIAMRole]",
+		"expires: 2027-02-26",
+	} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, m.Text)
+		}
+	}
+}

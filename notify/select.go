@@ -13,6 +13,7 @@ import (
 const (
 	NoticeFirst = "first notice"
 	NoticeDone  = "done"
+	NoticeHeld  = "held after rollback"
 )
 
 // Pending is one plan entry to notify about now.
@@ -63,12 +64,18 @@ func Select(plan *iamprune.Plan, log []iamprune.NoticeRecord, n iamprune.Notific
 	last := lastSent(log)
 	var out []Pending
 	for _, a := range plan.Actions {
-		if a.Done != nil || !(a.Kind == iamprune.KindNotify || a.Kind.IsRemediation()) {
+		// A held item is told once: it is left alone until the hold ends,
+		// and an exception makes that permanent.
+		held := a.Kind == iamprune.KindExempt && a.Hold != ""
+		if a.Done != nil || !(a.Kind == iamprune.KindNotify || a.Kind.IsRemediation() || held) {
 			continue
 		}
 		keys := iamprune.ItemKeys(a)
 		fp := Fingerprint(a)
 		if why := noticeReason(a, keys, fp, last, n, now); why != "" {
+			if held {
+				why = NoticeHeld
+			}
 			out = append(out, Pending{Action: a, Keys: keys, Notice: why, Fingerprint: fp, At: now})
 		}
 	}

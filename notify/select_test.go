@@ -122,6 +122,8 @@ func TestSelectCandidatesAndChanges(t *testing.T) {
 	done.Done = &iamprune.DoneRef{RunID: "r1"}
 	exempt := keyAction("alice", "AKIA8", iamprune.KindExempt, "2026-11-01")
 	perm := permAction(role, iamprune.KindNotify, "2026-12-20", "s3", "sqs")
+	held := keyAction("alice", "AKIA7", iamprune.KindExempt, "2026-11-01")
+	held.Hold, held.HoldUntil = "hold-1", "2026-12-28"
 	tests := []struct {
 		name   string
 		now    string
@@ -141,6 +143,9 @@ func TestSelectCandidatesAndChanges(t *testing.T) {
 			keyAction("alice", "AKIA1", iamprune.KindDeleteAccessKey, "2026-12-05"), "changed: now delete-access-key (was deactivate-access-key)"},
 		{"done change", "2026-12-01T00:00:00Z", nil, done, ""},
 		{"exempt", "2026-12-01T00:00:00Z", nil, exempt, ""},
+		{"held after rollback: told once", "2026-12-01T00:00:00Z",
+			noticed(keyAction("alice", "AKIA7", iamprune.KindDeactivateAccessKey, "2026-11-01"), "2026-10-20T00:00:00Z"), held, NoticeHeld},
+		{"held, already told", "2026-12-02T00:00:00Z", noticed(held, "2026-12-01T00:00:00Z"), held, ""},
 		{"service joins a noticed entry", "2026-11-29T00:00:00Z", noticed(perm, "2026-11-28T00:00:00Z"),
 			permAction(role, iamprune.KindNotify, "2026-12-20", "s3", "sns", "sqs"), "changed: now also sns"},
 		{"service leaves a noticed entry", "2026-11-29T00:00:00Z", noticed(perm, "2026-11-28T00:00:00Z"),

@@ -59,6 +59,10 @@ func whatHappens(it iamprune.DigestItem, now time.Time) string {
 	switch {
 	case it.DoneRunID != "":
 		return fmt.Sprintf("iamprune %s (run %s).", changeText(it, true), it.DoneRunID)
+	case it.Kind == iamprune.KindExempt:
+		// A hold after a rollback: the reason says until when and how to
+		// end it; an exception keeps the access for good.
+		return "nothing for now: " + it.Reason + ". To keep this access for good, add the exception entry below."
 	case it.Kind == iamprune.KindNotify:
 		// The plan's reason usually says what will happen on which date,
 		// or that the rule only notifies; the date is added when it does not.

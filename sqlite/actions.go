@@ -29,6 +29,11 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 	if err := checkImage(rec.RunID, rec.ActionID, "post-image", rec.PostImage); err != nil {
 		return err
 	}
+	for _, st := range rec.Steps {
+		if err := checkStep(rec.RunID, rec.ActionID, st); err != nil {
+			return err
+		}
+	}
 	status := rec.Status
 	if status == "" {
 		status = iamprune.ResultPending
@@ -41,7 +46,13 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 	if err != nil {
 		return fmt.Errorf("sqlite: cannot encode services of %s/%s: %w", rec.RunID, rec.ActionID, err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO actions (`+actionColumns+`)
+	// The intent and its steps are written together or not at all.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, err)
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, `INSERT INTO actions (`+actionColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		rec.RunID, rec.ActionID, rec.Account, rec.FindingID, rec.Principal, string(rec.FindingType),
 		string(rec.Kind), rec.Target, string(svc), status, rec.Detail,
@@ -55,6 +66,14 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 		return iamprune.Errorf(iamprune.ENOTFOUND, "sqlite: cannot journal action %s: run %s not found", rec.ActionID, rec.RunID)
 	}
 	if err != nil {
+		return fmt.Errorf("sqlite: cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, err)
+	}
+	for _, st := range rec.Steps {
+		if err := putStep(ctx, tx, rec.RunID, rec.ActionID, st); err != nil {
+			return fmt.Errorf("sqlite: cannot journal step %d of action %s in run %s: %w", st.Seq, rec.ActionID, rec.RunID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, err)
 	}
 	return nil
@@ -150,7 +169,14 @@ func (s *Store) queryActions(ctx context.Context, q string, args ...any) ([]iamp
 		}
 		recs = append(recs, rec)
 	}
-	return recs, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if err := s.attachSteps(ctx, recs); err != nil {
+		return nil, err
+	}
+	return recs, nil
 }
 
 func scanAction(rows *sql.Rows) (iamprune.ActionRecord, error) {

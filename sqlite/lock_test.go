@@ -31,7 +31,7 @@ func lockHelper(path string) int {
 		fmt.Println("error:", err)
 		return 1
 	}
-	if _, err := s.Lock(context.Background(), "111122223333", fmt.Sprintf("helper pid %d", os.Getpid()), 3*time.Second); err != nil {
+	if _, err := s.Lock(context.Background(), "111122223333", iamprune.LockOwner{Host: fmt.Sprintf("helper pid %d", os.Getpid())}, 3*time.Second); err != nil {
 		fmt.Println("error:", err)
 		return 1
 	}
@@ -71,11 +71,11 @@ func TestLockAcrossProcesses(t *testing.T) {
 
 	s := openAt(t, path)
 	ctx := context.Background()
-	if _, err := s.Lock(ctx, "111122223333", "this process", time.Hour); iamprune.ErrorCode(err) != iamprune.ECONFLICT || !strings.Contains(err.Error(), holder) {
+	if _, err := s.Lock(ctx, "111122223333", iamprune.LockOwner{Host: "this process"}, time.Hour); iamprune.ErrorCode(err) != iamprune.ECONFLICT || !strings.Contains(err.Error(), holder) {
 		t.Fatalf("Lock while another process holds it: %v, want ECONFLICT naming %q", err, holder)
 	}
 	// Another account is free.
-	other, err := s.Lock(ctx, "444455556666", "this process", time.Hour)
+	other, err := s.Lock(ctx, "444455556666", iamprune.LockOwner{Host: "this process"}, time.Hour)
 	if err != nil {
 		t.Fatalf("Lock of another account: %v", err)
 	}
@@ -85,12 +85,12 @@ func TestLockAcrossProcesses(t *testing.T) {
 	cmd.Process.Kill()
 	cmd.Wait()
 	killed = true
-	if _, err := s.Lock(ctx, "111122223333", "this process", time.Hour); iamprune.ErrorCode(err) != iamprune.ECONFLICT {
+	if _, err := s.Lock(ctx, "111122223333", iamprune.LockOwner{Host: "this process"}, time.Hour); iamprune.ErrorCode(err) != iamprune.ECONFLICT {
 		t.Fatalf("Lock right after the holder died: %v, want ECONFLICT until the ttl runs out", err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		l, err := s.Lock(ctx, "111122223333", "this process", time.Hour)
+		l, err := s.Lock(ctx, "111122223333", iamprune.LockOwner{Host: "this process"}, time.Hour)
 		if err == nil {
 			l.Release(ctx)
 			return

@@ -1,6 +1,6 @@
 // Package sqlite is the default iamprune state store: runs, the action
-// journal with pre-images, the per-account run lock and the notification
-// log, in one SQLite file
+// journal with pre-images and steps, the per-account run lock, holds and
+// the notification log, in one SQLite file
 // (modernc.org/sqlite, pure Go, so iamprune stays a static binary).
 //
 // The file is opened in WAL mode with a busy timeout, so several iamprune
@@ -107,6 +107,44 @@ var migrations = []string{
 	);
 	CREATE INDEX notices_by_item ON notices (account, item_key);
 	CREATE INDEX notices_by_time ON notices (account, sent_at);`,
+	// 3: who holds a lock, the steps of multi-write actions, and holds.
+	`ALTER TABLE locks ADD COLUMN host TEXT NOT NULL DEFAULT '';
+	ALTER TABLE locks ADD COLUMN pid INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE locks ADD COLUMN user TEXT NOT NULL DEFAULT '';
+	ALTER TABLE locks ADD COLUMN run_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE locks ADD COLUMN started_at TEXT;
+
+	CREATE TABLE steps (
+		run_id    TEXT NOT NULL,
+		action_id TEXT NOT NULL,
+		seq       INTEGER NOT NULL,
+		op        TEXT NOT NULL DEFAULT '',
+		target    TEXT NOT NULL DEFAULT '',
+		pre       BLOB,
+		post      BLOB,
+		status    TEXT NOT NULL DEFAULT '',
+		at        TEXT NOT NULL,
+		PRIMARY KEY (run_id, action_id, seq),
+		FOREIGN KEY (run_id, action_id) REFERENCES actions (run_id, action_id)
+	);
+
+	CREATE TABLE holds (
+		id              TEXT PRIMARY KEY,
+		account         TEXT NOT NULL,
+		principal       TEXT NOT NULL DEFAULT '',
+		finding_type    TEXT NOT NULL DEFAULT '',
+		kind            TEXT NOT NULL DEFAULT '',
+		target          TEXT NOT NULL DEFAULT '',
+		services        TEXT NOT NULL DEFAULT '[]',
+		run_id          TEXT NOT NULL DEFAULT '',
+		rollback_run_id TEXT NOT NULL DEFAULT '',
+		held_by         TEXT NOT NULL DEFAULT '',
+		at              TEXT NOT NULL,
+		until           TEXT NOT NULL,
+		released_at     TEXT,
+		released_by     TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX holds_by_account ON holds (account, at);`,
 }
 
 // Store is an iamprune.Store in a SQLite file. It is safe for concurrent

@@ -130,7 +130,7 @@ func TestReopenDurable(t *testing.T) {
 	if err := s.FinishRun(ctx, "r1", iamprune.RunInterrupted, "killed", started.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Lock(ctx, "111122223333", "holder before restart", time.Hour); err != nil {
+	if _, err := s.Lock(ctx, "111122223333", iamprune.LockOwner{Host: "holder before restart"}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -162,7 +162,7 @@ func TestReopenDurable(t *testing.T) {
 		t.Errorf("journal after reopen: %q, want %q", summary, want)
 	}
 	// A lock is state too: a restart does not free it.
-	l, err := s.Lock(ctx, "111122223333", "after restart", time.Hour)
+	l, err := s.Lock(ctx, "111122223333", iamprune.LockOwner{Host: "after restart"}, time.Hour)
 	if iamprune.ErrorCode(err) != iamprune.ECONFLICT || l != nil {
 		t.Errorf("Lock after reopen: %v, want ECONFLICT", err)
 	}
@@ -296,17 +296,17 @@ func TestLockTwoStores(t *testing.T) {
 	}
 	// And a lock taken through one is seen through the other.
 	ctx := context.Background()
-	l, err := stores[0].Lock(ctx, "111122223333", "first store", time.Hour)
+	l, err := stores[0].Lock(ctx, "111122223333", iamprune.LockOwner{Host: "first store"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stores[1].Lock(ctx, "111122223333", "second store", time.Hour); iamprune.ErrorCode(err) != iamprune.ECONFLICT {
+	if _, err := stores[1].Lock(ctx, "111122223333", iamprune.LockOwner{Host: "second store"}, time.Hour); iamprune.ErrorCode(err) != iamprune.ECONFLICT {
 		t.Errorf("second store: %v, want ECONFLICT", err)
 	}
 	if err := l.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	l, err = stores[1].Lock(ctx, "111122223333", "second store", time.Hour)
+	l, err = stores[1].Lock(ctx, "111122223333", iamprune.LockOwner{Host: "second store"}, time.Hour)
 	if err != nil {
 		t.Fatalf("second store after release: %v", err)
 	}

@@ -49,6 +49,18 @@ func Run(t *testing.T, open func(t *testing.T) iamprune.Store) {
 		{"LockAccounts", testLockAccounts},
 		{"LockInvalid", testLockInvalid},
 		{"LockRace", testLockRace},
+		{"LockHolder", testLockHolder},
+		{"BreakLock", testBreakLock},
+		{"LockRenew", testLockRenew},
+		{"StepsRoundTrip", testStepsRoundTrip},
+		{"StepsReplace", testStepsReplace},
+		{"StepsUnknown", testStepsUnknown},
+		{"StepsFindActions", testStepsFindActions},
+		{"BeginActionSteps", testBeginActionSteps},
+		{"HoldRoundTrip", testHoldRoundTrip},
+		{"HoldsList", testHoldsList},
+		{"HoldRelease", testHoldRelease},
+		{"HoldUnknown", testHoldUnknown},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, fresh(t)) })
 	}

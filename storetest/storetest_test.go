@@ -60,6 +60,18 @@ func TestSuiteCatchesMutants(t *testing.T) {
 		{"lock-never-conflicts", "LockHeld"},
 		{"release-noop", "LockHeld"},
 		{"no-stale-takeover", "LockStale"},
+		{"holder-drops-pid", "LockHolder"},
+		{"break-ignores-token", "BreakLock"},
+		{"renew-noop", "LockRenew"},
+		{"renew-revives", "LockRenew"},
+		{"steps-reversed", "StepsRoundTrip"},
+		{"step-unknown-ok", "StepsUnknown"},
+		{"find-drops-steps", "StepsFindActions"},
+		{"begin-drops-steps", "BeginActionSteps"},
+		{"holds-oldest-first", "HoldsList"},
+		{"holds-ignore-account", "HoldsList"},
+		{"hold-unknown-nil", "HoldUnknown"},
+		{"release-twice-overwrites", "HoldRelease"},
 	} {
 		t.Run(tc.mutant, func(t *testing.T) {
 			t.Parallel()
@@ -139,6 +151,8 @@ func (m mutant) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 		if json.Compact(&b, rec.PreImage) == nil {
 			rec.PreImage = b.Bytes()
 		}
+	case "begin-drops-steps":
+		rec.Steps = nil
 	}
 	err := m.Store.BeginAction(ctx, rec)
 	if m.name == "begin-twice-ok" && iamprune.ErrorCode(err) == iamprune.ECONFLICT ||
@@ -176,6 +190,10 @@ func (m mutant) Actions(ctx context.Context, runID string) ([]iamprune.ActionRec
 		}
 	case "actions-by-time":
 		slices.SortStableFunc(recs, func(a, b iamprune.ActionRecord) int { return a.StartedAt.Compare(b.StartedAt) })
+	case "steps-reversed":
+		for i := range recs {
+			slices.Reverse(recs[i].Steps)
+		}
 	}
 	return recs, err
 }
@@ -185,29 +203,116 @@ func (m mutant) FindActions(ctx context.Context, f iamprune.ActionFilter) ([]iam
 		f.Status = ""
 	}
 	recs, err := m.Store.FindActions(ctx, f)
-	if m.name == "find-newest-first" {
+	switch m.name {
+	case "find-newest-first":
 		slices.Reverse(recs)
+	case "find-drops-steps":
+		for i := range recs {
+			recs[i].Steps = nil
+		}
 	}
 	return recs, err
 }
 
-func (m mutant) Lock(ctx context.Context, account, owner string, ttl time.Duration) (iamprune.Lock, error) {
+func (m mutant) Lock(ctx context.Context, account string, owner iamprune.LockOwner, ttl time.Duration) (iamprune.Lock, error) {
 	switch m.name {
 	case "lock-never-conflicts":
-		account += "/" + owner
+		account += "/" + owner.String()
 	case "no-stale-takeover":
 		ttl *= 1000
 	}
 	l, err := m.Store.Lock(ctx, account, owner, ttl)
-	if err == nil && m.name == "release-noop" {
+	switch {
+	case err == nil && m.name == "release-noop":
 		return noRelease{}, nil
+	case err == nil && (m.name == "renew-noop" || m.name == "renew-revives"):
+		return badRenew{l, m, account, owner}, nil
 	}
 	return l, err
+}
+
+// badRenew renews nothing, or takes the lock anew when it was lost.
+type badRenew struct {
+	iamprune.Lock
+	m       mutant
+	account string
+	owner   iamprune.LockOwner
+}
+
+func (b badRenew) Renew(ctx context.Context, ttl time.Duration) error {
+	if b.m.name == "renew-noop" {
+		return nil
+	}
+	if err := b.Lock.Renew(ctx, ttl); err != nil {
+		info, herr := b.m.Store.LockHolder(ctx, b.account)
+		if herr == nil && info != nil {
+			b.m.Store.BreakLock(ctx, b.account, info.Token)
+		}
+		_, err = b.m.Store.Lock(ctx, b.account, b.owner, ttl)
+		return err
+	}
+	return nil
+}
+
+func (m mutant) LockHolder(ctx context.Context, account string) (*iamprune.LockInfo, error) {
+	info, err := m.Store.LockHolder(ctx, account)
+	if info != nil && m.name == "holder-drops-pid" {
+		info.Owner.PID = 0
+	}
+	return info, err
+}
+
+func (m mutant) BreakLock(ctx context.Context, account, token string) (bool, error) {
+	if m.name == "break-ignores-token" {
+		if info, err := m.Store.LockHolder(ctx, account); err == nil && info != nil {
+			token = info.Token
+		}
+	}
+	return m.Store.BreakLock(ctx, account, token)
+}
+
+func (m mutant) RecordStep(ctx context.Context, runID, actionID string, st iamprune.Step) error {
+	err := m.Store.RecordStep(ctx, runID, actionID, st)
+	if m.name == "step-unknown-ok" && iamprune.ErrorCode(err) == iamprune.ENOTFOUND {
+		return nil
+	}
+	return err
+}
+
+func (m mutant) Holds(ctx context.Context, account string) ([]iamprune.Hold, error) {
+	if m.name == "holds-ignore-account" {
+		account = ""
+	}
+	hs, err := m.Store.Holds(ctx, account)
+	if m.name == "holds-oldest-first" {
+		slices.Reverse(hs)
+	}
+	return hs, err
+}
+
+func (m mutant) Hold(ctx context.Context, id string) (*iamprune.Hold, error) {
+	h, err := m.Store.Hold(ctx, id)
+	if m.name == "hold-unknown-nil" && iamprune.ErrorCode(err) == iamprune.ENOTFOUND {
+		return nil, nil
+	}
+	return h, err
+}
+
+func (m mutant) ReleaseHold(ctx context.Context, id, by string, at time.Time) error {
+	if m.name == "release-twice-overwrites" {
+		if h, err := m.Store.Hold(ctx, id); err == nil {
+			h.ReleasedAt, h.ReleasedBy = nil, ""
+			m.Store.PutHold(ctx, *h)
+		}
+	}
+	return m.Store.ReleaseHold(ctx, id, by, at)
 }
 
 type noRelease struct{}
 
 func (noRelease) Release(context.Context) error { return nil }
+
+func (noRelease) Renew(context.Context, time.Duration) error { return nil }
 
 func openNoticeLog(t *testing.T) *sqlite.Store {
 	s, err := sqlite.Open(filepath.Join(t.TempDir(), "state.db"))

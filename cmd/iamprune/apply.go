@@ -9,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/spf13/cobra"
@@ -29,8 +28,6 @@ type applyOptions struct {
 	auditLog   string
 	output     string
 }
-
-const lockTTL = 30 * time.Minute
 
 func (m *Main) applyCommand() *cobra.Command {
 	var (
@@ -372,7 +369,7 @@ func (m *Main) applyOptions(p *planned, store iamprune.Store, account, caller st
 		Now:                m.Now,
 		Audit:              audit.New(auditW, m.Now),
 		Owner:              lockOwner(),
-		LockTTL:            lockTTL,
+		Logger:             m.log(),
 	}
 }
 

@@ -215,7 +215,8 @@ func TestApplyIdempotentAndRollback(t *testing.T) {
 		t.Errorf("second rollback made %d write calls", n)
 	}
 
-	// history shows both runs; a plan after the rollback remediates again.
+	// history shows both runs; a plan after the rollback no longer shows the
+	// changes as done (they are held: holds_test.go).
 	h := runCLI(t, acct.args(t, "history", "-o", "json")...)
 	if h.code != 0 || strings.Count(h.stdout, `"run_id"`) != 4 {
 		t.Errorf("history: exit %d\n%s", h.code, h.stdout)

@@ -293,6 +293,10 @@ func (m *Main) decide(ctx context.Context, fs iamprune.FindingSource, facts iamp
 	if err != nil {
 		return nil, nil, err
 	}
+	holds, err := storedHolds(ctx, store, findingAccounts(f.Account, findings)...)
+	if err != nil {
+		return nil, nil, err
+	}
 	plan := decide.Plan(decide.Input{
 		Findings:    findings,
 		Facts:       f,
@@ -304,6 +308,7 @@ func (m *Main) decide(ctx context.Context, fs iamprune.FindingSource, facts iamp
 		Done:        done,
 		Deactivated: deactivated,
 		Notices:     notices,
+		Holds:       holds,
 	})
 	plan.Config = in.configPath
 	return &plan, f, nil

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +18,7 @@ func (m *Main) rollbackCommand() *cobra.Command {
 		state, configPath string
 		actions           []string
 		ao                applyOptions
+		holdDays          int
 	)
 	cmd := &cobra.Command{
 		Use:   "rollback RUN_ID",
@@ -34,7 +37,12 @@ prints that one-time password once; it is never stored or logged. A deleted
 access key cannot be restored at all; rollback says so.
 
 Rollback is itself journaled and idempotent: undoing what is already undone
-reports already-done and makes no write call.`,
+reports already-done and makes no write call.
+
+Each item undone is held: the next plan shows it as exempt, naming this
+rollback, instead of remediating it again, until the hold ends after
+--hold-days (default: the config's holds.days, else 30; 0 sets no hold).
+'iamprune holds' lists holds; 'iamprune holds release ID' ends one early.`,
 		Example: `  iamprune history
   iamprune rollback 20261128T101500Z-3f2a --yes
   iamprune rollback 20261128T101500Z-3f2a --action 1e7bc9438a3ca6b5 --yes -o json`,
@@ -42,6 +50,9 @@ reports already-done and makes no write call.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if ao.output != "table" && ao.output != "json" {
 				return usagef("--output: %q is not table or json", ao.output)
+			}
+			if holdDays < 0 {
+				return usagef("--hold-days: must be >= 0, got %d", holdDays)
 			}
 			ctx := cmd.Context()
 			store, err := m.openStore(ctx, state, true)
@@ -91,12 +102,24 @@ reports already-done and makes no write call.`,
 				return err
 			}
 			opts := m.applyOptions(&planned{in: planInputs{cfg: cfg}, aws: sess}, store, acct, caller, auditW)
+			opts.HoldDays = cfg.Holds.Days
+			if cmd.Flags().Changed("hold-days") {
+				opts.HoldDays = holdDays
+			}
 			res, err := apply.Rollback(ctx, run.ID, actions, opts)
+			if res == nil {
+				return err
+			}
+			// The result is shown even when its holds could not be
+			// recorded: it may carry a one-time password.
+			if rerr := render.Run(m.Stdout, res, ao.output, "rolled back"); rerr != nil {
+				return rerr
+			}
 			if err != nil {
 				return err
 			}
-			if err := render.Run(m.Stdout, res, ao.output, "rolled back"); err != nil {
-				return err
+			if ao.output == "table" && opts.HoldDays > 0 && heldAny(res) {
+				fmt.Fprintf(m.Stdout, "Held for %d days: the next plan leaves these items alone (iamprune holds; iamprune holds release ID ends a hold).\n", opts.HoldDays)
 			}
 			if res.Failed() {
 				return errProblems
@@ -108,10 +131,33 @@ reports already-done and makes no write call.`,
 	f.StringVar(&state, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
 	f.StringVar(&configPath, "config", "", "YAML config, for accounts.role_name when the run changed member accounts (default: $IAMPRUNE_CONFIG)")
 	f.StringSliceVar(&actions, "action", nil, "roll back only this action id (repeatable)")
+	f.IntVar(&holdDays, "hold-days", iamprune.DefaultHoldDays, "hold each rolled-back item this many days, so that it is not remediated again meanwhile; 0 sets no hold (default: the config's holds.days, else 30)")
 	f.BoolVarP(&ao.yes, "yes", "y", false, "roll back without asking (required when stdin is not a terminal)")
 	f.StringVar(&ao.auditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
 	f.StringVarP(&ao.output, "output", "o", "table", "output format: table or json")
 	return cmd
+}
+
+// showInterrupted shows a run recorded as running whose process died as
+// interrupted, which is what the next apply or rollback will record.
+func showInterrupted(ctx context.Context, store iamprune.Store, r *iamprune.Run) error {
+	why, err := apply.Interrupted(ctx, store, *r)
+	if err != nil || why == "" {
+		return err
+	}
+	r.Status = iamprune.RunInterrupted
+	r.Detail = strings.TrimPrefix(r.Detail+"; ", "; ") + "interrupted: " + why + "; the next apply or rollback reconciles it"
+	return nil
+}
+
+// heldAny reports whether rollback undid anything, and so held it.
+func heldAny(res *iamprune.RunResult) bool {
+	for _, a := range res.Results {
+		if a.Status == iamprune.ResultDone {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Main) historyCommand() *cobra.Command {
@@ -148,11 +194,19 @@ includes the recorded pre-images.`,
 				if err != nil {
 					return err
 				}
+				if err := showInterrupted(ctx, store, run); err != nil {
+					return err
+				}
 				return render.RunDetail(m.Stdout, run, recs, output)
 			}
 			runs, err := store.Runs(ctx, account, limit)
 			if err != nil {
 				return err
+			}
+			for i := range runs {
+				if err := showInterrupted(ctx, store, &runs[i]); err != nil {
+					return err
+				}
 			}
 			return render.Runs(m.Stdout, runs, output)
 		},

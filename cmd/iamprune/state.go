@@ -86,6 +86,23 @@ func journalState(ctx context.Context, store iamprune.Store, accounts ...string)
 	return done, deactivated, nil
 }
 
+// storedHolds reads the holds rollbacks set in accounts; a missing store
+// means none. decide applies only those still in force.
+func storedHolds(ctx context.Context, store iamprune.Store, accounts ...string) ([]iamprune.Hold, error) {
+	if store == nil {
+		return nil, nil
+	}
+	var out []iamprune.Hold
+	for _, account := range accounts {
+		hs, err := store.Holds(ctx, account)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the holds of account %s: %w", account, err)
+		}
+		out = append(out, hs...)
+	}
+	return out, nil
+}
+
 // findingAccounts returns home and the other accounts findings name, sorted:
 // the accounts whose journals a plan reads.
 func findingAccounts(home string, findings []iamprune.Finding) []string {
@@ -109,12 +126,15 @@ func sentNotices(ctx context.Context, store iamprune.Store, account string) ([]i
 	return log.FindNotices(ctx, iamprune.NoticeFilter{Account: account, Status: iamprune.NoticeSent})
 }
 
-// lockOwner describes this process in lock-conflict messages.
-func lockOwner() string {
-	name := "unknown"
+// lockOwner is this process as recorded with a run lock, so that a lock
+// it leaves behind can be recognised as stale.
+func lockOwner() iamprune.LockOwner {
+	o := iamprune.LockOwner{Host: "unknown", PID: os.Getpid(), StartedAt: time.Now().UTC()}
 	if u, err := user.Current(); err == nil {
-		name = u.Username
+		o.User = u.Username
 	}
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s@%s pid %d at %s", name, host, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+	if host, err := os.Hostname(); err == nil && host != "" {
+		o.Host = host
+	}
+	return o
 }

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/audit"
+	"github.com/iamprune/iamprune/render"
+)
+
+func (m *Main) holdsCommand() *cobra.Command {
+	var state, output, account string
+	cmd := &cobra.Command{
+		Use:   "holds",
+		Short: "List the holds rollback set on rolled-back items",
+		Long: `rollback holds every item it undid (holds.days in the config, default 30, or
+rollback --hold-days), so that the next plan or sweep shows it as exempt
+instead of remediating it again: a rollback usually means the change broke
+something. holds lists them, active ones first, with the item, the end of
+the hold, the apply run that was rolled back, the rollback run and who ran
+it. 'iamprune holds release ID' ends one early. To keep an item for good,
+add an exception for it (the plan's notice shows the entry to paste).`,
+		Example: `  iamprune holds
+  iamprune holds -o json
+  iamprune holds release hold-1a2b3c4d5e6f`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "table" && output != "json" {
+				return usagef("--output: %q is not table or json", output)
+			}
+			ctx := cmd.Context()
+			store, err := m.openStore(ctx, state, true)
+			if err != nil {
+				return err
+			}
+			var holds []iamprune.Hold
+			if store != nil {
+				defer store.Close()
+				if holds, err = store.Holds(ctx, account); err != nil {
+					return err
+				}
+			}
+			return render.Holds(m.Stdout, holds, m.Now().UTC(), output)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&state, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
+	f.StringVarP(&output, "output", "o", "table", "output format: table or json")
+	f.StringVar(&account, "account", "", "only holds in this account")
+	cmd.AddCommand(m.holdsReleaseCommand())
+	return cmd
+}
+
+func (m *Main) holdsReleaseCommand() *cobra.Command {
+	var state, auditLog string
+	cmd := &cobra.Command{
+		Use:   "release ID",
+		Short: "End a hold early, so that the next plan may remediate the item again",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			store, err := m.openStore(ctx, state, true)
+			if err != nil {
+				return err
+			}
+			if store == nil {
+				return iamprune.Errorf(iamprune.EINVALID, "hold %s: no state store yet (nothing was ever rolled back here)", args[0])
+			}
+			defer store.Close()
+			h, err := store.Hold(ctx, args[0])
+			if iamprune.ErrorCode(err) == iamprune.ENOTFOUND {
+				return iamprune.Errorf(iamprune.EINVALID, "no hold %s (see 'iamprune holds')", args[0])
+			}
+			if err != nil {
+				return err
+			}
+			now := m.Now().UTC()
+			if h.ReleasedAt != nil {
+				fmt.Fprintf(m.Stdout, "Hold %s was already released by %s on %s.\n", h.ID, h.ReleasedBy, h.ReleasedAt.UTC().Format(time.RFC3339))
+				return nil
+			}
+			by := cmp.Or(lockOwner().User, "unknown")
+			if err := store.ReleaseHold(ctx, h.ID, by, now); err != nil {
+				return err
+			}
+			auditW, closeAudit, err := m.auditWriter(auditLog)
+			if err != nil {
+				return err
+			}
+			defer closeAudit()
+			detail := fmt.Sprintf("hold %s released by %s (it held until %s)", h.ID, by, h.Until.UTC().Format(time.DateOnly))
+			audit.New(auditW, m.Now).Log(audit.Event{Event: audit.HoldReleased, RunID: h.RollbackRunID, Account: h.Account, Principal: h.Principal,
+				FindingType: string(h.FindingType), Kind: string(h.Kind), Target: h.Target, Services: h.Services, Detail: detail})
+			fmt.Fprintf(m.Stdout, "Released hold %s on %s %s: the next plan may remediate it again.\n", h.ID, h.Principal, h.Target)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&state, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
+	f.StringVar(&auditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
+	return cmd
+}
