@@ -3,28 +3,41 @@ package chaos
 import (
 	"bytes"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/iamprune/iamprune/emulator"
 )
 
 // Throttle storms: with 10%, 33% and 50% of requests throttled, plan and
-// apply give what they give without throttling.
+// apply give what they give without throttling. The trials mostly wait
+// out backoffs, so they run in parallel with each other and with the
+// other scenarios.
 func TestThrottleStorm(t *testing.T) {
+	t.Parallel()
 	ref := clean(t)
 	r := rng("throttle")
-	for _, percent := range []int{10, 33, 50} {
-		scenario := fmt.Sprintf("throttle %d%%", percent)
-		for i := range trials(1) {
-			s := r.Int64()
-			t.Run(fmt.Sprintf("%d%%/trial%d", percent, i), func(t *testing.T) { throttleTrial(t, scenario, ref, percent, s) })
+	percents := []int{10, 33, 50}
+	t.Run("storms", func(t *testing.T) {
+		for _, percent := range percents {
+			scenario := fmt.Sprintf("throttle %d%%", percent)
+			for i := range trials(1) {
+				s := r.Int64()
+				t.Run(fmt.Sprintf("%d%%/trial%d", percent, i), func(t *testing.T) {
+					t.Parallel()
+					throttleTrial(t, scenario, ref, percent, s)
+				})
+			}
 		}
-		checkBar(t, scenario)
+	})
+	for _, percent := range percents {
+		checkBar(t, fmt.Sprintf("throttle %d%%", percent))
 	}
 }
 
 func throttleTrial(t *testing.T, scenario string, ref reference, percent int, s int64) {
 	a := newAccount(t, emulator.Options{})
+	a.cfg = filepath.Join(root, "chaos", "testdata", "no-rate-limit.yaml")
 	if err := a.srv.SetThrottlePercent(float64(percent), s); err != nil {
 		t.Fatal(err)
 	}
