@@ -62,8 +62,9 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	b, _ := json.MarshalIndent(out, "", "  ")
-	w.Write(append(b, '\n'))
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(out)
 }
 
 type controlOp func(s *Server, r *http.Request) (status int, out any, err error)
@@ -148,6 +149,7 @@ func controlDump(s *Server, _ *http.Request) (int, any, error) {
 func controlError(w http.ResponseWriter, status int, format string, args ...any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	b, _ := json.Marshal(map[string]string{"error": fmt.Sprintf(format, args...)})
-	w.Write(append(b, '\n'))
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // messages quote parameters such as a=b&c=d
+	enc.Encode(map[string]string{"error": fmt.Sprintf(format, args...)})
 }

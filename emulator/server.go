@@ -16,7 +16,9 @@
 // use, and the SQS queue operations a queue consumer uses. Test hooks
 // (Dump, Mark*, SetFindingStatus, AddArchiveRule, PutObject, Object,
 // Published, Messages, FailNext) let tests inspect that state and
-// simulate the world changing.
+// simulate the world changing; faults.go adds seeded throttling, latency
+// and write holds, and control.go serves the fault controls, the dump and
+// the counters over HTTP under ControlPath (docs/emulator.md).
 //
 // One emulator can serve an organisation: AddMember adds member accounts,
 // each with its own state and hooks, and sts:AssumeRole issues temporary
