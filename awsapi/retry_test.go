@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/emulator"
 	"github.com/iamprune/iamprune/snapshot"
 )
@@ -217,5 +218,13 @@ func TestThrottleStorm(t *testing.T) {
 		if sum != int64(th) {
 			t.Errorf("every %d throttled: limiters saw %d throttles, emulator sent %d", every, sum, th)
 		}
+	}
+}
+
+// The config's documented defaults are the policy's.
+func TestConfigDefaultsMatchPolicy(t *testing.T) {
+	c, p := iamprune.DefaultConfig().AWS, DefaultRetryPolicy()
+	if c.MaxRetries != p.MaxRetries || c.MaxRequestsPerSecond != p.RequestsPerSecond {
+		t.Errorf("config defaults %+v, policy defaults %+v", c, p)
 	}
 }
