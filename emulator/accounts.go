@@ -26,6 +26,7 @@ type org struct {
 	members  []string           // member account ids, in the order added
 	sessions map[string]*session
 	assumed  []AssumedRole
+	faults   *faults // faults.go
 }
 
 // session is one set of temporary credentials AssumeRole issued.
@@ -57,6 +58,7 @@ func newOrg(home *Server) *org {
 		home:     home,
 		accounts: map[string]*Server{home.st.meta.AccountID: home},
 		sessions: map[string]*session{},
+		faults:   &faults{},
 	}
 }
 

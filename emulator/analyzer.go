@@ -98,7 +98,7 @@ func (s *Server) serveAnalyzer(w http.ResponseWriter, r *http.Request, body []by
 		name = r.Method + " " + r.URL.Path
 	}
 	call := Call{Service: "access-analyzer", Operation: name, Params: restParams(r.URL.Path, query, body)}
-	if e := s.injectedFailure(call); e != nil {
+	if e := s.injectedFailure(call, r); e != nil {
 		writeJSONError(w, reqID, e)
 		return
 	}

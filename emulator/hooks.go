@@ -3,6 +3,7 @@ package emulator
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/iamprune/iamprune"
@@ -85,6 +86,9 @@ func (s *Server) SetFindingStatus(id, status string, updatedAt time.Time) error 
 type injection struct {
 	code string
 	n    int
+	// match, if set, restricts the injection to calls whose Params
+	// contain it.
+	match string
 }
 
 // errorStatus is the HTTP status AWS gives each error code; codes not
@@ -109,6 +113,14 @@ var errorStatus = map[string]int{
 // pending injection. Failed injected calls are not recorded in Calls or
 // Writes, only in Injected.
 func (s *Server) FailNext(operation, code string, n int) {
+	s.FailMatching(operation, "", code, n)
+}
+
+// FailMatching is FailNext restricted to the calls of operation whose
+// Params (see Call) contain match, so that one write among several of the
+// same operation can be failed; "" matches every call. It replaces any
+// pending injection of operation.
+func (s *Server) FailMatching(operation, match, code string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n <= 0 {
@@ -118,7 +130,7 @@ func (s *Server) FailNext(operation, code string, n int) {
 	if s.failNext == nil {
 		s.failNext = map[string]injection{}
 	}
-	s.failNext[operation] = injection{code: code, n: n}
+	s.failNext[operation] = injection{code: code, n: n, match: match}
 }
 
 // Injected returns the calls answered with an injected failure.
@@ -128,12 +140,27 @@ func (s *Server) Injected() []Call {
 	return append([]Call(nil), s.injected...)
 }
 
-// injectedFailure consumes one pending injection for c's operation.
-func (s *Server) injectedFailure(c Call) *apiError {
+// injectedFailure applies the faults due before a request is admitted:
+// the added latency, a write hold (faults.go), then one pending injection
+// for c's operation, which it consumes.
+func (s *Server) injectedFailure(c Call, r *http.Request) *apiError {
+	if d := s.org.faults.delay(c.Operation); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		}
+	}
+	if !s.holdWrite(c, r) {
+		e := errorf(http.StatusInternalServerError, "InternalFailure", "write %s dropped by a write hold", c.Operation)
+		e.Receiver = true
+		return e
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inj, ok := s.failNext[c.Operation]
-	if !ok {
+	if !ok || !strings.Contains(c.Params, inj.match) {
 		return nil
 	}
 	if inj.n--; inj.n <= 0 {
@@ -159,12 +186,7 @@ func (s *Server) injectedFailure(c Call) *apiError {
 func (s *Server) Writes() []Call {
 	var out []Call
 	for _, c := range s.Calls() {
-		switch {
-		case c.Service == iamService.Name && iamService.Writes[c.Operation],
-			c.Service == "access-analyzer" && analyzerWrites[c.Operation],
-			c.Service == "s3" && s3Writes[c.Operation],
-			c.Service == snsService.Name && snsService.Writes[c.Operation],
-			c.Service == "sqs" && sqsWrites[c.Operation]:
+		if isWrite(c) {
 			out = append(out, c)
 		}
 	}

@@ -84,7 +84,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, body []byte,
 	if c, ok := r.Context().Value(callerKey{}).(string); ok {
 		params[callerParam] = []string{c}
 	}
-	if e := s.injectedFailure(call); e != nil {
+	if e := s.injectedFailure(call, r); e != nil {
 		writeQueryError(w, svc.Xmlns, reqID, e)
 		return
 	}

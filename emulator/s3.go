@@ -156,7 +156,7 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, body []byte, re
 		name = r.Method + " " + r.URL.Path
 	}
 	call := Call{Service: "s3", Operation: name, Params: s3Params(op, bucket, key, r, body)}
-	if e := s.injectedFailure(call); e != nil {
+	if e := s.injectedFailure(call, r); e != nil {
 		writeS3Error(w, r, reqID, e)
 		return
 	}

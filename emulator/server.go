@@ -16,7 +16,9 @@
 // use, and the SQS queue operations a queue consumer uses. Test hooks
 // (Dump, Mark*, SetFindingStatus, AddArchiveRule, PutObject, Object,
 // Published, Messages, FailNext) let tests inspect that state and
-// simulate the world changing.
+// simulate the world changing; faults.go adds seeded throttling, latency
+// and write holds, and control.go serves the fault controls, the dump and
+// the counters over HTTP under ControlPath (docs/emulator.md).
 //
 // One emulator can serve an organisation: AddMember adds member accounts,
 // each with its own state and hooks, and sts:AssumeRole issues temporary
@@ -292,7 +294,10 @@ func (s *Server) DuplicatesSince(n int) []Call {
 // calls only.
 func (s *Server) admit(c Call, r *http.Request) bool {
 	n := s.requests.Add(1)
+	s.mu.Lock()
 	throttle := s.every > 0 && n%s.every == 0
+	s.mu.Unlock()
+	throttle = s.org.faults.throttle() || throttle
 	s.mu.Lock()
 	if throttle {
 		s.throttled = append(s.throttled, c)
@@ -308,6 +313,12 @@ func (s *Server) admit(c Call, r *http.Request) bool {
 // ServeHTTP routes a request to the account its access key acts in (see
 // AddMember), then dispatches on the SigV4 signing name.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, ControlPath) {
+		s.serveControl(w, r)
+		return
+	}
+	r, held := withHoldSlot(r)
+	defer held()
 	reqID := newRequestID()
 	service, akid, aerr := credentialScope(r.Header.Get("Authorization"))
 	if aerr != nil {

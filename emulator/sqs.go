@@ -207,7 +207,7 @@ func (s *Server) serveSQS(w http.ResponseWriter, r *http.Request, body []byte, r
 		return
 	}
 	call := Call{Service: "sqs", Operation: op, Params: restParams("/", r.URL.Query(), body)}
-	if e := s.injectedFailure(call); e != nil {
+	if e := s.injectedFailure(call, r); e != nil {
 		writeSQSError(w, reqID, e)
 		return
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,6 +22,11 @@ func (m *Main) emulatorCommand() *cobra.Command {
 		topics        []string
 		buckets       []string
 		members       []string
+		fails         []string
+		throttlePct   float64
+		seed          int64
+		latency       time.Duration
+		opLatency     []string
 	)
 	cmd := &cobra.Command{
 		Use:   "emulator",
@@ -48,12 +55,23 @@ served as a member account with its own IAM state. Requests act in the
 sts:AssumeRole issued for a role in a member; those act in that member, as
 the assumed-role session. AssumeRole checks the role's trust policy
 (principal, action, and sts:ExternalId conditions) and refuses with
-AccessDenied as AWS does; the credentials expire after DurationSeconds.`,
+AccessDenied as AWS does; the credentials expire after DurationSeconds.
+
+Fault injection, to see how a client copes: --fail OP=CODE[:N] fails the
+next N calls (default 1) of an operation with an AWS error code,
+--throttle-percent throttles a share of all requests (the same --seed gives
+the same sequence), --latency and --op-latency delay answers. The same
+controls, a state dump and call counters are served at /_iamprune/ on the
+same port while it runs (see docs/emulator.md).`,
 		Example: `  iamprune emulator --snapshot examples/demo/snapshot --listen 127.0.0.1:4566
 
   # a delegated-admin account and one member account
   iamprune emulator --snapshot emulator/testdata/org/admin \
-      --member emulator/testdata/org/member-444455556666`,
+      --member emulator/testdata/org/member-444455556666
+
+  # every third request throttled, the first TagRole denied
+  iamprune emulator --snapshot examples/demo/snapshot \
+      --throttle-percent 33 --seed 7 --fail TagRole=AccessDenied`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -63,7 +81,24 @@ AccessDenied as AWS does; the credentials expire after DurationSeconds.`,
 			if err != nil {
 				return err
 			}
+			faults, err := parseFaults(fails, opLatency)
+			if err != nil {
+				return err
+			}
 			srv := emulator.New(snap, emulator.Options{PageSize: pageSize, ThrottleEvery: throttleEvery, Logger: m.log(), Topics: topics, Buckets: buckets})
+			if err := srv.SetThrottlePercent(throttlePct, seed); err != nil {
+				return usagef("--throttle-percent %v must be between 0 and 100", throttlePct)
+			}
+			if latency < 0 {
+				return usagef("--latency %v must not be negative", latency)
+			}
+			srv.SetLatency("", latency)
+			for _, f := range faults.fails {
+				srv.FailNext(f.op, f.code, f.n)
+			}
+			for op, d := range faults.latency {
+				srv.SetLatency(op, d)
+			}
 			// Load every member before listening, so that a bad folder
 			// fails the command before clients can connect.
 			var served []string
@@ -83,6 +118,10 @@ AccessDenied as AWS does; the credentials expire after DurationSeconds.`,
 			}
 			fmt.Fprintf(m.Stdout, "iamprune emulator serving %s (account %s) at %s\n", dir, snap.Meta.AccountID, url)
 			fmt.Fprintf(m.Stdout, "export AWS_ENDPOINT_URL=%s\n", url)
+			if len(fails)+len(opLatency) > 0 || throttlePct > 0 || latency > 0 {
+				fmt.Fprintf(m.Stdout, "faults: %d injected failure(s), %v%% throttled (seed %d), latency %v; control at %s%s\n",
+					len(faults.fails), throttlePct, seed, latency, url, emulator.ControlPath)
+			}
 			for _, line := range served {
 				fmt.Fprintln(m.Stdout, line)
 			}
@@ -101,5 +140,52 @@ AccessDenied as AWS does; the credentials expire after DurationSeconds.`,
 	f.StringSliceVar(&topics, "topic", nil, "an SNS topic name that exists from the start (repeatable)")
 	f.StringSliceVar(&buckets, "bucket", nil, "an S3 bucket that exists from the start (repeatable)")
 	f.StringArrayVar(&members, "member", nil, "snapshot folder of a member account, reached with sts:AssumeRole (repeatable)")
+	f.StringArrayVar(&fails, "fail", nil, "OP=CODE[:N]: fail the next N calls (default 1) of an operation with an AWS error code, such as TagRole=AccessDenied (repeatable)")
+	f.Float64Var(&throttlePct, "throttle-percent", 0, "answer this percentage of requests (0-100) with a throttling error, in a sequence fixed by --seed")
+	f.Int64Var(&seed, "seed", 0, "seed of the --throttle-percent sequence: the same seed throttles the same requests")
+	f.DurationVar(&latency, "latency", 0, "delay every answer by this long (e.g. 200ms)")
+	f.StringArrayVar(&opLatency, "op-latency", nil, "OP=DURATION: delay the answers of one operation, overriding --latency (repeatable)")
 	return cmd
+}
+
+type emulatorFault struct {
+	op, code string
+	n        int
+}
+
+type emulatorFaults struct {
+	fails   []emulatorFault
+	latency map[string]time.Duration
+}
+
+// parseFaults reads --fail OP=CODE[:N] and --op-latency OP=DURATION.
+func parseFaults(fails, opLatency []string) (emulatorFaults, error) {
+	var out emulatorFaults
+	for _, v := range fails {
+		op, rest, ok := strings.Cut(v, "=")
+		code, count, hasCount := strings.Cut(rest, ":")
+		n := 1
+		if hasCount {
+			var err error
+			if n, err = strconv.Atoi(count); err != nil || n < 1 {
+				ok = false
+			}
+		}
+		if !ok || op == "" || code == "" {
+			return out, usagef("--fail %q: want OP=CODE[:N] with N >= 1, such as TagRole=AccessDenied:2", v)
+		}
+		out.fails = append(out.fails, emulatorFault{op: op, code: code, n: n})
+	}
+	for _, v := range opLatency {
+		op, ds, ok := strings.Cut(v, "=")
+		d, err := time.ParseDuration(ds)
+		if !ok || op == "" || err != nil || d < 0 {
+			return out, usagef("--op-latency %q: want OP=DURATION, such as GetRole=250ms", v)
+		}
+		if out.latency == nil {
+			out.latency = map[string]time.Duration{}
+		}
+		out.latency[op] = d
+	}
+	return out, nil
 }
