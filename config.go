@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Rule says when an item of one finding type is notified and remediated, and how.
@@ -56,12 +57,18 @@ type AWS struct {
 	// (IAM, Access Analyzer, STS, ...); throttling lowers the rate
 	// actually used, which recovers slowly. 0 means no cap.
 	MaxRequestsPerSecond float64 `yaml:"max_requests_per_second" json:"max_requests_per_second"`
+	// RetryBaseDelay and MaxBackoff bound the backoff: before retry n the
+	// wait is random in [0, min(MaxBackoff, RetryBaseDelay*2^n)].
+	RetryBaseDelay time.Duration `yaml:"retry_base_delay" json:"retry_base_delay"`
+	MaxBackoff     time.Duration `yaml:"max_backoff" json:"max_backoff"`
 }
 
 // Defaults of the aws block (awsapi.DefaultRetryPolicy has the same).
 const (
 	DefaultAWSMaxRetries           = 12
 	DefaultAWSMaxRequestsPerSecond = 50
+	DefaultAWSRetryBaseDelay       = 200 * time.Millisecond
+	DefaultAWSMaxBackoff           = 20 * time.Second
 )
 
 // Config is the YAML configuration (design.md). Every key has a default,
@@ -187,9 +194,10 @@ func DefaultConfig() Config {
 			UnusedIAMRole:          {NotifyAfterDays: 30, RemediateAfterDays: 120, Action: KindQuarantineRole},
 			UnusedPermission:       {NotifyAfterDays: 30, RemediateAfterDays: 120, Action: KindDenyUnusedServices},
 		},
-		Limits:          Limits{MaxActionsPerRun: 25},
-		Holds:           Holds{Days: DefaultHoldDays},
-		AWS:             AWS{MaxRetries: DefaultAWSMaxRetries, MaxRequestsPerSecond: DefaultAWSMaxRequestsPerSecond},
+		Limits: Limits{MaxActionsPerRun: 25},
+		Holds:  Holds{Days: DefaultHoldDays},
+		AWS: AWS{MaxRetries: DefaultAWSMaxRetries, MaxRequestsPerSecond: DefaultAWSMaxRequestsPerSecond,
+			RetryBaseDelay: DefaultAWSRetryBaseDelay, MaxBackoff: DefaultAWSMaxBackoff},
 		ExceptionPolicy: ExceptionPolicy{MaxDays: 365, MaxArchiveRules: 100},
 		Notifications:   DefaultNotifications(),
 		CrossAccount:    CrossAccount{SessionName: DefaultSessionName},
@@ -269,6 +277,12 @@ func (c Config) Validate() error {
 	}
 	if c.AWS.MaxRetries < 0 || c.AWS.MaxRetries > 100 {
 		return Errorf(EINVALID, "aws.max_retries: must be from 0 to 100, got %d", c.AWS.MaxRetries)
+	}
+	if c.AWS.RetryBaseDelay <= 0 {
+		return Errorf(EINVALID, "aws.retry_base_delay: must be a positive duration such as 200ms, got %s", c.AWS.RetryBaseDelay)
+	}
+	if c.AWS.MaxBackoff < c.AWS.RetryBaseDelay {
+		return Errorf(EINVALID, "aws.max_backoff: must be at least aws.retry_base_delay (%s), got %s", c.AWS.RetryBaseDelay, c.AWS.MaxBackoff)
 	}
 	if c.AWS.MaxRequestsPerSecond < 0 {
 		return Errorf(EINVALID, "aws.max_requests_per_second: must be >= 0 (0: no cap), got %v", c.AWS.MaxRequestsPerSecond)

@@ -3,6 +3,7 @@ package config
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/config/yamlnode"
@@ -14,7 +15,7 @@ var (
 	ruleKeys  = []string{"notify_after_days", "remediate_after_days", "action", "delete_after_days"}
 	limitKeys = []string{"max_actions_per_run"}
 	holdKeys  = []string{"days"}
-	awsKeys   = []string{"max_retries", "max_requests_per_second"}
+	awsKeys   = []string{"max_retries", "max_requests_per_second", "retry_base_delay", "max_backoff"}
 	excKeys   = []string{"path", "max_days", "max_archive_rules"}
 )
 
@@ -137,6 +138,21 @@ func (p *parser) aws(v *yaml.Node, a *iamprune.AWS) {
 				return
 			}
 			a.MaxRequestsPerSecond = f
+		case "retry_base_delay", "max_backoff":
+			s, ok := p.String(fv, kp)
+			if !ok {
+				return
+			}
+			d, err := time.ParseDuration(s)
+			if err != nil || d <= 0 {
+				p.Add(fv.Line, kp, "must be a positive duration such as 200ms or 20s, got %q", s)
+				return
+			}
+			if key == "retry_base_delay" {
+				a.RetryBaseDelay = d
+			} else {
+				a.MaxBackoff = d
+			}
 		}
 	})
 }
