@@ -159,6 +159,7 @@ func TestLoadErrors(t *testing.T) {
 		}},
 		{"negative-limit", []string{":3: limits.max_actions_per_run: must be >= 0, got -1"}},
 		{"negative-hold-days", []string{":3: holds.days: must be >= 0, got -3"}},
+		{"huge-hold-days", []string{":3: holds.days: must be at most 3650, got 999999999999"}},
 		{"aws-bad", []string{":3: aws.max_retries: must be from 0 to 100, got -1"}},
 		{"aws-bad-rate", []string{`:2: aws.max_requests_per_second: must be a number, got "fast"`}},
 		{"bad-analyzer", []string{`:1: analyzer: "my-analyzer" is neither "auto" nor an analyzer ARN (arn:aws:access-analyzer:REGION:ACCOUNT:analyzer/NAME)`}},
