@@ -275,6 +275,9 @@ func (c Config) Validate() error {
 	if c.Holds.Days < 0 {
 		return Errorf(EINVALID, "holds.days: must be >= 0, got %d", c.Holds.Days)
 	}
+	if c.Holds.Days > MaxHoldDays {
+		return Errorf(EINVALID, "holds.days: must be at most %d, got %d", MaxHoldDays, c.Holds.Days)
+	}
 	if c.AWS.MaxRetries < 0 || c.AWS.MaxRetries > 100 {
 		return Errorf(EINVALID, "aws.max_retries: must be from 0 to 100, got %d", c.AWS.MaxRetries)
 	}

@@ -12,6 +12,11 @@ import (
 // rollback --hold-days nor the config's holds.days says otherwise.
 const DefaultHoldDays = 30
 
+// MaxHoldDays bounds a hold (ten years): a hold is a pause until an
+// exception makes it permanent, and an end date past year 9999 cannot be
+// stored.
+const MaxHoldDays = 3650
+
 // Hold keeps a rolled-back item from being remediated again: a rollback
 // usually means the change broke something, and the next sweep must not
 // break it again. While a hold lasts the item is planned as exempt, with a

@@ -18,7 +18,9 @@ import (
 // saved plan made before the hold.
 
 // recordHolds holds every item of the original run that rollback run r
-// undid (status done). A hold already set on the item by an earlier
+// undid (status done), and every change of it that r found undone already
+// (already-done): an earlier rollback may have undone it and died before
+// setting its hold. A failed action that changed nothing is not held. A hold already set on the item by an earlier
 // rollback is extended: it keeps the later end, and for UnusedPermission
 // the services of both.
 func recordHolds(ctx context.Context, o Options, r iamprune.Run, origRunID string, undone []iamprune.ActionRecord, res *iamprune.RunResult) error {
@@ -32,7 +34,7 @@ func recordHolds(ctx context.Context, o Options, r iamprune.Run, origRunID strin
 	now := o.now()
 	for _, ar := range res.Results {
 		rec, ok := byID[ar.ActionID]
-		if !ok || ar.Status != iamprune.ResultDone {
+		if !ok || (ar.Status != iamprune.ResultDone && (ar.Status != iamprune.ResultAlreadyDone || !madeChange(rec))) {
 			continue
 		}
 		account := cmp.Or(rec.Account, o.Account)
@@ -68,6 +70,15 @@ func recordHolds(ctx context.Context, o Options, r iamprune.Run, origRunID strin
 			FindingID: rec.FindingID, FindingType: string(rec.FindingType), Kind: string(rec.Kind), Target: rec.Target, Services: h.Services, Detail: detail})
 	}
 	return nil
+}
+
+// madeChange reports whether the apply journal entry rec changed IAM: it
+// is done, or a step of it is.
+func madeChange(rec iamprune.ActionRecord) bool {
+	if rec.Status == iamprune.ResultDone {
+		return true
+	}
+	return slices.ContainsFunc(rec.Steps, func(s iamprune.Step) bool { return s.Status == iamprune.StepDone })
 }
 
 func union(a, b []string) []string {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/apply"
 )
 
 // Rollback holds every item it undid, for HoldDays, naming both runs and
@@ -120,5 +121,38 @@ func TestHoldNarrowsDeny(t *testing.T) {
 	held, _ := e.store.Hold(context.Background(), h.ID)
 	if held.Active(now) {
 		t.Errorf("released hold still active: %+v", held)
+	}
+}
+
+// A rollback killed part-way sets no hold for what it undid; the rollback
+// that finishes it reports those items already-done, and must hold them
+// too, else the next plan remediates what the operator rolled back.
+func TestRollbackHoldsAfterInterruptedRollback(t *testing.T) {
+	for _, point := range apply.HookPoints {
+		t.Run(point, func(t *testing.T) {
+			e := newEnv(t)
+			e.opts.HoldDays = 30
+			run := e.apply(basePlan()).RunID
+			// Killed on the oldest change, which rollback undoes last: the
+			// others are undone by then.
+			e.opts.Hook = crashAt(point, "a-key1")
+			if _, err := apply.Rollback(context.Background(), run, nil, e.opts); !errors.Is(err, errKilled) {
+				t.Fatalf("first rollback: %v, want killed", err)
+			}
+			e.opts.Hook = nil
+			e.rollback(run)
+			hs, err := e.store.Holds(context.Background(), account)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var targets []string
+			for _, h := range hs {
+				targets = append(targets, h.Target)
+			}
+			slices.Sort(targets)
+			if want := []string{"AKIAALICE1", "AKIAALICE2", "app", "app", "bob"}; !slices.Equal(targets, want) {
+				t.Errorf("held %v, want every item rolled back %v", targets, want)
+			}
+		})
 	}
 }

@@ -159,6 +159,7 @@ func TestLoadErrors(t *testing.T) {
 		}},
 		{"negative-limit", []string{":3: limits.max_actions_per_run: must be >= 0, got -1"}},
 		{"negative-hold-days", []string{":3: holds.days: must be >= 0, got -3"}},
+		{"huge-hold-days", []string{":3: holds.days: must be at most 3650, got 999999999999"}},
 		{"aws-bad", []string{":3: aws.max_retries: must be from 0 to 100, got -1"}},
 		{"aws-bad-delay", []string{`:3: aws.retry_base_delay: must be a positive duration such as 200ms or 20s, got "soon"`}},
 		{"aws-backoff-below-base", []string{":3: aws.max_backoff: must be at least aws.retry_base_delay (2s), got 1s"}},

@@ -37,6 +37,7 @@ func parseTXTLines(data []byte, name string) ([]iamprune.Exception, *yamlnode.Pr
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	probs := &yamlnode.Problems{Name: name}
 	var out []iamprune.Exception
+	bad, first, firstLine := 0, 0, ""
 	for i, line := range strings.Split(string(data), "\n") {
 		// ARNs never contain '#', so everything after one is a comment.
 		line, _, _ = strings.Cut(line, "#")
@@ -45,10 +46,19 @@ func parseTXTLines(data []byte, name string) ([]iamprune.Exception, *yamlnode.Pr
 			continue
 		}
 		if !validPrincipal(line) {
+			if bad++; bad == 1 {
+				first, firstLine = i+1, line
+			}
 			probs.Add(i+1, "", "%s", notPrincipal(line))
 			continue
 		}
 		out = append(out, iamprune.Exception{Principal: line, File: name, Line: i + 1})
+	}
+	if len(out) == 0 && bad > 1 {
+		// Not one ARN in several lines: not an exceptions file (/etc/shadow
+		// named by mistake), so one problem quotes one line, not every one.
+		probs = &yamlnode.Problems{Name: name}
+		probs.Add(first, "", "none of its %d lines is a principal ARN, the first is %s: is this the right file?", bad, input.Snippet(firstLine))
 	}
 	return out, probs
 }

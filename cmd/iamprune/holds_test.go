@@ -104,7 +104,13 @@ func TestRollbackHoldDaysZero(t *testing.T) {
 	if h := runCLI(t, holdsArgs(acct)...); h.code != 0 || !strings.Contains(h.stdout, "No holds.") {
 		t.Errorf("holds: exit %d\n%s", h.code, h.stdout)
 	}
-	if r := runCLI(t, acct.args(t, "rollback", res.RunID, "--yes", "--hold-days", "-1")...); r.code != 2 {
-		t.Errorf("--hold-days -1: exit %d, want 2", r.code)
+	for _, days := range []string{"-1", "3651", "999999999999"} {
+		if r := runCLI(t, acct.args(t, "rollback", res.RunID, "--yes", "--hold-days", days)...); r.code != 2 {
+			t.Errorf("--hold-days %s: exit %d, want 2", days, r.code)
+		}
+	}
+	// A hold too long to store would break every later plan.
+	if r := runCLI(t, holdsArgs(acct)...); r.code != 0 {
+		t.Errorf("holds after refused --hold-days: exit %d\n%s", r.code, r.stderr)
 	}
 }

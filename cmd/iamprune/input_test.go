@@ -44,6 +44,37 @@ func TestForeignFileNotEchoed(t *testing.T) {
 	}
 }
 
+// A foreign file of many lines is quoted once, not a snippet of each line:
+// a line after the first never shows.
+func TestForeignFileQuotedOnce(t *testing.T) {
+	isolateAWS(t)
+	dir := t.TempDir()
+	const second = "daemon:$6$SECONDLINEsalt"
+	shadow := "root:*:19000:0:99999:7:::\n" + second + ":19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n"
+	for _, name := range []string{"shadow", "shadow.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(shadow), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "iamprune.yaml")
+	if err := os.WriteFile(cfg, []byte("exceptions: "+filepath.Join(dir, "shadow")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	snap, _ := demoPaths(t)
+	for _, args := range [][]string{
+		{"plan", "--snapshot", snap, "--config", cfg},
+		{"plan", "--snapshot", snap, "--exceptions", filepath.Join(dir, "shadow.txt")},
+		{"exceptions", "check", filepath.Join(dir, "shadow"), filepath.Join(dir, "shadow.txt")},
+		{"config", "check", filepath.Join(dir, "shadow")},
+	} {
+		r := runCLI(t, args...)
+		out := r.stdout + r.stderr
+		if r.code == 0 || strings.Contains(out, "SECONDLINE") || !strings.Contains(out, "is this the right file?") {
+			t.Errorf("%v (exit %d) quotes more than one line of a foreign file:\n%s", args, r.code, out)
+		}
+	}
+}
+
 // A snapshot file that is a symlink to /dev/zero, or a FIFO, is refused at
 // once (exit 2) instead of being read forever.
 func TestSnapshotNotRegularFile(t *testing.T) {

@@ -51,8 +51,8 @@ rollback, instead of remediating it again, until the hold ends after
 			if ao.output != "table" && ao.output != "json" {
 				return usagef("--output: %q is not table or json", ao.output)
 			}
-			if holdDays < 0 {
-				return usagef("--hold-days: must be >= 0, got %d", holdDays)
+			if holdDays < 0 || holdDays > iamprune.MaxHoldDays {
+				return usagef("--hold-days: must be from 0 to %d, got %d", iamprune.MaxHoldDays, holdDays)
 			}
 			ctx := cmd.Context()
 			store, err := m.openStore(ctx, state, true)

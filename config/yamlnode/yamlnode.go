@@ -147,6 +147,14 @@ func (p *Problems) Fields(m *yaml.Node, path, noun string, known []string, fn fu
 		p.Add(m.Line, path, "must be a mapping, got %s", Describe(m))
 		return
 	}
+	if path == "" && foreign(m, known) {
+		// Not iamprune's file at all (/etc/shadow named by mistake): one
+		// problem quoting one key, not a snippet of every line.
+		k := Deref(m.Content[0])
+		p.Add(k.Line, "", "none of its %d keys is known (want %s), the first is %s: is this the right file?",
+			len(m.Content)/2, strings.Join(known, ", "), Describe(k))
+		return
+	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := Deref(m.Content[i]), m.Content[i+1]
@@ -171,6 +179,21 @@ func (p *Problems) Fields(m *yaml.Node, path, noun string, known []string, fn fu
 		}
 		fn(key, k, Deref(v))
 	}
+}
+
+// foreign reports whether mapping m has several keys and none of them is
+// in known, and none is close to one.
+func foreign(m *yaml.Node, known []string) bool {
+	if len(m.Content) < 4 {
+		return false
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := Deref(m.Content[i])
+		if k.Kind != yaml.ScalarNode || contains(known, k.Value) || Suggest(k.Value, known) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // String decodes a string scalar. A null value reports ok=false without a
