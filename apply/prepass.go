@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/exceptions"
 	"github.com/iamprune/iamprune/policy"
 )
 
@@ -203,7 +202,7 @@ func (p *prepasser) finding(ctx context.Context, a iamprune.Action) (*iamprune.F
 // other action is skipped by any exception covering its principal and
 // finding type.
 func exempt(a iamprune.Action, excs []iamprune.Exception, now time.Time) (_ iamprune.Action, why, note string) {
-	match := exceptions.Match(excs, a.Principal, a.FindingType, now)
+	match := iamprune.MatchExceptions(excs, a.Principal, a.FindingType, now)
 	if len(match) == 0 {
 		return a, "", ""
 	}

@@ -22,7 +22,6 @@ package exceptions
 import (
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/config/yamlnode"
@@ -42,18 +41,4 @@ func Load(path string) ([]iamprune.Exception, error) {
 		return parseTXT(data, path)
 	}
 	return ParseYAML(data, path)
-}
-
-// Match returns the exceptions that apply to the principal and finding type
-// at now: unexpired, with a matching principal pattern and, if limited to
-// finding types, one of them. File order is kept. Service limits are left to
-// the caller (Exception.CoversService).
-func Match(excs []iamprune.Exception, principalARN string, t iamprune.FindingType, now time.Time) []iamprune.Exception {
-	var out []iamprune.Exception
-	for _, e := range excs {
-		if !e.Expired(now) && e.CoversPrincipal(principalARN, t) {
-			out = append(out, e)
-		}
-	}
-	return out
 }
