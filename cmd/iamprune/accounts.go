@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"sort"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -11,19 +10,6 @@ import (
 	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/remediate"
 )
-
-// logUnreachable warns about every member account whose facts could not be
-// read: its findings are planned as skips with the reason.
-func (m *Main) logUnreachable(f *iamprune.Facts) {
-	accts := make([]string, 0, len(f.Unreachable))
-	for a := range f.Unreachable {
-		accts = append(accts, a)
-	}
-	sort.Strings(accts)
-	for _, a := range accts {
-		m.log().Warn("member account unreachable; its findings are skipped", "account", a, "reason", f.Unreachable[a])
-	}
-}
 
 // memberExecutors returns apply's executors for member accounts: each acts
 // with the credentials of the role assumed there, made once per account

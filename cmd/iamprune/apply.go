@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/apply"
 	"github.com/iamprune/iamprune/audit"
 	"github.com/iamprune/iamprune/notify"
@@ -110,7 +111,7 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 	defer store.Close()
 
 	var (
-		p      *planned
+		p      *app.Planned
 		saved  bool
 		plan   *iamprune.Plan
 		caller string
@@ -135,24 +136,24 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 		if err != nil {
 			return err
 		}
-		sess, err := m.awsSession(ctx, firstNonEmpty(o.analyzer, in.cfg.Analyzer))
+		sess, err := m.awsSession(ctx, firstNonEmpty(o.analyzer, in.Config.Analyzer))
 		if err != nil {
 			return err
 		}
-		if caller, acct, err = sess.facts.Caller(ctx); err != nil {
+		if caller, acct, err = sess.Facts.Caller(ctx); err != nil {
 			return err
 		}
 		// Member accounts the plan names are reached through their role.
-		if _, err := sess.orgFacts(ctx, in.cfg.CrossAccount); err != nil {
+		if _, err := sess.OrgFacts(ctx, in.Config.CrossAccount); err != nil {
 			return err
 		}
-		p = &planned{plan: plan, in: in, aws: sess, caller: caller}
+		p = &app.Planned{Plan: plan, Inputs: in, Session: sess, Caller: caller}
 	} else {
 		if p, err = m.makePlan(ctx, o, store); err != nil {
 			return err
 		}
-		plan, caller = p.plan, p.caller
-		if _, acct, err = p.aws.facts.Caller(ctx); err != nil {
+		plan, caller = p.Plan, p.Caller
+		if _, acct, err = p.Session.Facts.Caller(ctx); err != nil {
 			return err
 		}
 	}
@@ -172,7 +173,7 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 		}
 	}
 	// A proposal that cannot be made must stop the run before any change.
-	if err := m.proposePreflight(p.in.cfg, plan); err != nil {
+	if err := m.proposePreflight(p.Inputs.Config, plan); err != nil {
 		return err
 	}
 	// Notices are a side effect too: they need consent like changes do.
@@ -192,7 +193,7 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 		for _, as := range props {
 			n += len(as)
 		}
-		what = append(what, fmt.Sprintf("propose the refined policies of %d principal(s) as pull request(s) against %s", n, p.in.cfg.Propose.Repo))
+		what = append(what, fmt.Sprintf("propose the refined policies of %d principal(s) as pull request(s) against %s", n, p.Inputs.Config.Propose.Repo))
 	}
 	// With nothing to do there is nothing to consent to: the run only
 	// confirms, with reads, that what was done is still done.
@@ -208,7 +209,7 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 		return err
 	}
 	defer closeAudit()
-	maxActions := p.in.cfg.Limits.MaxActionsPerRun
+	maxActions := p.Inputs.Config.Limits.MaxActionsPerRun
 	if ao.maxActions >= 0 {
 		maxActions = ao.maxActions
 	}
@@ -220,7 +221,7 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 	if err != nil {
 		return err
 	}
-	nt := len(p.in.cfg.Notifications.Channels) > 0
+	nt := len(p.Inputs.Config.Notifications.Channels) > 0
 	if err := render.Run(m.Stdout, res, o.output, "applied"); err != nil {
 		return err
 	}
@@ -229,7 +230,7 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 	}
 	if o.output == "table" && res.RunID != "" && res.Refused == "" && undoable(res) {
 		undo := "iamprune rollback " + res.RunID
-		if cfg := firstNonEmpty(o.configPath, m.Getenv("IAMPRUNE_CONFIG")); cfg != "" && p.in.cfg.CrossAccount.RoleName != "" {
+		if cfg := firstNonEmpty(o.configPath, m.Getenv("IAMPRUNE_CONFIG")); cfg != "" && p.Inputs.Config.CrossAccount.RoleName != "" {
 			undo += " --config " + cfg // the member role
 		}
 		fmt.Fprintf(m.Stdout, "Undo with: %s --yes\n", undo)
@@ -239,11 +240,11 @@ func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, fil
 	}
 	// Accounts that could not be reached, or may not be changed, are
 	// problems to report, even though nothing failed there.
-	if p.facts != nil && len(p.facts.Unreachable) > 0 {
-		fmt.Fprintf(m.Stderr, "iamprune: %d member account(s) unreachable; their findings were skipped (see the plan)\n", len(p.facts.Unreachable))
+	if p.Facts != nil && len(p.Facts.Unreachable) > 0 {
+		fmt.Fprintf(m.Stderr, "iamprune: %d member account(s) unreachable; their findings were skipped (see the plan)\n", len(p.Facts.Unreachable))
 		return errProblems
 	}
-	if out := outsideAllowlist(plan, p.in.cfg.Accounts); len(out) > 0 {
+	if out := outsideAllowlist(plan, p.Inputs.Config.Accounts); len(out) > 0 {
 		fmt.Fprintf(m.Stderr, "iamprune: findings in account(s) %s were skipped: not in the config's accounts allowlist\n", strings.Join(out, ", "))
 		return errProblems
 	}
@@ -274,25 +275,25 @@ func undoable(res *iamprune.RunResult) bool {
 }
 
 // digestsDue counts the digests a run would send before any change.
-func (m *Main) digestsDue(ctx context.Context, p *planned, store iamprune.Store) (int, error) {
-	if len(p.in.cfg.Notifications.Channels) == 0 {
+func (m *Main) digestsDue(ctx context.Context, p *app.Planned, store iamprune.Store) (int, error) {
+	if len(p.Inputs.Config.Notifications.Channels) == 0 {
 		return 0, nil
 	}
-	facts := p.facts
+	facts := p.Facts
 	if facts == nil {
 		var err error
 		if facts, err = m.savedPlanFacts(ctx, p); err != nil {
 			return 0, err
 		}
-		p.facts = facts
+		p.Facts = facts
 	}
-	nt := &notifier{cfg: p.in.cfg.Notifications, excs: p.in.exceptions, now: p.in.now}
+	nt := &notifier{cfg: p.Inputs.Config.Notifications, excs: p.Inputs.Exceptions, now: p.Inputs.Now}
 	nt.log, _ = store.(iamprune.NoticeLog)
-	ds, err := nt.pending(ctx, p.plan, facts)
+	ds, err := nt.pending(ctx, p.Plan, facts)
 	if err != nil {
 		return 0, err
 	}
-	p.due = &ds
+	p.Due = &ds
 	return len(ds), nil
 }
 
@@ -301,27 +302,27 @@ func (m *Main) digestsDue(ctx context.Context, p *planned, store iamprune.Store)
 // the changes made are reported with how to undo them, and a refused run
 // goes to the default route. A failed channel never stops the run; it is
 // reported in the result.
-func (m *Main) applyAndNotify(ctx context.Context, p *planned, store iamprune.Store, opts apply.Options, acct string) (*iamprune.RunResult, error) {
-	plan := p.plan
-	nt, err := m.newNotifier(ctx, p.in, &p.aws.cfg, store, opts.Audit)
+func (m *Main) applyAndNotify(ctx context.Context, p *app.Planned, store iamprune.Store, opts apply.Options, acct string) (*iamprune.RunResult, error) {
+	plan := p.Plan
+	nt, err := m.newNotifier(ctx, p.Inputs, &p.Session.AWS, store, opts.Audit)
 	if err != nil {
 		return nil, err
 	}
 	var notices []iamprune.NotificationResult
 	if nt != nil {
-		if p.facts == nil { // a saved plan: owners come from the live tags
-			if p.facts, err = m.savedPlanFacts(ctx, p); err != nil {
+		if p.Facts == nil { // a saved plan: owners come from the live tags
+			if p.Facts, err = m.savedPlanFacts(ctx, p); err != nil {
 				return nil, err
 			}
 		}
-		if p.due == nil {
-			ds, err := nt.pending(ctx, plan, p.facts)
+		if p.Due == nil {
+			ds, err := nt.pending(ctx, plan, p.Facts)
 			if err != nil {
 				return nil, err
 			}
-			p.due = &ds
+			p.Due = &ds
 		}
-		notices = nt.send(ctx, *p.due, acct, opts.RunID)
+		notices = nt.send(ctx, *p.Due, acct, opts.RunID)
 	}
 	res, err := apply.Apply(ctx, plan, opts)
 	if err != nil {
@@ -336,7 +337,7 @@ func (m *Main) applyAndNotify(ctx context.Context, p *planned, store iamprune.St
 				notices = append(notices, nt.send(ctx, []notify.Delivery{*d}, acct, res.RunID)...)
 			}
 		} else {
-			notices = append(notices, nt.send(ctx, notify.DoneDigest(res, plan, p.facts, nt.cfg), acct, res.RunID)...)
+			notices = append(notices, nt.send(ctx, notify.DoneDigest(res, plan, p.Facts, nt.cfg), acct, res.RunID)...)
 		}
 	}
 	res.Notifications = notices
@@ -344,28 +345,28 @@ func (m *Main) applyAndNotify(ctx context.Context, p *planned, store iamprune.St
 }
 
 // applyOptions wires the live parts of one run together.
-func (m *Main) applyOptions(p *planned, store iamprune.Store, account, caller string, auditW io.Writer) apply.Options {
+func (m *Main) applyOptions(p *app.Planned, store iamprune.Store, account, caller string, auditW io.Writer) apply.Options {
 	runID := apply.NewRunID(m.Now())
 	ropts := remediate.Options{Now: m.Now, Logger: m.log(), RunID: runID}
-	execs := remediate.Executors(iam.NewFromConfig(p.aws.cfg), ropts)
+	execs := remediate.Executors(iam.NewFromConfig(p.Session.AWS), ropts)
 	var members func(context.Context, string) (map[iamprune.ActionKind]iamprune.Executor, error)
-	if p.aws.org != nil && p.in.cfg.CrossAccount.RoleName != "" {
-		members = memberExecutors(p.aws.org, ropts)
+	if p.Session.Org() != nil && p.Inputs.Config.CrossAccount.RoleName != "" {
+		members = memberExecutors(p.Session.Org(), ropts)
 	}
 	return apply.Options{
 		RunID:      runID,
 		Store:      store,
 		Executors:  execs,
 		Members:    members,
-		Findings:   p.aws.findings,
-		Protection: iamprune.Protection{Globs: p.in.cfg.ProtectedGlobs(), Caller: caller},
-		Exceptions: p.in.exceptions,
+		Findings:   p.Session.Findings,
+		Protection: iamprune.Protection{Globs: p.Inputs.Config.ProtectedGlobs(), Caller: caller},
+		Exceptions: p.Inputs.Exceptions,
 		Account:    account,
-		Accounts:   p.in.cfg.Accounts,
-		MaxActions: p.in.cfg.Limits.MaxActionsPerRun,
+		Accounts:   p.Inputs.Config.Accounts,
+		MaxActions: p.Inputs.Config.Limits.MaxActionsPerRun,
 		// Deleting a key also needs the journal to show iamprune
 		// deactivated it at least this long ago.
-		KeyDeleteAfterDays: p.in.cfg.Rule(iamprune.UnusedIAMUserAccessKey).KeyDeleteAfter(),
+		KeyDeleteAfterDays: p.Inputs.Config.Rule(iamprune.UnusedIAMUserAccessKey).KeyDeleteAfter(),
 		Now:                m.Now,
 		Audit:              audit.New(auditW, m.Now),
 		Owner:              lockOwner(),
@@ -375,12 +376,12 @@ func (m *Main) applyOptions(p *planned, store iamprune.Store, account, caller st
 
 // savedPlanFacts reads the facts a saved plan's notices need (owner tags),
 // in every account the plan names.
-func (m *Main) savedPlanFacts(ctx context.Context, p *planned) (*iamprune.Facts, error) {
-	org, err := p.aws.orgFacts(ctx, p.in.cfg.CrossAccount)
+func (m *Main) savedPlanFacts(ctx context.Context, p *app.Planned) (*iamprune.Facts, error) {
+	org, err := p.Session.OrgFacts(ctx, p.Inputs.Config.CrossAccount)
 	if err != nil {
 		return nil, err
 	}
-	return org.Facts(ctx, findingsOf(p.plan))
+	return org.Facts(ctx, findingsOf(p.Plan))
 }
 
 // confirm asks for consent: --yes, or the account id typed at a terminal.

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/apply"
 	"github.com/iamprune/iamprune/audit"
 	"github.com/iamprune/iamprune/awsapi"
@@ -82,8 +83,8 @@ changes. With -o json or -o markdown, only the plan is printed.`,
 type demoEnv struct {
 	snap    *snapshot.Snapshot
 	srv     *emulator.Server
-	sess    *awsSession
-	in      planInputs
+	sess    *app.Session
+	in      app.Inputs
 	stateDB string
 	close   func()
 }
@@ -133,7 +134,7 @@ func (m *Main) startDemo(ctx context.Context) (*demoEnv, error) {
 		return nil, err
 	}
 	d := &demoEnv{snap: snap, srv: srv, stateDB: filepath.Join(dir, "state.db"),
-		in: planInputs{cfg: cfg, exceptions: excs, now: snap.Meta.CapturedAt.UTC()}}
+		in: app.Inputs{Config: cfg, Exceptions: excs, Now: snap.Meta.CapturedAt.UTC()}}
 	d.close = func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -151,7 +152,7 @@ func (m *Main) startDemo(ctx context.Context) (*demoEnv, error) {
 		d.close()
 		return nil, err
 	}
-	d.sess = newAWSSession(awsCfg, counter, cfg.Analyzer)
+	d.sess = app.NewSession(awsCfg, counter, cfg.Analyzer)
 	return d, nil
 }
 
@@ -166,15 +167,15 @@ type demoResult struct {
 // plan reads the account through the API path, as 'iamprune plan' does.
 // Each call uses a fresh session, as a new process would.
 func (d *demoEnv) plan(ctx context.Context, m *Main, store iamprune.Store) (*demoResult, error) {
-	sess := newAWSSession(d.sess.cfg, d.sess.counter, d.in.cfg.Analyzer)
+	sess := app.NewSession(d.sess.AWS, d.sess.Counter, d.in.Config.Analyzer)
 	d.sess = sess
-	before, calls := len(d.srv.Calls()), sess.counter.Total()
-	plan, facts, err := m.decide(ctx, sess.findings, sess.facts, d.in, store, "the emulator serving "+demoRoot+"/snapshot")
+	before, calls := len(d.srv.Calls()), sess.Counter.Total()
+	plan, facts, err := app.Decide(ctx, sess.Findings, sess.Facts, d.in, store, "the emulator serving "+demoRoot+"/snapshot", m.log())
 	if err != nil {
 		return nil, err
 	}
 	dups := len(d.srv.DuplicatesSince(before))
-	return &demoResult{plan: plan, caller: facts.Caller, account: facts.Account, calls: sess.counter.Total() - calls, duplicates: dups}, nil
+	return &demoResult{plan: plan, caller: facts.Caller, account: facts.Account, calls: sess.Counter.Total() - calls, duplicates: dups}, nil
 }
 
 // demoStory notifies, applies a week later, shows the changes, re-applies
@@ -182,13 +183,13 @@ func (d *demoEnv) plan(ctx context.Context, m *Main, store iamprune.Store) (*dem
 func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error {
 	w := m.Stdout
 	c := res.plan.Counts()
-	fmt.Fprintf(w, "\n== 1. plan (%s)\n", d.in.now.Format(time.DateOnly))
+	fmt.Fprintf(w, "\n== 1. plan (%s)\n", d.in.Now.Format(time.DateOnly))
 	fmt.Fprintf(w, "iamprune started its AWS emulator on a loopback port, served the demo account\n")
 	fmt.Fprintf(w, "from %s/snapshot, and read it through the real AWS SDK clients:\n", demoRoot)
 	fmt.Fprintf(w, "%d API calls, %d repeated. Nothing is remediated yet: no owner was warned, and\n", res.calls, res.duplicates)
 	fmt.Fprintf(w, "notifications.require_prior_notice holds every remediation until its owner was\n")
 	fmt.Fprintf(w, "notified %d days before. %d item(s) to notify, %d exempt, %d protected, %d skipped.\n",
-		d.in.cfg.Notifications.NoticeDays, c[iamprune.KindNotify], c[iamprune.KindExempt], c[iamprune.KindProtected], c[iamprune.KindSkip])
+		d.in.Config.Notifications.NoticeDays, c[iamprune.KindNotify], c[iamprune.KindExempt], c[iamprune.KindProtected], c[iamprune.KindSkip])
 
 	store, err := sqlite.Open(d.stateDB)
 	if err != nil {
@@ -199,11 +200,11 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	auditL := audit.New(&auditLog, m.Now)
 
 	fmt.Fprintf(w, "\n== 2. notify --yes: one digest per route, to SNS\n")
-	nt, err := m.newNotifier(ctx, d.in, &d.sess.cfg, store, auditL)
+	nt, err := m.newNotifier(ctx, d.in, &d.sess.AWS, store, auditL)
 	if err != nil {
 		return err
 	}
-	facts, err := d.sess.facts.Facts(ctx, nil)
+	facts, err := d.sess.Facts.Facts(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -214,7 +215,7 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	sent := nt.send(ctx, ds, res.account, "demo-notify")
 	fmt.Fprintln(w, summarizeNotices(sent))
 	var first *emulator.PublishedMessage
-	for _, ch := range d.in.cfg.Notifications.Channels {
+	for _, ch := range d.in.Config.Notifications.Channels {
 		for _, pm := range d.srv.Published(ch.TopicARN) {
 			fmt.Fprintf(w, "  %-9s %s\n", ch.Name+":", pm.Subject)
 			if first == nil {
@@ -228,9 +229,9 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 
 	// A week later, the owners were warned long enough.
 	later := d.in
-	later.now = d.in.now.AddDate(0, 0, d.in.cfg.Notifications.NoticeDays)
+	later.Now = d.in.Now.AddDate(0, 0, d.in.Config.Notifications.NoticeDays)
 	d.in = later
-	fmt.Fprintf(w, "\n== 3. a week later (%s): plan and apply --yes\n", later.now.Format(time.DateOnly))
+	fmt.Fprintf(w, "\n== 3. a week later (%s): plan and apply --yes\n", later.Now.Format(time.DateOnly))
 	now, err := d.plan(ctx, m, store)
 	if err != nil {
 		return err
@@ -240,7 +241,7 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 		return err
 	}
 	run := func(r *demoResult) (*iamprune.RunResult, error) {
-		p := &planned{plan: r.plan, in: d.in, aws: d.sess, caller: r.caller}
+		p := &app.Planned{Plan: r.plan, Inputs: d.in, Session: d.sess, Caller: r.caller}
 		opts := m.applyOptions(p, store, r.account, r.caller, &auditLog)
 		opts.Audit = auditL
 		return m.applyAndNotify(ctx, p, store, opts, r.account)
@@ -255,7 +256,7 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	fmt.Fprintln(w, summarizeNotices(applied.Notifications), "(what changed, and the rollback command for each change)")
 
 	fmt.Fprintf(w, "\n== 4. the account now, read back through the IAM API\n")
-	m.describeChanges(ctx, iam.NewFromConfig(d.sess.cfg), applied)
+	m.describeChanges(ctx, iam.NewFromConfig(d.sess.AWS), applied)
 
 	fmt.Fprintf(w, "\n== 5. plan and apply again\n")
 	writes := len(d.srv.Writes())
@@ -282,12 +283,12 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	fmt.Fprintf(w, "The new plan shows the changes as done: %d of %d already done, %d IAM write calls.\n", n, len(reapplied.Results), iamWrites)
 
 	fmt.Fprintf(w, "\n== 6. rollback %s --yes\n", applied.RunID)
-	p := &planned{in: d.in, aws: d.sess, caller: now.caller}
+	p := &app.Planned{Inputs: d.in, Session: d.sess, Caller: now.caller}
 	rbOpts := m.applyOptions(p, store, now.account, now.caller, &auditLog)
 	rbOpts.Audit = auditL
-	rbOpts.HoldDays = d.in.cfg.Holds.Days
+	rbOpts.HoldDays = d.in.Config.Holds.Days
 	// Holds run on the story's clock, like its plans.
-	rbOpts.Now = func() time.Time { return d.in.now }
+	rbOpts.Now = func() time.Time { return d.in.Now }
 	rolled, err := apply.Rollback(ctx, applied.RunID, nil, rbOpts)
 	if err != nil {
 		return err
@@ -325,7 +326,7 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 			until = a.HoldUntil
 		}
 	}
-	fmt.Fprintf(w, "%d rolled-back item(s) are planned exempt, held until %s (holds.days: %d), so the\n", n, until, d.in.cfg.Holds.Days)
+	fmt.Fprintf(w, "%d rolled-back item(s) are planned exempt, held until %s (holds.days: %d), so the\n", n, until, d.in.Config.Holds.Days)
 	fmt.Fprintf(w, "next sweep does not redo what was undone. 'iamprune holds' lists them and\n")
 	fmt.Fprintf(w, "'iamprune holds release ID' ends one early; an exception makes one permanent.\n")
 	fmt.Fprintf(w, "%d audit events were written as JSON lines (stderr or --audit-log FILE in real runs).\n", bytes.Count(auditLog.Bytes(), []byte("\n")))

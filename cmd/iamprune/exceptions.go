@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/catalog"
 	"github.com/iamprune/iamprune/config"
 	"github.com/iamprune/iamprune/exceptions"
@@ -216,14 +216,10 @@ func (m *Main) exceptionsConfig(flag string) (iamprune.Config, string, error) {
 		return cfg, "", err
 	}
 	m.configureAWS(cfg.AWS)
-	exc := cfg.Exceptions
-	switch {
-	case exc == "", strings.Contains(exc, "://"):
+	if strings.Contains(cfg.Exceptions, "://") {
 		return cfg, "", nil
-	case !filepath.IsAbs(exc):
-		exc = filepath.Join(filepath.Dir(path), exc)
 	}
-	return cfg, exc, nil
+	return cfg, config.Resolve(path, cfg.Exceptions), nil
 }
 
 // againstSource reads findings and principal ARNs from a snapshot folder or,
@@ -240,11 +236,11 @@ func (m *Main) againstSource(ctx context.Context, against string, cfg iamprune.C
 			return nil, nil, "", err
 		}
 		// The member accounts of an organisation analyzer's findings too.
-		org, err := sess.orgFacts(ctx, cfg.CrossAccount)
+		org, err := sess.OrgFacts(ctx, cfg.CrossAccount)
 		if err != nil {
 			return nil, nil, "", err
 		}
-		fs, facts, source = sess.findings, org, "analyzer "+cfg.Analyzer
+		fs, facts, source = sess.Findings, org, "analyzer "+cfg.Analyzer
 	} else {
 		snap, err := snapshot.LoadDir(against)
 		if err != nil {
@@ -263,7 +259,7 @@ func (m *Main) againstSource(ctx context.Context, against string, cfg iamprune.C
 	if err != nil {
 		return nil, nil, "", err
 	}
-	m.logUnreachable(f) // their principals are unknown: coverage rests on findings
+	app.LogUnreachable(f, m.log()) // their principals are unknown: coverage rests on findings
 	principals := make([]string, 0, len(f.Principals))
 	for arn := range f.Principals {
 		principals = append(principals, arn)

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/archive"
 	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/catalog"
@@ -171,11 +172,11 @@ func (m *Main) runExceptionsSync(ctx context.Context, o exceptionsSyncOptions) e
 	if err != nil {
 		return err
 	}
-	analyzerARN, err := sess.findings.AnalyzerARN(ctx)
+	analyzerARN, err := sess.Findings.AnalyzerARN(ctx)
 	if err != nil {
 		return err
 	}
-	facts, err := sess.facts.Facts(ctx, nil)
+	facts, err := sess.Facts.Facts(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -188,7 +189,7 @@ func (m *Main) runExceptionsSync(ctx context.Context, o exceptionsSyncOptions) e
 		return err
 	}
 
-	rules := awsapi.NewArchiveRules(sess.cfg, awsapi.AnalyzerRegion(analyzerARN))
+	rules := awsapi.NewArchiveRules(sess.AWS, awsapi.AnalyzerRegion(analyzerARN))
 	name := awsapi.AnalyzerName(analyzerARN)
 	existing, err := rules.List(ctx, name)
 	if err != nil {
@@ -249,7 +250,7 @@ func (m *Main) runExceptionsSync(ctx context.Context, o exceptionsSyncOptions) e
 		writeSyncText(m.Stdout, rep)
 	}
 	if !o.yes {
-		_, acct, err := sess.facts.Caller(ctx)
+		_, acct, err := sess.Facts.Caller(ctx)
 		if err != nil {
 			return err
 		}
@@ -422,7 +423,7 @@ func formatOf(p string) string {
 // publishStatusOf compares the file with what target holds: on S3 by the
 // SHA-256 iamprune records on the object, else by the ETag (the MD5 of a
 // single-part, non-KMS object); at a path by content.
-func publishStatusOf(ctx context.Context, sess *awsSession, path, target string) (*publishStatus, error) {
+func publishStatusOf(ctx context.Context, sess *app.Session, path, target string) (*publishStatus, error) {
 	body, err := input.ReadFile(path, input.MaxConfig)
 	if err != nil {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "exceptions: cannot read %s: %v", path, err)
@@ -447,7 +448,7 @@ func publishStatusOf(ctx context.Context, sess *awsSession, path, target string)
 	if p.bucket, p.key, err = awsapi.ParseS3URL(target); err != nil {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "--publish: %v", err)
 	}
-	p.objects = awsapi.NewS3Object(sess.cfg)
+	p.objects = awsapi.NewS3Object(sess.AWS)
 	info, exists, err := p.objects.Stat(ctx, p.bucket, p.key)
 	if err != nil {
 		return nil, err

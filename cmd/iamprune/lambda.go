@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -18,10 +16,9 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/awsapi"
-	"github.com/iamprune/iamprune/config"
 	"github.com/iamprune/iamprune/events"
-	"github.com/iamprune/iamprune/exceptions"
 )
 
 // Lambda mode: the binary is the bootstrap of a provided.al2023 function
@@ -140,42 +137,42 @@ func (h *lambdaHandler) skip(f *events.Finding) *lambdaResponse {
 // error, so that EventBridge or SQS retries it; apply is idempotent.
 func (h *lambdaHandler) process(ctx context.Context, run *lambdaRun, f *events.Finding) (*lambdaResponse, error) {
 	m := h.m
-	sess := newAWSSession(run.aws, run.counter, f.AnalyzerARN)
+	sess := app.NewSession(run.aws, run.counter, f.AnalyzerARN)
 	// The account's IAM facts are read once per invocation, not once per
 	// record of an SQS batch; findings are always read afresh.
 	if len(run.changed) > 0 {
 		// The live finding names the principal (read once: decide reuses
 		// it); its facts are stale if an earlier record changed it.
-		if live, err := sess.findings.Finding(ctx, f.FindingID); err == nil && run.changed[live.Resource] {
+		if live, err := sess.Findings.Finding(ctx, f.FindingID); err == nil && run.changed[live.Resource] {
 			run.facts, run.org, run.changed = nil, nil, nil
 		}
 	}
 	if run.facts != nil {
-		sess.facts, sess.org = run.facts, run.org
+		sess.UseCache(run.facts, run.org)
 	} else {
-		run.facts = sess.facts
+		run.facts = sess.Facts
 	}
 	// An analyzer's findings are readable only from its own account: an
 	// event from another one was routed here by mistake, and must fail
 	// loudly rather than pass as a finding that no longer exists.
-	_, acct, err := sess.facts.Caller(ctx)
+	_, acct, err := sess.Facts.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if a := arnAccount(f.AnalyzerARN); a != acct {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "lambda: event %s names analyzer %s of account %s, but iamprune runs in account %s", f.EventID, f.AnalyzerARN, a, acct)
 	}
-	org, err := sess.orgFacts(ctx, run.in.cfg.CrossAccount)
+	org, err := sess.OrgFacts(ctx, run.in.Config.CrossAccount)
 	if err != nil {
 		return nil, err
 	}
 	run.org = org
-	src := &oneFinding{get: sess.findings, id: f.FindingID, analyzer: f.AnalyzerARN}
-	plan, facts, err := m.decide(ctx, src, org, run.in, run.store, fmt.Sprintf("event %s: finding %s of %s", f.EventID, f.FindingID, f.AnalyzerARN))
+	src := &oneFinding{get: sess.Findings, id: f.FindingID, analyzer: f.AnalyzerARN}
+	plan, facts, err := app.Decide(ctx, src, org, run.in, run.store, fmt.Sprintf("event %s: finding %s of %s", f.EventID, f.FindingID, f.AnalyzerARN), m.log())
 	if err != nil {
 		return nil, err
 	}
-	res, err := h.apply(ctx, run, &planned{plan: plan, in: run.in, aws: sess, facts: facts, caller: facts.Caller})
+	res, err := h.apply(ctx, run, &app.Planned{Plan: plan, Inputs: run.in, Session: sess, Facts: facts, Caller: facts.Caller})
 	if err != nil {
 		return nil, err
 	}
@@ -248,28 +245,28 @@ func (h *lambdaHandler) sweep(ctx context.Context, s *events.Sweep) (*lambdaResp
 		return nil, err
 	}
 	defer closeRun()
-	analyzer := firstNonEmpty(run.in.cfg.Analyzer, iamprune.AnalyzerAuto)
-	sess := newAWSSession(run.aws, run.counter, analyzer)
+	analyzer := firstNonEmpty(run.in.Config.Analyzer, iamprune.AnalyzerAuto)
+	sess := app.NewSession(run.aws, run.counter, analyzer)
 	// A sweep runs in the function's own account: a schedule of another
 	// account routed here must not sweep this one.
-	_, acct, err := sess.facts.Caller(ctx)
+	_, acct, err := sess.Facts.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if s.Account != "" && s.Account != acct && !slices.Contains(run.in.cfg.Accounts, s.Account) {
+	if s.Account != "" && s.Account != acct && !slices.Contains(run.in.Config.Accounts, s.Account) {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "lambda: sweep event %s is for account %s, but iamprune runs in account %s (and %s is not in the config's accounts allowlist): nothing done", s.ID, s.Account, acct, s.Account)
 	}
-	org, err := sess.orgFacts(ctx, run.in.cfg.CrossAccount)
+	org, err := sess.OrgFacts(ctx, run.in.Config.CrossAccount)
 	if err != nil {
 		return nil, err
 	}
-	plan, facts, err := m.decide(ctx, sess.findings, org, run.in, run.store, "analyzer "+analyzer)
+	plan, facts, err := app.Decide(ctx, sess.Findings, org, run.in, run.store, "analyzer "+analyzer, m.log())
 	if err != nil {
 		return nil, err
 	}
-	m.logUnreachable(facts)
-	m.warnNoChannels(run.in.cfg, plan)
-	res, err := h.apply(ctx, run, &planned{plan: plan, in: run.in, aws: sess, facts: facts, caller: facts.Caller})
+	app.LogUnreachable(facts, m.log())
+	app.WarnNoChannels(run.in.Config, plan, m.log())
+	res, err := h.apply(ctx, run, &app.Planned{Plan: plan, Inputs: run.in, Session: sess, Facts: facts, Caller: facts.Caller})
 	if err != nil {
 		return nil, err
 	}
@@ -278,14 +275,14 @@ func (h *lambdaHandler) sweep(ctx context.Context, s *events.Sweep) (*lambdaResp
 }
 
 // apply runs what 'apply --yes' runs after its plan, auditing to stderr.
-func (h *lambdaHandler) apply(ctx context.Context, run *lambdaRun, p *planned) (*iamprune.RunResult, error) {
+func (h *lambdaHandler) apply(ctx context.Context, run *lambdaRun, p *app.Planned) (*iamprune.RunResult, error) {
 	m := h.m
-	caller, acct, err := p.aws.facts.Caller(ctx)
+	caller, acct, err := p.Session.Facts.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p.caller = caller
-	if err := m.proposePreflight(p.in.cfg, p.plan); err != nil {
+	p.Caller = caller
+	if err := m.proposePreflight(p.Inputs.Config, p.Plan); err != nil {
 		return nil, err
 	}
 	opts := m.applyOptions(p, run.store, acct, caller, m.Stderr)
@@ -334,7 +331,7 @@ func runError(res *iamprune.RunResult) error {
 
 // lambdaRun is what one invocation reads its inputs from and writes to.
 type lambdaRun struct {
-	in      planInputs
+	in      app.Inputs
 	aws     aws.Config
 	counter *awsapi.Counter
 	store   iamprune.Store
@@ -382,59 +379,38 @@ func (h *lambdaHandler) setupRun(ctx context.Context) (*lambdaRun, error) {
 
 // inputs reads the config (IAMPRUNE_CONFIG_YAML inline, or IAMPRUNE_CONFIG:
 // a path or s3://bucket/key), its exceptions and IAMPRUNE_NOW.
-func (h *lambdaHandler) inputs(ctx context.Context, awsCfg aws.Config) (planInputs, error) {
+func (h *lambdaHandler) inputs(ctx context.Context, awsCfg aws.Config) (app.Inputs, error) {
 	m := h.m
 	now, err := lambdaNow(m.Getenv("IAMPRUNE_NOW"))
 	if err != nil {
-		return planInputs{}, err
+		return app.Inputs{}, err
 	}
-	if now.IsZero() {
-		now = m.Now().UTC()
+	inline := m.Getenv("IAMPRUNE_CONFIG_YAML")
+	if m.Getenv("IAMPRUNE_CONFIG") != "" && inline != "" {
+		return app.Inputs{}, iamprune.Errorf(iamprune.EINVALID, "lambda: IAMPRUNE_CONFIG and IAMPRUNE_CONFIG_YAML are both set; set one")
 	}
-	src, inline := m.Getenv("IAMPRUNE_CONFIG"), m.Getenv("IAMPRUNE_CONFIG_YAML")
-	cfg := iamprune.DefaultConfig()
-	switch {
-	case src != "" && inline != "":
-		return planInputs{}, iamprune.Errorf(iamprune.EINVALID, "lambda: IAMPRUNE_CONFIG and IAMPRUNE_CONFIG_YAML are both set; set one")
-	case inline != "":
-		cfg, err = config.Parse([]byte(inline), "IAMPRUNE_CONFIG_YAML")
-	case strings.HasPrefix(src, "s3://"):
-		var bucket, key string
-		if bucket, key, err = awsapi.ParseS3URL(src); err != nil {
-			return planInputs{}, err
-		}
-		body, _, _, gerr := awsapi.NewS3Object(awsCfg).Get(ctx, bucket, key, "")
-		if iamprune.ErrorCode(gerr) == iamprune.ENOTFOUND {
-			return planInputs{}, iamprune.Errorf(iamprune.EINVALID, "lambda: IAMPRUNE_CONFIG: %s does not exist", src)
-		}
-		if gerr != nil {
-			return planInputs{}, fmt.Errorf("lambda: IAMPRUNE_CONFIG: %w", gerr)
-		}
-		cfg, err = config.Parse(body, src)
-	case src != "":
-		cfg, err = config.Load(src)
+	objects := awsapi.NewS3Object(awsCfg)
+	if h.excs == nil {
+		h.excs = awsapi.NewExceptionsFromS3(objects)
 	}
+	in, err := app.LoadInputs(ctx, app.InputOptions{
+		ConfigYAML:     inline,
+		ConfigYAMLName: "IAMPRUNE_CONFIG_YAML",
+		Now:            now,
+		Getenv:         m.Getenv,
+		Clock:          m.Now,
+		Logger:         m.log(),
+		Objects:        func(context.Context) (*awsapi.S3Object, error) { return objects, nil },
+		ExceptionsS3:   h.excs,
+		ConfigureAWS:   m.configureAWS,
+	})
 	if err != nil {
-		return planInputs{}, err
+		return app.Inputs{}, err
 	}
-	m.configureAWS(cfg.AWS)
-	if err := withStackTopic(&cfg.Notifications, m.Getenv("IAMPRUNE_SNS_TOPIC_ARN")); err != nil {
-		return planInputs{}, err
+	if err := withStackTopic(&in.Config.Notifications, m.Getenv("IAMPRUNE_SNS_TOPIC_ARN")); err != nil {
+		return app.Inputs{}, err
 	}
-	var excs []iamprune.Exception
-	if exc := resolveExceptions(cfg.Exceptions, src); strings.HasPrefix(exc, "s3://") {
-		if h.excs == nil {
-			h.excs = awsapi.NewExceptionsFromS3(awsapi.NewS3Object(awsCfg))
-		}
-		excs, err = h.excs.Load(ctx, exc)
-	} else if exc != "" {
-		excs, err = exceptions.Load(exc)
-	}
-	if err != nil {
-		return planInputs{}, err
-	}
-	excs, warnings := h.m.gateExceptions(excs, cfg, now)
-	return planInputs{cfg: cfg, exceptions: excs, now: now, warnings: warnings}, nil
+	return in, nil
 }
 
 // stackTopicChannel names the channel IAMPRUNE_SNS_TOPIC_ARN adds.
@@ -461,19 +437,6 @@ func withStackTopic(n *iamprune.Notifications, topic string) error {
 		return iamprune.Errorf(iamprune.EINVALID, "lambda: IAMPRUNE_SNS_TOPIC_ARN: %v", err)
 	}
 	return nil
-}
-
-// resolveExceptions makes the config's relative exceptions path relative to
-// the config: its directory, or its S3 prefix.
-func resolveExceptions(exc, configSrc string) string {
-	if exc == "" || configSrc == "" || strings.Contains(exc, "://") || filepath.IsAbs(exc) {
-		return exc
-	}
-	if rest, ok := strings.CutPrefix(configSrc, "s3://"); ok {
-		bucket, key, _ := strings.Cut(rest, "/")
-		return "s3://" + bucket + "/" + strings.TrimPrefix(path.Join(path.Dir(key), exc), "/")
-	}
-	return filepath.Join(filepath.Dir(configSrc), exc)
 }
 
 // lambdaNow reads IAMPRUNE_NOW: RFC 3339, or "" for the real clock (zero).

@@ -21,6 +21,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/config"
 )
 
 // The demo finding for alice's aged access key, and the key it deactivates.
@@ -291,8 +292,8 @@ func TestResolveExceptions(t *testing.T) {
 		{"exceptions.yaml", "", "exceptions.yaml"}, // inline YAML: relative to the working directory
 		{"", "s3://cfg/c.yaml", ""},
 	} {
-		if got := resolveExceptions(tt.exc, tt.src); got != tt.want {
-			t.Errorf("resolveExceptions(%q, %q) = %q, want %q", tt.exc, tt.src, got, tt.want)
+		if got := config.Resolve(tt.src, tt.exc); got != tt.want {
+			t.Errorf("config.Resolve(%q, %q) = %q, want %q", tt.src, tt.exc, got, tt.want)
 		}
 	}
 }

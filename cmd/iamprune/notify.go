@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -11,8 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/audit"
 	"github.com/iamprune/iamprune/awsapi"
+	"github.com/iamprune/iamprune/config"
 	"github.com/iamprune/iamprune/notify"
 )
 
@@ -28,8 +29,8 @@ type notifier struct {
 
 // newNotifier wires the configured channels. awsCfg may be nil (snapshot
 // mode): an SNS channel then loads the standard AWS configuration.
-func (m *Main) newNotifier(ctx context.Context, in planInputs, awsCfg *aws.Config, store iamprune.Store, auditL *audit.Logger) (*notifier, error) {
-	n := in.cfg.Notifications
+func (m *Main) newNotifier(ctx context.Context, in app.Inputs, awsCfg *aws.Config, store iamprune.Store, auditL *audit.Logger) (*notifier, error) {
+	n := in.Config.Notifications
 	if len(n.Channels) == 0 {
 		return nil, nil
 	}
@@ -58,12 +59,9 @@ func (m *Main) newNotifier(ctx context.Context, in planInputs, awsCfg *aws.Confi
 		notifiers[ch.Name] = nt
 	}
 	log, _ := store.(iamprune.NoticeLog)
-	templates := n.TemplatesDir
-	if templates != "" && in.cfg.Source != "" && !filepath.IsAbs(templates) {
-		templates = filepath.Join(filepath.Dir(in.cfg.Source), templates)
-	}
-	now := in.now
-	return &notifier{cfg: n, excs: in.exceptions, log: log, now: now, sender: &notify.Sender{
+	templates := config.Resolve(in.Config.Source, n.TemplatesDir)
+	now := in.Now
+	return &notifier{cfg: n, excs: in.Exceptions, log: log, now: now, sender: &notify.Sender{
 		Notifiers:    notifiers,
 		Log:          log,
 		Audit:        auditFunc(auditL),
@@ -146,18 +144,4 @@ func summarizeNotices(rs []iamprune.NotificationResult) string {
 		s += fmt.Sprintf(", %d failed: %s", len(failed), strings.Join(failed, "; "))
 	}
 	return s + "."
-}
-
-// warnNoChannels says why nothing will be remediated on an install that
-// requires prior notice but cannot give it.
-func (m *Main) warnNoChannels(cfg iamprune.Config, plan *iamprune.Plan) {
-	if !cfg.Notifications.RequirePriorNotice || len(cfg.Notifications.Channels) > 0 {
-		return
-	}
-	for _, a := range plan.Actions {
-		if a.Kind == iamprune.KindNotify && strings.Contains(a.Reason, "prior notice") {
-			m.log().Warn("notifications.require_prior_notice is on but no notification channel is configured: owners cannot be notified, so nothing will be remediated; configure notifications.channels, or set require_prior_notice: false")
-			return
-		}
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/apply"
 	"github.com/iamprune/iamprune/audit"
 	"github.com/iamprune/iamprune/notify"
@@ -53,7 +54,7 @@ and sends it with --yes or after confirmation on a terminal.`,
 			if err != nil {
 				return err
 			}
-			if len(p.in.cfg.Notifications.Channels) == 0 {
+			if len(p.Inputs.Config.Notifications.Channels) == 0 {
 				return usagef("no notification channel is configured (notifications.channels in the config)")
 			}
 			auditW, closeAudit, err := m.auditWriter(auditLog)
@@ -61,12 +62,12 @@ and sends it with --yes or after confirmation on a terminal.`,
 				return err
 			}
 			defer closeAudit()
-			awsCfg := p.awsConfig()
-			nt, err := m.newNotifier(ctx, p.in, awsCfg, store, audit.New(auditW, m.Now))
+			awsCfg := awsConfig(p)
+			nt, err := m.newNotifier(ctx, p.Inputs, awsCfg, store, audit.New(auditW, m.Now))
 			if err != nil {
 				return err
 			}
-			ds, err := nt.pending(ctx, p.plan, p.facts)
+			ds, err := nt.pending(ctx, p.Plan, p.Facts)
 			if err != nil {
 				return err
 			}
@@ -81,10 +82,10 @@ and sends it with --yes or after confirmation on a terminal.`,
 				fmt.Fprintln(m.Stderr, "Nothing to send: no item is due a notice now.")
 				return m.printNotices(o.output, nil)
 			}
-			if err := m.confirm(yes, p.facts.Account, fmt.Sprintf("send %d digest(s) with %d item(s)", len(ds), items)); err != nil {
+			if err := m.confirm(yes, p.Facts.Account, fmt.Sprintf("send %d digest(s) with %d item(s)", len(ds), items)); err != nil {
 				return err
 			}
-			res := nt.send(ctx, ds, p.facts.Account, apply.NewRunID(m.Now()))
+			res := nt.send(ctx, ds, p.Facts.Account, apply.NewRunID(m.Now()))
 			if err := m.printNotices(o.output, res); err != nil {
 				return err
 			}
@@ -105,11 +106,13 @@ and sends it with --yes or after confirmation on a terminal.`,
 	return cmd
 }
 
-func (p *planned) awsConfig() *aws.Config {
-	if p.aws == nil {
+// awsConfig is the AWS configuration a plan was read with, nil for a
+// snapshot.
+func awsConfig(p *app.Planned) *aws.Config {
+	if p.Session == nil {
 		return nil
 	}
-	return &p.aws.cfg
+	return &p.Session.AWS
 }
 
 func (m *Main) printNotices(format string, rs []iamprune.NotificationResult) error {
@@ -147,16 +150,16 @@ func (m *Main) notifyTestCommand() *cobra.Command {
 				return err
 			}
 			var ch *iamprune.Channel
-			for i := range in.cfg.Notifications.Channels {
-				if in.cfg.Notifications.Channels[i].Name == channel {
-					ch = &in.cfg.Notifications.Channels[i]
+			for i := range in.Config.Notifications.Channels {
+				if in.Config.Notifications.Channels[i].Name == channel {
+					ch = &in.Config.Notifications.Channels[i]
 				}
 			}
 			if ch == nil {
 				return usagef("--channel: no channel %q in the config", channel)
 			}
 			only := in
-			only.cfg.Notifications.Channels = []iamprune.Channel{*ch}
+			only.Config.Notifications.Channels = []iamprune.Channel{*ch}
 			nt, err := m.newNotifier(ctx, only, nil, nil, audit.New(m.Stderr, m.Now))
 			if err != nil {
 				return err
@@ -179,14 +182,14 @@ func (m *Main) notifyTestCommand() *cobra.Command {
 }
 
 // sampleDigest is a realistic digest with one item of each common case.
-func sampleDigest(in planInputs) iamprune.Digest {
-	now := in.now
+func sampleDigest(in app.Inputs) iamprune.Digest {
+	now := in.Now
 	on := now.AddDate(0, 0, 14).Format(time.DateOnly)
 	a := iamprune.Action{Principal: "arn:aws:iam::111122223333:user/example", FindingType: iamprune.UnusedIAMUserAccessKey,
 		Kind: iamprune.KindDeactivateAccessKey, Target: "AKIAEXAMPLEEXAMPLE"}
 	return iamprune.Digest{
 		Account: "111122223333", GeneratedAt: now, Route: "test",
-		ExceptionRequestURL: in.cfg.Notifications.ExceptionRequestURL,
+		ExceptionRequestURL: in.Config.Notifications.ExceptionRequestURL,
 		Principals: []iamprune.DigestPrincipal{{
 			ARN: a.Principal, Owner: "team-example",
 			Items: []iamprune.DigestItem{{

@@ -4,21 +4,15 @@ import (
 	"context"
 
 	"fmt"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/awsapi"
-	"github.com/iamprune/iamprune/catalog"
-	"github.com/iamprune/iamprune/config"
-	"github.com/iamprune/iamprune/decide"
-	"github.com/iamprune/iamprune/exceptions"
-	"github.com/iamprune/iamprune/notify"
 	"github.com/iamprune/iamprune/render"
-	"github.com/iamprune/iamprune/snapshot"
 )
 
 // planOptions holds the flags shared by every command that makes a plan.
@@ -106,12 +100,12 @@ the live analyzer (config: recommendations).`,
 				return err
 			}
 			if out != "" {
-				if err := savePlan(out, res.plan); err != nil {
+				if err := savePlan(out, res.Plan); err != nil {
 					return err
 				}
 				m.log().Info("plan saved; review it, then apply exactly it", "file", out, "apply", "iamprune apply "+out)
 			}
-			return r.Render(m.Stdout, res.plan)
+			return r.Render(m.Stdout, res.Plan)
 		},
 	}
 	o.bind(cmd)
@@ -119,219 +113,73 @@ the live analyzer (config: recommendations).`,
 	return cmd
 }
 
-// planInputs is everything a decision needs besides the finding and fact sources.
-type planInputs struct {
-	// configPath is the config file's path, "" for the defaults.
-	configPath string
-	cfg        iamprune.Config
-	exceptions []iamprune.Exception
-	now        time.Time
-	// warnings name the exception entries the gate refused, which the
-	// plan ignores.
-	warnings []iamprune.Warning
+// inputOptions are the app.InputOptions of the CLI: the flags, the
+// process environment and the AWS configuration for s3:// objects.
+func (m *Main) inputOptions(o planOptions) (app.InputOptions, error) {
+	now, err := parseNow(o.now, m.Now)
+	if err != nil {
+		return app.InputOptions{}, err
+	}
+	return app.InputOptions{
+		ConfigPath:   o.configPath,
+		Exceptions:   o.exceptions,
+		Now:          now,
+		Getenv:       m.Getenv,
+		Clock:        m.Now,
+		Logger:       m.log(),
+		Objects:      m.s3Objects,
+		ConfigureAWS: m.configureAWS,
+	}, nil
 }
 
 // loadInputs reads the config and exceptions named by the flags.
-func (m *Main) loadInputs(ctx context.Context, o planOptions) (planInputs, error) {
-	now, err := parseNow(o.now, m.Now)
+func (m *Main) loadInputs(ctx context.Context, o planOptions) (app.Inputs, error) {
+	opts, err := m.inputOptions(o)
 	if err != nil {
-		return planInputs{}, err
+		return app.Inputs{}, err
 	}
-	path := o.configPath
-	if path == "" {
-		path = m.Getenv("IAMPRUNE_CONFIG")
-	}
-	cfg := iamprune.DefaultConfig()
-	if path != "" {
-		if cfg, err = config.Load(path); err != nil {
-			return planInputs{}, err
-		}
-	}
-	m.configureAWS(cfg.AWS)
-	cfg.Propose.Repo = relativeToConfig(cfg.Propose.Repo, path)
-	excPath := o.exceptions
-	if excPath == "" {
-		excPath = relativeToConfig(cfg.Exceptions, path)
-	}
-	var excs []iamprune.Exception
-	switch {
-	case strings.HasPrefix(excPath, "s3://"):
-		// The list the exceptions-sync pipeline publishes.
-		awsCfg, _, err := awsapi.LoadConfig(ctx, m.awsOptions())
-		if err != nil {
-			return planInputs{}, err
-		}
-		if excs, err = awsapi.NewExceptionsFromS3(awsapi.NewS3Object(awsCfg)).Load(ctx, excPath); err != nil {
-			return planInputs{}, err
-		}
-	case excPath != "":
-		if excs, err = exceptions.Load(excPath); err != nil {
-			return planInputs{}, err
-		}
-	}
-	excs, warnings := m.gateExceptions(excs, cfg, now)
-	return planInputs{cfg: cfg, exceptions: excs, now: now, configPath: path, warnings: warnings}, nil
+	return app.LoadInputs(ctx, opts)
 }
 
-// gateExceptions keeps the exception entries that "exceptions check" would
-// accept on their own, so that plan and apply never honour an entry the
-// gate refuses (no expiry, an expiry years ahead, role/* in a .txt file):
-// each refused entry is ignored with a warning naming its file and line.
-func (m *Main) gateExceptions(excs []iamprune.Exception, cfg iamprune.Config, now time.Time) ([]iamprune.Exception, []iamprune.Warning) {
-	kept, refused := exceptions.Gate(excs, exceptions.CheckOptions{Now: now, MaxDays: cfg.ExceptionPolicy.MaxDays, KnownService: catalog.IsService})
-	var warnings []iamprune.Warning
-	for _, p := range refused {
-		w := iamprune.Warning{Source: "exceptions", Message: p.String() + " (the entry is ignored: 'iamprune exceptions check' refuses it)"}
-		m.log().Warn("exception entry ignored: "+p.Message, "file", p.File, "line", p.Line, "field", p.Field)
-		warnings = append(warnings, w)
+// s3Objects reads S3 objects with the CLI's AWS configuration.
+func (m *Main) s3Objects(ctx context.Context) (*awsapi.S3Object, error) {
+	cfg, _, err := m.loadAWS(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return kept, warnings
+	return awsapi.NewS3Object(cfg), nil
 }
 
-// planned is a plan with the live sources it was made from, which apply
-// reuses so that no call is repeated.
-type planned struct {
-	plan     *iamprune.Plan
-	in       planInputs
-	aws      *awsSession // nil in snapshot mode
-	facts    *iamprune.Facts
-	caller   string
-	snapshot bool
-	// due are the notices the plan calls for, once selected, so that
-	// consent and sending use one read of the notice log.
-	due *[]notify.Delivery
+// loadAWS loads the CLI's AWS configuration: profile, region, logger and
+// the shared retry policy.
+func (m *Main) loadAWS(ctx context.Context) (aws.Config, *awsapi.Counter, error) {
+	return awsapi.LoadConfig(ctx, m.awsOptions())
 }
 
-func (m *Main) makePlan(ctx context.Context, o planOptions, store iamprune.Store) (*planned, error) {
+func (m *Main) makePlan(ctx context.Context, o planOptions, store iamprune.Store) (*app.Planned, error) {
 	in, err := m.loadInputs(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	if o.snapshot != "" {
-		if o.analyzer != "" {
-			return nil, usagef("--snapshot and --analyzer cannot be used together")
-		}
-		snap, err := snapshot.LoadDir(o.snapshot)
-		if err != nil {
-			return nil, err
-		}
-		plan, facts, err := m.decide(ctx, snap, snap, in, store, "snapshot "+o.snapshot)
-		if err != nil {
-			return nil, err
-		}
-		m.warnNoChannels(in.cfg, plan)
-		return &planned{plan: plan, in: in, facts: facts, caller: facts.Caller, snapshot: true}, nil
+	if o.snapshot != "" && o.analyzer != "" {
+		return nil, usagef("--snapshot and --analyzer cannot be used together")
 	}
-	analyzer := o.analyzer
-	if analyzer == "" {
-		analyzer = in.cfg.Analyzer
-	}
-	sess, err := m.awsSession(ctx, analyzer)
-	if err != nil {
-		return nil, err
-	}
-	progress := m.progress(sess.counter)
-	sess.findings.OnProgress = progress.findings
-	defer progress.done()
-	org, err := sess.orgFacts(ctx, in.cfg.CrossAccount)
-	if err != nil {
-		return nil, err
-	}
-	plan, facts, err := m.decide(ctx, sess.findings, org, in, store, "analyzer "+analyzer)
-	if err != nil {
-		return nil, err
-	}
-	m.logUnreachable(facts)
-	if in.cfg.Recommendations {
-		m.compareRecommendations(ctx, sess, plan)
-	}
-	m.log().Debug("AWS calls", "total", sess.counter.Total(), "by_operation", sess.counter.ByOperation())
-	m.warnNoChannels(in.cfg, plan)
-	return &planned{plan: plan, in: in, aws: sess, facts: facts, caller: facts.Caller}, nil
-}
-
-// awsSession holds the clients and caches of one run against AWS.
-type awsSession struct {
-	cfg      aws.Config
-	counter  *awsapi.Counter
-	findings *awsapi.FindingSource
-	// facts reads the account of the credentials; org reads every account
-	// findings name, the home one through facts (orgFacts).
-	facts *awsapi.Facts
-	org   *awsapi.OrgFacts
-	// recommender asks Access Analyzer for its recommendations, once per
-	// finding.
-	recommender *awsapi.Recommender
-}
-
-// orgFacts returns the session's organisation-wide fact source, made on
-// first use: member accounts are read through the role assumed there.
-func (s *awsSession) orgFacts(ctx context.Context, ca iamprune.CrossAccount) (*awsapi.OrgFacts, error) {
-	if s.org != nil {
-		return s.org, nil
-	}
-	caller, _, err := s.facts.Caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s.org = awsapi.NewOrgFacts(awsapi.NewAccounts(s.cfg, caller, ca))
-	s.org.UseHome(s.facts)
-	return s.org, nil
-}
-
-func (m *Main) awsSession(ctx context.Context, analyzer string) (*awsSession, error) {
-	cfg, counter, err := awsapi.LoadConfig(ctx, m.awsOptions())
-	if err != nil {
-		return nil, err
-	}
-	return newAWSSession(cfg, counter, analyzer), nil
-}
-
-func newAWSSession(cfg aws.Config, counter *awsapi.Counter, analyzer string) *awsSession {
-	return &awsSession{cfg: cfg, counter: counter, findings: awsapi.NewFindingSource(cfg, analyzer), facts: awsapi.NewFacts(cfg)}
-}
-
-// decide reads findings and facts from the sources, what the state store
-// says was already done, and runs the engine.
-func (m *Main) decide(ctx context.Context, fs iamprune.FindingSource, facts iamprune.FactSource, in planInputs, store iamprune.Store, source string) (*iamprune.Plan, *iamprune.Facts, error) {
-	findings, warnings, err := fs.Findings(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, w := range warnings {
-		m.log().Warn(w.Message, "source", w.Source)
-	}
-	f, err := facts.Facts(ctx, findings)
-	if err != nil {
-		return nil, nil, err
-	}
-	done, deactivated, err := journalState(ctx, store, findingAccounts(f.Account, findings)...)
-	if err != nil {
-		return nil, nil, err
-	}
-	notices, err := sentNotices(ctx, store, f.Account)
-	if err != nil {
-		return nil, nil, err
-	}
-	holds, err := storedHolds(ctx, store, findingAccounts(f.Account, findings)...)
-	if err != nil {
-		return nil, nil, err
-	}
-	plan := decide.Plan(decide.Input{
-		Findings:    findings,
-		Facts:       f,
-		Config:      in.cfg,
-		Exceptions:  in.exceptions,
-		Now:         in.now,
-		Warnings:    append(warnings, in.warnings...),
-		Source:      source,
-		Done:        done,
-		Deactivated: deactivated,
-		Notices:     notices,
-		Holds:       holds,
+	return app.MakePlan(ctx, in, app.PlanOptions{
+		Snapshot: o.snapshot,
+		Analyzer: o.analyzer,
+		Store:    store,
+		LoadAWS:  m.loadAWS,
+		Logger:   m.log(),
+		Progress: func(s *app.Session) func() {
+			p := m.progress(s.Counter)
+			s.Findings.OnProgress = p.findings
+			return p.done
+		},
 	})
-	plan.Config = in.configPath
-	return &plan, f, nil
+}
+
+func (m *Main) awsSession(ctx context.Context, analyzer string) (*app.Session, error) {
+	return app.OpenSession(ctx, m.loadAWS, analyzer)
 }
 
 // progress prints "findings read / total, calls made" on stderr, only when

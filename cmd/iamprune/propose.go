@@ -5,12 +5,12 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/audit"
 	"github.com/iamprune/iamprune/gitops"
 	"github.com/iamprune/iamprune/policy"
@@ -47,19 +47,19 @@ func (m *Main) proposePreflight(cfg iamprune.Config, plan *iamprune.Plan) error 
 // too: protected principals, exceptions added since the plan, the accounts
 // allowlist, and documents that must only narrow. A failure is reported in
 // the result, per account, and never undoes the run's other changes.
-func (m *Main) propose(ctx context.Context, p *planned, runID string, log *audit.Logger) []iamprune.ProposalResult {
-	byAccount := proposals(p.plan)
+func (m *Main) propose(ctx context.Context, p *app.Planned, runID string, log *audit.Logger) []iamprune.ProposalResult {
+	byAccount := proposals(p.Plan)
 	if len(byAccount) == 0 {
 		return nil
 	}
-	cfg := p.in.cfg.Propose
-	if p.facts == nil && p.aws != nil {
+	cfg := p.Inputs.Config.Propose
+	if p.Facts == nil && p.Session != nil {
 		// A saved plan: the principals' iamprune:source tags are read now.
 		f, err := m.savedPlanFacts(ctx, p)
 		if err != nil {
 			m.log().Warn("propose: cannot read the principals' tags; mapping by propose.files only", "err", err)
 		}
-		p.facts = f
+		p.Facts = f
 	}
 	token := m.Getenv(cfg.TokenEnv)
 	pr := &gitops.Proposer{Config: cfg, Token: token, Now: m.Now, Logger: m.log()}
@@ -68,14 +68,14 @@ func (m *Main) propose(ctx context.Context, p *planned, runID string, log *audit
 		r := iamprune.ProposalResult{Account: acct, Mode: cfg.Mode}
 		actions, dropped := m.proposable(p, byAccount[acct])
 		switch {
-		case len(p.in.cfg.Accounts) > 0 && !slices.Contains(p.in.cfg.Accounts, acct):
+		case len(p.Inputs.Config.Accounts) > 0 && !slices.Contains(p.Inputs.Config.Accounts, acct):
 			r.Error = fmt.Sprintf("propose: account %s is not in the config's accounts allowlist", acct)
 		case len(actions) == 0:
 			r.Summary = "nothing to propose: " + strings.Join(dropped, "; ")
 		case cfg.Mode == iamprune.ProposeGitHub && token == "":
 			r.Error = fmt.Sprintf("propose: $%s is not set: a GitHub token with contents and pull-requests write access is needed to push and open the pull request (or set propose.mode: local)", cfg.TokenEnv)
 		default:
-			res, err := pr.Propose(ctx, gitops.Request{RunID: runID, Account: acct, Actions: actions, Facts: p.facts, PlanMarkdown: accountMarkdown(m, p.plan, acct)})
+			res, err := pr.Propose(ctx, gitops.Request{RunID: runID, Account: acct, Actions: actions, Facts: p.Facts, PlanMarkdown: accountMarkdown(m, p.Plan, acct)})
 			if err != nil {
 				r.Error = err.Error()
 			} else {
@@ -97,14 +97,14 @@ func (m *Main) propose(ctx context.Context, p *planned, runID string, log *audit
 // its changes: it drops protected principals, entries an exception now
 // covers, and policy changes that are not a narrowing of the old document
 // to the entry's services, saying why.
-func (m *Main) proposable(p *planned, actions []iamprune.Action) (keep []iamprune.Action, dropped []string) {
-	prot := iamprune.Protection{Globs: p.in.cfg.ProtectedGlobs(), Caller: p.caller}
+func (m *Main) proposable(p *app.Planned, actions []iamprune.Action) (keep []iamprune.Action, dropped []string) {
+	prot := iamprune.Protection{Globs: p.Inputs.Config.ProtectedGlobs(), Caller: p.Caller}
 	for _, a := range actions {
 		if why := prot.Check(a.Principal, ""); why != "" {
 			dropped = append(dropped, a.Principal+": protected: "+why)
 			continue
 		}
-		if e := coveringException(p.in.exceptions, a, p.in.now); e != "" {
+		if e := coveringException(p.Inputs.Exceptions, a, p.Inputs.Now); e != "" {
 			dropped = append(dropped, a.Principal+": exempt by exception "+e+"; plan again")
 			continue
 		}
@@ -180,14 +180,4 @@ func proposalStatus(r iamprune.ProposalResult) string {
 		return iamprune.ResultAlreadyDone
 	}
 	return iamprune.ResultDone
-}
-
-// relativeToConfig makes a relative local path in a config file (the
-// exceptions file, the propose repository) relative to that file; URLs
-// (s3://, https://) and scp-like git addresses stay as they are.
-func relativeToConfig(p, configPath string) string {
-	if p == "" || configPath == "" || filepath.IsAbs(p) || strings.Contains(p, ":") {
-		return p
-	}
-	return filepath.Join(filepath.Dir(configPath), p)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/policy"
 )
 
@@ -257,7 +258,7 @@ func TestProposableGuards(t *testing.T) {
 	cfg := iamprune.DefaultConfig()
 	cfg.Protected = []string{"arn:aws:iam::*:role/BreakGlass*"}
 	now := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
-	p := &planned{in: planInputs{cfg: cfg, now: now, exceptions: []iamprune.Exception{
+	p := &app.Planned{Inputs: app.Inputs{Config: cfg, Now: now, Exceptions: []iamprune.Exception{
 		{Principal: "arn:aws:iam::111122223333:role/exempt", Services: []string{"ec2"}, Expires: now.AddDate(0, 1, 0)},
 	}}}
 	m := &Main{Stderr: io.Discard}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/apply"
 	"github.com/iamprune/iamprune/config"
 	"github.com/iamprune/iamprune/render"
@@ -74,7 +75,7 @@ rollback, instead of remediating it again, until the hold ends after
 			if err != nil {
 				return err
 			}
-			caller, acct, err := sess.facts.Caller(ctx)
+			caller, acct, err := sess.Facts.Caller(ctx)
 			if err != nil {
 				return err
 			}
@@ -98,10 +99,10 @@ rollback, instead of remediating it again, until the hold ends after
 				}
 			}
 			m.configureAWS(cfg.AWS)
-			if _, err := sess.orgFacts(ctx, cfg.CrossAccount); err != nil {
+			if _, err := sess.OrgFacts(ctx, cfg.CrossAccount); err != nil {
 				return err
 			}
-			opts := m.applyOptions(&planned{in: planInputs{cfg: cfg}, aws: sess}, store, acct, caller, auditW)
+			opts := m.applyOptions(&app.Planned{Inputs: app.Inputs{Config: cfg}, Session: sess}, store, acct, caller, auditW)
 			opts.HoldDays = cfg.Holds.Days
 			if cmd.Flags().Changed("hold-days") {
 				opts.HoldDays = holdDays

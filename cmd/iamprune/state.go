@@ -3,17 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"os/user"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/apply"
 	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/dynamodb"
 	"github.com/iamprune/iamprune/sqlite"
@@ -65,64 +61,6 @@ func (m *Main) openStore(ctx context.Context, flag string, mustExist bool) (iamp
 		}
 	}
 	return sqlite.Open(path)
-}
-
-// journalState reads what iamprune already changed in account and did not
-// roll back; a missing store means nothing.
-func journalState(ctx context.Context, store iamprune.Store, accounts ...string) (done, deactivated map[string]iamprune.DoneRef, err error) {
-	if store == nil {
-		return nil, nil, nil
-	}
-	done, deactivated = map[string]iamprune.DoneRef{}, map[string]iamprune.DoneRef{}
-	for _, account := range accounts {
-		made, err := apply.Changes(ctx, store, account)
-		if err != nil {
-			return nil, nil, err
-		}
-		maps.Copy(done, made.Actions)
-		maps.Copy(deactivated, made.Deactivated)
-	}
-	return done, deactivated, nil
-}
-
-// storedHolds reads the holds rollbacks set in accounts; a missing store
-// means none. decide applies only those still in force.
-func storedHolds(ctx context.Context, store iamprune.Store, accounts ...string) ([]iamprune.Hold, error) {
-	if store == nil {
-		return nil, nil
-	}
-	var out []iamprune.Hold
-	for _, account := range accounts {
-		hs, err := store.Holds(ctx, account)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read the holds of account %s: %w", account, err)
-		}
-		out = append(out, hs...)
-	}
-	return out, nil
-}
-
-// findingAccounts returns home and the other accounts findings name, sorted:
-// the accounts whose journals a plan reads.
-func findingAccounts(home string, findings []iamprune.Finding) []string {
-	out := []string{home}
-	for _, f := range findings {
-		if f.Account != "" && !slices.Contains(out, f.Account) {
-			out = append(out, f.Account)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// sentNotices reads the notices successfully sent in account: the proof of
-// prior notice that remediation requires by default.
-func sentNotices(ctx context.Context, store iamprune.Store, account string) ([]iamprune.NoticeRecord, error) {
-	log, ok := store.(iamprune.NoticeLog)
-	if store == nil || !ok {
-		return nil, nil
-	}
-	return log.FindNotices(ctx, iamprune.NoticeFilter{Account: account, Status: iamprune.NoticeSent})
 }
 
 // lockOwner is this process as recorded with a run lock, so that a lock

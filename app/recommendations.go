@@ -1,7 +1,8 @@
-package main
+package app
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 
 	"github.com/iamprune/iamprune"
@@ -13,12 +14,12 @@ import (
 // each takes seconds of waiting, not of work.
 const recommendationWorkers = 8
 
-// compareRecommendations asks Access Analyzer for its recommendation on
+// CompareRecommendations asks Access Analyzer for its recommendation on
 // every finding the plan refines policies for, and records how it compares
 // with iamprune's refinement on the entry. iamprune's refinement is what is
 // applied either way; a recommendation that cannot be had is reported as
 // unavailable, never as a failure of the plan.
-func (m *Main) compareRecommendations(ctx context.Context, sess *awsSession, plan *iamprune.Plan) {
+func CompareRecommendations(ctx context.Context, sess *Session, plan *iamprune.Plan, log *slog.Logger) {
 	var todo []int
 	for i, a := range plan.Actions {
 		if len(a.Policies) > 0 && a.FindingID != "" {
@@ -29,12 +30,12 @@ func (m *Main) compareRecommendations(ctx context.Context, sess *awsSession, pla
 		return
 	}
 	if sess.recommender == nil {
-		arn, err := sess.findings.AnalyzerARN(ctx)
+		arn, err := sess.Findings.AnalyzerARN(ctx)
 		if err != nil {
-			m.log().Warn("Access Analyzer recommendations unavailable", "err", err)
+			logger(log).Warn("Access Analyzer recommendations unavailable", "err", err)
 			return
 		}
-		sess.recommender = awsapi.NewRecommender(sess.cfg, arn, awsapi.WithRecommendationLogger(m.log()))
+		sess.recommender = awsapi.NewRecommender(sess.AWS, arn, awsapi.WithRecommendationLogger(logger(log)))
 	}
 	sem := make(chan struct{}, recommendationWorkers)
 	var wg sync.WaitGroup
@@ -56,6 +57,6 @@ func (m *Main) compareRecommendations(ctx context.Context, sess *awsSession, pla
 	wg.Wait()
 	for _, w := range sess.recommender.Warnings() {
 		plan.Warnings = append(plan.Warnings, w)
-		m.log().Warn(w.Message, "source", w.Source)
+		logger(log).Warn(w.Message, "source", w.Source)
 	}
 }
