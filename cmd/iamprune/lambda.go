@@ -56,7 +56,7 @@ type lambdaHandler struct {
 	mu   sync.Mutex
 	seen *lru
 	// excs caches S3 exception lists by ETag across warm invocations.
-	excs *awsapi.ExceptionsFromS3
+	excs *exceptions.Remote
 }
 
 func (m *Main) newLambdaHandler() *lambdaHandler {
@@ -424,7 +424,7 @@ func (h *lambdaHandler) inputs(ctx context.Context, awsCfg aws.Config) (planInpu
 	var excs []iamprune.Exception
 	if exc := resolveExceptions(cfg.Exceptions, src); strings.HasPrefix(exc, "s3://") {
 		if h.excs == nil {
-			h.excs = awsapi.NewExceptionsFromS3(awsapi.NewS3Object(awsCfg))
+			h.excs = exceptions.NewRemote(awsapi.NewCachedObjects(awsapi.NewS3Object(awsCfg)))
 		}
 		excs, err = h.excs.Load(ctx, exc)
 	} else if exc != "" {
