@@ -24,7 +24,7 @@ import (
 	"strings"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/config/yamlnode"
+	"github.com/iamprune/iamprune/internal/yamlnode"
 )
 
 // Load reads the exceptions file at path: *.txt as ParseTXT, anything else as
