@@ -48,9 +48,9 @@ type InputOptions struct {
 	Logger *slog.Logger
 	// Objects reads s3:// configs and exception lists; called on first use.
 	Objects func(context.Context) (*awsapi.S3Object, error)
-	// ExceptionsS3, when set, loads s3:// exception lists with its ETag
-	// cache (warm Lambda invocations); else one is made from Objects.
-	ExceptionsS3 *awsapi.ExceptionsFromS3
+	// Remote, when set, loads s3:// exception lists with its cache (warm
+	// Lambda invocations); else one is made from Objects.
+	Remote *exceptions.Remote
 	// ConfigureAWS, when set, receives the config's aws block as soon as
 	// it is read, before any AWS call of the run.
 	ConfigureAWS func(iamprune.AWS)
@@ -122,13 +122,13 @@ func loadExceptions(ctx context.Context, path string, o InputOptions) ([]iamprun
 	switch {
 	case strings.HasPrefix(path, "s3://"):
 		// The list the exceptions-sync pipeline publishes.
-		l := o.ExceptionsS3
+		l := o.Remote
 		if l == nil {
 			objects, err := s3Objects(ctx, o)
 			if err != nil {
 				return nil, err
 			}
-			l = awsapi.NewExceptionsFromS3(objects)
+			l = exceptions.NewRemote(awsapi.NewCachedObjects(objects))
 		}
 		return l.Load(ctx, path)
 	case path != "":

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/apply"
 	"github.com/iamprune/iamprune/decide"
 	"github.com/iamprune/iamprune/notify"
 	"github.com/iamprune/iamprune/snapshot"
@@ -149,7 +148,7 @@ func journalState(ctx context.Context, store iamprune.Store, accounts ...string)
 	}
 	done, deactivated = map[string]iamprune.DoneRef{}, map[string]iamprune.DoneRef{}
 	for _, account := range accounts {
-		made, err := apply.Changes(ctx, store, account)
+		made, err := iamprune.Changes(ctx, store, account)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -1,5 +1,5 @@
-// Package exceptions reads approved-exception files, matches them against
-// principals, and checks them as the pull-request gate of
+// Package exceptions reads approved-exception files, from a path or as
+// the bytes of a published list (Remote), and checks them as the pull-request gate of
 // "iamprune exceptions check".
 //
 // Two formats are read (design.md "Exceptions"): a *.txt file holds one
@@ -24,7 +24,7 @@ import (
 	"strings"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/config/yamlnode"
+	"github.com/iamprune/iamprune/internal/yamlnode"
 )
 
 // Load reads the exceptions file at path: *.txt as ParseTXT, anything else as
@@ -37,8 +37,14 @@ func Load(path string) ([]iamprune.Exception, error) {
 	if err != nil {
 		return nil, err
 	}
-	if strings.EqualFold(filepath.Ext(path), ".txt") {
-		return parseTXT(data, path)
+	return Parse(data, path)
+}
+
+// Parse reads the content of an exceptions file named name (a path or a
+// URL): *.txt as ParseTXT, anything else as ParseYAML.
+func Parse(data []byte, name string) ([]iamprune.Exception, error) {
+	if strings.EqualFold(filepath.Ext(name), ".txt") {
+		return parseTXT(data, name)
 	}
-	return ParseYAML(data, path)
+	return ParseYAML(data, name)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/events"
+	"github.com/iamprune/iamprune/exceptions"
 )
 
 // Lambda mode: the binary is the bootstrap of a provided.al2023 function
@@ -53,7 +54,7 @@ type lambdaHandler struct {
 	mu   sync.Mutex
 	seen *lru
 	// excs caches S3 exception lists by ETag across warm invocations.
-	excs *awsapi.ExceptionsFromS3
+	excs *exceptions.Remote
 }
 
 func (m *Main) newLambdaHandler() *lambdaHandler {
@@ -391,7 +392,7 @@ func (h *lambdaHandler) inputs(ctx context.Context, awsCfg aws.Config) (app.Inpu
 	}
 	objects := awsapi.NewS3Object(awsCfg)
 	if h.excs == nil {
-		h.excs = awsapi.NewExceptionsFromS3(objects)
+		h.excs = exceptions.NewRemote(awsapi.NewCachedObjects(objects))
 	}
 	in, err := app.LoadInputs(ctx, app.InputOptions{
 		ConfigYAML:     inline,
@@ -401,7 +402,7 @@ func (h *lambdaHandler) inputs(ctx context.Context, awsCfg aws.Config) (app.Inpu
 		Clock:          m.Now,
 		Logger:         m.log(),
 		Objects:        func(context.Context) (*awsapi.S3Object, error) { return objects, nil },
-		ExceptionsS3:   h.excs,
+		Remote:         h.excs,
 		ConfigureAWS:   m.configureAWS,
 	})
 	if err != nil {
