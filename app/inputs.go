@@ -65,16 +65,9 @@ func LoadInputs(ctx context.Context, o InputOptions) (Inputs, error) {
 		now = o.Clock()
 	}
 	now = now.UTC()
-	path := o.ConfigPath
-	if path == "" && o.Getenv != nil {
-		path = o.Getenv("IAMPRUNE_CONFIG")
-	}
-	cfg, err := loadConfig(ctx, path, o)
+	cfg, path, err := LoadConfig(ctx, o)
 	if err != nil {
 		return Inputs{}, err
-	}
-	if o.ConfigureAWS != nil {
-		o.ConfigureAWS(cfg.AWS)
 	}
 	cfg.Propose.Repo = config.Resolve(path, cfg.Propose.Repo)
 	excPath := o.Exceptions
@@ -87,6 +80,25 @@ func LoadInputs(ctx context.Context, o InputOptions) (Inputs, error) {
 	}
 	excs, warnings := GateExceptions(excs, cfg, now, o.Logger)
 	return Inputs{ConfigPath: path, Config: cfg, Exceptions: excs, Now: now, Warnings: warnings}, nil
+}
+
+// LoadConfig reads the config alone, as LoadInputs does: from
+// o.ConfigPath, else $IAMPRUNE_CONFIG, else o.ConfigYAML, else the
+// defaults. It returns the config and the path it was read from, and gives
+// its aws block to o.ConfigureAWS.
+func LoadConfig(ctx context.Context, o InputOptions) (iamprune.Config, string, error) {
+	path := o.ConfigPath
+	if path == "" && o.Getenv != nil {
+		path = o.Getenv("IAMPRUNE_CONFIG")
+	}
+	cfg, err := loadConfig(ctx, path, o)
+	if err != nil {
+		return cfg, path, err
+	}
+	if o.ConfigureAWS != nil {
+		o.ConfigureAWS(cfg.AWS)
+	}
+	return cfg, path, nil
 }
 
 // loadConfig reads the config at path (a file or s3://), else the inline

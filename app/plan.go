@@ -28,9 +28,9 @@ type Planned struct {
 	Caller string
 	// Snapshot is set when the plan was made from a snapshot folder.
 	Snapshot bool
-	// Due are the notices the plan calls for, once selected, so that
+	// due are the notices the plan calls for, once selected, so that
 	// consent and sending use one read of the notice log.
-	Due *[]notify.Delivery
+	due *[]notify.Delivery
 }
 
 // PlanOptions says where a plan's findings and facts come from.

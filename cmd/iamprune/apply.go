@@ -2,23 +2,17 @@ package main
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
-	"slices"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/app"
-	"github.com/iamprune/iamprune/apply"
-	"github.com/iamprune/iamprune/audit"
-	"github.com/iamprune/iamprune/notify"
-	"github.com/iamprune/iamprune/remediate"
 	"github.com/iamprune/iamprune/render"
 )
 
@@ -30,11 +24,30 @@ type applyOptions struct {
 	output     string
 }
 
+// ApplyOptions are the flags, streams and dependencies of 'apply'.
+type ApplyOptions struct {
+	IO     *IOStreams
+	Env    app.Env
+	Plan   planOptions
+	Apply  applyOptions
+	File   string
+	Getenv func(string) string
+	// Store opens the state store of --state.
+	Store func(ctx context.Context, flag string, mustExist bool) (iamprune.Store, error)
+	// Inputs loads the config and exceptions of the plan flags.
+	Inputs func(context.Context, planOptions) (app.Inputs, error)
+	// MakePlan plans afresh with the plan flags.
+	MakePlan func(context.Context, planOptions, iamprune.Store) (*app.Planned, error)
+	Log      *slog.Logger
+}
+
+func (m *Main) newApplyOptions() *ApplyOptions {
+	return &ApplyOptions{IO: m.streams(), Env: m.env(), Getenv: m.Getenv, Store: m.openStore, Inputs: m.loadInputs, MakePlan: m.makePlan, Log: m.log()}
+}
+
 func (m *Main) applyCommand() *cobra.Command {
-	var (
-		o  planOptions
-		ao applyOptions
-	)
+	opts := &ApplyOptions{}
+	o, ao := &opts.Plan, &opts.Apply
 	cmd := &cobra.Command{
 		Use:   "apply [PLAN_FILE]",
 		Short: "Carry out the plan's remediations, after showing them and getting consent",
@@ -81,11 +94,12 @@ Exit code 1 when any action failed or the run was refused.`,
 			if cmd.Flags().Changed("max-actions") {
 				ao.maxActions, _ = cmd.Flags().GetInt("max-actions")
 			}
-			file := ""
 			if len(args) == 1 {
-				file = args[0]
+				opts.File = args[0]
 			}
-			return m.runApply(cmd.Context(), o, ao, file)
+			deps := m.newApplyOptions()
+			deps.Plan, deps.Apply, deps.File = opts.Plan, opts.Apply, opts.File
+			return runApply(cmd.Context(), deps)
 		},
 	}
 	o.bind(cmd)
@@ -97,171 +111,118 @@ Exit code 1 when any action failed or the run was refused.`,
 	return cmd
 }
 
-func (m *Main) runApply(ctx context.Context, o planOptions, ao applyOptions, file string) error {
-	if o.output != "table" && o.output != "json" {
-		return usagef("--output: %q is not table or json", o.output)
+func runApply(ctx context.Context, o *ApplyOptions) error {
+	if o.Plan.output != "table" && o.Plan.output != "json" {
+		return usagef("--output: %q is not table or json", o.Plan.output)
 	}
-	if o.snapshot != "" {
+	if o.Plan.snapshot != "" {
 		return usagef("apply changes AWS and cannot act on a snapshot; serve it with 'iamprune emulator' and point AWS_ENDPOINT_URL at it to try apply offline")
 	}
-	store, err := m.openStore(ctx, o.state, false)
+	store, err := o.Store(ctx, o.Plan.state, false)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-
-	var (
-		p      *app.Planned
-		saved  bool
-		plan   *iamprune.Plan
-		caller string
-		acct   string
-	)
-	if file != "" {
-		saved = true
-		if plan, err = loadPlan(file); err != nil {
-			return err
-		}
-		// The guards a saved plan is re-checked against (protection,
-		// exceptions, allowlist, member role, propose) come from the config
-		// it was made with, unless another is named.
-		if o.configPath == "" && m.Getenv("IAMPRUNE_CONFIG") == "" && plan.Config != "" {
-			if _, err := os.Stat(plan.Config); err != nil {
-				return iamprune.Errorf(iamprune.EINVALID, "%s was planned with --config %s, which cannot be read (%v); pass --config", file, plan.Config, err)
-			}
-			o.configPath = plan.Config
-			m.log().Info("using the config the plan was made with", "config", plan.Config)
-		}
-		in, err := m.loadInputs(ctx, o)
-		if err != nil {
-			return err
-		}
-		sess, err := m.awsSession(ctx, firstNonEmpty(o.analyzer, in.Config.Analyzer))
-		if err != nil {
-			return err
-		}
-		if caller, acct, err = sess.Facts.Caller(ctx); err != nil {
-			return err
-		}
-		// Member accounts the plan names are reached through their role.
-		if _, err := sess.OrgFacts(ctx, in.Config.CrossAccount); err != nil {
-			return err
-		}
-		p = &app.Planned{Plan: plan, Inputs: in, Session: sess, Caller: caller}
-	} else {
-		if p, err = m.makePlan(ctx, o, store); err != nil {
-			return err
-		}
-		plan, caller = p.Plan, p.Caller
-		if _, acct, err = p.Session.Facts.Caller(ctx); err != nil {
-			return err
-		}
-	}
-
-	// Show the plan: on stdout for people, on stderr when stdout is JSON.
-	shown := m.Stdout
-	if o.output == "json" {
-		shown = m.Stderr
-	}
-	if err := (render.Table{}).Render(shown, plan); err != nil {
-		return err
-	}
-	pending := 0
-	for _, a := range plan.Actions {
-		if a.Kind.IsRemediation() && a.Done == nil {
-			pending++
-		}
-	}
-	// A proposal that cannot be made must stop the run before any change.
-	if err := m.proposePreflight(p.Inputs.Config, plan); err != nil {
-		return err
-	}
-	// Notices are a side effect too: they need consent like changes do.
-	digests, err := m.digestsDue(ctx, p, store)
+	p, err := o.planned(ctx, store)
 	if err != nil {
 		return err
 	}
-	var what []string
-	if pending > 0 {
-		what = append(what, fmt.Sprintf("apply %d change(s)", pending))
+	// Show the plan: on stdout for people, on stderr when stdout is JSON.
+	shown := o.IO.Out
+	if o.Plan.output == "json" {
+		shown = o.IO.ErrOut
 	}
-	if digests > 0 {
-		what = append(what, fmt.Sprintf("send %d digest(s) to owners", digests))
-	}
-	if props := proposals(plan); len(props) > 0 {
-		n := 0
-		for _, as := range props {
-			n += len(as)
-		}
-		what = append(what, fmt.Sprintf("propose the refined policies of %d principal(s) as pull request(s) against %s", n, p.Inputs.Config.Propose.Repo))
-	}
-	// With nothing to do there is nothing to consent to: the run only
-	// confirms, with reads, that what was done is still done.
-	if len(what) == 0 {
-		fmt.Fprintln(shown, "\nNothing new to apply: every remediation of the plan is already done.")
-	} else if err := m.confirm(ao.yes, acct, strings.Join(what, " and ")+" in account "+acct); err != nil {
+	if err := (render.Table{}).Render(shown, p.Plan); err != nil {
 		return err
 	}
-	fmt.Fprintln(shown)
-
-	auditW, closeAudit, err := m.auditWriter(ao.auditLog)
+	auditW, closeAudit, err := auditWriter(o.IO, o.Apply.auditLog)
 	if err != nil {
 		return err
 	}
 	defer closeAudit()
-	maxActions := p.Inputs.Config.Limits.MaxActionsPerRun
-	if ao.maxActions >= 0 {
-		maxActions = ao.maxActions
-	}
-	opts := m.applyOptions(p, store, acct, caller, auditW)
-	opts.MaxActions = maxActions
-	opts.Saved = saved
-
-	res, err := m.applyAndNotify(ctx, p, store, opts, acct)
+	res, err := app.Apply(ctx, o.Env, app.ApplyRequest{
+		Planned: p, Store: store, Saved: o.File != "", MaxActions: o.Apply.maxActions,
+		Consent: func(c app.Consent) error { return consentOrNothing(o.IO, shown, o.Apply.yes, c) },
+		Audit:   auditW, Owner: lockOwner(),
+	})
 	if err != nil {
 		return err
 	}
-	nt := len(p.Inputs.Config.Notifications.Channels) > 0
-	if err := render.Run(m.Stdout, res, o.output, "applied"); err != nil {
+	return o.report(p, res)
+}
+
+// planned is the plan to apply: the saved one named, with the config it
+// was made with unless another is named, or a new one.
+func (o *ApplyOptions) planned(ctx context.Context, store iamprune.Store) (*app.Planned, error) {
+	if o.File == "" {
+		return o.MakePlan(ctx, o.Plan, store)
+	}
+	plan, err := loadPlan(o.File)
+	if err != nil {
+		return nil, err
+	}
+	// The guards a saved plan is re-checked against (protection,
+	// exceptions, allowlist, member role, propose) come from the config
+	// it was made with, unless another is named.
+	po := o.Plan
+	if po.configPath == "" && o.Getenv("IAMPRUNE_CONFIG") == "" && plan.Config != "" {
+		if _, err := os.Stat(plan.Config); err != nil {
+			return nil, iamprune.Errorf(iamprune.EINVALID, "%s was planned with --config %s, which cannot be read (%v); pass --config", o.File, plan.Config, err)
+		}
+		po.configPath = plan.Config
+		o.Log.Info("using the config the plan was made with", "config", plan.Config)
+	}
+	in, err := o.Inputs(ctx, po)
+	if err != nil {
+		return nil, err
+	}
+	return app.SavedPlan(ctx, o.Env, plan, in, po.analyzer)
+}
+
+// consentOrNothing asks for consent to what the run would do, or says
+// there is nothing new to do; a blank line then separates the result.
+func consentOrNothing(ios *IOStreams, shown io.Writer, yes bool, c app.Consent) error {
+	// With nothing to do there is nothing to consent to: the run only
+	// confirms, with reads, that what was done is still done.
+	if len(c.What) == 0 {
+		fmt.Fprintln(shown, "\nNothing new to apply: every remediation of the plan is already done.")
+	} else if err := confirm(ios, yes, c.Account, strings.Join(c.What, " and ")+" in account "+c.Account); err != nil {
 		return err
 	}
-	if nt && o.output == "table" {
-		fmt.Fprintln(m.Stdout, summarizeNotices(res.Notifications))
+	fmt.Fprintln(shown)
+	return nil
+}
+
+// report renders the run's result, how to undo it, and its problems.
+func (o *ApplyOptions) report(p *app.Planned, res *app.ApplyResult) error {
+	run, table := res.Run, o.Plan.output == "table"
+	if err := render.Run(o.IO.Out, run, o.Plan.output, "applied"); err != nil {
+		return err
 	}
-	if o.output == "table" && res.RunID != "" && res.Refused == "" && undoable(res) {
-		undo := "iamprune rollback " + res.RunID
-		if cfg := firstNonEmpty(o.configPath, m.Getenv("IAMPRUNE_CONFIG")); cfg != "" && p.Inputs.Config.CrossAccount.RoleName != "" {
+	if len(p.Inputs.Config.Notifications.Channels) > 0 && table {
+		fmt.Fprintln(o.IO.Out, render.NoticeSummary(run.Notifications))
+	}
+	if table && run.RunID != "" && run.Refused == "" && undoable(run) {
+		undo := "iamprune rollback " + run.RunID
+		if cfg := firstNonEmpty(o.Plan.configPath, o.Getenv("IAMPRUNE_CONFIG")); cfg != "" && p.Inputs.Config.CrossAccount.RoleName != "" {
 			undo += " --config " + cfg // the member role
 		}
-		fmt.Fprintf(m.Stdout, "Undo with: %s --yes\n", undo)
+		fmt.Fprintf(o.IO.Out, "Undo with: %s --yes\n", undo)
 	}
-	if res.Failed() {
+	if run.Failed() {
 		return errProblems
 	}
 	// Accounts that could not be reached, or may not be changed, are
 	// problems to report, even though nothing failed there.
-	if p.Facts != nil && len(p.Facts.Unreachable) > 0 {
-		fmt.Fprintf(m.Stderr, "iamprune: %d member account(s) unreachable; their findings were skipped (see the plan)\n", len(p.Facts.Unreachable))
+	if res.Unreachable > 0 {
+		fmt.Fprintf(o.IO.ErrOut, "iamprune: %d member account(s) unreachable; their findings were skipped (see the plan)\n", res.Unreachable)
 		return errProblems
 	}
-	if out := outsideAllowlist(plan, p.Inputs.Config.Accounts); len(out) > 0 {
-		fmt.Fprintf(m.Stderr, "iamprune: findings in account(s) %s were skipped: not in the config's accounts allowlist\n", strings.Join(out, ", "))
+	if len(res.OutsideAllowlist) > 0 {
+		fmt.Fprintf(o.IO.ErrOut, "iamprune: findings in account(s) %s were skipped: not in the config's accounts allowlist\n", strings.Join(res.OutsideAllowlist, ", "))
 		return errProblems
 	}
 	return nil
-}
-
-// outsideAllowlist returns the accounts of the plan's entries that the
-// allowlist excludes, sorted.
-func outsideAllowlist(plan *iamprune.Plan, allow []string) []string {
-	var out []string
-	for _, a := range plan.Actions {
-		if len(allow) > 0 && a.Account != "" && !slices.Contains(allow, a.Account) && !slices.Contains(out, a.Account) {
-			out = append(out, a.Account)
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 // undoable reports whether a run changed anything to roll back.
@@ -274,126 +235,16 @@ func undoable(res *iamprune.RunResult) bool {
 	return false
 }
 
-// digestsDue counts the digests a run would send before any change.
-func (m *Main) digestsDue(ctx context.Context, p *app.Planned, store iamprune.Store) (int, error) {
-	if len(p.Inputs.Config.Notifications.Channels) == 0 {
-		return 0, nil
-	}
-	facts := p.Facts
-	if facts == nil {
-		var err error
-		if facts, err = m.savedPlanFacts(ctx, p); err != nil {
-			return 0, err
-		}
-		p.Facts = facts
-	}
-	nt := &notifier{cfg: p.Inputs.Config.Notifications, excs: p.Inputs.Exceptions, now: p.Inputs.Now}
-	nt.log, _ = store.(iamprune.NoticeLog)
-	ds, err := nt.pending(ctx, p.Plan, facts)
-	if err != nil {
-		return 0, err
-	}
-	p.Due = &ds
-	return len(ds), nil
-}
-
-// applyAndNotify runs apply with its notices: owners hear first (notify
-// and remediation entries due a notice are sent before any change), then
-// the changes made are reported with how to undo them, and a refused run
-// goes to the default route. A failed channel never stops the run; it is
-// reported in the result.
-func (m *Main) applyAndNotify(ctx context.Context, p *app.Planned, store iamprune.Store, opts apply.Options, acct string) (*iamprune.RunResult, error) {
-	plan := p.Plan
-	nt, err := m.newNotifier(ctx, p.Inputs, &p.Session.AWS, store, opts.Audit)
-	if err != nil {
-		return nil, err
-	}
-	var notices []iamprune.NotificationResult
-	if nt != nil {
-		if p.Facts == nil { // a saved plan: owners come from the live tags
-			if p.Facts, err = m.savedPlanFacts(ctx, p); err != nil {
-				return nil, err
-			}
-		}
-		if p.Due == nil {
-			ds, err := nt.pending(ctx, plan, p.Facts)
-			if err != nil {
-				return nil, err
-			}
-			p.Due = &ds
-		}
-		notices = nt.send(ctx, *p.Due, acct, opts.RunID)
-	}
-	res, err := apply.Apply(ctx, plan, opts)
-	if err != nil {
-		return nil, err
-	}
-	if res.Refused == "" {
-		res.Proposals = m.propose(ctx, p, cmp.Or(res.RunID, opts.RunID), opts.Audit)
-	}
-	if nt != nil {
-		if res.Refused != "" {
-			if d := notify.ErrorDigest([]string{"apply refused: " + res.Refused}, nt.cfg); d != nil {
-				notices = append(notices, nt.send(ctx, []notify.Delivery{*d}, acct, res.RunID)...)
-			}
-		} else {
-			notices = append(notices, nt.send(ctx, notify.DoneDigest(res, plan, p.Facts, nt.cfg), acct, res.RunID)...)
-		}
-	}
-	res.Notifications = notices
-	return res, nil
-}
-
-// applyOptions wires the live parts of one run together.
-func (m *Main) applyOptions(p *app.Planned, store iamprune.Store, account, caller string, auditW io.Writer) apply.Options {
-	runID := apply.NewRunID(m.Now())
-	ropts := remediate.Options{Now: m.Now, Logger: m.log(), RunID: runID}
-	execs := remediate.Executors(iam.NewFromConfig(p.Session.AWS), ropts)
-	var members func(context.Context, string) (map[iamprune.ActionKind]iamprune.Executor, error)
-	if p.Session.Org() != nil && p.Inputs.Config.CrossAccount.RoleName != "" {
-		members = memberExecutors(p.Session.Org(), ropts)
-	}
-	return apply.Options{
-		RunID:      runID,
-		Store:      store,
-		Executors:  execs,
-		Members:    members,
-		Findings:   p.Session.Findings,
-		Protection: iamprune.Protection{Globs: p.Inputs.Config.ProtectedGlobs(), Caller: caller},
-		Exceptions: p.Inputs.Exceptions,
-		Account:    account,
-		Accounts:   p.Inputs.Config.Accounts,
-		MaxActions: p.Inputs.Config.Limits.MaxActionsPerRun,
-		// Deleting a key also needs the journal to show iamprune
-		// deactivated it at least this long ago.
-		KeyDeleteAfterDays: p.Inputs.Config.Rule(iamprune.UnusedIAMUserAccessKey).KeyDeleteAfter(),
-		Now:                m.Now,
-		Audit:              audit.New(auditW, m.Now),
-		Owner:              lockOwner(),
-		Logger:             m.log(),
-	}
-}
-
-// savedPlanFacts reads the facts a saved plan's notices need (owner tags),
-// in every account the plan names.
-func (m *Main) savedPlanFacts(ctx context.Context, p *app.Planned) (*iamprune.Facts, error) {
-	org, err := p.Session.OrgFacts(ctx, p.Inputs.Config.CrossAccount)
-	if err != nil {
-		return nil, err
-	}
-	return org.Facts(ctx, findingsOf(p.Plan))
-}
-
 // confirm asks for consent: --yes, or the account id typed at a terminal.
-func (m *Main) confirm(yes bool, account, what string) error {
+func confirm(ios *IOStreams, yes bool, account, what string) error {
 	if yes {
 		return nil
 	}
-	if !m.StdinIsTerminal {
+	if !ios.InTTY {
 		return usagef("nothing changed: --yes is required to %s when stdin is not a terminal", what)
 	}
-	fmt.Fprintf(m.Stderr, "\nTo %s, type the account id (%s): ", what, account)
-	line, err := bufio.NewReader(m.Stdin).ReadString('\n')
+	fmt.Fprintf(ios.ErrOut, "\nTo %s, type the account id (%s): ", what, account)
+	line, err := bufio.NewReader(ios.In).ReadString('\n')
 	if err != nil && line == "" {
 		return fmt.Errorf("nothing changed: no confirmation read: %w", err)
 	}
@@ -403,16 +254,26 @@ func (m *Main) confirm(yes bool, account, what string) error {
 	return nil
 }
 
+// confirm asks for consent on the process's streams.
+func (m *Main) confirm(yes bool, account, what string) error {
+	return confirm(m.streams(), yes, account, what)
+}
+
 // auditWriter opens the audit log: the file given, appended to, or stderr.
-func (m *Main) auditWriter(path string) (io.Writer, func(), error) {
+func auditWriter(ios *IOStreams, path string) (io.Writer, func(), error) {
 	if path == "" {
-		return m.Stderr, func() {}, nil
+		return ios.ErrOut, func() {}, nil
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, nil, iamprune.Errorf(iamprune.EINVALID, "--audit-log: cannot open %s: %v", path, err)
 	}
 	return f, func() { f.Close() }, nil
+}
+
+// auditWriter opens the audit log on the process's streams.
+func (m *Main) auditWriter(path string) (io.Writer, func(), error) {
+	return auditWriter(m.streams(), path)
 }
 
 func firstNonEmpty(s ...string) string {

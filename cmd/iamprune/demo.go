@@ -200,7 +200,7 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	auditL := audit.New(&auditLog, m.Now)
 
 	fmt.Fprintf(w, "\n== 2. notify --yes: one digest per route, to SNS\n")
-	nt, err := m.newNotifier(ctx, d.in, &d.sess.AWS, store, auditL)
+	nt, err := app.NewNotifier(ctx, m.env(), d.in, &d.sess.AWS, store, auditL)
 	if err != nil {
 		return err
 	}
@@ -208,12 +208,12 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	if err != nil {
 		return err
 	}
-	ds, err := nt.pending(ctx, res.plan, facts)
+	ds, err := nt.Pending(ctx, res.plan, facts)
 	if err != nil {
 		return err
 	}
-	sent := nt.send(ctx, ds, res.account, "demo-notify")
-	fmt.Fprintln(w, summarizeNotices(sent))
+	sent := nt.Send(ctx, ds, res.account, "demo-notify")
+	fmt.Fprintln(w, render.NoticeSummary(sent))
 	var first *emulator.PublishedMessage
 	for _, ch := range d.in.Config.Notifications.Channels {
 		for _, pm := range d.srv.Published(ch.TopicARN) {
@@ -242,9 +242,11 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	}
 	run := func(r *demoResult) (*iamprune.RunResult, error) {
 		p := &app.Planned{Plan: r.plan, Inputs: d.in, Session: d.sess, Caller: r.caller}
-		opts := m.applyOptions(p, store, r.account, r.caller, &auditLog)
-		opts.Audit = auditL
-		return m.applyAndNotify(ctx, p, store, opts, r.account)
+		res, err := app.Apply(ctx, m.env(), app.ApplyRequest{Planned: p, Store: store, MaxActions: -1, Audit: &auditLog, Owner: lockOwner()})
+		if err != nil {
+			return nil, err
+		}
+		return res.Run, nil
 	}
 	applied, err := run(now)
 	if err != nil {
@@ -253,7 +255,7 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	if err := render.Run(w, applied, "table", "applied"); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, summarizeNotices(applied.Notifications), "(what changed, and the rollback command for each change)")
+	fmt.Fprintln(w, render.NoticeSummary(applied.Notifications), "(what changed, and the rollback command for each change)")
 
 	fmt.Fprintf(w, "\n== 4. the account now, read back through the IAM API\n")
 	m.describeChanges(ctx, iam.NewFromConfig(d.sess.AWS), applied)
@@ -284,7 +286,7 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 
 	fmt.Fprintf(w, "\n== 6. rollback %s --yes\n", applied.RunID)
 	p := &app.Planned{Inputs: d.in, Session: d.sess, Caller: now.caller}
-	rbOpts := m.applyOptions(p, store, now.account, now.caller, &auditLog)
+	rbOpts := app.Options(m.env(), p, store, now.account, &auditLog, lockOwner())
 	rbOpts.Audit = auditL
 	rbOpts.HoldDays = d.in.Config.Holds.Days
 	// Holds run on the story's clock, like its plans.

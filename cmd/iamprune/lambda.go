@@ -283,14 +283,11 @@ func (h *lambdaHandler) apply(ctx context.Context, run *lambdaRun, p *app.Planne
 		return nil, err
 	}
 	p.Caller = caller
-	if err := m.proposePreflight(p.Inputs.Config, p.Plan); err != nil {
-		return nil, err
-	}
-	opts := m.applyOptions(p, run.store, acct, caller, m.Stderr)
-	res, err := m.applyAndNotify(ctx, p, run.store, opts, acct)
+	applied, err := app.Apply(ctx, m.env(), app.ApplyRequest{Planned: p, Store: run.store, MaxActions: -1, Audit: m.Stderr, Owner: lockOwner()})
 	if err != nil {
 		return nil, err
 	}
+	res := applied.Run
 	m.log().Info("run done", "run_id", res.RunID, "account", acct, "results", len(res.Results),
 		"refused", res.Refused, "failed", res.Failed(), "aws_calls", run.counter.Total())
 	return res, nil

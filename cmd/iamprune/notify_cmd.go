@@ -1,11 +1,10 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
@@ -13,6 +12,7 @@ import (
 	"github.com/iamprune/iamprune/apply"
 	"github.com/iamprune/iamprune/audit"
 	"github.com/iamprune/iamprune/notify"
+	"github.com/iamprune/iamprune/render"
 )
 
 func (m *Main) notifyCommand() *cobra.Command {
@@ -41,60 +41,7 @@ and sends it with --yes or after confirmation on a terminal.`,
   iamprune notify test --config iamprune.yaml --channel security-slack`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if o.output != "table" && o.output != "json" {
-				return usagef("--output: %q is not table or json", o.output)
-			}
-			store, err := m.openStore(ctx, o.state, false)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			p, err := m.makePlan(ctx, o, store)
-			if err != nil {
-				return err
-			}
-			if len(p.Inputs.Config.Notifications.Channels) == 0 {
-				return usagef("no notification channel is configured (notifications.channels in the config)")
-			}
-			auditW, closeAudit, err := m.auditWriter(auditLog)
-			if err != nil {
-				return err
-			}
-			defer closeAudit()
-			awsCfg := awsConfig(p)
-			nt, err := m.newNotifier(ctx, p.Inputs, awsCfg, store, audit.New(auditW, m.Now))
-			if err != nil {
-				return err
-			}
-			ds, err := nt.pending(ctx, p.Plan, p.Facts)
-			if err != nil {
-				return err
-			}
-			items := 0
-			for _, d := range ds {
-				for _, pr := range d.Digest.Principals {
-					items += len(pr.Items)
-				}
-				fmt.Fprintf(m.Stderr, "route %s -> %v: %d principal(s)\n", d.Digest.Route, d.Channels, len(d.Digest.Principals))
-			}
-			if len(ds) == 0 {
-				fmt.Fprintln(m.Stderr, "Nothing to send: no item is due a notice now.")
-				return m.printNotices(o.output, nil)
-			}
-			if err := m.confirm(yes, p.Facts.Account, fmt.Sprintf("send %d digest(s) with %d item(s)", len(ds), items)); err != nil {
-				return err
-			}
-			res := nt.send(ctx, ds, p.Facts.Account, apply.NewRunID(m.Now()))
-			if err := m.printNotices(o.output, res); err != nil {
-				return err
-			}
-			for _, r := range res {
-				if r.Status != iamprune.NoticeSent {
-					return errProblems
-				}
-			}
-			return nil
+			return runNotify(cmd.Context(), &NotifyOptions{IO: m.streams(), Env: m.env(), Plan: o, Yes: yes, AuditLog: auditLog, Store: m.openStore, MakePlan: m.makePlan})
 		},
 	}
 	o.bind(cmd)
@@ -106,32 +53,71 @@ and sends it with --yes or after confirmation on a terminal.`,
 	return cmd
 }
 
-// awsConfig is the AWS configuration a plan was read with, nil for a
-// snapshot.
-func awsConfig(p *app.Planned) *aws.Config {
-	if p.Session == nil {
-		return nil
+// NotifyOptions are the flags, streams and dependencies of 'notify'.
+type NotifyOptions struct {
+	IO       *IOStreams
+	Env      app.Env
+	Plan     planOptions
+	Yes      bool
+	AuditLog string
+	Store    func(ctx context.Context, flag string, mustExist bool) (iamprune.Store, error)
+	MakePlan func(context.Context, planOptions, iamprune.Store) (*app.Planned, error)
+}
+
+// runNotify plans, and sends the digests due after consent.
+func runNotify(ctx context.Context, o *NotifyOptions) error {
+	if o.Plan.output != "table" && o.Plan.output != "json" {
+		return usagef("--output: %q is not table or json", o.Plan.output)
 	}
-	return &p.Session.AWS
+	store, err := o.Store(ctx, o.Plan.state, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	p, err := o.MakePlan(ctx, o.Plan, store)
+	if err != nil {
+		return err
+	}
+	if len(p.Inputs.Config.Notifications.Channels) == 0 {
+		return usagef("no notification channel is configured (notifications.channels in the config)")
+	}
+	auditW, closeAudit, err := auditWriter(o.IO, o.AuditLog)
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
+	nt, ds, err := app.PendingNotices(ctx, o.Env, p, store, audit.New(auditW, o.Env.Now))
+	if err != nil {
+		return err
+	}
+	items := 0
+	for _, d := range ds {
+		for _, pr := range d.Digest.Principals {
+			items += len(pr.Items)
+		}
+		fmt.Fprintf(o.IO.ErrOut, "route %s -> %v: %d principal(s)\n", d.Digest.Route, d.Channels, len(d.Digest.Principals))
+	}
+	if len(ds) == 0 {
+		fmt.Fprintln(o.IO.ErrOut, "Nothing to send: no item is due a notice now.")
+		return render.Notices(o.IO.Out, nil, o.Plan.output)
+	}
+	if err := confirm(o.IO, o.Yes, p.Facts.Account, fmt.Sprintf("send %d digest(s) with %d item(s)", len(ds), items)); err != nil {
+		return err
+	}
+	res := nt.Send(ctx, ds, p.Facts.Account, apply.NewRunID(o.Env.Now()))
+	if err := render.Notices(o.IO.Out, res, o.Plan.output); err != nil {
+		return err
+	}
+	for _, r := range res {
+		if r.Status != iamprune.NoticeSent {
+			return errProblems
+		}
+	}
+	return nil
 }
 
 func (m *Main) printNotices(format string, rs []iamprune.NotificationResult) error {
-	if format == "json" {
-		if rs == nil {
-			rs = []iamprune.NotificationResult{}
-		}
-		b, err := json.MarshalIndent(map[string]any{"notifications": rs}, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(m.Stdout, string(b))
-		return err
-	}
-	for _, r := range rs {
-		fmt.Fprintf(m.Stdout, "%-7s %-20s %-30s %d item(s) %s\n", r.Status, r.Channel, r.Route, r.Items, r.Error)
-	}
-	_, err := fmt.Fprintln(m.Stdout, summarizeNotices(rs))
-	return err
+	return render.Notices(m.Stdout, rs, format)
 }
 
 func (m *Main) notifyTestCommand() *cobra.Command {
@@ -160,12 +146,12 @@ func (m *Main) notifyTestCommand() *cobra.Command {
 			}
 			only := in
 			only.Config.Notifications.Channels = []iamprune.Channel{*ch}
-			nt, err := m.newNotifier(ctx, only, nil, nil, audit.New(m.Stderr, m.Now))
+			nt, err := app.NewNotifier(ctx, m.env(), only, nil, nil, audit.New(m.Stderr, m.Now))
 			if err != nil {
 				return err
 			}
 			d := notify.Delivery{Channels: []string{channel}, Digest: sampleDigest(in)}
-			res := nt.send(ctx, []notify.Delivery{d}, "", "test")
+			res := nt.Send(ctx, []notify.Delivery{d}, "", "test")
 			if err := m.printNotices("table", res); err != nil {
 				return err
 			}

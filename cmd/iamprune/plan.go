@@ -141,6 +141,13 @@ func (m *Main) loadInputs(ctx context.Context, o planOptions) (app.Inputs, error
 	return app.LoadInputs(ctx, opts)
 }
 
+// loadConfig reads the config alone: path, else $IAMPRUNE_CONFIG, else
+// the defaults.
+func (m *Main) loadConfig(ctx context.Context, path string) (iamprune.Config, error) {
+	cfg, _, err := app.LoadConfig(ctx, app.InputOptions{ConfigPath: path, Getenv: m.Getenv, Objects: m.s3Objects, ConfigureAWS: m.configureAWS})
+	return cfg, err
+}
+
 // s3Objects reads S3 objects with the CLI's AWS configuration.
 func (m *Main) s3Objects(ctx context.Context) (*awsapi.S3Object, error) {
 	cfg, _, err := m.loadAWS(ctx)

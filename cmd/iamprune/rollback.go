@@ -10,16 +10,14 @@ import (
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/apply"
-	"github.com/iamprune/iamprune/config"
 	"github.com/iamprune/iamprune/render"
 )
 
 func (m *Main) rollbackCommand() *cobra.Command {
 	var (
-		state, configPath string
-		actions           []string
-		ao                applyOptions
-		holdDays          int
+		o        = &RollbackOptions{}
+		actions  []string
+		holdDays int
 	)
 	cmd := &cobra.Command{
 		Use:   "rollback RUN_ID",
@@ -49,93 +47,26 @@ rollback, instead of remediating it again, until the hold ends after
   iamprune rollback 20261128T101500Z-3f2a --action 1e7bc9438a3ca6b5 --yes -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if ao.output != "table" && ao.output != "json" {
-				return usagef("--output: %q is not table or json", ao.output)
+			o.RunID, o.Actions = args[0], actions
+			o.HoldDays = -1
+			if cmd.Flags().Changed("hold-days") {
+				o.HoldDays = holdDays
 			}
 			if holdDays < 0 || holdDays > iamprune.MaxHoldDays {
 				return usagef("--hold-days: must be from 0 to %d, got %d", iamprune.MaxHoldDays, holdDays)
 			}
-			ctx := cmd.Context()
-			store, err := m.openStore(ctx, state, true)
-			if err != nil {
-				return err
-			}
-			if store == nil {
-				return iamprune.Errorf(iamprune.ENOTFOUND, "run %s: no state store yet (nothing was ever applied here)", args[0])
-			}
-			defer store.Close()
-			run, err := store.Run(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			if run.Kind != iamprune.RunApply {
-				return usagef("run %s is a %s run; only apply runs can be rolled back", run.ID, run.Kind)
-			}
-			sess, err := m.awsSession(ctx, iamprune.AnalyzerAuto)
-			if err != nil {
-				return err
-			}
-			caller, acct, err := sess.Facts.Caller(ctx)
-			if err != nil {
-				return err
-			}
-			what := fmt.Sprintf("roll back run %s in account %s", run.ID, run.Account)
-			if len(actions) > 0 {
-				what = fmt.Sprintf("roll back %d action(s) of run %s in account %s", len(actions), run.ID, run.Account)
-			}
-			if err := m.confirm(ao.yes, acct, what); err != nil {
-				return err
-			}
-			auditW, closeAudit, err := m.auditWriter(ao.auditLog)
-			if err != nil {
-				return err
-			}
-			defer closeAudit()
-			// The config says how to reach member accounts the run changed.
-			cfg := iamprune.DefaultConfig()
-			if path := firstNonEmpty(configPath, m.Getenv("IAMPRUNE_CONFIG")); path != "" {
-				if cfg, err = config.Load(path); err != nil {
-					return err
-				}
-			}
-			m.configureAWS(cfg.AWS)
-			if _, err := sess.OrgFacts(ctx, cfg.CrossAccount); err != nil {
-				return err
-			}
-			opts := m.applyOptions(&app.Planned{Inputs: app.Inputs{Config: cfg}, Session: sess}, store, acct, caller, auditW)
-			opts.HoldDays = cfg.Holds.Days
-			if cmd.Flags().Changed("hold-days") {
-				opts.HoldDays = holdDays
-			}
-			res, err := apply.Rollback(ctx, run.ID, actions, opts)
-			if res == nil {
-				return err
-			}
-			// The result is shown even when its holds could not be
-			// recorded: it may carry a one-time password.
-			if rerr := render.Run(m.Stdout, res, ao.output, "rolled back"); rerr != nil {
-				return rerr
-			}
-			if err != nil {
-				return err
-			}
-			if ao.output == "table" && opts.HoldDays > 0 && heldAny(res) {
-				fmt.Fprintf(m.Stdout, "Held for %d days: the next plan leaves these items alone (iamprune holds; iamprune holds release ID ends a hold).\n", opts.HoldDays)
-			}
-			if res.Failed() {
-				return errProblems
-			}
-			return nil
+			o.IO, o.Env, o.Store, o.Config = m.streams(), m.env(), m.openStore, m.loadConfig
+			return runRollback(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&state, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
-	f.StringVar(&configPath, "config", "", "YAML config, for accounts.role_name when the run changed member accounts (default: $IAMPRUNE_CONFIG)")
+	f.StringVar(&o.State, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
+	f.StringVar(&o.ConfigPath, "config", "", "YAML config, for accounts.role_name when the run changed member accounts (default: $IAMPRUNE_CONFIG)")
 	f.StringSliceVar(&actions, "action", nil, "roll back only this action id (repeatable)")
 	f.IntVar(&holdDays, "hold-days", iamprune.DefaultHoldDays, "hold each rolled-back item this many days, so that it is not remediated again meanwhile; 0 sets no hold (default: the config's holds.days, else 30)")
-	f.BoolVarP(&ao.yes, "yes", "y", false, "roll back without asking (required when stdin is not a terminal)")
-	f.StringVar(&ao.auditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
-	f.StringVarP(&ao.output, "output", "o", "table", "output format: table or json")
+	f.BoolVarP(&o.Yes, "yes", "y", false, "roll back without asking (required when stdin is not a terminal)")
+	f.StringVar(&o.AuditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
+	f.StringVarP(&o.Output, "output", "o", "table", "output format: table or json")
 	return cmd
 }
 
@@ -218,4 +149,65 @@ includes the recorded pre-images.`,
 	f.StringVar(&account, "account", "", "only runs made from this account (the credentials' account: for an organisation, the delegated administrator, whose runs also change member accounts)")
 	f.IntVar(&limit, "limit", 50, "at most this many runs (0: all)")
 	return cmd
+}
+
+// RollbackOptions are the flags, streams and dependencies of 'rollback'.
+type RollbackOptions struct {
+	IO                *IOStreams
+	Env               app.Env
+	RunID             string
+	Actions           []string
+	State, ConfigPath string
+	AuditLog, Output  string
+	Yes               bool
+	HoldDays          int // -1: the config's holds.days
+	Store             func(ctx context.Context, flag string, mustExist bool) (iamprune.Store, error)
+	Config            func(ctx context.Context, path string) (iamprune.Config, error)
+}
+
+func runRollback(ctx context.Context, o *RollbackOptions) error {
+	if o.Output != "table" && o.Output != "json" {
+		return usagef("--output: %q is not table or json", o.Output)
+	}
+	store, err := o.Store(ctx, o.State, true)
+	if err != nil {
+		return err
+	}
+	if store == nil {
+		return iamprune.Errorf(iamprune.ENOTFOUND, "run %s: no state store yet (nothing was ever applied here)", o.RunID)
+	}
+	defer store.Close()
+	// The config says how to reach member accounts the run changed.
+	cfg, err := o.Config(ctx, o.ConfigPath)
+	if err != nil {
+		return err
+	}
+	auditW, closeAudit, err := auditWriter(o.IO, o.AuditLog)
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
+	res, err := app.Rollback(ctx, o.Env, app.RollbackRequest{
+		Store: store, RunID: o.RunID, Actions: o.Actions, Config: cfg, HoldDays: o.HoldDays,
+		Consent: func(c app.Consent) error { return confirm(o.IO, o.Yes, c.Account, c.What[0]) },
+		Audit:   auditW, Owner: lockOwner(),
+	})
+	if res == nil {
+		return err
+	}
+	// The result is shown even when its holds could not be recorded: it
+	// may carry a one-time password.
+	if rerr := render.Run(o.IO.Out, res.Run, o.Output, "rolled back"); rerr != nil {
+		return rerr
+	}
+	if err != nil {
+		return err
+	}
+	if o.Output == "table" && res.HoldDays > 0 && heldAny(res.Run) {
+		fmt.Fprintf(o.IO.Out, "Held for %d days: the next plan leaves these items alone (iamprune holds; iamprune holds release ID ends a hold).\n", res.HoldDays)
+	}
+	if res.Run.Failed() {
+		return errProblems
+	}
+	return nil
 }

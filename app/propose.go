@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/audit"
 	"github.com/iamprune/iamprune/gitops"
 	"github.com/iamprune/iamprune/policy"
@@ -31,11 +30,11 @@ func proposals(plan *iamprune.Plan) map[string][]iamprune.Action {
 
 // proposePreflight checks, before any change, what a plan's proposals need
 // that the config cannot say: the GitHub token.
-func (m *Main) proposePreflight(cfg iamprune.Config, plan *iamprune.Plan) error {
+func proposePreflight(env Env, cfg iamprune.Config, plan *iamprune.Plan) error {
 	if len(proposals(plan)) == 0 || cfg.Propose.Mode != iamprune.ProposeGitHub {
 		return nil
 	}
-	if m.Getenv(cfg.Propose.TokenEnv) == "" {
+	if env.getenv(cfg.Propose.TokenEnv) == "" {
 		return iamprune.Errorf(iamprune.EINVALID, "nothing changed: the plan proposes pull requests but $%s is not set (a GitHub token with contents and pull-requests write access; or set propose.mode: local)", cfg.Propose.TokenEnv)
 	}
 	return nil
@@ -47,7 +46,7 @@ func (m *Main) proposePreflight(cfg iamprune.Config, plan *iamprune.Plan) error 
 // too: protected principals, exceptions added since the plan, the accounts
 // allowlist, and documents that must only narrow. A failure is reported in
 // the result, per account, and never undoes the run's other changes.
-func (m *Main) propose(ctx context.Context, p *app.Planned, runID string, log *audit.Logger) []iamprune.ProposalResult {
+func propose(ctx context.Context, env Env, p *Planned, runID string, log *audit.Logger) []iamprune.ProposalResult {
 	byAccount := proposals(p.Plan)
 	if len(byAccount) == 0 {
 		return nil
@@ -55,18 +54,18 @@ func (m *Main) propose(ctx context.Context, p *app.Planned, runID string, log *a
 	cfg := p.Inputs.Config.Propose
 	if p.Facts == nil && p.Session != nil {
 		// A saved plan: the principals' iamprune:source tags are read now.
-		f, err := m.savedPlanFacts(ctx, p)
+		f, err := savedPlanFacts(ctx, p)
 		if err != nil {
-			m.log().Warn("propose: cannot read the principals' tags; mapping by propose.files only", "err", err)
+			env.log().Warn("propose: cannot read the principals' tags; mapping by propose.files only", "err", err)
 		}
 		p.Facts = f
 	}
-	token := m.Getenv(cfg.TokenEnv)
-	pr := &gitops.Proposer{Config: cfg, Token: token, Now: m.Now, Logger: m.log()}
+	token := env.getenv(cfg.TokenEnv)
+	pr := &gitops.Proposer{Config: cfg, Token: token, Now: env.Now, Logger: env.log()}
 	var out []iamprune.ProposalResult
 	for _, acct := range slices.Sorted(maps.Keys(byAccount)) {
 		r := iamprune.ProposalResult{Account: acct, Mode: cfg.Mode}
-		actions, dropped := m.proposable(p, byAccount[acct])
+		actions, dropped := proposable(p, byAccount[acct])
 		switch {
 		case len(p.Inputs.Config.Accounts) > 0 && !slices.Contains(p.Inputs.Config.Accounts, acct):
 			r.Error = fmt.Sprintf("propose: account %s is not in the config's accounts allowlist", acct)
@@ -75,7 +74,7 @@ func (m *Main) propose(ctx context.Context, p *app.Planned, runID string, log *a
 		case cfg.Mode == iamprune.ProposeGitHub && token == "":
 			r.Error = fmt.Sprintf("propose: $%s is not set: a GitHub token with contents and pull-requests write access is needed to push and open the pull request (or set propose.mode: local)", cfg.TokenEnv)
 		default:
-			res, err := pr.Propose(ctx, gitops.Request{RunID: runID, Account: acct, Actions: actions, Facts: p.Facts, PlanMarkdown: accountMarkdown(m, p.Plan, acct)})
+			res, err := pr.Propose(ctx, gitops.Request{RunID: runID, Account: acct, Actions: actions, Facts: p.Facts, PlanMarkdown: accountMarkdown(env, p.Plan, acct)})
 			if err != nil {
 				r.Error = err.Error()
 			} else {
@@ -97,7 +96,7 @@ func (m *Main) propose(ctx context.Context, p *app.Planned, runID string, log *a
 // its changes: it drops protected principals, entries an exception now
 // covers, and policy changes that are not a narrowing of the old document
 // to the entry's services, saying why.
-func (m *Main) proposable(p *app.Planned, actions []iamprune.Action) (keep []iamprune.Action, dropped []string) {
+func proposable(p *Planned, actions []iamprune.Action) (keep []iamprune.Action, dropped []string) {
 	prot := iamprune.Protection{Globs: p.Inputs.Config.ProtectedGlobs(), Caller: p.Caller}
 	for _, a := range actions {
 		if why := prot.Check(a.Principal, ""); why != "" {
@@ -140,7 +139,7 @@ func coveringException(excs []iamprune.Exception, a iamprune.Action, now time.Ti
 // accountMarkdown renders the plan's entries of one account, for that
 // account's pull request: other accounts' entries are not its reviewers'
 // business.
-func accountMarkdown(m *Main, plan *iamprune.Plan, acct string) string {
+func accountMarkdown(env Env, plan *iamprune.Plan, acct string) string {
 	one := *plan
 	one.Account = acct
 	one.Actions = nil
@@ -151,7 +150,7 @@ func accountMarkdown(m *Main, plan *iamprune.Plan, acct string) string {
 	}
 	var md bytes.Buffer
 	if err := (render.Markdown{}).Render(&md, &one); err != nil {
-		m.log().Warn("propose: cannot render the plan for the pull request", "err", err)
+		env.log().Warn("propose: cannot render the plan for the pull request", "err", err)
 	}
 	return md.String()
 }

@@ -1,25 +1,22 @@
-package main
+package app
 
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/audit"
-	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/config"
 	"github.com/iamprune/iamprune/notify"
 )
 
-// notifier sends one run's digests: the channels of the config, the
+// Notifier sends one run's digests: the channels of the config, the
 // notice log of the state store, and the audit log.
-type notifier struct {
+type Notifier struct {
 	cfg    iamprune.Notifications
 	excs   []iamprune.Exception
 	sender *notify.Sender
@@ -27,22 +24,43 @@ type notifier struct {
 	now    time.Time
 }
 
-// newNotifier wires the configured channels. awsCfg may be nil (snapshot
-// mode): an SNS channel then loads the standard AWS configuration.
-func (m *Main) newNotifier(ctx context.Context, in app.Inputs, awsCfg *aws.Config, store iamprune.Store, auditL *audit.Logger) (*notifier, error) {
+// NewNotifier wires the configured channels; nil when there are none.
+// awsCfg may be nil (snapshot mode): an SNS channel then loads the AWS
+// configuration through env.
+func NewNotifier(ctx context.Context, env Env, in Inputs, awsCfg *aws.Config, store iamprune.Store, auditL *audit.Logger) (*Notifier, error) {
 	n := in.Config.Notifications
 	if len(n.Channels) == 0 {
 		return nil, nil
 	}
+	notifiers, err := channels(ctx, env, n, awsCfg)
+	if err != nil {
+		return nil, err
+	}
+	log, _ := store.(iamprune.NoticeLog)
+	now := in.Now
+	return &Notifier{cfg: n, excs: in.Exceptions, log: log, now: now, sender: &notify.Sender{
+		Notifiers:    notifiers,
+		Log:          log,
+		Audit:        auditFunc(auditL),
+		Now:          func() time.Time { return now },
+		TemplatesDir: config.Resolve(in.Config.Source, n.TemplatesDir),
+		// Retries: notify.DefaultRetries, with jittered backoff and the
+		// endpoint's Retry-After; a digest still lost fails the run.
+		Sleep: env.NoticeSleep,
+	}}, nil
+}
+
+// channels makes the configured channels; one SNS client serves them all.
+func channels(ctx context.Context, env Env, n iamprune.Notifications, awsCfg *aws.Config) (map[string]iamprune.Notifier, error) {
 	var snsClient *sns.Client
 	notifiers := map[string]iamprune.Notifier{}
 	for _, ch := range n.Channels {
-		deps := notify.ChannelDeps{Getenv: m.Getenv}
+		deps := notify.ChannelDeps{Getenv: env.Getenv}
 		if ch.Type == iamprune.ChannelSNS {
 			if snsClient == nil {
 				cfg := awsCfg
 				if cfg == nil {
-					c, _, err := awsapi.LoadConfig(ctx, m.awsOptions())
+					c, _, err := env.LoadAWS(ctx)
 					if err != nil {
 						return nil, err
 					}
@@ -58,19 +76,15 @@ func (m *Main) newNotifier(ctx context.Context, in app.Inputs, awsCfg *aws.Confi
 		}
 		notifiers[ch.Name] = nt
 	}
-	log, _ := store.(iamprune.NoticeLog)
-	templates := config.Resolve(in.Config.Source, n.TemplatesDir)
-	now := in.Now
-	return &notifier{cfg: n, excs: in.Exceptions, log: log, now: now, sender: &notify.Sender{
-		Notifiers:    notifiers,
-		Log:          log,
-		Audit:        auditFunc(auditL),
-		Now:          func() time.Time { return now },
-		TemplatesDir: templates,
-		// Retries: notify.DefaultRetries, with jittered backoff and the
-		// endpoint's Retry-After; a digest still lost fails the run.
-		Sleep: timing.noticeSleep,
-	}}, nil
+	return notifiers, nil
+}
+
+// pendingNotifier selects notices without sending any: consent counts
+// the digests due before anything is sent.
+func pendingNotifier(in Inputs, store iamprune.Store) *Notifier {
+	nt := &Notifier{cfg: in.Config.Notifications, excs: in.Exceptions, now: in.Now}
+	nt.log, _ = store.(iamprune.NoticeLog)
+	return nt
 }
 
 // auditFunc turns the sender's events into audit-log lines.
@@ -85,8 +99,9 @@ func auditFunc(l *audit.Logger) func(string, map[string]any) {
 	}
 }
 
-// pending selects and routes the notices this plan calls for now.
-func (n *notifier) pending(ctx context.Context, plan *iamprune.Plan, facts *iamprune.Facts) ([]notify.Delivery, error) {
+// Pending selects and routes the notices plan calls for now, read against
+// the notice log of facts' account.
+func (n *Notifier) Pending(ctx context.Context, plan *iamprune.Plan, facts *iamprune.Facts) ([]notify.Delivery, error) {
 	var records []iamprune.NoticeRecord
 	if n.log != nil {
 		var err error
@@ -105,8 +120,9 @@ func (n *notifier) pending(ctx context.Context, plan *iamprune.Plan, facts *iamp
 	return notify.Route(pending, facts, n.cfg), nil
 }
 
-// send delivers and reports per route and channel.
-func (n *notifier) send(ctx context.Context, ds []notify.Delivery, account, runID string) []iamprune.NotificationResult {
+// Send delivers and reports per route and channel; a digest without an
+// account is sent as account's.
+func (n *Notifier) Send(ctx context.Context, ds []notify.Delivery, account, runID string) []iamprune.NotificationResult {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -126,22 +142,20 @@ func (n *notifier) send(ctx context.Context, ds []notify.Delivery, account, runI
 	return out
 }
 
-// summarizeNotices is one line for people.
-func summarizeNotices(rs []iamprune.NotificationResult) string {
-	if len(rs) == 0 {
-		return "Notices: none due."
+// PendingNotices wires the notifier of a plan and selects the digests due
+// now; the caller asks for consent, then sends them with the notifier.
+func PendingNotices(ctx context.Context, env Env, p *Planned, store iamprune.Store, auditL *audit.Logger) (*Notifier, []notify.Delivery, error) {
+	var awsCfg *aws.Config
+	if p.Session != nil {
+		awsCfg = &p.Session.AWS
 	}
-	sent, failed := 0, []string{}
-	for _, r := range rs {
-		if r.Status == iamprune.NoticeSent {
-			sent++
-		} else {
-			failed = append(failed, fmt.Sprintf("%s (%s): %s", r.Channel, r.Route, r.Error))
-		}
+	nt, err := NewNotifier(ctx, env, p.Inputs, awsCfg, store, auditL)
+	if err != nil || nt == nil {
+		return nil, nil, err
 	}
-	s := fmt.Sprintf("Notices: %d digest(s) sent", sent)
-	if len(failed) > 0 {
-		s += fmt.Sprintf(", %d failed: %s", len(failed), strings.Join(failed, "; "))
+	ds, err := nt.Pending(ctx, p.Plan, p.Facts)
+	if err != nil {
+		return nil, nil, err
 	}
-	return s + "."
+	return nt, ds, nil
 }
