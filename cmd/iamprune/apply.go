@@ -49,46 +49,11 @@ func (m *Main) applyCommand() *cobra.Command {
 	opts := &ApplyOptions{}
 	o, ao := &opts.Plan, &opts.Apply
 	cmd := &cobra.Command{
-		Use:   "apply [PLAN_FILE]",
-		Short: "Carry out the plan's remediations, after showing them and getting consent",
-		Long: `apply makes the remediations of a plan, the way terraform apply does:
-
-  iamprune apply                 plans now (same inputs as 'plan'), shows the plan,
-                                 and applies it after consent
-  iamprune plan --out plan.json  then, after review:
-  iamprune apply plan.json       applies exactly that reviewed plan, and refuses
-                                 it when the world changed since (stale plan)
-
-Nothing changes without consent: --yes, or typing the account id at the
-prompt on a terminal. Only remediation entries are applied; notify, exempt,
-protected and skip entries never change IAM. propose-policy entries change
-no IAM either: their refined policies are written into the repository named
-by the config's propose: block, and one pull request per account is opened
-or updated (the token comes from $GITHUB_TOKEN, or propose.token_env).
-Member accounts are changed through the role the config names
-(accounts.role_name), assumed once per account.
-
-Guards, all re-checked at apply time, even for a saved plan:
-  - the live state is read just before each change: a credential used since
-    the finding, a finding no longer ACTIVE, a principal that became
-    protected or exempt, a key or principal that is gone: the action is
-    skipped with the reason;
-  - protected principals are never touched, whatever the plan says;
-  - limits.max_actions_per_run: a run that would make more changes applies
-    nothing (--max-actions N overrides it explicitly);
-  - the config's accounts allowlist;
-  - one run per account at a time (a lock in the state store).
-
-Every change is journaled in the state store with its exact pre-change state
-before the AWS call, so that 'iamprune rollback RUN_ID' can undo it, and an
-interrupted run is reconciled by the next one. Every change and skip is
-also written as a JSON line to the audit log (stderr, or --audit-log FILE).
-
-Exit code 1 when any action failed or the run was refused.`,
-		Example: `  iamprune apply --config iamprune.yaml
-  iamprune plan --out plan.json && iamprune apply plan.json --yes -o json
-  AWS_ENDPOINT_URL=http://127.0.0.1:4566 iamprune apply --yes`,
-		Args: cobra.MaximumNArgs(1),
+		Use:     "apply [PLAN_FILE]",
+		Short:   "Carry out the plan's remediations, after showing them and getting consent",
+		Long:    applyLong,
+		Example: applyExample,
+		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ao.maxActions = -1
 			if cmd.Flags().Changed("max-actions") {
@@ -284,3 +249,42 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
+
+const applyLong = `apply makes the remediations of a plan, the way terraform apply does:
+
+  iamprune apply                 plans now (same inputs as 'plan'), shows the plan,
+                                 and applies it after consent
+  iamprune plan --out plan.json  then, after review:
+  iamprune apply plan.json       applies exactly that reviewed plan, and refuses
+                                 it when the world changed since (stale plan)
+
+Nothing changes without consent: --yes, or typing the account id at the
+prompt on a terminal. Only remediation entries are applied; notify, exempt,
+protected and skip entries never change IAM. propose-policy entries change
+no IAM either: their refined policies are written into the repository named
+by the config's propose: block, and one pull request per account is opened
+or updated (the token comes from $GITHUB_TOKEN, or propose.token_env).
+Member accounts are changed through the role the config names
+(accounts.role_name), assumed once per account.
+
+Guards, all re-checked at apply time, even for a saved plan:
+  - the live state is read just before each change: a credential used since
+    the finding, a finding no longer ACTIVE, a principal that became
+    protected or exempt, a key or principal that is gone: the action is
+    skipped with the reason;
+  - protected principals are never touched, whatever the plan says;
+  - limits.max_actions_per_run: a run that would make more changes applies
+    nothing (--max-actions N overrides it explicitly);
+  - the config's accounts allowlist;
+  - one run per account at a time (a lock in the state store).
+
+Every change is journaled in the state store with its exact pre-change state
+before the AWS call, so that 'iamprune rollback RUN_ID' can undo it, and an
+interrupted run is reconciled by the next one. Every change and skip is
+also written as a JSON line to the audit log (stderr, or --audit-log FILE).
+
+Exit code 1 when any action failed or the run was refused.`
+
+const applyExample = `  iamprune apply --config iamprune.yaml
+  iamprune plan --out plan.json && iamprune apply plan.json --yes -o json
+  AWS_ENDPOINT_URL=http://127.0.0.1:4566 iamprune apply --yes`

@@ -43,46 +43,11 @@ func (m *Main) planCommand() *cobra.Command {
 		out string
 	)
 	cmd := &cobra.Command{
-		Use:   "plan",
-		Short: "Show what iamprune would do about each unused-access finding (changes nothing)",
-		Long: `plan reads the unused-access findings, the IAM facts needed to age them, the
-config and the exceptions, and prints one line per item that needs attention:
-
-  notify                  unused past notify_after_days; the owner is warned
-                          with the date remediation will happen (remediate_on)
-  deactivate-access-key   remediations, for items unused past
-  delete-access-key       remediate_after_days
-  delete-login-profile
-  quarantine-role
-  deny-unused-services
-  rewrite-policy          (with the policies' exact documents before and after)
-  propose-policy          the same refinement, as a pull request instead of an
-                          IAM change (UnusedPermission, action propose-policy)
-  exempt                  an unexpired exception covers it
-  protected               a protected principal: service-linked and Identity
-                          Center roles, OrganizationAccountAccessRole, the
-                          identity iamprune runs as, and the config's globs
-  skip                    the finding is not ACTIVE, or the principal or key
-                          no longer exists
-
-Items still under notify_after_days produce no line. Each access key is aged
-by its own last use; never-used things are aged from their own creation date.
-Nothing is changed.
-
-Findings come from the Access Analyzer API (ListFindingsV2 filtered to ACTIVE,
-then GetFindingV2 with every page) and IAM (GetAccountAuthorizationDetails,
-ListAccessKeys, GetLoginProfile, sts:GetCallerIdentity), through the standard
-credential chain; AWS_ENDPOINT_URL points them at another endpoint such as
-'iamprune emulator'. With --snapshot they come from a snapshot folder.
-Findings about member accounts of an organisation are planned with the IAM
-facts read through the role the config names (accounts.role_name); a member
-that cannot be reached has its findings skipped with the reason. Policy
-refinements are compared with Access Analyzer's recommendations when reading
-the live analyzer (config: recommendations).`,
-		Example: `  iamprune plan --snapshot examples/demo/snapshot --config examples/demo/iamprune.yaml --now 2026-11-28
-  iamprune plan --profile audit --region eu-west-1 -o json > plan.json
-  AWS_ENDPOINT_URL=http://127.0.0.1:4566 iamprune plan -o markdown`,
-		Args: cobra.NoArgs,
+		Use:     "plan",
+		Short:   "Show what iamprune would do about each unused-access finding (changes nothing)",
+		Long:    planLong,
+		Example: planExample,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := render.ByName(o.output)
 			if err != nil {
@@ -214,3 +179,42 @@ func (p *progress) done() {
 		fmt.Fprint(p.m.Stderr, "\r\033[K")
 	}
 }
+
+const planLong = `plan reads the unused-access findings, the IAM facts needed to age them, the
+config and the exceptions, and prints one line per item that needs attention:
+
+  notify                  unused past notify_after_days; the owner is warned
+                          with the date remediation will happen (remediate_on)
+  deactivate-access-key   remediations, for items unused past
+  delete-access-key       remediate_after_days
+  delete-login-profile
+  quarantine-role
+  deny-unused-services
+  rewrite-policy          (with the policies' exact documents before and after)
+  propose-policy          the same refinement, as a pull request instead of an
+                          IAM change (UnusedPermission, action propose-policy)
+  exempt                  an unexpired exception covers it
+  protected               a protected principal: service-linked and Identity
+                          Center roles, OrganizationAccountAccessRole, the
+                          identity iamprune runs as, and the config's globs
+  skip                    the finding is not ACTIVE, or the principal or key
+                          no longer exists
+
+Items still under notify_after_days produce no line. Each access key is aged
+by its own last use; never-used things are aged from their own creation date.
+Nothing is changed.
+
+Findings come from the Access Analyzer API (ListFindingsV2 filtered to ACTIVE,
+then GetFindingV2 with every page) and IAM (GetAccountAuthorizationDetails,
+ListAccessKeys, GetLoginProfile, sts:GetCallerIdentity), through the standard
+credential chain; AWS_ENDPOINT_URL points them at another endpoint such as
+'iamprune emulator'. With --snapshot they come from a snapshot folder.
+Findings about member accounts of an organisation are planned with the IAM
+facts read through the role the config names (accounts.role_name); a member
+that cannot be reached has its findings skipped with the reason. Policy
+refinements are compared with Access Analyzer's recommendations when reading
+the live analyzer (config: recommendations).`
+
+const planExample = `  iamprune plan --snapshot examples/demo/snapshot --config examples/demo/iamprune.yaml --now 2026-11-28
+  iamprune plan --profile audit --region eu-west-1 -o json > plan.json
+  AWS_ENDPOINT_URL=http://127.0.0.1:4566 iamprune plan -o markdown`

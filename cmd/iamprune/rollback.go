@@ -20,32 +20,11 @@ func (m *Main) rollbackCommand() *cobra.Command {
 		holdDays int
 	)
 	cmd := &cobra.Command{
-		Use:   "rollback RUN_ID",
-		Short: "Undo the changes of an apply run from their recorded pre-images",
-		Long: `rollback restores what an apply run changed, newest change first, from the
-pre-change state recorded in the journal: keys are reactivated, deny
-policies removed, quarantines lifted, and customer-managed policies that
-iamprune created are detached and deleted, rewritten policies get their
-previous documents, default versions and attachments back. --action limits
-it to some actions of the run. Changes made in member accounts are undone
-through the role the config names (accounts.role_name).
-
-A deleted console password cannot come back as it was: rollback recreates
-the login profile with a random password and PasswordResetRequired=true, and
-prints that one-time password once; it is never stored or logged. A deleted
-access key cannot be restored at all; rollback says so.
-
-Rollback is itself journaled and idempotent: undoing what is already undone
-reports already-done and makes no write call.
-
-Each item undone is held: the next plan shows it as exempt, naming this
-rollback, instead of remediating it again, until the hold ends after
---hold-days (default: the config's holds.days, else 30; 0 sets no hold).
-'iamprune holds' lists holds; 'iamprune holds release ID' ends one early.`,
-		Example: `  iamprune history
-  iamprune rollback 20261128T101500Z-3f2a --yes
-  iamprune rollback 20261128T101500Z-3f2a --action 1e7bc9438a3ca6b5 --yes -o json`,
-		Args: cobra.ExactArgs(1),
+		Use:     "rollback RUN_ID",
+		Short:   "Undo the changes of an apply run from their recorded pre-images",
+		Long:    rollbackLong,
+		Example: rollbackExample,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.RunID, o.Actions = args[0], actions
 			o.HoldDays = -1
@@ -211,3 +190,28 @@ func runRollback(ctx context.Context, o *RollbackOptions) error {
 	}
 	return nil
 }
+
+const rollbackLong = `rollback restores what an apply run changed, newest change first, from the
+pre-change state recorded in the journal: keys are reactivated, deny
+policies removed, quarantines lifted, and customer-managed policies that
+iamprune created are detached and deleted, rewritten policies get their
+previous documents, default versions and attachments back. --action limits
+it to some actions of the run. Changes made in member accounts are undone
+through the role the config names (accounts.role_name).
+
+A deleted console password cannot come back as it was: rollback recreates
+the login profile with a random password and PasswordResetRequired=true, and
+prints that one-time password once; it is never stored or logged. A deleted
+access key cannot be restored at all; rollback says so.
+
+Rollback is itself journaled and idempotent: undoing what is already undone
+reports already-done and makes no write call.
+
+Each item undone is held: the next plan shows it as exempt, naming this
+rollback, instead of remediating it again, until the hold ends after
+--hold-days (default: the config's holds.days, else 30; 0 sets no hold).
+'iamprune holds' lists holds; 'iamprune holds release ID' ends one early.`
+
+const rollbackExample = `  iamprune history
+  iamprune rollback 20261128T101500Z-3f2a --yes
+  iamprune rollback 20261128T101500Z-3f2a --action 1e7bc9438a3ca6b5 --yes -o json`
