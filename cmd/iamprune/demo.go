@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -181,6 +182,44 @@ func (d *demoEnv) plan(ctx context.Context, m *Main, store iamprune.Store) (*dem
 // demoStory notifies, applies a week later, shows the changes, re-applies
 // and rolls back.
 func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error {
+	m.demoPlanned(d, res)
+	store, err := sqlite.Open(d.stateDB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	st := &demoState{store: store}
+	st.auditL = audit.New(&st.auditLog, m.Now)
+	if err := m.demoNotify(ctx, d, res, st); err != nil {
+		return err
+	}
+	if err := m.demoApply(ctx, d, st); err != nil {
+		return err
+	}
+	if err := m.demoRollback(ctx, d, st); err != nil {
+		return err
+	}
+	if err := m.demoHeld(ctx, d, st); err != nil {
+		return err
+	}
+	demoTryIt(m.Stdout)
+	return nil
+}
+
+// demoState is what the story's steps share: the state store and the
+// audit log.
+type demoState struct {
+	store    iamprune.Store
+	auditLog bytes.Buffer
+	auditL   *audit.Logger
+	// before is the account before apply; applied is the run, now its plan.
+	before  []byte
+	applied *iamprune.RunResult
+	now     *demoResult
+}
+
+// demoPlanned tells what the first plan found.
+func (m *Main) demoPlanned(d *demoEnv, res *demoResult) {
 	w := m.Stdout
 	c := res.plan.Counts()
 	fmt.Fprintf(w, "\n== 1. plan (%s)\n", d.in.Now.Format(time.DateOnly))
@@ -190,17 +229,13 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	fmt.Fprintf(w, "notifications.require_prior_notice holds every remediation until its owner was\n")
 	fmt.Fprintf(w, "notified %d days before. %d item(s) to notify, %d exempt, %d protected, %d skipped.\n",
 		d.in.Config.Notifications.NoticeDays, c[iamprune.KindNotify], c[iamprune.KindExempt], c[iamprune.KindProtected], c[iamprune.KindSkip])
+}
 
-	store, err := sqlite.Open(d.stateDB)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	var auditLog bytes.Buffer
-	auditL := audit.New(&auditLog, m.Now)
-
+// demoNotify sends the digests the first plan calls for.
+func (m *Main) demoNotify(ctx context.Context, d *demoEnv, res *demoResult, st *demoState) error {
+	w := m.Stdout
 	fmt.Fprintf(w, "\n== 2. notify --yes: one digest per route, to SNS\n")
-	nt, err := app.NewNotifier(ctx, m.env(), d.in, &d.sess.AWS, store, auditL)
+	nt, err := app.NewNotifier(ctx, m.env(), d.in, &d.sess.AWS, st.store, st.auditL)
 	if err != nil {
 		return err
 	}
@@ -226,29 +261,36 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	if first != nil {
 		fmt.Fprintf(w, "\nThe first of them reads:\n\n%s\n", indent(excerpt(first.Message, 28)))
 	}
+	return nil
+}
 
+// demoApply plans and applies a week later, shows the account, and
+// applies again.
+func (m *Main) demoApply(ctx context.Context, d *demoEnv, st *demoState) error {
+	w := m.Stdout
 	// A week later, the owners were warned long enough.
 	later := d.in
 	later.Now = d.in.Now.AddDate(0, 0, d.in.Config.Notifications.NoticeDays)
 	d.in = later
 	fmt.Fprintf(w, "\n== 3. a week later (%s): plan and apply --yes\n", later.Now.Format(time.DateOnly))
-	now, err := d.plan(ctx, m, store)
+	now, err := d.plan(ctx, m, st.store)
 	if err != nil {
 		return err
 	}
-	before, err := d.srv.Dump()
+	st.before, err = d.srv.Dump()
 	if err != nil {
 		return err
 	}
 	run := func(r *demoResult) (*iamprune.RunResult, error) {
 		p := &app.Planned{Plan: r.plan, Inputs: d.in, Session: d.sess, Caller: r.caller}
-		res, err := app.Apply(ctx, m.env(), app.ApplyRequest{Planned: p, Store: store, MaxActions: -1, Audit: &auditLog, Owner: lockOwner()})
+		res, err := app.Apply(ctx, m.env(), app.ApplyRequest{Planned: p, Store: st.store, MaxActions: -1, Audit: &st.auditLog, Owner: lockOwner()})
 		if err != nil {
 			return nil, err
 		}
 		return res.Run, nil
 	}
 	applied, err := run(now)
+	st.applied, st.now = applied, now
 	if err != nil {
 		return err
 	}
@@ -262,7 +304,7 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 
 	fmt.Fprintf(w, "\n== 5. plan and apply again\n")
 	writes := len(d.srv.Writes())
-	again, err := d.plan(ctx, m, store)
+	again, err := d.plan(ctx, m, st.store)
 	if err != nil {
 		return err
 	}
@@ -283,11 +325,16 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 		}
 	}
 	fmt.Fprintf(w, "The new plan shows the changes as done: %d of %d already done, %d IAM write calls.\n", n, len(reapplied.Results), iamWrites)
+	return nil
+}
 
+// demoRollback rolls the run back and shows what differs from before.
+func (m *Main) demoRollback(ctx context.Context, d *demoEnv, st *demoState) error {
+	w, applied, now, before := m.Stdout, st.applied, st.now, st.before
 	fmt.Fprintf(w, "\n== 6. rollback %s --yes\n", applied.RunID)
 	p := &app.Planned{Inputs: d.in, Session: d.sess, Caller: now.caller}
-	rbOpts := app.Options(m.env(), p, store, now.account, &auditLog, lockOwner())
-	rbOpts.Audit = auditL
+	rbOpts := app.Options(m.env(), p, st.store, now.account, &st.auditLog, lockOwner())
+	rbOpts.Audit = st.auditL
 	rbOpts.HoldDays = d.in.Config.Holds.Days
 	// Holds run on the story's clock, like its plans.
 	rbOpts.Now = func() time.Time { return d.in.Now }
@@ -315,9 +362,14 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	fmt.Fprintf(w, "\nCompared with before apply, the account's IAM differs only in: %s\n", strings.Join(iamDiff, ", "))
 	fmt.Fprintf(w, "(a deleted console password cannot come back as it was: rollback recreates the\n")
 	fmt.Fprintf(w, "login profile with a one-time password that must be changed at first sign-in).\n")
+	return nil
+}
 
+// demoHeld plans again: the rolled-back items are held.
+func (m *Main) demoHeld(ctx context.Context, d *demoEnv, st *demoState) error {
+	w := m.Stdout
 	fmt.Fprintf(w, "\n== 7. plan again: a rollback sticks\n")
-	held, err := d.plan(ctx, m, store)
+	held, err := d.plan(ctx, m, st.store)
 	if err != nil {
 		return err
 	}
@@ -331,7 +383,12 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	fmt.Fprintf(w, "%d rolled-back item(s) are planned exempt, held until %s (holds.days: %d), so the\n", n, until, d.in.Config.Holds.Days)
 	fmt.Fprintf(w, "next sweep does not redo what was undone. 'iamprune holds' lists them and\n")
 	fmt.Fprintf(w, "'iamprune holds release ID' ends one early; an exception makes one permanent.\n")
-	fmt.Fprintf(w, "%d audit events were written as JSON lines (stderr or --audit-log FILE in real runs).\n", bytes.Count(auditLog.Bytes(), []byte("\n")))
+	fmt.Fprintf(w, "%d audit events were written as JSON lines (stderr or --audit-log FILE in real runs).\n", bytes.Count(st.auditLog.Bytes(), []byte("\n")))
+	return nil
+}
+
+// demoTryIt shows the commands that replay the story.
+func demoTryIt(w io.Writer) {
 	fmt.Fprintf(w, "\nTry it yourself:\n")
 	fmt.Fprintf(w, "  iamprune emulator --snapshot %s/snapshot --listen 127.0.0.1:4566 --topic iamprune-payments --topic iamprune-data --topic iamprune-security &\n", demoRoot)
 	fmt.Fprintf(w, "  export AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x\n")
@@ -340,7 +397,6 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 	fmt.Fprintf(w, "  iamprune apply plan.json --config %s/iamprune.yaml --state demo.db\n", demoRoot)
 	fmt.Fprintf(w, "Least privilege instead of a Deny (docs/least-privilege.md):\n")
 	fmt.Fprintf(w, "  iamprune plan --snapshot %s/snapshot --config %s/least-privilege.yaml --now 2026-11-28 -o markdown\n", demoRoot, demoRoot)
-	return nil
 }
 
 // excerpt keeps the first n lines of a message.
