@@ -132,7 +132,7 @@ func lockOwner() iamprune.LockOwner {
 	if u, err := user.Current(); err == nil {
 		o.User = u.Username
 	}
-	if host, err := os.Hostname(); err == nil && host != "" {
+	if host, err := apply.LocalHost(); err == nil && host != "" {
 		o.Host = host
 	}
 	return o

@@ -82,11 +82,11 @@ from the live state, and the run is closed as interrupted).`,
 			detail := fmt.Sprintf("lock broken by %s with iamprune unlock; it was held by %s since %s", lockOwner().User, info.Owner, info.AcquiredAt.UTC().Format(time.RFC3339))
 			audit.New(auditW, m.Now).Log(audit.Event{Event: audit.LockBroken, RunID: info.Owner.RunID, Account: account, Detail: detail})
 			m.log().Warn("run lock broken", "account", account, "holder", info.Owner.String())
-			next := "iamprune apply (or iamprune rollback RUN_ID)"
+			dead := "the dead run"
 			if info.Owner.RunID != "" {
-				next += "; run " + info.Owner.RunID + " is closed as interrupted"
+				dead = "run " + info.Owner.RunID
 			}
-			fmt.Fprintf(m.Stdout, "Broke the lock of account %s. Now run %s: it reconciles what the dead run left first.\n", account, next)
+			fmt.Fprintf(m.Stdout, "Broke the lock of account %s. The next iamprune apply (or iamprune rollback RUN_ID) first\nresolves what %s left pending from the live state and closes it as interrupted.\n", account, dead)
 			return nil
 		},
 	}
