@@ -36,6 +36,20 @@ func (e Exception) Expired(now time.Time) bool {
 	return !now.UTC().Before(e.Expires.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour))
 }
 
+// MatchExceptions returns the exceptions that apply to the principal and
+// finding type at now: unexpired, with a matching principal pattern and, if
+// limited to finding types, one of them. File order is kept. Service limits
+// are left to the caller (Exception.CoversService).
+func MatchExceptions(excs []Exception, principalARN string, t FindingType, now time.Time) []Exception {
+	var out []Exception
+	for _, e := range excs {
+		if !e.Expired(now) && e.CoversPrincipal(principalARN, t) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // CoversPrincipal reports whether the pattern matches the principal and the
 // type is one the exception is limited to (or it is not limited).
 func (e Exception) CoversPrincipal(principalARN string, t FindingType) bool {

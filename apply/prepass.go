@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/exceptions"
 	"github.com/iamprune/iamprune/policy"
 )
 
@@ -35,7 +34,7 @@ func (c *check) finish(status, detail string) *check {
 // that the run can be refused as a whole (stale plan, blast radius) and
 // nothing is read twice: findings are cached by id across actions.
 func prepass(ctx context.Context, actions []iamprune.Action, o Options) []*check {
-	p := &prepasser{o: o, now: o.now(), findings: map[string]findingRead{}, made: map[string]*Made{}, held: map[string][]iamprune.Hold{}}
+	p := &prepasser{o: o, now: o.now(), findings: map[string]findingRead{}, made: map[string]*iamprune.Made{}, held: map[string][]iamprune.Hold{}}
 	checks := make([]*check, len(actions))
 	for i, a := range actions {
 		checks[i] = p.check(ctx, a)
@@ -47,7 +46,7 @@ type prepasser struct {
 	o        Options
 	now      time.Time
 	findings map[string]findingRead
-	made     map[string]*Made // each account's journal changes, read once when a delete needs them
+	made     map[string]*iamprune.Made // each account's journal changes, read once when a delete needs them
 	held     map[string][]iamprune.Hold
 }
 
@@ -151,7 +150,7 @@ func (p *prepasser) deletable(ctx context.Context, account, key string) (string,
 	}
 	account = cmp.Or(account, p.o.Account)
 	if p.made[account] == nil {
-		m, err := Changes(ctx, p.o.Store, account)
+		m, err := iamprune.Changes(ctx, p.o.Store, account)
 		if err != nil {
 			return "", err
 		}
@@ -203,7 +202,7 @@ func (p *prepasser) finding(ctx context.Context, a iamprune.Action) (*iamprune.F
 // other action is skipped by any exception covering its principal and
 // finding type.
 func exempt(a iamprune.Action, excs []iamprune.Exception, now time.Time) (_ iamprune.Action, why, note string) {
-	match := exceptions.Match(excs, a.Principal, a.FindingType, now)
+	match := iamprune.MatchExceptions(excs, a.Principal, a.FindingType, now)
 	if len(match) == 0 {
 		return a, "", ""
 	}

@@ -234,7 +234,7 @@ func TestChanges(t *testing.T) {
 	e.w.skip["a-key2"] = "gone"
 	run := e.apply(basePlan()).RunID
 
-	m, err := apply.Changes(ctx, e.store, account)
+	m, err := iamprune.Changes(ctx, e.store, account)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestChanges(t *testing.T) {
 	}
 
 	e.rollback(run, "a-key1", "a-role")
-	m, err = apply.Changes(ctx, e.store, account)
+	m, err = iamprune.Changes(ctx, e.store, account)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,11 +264,11 @@ func TestChanges(t *testing.T) {
 
 	// Made again after the rollback: done again, by the new run.
 	again := e.apply(basePlan()).RunID
-	m, _ = apply.Changes(ctx, e.store, account)
+	m, _ = iamprune.Changes(ctx, e.store, account)
 	if m.Actions["a-key1"].RunID != again || m.Deactivated["AKIAALICE1"].RunID != again || m.Actions["a-pw"].RunID != run {
 		t.Errorf("after re-apply: %+v", m)
 	}
-	if m, _ := apply.Changes(ctx, e.store, "444455556666"); len(m.Actions) != 0 {
+	if m, _ := iamprune.Changes(ctx, e.store, "444455556666"); len(m.Actions) != 0 {
 		t.Errorf("other account: %+v", m)
 	}
 }

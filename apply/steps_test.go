@@ -205,7 +205,7 @@ func TestHalfDoneQuarantineHealsAndRollsBack(t *testing.T) {
 				t.Errorf("rollback statuses %v, want %v", got, want)
 			}
 			sameState(t, "after rolling back both runs", before, e.dump())
-			made, err := apply.Changes(context.Background(), e.store, account)
+			made, err := iamprune.Changes(context.Background(), e.store, account)
 			if err != nil {
 				t.Fatal(err)
 			}

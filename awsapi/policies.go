@@ -14,7 +14,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/snapshot"
+	"github.com/iamprune/iamprune/policy"
 )
 
 // Policy documents: inline policies and customer-managed policies come with
@@ -23,14 +23,14 @@ import (
 // UnusedPermission findings may rewrite them.
 
 // decodeDocument turns a document as IAM returns it (RFC 3986 URL-encoded
-// JSON) into compact JSON, by the snapshot's rules so that both sources
+// JSON) into compact JSON, by the rules the snapshot also uses so that both sources
 // agree byte for byte. It returns nil for a document that cannot be read:
 // the decision engine warns and leaves such a policy alone.
 func (s *Facts) decodeDocument(what string, doc *string) json.RawMessage {
 	if doc == nil || *doc == "" {
 		return nil
 	}
-	text, err := snapshot.DecodePolicyString(*doc)
+	text, err := policy.DecodePolicyString(*doc)
 	if err == nil {
 		var buf bytes.Buffer
 		if err = json.Compact(&buf, []byte(text)); err == nil {

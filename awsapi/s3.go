@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path"
-	"slices"
 	"strings"
 	"sync"
 
@@ -18,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/exceptions"
 	"github.com/iamprune/iamprune/internal/input"
 )
 
@@ -143,61 +140,47 @@ func status(err error) int {
 	return -1
 }
 
-// ExceptionsFromS3 loads exception lists published to S3 (the config's
-// exceptions: s3://bucket/key) and keeps each with its ETag, so that a
-// long-lived process re-reads a list only when it changed: every Load asks
-// with If-None-Match and an unchanged object costs one bodiless 304.
-// It is safe for concurrent use.
-type ExceptionsFromS3 struct {
+// CachedObjects reads S3 objects by URL and keeps each body with its ETag,
+// so that a long-lived process (the Lambda, warm) transfers an object only
+// when it changed: every Read asks with If-None-Match and an unchanged
+// object costs one bodiless 304. It is safe for concurrent use.
+type CachedObjects struct {
 	objects *S3Object
 
 	mu    sync.Mutex
-	cache map[string]cachedExceptions // by URL
+	cache map[string]cachedObject // by URL
 }
 
-type cachedExceptions struct {
+type cachedObject struct {
 	etag string
-	list []iamprune.Exception
+	body []byte
 }
 
-// NewExceptionsFromS3 returns a loader reading through objects.
-func NewExceptionsFromS3(objects *S3Object) *ExceptionsFromS3 {
-	return &ExceptionsFromS3{objects: objects, cache: map[string]cachedExceptions{}}
+// NewCachedObjects returns a cache reading through objects.
+func NewCachedObjects(objects *S3Object) *CachedObjects {
+	return &CachedObjects{objects: objects, cache: map[string]cachedObject{}}
 }
 
-// Load returns the exceptions at url (s3://bucket/key): a *.txt key is one
-// ARN per line, any other YAML, as exceptions.Load reads files. Problems
-// name the URL and line. A list that fails to parse is an error, and the
-// last good copy is kept for when it is fixed.
-func (l *ExceptionsFromS3) Load(ctx context.Context, url string) ([]iamprune.Exception, error) {
+// Read returns the body of the object at url (s3://bucket/key). A malformed
+// URL is an EINVALID *iamprune.Error, a missing object ENOTFOUND. The body
+// is shared with the cache: callers must not modify it.
+func (c *CachedObjects) Read(ctx context.Context, url string) ([]byte, error) {
 	bucket, key, err := ParseS3URL(url)
 	if err != nil {
 		return nil, err
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	cached, ok := l.cache[url]
-	body, etag, notModified, err := l.objects.Get(ctx, bucket, key, cached.etag)
-	if iamprune.ErrorCode(err) == iamprune.ENOTFOUND {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "exceptions: exceptions file %s does not exist", url)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("exceptions: %w", err)
-	}
-	if notModified && ok {
-		return slices.Clone(cached.list), nil
-	}
-	var list []iamprune.Exception
-	if strings.EqualFold(path.Ext(key), ".txt") {
-		list, err = exceptions.ParseTXT(bytes.NewReader(body), url)
-	} else {
-		list, err = exceptions.ParseYAML(body, url)
-	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cached, ok := c.cache[url]
+	body, etag, notModified, err := c.objects.Get(ctx, bucket, key, cached.etag)
 	if err != nil {
 		return nil, err
 	}
-	if etag != "" {
-		l.cache[url] = cachedExceptions{etag: etag, list: list}
+	if notModified && ok {
+		return cached.body, nil
 	}
-	return slices.Clone(list), nil
+	if etag != "" {
+		c.cache[url] = cachedObject{etag: etag, body: body}
+	}
+	return body, nil
 }

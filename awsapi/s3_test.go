@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/exceptions"
 )
 
 // fakeS3 is a path-style S3 speaking the REST-XML wire format of
@@ -217,7 +218,7 @@ func TestExceptionsFromS3(t *testing.T) {
 		}
 	}
 	put("iamprune/exceptions.yaml", "exceptions:\n  - principal: arn:aws:iam::111122223333:user/alice\n    reason: break-glass\n")
-	l := NewExceptionsFromS3(obj)
+	l := exceptions.NewRemote(NewCachedObjects(obj))
 
 	alice := []iamprune.Exception{{Principal: "arn:aws:iam::111122223333:user/alice", Reason: "break-glass", File: url, Line: 2}}
 	for i := range 3 {

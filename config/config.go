@@ -37,7 +37,7 @@ import (
 	_ "embed"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/config/yamlnode"
+	"github.com/iamprune/iamprune/internal/yamlnode"
 )
 
 // Reference is a commented configuration file that documents every key and

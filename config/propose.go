@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/config/yamlnode"
+	"github.com/iamprune/iamprune/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 

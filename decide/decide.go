@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/exceptions"
 )
 
 // Input is everything a decision depends on.
@@ -140,7 +139,7 @@ func (d *decision) actions() []iamprune.Action {
 		return out
 	}
 	protected := iamprune.Protection{Globs: d.in.Config.ProtectedGlobs(), Caller: d.caller}.Check(f.Resource, d.p.Path)
-	excs := exceptions.Match(d.in.Exceptions, f.Resource, f.Type, d.now)
+	excs := iamprune.MatchExceptions(d.in.Exceptions, f.Resource, f.Type, d.now)
 	if f.Type == iamprune.UnusedPermission {
 		return append(out, d.permission(due, protected, excs)...)
 	}

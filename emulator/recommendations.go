@@ -372,7 +372,7 @@ func unusedServices(f *snapshot.Finding) map[string]*unusedService {
 // coarseStep reduces one policy document; ok is false when it keeps
 // everything (or cannot be read: the service would skip it too).
 func coarseStep(doc string, unused map[string]*unusedService) (jsonUnusedPermissionsStep, bool) {
-	text, err := snapshot.DecodePolicyString(doc) // state may hold URL-encoded text
+	text, err := policy.DecodePolicyString(doc) // state may hold URL-encoded text
 	if err != nil {
 		return jsonUnusedPermissionsStep{}, false
 	}

@@ -1,5 +1,5 @@
-// Package exceptions reads approved-exception files, matches them against
-// principals, and checks them as the pull-request gate of
+// Package exceptions reads approved-exception files, from a path or as
+// the bytes of a published list (Remote), and checks them as the pull-request gate of
 // "iamprune exceptions check".
 //
 // Two formats are read (design.md "Exceptions"): a *.txt file holds one
@@ -22,10 +22,9 @@ package exceptions
 import (
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/config/yamlnode"
+	"github.com/iamprune/iamprune/internal/yamlnode"
 )
 
 // Load reads the exceptions file at path: *.txt as ParseTXT, anything else as
@@ -38,22 +37,14 @@ func Load(path string) ([]iamprune.Exception, error) {
 	if err != nil {
 		return nil, err
 	}
-	if strings.EqualFold(filepath.Ext(path), ".txt") {
-		return parseTXT(data, path)
-	}
-	return ParseYAML(data, path)
+	return Parse(data, path)
 }
 
-// Match returns the exceptions that apply to the principal and finding type
-// at now: unexpired, with a matching principal pattern and, if limited to
-// finding types, one of them. File order is kept. Service limits are left to
-// the caller (Exception.CoversService).
-func Match(excs []iamprune.Exception, principalARN string, t iamprune.FindingType, now time.Time) []iamprune.Exception {
-	var out []iamprune.Exception
-	for _, e := range excs {
-		if !e.Expired(now) && e.CoversPrincipal(principalARN, t) {
-			out = append(out, e)
-		}
+// Parse reads the content of an exceptions file named name (a path or a
+// URL): *.txt as ParseTXT, anything else as ParseYAML.
+func Parse(data []byte, name string) ([]iamprune.Exception, error) {
+	if strings.EqualFold(filepath.Ext(name), ".txt") {
+		return parseTXT(data, name)
 	}
-	return out
+	return ParseYAML(data, name)
 }

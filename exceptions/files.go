@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/config/yamlnode"
+	"github.com/iamprune/iamprune/internal/yamlnode"
 )
 
 // ParseFile reads an exceptions file like Load, but instead of failing on

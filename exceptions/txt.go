@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/config/yamlnode"
 	"github.com/iamprune/iamprune/internal/input"
+	"github.com/iamprune/iamprune/internal/yamlnode"
 )
 
 // ParseTXT reads an allowlist with one principal ARN per line, as the

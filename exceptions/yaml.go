@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/config/yamlnode"
 	"github.com/iamprune/iamprune/internal/input"
+	"github.com/iamprune/iamprune/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 

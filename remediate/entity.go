@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
-	"github.com/iamprune/iamprune/snapshot"
+	"github.com/iamprune/iamprune/policy"
 )
 
 // entity is a role or a user seen through the IAM calls that manage its
@@ -176,10 +176,10 @@ func wrap(err error, format string, args ...any) error {
 }
 
 // decodeDoc turns a document as IAM returns it (URL-encoded) into JSON.
-func decodeDoc(raw, policy, owner string) (string, error) {
-	doc, err := snapshot.DecodePolicyString(raw)
+func decodeDoc(raw, name, owner string) (string, error) {
+	doc, err := policy.DecodePolicyString(raw)
 	if err != nil {
-		return "", fmt.Errorf("remediate: policy %s of %s: %w", policy, owner, err)
+		return "", fmt.Errorf("remediate: policy %s of %s: %w", name, owner, err)
 	}
 	return doc, nil
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/snapshot"
+	"github.com/iamprune/iamprune/policy"
 )
 
 // Names and tags of the policies rewrite-policy creates.
@@ -148,13 +148,13 @@ func docText(raw json.RawMessage) (string, error) {
 		if err := json.Unmarshal(t, &s); err != nil {
 			return "", err
 		}
-		return snapshot.DecodePolicyString(s)
+		return policy.DecodePolicyString(s)
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, t); err != nil {
 		return "", err
 	}
-	return snapshot.DecodePolicyString(buf.String())
+	return policy.DecodePolicyString(buf.String())
 }
 
 // canonical is a document in a form where semantically equal JSON is equal

@@ -20,8 +20,8 @@ import (
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/config"
-	"github.com/iamprune/iamprune/events"
 	"github.com/iamprune/iamprune/exceptions"
+	"github.com/iamprune/iamprune/trigger"
 )
 
 // Lambda mode: the binary is the bootstrap of a provided.al2023 function
@@ -56,7 +56,7 @@ type lambdaHandler struct {
 	mu   sync.Mutex
 	seen *lru
 	// excs caches S3 exception lists by ETag across warm invocations.
-	excs *awsapi.ExceptionsFromS3
+	excs *exceptions.Remote
 }
 
 func (m *Main) newLambdaHandler() *lambdaHandler {
@@ -77,7 +77,7 @@ func (m *Main) newLambdaHandler() *lambdaHandler {
 
 // lambdaResponse is what an EventBridge or scheduled invocation returns.
 type lambdaResponse struct {
-	Kind      events.Kind         `json:"kind"`
+	Kind      trigger.Kind        `json:"kind"`
 	FindingID string              `json:"finding_id,omitempty"`
 	Outcome   string              `json:"outcome"`
 	Run       *iamprune.RunResult `json:"run,omitempty"`
@@ -94,15 +94,15 @@ const (
 func (h *lambdaHandler) invoke(ctx context.Context, raw json.RawMessage) (any, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	in, err := events.Classify(raw)
+	in, err := trigger.Classify(raw)
 	if err != nil {
 		h.m.log().Error("malformed event: nothing changed", "error", err.Error())
 		return nil, err
 	}
 	switch in.Kind {
-	case events.KindFinding:
+	case trigger.KindFinding:
 		return h.finding(ctx, in.Finding)
-	case events.KindSQS:
+	case trigger.KindSQS:
 		return h.batch(ctx, in.Records)
 	default:
 		return h.sweep(ctx, in.Sweep)
@@ -110,7 +110,7 @@ func (h *lambdaHandler) invoke(ctx context.Context, raw json.RawMessage) (any, e
 }
 
 // finding handles one EventBridge event.
-func (h *lambdaHandler) finding(ctx context.Context, f *events.Finding) (*lambdaResponse, error) {
+func (h *lambdaHandler) finding(ctx context.Context, f *trigger.Finding) (*lambdaResponse, error) {
 	if resp := h.skip(f); resp != nil {
 		return resp, nil
 	}
@@ -123,22 +123,22 @@ func (h *lambdaHandler) finding(ctx context.Context, f *events.Finding) (*lambda
 }
 
 // skip answers, without any AWS call, the events that need none.
-func (h *lambdaHandler) skip(f *events.Finding) *lambdaResponse {
+func (h *lambdaHandler) skip(f *trigger.Finding) *lambdaResponse {
 	log := h.m.log().With("finding_id", f.FindingID, "version", f.Version, "event_id", f.EventID)
 	switch {
 	case f.IsDeleted:
 		log.Info("finding deleted: ignored")
-		return &lambdaResponse{Kind: events.KindFinding, FindingID: f.FindingID, Outcome: outcomeDeleted}
+		return &lambdaResponse{Kind: trigger.KindFinding, FindingID: f.FindingID, Outcome: outcomeDeleted}
 	case h.seen.contains(f.DedupKey()):
 		log.Info("finding version already handled by this process: ignored")
-		return &lambdaResponse{Kind: events.KindFinding, FindingID: f.FindingID, Outcome: outcomeDuplicate}
+		return &lambdaResponse{Kind: trigger.KindFinding, FindingID: f.FindingID, Outcome: outcomeDuplicate}
 	}
 	return nil
 }
 
 // process decides and applies one finding. A failed or refused run is an
 // error, so that EventBridge or SQS retries it; apply is idempotent.
-func (h *lambdaHandler) process(ctx context.Context, run *lambdaRun, f *events.Finding) (*lambdaResponse, error) {
+func (h *lambdaHandler) process(ctx context.Context, run *lambdaRun, f *trigger.Finding) (*lambdaResponse, error) {
 	m := h.m
 	sess := newAWSSession(run.aws, run.counter, f.AnalyzerARN)
 	// The account's IAM facts are read once per invocation, not once per
@@ -189,7 +189,7 @@ func (h *lambdaHandler) process(ctx context.Context, run *lambdaRun, f *events.F
 			run.changed[a.Principal] = true
 		}
 	}
-	resp := &lambdaResponse{Kind: events.KindFinding, FindingID: f.FindingID, Outcome: outcomeApplied, Run: res}
+	resp := &lambdaResponse{Kind: trigger.KindFinding, FindingID: f.FindingID, Outcome: outcomeApplied, Run: res}
 	if err := runError(res); err != nil {
 		return resp, err
 	}
@@ -199,13 +199,13 @@ func (h *lambdaHandler) process(ctx context.Context, run *lambdaRun, f *events.F
 
 // batch handles an SQS batch: every record is processed, and the failed and
 // malformed ones are reported for redelivery (ReportBatchItemFailures).
-func (h *lambdaHandler) batch(ctx context.Context, recs []events.Record) (lambdaevents.SQSEventResponse, error) {
+func (h *lambdaHandler) batch(ctx context.Context, recs []trigger.Record) (lambdaevents.SQSEventResponse, error) {
 	var (
 		resp     = lambdaevents.SQSEventResponse{BatchItemFailures: []lambdaevents.SQSBatchItemFailure{}}
 		run      *lambdaRun
 		setupErr error
 	)
-	fail := func(r events.Record, err error) {
+	fail := func(r trigger.Record, err error) {
 		h.m.log().Error("record failed", "message_id", r.MessageID, "error", err.Error())
 		resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.SQSBatchItemFailure{ItemIdentifier: r.MessageID})
 	}
@@ -240,7 +240,7 @@ func (h *lambdaHandler) batch(ctx context.Context, recs []events.Record) (lambda
 
 // sweep plans every ACTIVE finding of the analyzer and applies the plan:
 // reconciliation, reminders, expiring exceptions and delayed deletes.
-func (h *lambdaHandler) sweep(ctx context.Context, s *events.Sweep) (*lambdaResponse, error) {
+func (h *lambdaHandler) sweep(ctx context.Context, s *trigger.Sweep) (*lambdaResponse, error) {
 	m := h.m
 	m.log().Info("sweep", "source", s.Source, "id", s.ID)
 	run, closeRun, err := h.setup(ctx)
@@ -273,7 +273,7 @@ func (h *lambdaHandler) sweep(ctx context.Context, s *events.Sweep) (*lambdaResp
 	if err != nil {
 		return nil, err
 	}
-	resp := &lambdaResponse{Kind: events.KindSweep, Outcome: outcomeSwept, Run: res}
+	resp := &lambdaResponse{Kind: trigger.KindSweep, Outcome: outcomeSwept, Run: res}
 	return resp, runError(res)
 }
 
@@ -424,7 +424,7 @@ func (h *lambdaHandler) inputs(ctx context.Context, awsCfg aws.Config) (planInpu
 	var excs []iamprune.Exception
 	if exc := resolveExceptions(cfg.Exceptions, src); strings.HasPrefix(exc, "s3://") {
 		if h.excs == nil {
-			h.excs = awsapi.NewExceptionsFromS3(awsapi.NewS3Object(awsCfg))
+			h.excs = exceptions.NewRemote(awsapi.NewCachedObjects(awsapi.NewS3Object(awsCfg)))
 		}
 		excs, err = h.excs.Load(ctx, exc)
 	} else if exc != "" {

@@ -161,7 +161,7 @@ func (m *Main) loadInputs(ctx context.Context, o planOptions) (planInputs, error
 		if err != nil {
 			return planInputs{}, err
 		}
-		if excs, err = awsapi.NewExceptionsFromS3(awsapi.NewS3Object(awsCfg)).Load(ctx, excPath); err != nil {
+		if excs, err = exceptions.NewRemote(awsapi.NewCachedObjects(awsapi.NewS3Object(awsCfg))).Load(ctx, excPath); err != nil {
 			return planInputs{}, err
 		}
 	case excPath != "":

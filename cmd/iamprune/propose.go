@@ -12,7 +12,6 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/audit"
-	"github.com/iamprune/iamprune/exceptions"
 	"github.com/iamprune/iamprune/gitops"
 	"github.com/iamprune/iamprune/policy"
 	"github.com/iamprune/iamprune/render"
@@ -128,7 +127,7 @@ func (m *Main) proposable(p *planned, actions []iamprune.Action) (keep []iamprun
 // coveringException returns the pattern of an exception that now covers
 // one of the entry's services, or "".
 func coveringException(excs []iamprune.Exception, a iamprune.Action, now time.Time) string {
-	for _, e := range exceptions.Match(excs, a.Principal, a.FindingType, now) {
+	for _, e := range iamprune.MatchExceptions(excs, a.Principal, a.FindingType, now) {
 		for _, s := range a.Services {
 			if e.CoversService(s) {
 				return e.Principal

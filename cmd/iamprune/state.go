@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/apply"
 	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/dynamodb"
 	"github.com/iamprune/iamprune/sqlite"
@@ -75,7 +74,7 @@ func journalState(ctx context.Context, store iamprune.Store, accounts ...string)
 	}
 	done, deactivated = map[string]iamprune.DoneRef{}, map[string]iamprune.DoneRef{}
 	for _, account := range accounts {
-		made, err := apply.Changes(ctx, store, account)
+		made, err := iamprune.Changes(ctx, store, account)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/awsapi"
-	"github.com/iamprune/iamprune/events"
+	"github.com/iamprune/iamprune/trigger"
 	"github.com/iamprune/iamprune/worker"
 )
 
@@ -173,12 +173,12 @@ func (m *Main) workerProcess(ctx context.Context, o planOptions, cfg aws.Config,
 	run := &lambdaRun{aws: cfg, counter: counter, store: store}
 	var mu sync.Mutex
 	process := func(ctx context.Context, body []byte) error {
-		ev, err := events.Classify(json.RawMessage(body))
+		ev, err := trigger.Classify(json.RawMessage(body))
 		if err != nil {
 			return err
 		}
-		if ev.Kind != events.KindFinding {
-			return iamprune.Errorf(iamprune.EINVALID, "worker: message body is a %s event; the queue must carry %q events", ev.Kind, events.DetailTypeUnused)
+		if ev.Kind != trigger.KindFinding {
+			return iamprune.Errorf(iamprune.EINVALID, "worker: message body is a %s event; the queue must carry %q events", ev.Kind, trigger.DetailTypeUnused)
 		}
 		mu.Lock()
 		defer mu.Unlock()

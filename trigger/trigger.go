@@ -1,8 +1,10 @@
-// Package events classifies what the Lambda runtime hands iamprune: an
-// EventBridge event for an IAM Access Analyzer unused-access finding, an
-// SQS batch whose message bodies are such events, or a scheduled event that
-// asks for a full sweep. It is pure: it reads JSON and calls nothing.
-package events
+// Package trigger decodes what starts a run: what the Lambda runtime or the
+// SQS worker hands iamprune, classified as an EventBridge event for an IAM
+// Access Analyzer unused-access finding, an SQS batch whose message bodies
+// are such events, or a scheduled event that asks for a full sweep. It is
+// pure: it reads JSON and calls nothing. It is not named events so that it
+// does not collide with aws-lambda-go's events package.
+package trigger
 
 import (
 	"bytes"

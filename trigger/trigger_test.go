@@ -1,4 +1,4 @@
-package events
+package trigger
 
 import (
 	"encoding/json"
