@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/apply"
 	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/dynamodb"
 	"github.com/iamprune/iamprune/sqlite"
