@@ -796,10 +796,7 @@ func verify(form string, out []byte) error {
 		var n yaml.Node
 		return yaml.Unmarshal(out, &n)
 	case FormTerraform:
-		toks, err := tfLex(out)
-		if err == nil {
-			_, err = tfBody(out, toks, -1, len(toks))
-		}
+		_, err := parseTF(out)
 		return err
 	}
 	return nil
