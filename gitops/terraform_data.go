@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/iamprune/iamprune/policy"
@@ -180,7 +181,7 @@ func (s *tfDataSite) setDynamicActions(i int, name string, v policy.Strings) err
 		val = objItem(obj, field)
 	}
 	if val == nil {
-		return refuse(fmt.Sprintf("its for_each element %s is not an object with %s", d.keys[st.elem].GoString(), field))
+		return refuse(fmt.Sprintf("its for_each element %s is not an object with %s", string(hclwrite.TokensForValue(d.keys[st.elem]).Bytes()), field))
 	}
 	s.edits = append(s.edits, s.listEdit(val.Range(), lineIndent(s.f.src, val.Range().Start.Byte), v))
 	return nil

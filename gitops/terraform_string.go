@@ -1,12 +1,16 @@
 package gitops
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/iamprune/iamprune/policy"
 )
 
 // A policy in a heredoc or a quoted string is JSON inside a Terraform
@@ -122,6 +126,20 @@ func evalString(e hclsyntax.Expression, diags hcl.Diagnostics, ctx *hcl.EvalCont
 }
 
 func (s *tfStringSite) span() (int, int, error) { return s.start, s.end, nil }
+
+// replaceWhole writes compact JSON: a string holds one line.
+func (s *tfStringSite) replaceWhole(after policy.Document) error {
+	pretty, err := prettyJSON(after)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, pretty); err != nil {
+		return err
+	}
+	s.edits = append(s.edits, textEdit{s.node.start, s.node.end, escapeTemplate(b.String())})
+	return nil
+}
 
 func (s *tfStringSite) result() ([]byte, error) {
 	text, err := s.jsonSite.result()
