@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/go-git/go-git/v5/utils/diff"
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
 
@@ -88,9 +87,10 @@ func splitLines(s string) []string {
 	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }
 
-// diffLines diffs two line lists with go-git's line diff (diffmatchpatch's
-// Myers). Every line is given a final newline first, so that a missing one
-// at the end of either text is no difference.
+// diffLines diffs two line lists with diffmatchpatch's line mode (Myers'
+// algorithm, no time limit; go-git's line diff is the same). Every line is
+// given a final newline first, so that a missing one at the end of either
+// text is no difference.
 func diffLines(a, b []string) []diffOp {
 	join := func(ls []string) string {
 		if len(ls) == 0 {
@@ -101,7 +101,10 @@ func diffLines(a, b []string) []diffOp {
 	kinds := map[diffmatchpatch.Operation]byte{diffmatchpatch.DiffEqual: ' ', diffmatchpatch.DiffDelete: '-', diffmatchpatch.DiffInsert: '+'}
 	var ops []diffOp
 	ai, bi := 0, 0
-	for _, d := range diff.Do(join(a), join(b)) {
+	dmp := diffmatchpatch.New()
+	dmp.DiffTimeout = 0
+	ra, rb, lines := dmp.DiffLinesToRunes(join(a), join(b))
+	for _, d := range dmp.DiffCharsToLines(dmp.DiffMainRunes(ra, rb, false), lines) {
 		kind := kinds[d.Type]
 		for _, l := range splitLines(d.Text) {
 			ops = append(ops, diffOp{kind: kind, line: l, a: ai, b: bi})
