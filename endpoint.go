@@ -2,9 +2,13 @@ package iamprune
 
 import (
 	"errors"
+	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // metadataHosts are names of cloud instance-metadata services, which hand
@@ -56,4 +60,34 @@ func loopback(host string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
+}
+
+// GuardDial is a net.Dialer Control function that refuses connections to
+// link-local and instance-metadata addresses after name resolution, so
+// that a host name that resolves to one (169.254.169.254.nip.io, an octal
+// spelling, a DNS record changed after the config check) is caught too.
+func GuardDial(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		host = address
+	}
+	ip := net.ParseIP(host)
+	if ip != nil && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.Equal(awsIMDSv6)) {
+		return fmt.Errorf("refused to connect to %s: a link-local or instance-metadata address, which iamprune never connects to", host)
+	}
+	return nil
+}
+
+// GuardedDialer returns a dialer that applies GuardDial.
+func GuardedDialer() *net.Dialer {
+	return &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: GuardDial}
+}
+
+// GuardedTransport returns an HTTP transport, like http.DefaultTransport,
+// whose connections go through GuardedDialer. Proxies from the environment
+// are honoured; the proxy then connects on iamprune's behalf.
+func GuardedTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = GuardedDialer().DialContext
+	return t
 }

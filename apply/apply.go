@@ -252,13 +252,17 @@ func execute(ctx context.Context, o Options, runID string, c *check) (iamprune.A
 	if err := hook(o, HookAfterApply, a); err != nil {
 		return iamprune.ActionResult{}, err
 	}
+	if applyErr != nil && ctx.Err() != nil {
+		return iamprune.ActionResult{}, stopped(ctx, o, runID, a)
+	}
 	status, detail := iamprune.ResultDone, describe(a)+c.note
 	if applyErr != nil {
 		// The post-image is kept: it says what a failed change made
 		// before it stopped, for rollback.
 		status, detail = iamprune.ResultFailed, applyErr.Error()
 	}
-	if err := o.Store.FinishAction(ctx, runID, a.ID, status, detail, post, o.now()); err != nil {
+	// The outcome is known: journal it even if the run is being stopped.
+	if err := o.Store.FinishAction(context.WithoutCancel(ctx), runID, a.ID, status, detail, post, o.now()); err != nil {
 		return iamprune.ActionResult{}, journalError(ctx, o, runID, a, err)
 	}
 	o.Audit.Log(audit.ForAction(actionEvent[status], runID, a, status, detail))
@@ -301,9 +305,25 @@ func hook(o Options, point string, a iamprune.Action) error {
 // The run is marked failed if the store still answers; otherwise the next
 // run finds it running and closes it as interrupted.
 func journalError(ctx context.Context, o Options, runID string, a iamprune.Action, err error) error {
+	if ctx.Err() != nil {
+		return stopped(ctx, o, runID, a)
+	}
 	err = fmt.Errorf("apply: cannot journal action %s of run %s: %w", a.ID, runID, err)
 	_ = o.Store.FinishRun(context.WithoutCancel(ctx), runID, iamprune.RunFailed, err.Error(), o.now())
 	return err
+}
+
+// stopped closes a run whose context was cancelled (SIGINT, SIGTERM, or a
+// lost lock) in the middle of action a. Whether a change in flight was
+// made is unknown, so its intent stays pending: the next apply or rollback
+// resolves it from the live state, as for a run that died.
+func stopped(ctx context.Context, o Options, runID string, a iamprune.Action) error {
+	cause := context.Cause(ctx)
+	detail := fmt.Sprintf("stopped during action %s (%v); the next apply or rollback resolves it from the live state", a.ID, cause)
+	if err := o.Store.FinishRun(context.WithoutCancel(ctx), runID, iamprune.RunInterrupted, detail, o.now()); err == nil {
+		o.Audit.Log(audit.Event{Event: audit.RunInterrupted, RunID: runID, Account: o.Account, Status: iamprune.RunInterrupted, Detail: detail})
+	}
+	return fmt.Errorf("apply: run %s %s: %w", runID, detail, cause)
 }
 
 func record(runID string, a iamprune.Action, pre []byte, at time.Time) iamprune.ActionRecord {

@@ -199,3 +199,73 @@ func TestApplyAuditUnwritable(t *testing.T) {
 		t.Errorf("%d changes made", n)
 	}
 }
+
+// A signal (or a lost lock) while a change is in flight: whether it was
+// made is unknown, so the intent stays pending for the next run to resolve
+// from the live state, the run is closed as interrupted (not failed), and
+// the next apply finds the change made and does not make it twice.
+func TestStoppedDuringChange(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	first := ""
+	e.w.mu.Lock()
+	e.w.block, e.w.entered = make(chan struct{}), make(chan struct{}, 1)
+	e.w.mu.Unlock()
+	done := make(chan error, 1)
+	go func() {
+		_, err := apply.Apply(ctx, basePlan(), e.opts)
+		done <- err
+	}()
+	<-e.w.entered
+	// The write reaches AWS, then the process is told to stop.
+	e.w.mu.Lock()
+	for id := range e.w.applyErr {
+		delete(e.w.applyErr, id)
+	}
+	e.w.mu.Unlock()
+	cancel(errors.New("SIGTERM"))
+	e.w.mu.Lock()
+	for _, c := range e.w.calls {
+		if strings.HasPrefix(c, "apply ") {
+			first = strings.TrimPrefix(c, "apply ")
+			break
+		}
+	}
+	// The executor sees the cancellation as its call's error.
+	e.w.applyErr[first] = context.Canceled
+	close(e.w.block)
+	e.w.block = nil
+	e.w.mu.Unlock()
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), "SIGTERM") {
+		t.Fatalf("Apply error = %v, want it to name the cause", err)
+	}
+	runs := e.runs()
+	if len(runs) != 1 || runs[0].Status != iamprune.RunInterrupted {
+		t.Fatalf("runs %+v, want one interrupted", runs)
+	}
+	var pending []string
+	for _, rec := range e.journal() {
+		if rec.Status == iamprune.ResultPending {
+			pending = append(pending, rec.ActionID)
+		}
+	}
+	if len(pending) != 1 || pending[0] != first {
+		t.Fatalf("pending intents %v, want only %s", pending, first)
+	}
+	// The write did land: the next apply resolves the intent as done and
+	// makes no second write.
+	e.w.mu.Lock()
+	delete(e.w.applyErr, first)
+	e.w.changed[first] = true
+	e.w.mu.Unlock()
+	e.apply(basePlan())
+	if n := e.w.applies[first]; n != 0 {
+		t.Errorf("%s applied %d times after the stop, want 0 (already made)", first, n)
+	}
+	for _, rec := range e.journal() {
+		if rec.ActionID == first && rec.RunID == runs[0].ID && rec.Status != iamprune.ResultDone {
+			t.Errorf("stopped intent reconciled as %s, want done", rec.Status)
+		}
+	}
+}

@@ -23,7 +23,22 @@ const DefaultLockTTL = 2 * time.Minute
 var processAlive = pidAlive
 
 // hostname is this host's name as locks record it.
-var hostname = os.Hostname
+var hostname = LocalHost
+
+// LocalHost names this host as run locks record it: the host name and, on
+// Linux, the pid namespace. Containers that share a host name (host
+// networking) but not a process table then never judge each other's pids,
+// which could break the lock of a live run.
+func LocalHost() (string, error) {
+	h, err := os.Hostname()
+	if err != nil {
+		return "", err
+	}
+	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil && ns != "" {
+		h += " " + ns
+	}
+	return h, nil
+}
 
 // locks are the account locks one run holds, kept alive by a heartbeat.
 // When a renewal finds a lock lost (broken by 'iamprune unlock', or taken

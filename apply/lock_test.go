@@ -26,7 +26,7 @@ func deadPID(t *testing.T) int {
 
 func thisHost(t *testing.T) string {
 	t.Helper()
-	h, err := os.Hostname()
+	h, err := apply.LocalHost()
 	if err != nil || h == "" {
 		t.Fatalf("hostname: %q, %v", h, err)
 	}

@@ -190,7 +190,9 @@ func undo(ctx context.Context, o Options, runID string, orig iamprune.ActionReco
 		return iamprune.ActionResult{}, fmt.Errorf("rollback: %w", err)
 	}
 	if later != "" {
-		return final(iamprune.ResultSkipped, fmt.Sprintf("run %s failed part-way and run %s completed the change; roll back run %s first (that undoes all of it)", orig.RunID, later, later))
+		// Refused, so the rollback exits 1: a script must not take the
+		// change as undone.
+		return final(iamprune.ResultFailed, fmt.Sprintf("not undone: run %s failed part-way and run %s completed the change; roll back run %s first (that undoes all of it), then this run again", orig.RunID, later, later))
 	}
 	ex, err := o.executor(ctx, orig.Account, orig.Kind)
 	if err != nil {
@@ -211,6 +213,9 @@ func undo(ctx context.Context, o Options, runID string, orig iamprune.ActionReco
 	if err := hook(o, HookAfterApply, a); err != nil {
 		return iamprune.ActionResult{}, err
 	}
+	if rbErr != nil && ctx.Err() != nil {
+		return iamprune.ActionResult{}, stopped(ctx, o, runID, a)
+	}
 	status, detail := iamprune.ResultDone, out.Detail
 	switch {
 	case rbErr != nil:
@@ -224,7 +229,7 @@ func undo(ctx context.Context, o Options, runID string, orig iamprune.ActionReco
 	// The secret must never reach the journal or the audit log, even if an
 	// executor echoed it in its detail or error.
 	detail = redact(detail, out.Secret)
-	if err := o.Store.FinishAction(ctx, runID, a.ID, status, detail, nil, o.now()); err != nil {
+	if err := o.Store.FinishAction(context.WithoutCancel(ctx), runID, a.ID, status, detail, nil, o.now()); err != nil {
 		return iamprune.ActionResult{}, journalError(ctx, o, runID, a, err)
 	}
 	o.Audit.Log(audit.ForAction(rollbackEvent[status], runID, a, status, detail))

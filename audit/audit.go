@@ -21,7 +21,8 @@ const (
 	RunStarted  = "run-started"
 	RunFinished = "run-finished"
 	RunRefused  = "run-refused"
-	// RunInterrupted: a later run found this run dead and closed it.
+	// RunInterrupted: the run was stopped (a signal, a lost lock), or a
+	// later run found it dead and closed it.
 	RunInterrupted = "run-interrupted"
 
 	ActionSkipped     = "action-skipped"

@@ -15,7 +15,7 @@ import (
 func (p *Proposer) client() (*github.Client, error) {
 	hc := p.HTTPClient
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = &http.Client{Transport: iamprune.GuardedTransport()}
 	}
 	if p.Token != "" {
 		if err := checkTokenURL(p.apiURL()); err != nil {

@@ -4,6 +4,10 @@
 // template in JSON or YAML, or Terraform), editing only the policy and
 // leaving the rest of the file as it was, committed on a branch that is
 // stable per account so that re-runs update the same pull request.
+//
+// Terraform is parsed with hashicorp/hcl. YAML templates are edited by
+// yamlsite.go, line by line on yaml.v3's positions: no YAML library writes
+// a change back while keeping every other byte (comments, quoting, !Sub).
 package gitops
 
 import (
@@ -796,10 +800,7 @@ func verify(form string, out []byte) error {
 		var n yaml.Node
 		return yaml.Unmarshal(out, &n)
 	case FormTerraform:
-		toks, err := tfLex(out)
-		if err == nil {
-			_, err = tfBody(out, toks, -1, len(toks))
-		}
+		_, err := parseTF(out)
 		return err
 	}
 	return nil

@@ -149,8 +149,7 @@ func (e *Email) deliver(ctx context.Context, from string, rcpts []*mail.Address,
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", e.addr())
+	conn, err := iamprune.GuardedDialer().DialContext(ctx, "tcp", e.addr())
 	if err != nil {
 		return err
 	}

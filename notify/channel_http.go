@@ -7,12 +7,15 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/iamprune/iamprune"
 )
 
 // defaultHTTPClient does not follow redirects (see statusError) and bounds
 // each attempt; the Sender owns retries.
 var defaultHTTPClient = &http.Client{
-	Timeout: 30 * time.Second,
+	Timeout:   30 * time.Second,
+	Transport: iamprune.GuardedTransport(),
 	CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	},

@@ -3,15 +3,16 @@ package policy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/sergi/go-diff/diffmatchpatch"
 )
 
 // UnifiedDiff returns a unified diff (three lines of context) from a to b,
 // headed "--- aName" and "+++ bName", or "" when they are equal. It is a
-// plain line diff (Myers' algorithm), for showing a refinement to a
-// reviewer; it does not mark a missing final newline.
+// plain line diff, for showing a refinement to a reviewer; it does not mark
+// a missing final newline.
 func UnifiedDiff(aName, bName string, a, b []byte) string {
-	al, bl := splitLines(string(a)), splitLines(string(b))
-	ops := diffLines(al, bl)
+	ops := diffLines(splitLines(string(a)), splitLines(string(b)))
 	const context = 3
 	var out strings.Builder
 	i := 0
@@ -86,76 +87,34 @@ func splitLines(s string) []string {
 	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }
 
-// diffLines is Myers' O(ND) diff. It keeps, per edit distance d, only the
-// diagonals d can reach, so memory grows with d², not with d·(N+M).
+// diffLines diffs two line lists with diffmatchpatch's line mode (Myers'
+// algorithm, no time limit; go-git's line diff is the same). Every line is
+// given a final newline first, so that a missing one at the end of either
+// text is no difference.
 func diffLines(a, b []string) []diffOp {
-	n, m := len(a), len(b)
-	total := n + m
-	off := total + 1
-	v := make([]int, 2*total+3)
-	var trace [][]int
-	found := false
-	for d := 0; d <= total && !found; d++ {
-		trace = append(trace, append([]int(nil), v[off-d-1:off+d+2]...))
-		for k := -d; k <= d; k += 2 {
-			var x int
-			if k == -d || (k != d && v[off+k-1] < v[off+k+1]) {
-				x = v[off+k+1]
-			} else {
-				x = v[off+k-1] + 1
-			}
-			y := x - k
-			for x < n && y < m && a[x] == b[y] {
-				x++
-				y++
-			}
-			v[off+k] = x
-			if x >= n && y >= m {
-				found = true
-				break
-			}
+	join := func(ls []string) string {
+		if len(ls) == 0 {
+			return ""
 		}
+		return strings.Join(ls, "\n") + "\n"
 	}
-	// Walk back from (n, m), collecting ops in reverse.
-	var rev []diffOp
-	x, y := n, m
-	for d := len(trace) - 1; d >= 0; d-- {
-		tv := trace[d]
-		at := func(k int) int { return tv[k+d+1] }
-		k := x - y
-		var prevK int
-		if k == -d || (k != d && at(k-1) < at(k+1)) {
-			prevK = k + 1
-		} else {
-			prevK = k - 1
-		}
-		prevX := at(prevK)
-		prevY := prevX - prevK
-		for x > prevX && y > prevY {
-			rev = append(rev, diffOp{kind: ' ', line: a[x-1]})
-			x, y = x-1, y-1
-		}
-		if d > 0 {
-			if x == prevX {
-				rev = append(rev, diffOp{kind: '+', line: b[y-1]})
-			} else {
-				rev = append(rev, diffOp{kind: '-', line: a[x-1]})
-			}
-		}
-		x, y = prevX, prevY
-	}
-	ops := make([]diffOp, 0, len(rev))
+	kinds := map[diffmatchpatch.Operation]byte{diffmatchpatch.DiffEqual: ' ', diffmatchpatch.DiffDelete: '-', diffmatchpatch.DiffInsert: '+'}
+	var ops []diffOp
 	ai, bi := 0, 0
-	for i := len(rev) - 1; i >= 0; i-- {
-		o := rev[i]
-		o.a, o.b = ai, bi
-		if o.kind != '+' {
-			ai++
+	dmp := diffmatchpatch.New()
+	dmp.DiffTimeout = 0
+	ra, rb, lines := dmp.DiffLinesToRunes(join(a), join(b))
+	for _, d := range dmp.DiffCharsToLines(dmp.DiffMainRunes(ra, rb, false), lines) {
+		kind := kinds[d.Type]
+		for _, l := range splitLines(d.Text) {
+			ops = append(ops, diffOp{kind: kind, line: l, a: ai, b: bi})
+			if kind != '+' {
+				ai++
+			}
+			if kind != '-' {
+				bi++
+			}
 		}
-		if o.kind != '-' {
-			bi++
-		}
-		ops = append(ops, o)
 	}
 	return ops
 }

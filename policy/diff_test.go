@@ -19,6 +19,8 @@ func TestUnifiedDiff(t *testing.T) {
 			"--- a\n+++ b\n@@ -1,3 +1,4 @@\n+0\n 1\n 2\n 3\n@@ -9,4 +10,3 @@\n 9\n 10\n 11\n-12\n"},
 		{"from empty", nil, lines("a", "b"), "--- a\n+++ b\n@@ -0,0 +1,2 @@\n+a\n+b\n"},
 		{"to empty", lines("a"), nil, "--- a\n+++ b\n@@ -1 +0,0 @@\n-a\n"},
+		{"missing final newline is no difference", []byte("a\nb"), lines("a", "b"), ""},
+		{"last line changed without final newline", []byte("a\nb"), lines("a", "c"), "--- a\n+++ b\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

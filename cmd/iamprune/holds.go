@@ -32,6 +32,9 @@ add an exception for it (the plan's notice shows the entry to paste).`,
 			if output != "table" && output != "json" {
 				return usagef("--output: %q is not table or json", output)
 			}
+			if account != "" && !accountID(account) {
+				return usagef("--account: %q is not a 12-digit AWS account id", account)
+			}
 			ctx := cmd.Context()
 			store, err := m.openStore(ctx, state, true)
 			if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -87,6 +88,9 @@ func TestRollbackHoldsItems(t *testing.T) {
 
 	if r := runCLI(t, acct.args(t, "holds", "release", "hold-000000000000")...); r.code != 2 || !strings.Contains(r.stderr, "no hold hold-000000000000") {
 		t.Errorf("unknown hold: exit %d %s", r.code, r.stderr)
+	}
+	if r := runCLI(t, "holds", "--state", filepath.Join(t.TempDir(), "s.db"), "--account", "12"); r.code != 2 || !strings.Contains(r.stderr, "not a 12-digit AWS account id") {
+		t.Errorf("holds --account 12: exit %d %s", r.code, r.stderr)
 	}
 }
 

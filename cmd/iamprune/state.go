@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/apply"
 	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/dynamodb"
 	"github.com/iamprune/iamprune/sqlite"
@@ -70,7 +71,7 @@ func lockOwner() iamprune.LockOwner {
 	if u, err := user.Current(); err == nil {
 		o.User = u.Username
 	}
-	if host, err := os.Hostname(); err == nil && host != "" {
+	if host, err := apply.LocalHost(); err == nil && host != "" {
 		o.Host = host
 	}
 	return o

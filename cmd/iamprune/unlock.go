@@ -111,10 +111,10 @@ func runUnlock(ctx context.Context, o *UnlockOptions) error {
 		fmt.Fprintf(o.IO.Out, "Account %s is not locked: nothing to do.\n", account)
 		return nil
 	}
-	next := "iamprune apply (or iamprune rollback RUN_ID)"
+	dead := "the dead run"
 	if info.Owner.RunID != "" {
-		next += "; run " + info.Owner.RunID + " is closed as interrupted"
+		dead = "run " + info.Owner.RunID
 	}
-	fmt.Fprintf(o.IO.Out, "Broke the lock of account %s. Now run %s: it reconciles what the dead run left first.\n", account, next)
+	fmt.Fprintf(o.IO.Out, "Broke the lock of account %s. The next iamprune apply (or iamprune rollback RUN_ID) first\nresolves what %s left pending from the live state and closes it as interrupted.\n", account, dead)
 	return nil
 }

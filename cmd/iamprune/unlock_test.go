@@ -43,7 +43,7 @@ func TestUnlock(t *testing.T) {
 		t.Fatal("the lock was broken without consent")
 	}
 	r = runCLI(t, args("--yes")...)
-	if r.code != 0 || !strings.Contains(r.stdout, "Broke the lock of account "+acct) || !strings.Contains(r.stdout, "run R-dead is closed as interrupted") {
+	if r.code != 0 || !strings.Contains(r.stdout, "Broke the lock of account "+acct) || !strings.Contains(r.stdout, "resolves what run R-dead left pending from the live state and closes it as interrupted") {
 		t.Errorf("--yes: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if info, err := st.LockHolder(ctx, acct); info != nil || err != nil {

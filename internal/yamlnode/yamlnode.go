@@ -1,7 +1,8 @@
 // Package yamlnode is the strict YAML reading shared by iamprune's config and
 // exceptions files. It works on yaml.Node so that every problem can name the
 // file, the line and the key path, and it collects all problems of a file so
-// that one run shows them all.
+// that one run shows them all. It stays, on top of yaml.v3, because yaml.v3's
+// own decoding errors name neither the key path nor every problem at once.
 package yamlnode
 
 import (
