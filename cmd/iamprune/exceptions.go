@@ -131,7 +131,7 @@ func (m *Main) runExceptionsCheck(ctx context.Context, o exceptionsCheckOptions,
 	if err != nil {
 		return err
 	}
-	cfg, cfgExceptions, err := m.exceptionsConfig(o.configPath)
+	cfg, cfgExceptions, err := m.exceptionsConfig(ctx, o.configPath)
 	if err != nil {
 		return err
 	}
@@ -203,21 +203,10 @@ func (m *Main) runExceptionsCheck(ctx context.Context, o exceptionsCheckOptions,
 // else the defaults) and returns it with its exceptions path made relative
 // to the config file, as plan does. An s3:// path is not returned: these
 // commands read local files.
-func (m *Main) exceptionsConfig(flag string) (iamprune.Config, string, error) {
-	path := flag
-	if path == "" {
-		path = m.Getenv("IAMPRUNE_CONFIG")
-	}
-	if path == "" {
-		return iamprune.DefaultConfig(), "", nil
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
+func (m *Main) exceptionsConfig(ctx context.Context, flag string) (iamprune.Config, string, error) {
+	cfg, path, err := app.LoadConfig(ctx, app.InputOptions{ConfigPath: flag, Getenv: m.Getenv, Objects: m.s3Objects, ConfigureAWS: m.configureAWS})
+	if err != nil || strings.Contains(cfg.Exceptions, "://") {
 		return cfg, "", err
-	}
-	m.configureAWS(cfg.AWS)
-	if strings.Contains(cfg.Exceptions, "://") {
-		return cfg, "", nil
 	}
 	return cfg, config.Resolve(path, cfg.Exceptions), nil
 }
@@ -389,7 +378,7 @@ The file is --exceptions (repeatable), else the config's exceptions.`,
   iamprune exceptions expiring --exceptions exceptions.yaml --now 2026-11-28`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return m.runExceptionsExpiring(o)
+			return m.runExceptionsExpiring(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
@@ -422,7 +411,7 @@ type expiringReport struct {
 	Exceptions []expiringEntry `json:"exceptions"`
 }
 
-func (m *Main) runExceptionsExpiring(o exceptionsExpiringOptions) error {
+func (m *Main) runExceptionsExpiring(ctx context.Context, o exceptionsExpiringOptions) error {
 	if o.output != "table" && o.output != "json" {
 		return usagef("--output: %q is not table or json", o.output)
 	}
@@ -436,7 +425,7 @@ func (m *Main) runExceptionsExpiring(o exceptionsExpiringOptions) error {
 	}
 	files := o.files
 	if len(files) == 0 {
-		_, cfgExceptions, err := m.exceptionsConfig(o.configPath)
+		_, cfgExceptions, err := m.exceptionsConfig(ctx, o.configPath)
 		if err != nil {
 			return err
 		}

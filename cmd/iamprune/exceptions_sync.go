@@ -143,7 +143,7 @@ func (m *Main) runExceptionsSync(ctx context.Context, o exceptionsSyncOptions) e
 	if err != nil {
 		return err
 	}
-	cfg, path, err := m.exceptionsConfig(o.configPath)
+	cfg, path, err := m.exceptionsConfig(ctx, o.configPath)
 	if err != nil {
 		return err
 	}
