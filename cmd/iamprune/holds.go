@@ -2,13 +2,14 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/audit"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/render"
 )
 
@@ -65,45 +66,47 @@ func (m *Main) holdsReleaseCommand() *cobra.Command {
 		Short: "End a hold early, so that the next plan may remediate the item again",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			store, err := m.openStore(ctx, state, true)
-			if err != nil {
-				return err
-			}
-			if store == nil {
-				return iamprune.Errorf(iamprune.EINVALID, "hold %s: no state store yet (nothing was ever rolled back here)", args[0])
-			}
-			defer store.Close()
-			h, err := store.Hold(ctx, args[0])
-			if iamprune.ErrorCode(err) == iamprune.ENOTFOUND {
-				return iamprune.Errorf(iamprune.EINVALID, "no hold %s (see 'iamprune holds')", args[0])
-			}
-			if err != nil {
-				return err
-			}
-			now := m.Now().UTC()
-			if h.ReleasedAt != nil {
-				fmt.Fprintf(m.Stdout, "Hold %s was already released by %s on %s.\n", h.ID, h.ReleasedBy, h.ReleasedAt.UTC().Format(time.RFC3339))
-				return nil
-			}
-			by := cmp.Or(lockOwner().User, "unknown")
-			if err := store.ReleaseHold(ctx, h.ID, by, now); err != nil {
-				return err
-			}
-			auditW, closeAudit, err := m.auditWriter(auditLog)
-			if err != nil {
-				return err
-			}
-			defer closeAudit()
-			detail := fmt.Sprintf("hold %s released by %s (it held until %s)", h.ID, by, h.Until.UTC().Format(time.DateOnly))
-			audit.New(auditW, m.Now).Log(audit.Event{Event: audit.HoldReleased, RunID: h.RollbackRunID, Account: h.Account, Principal: h.Principal,
-				FindingType: string(h.FindingType), Kind: string(h.Kind), Target: h.Target, Services: h.Services, Detail: detail})
-			fmt.Fprintf(m.Stdout, "Released hold %s on %s %s: the next plan may remediate it again.\n", h.ID, h.Principal, h.Target)
-			return nil
+			return runHoldsRelease(cmd.Context(), &HoldsReleaseOptions{IO: m.streams(), Env: m.env(), ID: args[0], State: state, AuditLog: auditLog, Store: m.openStore})
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&state, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
 	f.StringVar(&auditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
 	return cmd
+}
+
+// HoldsReleaseOptions are the flags, streams and dependencies of 'holds
+// release'.
+type HoldsReleaseOptions struct {
+	IO              *IOStreams
+	Env             app.Env
+	ID              string
+	State, AuditLog string
+	Store           func(ctx context.Context, flag string, mustExist bool) (iamprune.Store, error)
+}
+
+func runHoldsRelease(ctx context.Context, o *HoldsReleaseOptions) error {
+	store, err := o.Store(ctx, o.State, true)
+	if err != nil {
+		return err
+	}
+	if store == nil {
+		return iamprune.Errorf(iamprune.EINVALID, "hold %s: no state store yet (nothing was ever rolled back here)", o.ID)
+	}
+	defer store.Close()
+	auditW, closeAudit, err := auditWriter(o.IO, o.AuditLog)
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
+	h, already, err := app.ReleaseHold(ctx, o.Env, store, o.ID, cmp.Or(lockOwner().User, "unknown"), auditW)
+	switch {
+	case err != nil:
+		return err
+	case already:
+		fmt.Fprintf(o.IO.Out, "Hold %s was already released by %s on %s.\n", h.ID, h.ReleasedBy, h.ReleasedAt.UTC().Format(time.RFC3339))
+	default:
+		fmt.Fprintf(o.IO.Out, "Released hold %s on %s %s: the next plan may remediate it again.\n", h.ID, h.Principal, h.Target)
+	}
+	return nil
 }

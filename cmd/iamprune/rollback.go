@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/app"
-	"github.com/iamprune/iamprune/apply"
 	"github.com/iamprune/iamprune/render"
 )
 
@@ -49,18 +47,6 @@ func (m *Main) rollbackCommand() *cobra.Command {
 	return cmd
 }
 
-// showInterrupted shows a run recorded as running whose process died as
-// interrupted, which is what the next apply or rollback will record.
-func showInterrupted(ctx context.Context, store iamprune.Store, r *iamprune.Run) error {
-	why, err := apply.Interrupted(ctx, store, *r)
-	if err != nil || why == "" {
-		return err
-	}
-	r.Status = iamprune.RunInterrupted
-	r.Detail = strings.TrimPrefix(r.Detail+"; ", "; ") + "interrupted: " + why + "; the next apply or rollback reconciles it"
-	return nil
-}
-
 // heldAny reports whether rollback undid anything, and so held it.
 func heldAny(res *iamprune.RunResult) bool {
 	for _, a := range res.Results {
@@ -69,65 +55,6 @@ func heldAny(res *iamprune.RunResult) bool {
 		}
 	}
 	return false
-}
-
-func (m *Main) historyCommand() *cobra.Command {
-	var (
-		state, output, account string
-		limit                  int
-	)
-	cmd := &cobra.Command{
-		Use:   "history [RUN_ID]",
-		Short: "List apply and rollback runs, or one run's journal",
-		Long: `history lists the runs recorded in the state store, newest first, or, given a
-run id, that run's journal: every action with its status and detail. -o json
-includes the recorded pre-images.`,
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			store, err := m.openStore(ctx, state, true)
-			if err != nil {
-				return err
-			}
-			if store == nil {
-				if len(args) == 1 {
-					return iamprune.Errorf(iamprune.ENOTFOUND, "run %s: no state store yet", args[0])
-				}
-				return render.Runs(m.Stdout, nil, output)
-			}
-			defer store.Close()
-			if len(args) == 1 {
-				run, err := store.Run(ctx, args[0])
-				if err != nil {
-					return err
-				}
-				recs, err := store.Actions(ctx, run.ID)
-				if err != nil {
-					return err
-				}
-				if err := showInterrupted(ctx, store, run); err != nil {
-					return err
-				}
-				return render.RunDetail(m.Stdout, run, recs, output)
-			}
-			runs, err := store.Runs(ctx, account, limit)
-			if err != nil {
-				return err
-			}
-			for i := range runs {
-				if err := showInterrupted(ctx, store, &runs[i]); err != nil {
-					return err
-				}
-			}
-			return render.Runs(m.Stdout, runs, output)
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&state, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
-	f.StringVarP(&output, "output", "o", "table", "output format: table or json")
-	f.StringVar(&account, "account", "", "only runs made from this account (the credentials' account: for an organisation, the delegated administrator, whose runs also change member accounts)")
-	f.IntVar(&limit, "limit", 50, "at most this many runs (0: all)")
-	return cmd
 }
 
 // RollbackOptions are the flags, streams and dependencies of 'rollback'.
