@@ -16,22 +16,21 @@ import (
 	"github.com/iamprune/iamprune/render"
 )
 
-// applyOptions are the flags of apply and rollback beyond the plan's.
+// applyOptions are the flags of apply beyond the plan's.
 type applyOptions struct {
-	yes        bool
+	yes bool
+	// maxActions is --max-actions, -1 when not given.
 	maxActions int
 	auditLog   string
-	output     string
 }
 
 // ApplyOptions are the flags, streams and dependencies of 'apply'.
 type ApplyOptions struct {
-	IO     *IOStreams
-	Env    app.Env
-	Plan   planOptions
-	Apply  applyOptions
-	File   string
-	Getenv func(string) string
+	IO    *IOStreams
+	Env   app.Env
+	Plan  planOptions
+	Apply applyOptions
+	File  string
 	// Store opens the state store of --state.
 	Store func(ctx context.Context, flag string, mustExist bool) (iamprune.Store, error)
 	// Inputs loads the config and exceptions of the plan flags.
@@ -42,7 +41,7 @@ type ApplyOptions struct {
 }
 
 func (m *Main) newApplyOptions() *ApplyOptions {
-	return &ApplyOptions{IO: m.streams(), Env: m.env(), Getenv: m.Getenv, Store: m.openStore, Inputs: m.loadInputs, MakePlan: m.makePlan, Log: m.log()}
+	return &ApplyOptions{IO: m.streams(), Env: m.env(), Store: m.openStore, Inputs: m.loadInputs, MakePlan: m.makePlan, Log: m.log()}
 }
 
 func (m *Main) applyCommand() *cobra.Command {
@@ -130,7 +129,7 @@ func (o *ApplyOptions) planned(ctx context.Context, store iamprune.Store) (*app.
 	// exceptions, allowlist, member role, propose) come from the config
 	// it was made with, unless another is named.
 	po := o.Plan
-	if po.configPath == "" && o.Getenv("IAMPRUNE_CONFIG") == "" && plan.Config != "" {
+	if po.configPath == "" && o.Env.Getenv("IAMPRUNE_CONFIG") == "" && plan.Config != "" {
 		if _, err := os.Stat(plan.Config); err != nil {
 			return nil, iamprune.Errorf(iamprune.EINVALID, "%s was planned with --config %s, which cannot be read (%v); pass --config", o.File, plan.Config, err)
 		}
@@ -169,7 +168,7 @@ func (o *ApplyOptions) report(p *app.Planned, res *app.ApplyResult) error {
 	}
 	if table && run.RunID != "" && run.Refused == "" && undoable(run) {
 		undo := "iamprune rollback " + run.RunID
-		if cfg := firstNonEmpty(o.Plan.configPath, o.Getenv("IAMPRUNE_CONFIG")); cfg != "" && p.Inputs.Config.CrossAccount.RoleName != "" {
+		if cfg := firstNonEmpty(o.Plan.configPath, o.Env.Getenv("IAMPRUNE_CONFIG")); cfg != "" && p.Inputs.Config.CrossAccount.RoleName != "" {
 			undo += " --config " + cfg // the member role
 		}
 		fmt.Fprintf(o.IO.Out, "Undo with: %s --yes\n", undo)

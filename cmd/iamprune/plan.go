@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 
 	"fmt"
 
@@ -49,33 +50,48 @@ func (m *Main) planCommand() *cobra.Command {
 		Example: planExample,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := render.ByName(o.output)
-			if err != nil {
-				return err
-			}
-			store, err := m.openStore(cmd.Context(), o.state, true)
-			if err != nil {
-				return err
-			}
-			if store != nil {
-				defer store.Close()
-			}
-			res, err := m.makePlan(cmd.Context(), o, store)
-			if err != nil {
-				return err
-			}
-			if out != "" {
-				if err := savePlan(out, res.Plan); err != nil {
-					return err
-				}
-				m.log().Info("plan saved; review it, then apply exactly it", "file", out, "apply", "iamprune apply "+out)
-			}
-			return r.Render(m.Stdout, res.Plan)
+			return runPlan(cmd.Context(), &PlanOptions{IO: m.streams(), Flags: o, Out: out, Store: m.openStore, MakePlan: m.makePlan, Log: m.log()})
 		},
 	}
 	o.bind(cmd)
 	cmd.Flags().StringVar(&out, "out", "", "also save the plan as JSON to this file, for 'iamprune apply FILE'")
 	return cmd
+}
+
+// PlanOptions are the flags, streams and dependencies of 'plan'.
+type PlanOptions struct {
+	IO    *IOStreams
+	Flags planOptions
+	// Out is --out: also save the plan there.
+	Out      string
+	Store    func(ctx context.Context, flag string, mustExist bool) (iamprune.Store, error)
+	MakePlan func(context.Context, planOptions, iamprune.Store) (*app.Planned, error)
+	Log      *slog.Logger
+}
+
+func runPlan(ctx context.Context, o *PlanOptions) error {
+	r, err := render.ByName(o.Flags.output)
+	if err != nil {
+		return err
+	}
+	store, err := o.Store(ctx, o.Flags.state, true)
+	if err != nil {
+		return err
+	}
+	if store != nil {
+		defer store.Close()
+	}
+	res, err := o.MakePlan(ctx, o.Flags, store)
+	if err != nil {
+		return err
+	}
+	if o.Out != "" {
+		if err := savePlan(o.Out, res.Plan); err != nil {
+			return err
+		}
+		o.Log.Info("plan saved; review it, then apply exactly it", "file", o.Out, "apply", "iamprune apply "+o.Out)
+	}
+	return r.Render(o.IO.Out, res.Plan)
 }
 
 // inputOptions are the app.InputOptions of the CLI: the flags, the
