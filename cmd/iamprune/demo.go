@@ -91,31 +91,7 @@ type demoEnv struct {
 }
 
 func (m *Main) startDemo(ctx context.Context) (*demoEnv, error) {
-	demo, err := fs.Sub(examples.Demo, "demo")
-	if err != nil {
-		return nil, err
-	}
-	snapFS, err := fs.Sub(demo, "snapshot")
-	if err != nil {
-		return nil, err
-	}
-	snap, err := snapshot.Load(snapFS, demoRoot+"/snapshot")
-	if err != nil {
-		return nil, err
-	}
-	cfgData, err := fs.ReadFile(demo, "iamprune.yaml")
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := config.Parse(cfgData, demoRoot+"/iamprune.yaml")
-	if err != nil {
-		return nil, err
-	}
-	excData, err := fs.ReadFile(demo, cfg.Exceptions)
-	if err != nil {
-		return nil, err
-	}
-	excs, err := exceptions.ParseYAML(excData, demoRoot+"/"+cfg.Exceptions)
+	snap, cfg, excs, err := loadDemo()
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +133,40 @@ func (m *Main) startDemo(ctx context.Context) (*demoEnv, error) {
 	return d, nil
 }
 
+// loadDemo reads the demo's snapshot, config and exceptions, embedded in
+// the binary.
+func loadDemo() (*snapshot.Snapshot, iamprune.Config, []iamprune.Exception, error) {
+	demo, err := fs.Sub(examples.Demo, "demo")
+	if err != nil {
+		return nil, iamprune.Config{}, nil, err
+	}
+	snapFS, err := fs.Sub(demo, "snapshot")
+	if err != nil {
+		return nil, iamprune.Config{}, nil, err
+	}
+	snap, err := snapshot.Load(snapFS, demoRoot+"/snapshot")
+	if err != nil {
+		return nil, iamprune.Config{}, nil, err
+	}
+	cfgData, err := fs.ReadFile(demo, "iamprune.yaml")
+	if err != nil {
+		return nil, iamprune.Config{}, nil, err
+	}
+	cfg, err := config.Parse(cfgData, demoRoot+"/iamprune.yaml")
+	if err != nil {
+		return nil, iamprune.Config{}, nil, err
+	}
+	excData, err := fs.ReadFile(demo, cfg.Exceptions)
+	if err != nil {
+		return nil, iamprune.Config{}, nil, err
+	}
+	excs, err := exceptions.ParseYAML(excData, demoRoot+"/"+cfg.Exceptions)
+	if err != nil {
+		return nil, iamprune.Config{}, nil, err
+	}
+	return snap, cfg, excs, nil
+}
+
 type demoResult struct {
 	plan       *iamprune.Plan
 	caller     string
@@ -194,6 +204,9 @@ func (m *Main) demoStory(ctx context.Context, d *demoEnv, res *demoResult) error
 		return err
 	}
 	if err := m.demoApply(ctx, d, st); err != nil {
+		return err
+	}
+	if err := m.demoReapply(ctx, d, st); err != nil {
 		return err
 	}
 	if err := m.demoRollback(ctx, d, st); err != nil {
@@ -264,8 +277,7 @@ func (m *Main) demoNotify(ctx context.Context, d *demoEnv, res *demoResult, st *
 	return nil
 }
 
-// demoApply plans and applies a week later, shows the account, and
-// applies again.
+// demoApply plans and applies a week later, and shows the account.
 func (m *Main) demoApply(ctx context.Context, d *demoEnv, st *demoState) error {
 	w := m.Stdout
 	// A week later, the owners were warned long enough.
@@ -281,15 +293,7 @@ func (m *Main) demoApply(ctx context.Context, d *demoEnv, st *demoState) error {
 	if err != nil {
 		return err
 	}
-	run := func(r *demoResult) (*iamprune.RunResult, error) {
-		p := &app.Planned{Plan: r.plan, Inputs: d.in, Session: d.sess, Caller: r.caller}
-		res, err := app.Apply(ctx, m.env(), app.ApplyRequest{Planned: p, Store: st.store, MaxActions: -1, Audit: &st.auditLog, Owner: lockOwner()})
-		if err != nil {
-			return nil, err
-		}
-		return res.Run, nil
-	}
-	applied, err := run(now)
+	applied, err := d.apply(ctx, m, st, now)
 	st.applied, st.now = applied, now
 	if err != nil {
 		return err
@@ -301,14 +305,19 @@ func (m *Main) demoApply(ctx context.Context, d *demoEnv, st *demoState) error {
 
 	fmt.Fprintf(w, "\n== 4. the account now, read back through the IAM API\n")
 	m.describeChanges(ctx, iam.NewFromConfig(d.sess.AWS), applied)
+	return nil
+}
 
+// demoReapply plans and applies again: everything is already done.
+func (m *Main) demoReapply(ctx context.Context, d *demoEnv, st *demoState) error {
+	w := m.Stdout
 	fmt.Fprintf(w, "\n== 5. plan and apply again\n")
 	writes := len(d.srv.Writes())
 	again, err := d.plan(ctx, m, st.store)
 	if err != nil {
 		return err
 	}
-	reapplied, err := run(again)
+	reapplied, err := d.apply(ctx, m, st, again)
 	if err != nil {
 		return err
 	}
@@ -326,6 +335,16 @@ func (m *Main) demoApply(ctx context.Context, d *demoEnv, st *demoState) error {
 	}
 	fmt.Fprintf(w, "The new plan shows the changes as done: %d of %d already done, %d IAM write calls.\n", n, len(reapplied.Results), iamWrites)
 	return nil
+}
+
+// apply applies a plan of the story, as 'apply --yes' does.
+func (d *demoEnv) apply(ctx context.Context, m *Main, st *demoState, r *demoResult) (*iamprune.RunResult, error) {
+	p := &app.Planned{Plan: r.plan, Inputs: d.in, Session: d.sess, Caller: r.caller}
+	res, err := app.Apply(ctx, m.env(), app.ApplyRequest{Planned: p, Store: st.store, MaxActions: -1, Audit: &st.auditLog, Owner: lockOwner()})
+	if err != nil {
+		return nil, err
+	}
+	return res.Run, nil
 }
 
 // demoRollback rolls the run back and shows what differs from before.
