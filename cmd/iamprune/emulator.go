@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -14,24 +15,113 @@ import (
 )
 
 func (m *Main) emulatorCommand() *cobra.Command {
-	var (
-		dir           string
-		listen        string
-		pageSize      int
-		throttleEvery int
-		topics        []string
-		buckets       []string
-		members       []string
-		fails         []string
-		throttlePct   float64
-		seed          int64
-		latency       time.Duration
-		opLatency     []string
-	)
+	o := &EmulatorOptions{}
 	cmd := &cobra.Command{
-		Use:   "emulator",
-		Short: "Serve a snapshot over the real AWS wire protocols (IAM, Access Analyzer, STS, SNS, S3)",
-		Long: `emulator serves a snapshot folder as a local AWS endpoint. It speaks the real
+		Use:     "emulator",
+		Short:   "Serve a snapshot over the real AWS wire protocols (IAM, Access Analyzer, STS, SNS, S3)",
+		Long:    emulatorLong,
+		Example: emulatorExample,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.IO, o.Log = m.streams(), m.log()
+			return runEmulator(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.dir, "snapshot", "", "snapshot folder to serve (required)")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:4566", "HOST:PORT to listen on (port 0 picks a free one)")
+	f.IntVar(&o.pageSize, "page-size", 0, "page size for paginated operations (default: AWS's defaults)")
+	f.IntVar(&o.throttleEvery, "throttle-every", 0, "answer every Nth request with a throttling error, to exercise retries (0: never)")
+	f.StringSliceVar(&o.topics, "topic", nil, "an SNS topic name that exists from the start (repeatable)")
+	f.StringSliceVar(&o.buckets, "bucket", nil, "an S3 bucket that exists from the start (repeatable)")
+	f.StringArrayVar(&o.members, "member", nil, "snapshot folder of a member account, reached with sts:AssumeRole (repeatable)")
+	f.StringArrayVar(&o.fails, "fail", nil, "OP=CODE[:N]: fail the next N calls (default 1) of an operation with an AWS error code, such as TagRole=AccessDenied (repeatable)")
+	f.Float64Var(&o.throttlePct, "throttle-percent", 0, "answer this percentage of requests (0-100) with a throttling error, in a sequence fixed by --seed")
+	f.Int64Var(&o.seed, "seed", 0, "seed of the --throttle-percent sequence: the same seed throttles the same requests")
+	f.DurationVar(&o.latency, "latency", 0, "delay every answer by this long (e.g. 200ms)")
+	f.StringArrayVar(&o.opLatency, "op-latency", nil, "OP=DURATION: delay the answers of one operation, overriding --latency (repeatable)")
+	return cmd
+}
+
+// EmulatorOptions are the flags and streams of 'emulator'.
+type EmulatorOptions struct {
+	IO            *IOStreams
+	Log           *slog.Logger
+	dir           string
+	listen        string
+	pageSize      int
+	throttleEvery int
+	topics        []string
+	buckets       []string
+	members       []string
+	fails         []string
+	throttlePct   float64
+	seed          int64
+	latency       time.Duration
+	opLatency     []string
+}
+
+// runEmulator serves the snapshot until ctx ends.
+func runEmulator(ctx context.Context, o *EmulatorOptions) error {
+	if o.dir == "" {
+		return usagef("--snapshot is required")
+	}
+	snap, err := snapshot.LoadDir(o.dir)
+	if err != nil {
+		return err
+	}
+	faults, err := parseFaults(o.fails, o.opLatency)
+	if err != nil {
+		return err
+	}
+	srv := emulator.New(snap, emulator.Options{PageSize: o.pageSize, ThrottleEvery: o.throttleEvery, Logger: o.Log, Topics: o.topics, Buckets: o.buckets})
+	if err := srv.SetThrottlePercent(o.throttlePct, o.seed); err != nil {
+		return usagef("--throttle-percent %v must be between 0 and 100", o.throttlePct)
+	}
+	if o.latency < 0 {
+		return usagef("--latency %v must not be negative", o.latency)
+	}
+	srv.SetLatency("", o.latency)
+	for _, f := range faults.fails {
+		srv.FailNext(f.op, f.code, f.n)
+	}
+	for op, d := range faults.latency {
+		srv.SetLatency(op, d)
+	}
+	// Load every member before listening, so that a bad folder
+	// fails the command before clients can connect.
+	var served []string
+	for _, d := range o.members {
+		ms, err := snapshot.LoadDir(d)
+		if err != nil {
+			return err
+		}
+		if _, err := srv.AddMember(ms); err != nil {
+			return err
+		}
+		served = append(served, fmt.Sprintf("member account %s from %s", ms.Meta.AccountID, d))
+	}
+	url, err := srv.Start(o.listen)
+	if err != nil {
+		return fmt.Errorf("emulator: cannot listen on %s: %w", o.listen, err)
+	}
+	fmt.Fprintf(o.IO.Out, "iamprune emulator serving %s (account %s) at %s\n", o.dir, snap.Meta.AccountID, url)
+	fmt.Fprintf(o.IO.Out, "export AWS_ENDPOINT_URL=%s\n", url)
+	if len(o.fails)+len(o.opLatency) > 0 || o.throttlePct > 0 || o.latency > 0 {
+		fmt.Fprintf(o.IO.Out, "faults: %d injected failure(s), %v%% throttled (seed %d), latency %v; control at %s%s\n",
+			len(faults.fails), o.throttlePct, o.seed, o.latency, url, emulator.ControlPath)
+	}
+	for _, line := range served {
+		fmt.Fprintln(o.IO.Out, line)
+	}
+	<-ctx.Done()
+	stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	o.Log.Info("emulator stopping")
+	return srv.Close(stop)
+}
+
+const emulatorLong = `emulator serves a snapshot folder as a local AWS endpoint. It speaks the real
 wire protocols (IAM, STS and SNS Query with XML responses, Access Analyzer
 REST-JSON, S3 REST-XML, SQS JSON), so the real AWS SDK clients and the AWS
 CLI can talk to it. The service is chosen from the SigV4 signing name; any
@@ -62,8 +152,9 @@ next N calls (default 1) of an operation with an AWS error code,
 --throttle-percent throttles a share of all requests (the same --seed gives
 the same sequence), --latency and --op-latency delay answers. The same
 controls, a state dump and call counters are served at /_iamprune/ on the
-same port while it runs (see docs/emulator.md).`,
-		Example: `  iamprune emulator --snapshot examples/demo/snapshot --listen 127.0.0.1:4566
+same port while it runs (see docs/emulator.md).`
+
+const emulatorExample = `  iamprune emulator --snapshot examples/demo/snapshot --listen 127.0.0.1:4566
 
   # a delegated-admin account and one member account
   iamprune emulator --snapshot emulator/testdata/org/admin \
@@ -71,82 +162,7 @@ same port while it runs (see docs/emulator.md).`,
 
   # every third request throttled, the first TagRole denied
   iamprune emulator --snapshot examples/demo/snapshot \
-      --throttle-percent 33 --seed 7 --fail TagRole=AccessDenied`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if dir == "" {
-				return usagef("--snapshot is required")
-			}
-			snap, err := snapshot.LoadDir(dir)
-			if err != nil {
-				return err
-			}
-			faults, err := parseFaults(fails, opLatency)
-			if err != nil {
-				return err
-			}
-			srv := emulator.New(snap, emulator.Options{PageSize: pageSize, ThrottleEvery: throttleEvery, Logger: m.log(), Topics: topics, Buckets: buckets})
-			if err := srv.SetThrottlePercent(throttlePct, seed); err != nil {
-				return usagef("--throttle-percent %v must be between 0 and 100", throttlePct)
-			}
-			if latency < 0 {
-				return usagef("--latency %v must not be negative", latency)
-			}
-			srv.SetLatency("", latency)
-			for _, f := range faults.fails {
-				srv.FailNext(f.op, f.code, f.n)
-			}
-			for op, d := range faults.latency {
-				srv.SetLatency(op, d)
-			}
-			// Load every member before listening, so that a bad folder
-			// fails the command before clients can connect.
-			var served []string
-			for _, d := range members {
-				ms, err := snapshot.LoadDir(d)
-				if err != nil {
-					return err
-				}
-				if _, err := srv.AddMember(ms); err != nil {
-					return err
-				}
-				served = append(served, fmt.Sprintf("member account %s from %s", ms.Meta.AccountID, d))
-			}
-			url, err := srv.Start(listen)
-			if err != nil {
-				return fmt.Errorf("emulator: cannot listen on %s: %w", listen, err)
-			}
-			fmt.Fprintf(m.Stdout, "iamprune emulator serving %s (account %s) at %s\n", dir, snap.Meta.AccountID, url)
-			fmt.Fprintf(m.Stdout, "export AWS_ENDPOINT_URL=%s\n", url)
-			if len(fails)+len(opLatency) > 0 || throttlePct > 0 || latency > 0 {
-				fmt.Fprintf(m.Stdout, "faults: %d injected failure(s), %v%% throttled (seed %d), latency %v; control at %s%s\n",
-					len(faults.fails), throttlePct, seed, latency, url, emulator.ControlPath)
-			}
-			for _, line := range served {
-				fmt.Fprintln(m.Stdout, line)
-			}
-			<-cmd.Context().Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			m.log().Info("emulator stopping")
-			return srv.Close(ctx)
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&dir, "snapshot", "", "snapshot folder to serve (required)")
-	f.StringVar(&listen, "listen", "127.0.0.1:4566", "HOST:PORT to listen on (port 0 picks a free one)")
-	f.IntVar(&pageSize, "page-size", 0, "page size for paginated operations (default: AWS's defaults)")
-	f.IntVar(&throttleEvery, "throttle-every", 0, "answer every Nth request with a throttling error, to exercise retries (0: never)")
-	f.StringSliceVar(&topics, "topic", nil, "an SNS topic name that exists from the start (repeatable)")
-	f.StringSliceVar(&buckets, "bucket", nil, "an S3 bucket that exists from the start (repeatable)")
-	f.StringArrayVar(&members, "member", nil, "snapshot folder of a member account, reached with sts:AssumeRole (repeatable)")
-	f.StringArrayVar(&fails, "fail", nil, "OP=CODE[:N]: fail the next N calls (default 1) of an operation with an AWS error code, such as TagRole=AccessDenied (repeatable)")
-	f.Float64Var(&throttlePct, "throttle-percent", 0, "answer this percentage of requests (0-100) with a throttling error, in a sequence fixed by --seed")
-	f.Int64Var(&seed, "seed", 0, "seed of the --throttle-percent sequence: the same seed throttles the same requests")
-	f.DurationVar(&latency, "latency", 0, "delay every answer by this long (e.g. 200ms)")
-	f.StringArrayVar(&opLatency, "op-latency", nil, "OP=DURATION: delay the answers of one operation, overriding --latency (repeatable)")
-	return cmd
-}
+      --throttle-percent 33 --seed 7 --fail TagRole=AccessDenied`
 
 type emulatorFault struct {
 	op, code string
