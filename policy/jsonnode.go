@@ -205,10 +205,3 @@ func joinPath(path, key string) string {
 	}
 	return path + "." + key
 }
-
-func pathOr(path string) string {
-	if path == "" {
-		return "document"
-	}
-	return path
-}
