@@ -1,6 +1,8 @@
 package iamprune_test
 
 import (
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +29,69 @@ func TestMatchGlob(t *testing.T) {
 	for _, tt := range tests {
 		if got := iamprune.MatchGlob(tt.pattern, tt.s); got != tt.want {
 			t.Errorf("MatchGlob(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestMatchGlobOptions(t *testing.T) {
+	tests := []struct {
+		pattern, s string
+		opts       []iamprune.GlobOption
+		want       bool
+	}{
+		{"s3:Get*", "S3:GETOBJECT", nil, false},
+		{"s3:Get*", "S3:GETOBJECT", []iamprune.GlobOption{iamprune.FoldCase}, true},
+		{"s3:G?t*", "s3:GÉÉtObject", []iamprune.GlobOption{iamprune.FoldCase}, false},
+		{"s3:Gét*", "s3:GÉtObject", []iamprune.GlobOption{iamprune.FoldCase}, true},
+		// ? is one character, not one byte.
+		{"team-?", "team-é", nil, true},
+		{"team-??", "team-é", nil, false},
+		// A * in s is an ordinary character that a * in pattern may take.
+		{"*a", "*ba", nil, true},
+		{"arn:aws:iam::*:role/*", "arn:aws:iam::*:role/x*", nil, true},
+	}
+	for _, tt := range tests {
+		if got := iamprune.MatchGlob(tt.pattern, tt.s, tt.opts...); got != tt.want {
+			t.Errorf("MatchGlob(%q, %q, %v) = %v, want %v", tt.pattern, tt.s, tt.opts, got, tt.want)
+		}
+	}
+}
+
+// MatchGlob must agree with the glob written as a regular expression.
+func TestMatchGlobAgreesWithRegexp(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	alphabet := []rune("aAbB:/*?*éÉ")
+	word := func(n int) string {
+		r := make([]rune, rng.IntN(n))
+		for i := range r {
+			r[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(r)
+	}
+	for range 20000 {
+		p, s := word(7), word(7)
+		expr := "(?s)^"
+		for _, c := range p {
+			switch c {
+			case '*':
+				expr += ".*"
+			case '?':
+				expr += "."
+			default:
+				expr += regexp.QuoteMeta(string(c))
+			}
+		}
+		expr += "$"
+		for _, fold := range []bool{false, true} {
+			var opts []iamprune.GlobOption
+			re := expr
+			if fold {
+				opts, re = []iamprune.GlobOption{iamprune.FoldCase}, "(?i)"+expr
+			}
+			want := regexp.MustCompile(re).MatchString(s)
+			if got := iamprune.MatchGlob(p, s, opts...); got != want {
+				t.Fatalf("MatchGlob(%q, %q, fold %v) = %v, the regexp says %v", p, s, fold, got, want)
+			}
 		}
 	}
 }
