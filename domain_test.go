@@ -220,3 +220,29 @@ func TestExceptionExpiredZone(t *testing.T) {
 		t.Error("still applies the UTC day after its expiry")
 	}
 }
+
+func TestNoticeRecordValidate(t *testing.T) {
+	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	good := iamprune.NoticeRecord{Account: "111122223333", ItemKey: "k", Status: iamprune.NoticeSent, SentAt: at}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("Validate(good) = %v", err)
+	}
+	tests := []struct {
+		name string
+		edit func(*iamprune.NoticeRecord)
+		want string
+	}{
+		{"no account", func(n *iamprune.NoticeRecord) { n.Account = "" }, `notice needs an account and an item key (got "", "k")`},
+		{"no item key", func(n *iamprune.NoticeRecord) { n.ItemKey = "" }, `notice needs an account and an item key (got "111122223333", "")`},
+		{"bad status", func(n *iamprune.NoticeRecord) { n.Status = "queued" }, `notice of k has status "queued", want sent or failed`},
+		{"no sent_at", func(n *iamprune.NoticeRecord) { n.SentAt = time.Time{} }, "notice of k has no sent_at"},
+	}
+	for _, tt := range tests {
+		n := good
+		tt.edit(&n)
+		err := n.Validate()
+		if err == nil || err.Error() != tt.want || iamprune.ErrorCode(err) != iamprune.EINVALID {
+			t.Errorf("%s: Validate() = %v (code %q), want %q (invalid)", tt.name, err, iamprune.ErrorCode(err), tt.want)
+		}
+	}
+}
