@@ -246,3 +246,31 @@ func TestNoticeRecordValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitARN(t *testing.T) {
+	tests := []struct {
+		s    string
+		want iamprune.ARN
+		ok   bool
+	}{
+		{"arn:aws:access-analyzer:eu-west-1:111122223333:analyzer/org",
+			iamprune.ARN{Partition: "aws", Service: "access-analyzer", Region: "eu-west-1", Account: "111122223333", Resource: "analyzer/org"}, true},
+		{"arn:aws:iam::111122223333:role/a/b", iamprune.ARN{Partition: "aws", Service: "iam", Account: "111122223333", Resource: "role/a/b"}, true},
+		{"arn:aws:sns:us-east-1:111122223333:topic:with:colons",
+			iamprune.ARN{Partition: "aws", Service: "sns", Region: "us-east-1", Account: "111122223333", Resource: "topic:with:colons"}, true},
+		{"arn:::::", iamprune.ARN{}, true},
+		{"arn:aws:iam::111122223333", iamprune.ARN{}, false},
+		{"ARN:aws:iam::111122223333:root", iamprune.ARN{}, false},
+		{"", iamprune.ARN{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := iamprune.SplitARN(tt.s)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("SplitARN(%q) = %+v, %v; want %+v, %v", tt.s, got, ok, tt.want, tt.ok)
+		}
+	}
+	typ, rest, ok := iamprune.ARN{Resource: "role/a/b"}.ResourceType()
+	if typ != "role" || rest != "a/b" || !ok {
+		t.Errorf("ResourceType() = %q, %q, %v", typ, rest, ok)
+	}
+}
