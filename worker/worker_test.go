@@ -13,13 +13,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/emulator/emulatortest"
 	"github.com/iamprune/iamprune/snapshot"
 )
 
@@ -36,24 +34,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	emu := emulator.New(&snapshot.Snapshot{Meta: snapshot.Meta{AccountID: account, Region: "us-east-1"}}, emulator.Options{})
-	ts := httptest.NewServer(emu)
-	t.Cleanup(ts.Close)
+	emu, cfg := emulatortest.Start(t, &snapshot.Snapshot{Meta: snapshot.Meta{AccountID: account, Region: "us-east-1"}}, emulator.Options{})
 	m := NewMetrics()
-	cfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = 2
-				o.RateLimiter = ratelimit.None
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-			})
-		},
-		APIOptions: []func(*middleware.Stack) error{m.CountAWSCalls},
-	}
-	c := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(ts.URL) })
-	return &env{emu: emu, url: ts.URL, client: c, metrics: m}
+	retryer := cfg.Retryer
+	cfg.Retryer = func() aws.Retryer { return retry.AddWithMaxAttempts(retryer(), 2) }
+	cfg.APIOptions = append(cfg.APIOptions, m.CountAWSCalls)
+	return &env{emu: emu, url: aws.ToString(cfg.BaseEndpoint), client: sqs.NewFromConfig(cfg), metrics: m}
 }
 
 // queue creates a queue, with a dead-letter queue NAME-dlq when
