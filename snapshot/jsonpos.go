@@ -8,9 +8,9 @@ import (
 	"reflect"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/internal/jsontree"
 )
 
 // Pos is a 1-based line and column in a file; columns count characters.
@@ -21,16 +21,9 @@ func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
 // PosAt returns the position of byte offset off in data. Offsets past the
 // end are clamped to the end.
 func PosAt(data []byte, off int64) Pos {
-	if off < 0 {
-		off = 0
-	}
-	if off > int64(len(data)) {
-		off = int64(len(data))
-	}
-	before := data[:off]
-	line := 1 + bytes.Count(before, []byte{'\n'})
-	lineStart := bytes.LastIndexByte(before, '\n') + 1
-	return Pos{Line: line, Col: 1 + utf8.RuneCount(before[lineStart:])}
+	off = min(max(off, 0), int64(len(data)))
+	line, col := jsontree.Position(data, int(off))
+	return Pos{Line: line, Col: col}
 }
 
 // rawAt is a JSON value and the byte offset where it starts in its container.
@@ -55,17 +48,13 @@ func splitArray(data []byte) ([]rawAt, error) {
 	default:
 		return nil, fmt.Errorf("want array, got %s", k)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if _, err := dec.Token(); err != nil {
+	t, err := jsontree.Parse(data)
+	if err != nil {
 		return nil, err
 	}
 	var out []rawAt
-	for dec.More() {
-		v, err := nextValue(dec)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
+	for _, e := range t.Elems {
+		out = append(out, rawOf(data, e))
 	}
 	return out, nil
 }
@@ -76,33 +65,19 @@ func splitObject(data []byte) ([]memberAt, error) {
 	if k := jsonKind(data); k != "object" {
 		return nil, fmt.Errorf("want object, got %s", k)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if _, err := dec.Token(); err != nil {
+	t, err := jsontree.Parse(data)
+	if err != nil {
 		return nil, err
 	}
 	var out []memberAt
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		v, err := nextValue(dec)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, memberAt{key: tok.(string), val: v})
+	for _, m := range t.Members {
+		out = append(out, memberAt{key: m.Key, val: rawOf(data, m.Value)})
 	}
 	return out, nil
 }
 
-// nextValue decodes the next value; the decoder's RawMessage holds exactly
-// the value's bytes, so it starts len(raw) bytes before the input offset.
-func nextValue(dec *json.Decoder) (rawAt, error) {
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		return rawAt{}, err
-	}
-	return rawAt{raw: raw, off: dec.InputOffset() - int64(len(raw))}, nil
+func rawOf(data []byte, n *jsontree.Node) rawAt {
+	return rawAt{raw: data[n.Start:n.End:n.End], off: int64(n.Start)}
 }
 
 // jsonKind names the kind of a JSON value by its first byte.
@@ -149,11 +124,10 @@ func (f *file) errAt(off int64, format string, args ...any) error {
 // root checks the whole file's syntax first, so that later splitting and
 // decoding only meet type and semantic errors.
 func (f *file) root() (rawAt, error) {
-	if json.Valid(f.data) {
+	_, err := jsontree.Parse(f.data)
+	if err == nil {
 		return rawAt{raw: f.data, off: 0}, nil
 	}
-	var v json.RawMessage
-	err := json.Unmarshal(f.data, &v)
 	var se *json.SyntaxError
 	if !errors.As(err, &se) {
 		return rawAt{}, f.errf("invalid JSON: %v", err)
