@@ -1,8 +1,6 @@
 package notify
 
 import (
-	"strings"
-
 	"github.com/iamprune/iamprune"
 )
 
@@ -78,7 +76,7 @@ func matchRoute(owner string, routes []iamprune.Route) int {
 		return -1
 	}
 	for i, r := range routes {
-		if iamprune.MatchGlob(strings.ToLower(r.Owner), strings.ToLower(owner)) {
+		if iamprune.MatchGlob(r.Owner, owner, iamprune.FoldCase) {
 			return i
 		}
 	}
