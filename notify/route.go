@@ -1,8 +1,6 @@
 package notify
 
-import (
-	"github.com/iamprune/iamprune"
-)
+import "github.com/iamprune/iamprune"
 
 // DefaultRoute names the route of owners no route matches, and of errors.
 const DefaultRoute = "default"
