@@ -1,6 +1,8 @@
 package iamprune_test
 
 import (
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +29,69 @@ func TestMatchGlob(t *testing.T) {
 	for _, tt := range tests {
 		if got := iamprune.MatchGlob(tt.pattern, tt.s); got != tt.want {
 			t.Errorf("MatchGlob(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestMatchGlobOptions(t *testing.T) {
+	tests := []struct {
+		pattern, s string
+		opts       []iamprune.GlobOption
+		want       bool
+	}{
+		{"s3:Get*", "S3:GETOBJECT", nil, false},
+		{"s3:Get*", "S3:GETOBJECT", []iamprune.GlobOption{iamprune.FoldCase}, true},
+		{"s3:G?t*", "s3:GÉÉtObject", []iamprune.GlobOption{iamprune.FoldCase}, false},
+		{"s3:Gét*", "s3:GÉtObject", []iamprune.GlobOption{iamprune.FoldCase}, true},
+		// ? is one character, not one byte.
+		{"team-?", "team-é", nil, true},
+		{"team-??", "team-é", nil, false},
+		// A * in s is an ordinary character that a * in pattern may take.
+		{"*a", "*ba", nil, true},
+		{"arn:aws:iam::*:role/*", "arn:aws:iam::*:role/x*", nil, true},
+	}
+	for _, tt := range tests {
+		if got := iamprune.MatchGlob(tt.pattern, tt.s, tt.opts...); got != tt.want {
+			t.Errorf("MatchGlob(%q, %q, %v) = %v, want %v", tt.pattern, tt.s, tt.opts, got, tt.want)
+		}
+	}
+}
+
+// MatchGlob must agree with the glob written as a regular expression.
+func TestMatchGlobAgreesWithRegexp(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	alphabet := []rune("aAbB:/*?*éÉ")
+	word := func(n int) string {
+		r := make([]rune, rng.IntN(n))
+		for i := range r {
+			r[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(r)
+	}
+	for range 20000 {
+		p, s := word(7), word(7)
+		expr := "(?s)^"
+		for _, c := range p {
+			switch c {
+			case '*':
+				expr += ".*"
+			case '?':
+				expr += "."
+			default:
+				expr += regexp.QuoteMeta(string(c))
+			}
+		}
+		expr += "$"
+		for _, fold := range []bool{false, true} {
+			var opts []iamprune.GlobOption
+			re := expr
+			if fold {
+				opts, re = []iamprune.GlobOption{iamprune.FoldCase}, "(?i)"+expr
+			}
+			want := regexp.MustCompile(re).MatchString(s)
+			if got := iamprune.MatchGlob(p, s, opts...); got != want {
+				t.Fatalf("MatchGlob(%q, %q, fold %v) = %v, the regexp says %v", p, s, fold, got, want)
+			}
 		}
 	}
 }
@@ -153,5 +218,59 @@ func TestExceptionExpiredZone(t *testing.T) {
 	}
 	if !e.Expired(time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC)) {
 		t.Error("still applies the UTC day after its expiry")
+	}
+}
+
+func TestNoticeRecordValidate(t *testing.T) {
+	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	good := iamprune.NoticeRecord{Account: "111122223333", ItemKey: "k", Status: iamprune.NoticeSent, SentAt: at}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("Validate(good) = %v", err)
+	}
+	tests := []struct {
+		name string
+		edit func(*iamprune.NoticeRecord)
+		want string
+	}{
+		{"no account", func(n *iamprune.NoticeRecord) { n.Account = "" }, `notice needs an account and an item key (got "", "k")`},
+		{"no item key", func(n *iamprune.NoticeRecord) { n.ItemKey = "" }, `notice needs an account and an item key (got "111122223333", "")`},
+		{"bad status", func(n *iamprune.NoticeRecord) { n.Status = "queued" }, `notice of k has status "queued", want sent or failed`},
+		{"no sent_at", func(n *iamprune.NoticeRecord) { n.SentAt = time.Time{} }, "notice of k has no sent_at"},
+	}
+	for _, tt := range tests {
+		n := good
+		tt.edit(&n)
+		err := n.Validate()
+		if err == nil || err.Error() != tt.want || iamprune.ErrorCode(err) != iamprune.EINVALID {
+			t.Errorf("%s: Validate() = %v (code %q), want %q (invalid)", tt.name, err, iamprune.ErrorCode(err), tt.want)
+		}
+	}
+}
+
+func TestSplitARN(t *testing.T) {
+	tests := []struct {
+		s    string
+		want iamprune.ARN
+		ok   bool
+	}{
+		{"arn:aws:access-analyzer:eu-west-1:111122223333:analyzer/org",
+			iamprune.ARN{Partition: "aws", Service: "access-analyzer", Region: "eu-west-1", Account: "111122223333", Resource: "analyzer/org"}, true},
+		{"arn:aws:iam::111122223333:role/a/b", iamprune.ARN{Partition: "aws", Service: "iam", Account: "111122223333", Resource: "role/a/b"}, true},
+		{"arn:aws:sns:us-east-1:111122223333:topic:with:colons",
+			iamprune.ARN{Partition: "aws", Service: "sns", Region: "us-east-1", Account: "111122223333", Resource: "topic:with:colons"}, true},
+		{"arn:::::", iamprune.ARN{}, true},
+		{"arn:aws:iam::111122223333", iamprune.ARN{}, false},
+		{"ARN:aws:iam::111122223333:root", iamprune.ARN{}, false},
+		{"", iamprune.ARN{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := iamprune.SplitARN(tt.s)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("SplitARN(%q) = %+v, %v; want %+v, %v", tt.s, got, ok, tt.want, tt.ok)
+		}
+	}
+	typ, rest, ok := iamprune.ARN{Resource: "role/a/b"}.ResourceType()
+	if typ != "role" || rest != "a/b" || !ok {
+		t.Errorf("ResourceType() = %q, %q, %v", typ, rest, ok)
 	}
 }

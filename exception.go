@@ -1,6 +1,10 @@
 package iamprune
 
-import "time"
+import (
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Exception is one approved exception: a principal pattern (an ARN with *
 // and ? globs) optionally limited to finding types and, for
@@ -81,31 +85,73 @@ func (e Exception) CoversService(ns string) bool {
 	return false
 }
 
+// GlobOption changes how MatchGlob compares characters.
+type GlobOption uint8
+
+// FoldCase makes MatchGlob ignore case, as IAM does for actions ("s3:Get*"
+// matches "S3:GETOBJECT"). Without it the match is case-sensitive, as ARNs
+// are.
+const FoldCase GlobOption = 1
+
 // MatchGlob matches s against pattern, where * matches any run of
-// characters (including / and :) and ? matches exactly one.
-func MatchGlob(pattern, s string) bool {
-	// Iterative wildcard match with backtracking on the last star: linear
-	// in practice and no recursion on hostile patterns.
-	p, i := 0, 0
+// characters (including / and :), ? matches exactly one character, and
+// everything else is literal. A * or ? in s is an ordinary character. It is
+// the one glob of the project: exception principals, IAM actions, trust
+// policy conditions.
+func MatchGlob(pattern, s string, opts ...GlobOption) bool {
+	fold := false
+	for _, o := range opts {
+		fold = fold || o == FoldCase
+	}
+	// Iterative match that, on a mismatch, retries from the most recent *
+	// with it consuming one more character. A later star can absorb
+	// whatever an earlier one would have, so this is O(len(p)*len(s)),
+	// without recursion on hostile patterns.
+	pi, si := 0, 0
 	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
+	for si < len(s) {
+		sc, sw := globRune(s, si)
+		if pi < len(pattern) {
+			pc, pw := globRune(pattern, pi)
+			if pc == '*' { // before the literal case: a * in s is no escape
+				star, mark = pi, si
+				pi++
+				continue
+			}
+			if pc == '?' || pc == sc || fold && foldRune(pc) == foldRune(sc) {
+				pi += pw
+				si += sw
+				continue
+			}
+		}
+		if star < 0 {
 			return false
 		}
+		_, mw := globRune(s, mark)
+		mark += mw
+		pi, si = star+1, mark
 	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
+	for pi < len(pattern) && pattern[pi] == '*' {
+		pi++
 	}
-	return p == len(pattern)
+	return pi == len(pattern)
+}
+
+// globRune decodes the character at s[i] without a call for ASCII, which
+// ARNs and actions are; an invalid byte reads as utf8.RuneError of width 1.
+func globRune(s string, i int) (rune, int) {
+	if c := s[i]; c < utf8.RuneSelf {
+		return rune(c), 1
+	}
+	return utf8.DecodeRuneInString(s[i:])
+}
+
+func foldRune(r rune) rune {
+	if r < utf8.RuneSelf {
+		if 'A' <= r && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		return r
+	}
+	return unicode.ToLower(r)
 }

@@ -110,6 +110,21 @@ type NoticeRecord struct {
 	RunID       string    `json:"run_id,omitempty"`
 }
 
+// Validate rejects a record that could never be found again or that would
+// prove nothing: prior notice keys on account, item and status. Every
+// notice log checks records with it before writing; the error is EINVALID.
+func (n NoticeRecord) Validate() error {
+	switch {
+	case n.Account == "" || n.ItemKey == "":
+		return Errorf(EINVALID, "notice needs an account and an item key (got %q, %q)", n.Account, n.ItemKey)
+	case n.Status != NoticeSent && n.Status != NoticeFailed:
+		return Errorf(EINVALID, "notice of %s has status %q, want %s or %s", n.ItemKey, n.Status, NoticeSent, NoticeFailed)
+	case n.SentAt.IsZero():
+		return Errorf(EINVALID, "notice of %s has no sent_at", n.ItemKey)
+	}
+	return nil
+}
+
 // NoticeFilter selects notification-log entries; zero fields match anything.
 type NoticeFilter struct {
 	Account string

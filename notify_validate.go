@@ -166,6 +166,7 @@ func (c Channel) Problem() (field, msg string) {
 
 // validTopicARN accepts arn:PARTITION:sns:REGION:ACCOUNT:NAME.
 func validTopicARN(s string) bool {
-	p := strings.Split(s, ":")
-	return len(p) == 6 && p[0] == "arn" && p[1] != "" && p[2] == "sns" && p[3] != "" && validAccount(p[4]) && p[5] != ""
+	a, ok := SplitARN(s)
+	return ok && a.Partition != "" && a.Service == "sns" && a.Region != "" && validAccount(a.Account) &&
+		a.Resource != "" && !strings.Contains(a.Resource, ":")
 }

@@ -98,6 +98,40 @@ func (f *Facts) Principal(arn string) *Principal {
 	return f.Principals[arn]
 }
 
+// ARN is any ARN split into its fields:
+// arn:Partition:Service:Region:Account:Resource.
+type ARN struct {
+	Partition string
+	Service   string
+	Region    string // "" for global services such as IAM
+	Account   string
+	Resource  string // everything after the fifth colon, colons included
+}
+
+// SplitARN splits s at its first five colons. It reports false unless s
+// starts with "arn:" and has all six fields; fields may be empty, so
+// callers check the ones their kind of ARN requires. It is the one place
+// ARNs are taken apart.
+func SplitARN(s string) (ARN, bool) {
+	rest, ok := strings.CutPrefix(s, "arn:")
+	if !ok {
+		return ARN{}, false
+	}
+	var f [4]string
+	for i := range f {
+		if f[i], rest, ok = strings.Cut(rest, ":"); !ok {
+			return ARN{}, false
+		}
+	}
+	return ARN{Partition: f[0], Service: f[1], Region: f[2], Account: f[3], Resource: rest}, true
+}
+
+// ResourceType splits the resource at its first slash: "role" and
+// "path/Name" for role/path/Name. It reports false without a slash.
+func (a ARN) ResourceType() (typ, rest string, ok bool) {
+	return strings.Cut(a.Resource, "/")
+}
+
 // ParsedARN is an IAM or STS principal ARN split into its parts.
 type ParsedARN struct {
 	Partition string
@@ -111,19 +145,16 @@ type ParsedARN struct {
 // ParseARN splits an IAM principal ARN such as
 // arn:aws:iam::111122223333:role/path/Name or an STS assumed-role ARN.
 func ParseARN(arn string) (ParsedARN, bool) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" {
+	a, ok := SplitARN(arn)
+	if !ok || a.Partition == "" {
 		return ParsedARN{}, false
 	}
-	p := ParsedARN{Partition: parts[1], Service: parts[2], Account: parts[4], Path: "/"}
-	res := parts[5]
-	slash := strings.IndexByte(res, '/')
-	if slash < 0 {
-		p.Kind = res
+	p := ParsedARN{Partition: a.Partition, Service: a.Service, Account: a.Account, Path: "/"}
+	kind, rest, ok := a.ResourceType()
+	p.Kind = kind
+	if !ok {
 		return p, true
 	}
-	p.Kind = res[:slash]
-	rest := res[slash+1:]
 	if p.Service == "sts" && p.Kind == "assumed-role" {
 		// assumed-role/RoleName/SessionName: no path is carried.
 		name, _, _ := strings.Cut(rest, "/")

@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go/middleware"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/iamprune/iamprune/apply"
 	"github.com/iamprune/iamprune/audit"
 	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/emulator/emulatortest"
 	"github.com/iamprune/iamprune/mock"
 	"github.com/iamprune/iamprune/remediate"
 	"github.com/iamprune/iamprune/snapshot"
@@ -48,15 +47,9 @@ func newIAMEnv(t *testing.T, snap string) *iamEnv {
 		t.Fatal(err)
 	}
 	e := &iamEnv{t: t, store: &mock.Store{}, seen: map[string]int{}}
-	e.srv = emulator.New(s, emulator.Options{Now: func() time.Time { return now }})
-	url, err := e.srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.srv.Close(context.Background()) })
-	client := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(url),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIATEST", "test", ""),
-		APIOptions:  []func(*middleware.Stack) error{e.injector}})
+	srv, cfg := emulatortest.Start(t, s, emulator.Options{Now: func() time.Time { return now }})
+	e.srv = srv
+	client := iam.NewFromConfig(cfg, func(o *iam.Options) { o.APIOptions = append(o.APIOptions, e.injector) })
 	e.opts = apply.Options{
 		Store:      e.store,
 		Executors:  remediate.Executors(client, remediate.Options{Now: func() time.Time { return now }, RunID: "run-x"}),

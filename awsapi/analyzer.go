@@ -50,8 +50,8 @@ func NewFindingSource(cfg aws.Config, analyzer string, opts ...Option) *FindingS
 	region := cfg.Region
 	// An analyzer lives in one region: call that region whatever the
 	// configured one is.
-	if parts := strings.Split(analyzer, ":"); len(parts) >= 6 && parts[0] == "arn" && parts[3] != "" {
-		region = parts[3]
+	if a, ok := iamprune.SplitARN(analyzer); ok && a.Region != "" {
+		region = a.Region
 	}
 	return &FindingSource{
 		client: accessanalyzer.NewFromConfig(cfg, func(o *accessanalyzer.Options) {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
 	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer/types"
 
+	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/archive"
 )
 
@@ -48,11 +49,8 @@ func AnalyzerName(analyzerARN string) string {
 
 // AnalyzerRegion returns the region of an analyzer ARN, "" if it has none.
 func AnalyzerRegion(analyzerARN string) string {
-	parts := strings.Split(analyzerARN, ":")
-	if len(parts) < 6 || parts[0] != "arn" {
-		return ""
-	}
-	return parts[3]
+	a, _ := iamprune.SplitARN(analyzerARN)
+	return a.Region
 }
 
 // List returns every archive rule of the analyzer, iamprune's or not.

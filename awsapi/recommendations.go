@@ -107,8 +107,8 @@ func NewRecommender(cfg aws.Config, analyzerARN string, opts ...RecommenderOptio
 	}
 	o.maxWait = max(o.maxWait, o.initial)
 	region := cfg.Region
-	if parts := strings.Split(analyzerARN, ":"); isAnalyzerARN(analyzerARN) && parts[3] != "" {
-		region = parts[3]
+	if a, _ := iamprune.SplitARN(analyzerARN); isAnalyzerARN(analyzerARN) && a.Region != "" {
+		region = a.Region
 	}
 	return &Recommender{
 		client: accessanalyzer.NewFromConfig(cfg, func(ao *accessanalyzer.Options) {
@@ -310,8 +310,8 @@ func compactPolicy(doc string) (json.RawMessage, error) {
 
 // isAnalyzerARN: arn:PARTITION:access-analyzer:REGION:ACCOUNT:analyzer/NAME.
 func isAnalyzerARN(s string) bool {
-	parts := strings.SplitN(s, ":", 6)
-	return len(parts) == 6 && parts[0] == "arn" && parts[2] == "access-analyzer" && strings.HasPrefix(parts[5], "analyzer/")
+	a, ok := iamprune.SplitARN(s)
+	return ok && a.Service == "access-analyzer" && strings.HasPrefix(a.Resource, "analyzer/")
 }
 
 func apiCode(err error) string {

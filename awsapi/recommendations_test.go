@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,12 +12,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/emulator/emulatortest"
 	"github.com/iamprune/iamprune/policy"
 	"github.com/iamprune/iamprune/snapshot"
 )
@@ -45,20 +42,8 @@ func demoSnapshot(t *testing.T) *snapshot.Snapshot {
 // analyzer's).
 func recEmulator(t *testing.T, opts emulator.Options) (*emulator.Server, aws.Config, *Counter) {
 	t.Helper()
-	emu := emulator.New(demoSnapshot(t), opts)
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
-	cfg := aws.Config{
-		Region:       "eu-west-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.RateLimiter = ratelimit.None
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-			})
-		},
-	}
+	emu, cfg := emulatortest.Start(t, demoSnapshot(t), opts)
+	cfg.Region = "eu-west-1"
 	c := NewCounter()
 	c.Attach(&cfg)
 	return emu, cfg, c

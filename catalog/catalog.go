@@ -84,10 +84,9 @@ func Match(pattern string) []Action {
 		// A literal service narrows the scan to that service.
 		candidates = ix.byService[strings.ToLower(svc)]
 	}
-	p := []rune(strings.ToLower(pattern))
 	var out []Action
 	for _, a := range candidates {
-		if glob(p, []rune(strings.ToLower(a.String()))) {
+		if Matches(pattern, a.String()) {
 			out = append(out, a)
 		}
 	}

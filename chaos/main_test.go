@@ -39,12 +39,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code, err := setup()
-	if err != nil {
+	if err := setup(); err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
 		os.Exit(2)
 	}
-	code = m.Run()
+	code := m.Run()
 	if testing.Verbose() || code != 0 {
 		printFigures(os.Stdout)
 	}
@@ -55,22 +54,22 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func setup() (int, error) {
+func setup() error {
 	if v := os.Getenv("CHAOS_SEED"); v != "" {
 		s, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			return 2, fmt.Errorf("CHAOS_SEED %q is not a number", v)
+			return fmt.Errorf("CHAOS_SEED %q is not a number", v)
 		}
 		seed = s
 	}
 	wd, err := os.Getwd()
 	if err != nil {
-		return 2, err
+		return err
 	}
 	root = filepath.Dir(wd)
 	dir, err := os.MkdirTemp("", "iamprune-chaos-")
 	if err != nil {
-		return 2, err
+		return err
 	}
 	bin = filepath.Join(dir, "iamprune")
 	if runtime.GOOS == "windows" {
@@ -79,9 +78,9 @@ func setup() (int, error) {
 	build := exec.Command("go", "build", "-o", bin, "./cmd/iamprune")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		return 2, fmt.Errorf("cannot build iamprune: %v\n%s", err, out)
+		return fmt.Errorf("cannot build iamprune: %v\n%s", err, out)
 	}
-	return 0, nil
+	return nil
 }
 
 // rng returns the random source of one scenario, fixed by the seed.

@@ -15,8 +15,8 @@ func noticePK(account, itemKey string) string { return "NOTICE#" + esc(account) 
 // append-only: the same item sent twice is two records, each with its own
 // sequence number in its key.
 func (s *Store) RecordNotice(ctx context.Context, n iamprune.NoticeRecord) error {
-	if err := checkNotice(n); err != nil {
-		return err
+	if err := n.Validate(); err != nil {
+		return fmt.Errorf("dynamodb: %w", err)
 	}
 	pk := noticePK(n.Account, n.ItemKey)
 	if err := checkKey("the account and item key of notice "+n.ItemKey, pk, ""); err != nil {
@@ -108,18 +108,4 @@ func (s *Store) FindNotices(ctx context.Context, f iamprune.NoticeFilter) ([]iam
 		out = append(out, n)
 	}
 	return out, nil
-}
-
-// checkNotice rejects a record that could never be found again or that
-// would prove nothing: prior notice keys on account, item and status.
-func checkNotice(n iamprune.NoticeRecord) error {
-	switch {
-	case n.Account == "" || n.ItemKey == "":
-		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: notice needs an account and an item key (got %q, %q)", n.Account, n.ItemKey)
-	case n.Status != iamprune.NoticeSent && n.Status != iamprune.NoticeFailed:
-		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: notice of %s has status %q, want %s or %s", n.ItemKey, n.Status, iamprune.NoticeSent, iamprune.NoticeFailed)
-	case n.SentAt.IsZero():
-		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: notice of %s has no sent_at", n.ItemKey)
-	}
-	return nil
 }

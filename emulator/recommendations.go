@@ -315,14 +315,12 @@ func (s *Server) computeRecommendation(f *snapshot.Finding) recOutcome {
 
 // principalPolicies finds the role or user a finding names, by ARN.
 func (s *Server) principalPolicies(arn string) ([]snapshot.PolicyDetail, []snapshot.AttachedPolicy, bool) {
-	rest, ok := strings.CutPrefix(arn, "arn:"+s.st.partition()+":iam::")
-	if !ok {
+	p, ok := iamprune.ParseARN(arn)
+	if !ok || p.Partition != s.st.partition() || p.Service != "iam" {
 		return nil, nil, false
 	}
-	_, resource, _ := strings.Cut(rest, ":")
-	kind, path, _ := strings.Cut(resource, "/")
-	name := path[strings.LastIndex(path, "/")+1:]
-	switch kind {
+	name := p.Name
+	switch p.Kind {
 	case "role":
 		if r := s.st.roleByName[fold(name)]; r != nil && r.Arn == arn {
 			return r.RolePolicyList, r.AttachedManagedPolicies, true

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/snapshot"
 )
 
@@ -113,11 +114,9 @@ func (s *Server) topicParam(p queryParams) (*snsTopic, *apiError) {
 
 // isTopicARN: arn:PARTITION:sns:REGION:ACCOUNT:NAME with no part empty.
 func isTopicARN(arn string) bool {
-	parts := strings.Split(arn, ":")
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sns" {
-		return false
-	}
-	return !slices.Contains(parts, "")
+	a, ok := iamprune.SplitARN(arn)
+	return ok && a.Service == "sns" && !strings.Contains(a.Resource, ":") &&
+		!slices.Contains([]string{a.Partition, a.Region, a.Account, a.Resource}, "")
 }
 
 // entries reads a Query map (Name.entry.N.key / Name.entry.N.value).

@@ -381,12 +381,6 @@ func (s *Server) getQueueURL(r sqsRequest) (any, *apiError) {
 	return map[string]string{"QueueUrl": s.queueURL(r.base, in.QueueName)}, nil
 }
 
-// computedQueueAttrs are the read-only attributes GetQueueAttributes adds.
-var computedQueueAttrs = []string{
-	"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed",
-	"CreatedTimestamp", "LastModifiedTimestamp", "QueueArn",
-}
-
 func (s *Server) getQueueAttributes(r sqsRequest) (any, *apiError) {
 	var in struct {
 		QueueUrl       string

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/iamprune/iamprune"
 )
 
 // Role trust policy evaluation for sts:AssumeRole, kept to the forms trust
@@ -204,39 +206,14 @@ var stringOps = map[string]func(policy, got string) bool{
 	"StringNotLike":             globMatch,
 }
 
-// globMatch matches IAM's wildcards: * any run of characters (slashes
-// included), ? any one character; everything else is literal.
-func globMatch(pattern, s string) bool {
-	p, t := []rune(pattern), []rune(s)
-	pi, ti := 0, 0
-	star, mark := -1, 0
-	for ti < len(t) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == t[ti]):
-			pi++
-			ti++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, ti
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			ti = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
-}
+// globMatch is StringLike: IAM's wildcards, case-sensitive.
+func globMatch(pattern, s string) bool { return iamprune.MatchGlob(pattern, s) }
 
 // anyMatch reports whether an action pattern in patterns matches action,
 // ignoring case.
 func anyMatch(patterns []string, action string) bool {
 	for _, p := range patterns {
-		if globMatch(strings.ToLower(p), strings.ToLower(action)) {
+		if iamprune.MatchGlob(p, action, iamprune.FoldCase) {
 			return true
 		}
 	}

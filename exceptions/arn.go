@@ -1,20 +1,24 @@
 package exceptions
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/iamprune/iamprune"
+)
 
 // validPrincipal reports whether s is an IAM user or role ARN, or a pattern
 // of them with * and ? globs: arn:PARTITION:iam::ACCOUNT:user/... or
 // role/... . A pattern must still say user/ or role/, so that no line can
 // exempt every principal of an account by accident.
 func validPrincipal(s string) bool {
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[3] != "" {
+	a, ok := iamprune.SplitARN(s)
+	if !ok || a.Service != "iam" || a.Region != "" {
 		return false
 	}
-	if !all(parts[1], isPartitionChar) || !all(parts[4], isAccountChar) {
+	if !all(a.Partition, isPartitionChar) || !all(a.Account, isAccountChar) {
 		return false
 	}
-	kind, name, ok := strings.Cut(parts[5], "/")
+	kind, name, ok := a.ResourceType()
 	if !ok || (kind != "user" && kind != "role") || name == "" {
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/internal/input"
 )
 
@@ -28,9 +29,9 @@ func PrincipalProblem(pattern string) string {
 	if !validPrincipal(pattern) {
 		return notPrincipal(pattern)
 	}
-	parts := strings.SplitN(pattern, ":", 6)
-	partition, account := parts[1], parts[4]
-	kind, name, _ := strings.Cut(parts[5], "/")
+	a, _ := iamprune.SplitARN(pattern)
+	partition, account := a.Partition, a.Account
+	kind, name, _ := a.ResourceType()
 	if partition != "*" && hasGlob(partition) {
 		return fmt.Sprintf("partition %s must be a partition name such as aws, or exactly *", input.Snippet(partition))
 	}
@@ -74,9 +75,8 @@ func globShape(pattern string) string {
 	if pattern != "" && strings.Trim(pattern, "*?") == "" {
 		return fmt.Sprintf("%s is too broad: it matches every principal; name a user/ or role/ ARN", input.ARN(pattern))
 	}
-	parts := strings.SplitN(pattern, ":", 6)
-	if len(parts) == 6 && parts[0] == "arn" && parts[2] == "iam" {
-		if kind, _, _ := strings.Cut(parts[5], "/"); hasGlob(kind) {
+	if a, ok := iamprune.SplitARN(pattern); ok && a.Service == "iam" {
+		if kind, _, _ := a.ResourceType(); hasGlob(kind) {
 			return fmt.Sprintf("%s is too broad: the resource must start with user/ or role/, literally", input.ARN(pattern))
 		}
 	}

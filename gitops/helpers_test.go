@@ -356,7 +356,7 @@ func (g *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == "POST" && r.URL.Path == prefix:
 		for _, k := range []string{"title", "head", "base", "body"} {
 			if _, ok := rec.Body[k].(string); !ok {
-				http.Error(w, `{"message":"Validation Failed"}`, 422)
+				http.Error(w, `{"message":"Validation Failed"}`, http.StatusUnprocessableEntity)
 				return
 			}
 		}

@@ -2,9 +2,12 @@ package gitops
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/iamprune/iamprune/internal/jsontree"
 )
 
 // jnode is a JSON value with the byte offsets it occupies in its source, so
@@ -50,152 +53,40 @@ func (n *jnode) member(key string) *jmember {
 // parseJSONOffsets parses src (one JSON value, surrounding whitespace
 // allowed) keeping offsets.
 func parseJSONOffsets(src []byte) (*jnode, error) {
-	p := &jparser{s: src}
-	p.ws()
-	n, err := p.value(0)
+	t, err := jsontree.Parse(src)
 	if err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line, _ := jsontree.Position(src, int(se.Offset)-1)
+			return nil, fmt.Errorf("line %d: %v", line, se)
+		}
 		return nil, err
 	}
-	p.ws()
-	if p.i != len(p.s) {
-		return nil, p.errf("unexpected %q after the value", p.s[p.i])
-	}
-	return n, nil
+	return fromTree(t), nil
 }
 
-type jparser struct {
-	s []byte
-	i int
-}
-
-func (p *jparser) errf(format string, args ...any) error {
-	line := 1 + strings.Count(string(p.s[:min(p.i, len(p.s))]), "\n")
-	return fmt.Errorf("line %d: %s", line, fmt.Sprintf(format, args...))
-}
-
-func (p *jparser) ws() {
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-func (p *jparser) value(depth int) (*jnode, error) {
-	if depth > 200 {
-		return nil, p.errf("nested too deeply")
-	}
-	if p.i >= len(p.s) {
-		return nil, p.errf("unexpected end of JSON")
-	}
-	n := &jnode{start: p.i}
-	switch c := p.s[p.i]; {
-	case c == '{':
+// fromTree is the jsontree node in the shape the editors walk.
+func fromTree(t *jsontree.Node) *jnode {
+	n := &jnode{start: t.Start, end: t.End}
+	switch t.Kind {
+	case jsontree.Object:
 		n.kind = '{'
-		p.i++
-		p.ws()
-		if p.i < len(p.s) && p.s[p.i] == '}' {
-			p.i++
-			break
+		for _, m := range t.Members {
+			n.members = append(n.members, jmember{key: m.Key, keyStart: m.KeyStart, keyEnd: m.KeyEnd, val: fromTree(m.Value)})
 		}
-		for {
-			p.ws()
-			if p.i >= len(p.s) || p.s[p.i] != '"' {
-				return nil, p.errf("expected an object key")
-			}
-			k, err := p.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			p.ws()
-			if p.i >= len(p.s) || p.s[p.i] != ':' {
-				return nil, p.errf("expected ':' after key %q", k.str)
-			}
-			p.i++
-			p.ws()
-			v, err := p.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			n.members = append(n.members, jmember{key: k.str, keyStart: k.start, keyEnd: k.end, val: v})
-			p.ws()
-			if p.i < len(p.s) && p.s[p.i] == ',' {
-				p.i++
-				continue
-			}
-			if p.i < len(p.s) && p.s[p.i] == '}' {
-				p.i++
-				break
-			}
-			return nil, p.errf("expected ',' or '}' in object")
-		}
-	case c == '[':
+	case jsontree.Array:
 		n.kind = '['
-		p.i++
-		p.ws()
-		if p.i < len(p.s) && p.s[p.i] == ']' {
-			p.i++
-			break
+		for _, e := range t.Elems {
+			n.elems = append(n.elems, fromTree(e))
 		}
-		for {
-			p.ws()
-			v, err := p.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			n.elems = append(n.elems, v)
-			p.ws()
-			if p.i < len(p.s) && p.s[p.i] == ',' {
-				p.i++
-				continue
-			}
-			if p.i < len(p.s) && p.s[p.i] == ']' {
-				p.i++
-				break
-			}
-			return nil, p.errf("expected ',' or ']' in array")
-		}
-	case c == '"':
-		n.kind = '"'
-		j := p.i + 1
-		for ; j < len(p.s) && p.s[j] != '"'; j++ {
-			if p.s[j] == '\\' {
-				j++
-			}
-		}
-		if j >= len(p.s) {
-			return nil, p.errf("unterminated string")
-		}
-		if err := json.Unmarshal(p.s[p.i:j+1], &n.str); err != nil {
-			return nil, p.errf("bad string: %v", err)
-		}
-		p.i = j + 1
-	case c == '-' || (c >= '0' && c <= '9'):
+	case jsontree.String:
+		n.kind, n.str = '"', t.Text
+	case jsontree.Number:
 		n.kind = 'n'
-		j := p.i
-		for j < len(p.s) && strings.IndexByte("+-0123456789.eE", p.s[j]) >= 0 {
-			j++
-		}
-		if _, err := strconv.ParseFloat(string(p.s[p.i:j]), 64); err != nil {
-			return nil, p.errf("bad number %q", p.s[p.i:j])
-		}
-		p.i = j
 	default:
 		n.kind = 'l'
-		for _, lit := range []string{"true", "false", "null"} {
-			if strings.HasPrefix(string(p.s[p.i:min(len(p.s), p.i+5)]), lit) {
-				p.i += len(lit)
-				n.end = p.i
-				return n, nil
-			}
-		}
-		return nil, p.errf("unexpected %q", c)
 	}
-	n.end = p.i
-	return n, nil
+	return n
 }
 
 // jsonPointer resolves an RFC 6901 pointer ("" is the whole document).

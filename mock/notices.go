@@ -2,6 +2,7 @@ package mock
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/iamprune/iamprune"
@@ -9,13 +10,8 @@ import (
 
 // RecordNotice appends one notice to the notification log.
 func (s *Store) RecordNotice(ctx context.Context, n iamprune.NoticeRecord) error {
-	switch {
-	case n.Account == "" || n.ItemKey == "":
-		return iamprune.Errorf(iamprune.EINVALID, "mock: notice needs an account and an item key (got %q, %q)", n.Account, n.ItemKey)
-	case n.Status != iamprune.NoticeSent && n.Status != iamprune.NoticeFailed:
-		return iamprune.Errorf(iamprune.EINVALID, "mock: notice of %s has status %q, want %s or %s", n.ItemKey, n.Status, iamprune.NoticeSent, iamprune.NoticeFailed)
-	case n.SentAt.IsZero():
-		return iamprune.Errorf(iamprune.EINVALID, "mock: notice of %s has no sent_at", n.ItemKey)
+	if err := n.Validate(); err != nil {
+		return fmt.Errorf("mock: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,10 +1,6 @@
 package notify
 
-import (
-	"strings"
-
-	"github.com/iamprune/iamprune"
-)
+import "github.com/iamprune/iamprune"
 
 // DefaultRoute names the route of owners no route matches, and of errors.
 const DefaultRoute = "default"
@@ -78,7 +74,7 @@ func matchRoute(owner string, routes []iamprune.Route) int {
 		return -1
 	}
 	for i, r := range routes {
-		if iamprune.MatchGlob(strings.ToLower(r.Owner), strings.ToLower(owner)) {
+		if iamprune.MatchGlob(r.Owner, owner, iamprune.FoldCase) {
 			return i
 		}
 	}

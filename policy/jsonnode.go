@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/iamprune/iamprune/internal/jsontree"
 )
 
 // node is a decoded JSON value that keeps object keys in input order, which
@@ -42,18 +44,17 @@ func (k kind) String() string {
 // a key repeated within one object is refused, because IAM and readers of
 // the policy could disagree on which copy counts.
 func decodeNode(data []byte) (node, error) {
-	var probe any
-	if err := json.Unmarshal(data, &probe); err != nil {
+	t, err := jsontree.Parse(data)
+	if err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			line, col := lineCol(data, se.Offset)
+			// Offset counts the offending byte.
+			line, col := jsontree.Position(data, int(se.Offset)-1)
 			return node{}, fmt.Errorf("invalid JSON at line %d, column %d: %s", line, col, se.Error())
 		}
 		return node{}, fmt.Errorf("invalid JSON: %v", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	n, err := readNode(dec)
+	n, err := fromTree(t)
 	var de *duplicateKey
 	if errors.As(err, &de) {
 		return node{}, fmt.Errorf("%s: key %q appears more than once", de.path(), de.key)
@@ -82,58 +83,43 @@ func (e *duplicateKey) path() string {
 	return joinPath(p, e.key)
 }
 
-func readNode(dec *json.Decoder) (node, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return node{}, err
-	}
-	switch t := tok.(type) {
-	case nil:
+// fromTree converts in document order, so the duplicate reported is the
+// first one a reader meets.
+func fromTree(t *jsontree.Node) (node, error) {
+	switch t.Kind {
+	case jsontree.Null:
 		return node{kind: kNull}, nil
-	case bool:
-		if t {
-			return node{kind: kBool, text: "true"}, nil
-		}
-		return node{kind: kBool, text: "false"}, nil
-	case json.Number:
-		return node{kind: kNumber, text: string(t)}, nil
-	case string:
-		return node{kind: kString, text: t}, nil
-	case json.Delim:
-		if t == '[' {
-			n := node{kind: kArray, elems: []node{}}
-			for dec.More() {
-				e, err := readNode(dec)
-				if err != nil {
-					return node{}, within(err, fmt.Sprintf("[%d]", len(n.elems)))
-				}
-				n.elems = append(n.elems, e)
-			}
-			_, err := dec.Token()
-			return n, err
-		}
-		n := node{kind: kObject, members: []member{}}
-		seen := map[string]bool{}
-		for dec.More() {
-			kt, err := dec.Token()
+	case jsontree.Bool:
+		return node{kind: kBool, text: t.Text}, nil
+	case jsontree.Number:
+		return node{kind: kNumber, text: t.Text}, nil
+	case jsontree.String:
+		return node{kind: kString, text: t.Text}, nil
+	case jsontree.Array:
+		n := node{kind: kArray, elems: make([]node, 0, len(t.Elems))}
+		for _, te := range t.Elems {
+			e, err := fromTree(te)
 			if err != nil {
-				return node{}, err
+				return node{}, within(err, fmt.Sprintf("[%d]", len(n.elems)))
 			}
-			key := kt.(string)
-			if seen[key] {
-				return node{}, &duplicateKey{key: key}
-			}
-			seen[key] = true
-			v, err := readNode(dec)
-			if err != nil {
-				return node{}, within(err, key)
-			}
-			n.members = append(n.members, member{key, v})
+			n.elems = append(n.elems, e)
 		}
-		_, err := dec.Token()
-		return n, err
+		return n, nil
 	}
-	return node{}, fmt.Errorf("unexpected JSON token %v", tok)
+	n := node{kind: kObject, members: make([]member, 0, len(t.Members))}
+	seen := map[string]bool{}
+	for _, tm := range t.Members {
+		if seen[tm.Key] {
+			return node{}, &duplicateKey{key: tm.Key}
+		}
+		seen[tm.Key] = true
+		v, err := fromTree(tm.Value)
+		if err != nil {
+			return node{}, within(err, tm.Key)
+		}
+		n.members = append(n.members, member{tm.Key, v})
+	}
+	return n, nil
 }
 
 func within(err error, segment string) error {
@@ -186,15 +172,6 @@ func writeString(b *bytes.Buffer, s string) {
 	b.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
-// lineCol places a json.SyntaxError: its Offset counts the offending byte.
-func lineCol(data []byte, off int64) (line, col int) {
-	at := min(max(off-1, 0), int64(len(data)))
-	before := data[:at]
-	line = bytes.Count(before, []byte("\n")) + 1
-	col = int(at) - (bytes.LastIndexByte(before, '\n') + 1) + 1
-	return line, col
-}
-
 // joinPath appends a key to a JSON path: Statement[0].Action.
 func joinPath(path, key string) string {
 	if path == "" {
@@ -204,11 +181,4 @@ func joinPath(path, key string) string {
 		return fmt.Sprintf("%s[%q]", path, key)
 	}
 	return path + "." + key
-}
-
-func pathOr(path string) string {
-	if path == "" {
-		return "document"
-	}
-	return path
 }

@@ -30,7 +30,7 @@ func Marshal(d Document) ([]byte, error) {
 func MarshalStatement(s Statement) ([]byte, error) {
 	var b bytes.Buffer
 	if err := writeStatement(&b, s); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("policy: %w", err)
 	}
 	return b.Bytes(), nil
 }
@@ -105,7 +105,7 @@ func writeStatement(b *bytes.Buffer, s Statement) error {
 	if s.Condition != nil {
 		key("Condition")
 		if err := json.Compact(b, s.Condition); err != nil {
-			return fmt.Errorf("Condition: %w", err)
+			return fmt.Errorf("invalid Condition: %w", err)
 		}
 	}
 	b.WriteByte('}')

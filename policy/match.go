@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/catalog"
 )
 
@@ -24,54 +25,11 @@ func (s Statement) MatchesAction(action string) bool {
 
 func anyMatches(patterns []string, action string) bool {
 	for _, p := range patterns {
-		if matchFold(p, action) {
+		if iamprune.MatchGlob(p, action, iamprune.FoldCase) {
 			return true
 		}
 	}
 	return false
-}
-
-// matchFold is catalog.Matches without allocating for ASCII input, which
-// real actions are; it is the inner loop of the refiner and the evaluator.
-// Other input goes to catalog.Matches.
-func matchFold(p, s string) bool {
-	// Single-star backtracking, as in catalog. A match visits every byte
-	// of both strings, and a mismatch without a star is decided on the
-	// ASCII prefix, so checking for non-ASCII bytes as they are read is
-	// enough to hand those strings over whole.
-	pi, si, star, mark := 0, 0, -1, 0
-	for si < len(s) {
-		if s[si] >= 0x80 || (pi < len(p) && p[pi] >= 0x80) {
-			return catalog.Matches(p, s)
-		}
-		switch {
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case pi < len(p) && (p[pi] == '?' || lowerASCII(p[pi]) == lowerASCII(s[si])):
-			pi++
-			si++
-		case star >= 0:
-			mark++
-			pi, si = star+1, mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	if pi < len(p) && p[pi] >= 0x80 {
-		return catalog.Matches(p, s)
-	}
-	return pi == len(p)
-}
-
-func lowerASCII(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + ('a' - 'A')
-	}
-	return c
 }
 
 // catalogueActions is every catalogue action as "service:Name", sorted by

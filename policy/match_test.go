@@ -35,25 +35,6 @@ func TestMatchesAction(t *testing.T) {
 	}
 }
 
-// matchFold must agree with catalog.Matches, which defines IAM matching.
-func TestMatchFoldAgreesWithCatalog(t *testing.T) {
-	rng := rand.New(rand.NewSource(7))
-	alphabet := []rune("aAbB:*?*éÉ")
-	word := func(n int) string {
-		r := make([]rune, rng.Intn(n))
-		for i := range r {
-			r[i] = alphabet[rng.Intn(len(alphabet))]
-		}
-		return string(r)
-	}
-	for range 20000 {
-		p, s := word(7), word(7)
-		if matchFold(p, s) != catalog.Matches(p, s) {
-			t.Fatalf("matchFold(%q, %q) = %v, catalog.Matches says %v", p, s, matchFold(p, s), catalog.Matches(p, s))
-		}
-	}
-}
-
 func TestGlobLanguages(t *testing.T) {
 	tests := []struct {
 		pattern, prefix string

@@ -41,15 +41,15 @@ func parseDocument(root node) (Document, error) {
 		switch m.key {
 		case "Version":
 			if m.val.kind != kString {
-				return d, fmt.Errorf("Version: must be a string, got %s", m.val.kind)
+				return d, fmt.Errorf("%s: must be a string, got %s", joinPath("", m.key), m.val.kind)
 			}
 			if m.val.text != Version2012 && m.val.text != Version2008 {
-				return d, fmt.Errorf("Version: %q is not %s or %s", m.val.text, Version2012, Version2008)
+				return d, fmt.Errorf("%s: %q is not %s or %s", joinPath("", m.key), m.val.text, Version2012, Version2008)
 			}
 			d.Version = m.val.text
 		case "Id":
 			if m.val.kind != kString {
-				return d, fmt.Errorf("Id: must be a string, got %s", m.val.kind)
+				return d, fmt.Errorf("%s: must be a string, got %s", joinPath("", m.key), m.val.kind)
 			}
 			d.ID = m.val.text
 		case "Statement":

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/catalog"
 )
 
@@ -69,7 +70,7 @@ func (x *universe) match(pattern string) []string {
 	}
 	var out []string
 	for _, a := range candidates {
-		if matchFold(pattern, a) {
+		if iamprune.MatchGlob(pattern, a, iamprune.FoldCase) {
 			out = append(out, a)
 		}
 	}

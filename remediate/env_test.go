@@ -9,14 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/emulator/emulatortest"
 	"github.com/iamprune/iamprune/snapshot"
 )
 
@@ -43,23 +40,8 @@ func newEnv(t *testing.T, name string) *env {
 	}
 	// A fixed emulator clock: the dates it records (a created policy's
 	// CreateDate) must not differ between two dumps compared by a test.
-	srv := emulator.New(snap, emulator.Options{Now: func() time.Time { return testNow }})
-	url, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close(context.Background()) })
-	cfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.RateLimiter = ratelimit.None
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-			})
-		},
-	}
-	client := iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = aws.String(url) })
+	srv, cfg := emulatortest.Start(t, snap, emulator.Options{Now: func() time.Time { return testNow }})
+	client := iam.NewFromConfig(cfg)
 	return &env{
 		t: t, ctx: context.Background(), srv: srv, iam: client,
 		ex: Executors(client, Options{Now: func() time.Time { return testNow }, RunID: "run-1"}),

@@ -8,9 +8,9 @@ import (
 	"reflect"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/internal/jsontree"
 )
 
 // Pos is a 1-based line and column in a file; columns count characters.
@@ -21,22 +21,34 @@ func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
 // PosAt returns the position of byte offset off in data. Offsets past the
 // end are clamped to the end.
 func PosAt(data []byte, off int64) Pos {
-	if off < 0 {
-		off = 0
-	}
-	if off > int64(len(data)) {
-		off = int64(len(data))
-	}
-	before := data[:off]
-	line := 1 + bytes.Count(before, []byte{'\n'})
-	lineStart := bytes.LastIndexByte(before, '\n') + 1
-	return Pos{Line: line, Col: 1 + utf8.RuneCount(before[lineStart:])}
+	off = min(max(off, 0), int64(len(data)))
+	line, col := jsontree.Position(data, int(off))
+	return Pos{Line: line, Col: col}
 }
 
-// rawAt is a JSON value and the byte offset where it starts in its container.
+// rawAt is a JSON value and the byte offset where it starts in its file.
 type rawAt struct {
 	raw json.RawMessage
 	off int64
+	// tree is raw's parse tree when known, with offsets counted so that
+	// raw[0] is at base; nil means raw is parsed when split.
+	tree *jsontree.Node
+	base int
+}
+
+// parsed returns v's tree and the offset of raw[0] in its terms.
+func (v rawAt) parsed() (*jsontree.Node, int, error) {
+	if v.tree != nil {
+		return v.tree, v.base, nil
+	}
+	t, err := jsontree.Parse(v.raw)
+	return t, 0, err
+}
+
+// child is the value n of v's tree.
+func (v rawAt) child(n *jsontree.Node, base int) rawAt {
+	s, e := n.Start-base, n.End-base
+	return rawAt{raw: v.raw[s:e:e], off: v.off + int64(s), tree: n, base: n.Start}
 }
 
 // memberAt is one member of a JSON object.
@@ -47,62 +59,46 @@ type memberAt struct {
 
 // splitArray returns the elements of a syntactically valid JSON array, with
 // offsets relative to data. null is an empty array, as encoding/json has it.
-func splitArray(data []byte) ([]rawAt, error) {
-	switch k := jsonKind(data); k {
+func splitArray(data []byte) ([]rawAt, error) { return splitArrayAt(rawAt{raw: data}) }
+
+// splitArrayAt is splitArray with offsets relative to v's file.
+func splitArrayAt(v rawAt) ([]rawAt, error) {
+	switch k := jsonKind(v.raw); k {
 	case "null":
 		return nil, nil
 	case "array":
 	default:
 		return nil, fmt.Errorf("want array, got %s", k)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if _, err := dec.Token(); err != nil {
+	t, base, err := v.parsed()
+	if err != nil {
 		return nil, err
 	}
 	var out []rawAt
-	for dec.More() {
-		v, err := nextValue(dec)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
+	for _, e := range t.Elems {
+		out = append(out, v.child(e, base))
 	}
 	return out, nil
 }
 
 // splitObject returns the members of a syntactically valid JSON object in
 // file order, duplicates included, with offsets relative to data.
-func splitObject(data []byte) ([]memberAt, error) {
-	if k := jsonKind(data); k != "object" {
+func splitObject(data []byte) ([]memberAt, error) { return splitObjectAt(rawAt{raw: data}) }
+
+// splitObjectAt is splitObject with offsets relative to v's file.
+func splitObjectAt(v rawAt) ([]memberAt, error) {
+	if k := jsonKind(v.raw); k != "object" {
 		return nil, fmt.Errorf("want object, got %s", k)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if _, err := dec.Token(); err != nil {
+	t, base, err := v.parsed()
+	if err != nil {
 		return nil, err
 	}
 	var out []memberAt
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		v, err := nextValue(dec)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, memberAt{key: tok.(string), val: v})
+	for _, m := range t.Members {
+		out = append(out, memberAt{key: m.Key, val: v.child(m.Value, base)})
 	}
 	return out, nil
-}
-
-// nextValue decodes the next value; the decoder's RawMessage holds exactly
-// the value's bytes, so it starts len(raw) bytes before the input offset.
-func nextValue(dec *json.Decoder) (rawAt, error) {
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		return rawAt{}, err
-	}
-	return rawAt{raw: raw, off: dec.InputOffset() - int64(len(raw))}, nil
 }
 
 // jsonKind names the kind of a JSON value by its first byte.
@@ -149,11 +145,10 @@ func (f *file) errAt(off int64, format string, args ...any) error {
 // root checks the whole file's syntax first, so that later splitting and
 // decoding only meet type and semantic errors.
 func (f *file) root() (rawAt, error) {
-	if json.Valid(f.data) {
-		return rawAt{raw: f.data, off: 0}, nil
+	t, err := jsontree.Parse(f.data)
+	if err == nil {
+		return rawAt{raw: f.data, off: 0, tree: t}, nil
 	}
-	var v json.RawMessage
-	err := json.Unmarshal(f.data, &v)
 	var se *json.SyntaxError
 	if !errors.As(err, &se) {
 		return rawAt{}, f.errf("invalid JSON: %v", err)
@@ -168,24 +163,18 @@ func (f *file) root() (rawAt, error) {
 
 // elements splits the array v; path names it in messages.
 func (f *file) elements(v rawAt, path string) ([]rawAt, error) {
-	els, err := splitArray(v.raw)
+	els, err := splitArrayAt(v)
 	if err != nil {
 		return nil, f.errAt(v.off, "%s: %v", pathOr(path), err)
-	}
-	for i := range els {
-		els[i].off += v.off
 	}
 	return els, nil
 }
 
 // members splits the object v; path names it in messages.
 func (f *file) members(v rawAt, path string) ([]memberAt, error) {
-	ms, err := splitObject(v.raw)
+	ms, err := splitObjectAt(v)
 	if err != nil {
 		return nil, f.errAt(v.off, "%s: %v", pathOr(path), err)
-	}
-	for i := range ms {
-		ms[i].val.off += v.off
 	}
 	return ms, nil
 }

@@ -78,3 +78,48 @@ func TestValueStartAndKeyBefore(t *testing.T) {
 		t.Errorf("keyBefore at start = %q", got)
 	}
 }
+
+// Values split from the file's parse tree sit where splitting their bytes
+// again puts them, leading whitespace and nesting included.
+func TestSplitFromTreeMatchesReparse(t *testing.T) {
+	f := &file{name: "x.json", data: []byte("\n  [ {\"a\": [1, {\"b\":\"é\"}]},\n {\"c\" : null} ]\n")}
+	root, err := f.root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(v rawAt)
+	walk = func(v rawAt) {
+		again := rawAt{raw: v.raw, off: v.off} // no tree: parsed from raw
+		switch jsonKind(v.raw) {
+		case "array":
+			a, err1 := f.elements(v, "")
+			b, err2 := f.elements(again, "")
+			if err1 != nil || err2 != nil || len(a) != len(b) {
+				t.Fatalf("elements: %v %v %d %d", err1, err2, len(a), len(b))
+			}
+			for i := range a {
+				if a[i].off != b[i].off || !bytes.Equal(a[i].raw, b[i].raw) || !bytes.Equal(f.data[a[i].off:a[i].off+int64(len(a[i].raw))], a[i].raw) {
+					t.Errorf("element at %d %q, reparsed at %d %q", a[i].off, a[i].raw, b[i].off, b[i].raw)
+				}
+				walk(a[i])
+			}
+		case "object":
+			a, err1 := f.members(v, "")
+			b, err2 := f.members(again, "")
+			if err1 != nil || err2 != nil || len(a) != len(b) {
+				t.Fatalf("members: %v %v %d %d", err1, err2, len(a), len(b))
+			}
+			for i := range a {
+				if a[i].key != b[i].key || a[i].val.off != b[i].val.off || !bytes.Equal(a[i].val.raw, b[i].val.raw) {
+					t.Errorf("member %s at %d, reparsed %s at %d", a[i].key, a[i].val.off, b[i].key, b[i].val.off)
+				}
+				walk(a[i].val)
+			}
+		}
+	}
+	walk(root)
+	els, _ := f.elements(root, "")
+	if p := PosAt(f.data, els[1].off); p != (Pos{3, 2}) {
+		t.Errorf("second element at %v, want 3:2", p)
+	}
+}

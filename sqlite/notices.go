@@ -14,8 +14,8 @@ const noticeColumns = `account, item_key, action_id, principal, owner, route, ch
 // RecordNotice appends one notice to the notification log. The log is
 // append-only: the same item sent twice is two records.
 func (s *Store) RecordNotice(ctx context.Context, n iamprune.NoticeRecord) error {
-	if err := checkNotice(n); err != nil {
-		return err
+	if err := n.Validate(); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO notices (`+noticeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		n.Account, n.ItemKey, n.ActionID, n.Principal, n.Owner, n.Route, n.Channel, n.Fingerprint,
@@ -77,18 +77,4 @@ func (s *Store) FindNotices(ctx context.Context, f iamprune.NoticeFilter) ([]iam
 		return nil, fmt.Errorf("sqlite: cannot search the notification log: %w", err)
 	}
 	return out, nil
-}
-
-// checkNotice rejects a record that could never be found again or that
-// would prove nothing: prior notice keys on account, item and status.
-func checkNotice(n iamprune.NoticeRecord) error {
-	switch {
-	case n.Account == "" || n.ItemKey == "":
-		return iamprune.Errorf(iamprune.EINVALID, "sqlite: notice needs an account and an item key (got %q, %q)", n.Account, n.ItemKey)
-	case n.Status != iamprune.NoticeSent && n.Status != iamprune.NoticeFailed:
-		return iamprune.Errorf(iamprune.EINVALID, "sqlite: notice of %s has status %q, want %s or %s", n.ItemKey, n.Status, iamprune.NoticeSent, iamprune.NoticeFailed)
-	case n.SentAt.IsZero():
-		return iamprune.Errorf(iamprune.EINVALID, "sqlite: notice of %s has no sent_at", n.ItemKey)
-	}
-	return nil
 }

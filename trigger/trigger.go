@@ -205,9 +205,10 @@ func finding(env envelope, prefix string) (*Finding, error) {
 }
 
 func isAnalyzerARN(s string) bool {
-	p := strings.SplitN(s, ":", 6)
-	return len(p) == 6 && p[0] == "arn" && p[1] != "" && p[2] == "access-analyzer" &&
-		p[3] != "" && p[4] != "" && strings.HasPrefix(p[5], "analyzer/") && len(p[5]) > len("analyzer/")
+	a, ok := iamprune.SplitARN(s)
+	typ, name, _ := a.ResourceType()
+	return ok && a.Partition != "" && a.Service == "access-analyzer" &&
+		a.Region != "" && a.Account != "" && typ == "analyzer" && name != ""
 }
 
 type sqsMessage struct {
@@ -290,10 +291,8 @@ func schedulerPayload(raw json.RawMessage) (Input, error) {
 
 // arnAccount is the account field of an ARN, "" for anything else.
 func arnAccount(arn string) string {
-	if p := strings.SplitN(arn, ":", 6); len(p) == 6 && p[0] == "arn" {
-		return p[4]
-	}
-	return ""
+	a, _ := iamprune.SplitARN(arn)
+	return a.Account
 }
 
 func cmpOr(a, b string) string {

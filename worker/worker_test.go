@@ -13,13 +13,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/emulator/emulatortest"
 	"github.com/iamprune/iamprune/snapshot"
 )
 
@@ -36,24 +34,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	emu := emulator.New(&snapshot.Snapshot{Meta: snapshot.Meta{AccountID: account, Region: "us-east-1"}}, emulator.Options{})
-	ts := httptest.NewServer(emu)
-	t.Cleanup(ts.Close)
+	emu, cfg := emulatortest.Start(t, &snapshot.Snapshot{Meta: snapshot.Meta{AccountID: account, Region: "us-east-1"}}, emulator.Options{})
 	m := NewMetrics()
-	cfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = 2
-				o.RateLimiter = ratelimit.None
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-			})
-		},
-		APIOptions: []func(*middleware.Stack) error{m.CountAWSCalls},
-	}
-	c := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(ts.URL) })
-	return &env{emu: emu, url: ts.URL, client: c, metrics: m}
+	retryer := cfg.Retryer
+	cfg.Retryer = func() aws.Retryer { return retry.AddWithMaxAttempts(retryer(), 2) }
+	cfg.APIOptions = append(cfg.APIOptions, m.CountAWSCalls)
+	return &env{emu: emu, url: aws.ToString(cfg.BaseEndpoint), client: sqs.NewFromConfig(cfg), metrics: m}
 }
 
 // queue creates a queue, with a dead-letter queue NAME-dlq when
@@ -135,22 +121,22 @@ func (r *recorder) count(b string) int {
 
 // start runs w in the background; stop cancels it and returns Run's
 // error and how long it took to return.
-func start(t *testing.T, w *Worker) (stop func() (error, time.Duration)) {
+func start(t *testing.T, w *Worker) (stop func() (time.Duration, error)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	stopped := false
-	stop = func() (error, time.Duration) {
+	stop = func() (time.Duration, error) {
 		stopped = true
 		at := time.Now()
 		cancel()
 		select {
 		case err := <-done:
-			return err, time.Since(at)
+			return time.Since(at), err
 		case <-time.After(20 * time.Second):
 			t.Fatal("Run did not return after cancel")
-			return nil, 0
+			return 0, nil
 		}
 	}
 	t.Cleanup(func() {
@@ -190,7 +176,7 @@ func TestWorkerDeletesOnlyAfterSuccess(t *testing.T) {
 	}
 	close(release)
 	eventually(t, 5*time.Second, "slow deleted", func() bool { return len(e.bodies(q)) == 0 })
-	if err, _ := stop(); err != nil {
+	if _, err := stop(); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	for _, b := range []string{"a", "slow", "b"} {
@@ -217,7 +203,7 @@ func TestWorkerPoisonMessageIsRedriven(t *testing.T) {
 	eventually(t, 10*time.Second, "poison redriven", func() bool {
 		return len(e.bodies(q)) == 0 && slices.Equal(e.bodies("work-dlq"), []string{"poison"})
 	})
-	if err, _ := stop(); err != nil {
+	if _, err := stop(); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	if n := rec.count("poison"); n != 2 {
@@ -252,7 +238,7 @@ func TestWorkerExtendsVisibilityOfSlowMessage(t *testing.T) {
 	}
 	close(release)
 	eventually(t, 5*time.Second, "slow deleted", func() bool { return len(e.bodies(q)) == 0 })
-	if err, _ := stop(); err != nil {
+	if _, err := stop(); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	if n := rec.count("slow"); n != 1 {
@@ -280,7 +266,7 @@ func TestWorkerGracefulShutdown(t *testing.T) {
 	stop := start(t, w)
 	<-rec.started
 	time.AfterFunc(300*time.Millisecond, func() { close(release) })
-	err, took := stop()
+	took, err := stop()
 	if err != nil {
 		t.Fatalf("Run = %v", err)
 	}
@@ -307,7 +293,7 @@ func TestWorkerShutdownIsBounded(t *testing.T) {
 	w := &Worker{Client: e.client, QueueURL: q, Process: rec.process, Wait: time.Second, Visibility: 30 * time.Second, Drain: 200 * time.Millisecond}
 	stop := start(t, w)
 	<-rec.started
-	err, took := stop()
+	took, err := stop()
 	if err != nil {
 		t.Fatalf("Run = %v", err)
 	}
@@ -369,7 +355,7 @@ func TestWorkerHealthAndMetrics(t *testing.T) {
 	if got := counter(t, e.metrics, "iamprune_errors_total"); got == "0" {
 		t.Error("failed receives were not counted as errors")
 	}
-	if err, _ := stop(); err != nil {
+	if _, err := stop(); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	if code, _ := get("/healthz"); code != http.StatusServiceUnavailable {

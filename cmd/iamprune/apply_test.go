@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/emulator/emulatortest"
 	"github.com/iamprune/iamprune/snapshot"
 )
 
@@ -40,15 +40,10 @@ func newAccount(t *testing.T) *account {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := emulator.New(snap, emulator.Options{})
-	url, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close(context.Background()) })
+	srv, cfg := emulatortest.Start(t, snap, emulator.Options{})
+	url := aws.ToString(cfg.BaseEndpoint)
 	t.Setenv("AWS_ENDPOINT_URL", url)
-	client := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(url),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIATEST", "test", "")})
+	client := iam.NewFromConfig(cfg)
 	dir := t.TempDir()
 	return &account{srv: srv, url: url, state: filepath.Join(dir, "state.db"), dir: dir, iam: client}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/emulator/emulatortest"
 	"github.com/iamprune/iamprune/snapshot"
 )
 
@@ -55,13 +56,8 @@ func TestProgressOnlyOnTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := emulator.New(snap, emulator.Options{})
-	url, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close(t.Context()) })
-	t.Setenv("AWS_ENDPOINT_URL", url)
+	_, cfg := emulatortest.Start(t, snap, emulator.Options{})
+	t.Setenv("AWS_ENDPOINT_URL", aws.ToString(cfg.BaseEndpoint))
 	for _, tty := range []bool{false, true} {
 		var out, errb bytes.Buffer
 		m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: time.Now, StderrIsTerminal: tty}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"maps"
@@ -12,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/emulator/emulatortest"
 	"github.com/iamprune/iamprune/snapshot"
 )
 
@@ -40,18 +41,13 @@ func newOrg(t *testing.T) *org {
 		t.Fatal(err)
 	}
 	// The real clock: assumed-role credentials expire by it.
-	srv := emulator.New(home, emulator.Options{})
+	srv, cfg := emulatortest.Start(t, home, emulator.Options{})
 	member, err := srv.AddMember(mem)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.SetRecommendationPolls(0)
-	url, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close(context.Background()) })
-	t.Setenv("AWS_ENDPOINT_URL", url)
+	t.Setenv("AWS_ENDPOINT_URL", aws.ToString(cfg.BaseEndpoint))
 	dir := t.TempDir()
 	return &org{home: srv, member: member, dir: dir, state: filepath.Join(dir, "state.db")}
 }

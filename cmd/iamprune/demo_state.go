@@ -52,7 +52,7 @@ func (m *Main) describeChanges(ctx context.Context, c *iam.Client, res *iamprune
 // inlineSummary lists a principal's iamprune policies and what they deny.
 func inlineSummary(ctx context.Context, c *iam.Client, a iamprune.ParsedARN) string {
 	var names []string
-	get := func(n string) string { return "" }
+	var get func(n string) string
 	if a.Kind == "role" {
 		out, err := c.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(a.Name)})
 		if err != nil {

@@ -9,8 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/emulator/emulatortest"
 	"github.com/iamprune/iamprune/snapshot"
 )
 
@@ -60,13 +62,8 @@ func TestPlanSnapshotEqualsAPIThroughEmulator(t *testing.T) {
 			}
 			// A tiny page size forces every paginated call onto several
 			// pages, and injected throttling exercises the retryer.
-			srv := emulator.New(snap, emulator.Options{PageSize: 2, ThrottleEvery: 20})
-			url, err := srv.Start("127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = srv.Close(t.Context()) })
-			t.Setenv("AWS_ENDPOINT_URL", url)
+			srv, cfg := emulatortest.Start(t, snap, emulator.Options{PageSize: 2, ThrottleEvery: 20})
+			t.Setenv("AWS_ENDPOINT_URL", aws.ToString(cfg.BaseEndpoint))
 
 			online := decodePlan(t, runCLI(t, append([]string{"plan"}, common...)...))
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -15,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/emulator/emulatortest"
 	"github.com/iamprune/iamprune/snapshot"
 )
 
@@ -135,13 +136,8 @@ func throttledAccount(t *testing.T, every int) (*emulator.Server, string, string
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
-	srv := emulator.New(snap, emulator.Options{ThrottleEvery: every, PageSize: 2, Now: func() time.Time { return at }})
-	url, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close(context.Background()) })
-	t.Setenv("AWS_ENDPOINT_URL", url)
+	srv, cfg := emulatortest.Start(t, snap, emulator.Options{ThrottleEvery: every, PageSize: 2, Now: func() time.Time { return at }})
+	t.Setenv("AWS_ENDPOINT_URL", aws.ToString(cfg.BaseEndpoint))
 	dir := t.TempDir()
 	return srv, filepath.Join(dir, "state.db"), dir
 }

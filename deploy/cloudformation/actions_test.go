@@ -15,15 +15,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/decide"
 	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/emulator/emulatortest"
 	"github.com/iamprune/iamprune/examples"
 	"github.com/iamprune/iamprune/notify"
 	"github.com/iamprune/iamprune/remediate"
@@ -172,7 +170,8 @@ func TestCallsNameTheirActions(t *testing.T) {
 // demo is the emulator serving the demo account, with a config whose calls
 // are recorded by counter.
 type demo struct {
-	cfg     aws.Config
+	cfg     aws.Config // counted
+	plain   aws.Config // not counted
 	counter *awsapi.Counter
 	srv     *emulator.Server
 	snap    *snapshot.Snapshot
@@ -194,29 +193,15 @@ func startDemo(t *testing.T, opts emulator.Options) *demo {
 // startSnapshot serves snap, recording the calls made with cfg.
 func startSnapshot(t *testing.T, snap *snapshot.Snapshot, opts emulator.Options) *demo {
 	t.Helper()
-	srv := emulator.New(snap, opts)
-	url, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close(context.Background()) })
-	d := &demo{srv: srv, snap: snap, counter: awsapi.NewCounter()}
-	d.cfg = d.config(url)
+	srv, cfg := emulatortest.Start(t, snap, opts)
+	d := &demo{srv: srv, snap: snap, counter: awsapi.NewCounter(), plain: cfg}
+	d.cfg = cfg.Copy()
 	d.counter.Attach(&d.cfg)
 	return d
 }
 
-// config is an SDK config for the emulator at url, without the counter.
-func (d *demo) config(url string) aws.Config {
-	return aws.Config{
-		Region:       d.snap.Meta.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		BaseEndpoint: aws.String(url),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.RateLimiter = ratelimit.None })
-		},
-	}
-}
+// config is an SDK config for the emulator without the counter.
+func (d *demo) config() aws.Config { return d.plain.Copy() }
 
 func (d *demo) calls() []string {
 	return slices.Sorted(maps.Keys(d.counter.ByOperation()))
@@ -249,7 +234,7 @@ func TestReadCallsMatchCode(t *testing.T) {
 func TestExceptionsCallsMatchCode(t *testing.T) {
 	ctx := context.Background()
 	d := startDemo(t, emulator.Options{Buckets: []string{"exceptions"}})
-	uncounted := d.config(*d.cfg.BaseEndpoint)
+	uncounted := d.config()
 	if _, err := awsapi.NewS3Object(uncounted).Put(ctx, "exceptions", "exceptions.yaml", []byte("exceptions: []\n"), "application/yaml"); err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +309,7 @@ func TestKindCallsMatchExecutors(t *testing.T) {
 				if kind == iamprune.KindDeleteAccessKey {
 					// Only keys iamprune deactivated are deleted: deactivate
 					// them first, unrecorded, and plan their deletion.
-					uncounted := remediate.Executors(iam.NewFromConfig(d.config(*d.cfg.BaseEndpoint)), opts)
+					uncounted := remediate.Executors(iam.NewFromConfig(d.config()), opts)
 					var deletes []iamprune.Action
 					for _, a := range actions {
 						if a.Kind == iamprune.KindDeactivateAccessKey {
@@ -451,7 +436,7 @@ func TestRecommendationCallsMatchCode(t *testing.T) {
 	ctx := context.Background()
 	d := startDemo(t, emulator.Options{})
 	d.srv.SetRecommendationPolls(2) // polled until it finishes
-	uncounted := d.config(*d.cfg.BaseEndpoint)
+	uncounted := d.config()
 	src := awsapi.NewFindingSource(uncounted, iamprune.AnalyzerAuto)
 	arn, err := src.AnalyzerARN(ctx)
 	if err != nil {

@@ -32,7 +32,7 @@ func main() {
 
 func run(out string, files []string) (err error) {
 	if out == "" || len(files) == 0 {
-		return errors.New("usage: zipit -o OUT.zip FILE...")
+		return errors.New("usage: zipit -o OUT.zip FILE [FILE ...]")
 	}
 	f, err := os.Create(out)
 	if err != nil {
