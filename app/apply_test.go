@@ -9,33 +9,30 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/emulator/emulatortest"
 	"github.com/iamprune/iamprune/snapshot"
 	"github.com/iamprune/iamprune/sqlite"
 )
 
 // demoAccount serves the demo snapshot from an in-process emulator and
-// returns the Env that reaches it: no process environment is read, so
-// tests run in parallel.
+// returns the Env that reaches it: no process environment is read (not
+// even the SDK's), so tests run in parallel.
 func demoAccount(t *testing.T) (*emulator.Server, Env) {
 	t.Helper()
 	snap, err := snapshot.LoadDir(filepath.Join("..", "examples", "demo", "snapshot"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := emulator.New(snap, emulator.Options{})
-	url, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close(context.Background()) })
-	load := func(ctx context.Context) (aws.Config, *awsapi.Counter, error) {
-		return awsapi.LoadConfig(ctx, awsapi.Options{Region: "us-east-1", Endpoint: url,
-			Credentials: credentials.NewStaticCredentialsProvider("AKIATEST", "test", "")})
+	srv, cfg := emulatortest.Start(t, snap, emulator.Options{})
+	load := func(context.Context) (aws.Config, *awsapi.Counter, error) {
+		c := awsapi.NewCounter()
+		cfg := cfg.Copy()
+		c.Attach(&cfg)
+		return cfg, c, nil
 	}
 	now := func() time.Time { return testNow }
 	return srv, Env{Getenv: env(nil), Now: now, LoadAWS: load}
