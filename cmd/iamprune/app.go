@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/awsapi"
 )
 
@@ -39,6 +40,10 @@ type Main struct {
 	StderrIsTerminal bool
 	// StdinIsTerminal allows apply and rollback to ask for consent.
 	StdinIsTerminal bool
+	// LoadAWS, when set, replaces the AWS configuration of the standard
+	// chain (profile, region, AWS_* variables): tests reach an emulator
+	// without touching the process environment, and so run in parallel.
+	LoadAWS app.LoadAWS
 
 	logger *slog.Logger
 	// Global flags.

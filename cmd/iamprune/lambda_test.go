@@ -284,6 +284,7 @@ func TestLRU(t *testing.T) {
 }
 
 func TestResolveExceptions(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ exc, src, want string }{
 		{"exceptions.yaml", "s3://cfg/iamprune/config.yaml", "s3://cfg/iamprune/exceptions.yaml"},
 		{"exceptions.yaml", "s3://cfg/config.yaml", "s3://cfg/exceptions.yaml"},

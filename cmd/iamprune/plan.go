@@ -141,6 +141,9 @@ func (m *Main) s3Objects(ctx context.Context) (*awsapi.S3Object, error) {
 // loadAWS loads the CLI's AWS configuration: profile, region, logger and
 // the shared retry policy.
 func (m *Main) loadAWS(ctx context.Context) (aws.Config, *awsapi.Counter, error) {
+	if m.LoadAWS != nil {
+		return m.LoadAWS(ctx)
+	}
 	return awsapi.LoadConfig(ctx, m.awsOptions())
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/apply"
-	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/dynamodb"
 	"github.com/iamprune/iamprune/sqlite"
 )
@@ -44,7 +43,7 @@ func (m *Main) openStore(ctx context.Context, flag string, mustExist bool) (iamp
 		return nil, err
 	}
 	if table, ok := dynamodb.ParseURL(path); ok {
-		cfg, _, err := awsapi.LoadConfig(ctx, m.awsOptions())
+		cfg, _, err := m.loadAWS(ctx)
 		if err != nil {
 			return nil, err
 		}
