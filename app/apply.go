@@ -88,7 +88,7 @@ func Apply(ctx context.Context, env Env, r ApplyRequest) (*ApplyResult, error) {
 			return nil, err
 		}
 	}
-	opts := Options(env, p, r.Store, acct, r.Audit, r.Owner)
+	opts := RunOptions(env, p, r.Store, acct, r.Audit, r.Owner)
 	if r.MaxActions >= 0 {
 		opts.MaxActions = r.MaxActions
 	}
@@ -228,10 +228,10 @@ func doneNotices(ctx context.Context, nt *Notifier, p *Planned, res *iamprune.Ru
 	return nt.Send(ctx, notify.DoneDigest(res, p.Plan, p.Facts, nt.cfg), acct, res.RunID)
 }
 
-// Options wires the live parts of one apply or rollback run together:
+// RunOptions wires the live parts of one apply or rollback run together:
 // executors (through the assumed role in member accounts), guards, the
 // journal and the audit log.
-func Options(env Env, p *Planned, store iamprune.Store, account string, auditW io.Writer, owner iamprune.LockOwner) apply.Options {
+func RunOptions(env Env, p *Planned, store iamprune.Store, account string, auditW io.Writer, owner iamprune.LockOwner) apply.Options {
 	runID := apply.NewRunID(env.now())
 	ropts := remediate.Options{Now: env.Now, Logger: env.log(), RunID: runID}
 	execs := remediate.Executors(iam.NewFromConfig(p.Session.AWS), ropts)

@@ -3,12 +3,20 @@
 // roll back. The CLI, the Lambda function and the queue worker share them.
 //
 // Its inputs and outputs are domain values and interfaces. It reads no
-// flags and no process environment: the environment (Getenv, the clock,
-// the logger, the AWS configuration loader and retry policy, the streams
-// consent is asked on) is injected, so that tests run in parallel.
+// flags and no process environment: Env injects Getenv, the clock, the
+// logger and the AWS configuration loader, so that tests run in parallel;
+// consent is a hook the caller supplies (the CLI shows the plan and asks),
+// and the state store is opened by the caller.
 //
 // Who imports whom: only the commands (cmd/...) import app. app imports the
-// root package and the packages it orchestrates (decide, apply, remediate,
+// root package and the packages it orchestrates: decide, apply, remediate,
 // awsapi, notify, gitops, snapshot, config, exceptions, catalog, policy,
-// audit); it never imports cmd, and nothing below it imports app.
+// audit, and render only for the plan a pull request describes. It never
+// imports cmd, nor anything that parses flags or reads the process
+// environment, and no package below it imports app.
+//
+// One file per use case: inputs.go (config, exceptions, clock), session.go
+// (credentials, caller, member accounts), plan.go, apply.go (with
+// propose.go and notify.go), rollback.go, history.go, holds.go and
+// unlock.go. env.go holds what a use case may take from the process.
 package app

@@ -78,7 +78,7 @@ func LoadInputs(ctx context.Context, o InputOptions) (Inputs, error) {
 	if err != nil {
 		return Inputs{}, err
 	}
-	excs, warnings := GateExceptions(excs, cfg, now, o.Logger)
+	excs, warnings := gateExceptions(excs, cfg, now, o.Logger)
 	return Inputs{ConfigPath: path, Config: cfg, Exceptions: excs, Now: now, Warnings: warnings}, nil
 }
 
@@ -156,11 +156,11 @@ func s3Objects(ctx context.Context, o InputOptions) (*awsapi.S3Object, error) {
 	return o.Objects(ctx)
 }
 
-// GateExceptions keeps the exception entries that 'exceptions check' would
+// gateExceptions keeps the exception entries that 'exceptions check' would
 // accept on their own, so that plan and apply never honour an entry the
 // gate refuses (no expiry, an expiry years ahead, role/* in a .txt file):
 // each refused entry is ignored with a warning naming its file and line.
-func GateExceptions(excs []iamprune.Exception, cfg iamprune.Config, now time.Time, log *slog.Logger) ([]iamprune.Exception, []iamprune.Warning) {
+func gateExceptions(excs []iamprune.Exception, cfg iamprune.Config, now time.Time, log *slog.Logger) ([]iamprune.Exception, []iamprune.Warning) {
 	kept, refused := exceptions.Gate(excs, exceptions.CheckOptions{Now: now, MaxDays: cfg.ExceptionPolicy.MaxDays, KnownService: catalog.IsService})
 	var warnings []iamprune.Warning
 	for _, p := range refused {

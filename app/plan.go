@@ -88,7 +88,7 @@ func MakePlan(ctx context.Context, in Inputs, o PlanOptions) (*Planned, error) {
 	}
 	LogUnreachable(facts, log)
 	if in.Config.Recommendations {
-		CompareRecommendations(ctx, sess, plan, log)
+		compareRecommendations(ctx, sess, plan, log)
 	}
 	log.Debug("AWS calls", "total", sess.Counter.Total(), "by_operation", sess.Counter.ByOperation())
 	WarnNoChannels(in.Config, plan, log)

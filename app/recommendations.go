@@ -14,12 +14,12 @@ import (
 // each takes seconds of waiting, not of work.
 const recommendationWorkers = 8
 
-// CompareRecommendations asks Access Analyzer for its recommendation on
+// compareRecommendations asks Access Analyzer for its recommendation on
 // every finding the plan refines policies for, and records how it compares
 // with iamprune's refinement on the entry. iamprune's refinement is what is
 // applied either way; a recommendation that cannot be had is reported as
 // unavailable, never as a failure of the plan.
-func CompareRecommendations(ctx context.Context, sess *Session, plan *iamprune.Plan, log *slog.Logger) {
+func compareRecommendations(ctx context.Context, sess *Session, plan *iamprune.Plan, log *slog.Logger) {
 	var todo []int
 	for i, a := range plan.Actions {
 		if len(a.Policies) > 0 && a.FindingID != "" {

@@ -65,7 +65,7 @@ func Rollback(ctx context.Context, env Env, r RollbackRequest) (*RollbackResult,
 	if _, err := sess.OrgFacts(ctx, r.Config.CrossAccount); err != nil {
 		return nil, err
 	}
-	opts := Options(env, &Planned{Inputs: Inputs{Config: r.Config}, Session: sess, Caller: caller}, r.Store, acct, r.Audit, r.Owner)
+	opts := RunOptions(env, &Planned{Inputs: Inputs{Config: r.Config}, Session: sess, Caller: caller}, r.Store, acct, r.Audit, r.Owner)
 	opts.HoldDays = r.Config.Holds.Days
 	if r.HoldDays >= 0 {
 		opts.HoldDays = r.HoldDays

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -51,4 +52,4 @@ func Unlock(ctx context.Context, env Env, r UnlockRequest) (*iamprune.LockInfo, 
 
 // ErrLockMoved is Unlock's error when the lock changed hands between
 // showing its holder and breaking it.
-var ErrLockMoved = fmt.Errorf("app: the lock changed hands meanwhile; nothing broken")
+var ErrLockMoved = errors.New("app: the lock changed hands meanwhile; nothing broken")

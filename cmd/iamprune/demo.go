@@ -352,7 +352,7 @@ func (m *Main) demoRollback(ctx context.Context, d *demoEnv, st *demoState) erro
 	w, applied, now, before := m.Stdout, st.applied, st.now, st.before
 	fmt.Fprintf(w, "\n== 6. rollback %s --yes\n", applied.RunID)
 	p := &app.Planned{Inputs: d.in, Session: d.sess, Caller: now.caller}
-	rbOpts := app.Options(m.env(), p, st.store, now.account, &st.auditLog, lockOwner())
+	rbOpts := app.RunOptions(m.env(), p, st.store, now.account, &st.auditLog, lockOwner())
 	rbOpts.Audit = st.auditL
 	rbOpts.HoldDays = d.in.Config.Holds.Days
 	// Holds run on the story's clock, like its plans.
