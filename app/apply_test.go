@@ -131,3 +131,36 @@ func TestApplyConsentGiven(t *testing.T) {
 		t.Errorf("second apply wrote %v", w)
 	}
 }
+
+// A rollback whose consent is refused changes nothing back.
+func TestRollbackConsentRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv, e := demoAccount(t)
+	store := openStore(t)
+	res, err := Apply(ctx, e, ApplyRequest{Planned: planDemo(t, e, store), Store: store, MaxActions: -1, Audit: &strings.Builder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := len(srv.Writes())
+	refused := errors.New("no")
+	var asked Consent
+	_, err = Rollback(ctx, e, RollbackRequest{Store: store, RunID: res.Run.RunID, Config: iamprune.DefaultConfig(), HoldDays: -1, Audit: &strings.Builder{},
+		Consent: func(c Consent) error { asked = c; return refused }})
+	if !errors.Is(err, refused) {
+		t.Fatalf("err = %v, want the consent hook's", err)
+	}
+	if len(asked.What) != 1 || !strings.Contains(asked.What[0], "roll back run "+res.Run.RunID) {
+		t.Errorf("consent asked %+v", asked)
+	}
+	if w := srv.Writes()[writes:]; len(w) != 0 {
+		t.Errorf("refused rollback wrote %v", w)
+	}
+	got, err := Rollback(ctx, e, RollbackRequest{Store: store, RunID: res.Run.RunID, Config: iamprune.DefaultConfig(), HoldDays: 0, Audit: &strings.Builder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.HoldDays != 0 || got.Run.Failed() || len(got.Run.Results) == 0 {
+		t.Errorf("rollback: %+v", got)
+	}
+}
