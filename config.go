@@ -71,7 +71,7 @@ const (
 	DefaultAWSMaxBackoff           = 20 * time.Second
 )
 
-// Config is the YAML configuration (design.md). Every key has a default,
+// Config is the YAML configuration (config/reference.yaml). Every key has a default,
 // given by DefaultConfig.
 type Config struct {
 	// Analyzer is "auto" or an analyzer ARN.

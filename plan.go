@@ -61,7 +61,7 @@ func RemediationsFor(t FindingType) []ActionKind {
 }
 
 // Action is one line of a plan. Its JSON shape is a public contract
-// (design.md); fields may be added but never renamed or removed.
+// (docs/plan-format.md); fields may be added but never renamed or removed.
 type Action struct {
 	ID          string      `json:"id"`
 	FindingID   string      `json:"finding_id"`

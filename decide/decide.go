@@ -39,7 +39,7 @@ type Input struct {
 	Holds []iamprune.Hold
 }
 
-// Plan decides what to do about every finding (design.md "Plan"). Actions
+// Plan decides what to do about every finding (docs/plan-format.md). Actions
 // are sorted by principal, finding type, target and kind.
 func Plan(in Input) iamprune.Plan {
 	now := in.Now.UTC()
@@ -108,7 +108,7 @@ func newDecision(in *Input, now time.Time, f iamprune.Finding) *decision {
 	return d
 }
 
-// actions applies the rules of design.md "Plan" in order: finding status,
+// actions applies the rules of docs/plan-format.md in order: finding status,
 // principal existence, ageing, the notify threshold, protection,
 // exceptions, and finally remediate or notify.
 func (d *decision) actions() []iamprune.Action {

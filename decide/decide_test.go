@@ -53,7 +53,7 @@ func TestAccessKeys(t *testing.T) {
 	plus := func(d time.Duration) *time.Time { t := now.Add(d); return &t }
 	runCases(t, []planCase{
 		{
-			name:       "unused past the limit: the design.md example",
+			name:       "unused past the limit: the documented example",
 			principals: []*iamprune.Principal{alice()},
 			findings:   []iamprune.Finding{keyFinding("f1", alice(), used("AKIAALICE1", ago(272)))},
 			want:       []string{"deactivate-access-key AKIAALICE1 UnusedIAMUserAccessKey days=272 on=2026-05-30 | access key unused for 272 days (limit 90)"},

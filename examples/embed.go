@@ -1,6 +1,6 @@
 // Package examples embeds the demo account that `iamprune demo` runs
 // offline: an Access Analyzer snapshot of account 111122223333 in the
-// design.md folder format (demo/snapshot), with its configuration
+// snapshot folder format of docs/snapshots.md (demo/snapshot), with its configuration
 // (demo/iamprune.yaml), exceptions (demo/exceptions.yaml), a
 // reference-workshop allowlist (demo/allowlist.txt) and the configuration of
 // the least-privilege walkthrough (demo/least-privilege.yaml). README.md lists the

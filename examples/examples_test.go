@@ -279,7 +279,7 @@ func TestDemoConfig(t *testing.T) {
 }
 
 func TestDemoExceptions(t *testing.T) {
-	// The design.md exception keys; KnownFields rejects any other.
+	// The documented exception keys; KnownFields rejects any other.
 	var f struct {
 		Exceptions []struct {
 			Principal    string   `yaml:"principal"`

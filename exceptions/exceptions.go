@@ -2,7 +2,7 @@
 // the bytes of a published list (Remote), and checks them as the pull-request gate of
 // "iamprune exceptions check".
 //
-// Two formats are read (design.md "Exceptions"): a *.txt file holds one
+// Two formats are read (docs/exceptions.md): a *.txt file holds one
 // principal ARN per line, compatible with the reference allowlist.txt; any
 // other file is YAML with a top-level "exceptions:" list whose entries may be
 // limited to finding types and services and may expire. Problems name the

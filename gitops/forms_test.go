@@ -200,13 +200,13 @@ func TestFormsErrors(t *testing.T) {
 		{"yaml name search", "cfn/app.yaml", fixCFNYAML, "", `no policy named "reader" in the template`},
 		{"terraform missing block", "iam.tf", fixTF, "aws_iam_policy.nope", `no block resource "aws_iam_policy" "nope"`},
 		{"terraform bad address", "iam.tf", fixTF, "module.x.y.z", `pointer "module.x.y.z" is not TYPE.NAME`},
-		{"terraform reference in jsonencode", "r.tf", `resource "aws_iam_policy" "reader" {
+		{"terraform action from a variable in jsonencode", "r.tf", `resource "aws_iam_policy" "reader" {
   policy = jsonencode({
     Version   = "2012-10-17"
-    Statement = [{ Sid = "Read", Effect = "Allow", Action = ["s3:GetObject", "s3:ListBucket", "s3:DeleteBucket"], Resource = aws_s3_bucket.b.arn }]
+    Statement = [{ Sid = "Read", Effect = "Allow", Action = var.reader_actions, Resource = aws_s3_bucket.b.arn }]
   })
 }
-`, "aws_iam_policy.reader", "uses references"},
+`, "aws_iam_policy.reader", "line 4: the Action of statement 1 is an expression (var.reader_actions)"},
 		{"terraform merged documents", "d.tf", `data "aws_iam_policy_document" "reader" {
   source_policy_documents = [data.aws_iam_policy_document.base.json]
   statement {

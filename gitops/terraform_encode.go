@@ -15,10 +15,13 @@ import (
 	"github.com/iamprune/iamprune/policy"
 )
 
-// tfEncodeSite is policy = jsonencode({…}). It is edited only when it is a
-// literal (no references, no function calls): statement by statement when
-// Statement is a list of objects, keeping comments and layout, otherwise
-// rewritten whole in terraform fmt's layout.
+// tfEncodeSite is policy = jsonencode({…}). Statements written as a list
+// of objects are edited one by one on their byte ranges (Action narrowed,
+// statements dropped), so comments, layout and every reference
+// (aws_s3_bucket.b.arn, "${var.prefix}-*", data sources in a Condition)
+// stay byte for byte. A literal document (no references, no function
+// calls) whose statements cannot be edited that way is rewritten whole in
+// terraform fmt's layout; one with references is refused.
 type tfEncodeSite struct {
 	f      *tfFile
 	arg    hclsyntax.Expression
@@ -26,6 +29,7 @@ type tfEncodeSite struct {
 	doc    policy.Document
 	lit    bool
 	list   *hclsyntax.TupleConsExpr // Statement, when a list of objects
+	single bool                     // Statement is one object (not literal)
 	stmts  []*hclsyntax.ObjectConsExpr
 	edits  []textEdit
 	drops  map[int]bool
@@ -37,30 +41,65 @@ func (f *tfFile) encodeSite(a *hclsyntax.Attribute, arg hclsyntax.Expression) (s
 		return nil, fmt.Errorf("line %d: jsonencode(...) must hold one object ({…}); edit it by hand", arg.StartRange().Start.Line)
 	}
 	s := &tfEncodeSite{f: f, arg: arg, indent: lineIndent(f.src, a.SrcRange.Start.Byte)}
-	v, diags := arg.Value(nil)
-	if diags.HasErrors() || !v.IsWhollyKnown() {
-		return s, nil // references: neither compared nor edited
+	if v, diags := arg.Value(nil); !diags.HasErrors() && v.IsWhollyKnown() {
+		js, err := ctyjson.Marshal(v, v.Type())
+		if err != nil {
+			return nil, fmt.Errorf("the policy in jsonencode(...): %v", err)
+		}
+		if s.doc, err = policy.Parse(js); err != nil {
+			return nil, fmt.Errorf("the policy in jsonencode(...) is not a valid policy document: %w", err)
+		}
+		s.lit = true
 	}
-	js, err := ctyjson.Marshal(v, v.Type())
-	if err != nil {
-		return nil, fmt.Errorf("the policy in jsonencode(...): %v", err)
+	if s.lit {
+		if list, ok := objItem(obj, "Statement").(*hclsyntax.TupleConsExpr); ok {
+			s.list = list
+			for _, e := range list.Exprs {
+				o, ok := e.(*hclsyntax.ObjectConsExpr)
+				if !ok {
+					s.list, s.stmts = nil, nil
+					break
+				}
+				s.stmts = append(s.stmts, o)
+			}
+		}
+		return s, nil
 	}
-	if s.doc, err = policy.Parse(js); err != nil {
-		return nil, fmt.Errorf("the policy in jsonencode(...) is not a valid policy document: %w", err)
+	return s, s.referenceStatements(obj)
+}
+
+// referenceStatements finds the statements of a document that uses
+// references. They can only be edited in place, so each must be an object
+// written out, with keys written out.
+func (s *tfEncodeSite) referenceStatements(doc *hclsyntax.ObjectConsExpr) error {
+	refuse := func(line int, why string) error {
+		return fmt.Errorf("line %d: the policy in jsonencode(...) uses references, so it can only be edited statement by statement, and %s; edit it by hand", line, why)
 	}
-	s.lit = true
-	if list, ok := objItem(obj, "Statement").(*hclsyntax.TupleConsExpr); ok {
-		s.list = list
-		for _, e := range list.Exprs {
+	switch st := objItem(doc, "Statement").(type) {
+	case *hclsyntax.TupleConsExpr:
+		s.list = st
+		for i, e := range st.Exprs {
 			o, ok := e.(*hclsyntax.ObjectConsExpr)
 			if !ok {
-				s.list, s.stmts = nil, nil
-				break
+				return refuse(e.StartRange().Start.Line, fmt.Sprintf("statement %d is not an object written out ({…})", i+1))
 			}
 			s.stmts = append(s.stmts, o)
 		}
+	case *hclsyntax.ObjectConsExpr:
+		s.single, s.stmts = true, []*hclsyntax.ObjectConsExpr{st}
+	case nil:
+		return refuse(doc.StartRange().Start.Line, "it has no Statement written out")
+	default:
+		return refuse(st.StartRange().Start.Line, "its Statement is not a list written out ([{…}, …])")
 	}
-	return s, nil
+	for i, o := range s.stmts {
+		for _, it := range o.Items {
+			if _, ok := evalString(it.KeyExpr, nil, nil); !ok {
+				return refuse(it.KeyExpr.StartRange().Start.Line, fmt.Sprintf("a key of statement %d is an expression", i+1))
+			}
+		}
+	}
+	return nil
 }
 
 // objItem returns the value of the item keyed key (bare or quoted).
@@ -109,7 +148,7 @@ func evalStrings(e hclsyntax.Expression, ctx *hcl.EvalContext) ([]string, bool) 
 func (s *tfEncodeSite) literal() (policy.Document, bool, error) { return s.doc, s.lit, nil }
 
 func (s *tfEncodeSite) statements() ([]fileStmt, bool) {
-	if s.list == nil {
+	if s.list == nil && !s.single {
 		return nil, false
 	}
 	out := make([]fileStmt, len(s.stmts))
@@ -135,10 +174,13 @@ func (s *tfEncodeSite) setActions(i int, oldKey string, v policy.Strings) error 
 	if it == nil {
 		return fmt.Errorf("statement %d has no %s", i, oldKey)
 	}
+	val := it.ValueExpr.Range()
+	if _, ok := evalStrings(it.ValueExpr, nil); !ok {
+		return fmt.Errorf("line %d: the %s of statement %d is an expression (%s), not strings written out, so the narrowed list cannot be written in its place; edit it by hand", val.Start.Line, oldKey, i+1, shorten(s.f.text(val)))
+	}
 	if oldKey != "Action" {
 		s.edits = append(s.edits, rangeEdit(it.KeyExpr.Range(), "Action"))
 	}
-	val := it.ValueExpr.Range()
 	text := hclStrings(v.Values, bytes.ContainsRune(s.f.text(val), '\n'), lineIndent(s.f.src, it.KeyExpr.Range().Start.Byte))
 	if v.Single && len(v.Values) == 1 {
 		text = hclQuote(v.Values[0])
@@ -148,6 +190,9 @@ func (s *tfEncodeSite) setActions(i int, oldKey string, v policy.Strings) error 
 }
 
 func (s *tfEncodeSite) drop(i int) error {
+	if s.single {
+		return fmt.Errorf("line %d: the policy's Statement is one object, not a list, so its statement cannot be removed; edit it by hand", s.stmts[i].StartRange().Start.Line)
+	}
 	if s.drops == nil {
 		s.drops = map[int]bool{}
 	}
@@ -175,6 +220,16 @@ func (s *tfEncodeSite) result() ([]byte, error) {
 func (s *tfEncodeSite) span() (int, int, error) {
 	r := s.arg.Range()
 	return r.Start.Byte, r.End.Byte, nil
+}
+
+// shorten is an expression's text for a message: one line, at most 60
+// characters.
+func shorten(b []byte) string {
+	t := []rune(strings.Join(strings.Fields(string(b)), " "))
+	if len(t) > 60 {
+		return string(t[:57]) + "..."
+	}
+	return string(t)
 }
 
 func exprRanges(es []hclsyntax.Expression) []hcl.Range {

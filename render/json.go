@@ -7,7 +7,7 @@ import (
 	"github.com/iamprune/iamprune"
 )
 
-// JSON writes the plan in the design.md plan schema: indented by two spaces,
+// JSON writes the plan in the plan format of docs/plan-format.md: indented by two spaces,
 // with a trailing newline, and with actions and services always arrays.
 type JSON struct{}
 

@@ -6,7 +6,7 @@ import (
 )
 
 // The types below mirror the AWS CLI / API JSON shapes of the snapshot files
-// (design.md). IAM shapes use PascalCase, Access Analyzer shapes camelCase.
+// (docs/snapshots.md). IAM shapes use PascalCase, Access Analyzer shapes camelCase.
 // They are what the emulator serves, so they keep every field it needs.
 
 // File names inside a snapshot folder.

@@ -21,7 +21,7 @@ import (
 	"github.com/iamprune/iamprune/awsapi"
 )
 
-// Exit codes (design.md).
+// Exit codes, the same for every command.
 const (
 	exitOK       = 0
 	exitProblems = 1

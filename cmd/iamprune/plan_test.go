@@ -188,7 +188,7 @@ func assertCallBudget(t *testing.T, snap *snapshot.Snapshot, calls []emulator.Ca
 	}
 }
 
-// Every plan kind of design.md shows up in the demo plan, where each demo
+// Every documented plan kind shows up in the demo plan, where each demo
 // principal gets the kind examples/README.md promises.
 func TestPlanDemoSnapshotKinds(t *testing.T) {
 	isolateAWS(t)
