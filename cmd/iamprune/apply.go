@@ -40,8 +40,11 @@ type ApplyOptions struct {
 	Log      *slog.Logger
 }
 
-func (m *Main) newApplyOptions() *ApplyOptions {
-	return &ApplyOptions{IO: m.streams(), Env: m.env(), Store: m.openStore, Inputs: m.loadInputs, MakePlan: m.makePlan, Log: m.log()}
+// wire gives o the process's streams and dependencies, once the global
+// flags (logging, retries) are parsed.
+func (o *ApplyOptions) wire(m *Main) {
+	o.IO, o.Env, o.Log = m.streams(), m.env(), m.log()
+	o.Store, o.Inputs, o.MakePlan = m.openStore, m.loadInputs, m.makePlan
 }
 
 func (m *Main) applyCommand() *cobra.Command {
@@ -61,9 +64,8 @@ func (m *Main) applyCommand() *cobra.Command {
 			if len(args) == 1 {
 				opts.File = args[0]
 			}
-			deps := m.newApplyOptions()
-			deps.Plan, deps.Apply, deps.File = opts.Plan, opts.Apply, opts.File
-			return runApply(cmd.Context(), deps)
+			opts.wire(m)
+			return runApply(cmd.Context(), opts)
 		},
 	}
 	o.bind(cmd)
