@@ -237,11 +237,6 @@ func auditWriter(ios *IOStreams, path string) (io.Writer, func(), error) {
 	return f, func() { f.Close() }, nil
 }
 
-// auditWriter opens the audit log on the process's streams.
-func (m *Main) auditWriter(path string) (io.Writer, func(), error) {
-	return auditWriter(m.streams(), path)
-}
-
 func firstNonEmpty(s ...string) string {
 	for _, v := range s {
 		if v != "" {
