@@ -221,30 +221,8 @@ func (c Config) Rule(t FindingType) Rule {
 // Errors name the offending key.
 func (c Config) Validate() error {
 	for t, r := range c.Rules {
-		key := "rules." + string(t)
-		if !t.Valid() {
-			return Errorf(EINVALID, "%s: unknown finding type %q (want one of %v)", key, t, FindingTypes)
-		}
-		if r.NotifyAfterDays < 0 {
-			return Errorf(EINVALID, "%s.notify_after_days: must be >= 0, got %d", key, r.NotifyAfterDays)
-		}
-		if r.RemediateAfterDays < 1 {
-			return Errorf(EINVALID, "%s.remediate_after_days: must be >= 1, got %d", key, r.RemediateAfterDays)
-		}
-		if r.NotifyAfterDays > r.RemediateAfterDays {
-			return Errorf(EINVALID, "%s: notify_after_days (%d) must not exceed remediate_after_days (%d)", key, r.NotifyAfterDays, r.RemediateAfterDays)
-		}
-		if r.DeleteAfterDays < 0 {
-			return Errorf(EINVALID, "%s.delete_after_days: must be >= 0, got %d", key, r.DeleteAfterDays)
-		}
-		if r.DeleteAfterDays != 0 && t != UnusedIAMUserAccessKey {
-			return Errorf(EINVALID, "%s.delete_after_days: only applies to UnusedIAMUserAccessKey", key)
-		}
-		if !validRuleAction(t, r.Action) {
-			return Errorf(EINVALID, "%s.action: %q is not valid for %s (want one of %v)", key, r.Action, t, append(RemediationsFor(t), KindNotifyOnly))
-		}
-		if r.Action == KindProposePolicy && c.Propose.Repo == "" {
-			return Errorf(EINVALID, "%s.action: propose-policy needs propose.repo, the repository to open pull requests against", key)
+		if err := c.validateRule(t, r); err != nil {
+			return err
 		}
 	}
 	for i, g := range c.Protected {
@@ -263,6 +241,52 @@ func (c Config) Validate() error {
 	if err := c.Propose.validate(); err != nil {
 		return err
 	}
+	if err := c.validateLimits(); err != nil {
+		return err
+	}
+	if err := c.AWS.validate(); err != nil {
+		return err
+	}
+	if c.Analyzer != AnalyzerAuto {
+		if p, ok := ParseARN(c.Analyzer); !ok || p.Service != "access-analyzer" {
+			return Errorf(EINVALID, "analyzer: %q is neither \"auto\" nor an analyzer ARN (arn:aws:access-analyzer:REGION:ACCOUNT:analyzer/NAME)", c.Analyzer)
+		}
+	}
+	return c.Notifications.Validate()
+}
+
+// validateRule checks the rule for finding type t.
+func (c Config) validateRule(t FindingType, r Rule) error {
+	key := "rules." + string(t)
+	if !t.Valid() {
+		return Errorf(EINVALID, "%s: unknown finding type %q (want one of %v)", key, t, FindingTypes)
+	}
+	if r.NotifyAfterDays < 0 {
+		return Errorf(EINVALID, "%s.notify_after_days: must be >= 0, got %d", key, r.NotifyAfterDays)
+	}
+	if r.RemediateAfterDays < 1 {
+		return Errorf(EINVALID, "%s.remediate_after_days: must be >= 1, got %d", key, r.RemediateAfterDays)
+	}
+	if r.NotifyAfterDays > r.RemediateAfterDays {
+		return Errorf(EINVALID, "%s: notify_after_days (%d) must not exceed remediate_after_days (%d)", key, r.NotifyAfterDays, r.RemediateAfterDays)
+	}
+	if r.DeleteAfterDays < 0 {
+		return Errorf(EINVALID, "%s.delete_after_days: must be >= 0, got %d", key, r.DeleteAfterDays)
+	}
+	if r.DeleteAfterDays != 0 && t != UnusedIAMUserAccessKey {
+		return Errorf(EINVALID, "%s.delete_after_days: only applies to UnusedIAMUserAccessKey", key)
+	}
+	if !validRuleAction(t, r.Action) {
+		return Errorf(EINVALID, "%s.action: %q is not valid for %s (want one of %v)", key, r.Action, t, append(RemediationsFor(t), KindNotifyOnly))
+	}
+	if r.Action == KindProposePolicy && c.Propose.Repo == "" {
+		return Errorf(EINVALID, "%s.action: propose-policy needs propose.repo, the repository to open pull requests against", key)
+	}
+	return nil
+}
+
+// validateLimits checks the exception policy, the run limits and holds.
+func (c Config) validateLimits() error {
 	if c.ExceptionPolicy.MaxDays < 1 {
 		return Errorf(EINVALID, "exceptions.max_days: must be >= 1, got %d", c.ExceptionPolicy.MaxDays)
 	}
@@ -278,24 +302,24 @@ func (c Config) Validate() error {
 	if c.Holds.Days > MaxHoldDays {
 		return Errorf(EINVALID, "holds.days: must be at most %d, got %d", MaxHoldDays, c.Holds.Days)
 	}
-	if c.AWS.MaxRetries < 0 || c.AWS.MaxRetries > 100 {
-		return Errorf(EINVALID, "aws.max_retries: must be from 0 to 100, got %d", c.AWS.MaxRetries)
+	return nil
+}
+
+// validate checks the AWS client settings.
+func (a AWS) validate() error {
+	if a.MaxRetries < 0 || a.MaxRetries > 100 {
+		return Errorf(EINVALID, "aws.max_retries: must be from 0 to 100, got %d", a.MaxRetries)
 	}
-	if c.AWS.RetryBaseDelay <= 0 {
-		return Errorf(EINVALID, "aws.retry_base_delay: must be a positive duration such as 200ms, got %s", c.AWS.RetryBaseDelay)
+	if a.RetryBaseDelay <= 0 {
+		return Errorf(EINVALID, "aws.retry_base_delay: must be a positive duration such as 200ms, got %s", a.RetryBaseDelay)
 	}
-	if c.AWS.MaxBackoff < c.AWS.RetryBaseDelay {
-		return Errorf(EINVALID, "aws.max_backoff: must be at least aws.retry_base_delay (%s), got %s", c.AWS.RetryBaseDelay, c.AWS.MaxBackoff)
+	if a.MaxBackoff < a.RetryBaseDelay {
+		return Errorf(EINVALID, "aws.max_backoff: must be at least aws.retry_base_delay (%s), got %s", a.RetryBaseDelay, a.MaxBackoff)
 	}
-	if c.AWS.MaxRequestsPerSecond < 0 {
-		return Errorf(EINVALID, "aws.max_requests_per_second: must be >= 0 (0: no cap), got %v", c.AWS.MaxRequestsPerSecond)
+	if a.MaxRequestsPerSecond < 0 {
+		return Errorf(EINVALID, "aws.max_requests_per_second: must be >= 0 (0: no cap), got %v", a.MaxRequestsPerSecond)
 	}
-	if c.Analyzer != AnalyzerAuto {
-		if p, ok := ParseARN(c.Analyzer); !ok || p.Service != "access-analyzer" {
-			return Errorf(EINVALID, "analyzer: %q is neither \"auto\" nor an analyzer ARN (arn:aws:access-analyzer:REGION:ACCOUNT:analyzer/NAME)", c.Analyzer)
-		}
-	}
-	return c.Notifications.Validate()
+	return nil
 }
 
 func validRuleAction(t FindingType, a ActionKind) bool {

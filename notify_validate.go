@@ -11,53 +11,17 @@ import (
 // path ("notifications.routes[1].channels[0]: unknown channel ...") so that
 // the config parser can place them at their line. The zero value is valid.
 func (n Notifications) Validate() error {
-	names := map[string]int{}
-	for i, c := range n.Channels {
-		path := fmt.Sprintf("notifications.channels[%d]", i)
-		if c.Name == "" {
-			return Errorf(EINVALID, "%s.name: required", path)
-		}
-		if first, dup := names[c.Name]; dup {
-			return Errorf(EINVALID, "%s.name: duplicate channel name %q (also channels[%d])", path, c.Name, first)
-		}
-		names[c.Name] = i
-		if err := c.validate(path); err != nil {
-			return err
-		}
-	}
-	known := func() string {
-		if len(n.Channels) == 0 {
-			return "no channels are configured"
-		}
-		list := make([]string, len(n.Channels))
-		for i, c := range n.Channels {
-			list[i] = c.Name
-		}
-		return "want one of " + strings.Join(list, ", ")
+	names, err := n.validateChannels()
+	if err != nil {
+		return err
 	}
 	for i, t := range n.OwnerTags {
 		if strings.TrimSpace(t) == "" {
 			return Errorf(EINVALID, "notifications.owner_tags[%d]: empty tag key", i)
 		}
 	}
-	for i, r := range n.Routes {
-		path := fmt.Sprintf("notifications.routes[%d]", i)
-		if r.Owner == "" {
-			return Errorf(EINVALID, "%s.owner: required (an owner glob such as team-payments or *@example.com)", path)
-		}
-		if len(r.Channels) == 0 {
-			return Errorf(EINVALID, "%s.channels: must name at least one channel", path)
-		}
-		for j, name := range r.Channels {
-			if _, ok := names[name]; !ok {
-				return Errorf(EINVALID, "%s.channels[%d]: unknown channel %q (%s)", path, j, name, known())
-			}
-		}
-	}
-	for i, name := range n.Default {
-		if _, ok := names[name]; !ok {
-			return Errorf(EINVALID, "notifications.default[%d]: unknown channel %q (%s)", i, name, known())
-		}
+	if err := n.validateRoutes(names); err != nil {
+		return err
 	}
 	if u := n.ExceptionRequestURL; u != "" {
 		if p, err := url.Parse(u); err != nil || p.Scheme == "" || (p.Host == "" && p.Opaque == "") {
@@ -83,6 +47,60 @@ func (n Notifications) Validate() error {
 	return nil
 }
 
+// validateChannels checks each channel and returns their indexes by name.
+func (n Notifications) validateChannels() (map[string]int, error) {
+	names := map[string]int{}
+	for i, c := range n.Channels {
+		path := fmt.Sprintf("notifications.channels[%d]", i)
+		if c.Name == "" {
+			return nil, Errorf(EINVALID, "%s.name: required", path)
+		}
+		if first, dup := names[c.Name]; dup {
+			return nil, Errorf(EINVALID, "%s.name: duplicate channel name %q (also channels[%d])", path, c.Name, first)
+		}
+		names[c.Name] = i
+		if err := c.validate(path); err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
+}
+
+// validateRoutes checks the routes and the default against the channel
+// names.
+func (n Notifications) validateRoutes(names map[string]int) error {
+	known := func() string {
+		if len(n.Channels) == 0 {
+			return "no channels are configured"
+		}
+		list := make([]string, len(n.Channels))
+		for i, c := range n.Channels {
+			list[i] = c.Name
+		}
+		return "want one of " + strings.Join(list, ", ")
+	}
+	for i, r := range n.Routes {
+		path := fmt.Sprintf("notifications.routes[%d]", i)
+		if r.Owner == "" {
+			return Errorf(EINVALID, "%s.owner: required (an owner glob such as team-payments or *@example.com)", path)
+		}
+		if len(r.Channels) == 0 {
+			return Errorf(EINVALID, "%s.channels: must name at least one channel", path)
+		}
+		for j, name := range r.Channels {
+			if _, ok := names[name]; !ok {
+				return Errorf(EINVALID, "%s.channels[%d]: unknown channel %q (%s)", path, j, name, known())
+			}
+		}
+	}
+	for i, name := range n.Default {
+		if _, ok := names[name]; !ok {
+			return Errorf(EINVALID, "notifications.default[%d]: unknown channel %q (%s)", i, name, known())
+		}
+	}
+	return nil
+}
+
 // validate checks the fields of one channel's type, placing the problem
 // under path.
 func (c Channel) validate(path string) error {
@@ -102,64 +120,85 @@ func (c Channel) validate(path string) error {
 // echoed: a Slack webhook URL is a credential. The name is checked by
 // Notifications.Validate, with the other channels'.
 func (c Channel) Problem() (field, msg string) {
-	switch c.Type {
-	case "":
+	if c.Type == "" {
 		return "type", "required (one of sns, slack, webhook, email)"
-	case ChannelSNS:
-		if c.TopicARN == "" {
-			return "topic_arn", "required for sns channels"
-		}
-		if !validTopicARN(c.TopicARN) {
-			return "topic_arn", fmt.Sprintf("%q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", c.TopicARN)
-		}
-	case ChannelSlack:
-		switch {
-		case c.WebhookURL == "" && c.WebhookURLEnv == "":
-			return "", "slack channels need webhook_url_env (or webhook_url)"
-		case c.WebhookURL != "" && c.WebhookURLEnv != "":
-			return "", "give webhook_url or webhook_url_env, not both"
-		case c.WebhookURL != "":
-			if err := CheckEndpoint(c.WebhookURL); err != nil {
-				return "webhook_url", err.Error()
-			}
-		}
-	case ChannelWebhook:
-		if c.URL == "" {
-			return "url", "required for webhook channels"
-		}
-		if err := CheckEndpoint(c.URL); err != nil {
-			return "url", err.Error()
-		}
-	case ChannelEmail:
-		if c.SMTPHost == "" {
-			return "smtp_host", "required for email channels"
-		}
-		if err := CheckHost(c.SMTPHost); err != nil {
-			return "smtp_host", err.Error()
-		}
-		// 0 is the default port, 587.
-		if c.SMTPPort < 0 || c.SMTPPort > 65535 {
-			return "smtp_port", fmt.Sprintf("must be 1-65535, got %d", c.SMTPPort)
-		}
-		if c.From == "" {
-			return "from", "required for email channels"
-		}
-		if _, err := mail.ParseAddress(c.From); err != nil {
-			return "from", fmt.Sprintf("%q is not an e-mail address", c.From)
-		}
-		if len(c.To) == 0 && !c.MailOwners {
-			return "to", "required unless mail_owners is true"
-		}
-		for i, to := range c.To {
-			if _, err := mail.ParseAddress(to); err != nil {
-				return fmt.Sprintf("to[%d]", i), fmt.Sprintf("%q is not an e-mail address", to)
-			}
-		}
-		if (c.UsernameEnv == "") != (c.PasswordEnv == "") {
-			return "", "give both username_env and password_env, or neither"
-		}
-	default:
+	}
+	check, ok := channelChecks[c.Type]
+	if !ok {
 		return "type", fmt.Sprintf("unknown channel type %q (want one of sns, slack, webhook, email)", c.Type)
+	}
+	return check(c)
+}
+
+// channelChecks holds the field checks of each channel type.
+var channelChecks = map[string]func(Channel) (field, msg string){
+	ChannelSNS:     Channel.snsProblem,
+	ChannelSlack:   Channel.slackProblem,
+	ChannelWebhook: Channel.webhookProblem,
+	ChannelEmail:   Channel.emailProblem,
+}
+
+func (c Channel) snsProblem() (field, msg string) {
+	if c.TopicARN == "" {
+		return "topic_arn", "required for sns channels"
+	}
+	if !validTopicARN(c.TopicARN) {
+		return "topic_arn", fmt.Sprintf("%q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", c.TopicARN)
+	}
+	return "", ""
+}
+
+func (c Channel) slackProblem() (field, msg string) {
+	switch {
+	case c.WebhookURL == "" && c.WebhookURLEnv == "":
+		return "", "slack channels need webhook_url_env (or webhook_url)"
+	case c.WebhookURL != "" && c.WebhookURLEnv != "":
+		return "", "give webhook_url or webhook_url_env, not both"
+	case c.WebhookURL != "":
+		if err := CheckEndpoint(c.WebhookURL); err != nil {
+			return "webhook_url", err.Error()
+		}
+	}
+	return "", ""
+}
+
+func (c Channel) webhookProblem() (field, msg string) {
+	if c.URL == "" {
+		return "url", "required for webhook channels"
+	}
+	if err := CheckEndpoint(c.URL); err != nil {
+		return "url", err.Error()
+	}
+	return "", ""
+}
+
+func (c Channel) emailProblem() (field, msg string) {
+	if c.SMTPHost == "" {
+		return "smtp_host", "required for email channels"
+	}
+	if err := CheckHost(c.SMTPHost); err != nil {
+		return "smtp_host", err.Error()
+	}
+	// 0 is the default port, 587.
+	if c.SMTPPort < 0 || c.SMTPPort > 65535 {
+		return "smtp_port", fmt.Sprintf("must be 1-65535, got %d", c.SMTPPort)
+	}
+	if c.From == "" {
+		return "from", "required for email channels"
+	}
+	if _, err := mail.ParseAddress(c.From); err != nil {
+		return "from", fmt.Sprintf("%q is not an e-mail address", c.From)
+	}
+	if len(c.To) == 0 && !c.MailOwners {
+		return "to", "required unless mail_owners is true"
+	}
+	for i, to := range c.To {
+		if _, err := mail.ParseAddress(to); err != nil {
+			return fmt.Sprintf("to[%d]", i), fmt.Sprintf("%q is not an e-mail address", to)
+		}
+	}
+	if (c.UsernameEnv == "") != (c.PasswordEnv == "") {
+		return "", "give both username_env and password_env, or neither"
 	}
 	return "", ""
 }

@@ -49,42 +49,13 @@ func Rollback(ctx context.Context, runID string, actionIDs []string, o Options) 
 	if err := lk.take(o.Account); err != nil {
 		return nil, err
 	}
-	// Reconcile first: an intent the original run left pending may turn
-	// out done, and then it must be undone too.
-	if _, err := reconcile(ctx, o.Account, o); err != nil {
+	recs, why, err := reconciledJournal(ctx, o, lk, runID)
+	if err != nil {
 		return nil, err
 	}
-	recs, err := o.Store.Actions(ctx, runID)
-	if err != nil {
-		return nil, fmt.Errorf("rollback: cannot read the journal of run %s: %w", runID, err)
-	}
-	// The accounts the run changed must be allowed; the member accounts
-	// among them are locked and reconciled like the home account, and the
-	// journal read again.
-	var touched []iamprune.Action
-	for _, rec := range recs {
-		touched = append(touched, iamprune.Action{Account: cmp.Or(rec.Account, o.Account)})
-	}
-	for _, account := range actionAccounts(touched) {
-		if why := allowlistGuard(account, o); why != "" {
-			o.Audit.Log(audit.Event{Event: audit.RunRefused, Account: o.Account, Kind: string(iamprune.RunRollback), Status: iamprune.RunRefused, Detail: why})
-			return &iamprune.RunResult{Results: []iamprune.ActionResult{}, Refused: why}, nil
-		}
-	}
-	members := slices.DeleteFunc(actionAccounts(touched), func(a string) bool { return a == o.Account })
-	if len(members) > 0 {
-		slices.Sort(members)
-		for _, account := range members {
-			if err := lk.take(account); err != nil {
-				return nil, err
-			}
-			if _, err := reconcile(ctx, account, o); err != nil {
-				return nil, err
-			}
-		}
-		if recs, err = o.Store.Actions(ctx, runID); err != nil {
-			return nil, fmt.Errorf("rollback: cannot read the journal of run %s: %w", runID, err)
-		}
+	if why != "" {
+		o.Audit.Log(audit.Event{Event: audit.RunRefused, Account: o.Account, Kind: string(iamprune.RunRollback), Status: iamprune.RunRefused, Detail: why})
+		return &iamprune.RunResult{Results: []iamprune.ActionResult{}, Refused: why}, nil
 	}
 	todo, err := selectUndo(runID, recs, actionIDs)
 	if err != nil {
@@ -110,6 +81,49 @@ func Rollback(ctx context.Context, runID string, actionIDs []string, o Options) 
 		return res, err
 	}
 	return res, nil
+}
+
+// reconciledJournal reconciles the accounts run runID changed, under their
+// locks, and returns its journal; why is set when an account it changed is
+// not allowed.
+func reconciledJournal(ctx context.Context, o Options, lk *locks, runID string) (recs []iamprune.ActionRecord, why string, err error) {
+	// Reconcile first: an intent the original run left pending may turn
+	// out done, and then it must be undone too.
+	if _, err := reconcile(ctx, o.Account, o); err != nil {
+		return nil, "", err
+	}
+	recs, err = o.Store.Actions(ctx, runID)
+	if err != nil {
+		return nil, "", fmt.Errorf("rollback: cannot read the journal of run %s: %w", runID, err)
+	}
+	// The accounts the run changed must be allowed; the member accounts
+	// among them are locked and reconciled like the home account, and the
+	// journal read again.
+	var touched []iamprune.Action
+	for _, rec := range recs {
+		touched = append(touched, iamprune.Action{Account: cmp.Or(rec.Account, o.Account)})
+	}
+	for _, account := range actionAccounts(touched) {
+		if why := allowlistGuard(account, o); why != "" {
+			return nil, why, nil
+		}
+	}
+	members := slices.DeleteFunc(actionAccounts(touched), func(a string) bool { return a == o.Account })
+	if len(members) > 0 {
+		slices.Sort(members)
+		for _, account := range members {
+			if err := lk.take(account); err != nil {
+				return nil, "", err
+			}
+			if _, err := reconcile(ctx, account, o); err != nil {
+				return nil, "", err
+			}
+		}
+		if recs, err = o.Store.Actions(ctx, runID); err != nil {
+			return nil, "", fmt.Errorf("rollback: cannot read the journal of run %s: %w", runID, err)
+		}
+	}
+	return recs, "", nil
 }
 
 // selectUndo returns the journal entries to undo, newest first: every

@@ -34,38 +34,77 @@ func (d *decision) refinePolicies(a iamprune.Action, items []item) iamprune.Acti
 			services = append(services, s)
 		}
 	}
-	usage := policy.NewUsage(services)
-	var notes []string
-	refine := func(doc []byte) (policy.Document, policy.Report, bool) {
-		parsed, err := policy.Parse(doc)
-		if err != nil {
-			notes = append(notes, err.Error())
-			return policy.Document{}, policy.Report{}, false
-		}
-		out, rep, err := policy.Refine(parsed, usage, d.now, d.rule.RemediateAfterDays)
-		if err != nil {
-			notes = append(notes, err.Error())
-			return policy.Document{}, policy.Report{}, false
-		}
-		return out, rep, rep.Changed()
+	r := &refiner{d: d, usage: policy.NewUsage(services)}
+	a.Policies = append(a.Policies, r.inlineChanges()...)
+	a.Policies = append(a.Policies, r.managedChanges()...)
+	if len(d.p.Groups) > 0 {
+		r.notes = append(r.notes, "group policies are never changed (groups: "+strings.Join(d.p.Groups, ", ")+")")
 	}
-	// IAM limits the sum of a principal's inline policies; a refined one
-	// that no longer fits inline is split into managed-size parts (the
-	// executor writes the first inline and the rest as managed copies).
+	if len(a.Policies) == 0 {
+		s := d.skip(a.Target, fmt.Sprintf("%s; no policy of the principal can be refined: %s", a.Reason, strings.Join(append(r.notes, "the unused services are not granted by its own policies"), "; ")))
+		s.Services = a.Services
+		return s
+	}
+	var what []string
+	for _, c := range a.Policies {
+		if a.Kind == iamprune.KindProposePolicy {
+			what = append(what, c.Name) // no IAM method: the code changes
+		} else {
+			what = append(what, fmt.Sprintf("%s (%s)", c.Name, c.Method))
+		}
+	}
+	a.Reason += "; policies: " + strings.Join(what, ", ")
+	if len(r.notes) > 0 {
+		a.Reason += "; " + strings.Join(r.notes, "; ")
+	}
+	return a
+}
+
+// refiner refines one principal's policies by the usage of the services
+// an entry removes, and collects why a policy is left as it is.
+type refiner struct {
+	d     *decision
+	usage policy.Usage
+	notes []string
+}
+
+// refine parses and refines one document; changed is false when it grants
+// nothing to remove or could not be read.
+func (r *refiner) refine(doc []byte) (out policy.Document, rep policy.Report, changed bool) {
+	parsed, err := policy.Parse(doc)
+	if err != nil {
+		r.notes = append(r.notes, err.Error())
+		return policy.Document{}, policy.Report{}, false
+	}
+	out, rep, err = policy.Refine(parsed, r.usage, r.d.now, r.d.rule.RemediateAfterDays)
+	if err != nil {
+		r.notes = append(r.notes, err.Error())
+		return policy.Document{}, policy.Report{}, false
+	}
+	return out, rep, rep.Changed()
+}
+
+// inlineChanges are the changes of the principal's inline policies. IAM
+// limits the sum of a principal's inline policies; a refined one that no
+// longer fits inline is split into managed-size parts (the executor writes
+// the first inline and the rest as managed copies).
+func (r *refiner) inlineChanges() []iamprune.PolicyChange {
+	p := r.d.p
 	limit := policy.LimitInlineRole
-	if d.p.Kind == iamprune.KindUser {
+	if p.Kind == iamprune.KindUser {
 		limit = policy.LimitInlineUser
 	}
 	total := 0 // the inline aggregate after the changes planned so far
 	sizes := map[string]int{}
-	for _, ip := range d.p.InlinePolicies {
+	for _, ip := range p.InlinePolicies {
 		if doc, err := policy.Parse(ip.Document); err == nil {
 			sizes[ip.Name] = policy.Size(doc)
 			total += sizes[ip.Name]
 		}
 	}
-	for _, ip := range d.p.InlinePolicies {
-		out, rep, changed := refine(ip.Document)
+	var out []iamprune.PolicyChange
+	for _, ip := range p.InlinePolicies {
+		doc, rep, changed := r.refine(ip.Document)
 		if !changed {
 			continue
 		}
@@ -75,8 +114,8 @@ func (d *decision) refinePolicies(a iamprune.Action, items []item) iamprune.Acti
 		// copies of managed size.
 		room := limit - (total - sizes[ip.Name])
 		var err error
-		if c.After, err = inlineAfter(out, room); err != nil {
-			notes = append(notes, fmt.Sprintf("inline policy %s is left as it is: %v", ip.Name, err))
+		if c.After, err = inlineAfter(doc, room); err != nil {
+			r.notes = append(r.notes, fmt.Sprintf("inline policy %s is left as it is: %v", ip.Name, err))
 			continue
 		}
 		if len(c.After) == 0 {
@@ -85,15 +124,22 @@ func (d *decision) refinePolicies(a iamprune.Action, items []item) iamprune.Acti
 		} else if first, err := policy.Parse(c.After[0]); err == nil {
 			total += policy.Size(first) - sizes[ip.Name]
 		}
-		a.Policies = append(a.Policies, c)
+		out = append(out, c)
 	}
-	for _, arn := range d.p.AttachedPolicies {
-		mp := d.in.Facts.ManagedPolicies[arn]
+	return out
+}
+
+// managedChanges are the changes of the managed policies attached to the
+// principal.
+func (r *refiner) managedChanges() []iamprune.PolicyChange {
+	var out []iamprune.PolicyChange
+	for _, arn := range r.d.p.AttachedPolicies {
+		mp := r.d.in.Facts.ManagedPolicies[arn]
 		if mp == nil || mp.Document == nil {
-			notes = append(notes, "managed policy "+arn+" could not be read and is left as it is")
+			r.notes = append(r.notes, "managed policy "+arn+" could not be read and is left as it is")
 			continue
 		}
-		out, rep, changed := refine(mp.Document)
+		doc, rep, changed := r.refine(mp.Document)
 		if !changed {
 			continue
 		}
@@ -110,36 +156,16 @@ func (d *decision) refinePolicies(a iamprune.Action, items []item) iamprune.Acti
 			c.Method = iamprune.MethodReplaceCopy
 		}
 		var err error
-		if c.After, err = after(out, policy.LimitManaged); err != nil {
-			notes = append(notes, fmt.Sprintf("managed policy %s is left as it is: %v", arn, err))
+		if c.After, err = after(doc, policy.LimitManaged); err != nil {
+			r.notes = append(r.notes, fmt.Sprintf("managed policy %s is left as it is: %v", arn, err))
 			continue
 		}
 		if len(c.After) == 0 {
 			c.Method = iamprune.MethodDetach
 		}
-		a.Policies = append(a.Policies, c)
+		out = append(out, c)
 	}
-	if len(d.p.Groups) > 0 {
-		notes = append(notes, "group policies are never changed (groups: "+strings.Join(d.p.Groups, ", ")+")")
-	}
-	if len(a.Policies) == 0 {
-		s := d.skip(a.Target, fmt.Sprintf("%s; no policy of the principal can be refined: %s", a.Reason, strings.Join(append(notes, "the unused services are not granted by its own policies"), "; ")))
-		s.Services = a.Services
-		return s
-	}
-	var what []string
-	for _, c := range a.Policies {
-		if a.Kind == iamprune.KindProposePolicy {
-			what = append(what, c.Name) // no IAM method: the code changes
-		} else {
-			what = append(what, fmt.Sprintf("%s (%s)", c.Name, c.Method))
-		}
-	}
-	a.Reason += "; policies: " + strings.Join(what, ", ")
-	if len(notes) > 0 {
-		a.Reason += "; " + strings.Join(notes, "; ")
-	}
-	return a
+	return out
 }
 
 // after returns the refined document as the compact JSON parts IAM takes:

@@ -23,6 +23,48 @@ func actionSK(actionID string) string { return "ACTION#" + esc(actionID) }
 // that is already journaled is ECONFLICT, which is what makes an action
 // happen at most once per run; an unknown run is ENOTFOUND.
 func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) error {
+	if err := checkActionRecord(rec); err != nil {
+		return err
+	}
+	token, err := newToken()
+	if err != nil {
+		return err
+	}
+	runSeq, seq, err := s.claimActionSeq(ctx, rec.RunID, rec.ActionID)
+	if err != nil {
+		return err
+	}
+	k := key(runPK(rec.RunID), actionSK(rec.ActionID))
+	it, chunks := actionItem(rec, token, runSeq, seq)
+	// Chunks first: an action item is never seen without its images.
+	if err := s.writeChunks(ctx, chunks); err != nil {
+		return fmt.Errorf("dynamodb: cannot journal the images of action %s of run %s: %w", rec.ActionID, rec.RunID, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(s.table),
+		Item:                it,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	if isConditionFailed(err) {
+		ok, _, gerr := s.mine(ctx, k, token)
+		switch {
+		case gerr != nil:
+			return fmt.Errorf("dynamodb: cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, gerr)
+		case ok:
+			return s.beginSteps(ctx, rec)
+		}
+		s.dropChunks(ctx, chunks)
+		return iamprune.Errorf(iamprune.ECONFLICT, "dynamodb: action %s of run %s is already journaled", rec.ActionID, rec.RunID)
+	}
+	if err != nil {
+		// The put may have happened: keep the chunks it would refer to.
+		return fmt.Errorf("dynamodb: cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, err)
+	}
+	return s.beginSteps(ctx, rec)
+}
+
+// checkActionRecord checks what BeginAction journals before it writes.
+func checkActionRecord(rec iamprune.ActionRecord) error {
 	if rec.RunID == "" || rec.ActionID == "" {
 		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: action record needs a run id and an action id (got %q, %q)", rec.RunID, rec.ActionID)
 	}
@@ -40,20 +82,17 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 			return err
 		}
 	}
-	token, err := newToken()
-	if err != nil {
-		return err
-	}
-	runSeq, seq, err := s.claimActionSeq(ctx, rec.RunID, rec.ActionID)
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// actionItem is the action's item and the chunks of its images; the item
+// refers to the chunks by token.
+func actionItem(rec iamprune.ActionRecord, token string, runSeq, seq int64) (item, []item) {
 	status := rec.Status
 	if status == "" {
 		status = iamprune.ResultPending
 	}
 	order := formatTime(rec.StartedAt) + "#" + seqString(runSeq) + "#" + seqString(seq)
-	k := key(runPK(rec.RunID), actionSK(rec.ActionID))
 	it := key(runPK(rec.RunID), actionSK(rec.ActionID))
 	it[attrGSI1PK], it[attrGSI1SK] = str("ACTIONS#"+esc(rec.Account)), str(order)
 	it[attrGSI2PK], it[attrGSI2SK] = str("ACTIONS"), str(order)
@@ -86,31 +125,7 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 		}
 		chunks = append(chunks, cs...)
 	}
-	// Chunks first: an action item is never seen without its images.
-	if err := s.writeChunks(ctx, chunks); err != nil {
-		return fmt.Errorf("dynamodb: cannot journal the images of action %s of run %s: %w", rec.ActionID, rec.RunID, err)
-	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(s.table),
-		Item:                it,
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
-	})
-	if isConditionFailed(err) {
-		ok, _, gerr := s.mine(ctx, k, token)
-		switch {
-		case gerr != nil:
-			return fmt.Errorf("dynamodb: cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, gerr)
-		case ok:
-			return s.beginSteps(ctx, rec)
-		}
-		s.dropChunks(ctx, chunks)
-		return iamprune.Errorf(iamprune.ECONFLICT, "dynamodb: action %s of run %s is already journaled", rec.ActionID, rec.RunID)
-	}
-	if err != nil {
-		// The put may have happened: keep the chunks it would refer to.
-		return fmt.Errorf("dynamodb: cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, err)
-	}
-	return s.beginSteps(ctx, rec)
+	return it, chunks
 }
 
 // beginSteps writes the steps given to BeginAction, once the action item

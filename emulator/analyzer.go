@@ -52,42 +52,54 @@ var analyzerWrites = map[string]bool{
 // serializers build them (see accessanalyzer serializers.go).
 func routeAnalyzer(method, path string) (op, arg, rule string) {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
-	n := len(segs)
-	switch {
-	case method == http.MethodGet && n == 1 && segs[0] == "analyzer":
-		return "ListAnalyzers", "", ""
-	case method == http.MethodGet && n == 2 && segs[0] == "analyzer":
-		return "GetAnalyzer", segs[1], ""
-	case method == http.MethodPost && n == 1 && segs[0] == "findingv2":
-		return "ListFindingsV2", "", ""
-	case method == http.MethodGet && n == 2 && segs[0] == "findingv2":
-		return "GetFindingV2", segs[1], ""
-	case method == http.MethodPut && n == 1 && segs[0] == "finding":
-		return "UpdateFindings", "", ""
-	case method == http.MethodPut && n == 1 && segs[0] == "archive-rule":
-		return "ApplyArchiveRule", "", ""
-	case method == http.MethodPost && n == 2 && segs[0] == "recommendation":
-		return "GenerateFindingRecommendation", segs[1], ""
-	case method == http.MethodGet && n == 2 && segs[0] == "recommendation":
-		return "GetFindingRecommendation", segs[1], ""
-	case n == 3 && segs[0] == "analyzer" && segs[2] == "archive-rule":
-		switch method {
-		case http.MethodPut:
-			return "CreateArchiveRule", segs[1], ""
-		case http.MethodGet:
-			return "ListArchiveRules", segs[1], ""
-		}
-	case n == 4 && segs[0] == "analyzer" && segs[2] == "archive-rule":
-		switch method {
-		case http.MethodGet:
-			return "GetArchiveRule", segs[1], segs[3]
-		case http.MethodPut:
-			return "UpdateArchiveRule", segs[1], segs[3]
-		case http.MethodDelete:
-			return "DeleteArchiveRule", segs[1], segs[3]
+	for _, rt := range analyzerRoutes {
+		if rt.method == method && rt.matches(segs) {
+			op = rt.op
+			if len(segs) > 1 {
+				arg = segs[1]
+			}
+			if len(segs) > 3 {
+				rule = segs[3]
+			}
+			return op, arg, rule
 		}
 	}
 	return "", "", ""
+}
+
+// analyzerRoute is one operation's method and path; a "*" segment is the
+// analyzer (or finding) and, fourth, the archive rule.
+type analyzerRoute struct {
+	method, path, op string
+}
+
+func (rt analyzerRoute) matches(segs []string) bool {
+	want := strings.Split(rt.path, "/")
+	if len(want) != len(segs) {
+		return false
+	}
+	for i, w := range want {
+		if w != "*" && w != segs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+var analyzerRoutes = []analyzerRoute{
+	{http.MethodGet, "analyzer", "ListAnalyzers"},
+	{http.MethodGet, "analyzer/*", "GetAnalyzer"},
+	{http.MethodPost, "findingv2", "ListFindingsV2"},
+	{http.MethodGet, "findingv2/*", "GetFindingV2"},
+	{http.MethodPut, "finding", "UpdateFindings"},
+	{http.MethodPut, "archive-rule", "ApplyArchiveRule"},
+	{http.MethodPost, "recommendation/*", "GenerateFindingRecommendation"},
+	{http.MethodGet, "recommendation/*", "GetFindingRecommendation"},
+	{http.MethodPut, "analyzer/*/archive-rule", "CreateArchiveRule"},
+	{http.MethodGet, "analyzer/*/archive-rule", "ListArchiveRules"},
+	{http.MethodGet, "analyzer/*/archive-rule/*", "GetArchiveRule"},
+	{http.MethodPut, "analyzer/*/archive-rule/*", "UpdateArchiveRule"},
+	{http.MethodDelete, "analyzer/*/archive-rule/*", "DeleteArchiveRule"},
 }
 
 func (s *Server) serveAnalyzer(w http.ResponseWriter, r *http.Request, body []byte, reqID string) {

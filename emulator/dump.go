@@ -229,6 +229,17 @@ func (st *state) dump() dumpState {
 		ArchiveRules: []jsonArchiveRule{}, Findings: []dumpFinding{}, Buckets: []dumpBucket{}, Objects: []dumpObject{},
 		Topics: []dumpTopic{}, Published: []dumpMessage{},
 	}
+	st.dumpPrincipals(&d)
+	st.dumpRoles(&d)
+	st.dumpPolicies(&d)
+	st.dumpCredentials(&d)
+	st.dumpAnalyzer(&d)
+	st.dumpS3SNS(&d)
+	return d
+}
+
+// dumpPrincipals adds the users and groups, sorted.
+func (st *state) dumpPrincipals(d *dumpState) {
 	for _, u := range st.users {
 		d.Users = append(d.Users, dumpUser{
 			UserName: u.UserName, UserId: u.UserId, Arn: u.Arn, Path: pathOf(u.Path), CreateDate: dumpTime(u.CreateDate),
@@ -245,6 +256,10 @@ func (st *state) dump() dumpState {
 		})
 	}
 	slices.SortFunc(d.Groups, func(a, b dumpGroup) int { return strings.Compare(a.GroupName, b.GroupName) })
+}
+
+// dumpRoles adds the roles, sorted.
+func (st *state) dumpRoles(d *dumpState) {
 	for _, r := range st.roles {
 		x := dumpRole{
 			RoleName: r.RoleName, RoleId: r.RoleId, Arn: r.Arn, Path: pathOf(r.Path), CreateDate: dumpTime(r.CreateDate),
@@ -264,6 +279,10 @@ func (st *state) dump() dumpState {
 		d.Roles = append(d.Roles, x)
 	}
 	slices.SortFunc(d.Roles, func(a, b dumpRole) int { return strings.Compare(a.RoleName, b.RoleName) })
+}
+
+// dumpPolicies adds the managed policies with their versions, sorted.
+func (st *state) dumpPolicies(d *dumpState) {
 	for _, p := range st.policies {
 		x := dumpPolicy{
 			Arn: p.Arn, PolicyName: p.PolicyName, PolicyId: p.PolicyId, Path: pathOf(p.Path), Description: p.Description,
@@ -282,6 +301,10 @@ func (st *state) dump() dumpState {
 		d.Policies = append(d.Policies, x)
 	}
 	slices.SortFunc(d.Policies, func(a, b dumpPolicy) int { return strings.Compare(a.Arn, b.Arn) })
+}
+
+// dumpCredentials adds the access keys and login profiles, sorted.
+func (st *state) dumpCredentials(d *dumpState) {
 	for _, k := range st.keys {
 		d.AccessKeys = append(d.AccessKeys, dumpKey{
 			AccessKeyId: k.AccessKeyId, UserName: k.UserName, Status: k.Status, CreateDate: dumpTime(k.CreateDate),
@@ -296,6 +319,10 @@ func (st *state) dump() dumpState {
 		})
 	}
 	slices.SortFunc(d.LoginProfiles, func(a, b dumpLogin) int { return strings.Compare(fold(a.UserName), fold(b.UserName)) })
+}
+
+// dumpAnalyzer adds the archive rules and findings, sorted.
+func (st *state) dumpAnalyzer(d *dumpState) {
 	for _, name := range sortedKeys(st.rules) {
 		d.ArchiveRules = append(d.ArchiveRules, st.rules[name].json())
 	}
@@ -305,6 +332,10 @@ func (st *state) dump() dumpState {
 		})
 	}
 	slices.SortFunc(d.Findings, func(a, b dumpFinding) int { return strings.Compare(a.Id, b.Id) })
+}
+
+// dumpS3SNS adds the buckets, objects, topics and published messages, sorted.
+func (st *state) dumpS3SNS(d *dumpState) {
 	for _, name := range sortedKeys(st.buckets) {
 		b := st.buckets[name]
 		d.Buckets = append(d.Buckets, dumpBucket{Name: name, CreationDate: dumpTime(b.created)})
@@ -330,5 +361,4 @@ func (st *state) dump() dumpState {
 			MessageAttributes: maps.Clone(m.MessageAttributes), MessageGroupId: m.MessageGroupID, Time: dumpTime(m.Time),
 		})
 	}
-	return d
 }

@@ -44,51 +44,15 @@ func (s *Server) listEntitiesForPolicy(p queryParams) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	filter := p.get("EntityFilter")
-	if filter != "" && !slices.Contains(entityFilters, filter) {
-		return nil, validationError("1 validation error detected: Value '%s' at 'entityFilter' failed to satisfy constraint: Member must satisfy enum value set: [%s]", filter, strings.Join(entityFilters, ", "))
-	}
-	usage := p.get("PolicyUsageFilter")
-	if usage != "" && usage != "PermissionsPolicy" && usage != "PermissionsBoundary" {
-		return nil, validationError("1 validation error detected: Value '%s' at 'policyUsageFilter' failed to satisfy constraint: Member must satisfy enum value set: [PermissionsPolicy, PermissionsBoundary]", usage)
+	filter, usage, aerr := entityFilterParams(p)
+	if aerr != nil {
+		return nil, aerr
 	}
 	prefix, aerr := pathPrefix(p)
 	if aerr != nil {
 		return nil, aerr
 	}
-	want := func(kind string) bool {
-		return filter == "" || filter == kind || strings.HasSuffix(filter, "ManagedPolicy")
-	}
-	uses := func(attached []snapshot.AttachedPolicy, boundary *snapshot.PermissionsBoundary) bool {
-		if usage != "PermissionsBoundary" && slices.ContainsFunc(attached, func(a snapshot.AttachedPolicy) bool { return a.PolicyArn == pol.Arn }) {
-			return true
-		}
-		return usage != "PermissionsPolicy" && boundary != nil && boundary.PermissionsBoundaryArn == pol.Arn
-	}
-
-	// One sequence, groups then users then roles, paged as a whole.
-	var entities []any
-	if want("Group") {
-		for _, g := range s.st.groups {
-			if strings.HasPrefix(pathOf(g.Path), prefix) && uses(g.AttachedManagedPolicies, nil) {
-				entities = append(entities, xmlPolicyGroup{GroupName: g.GroupName, GroupId: g.GroupId})
-			}
-		}
-	}
-	if want("User") {
-		for _, u := range s.st.users {
-			if strings.HasPrefix(pathOf(u.Path), prefix) && uses(u.AttachedManagedPolicies, u.PermissionsBoundary) {
-				entities = append(entities, xmlPolicyUser{UserName: u.UserName, UserId: u.UserId})
-			}
-		}
-	}
-	if want("Role") {
-		for _, r := range s.st.roles {
-			if strings.HasPrefix(pathOf(r.Path), prefix) && uses(r.AttachedManagedPolicies, r.PermissionsBoundary) {
-				entities = append(entities, xmlPolicyRole{RoleName: r.RoleName, RoleId: r.RoleId})
-			}
-		}
-	}
+	entities := s.policyEntities(entityQuery{arn: pol.Arn, filter: filter, usage: usage, prefix: prefix})
 	pg, aerr := s.iamPage(p, len(entities), "ListEntitiesForPolicy|"+pol.Arn+"|"+filter+"|"+usage+"|"+prefix)
 	if aerr != nil {
 		return nil, aerr
@@ -108,4 +72,67 @@ func (s *Server) listEntitiesForPolicy(p queryParams) (any, *apiError) {
 		}
 	}
 	return res, nil
+}
+
+// entityFilterParams reads and checks EntityFilter and PolicyUsageFilter.
+func entityFilterParams(p queryParams) (filter, usage string, aerr *apiError) {
+	filter = p.get("EntityFilter")
+	if filter != "" && !slices.Contains(entityFilters, filter) {
+		return "", "", validationError("1 validation error detected: Value '%s' at 'entityFilter' failed to satisfy constraint: Member must satisfy enum value set: [%s]", filter, strings.Join(entityFilters, ", "))
+	}
+	usage = p.get("PolicyUsageFilter")
+	if usage != "" && usage != "PermissionsPolicy" && usage != "PermissionsBoundary" {
+		return "", "", validationError("1 validation error detected: Value '%s' at 'policyUsageFilter' failed to satisfy constraint: Member must satisfy enum value set: [PermissionsPolicy, PermissionsBoundary]", usage)
+	}
+	return filter, usage, nil
+}
+
+// entityQuery is what ListEntitiesForPolicy selects by.
+type entityQuery struct {
+	arn, filter, usage, prefix string
+}
+
+// wants reports whether the filter selects entities of kind.
+func (q entityQuery) wants(kind string) bool {
+	return q.filter == "" || q.filter == kind || strings.HasSuffix(q.filter, "ManagedPolicy")
+}
+
+// selects reports whether an entity at path uses the policy as the usage
+// filter asks.
+func (q entityQuery) selects(path string, attached []snapshot.AttachedPolicy, boundary *snapshot.PermissionsBoundary) bool {
+	if !strings.HasPrefix(pathOf(path), q.prefix) {
+		return false
+	}
+	if q.usage != "PermissionsBoundary" && slices.ContainsFunc(attached, func(a snapshot.AttachedPolicy) bool { return a.PolicyArn == q.arn }) {
+		return true
+	}
+	return q.usage != "PermissionsPolicy" && boundary != nil && boundary.PermissionsBoundaryArn == q.arn
+}
+
+// policyEntities is one sequence, groups then users then roles, paged as
+// a whole.
+func (s *Server) policyEntities(q entityQuery) []any {
+	var entities []any
+	if q.wants("Group") {
+		for _, g := range s.st.groups {
+			if q.selects(g.Path, g.AttachedManagedPolicies, nil) {
+				entities = append(entities, xmlPolicyGroup{GroupName: g.GroupName, GroupId: g.GroupId})
+			}
+		}
+	}
+	if q.wants("User") {
+		for _, u := range s.st.users {
+			if q.selects(u.Path, u.AttachedManagedPolicies, u.PermissionsBoundary) {
+				entities = append(entities, xmlPolicyUser{UserName: u.UserName, UserId: u.UserId})
+			}
+		}
+	}
+	if q.wants("Role") {
+		for _, r := range s.st.roles {
+			if q.selects(r.Path, r.AttachedManagedPolicies, r.PermissionsBoundary) {
+				entities = append(entities, xmlPolicyRole{RoleName: r.RoleName, RoleId: r.RoleId})
+			}
+		}
+	}
+	return entities
 }

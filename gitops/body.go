@@ -145,6 +145,26 @@ func fileLoc(f FileChange) string {
 
 func buildBody(req Request, res *Result, cfg iamprune.Propose, ps []bodyPolicy, plan string, diffCap, evCap, planCap []int) string {
 	var b strings.Builder
+	writeOverview(&b, req, res, cfg, ps)
+	writeTodo(&b, res, ps)
+	writePolicyChanges(&b, ps, diffCap, evCap)
+
+	b.WriteString("### How to reject this change\n\n")
+	b.WriteString("- **Close this pull request.** iamprune does not reopen a closed proposal; it proposes again only when its refinement changes (for example when more permissions age out).\n")
+	b.WriteString("- **To keep these permissions for good**, add an exception for the principal (optionally only for the services that must stay) through the exceptions pull-request workflow: see iamprune's `docs/exceptions.md`. Once it is merged, iamprune stops proposing their removal.\n")
+	b.WriteString("- Do not push commits to this branch: iamprune adds each run's proposals to it and stops updating it once it holds commits of others. Merge, then change the code as usual.\n\n")
+
+	if plan != "" && planCap[0] != 0 {
+		b.WriteString("<details><summary>The plan this proposal comes from</summary>\n\n")
+		b.WriteString(cut(plan, planCap[0], "\n\n_… plan truncated to fit GitHub's size limit._"))
+		b.WriteString("\n\n</details>\n")
+	}
+	return b.String()
+}
+
+// writeOverview writes the heading, the counts and the table of policies,
+// with those earlier runs put on the branch.
+func writeOverview(b *strings.Builder, req Request, res *Result, cfg iamprune.Propose, ps []bodyPolicy) {
 	written, paths := 0, map[string]bool{}
 	for _, p := range ps {
 		if p.fc.Status == StatusWritten {
@@ -152,15 +172,15 @@ func buildBody(req Request, res *Result, cfg iamprune.Propose, ps []bodyPolicy, 
 			paths[p.fc.Path] = true
 		}
 	}
-	fmt.Fprintf(&b, "## Least-privilege proposal for AWS account %s\n\n", req.Account)
+	fmt.Fprintf(b, "## Least-privilege proposal for AWS account %s\n\n", req.Account)
 	b.WriteString("IAM Access Analyzer found permissions that the principals below were granted but did not use. " +
 		"iamprune narrowed their policies to what was used, in the code that defines them. " +
 		"**Nothing in AWS has changed**: when this pull request is merged, your normal deployment applies it.\n\n")
-	fmt.Fprintf(&b, "%d %s refined in %d %s", written, plural(written, "policy", "policies"), len(paths), plural(len(paths), "file", "files"))
+	fmt.Fprintf(b, "%d %s refined in %d %s", written, plural(written, "policy", "policies"), len(paths), plural(len(paths), "file", "files"))
 	if req.RunID != "" {
-		fmt.Fprintf(&b, " · iamprune run `%s`", req.RunID)
+		fmt.Fprintf(b, " · iamprune run `%s`", req.RunID)
 	}
-	fmt.Fprintf(&b, " · branch `%s` → `%s`\n\n", res.Branch, cfg.Base)
+	fmt.Fprintf(b, " · branch `%s` → `%s`\n\n", res.Branch, cfg.Base)
 
 	b.WriteString("| Principal | Policy | File | Result |\n|---|---|---|---|\n")
 	for _, p := range ps {
@@ -172,18 +192,21 @@ func buildBody(req Request, res *Result, cfg iamprune.Propose, ps []bodyPolicy, 
 		if p.fc.ExtraParts > 0 {
 			r += fmt.Sprintf(", **+%d new %s needed**", p.fc.ExtraParts, plural(p.fc.ExtraParts, "policy", "policies"))
 		}
-		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", p.fc.Principal, p.fc.Name, fileLoc(p.fc), r)
+		fmt.Fprintf(b, "| `%s` | `%s` | %s | %s |\n", p.fc.Principal, p.fc.Name, fileLoc(p.fc), r)
 	}
 	b.WriteString("\n")
 	if len(res.earlier) > 0 {
 		b.WriteString("### Also on this branch\n\nEarlier iamprune runs proposed these refinements too; the Files tab shows their diffs, and the branch's commit messages name each run.\n\n")
 		b.WriteString("| Principal | Policy | File |\n|---|---|---|\n")
 		for _, e := range res.earlier {
-			fmt.Fprintf(&b, "| `%s` | `%s` | `%s` |\n", e.Principal, e.Name, e.Loc)
+			fmt.Fprintf(b, "| `%s` | `%s` | `%s` |\n", e.Principal, e.Name, e.Loc)
 		}
 		b.WriteString("\n")
 	}
+}
 
+// writeTodo lists what a person must do besides merging.
+func writeTodo(b *strings.Builder, res *Result, ps []bodyPolicy) {
 	var todo []string
 	for _, p := range ps {
 		f := p.fc
@@ -208,10 +231,14 @@ func buildBody(req Request, res *Result, cfg iamprune.Propose, ps []bodyPolicy, 
 		}
 		b.WriteString("\n")
 	}
+}
 
+// writePolicyChanges writes each policy's evidence and diff, cut to their
+// caps (-1: no cap; 0: omitted).
+func writePolicyChanges(b *strings.Builder, ps []bodyPolicy, diffCap, evCap []int) {
 	b.WriteString("### Policy changes\n\n")
 	for i, p := range ps {
-		fmt.Fprintf(&b, "#### `%s` of `%s`\n\n%s (%s, mapped by %s)\n\n", p.fc.Name, p.fc.Principal, fileLoc(p.fc), p.fc.Form, p.fc.MappedBy)
+		fmt.Fprintf(b, "#### `%s` of `%s`\n\n%s (%s, mapped by %s)\n\n", p.fc.Name, p.fc.Principal, fileLoc(p.fc), p.fc.Form, p.fc.MappedBy)
 		b.WriteString("**Evidence**\n\n")
 		ev := p.evidence
 		if ev == "" {
@@ -221,17 +248,17 @@ func buildBody(req Request, res *Result, cfg iamprune.Propose, ps []bodyPolicy, 
 		rest := diffCap[i]
 		if rest != 0 {
 			d := cut(p.diff, rest, "… diff truncated to fit GitHub's size limit; see the Files tab.\n")
-			fmt.Fprintf(&b, "```diff\n%s```\n\n", d)
+			fmt.Fprintf(b, "```diff\n%s```\n\n", d)
 			if rest > 0 {
 				rest = max(0, rest-len(d))
 			}
 			for k, e := range p.extra {
 				if rest == 0 {
-					fmt.Fprintf(&b, "_Additional document %d of %d omitted: it did not fit GitHub's size limit; get it from `iamprune plan -o json`._\n\n", k+2, len(p.extra)+1)
+					fmt.Fprintf(b, "_Additional document %d of %d omitted: it did not fit GitHub's size limit; get it from `iamprune plan -o json`._\n\n", k+2, len(p.extra)+1)
 					continue
 				}
 				x := cut(e, rest, "… truncated; get the whole document from `iamprune plan -o json`.\n")
-				fmt.Fprintf(&b, "Additional document %d of %d (a new policy):\n\n```json\n%s```\n\n", k+2, len(p.extra)+1, x)
+				fmt.Fprintf(b, "Additional document %d of %d (a new policy):\n\n```json\n%s```\n\n", k+2, len(p.extra)+1, x)
 				if rest > 0 {
 					rest = max(0, rest-len(x))
 				}
@@ -240,16 +267,4 @@ func buildBody(req Request, res *Result, cfg iamprune.Propose, ps []bodyPolicy, 
 			b.WriteString("_Diff omitted to fit GitHub's size limit; see the Files tab._\n\n")
 		}
 	}
-
-	b.WriteString("### How to reject this change\n\n")
-	b.WriteString("- **Close this pull request.** iamprune does not reopen a closed proposal; it proposes again only when its refinement changes (for example when more permissions age out).\n")
-	b.WriteString("- **To keep these permissions for good**, add an exception for the principal (optionally only for the services that must stay) through the exceptions pull-request workflow: see iamprune's `docs/exceptions.md`. Once it is merged, iamprune stops proposing their removal.\n")
-	b.WriteString("- Do not push commits to this branch: iamprune adds each run's proposals to it and stops updating it once it holds commits of others. Merge, then change the code as usual.\n\n")
-
-	if plan != "" && planCap[0] != 0 {
-		b.WriteString("<details><summary>The plan this proposal comes from</summary>\n\n")
-		b.WriteString(cut(plan, planCap[0], "\n\n_… plan truncated to fit GitHub's size limit._"))
-		b.WriteString("\n\n</details>\n")
-	}
-	return b.String()
 }

@@ -19,14 +19,11 @@ import (
 	"net/http"
 	"path"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/policy"
@@ -141,7 +138,6 @@ type target struct {
 // request. Files that cannot be edited make it fail with an EINVALID error
 // naming each file and pointer; nothing is pushed then.
 func (p *Proposer) Propose(ctx context.Context, req Request) (*Result, error) {
-	cfg := p.Config
 	log := p.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -150,38 +146,9 @@ func (p *Proposer) Propose(ctx context.Context, req Request) (*Result, error) {
 	if p.Now != nil {
 		now = p.Now
 	}
-	if cfg.Mode == "" {
-		cfg.Mode = iamprune.ProposeGitHub
-	}
-	if cfg.Base == "" {
-		cfg.Base = "main"
-	}
-	switch {
-	case cfg.Mode != iamprune.ProposeGitHub && cfg.Mode != iamprune.ProposeLocal:
-		return nil, iamprune.Errorf(iamprune.EINVALID, "propose.mode: %q is not github or local", cfg.Mode)
-	case cfg.Repo == "":
-		return nil, iamprune.Errorf(iamprune.EINVALID, "propose.repo: required (a git URL or a local path)")
-	case req.Account == "":
-		return nil, iamprune.Errorf(iamprune.EINVALID, "propose: the request names no account")
-	}
-	owner, name := "", ""
-	if cfg.Mode == iamprune.ProposeGitHub {
-		var ok bool
-		if cfg.GitHubRepo != "" {
-			owner, name, ok = strings.Cut(cfg.GitHubRepo, "/")
-			ok = ok && owner != "" && name != "" && !strings.Contains(name, "/")
-			if !ok {
-				return nil, iamprune.Errorf(iamprune.EINVALID, "propose.github_repo: %q is not OWNER/NAME", cfg.GitHubRepo)
-			}
-		} else if owner, name, ok = ownerRepo(cfg.Repo); !ok {
-			return nil, iamprune.Errorf(iamprune.EINVALID, "propose.github_repo: required when propose.repo (%q) is not a GitHub URL", redact(cfg.Repo))
-		}
-	}
-	if cfg.Mode == iamprune.ProposeGitHub && p.Token != "" {
-		// Checked before anything is pushed.
-		if err := checkTokenURL(p.apiURL()); err != nil {
-			return nil, iamprune.Errorf(iamprune.EINVALID, "propose.github_api: %v", err)
-		}
+	cfg, owner, name, err := p.checkRequest(req)
+	if err != nil {
+		return nil, err
 	}
 	res := &Result{Mode: cfg.Mode, Branch: Branch(req.Account)}
 
@@ -203,19 +170,74 @@ func (p *Proposer) Propose(ctx context.Context, req Request) (*Result, error) {
 	}
 	defer h.cleanup()
 	run := proposal{p: p, cfg: cfg, req: req, h: h, owner: owner, name: name, log: log, now: now, targets: targets}
-	// Another run (a worker handling another finding of the account) may
-	// push between our fetch and push; the proposal is then rebuilt on top
-	// of its commit.
+	return run.buildRetrying(ctx, res)
+}
+
+// checkRequest fills the configuration's defaults and checks it and the
+// request before anything is fetched or pushed; in github mode it also
+// resolves the repository's owner and name.
+func (p *Proposer) checkRequest(req Request) (cfg iamprune.Propose, owner, name string, err error) {
+	cfg = p.Config
+	if cfg.Mode == "" {
+		cfg.Mode = iamprune.ProposeGitHub
+	}
+	if cfg.Base == "" {
+		cfg.Base = "main"
+	}
+	switch {
+	case cfg.Mode != iamprune.ProposeGitHub && cfg.Mode != iamprune.ProposeLocal:
+		return cfg, "", "", iamprune.Errorf(iamprune.EINVALID, "propose.mode: %q is not github or local", cfg.Mode)
+	case cfg.Repo == "":
+		return cfg, "", "", iamprune.Errorf(iamprune.EINVALID, "propose.repo: required (a git URL or a local path)")
+	case req.Account == "":
+		return cfg, "", "", iamprune.Errorf(iamprune.EINVALID, "propose: the request names no account")
+	}
+	if cfg.Mode != iamprune.ProposeGitHub {
+		return cfg, "", "", nil
+	}
+	if owner, name, err = githubRepo(cfg); err != nil {
+		return cfg, "", "", err
+	}
+	if p.Token != "" {
+		// Checked before anything is pushed.
+		if err := checkTokenURL(p.apiURL()); err != nil {
+			return cfg, "", "", iamprune.Errorf(iamprune.EINVALID, "propose.github_api: %v", err)
+		}
+	}
+	return cfg, owner, name, nil
+}
+
+// githubRepo is the owner and name of the GitHub repository: from
+// propose.github_repo, else from the repository URL.
+func githubRepo(cfg iamprune.Propose) (owner, name string, err error) {
+	if cfg.GitHubRepo == "" {
+		owner, name, ok := ownerRepo(cfg.Repo)
+		if !ok {
+			return "", "", iamprune.Errorf(iamprune.EINVALID, "propose.github_repo: required when propose.repo (%q) is not a GitHub URL", redact(cfg.Repo))
+		}
+		return owner, name, nil
+	}
+	owner, name, ok := strings.Cut(cfg.GitHubRepo, "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return "", "", iamprune.Errorf(iamprune.EINVALID, "propose.github_repo: %q is not OWNER/NAME", cfg.GitHubRepo)
+	}
+	return owner, name, nil
+}
+
+// buildRetrying builds the proposal. Another run (a worker handling
+// another finding of the account) may push between our fetch and push;
+// the proposal is then rebuilt on top of its commit.
+func (r *proposal) buildRetrying(ctx context.Context, res *Result) (*Result, error) {
 	for attempt := 1; ; attempt++ {
 		out := *res
 		out.Unmapped = append([]Unmapped{}, res.Unmapped...)
-		err := run.build(ctx, &out)
+		err := r.build(ctx, &out)
 		if errors.Is(err, errBranchMoved) && attempt < 3 {
-			log.Info("propose: branch moved, rebuilding", "branch", res.Branch, "attempt", attempt)
+			r.log.Info("propose: branch moved, rebuilding", "branch", res.Branch, "attempt", attempt)
 			continue
 		}
 		if errors.Is(err, errBranchMoved) {
-			return nil, iamprune.Errorf(iamprune.ECONFLICT, "propose: %s: branch %s kept moving while iamprune updated it; run again", redact(cfg.Repo), res.Branch)
+			return nil, iamprune.Errorf(iamprune.ECONFLICT, "propose: %s: branch %s kept moving while iamprune updated it; run again", redact(r.cfg.Repo), res.Branch)
 		}
 		if err != nil {
 			return nil, err
@@ -240,7 +262,7 @@ type proposal struct {
 // branch's tip when the branch exists (so that earlier runs' proposals for
 // other principals stay), else on top of base.
 func (r *proposal) build(ctx context.Context, res *Result) error {
-	cfg, req, h, log := r.cfg, r.req, r.h, r.log
+	cfg, req, h := r.cfg, r.req, r.h
 	author := cfg.AuthorName
 	if author == "" {
 		author = "iamprune"
@@ -257,11 +279,72 @@ func (r *proposal) build(ctx context.Context, res *Result) error {
 	if err != nil {
 		return err
 	}
-	tree, baseTree, earlier, onTip := st.tree, st.baseTree, st.earlier, st.onTip
+	changed, err := r.editFiles(st, res)
+	if err != nil {
+		return err
+	}
+	written := 0
+	for _, f := range res.Files {
+		if f.Status == StatusWritten {
+			written++
+		}
+	}
+	res.earlier = supersede(st.earlier, res.Files)
+	total := len(res.earlier)
+	for _, f := range res.Files {
+		if f.Status != StatusRemoveByHand {
+			total++
+		}
+	}
+	pr := prText{
+		title: fmt.Sprintf("iamprune: least privilege for account %s (%d %s)", req.Account, total, plural(total, "policy", "policies")),
+		body:  renderBody(req, res, r.owner, cfg),
+	}
+	if len(changed) == 0 {
+		return r.unchanged(ctx, res, tip, st.onTip, pr)
+	}
+	commit := &object.Commit{
+		Message:      commitMessage(req, res.Files, written),
+		ParentHashes: st.parents,
+	}
+	commit.Author = object.Signature{Name: author, Email: cfg.AuthorEmail, When: r.now()}
+	commit.Committer = commit.Author
+	if err := r.commitAndPublish(ctx, res, st, tip, changed, commit); err != nil {
+		return err
+	}
+	r.log.Info("propose: branch updated", "branch", res.Branch, "commit", res.Commit, "files", len(changed), "on_branch_tip", st.onTip)
+	res.Summary = fmt.Sprintf("branch %s: commit %s refines %d %s in %d %s", res.Branch, res.Commit[:12], written, plural(written, "policy", "policies"), len(changed), plural(len(changed), "file", "files"))
+	if len(res.earlier) > 0 {
+		res.Summary += fmt.Sprintf(" (the branch also holds %d earlier %s)", len(res.earlier), plural(len(res.earlier), "proposal", "proposals"))
+	}
+	if len(st.dropped) > 0 {
+		res.Summary += fmt.Sprintf(" (earlier proposals in %s were dropped: %s changed these files since; later runs propose them again)", strings.Join(st.dropped, ", "), cfg.Base)
+	}
+	if cfg.Mode == iamprune.ProposeGitHub {
+		pull, err := r.p.pullRequest(ctx, r.owner, r.name, res.Branch, cfg.Base, pr.title, pr.body, res.Commit, true)
+		if err != nil {
+			return err
+		}
+		res.PullRequest = pull
+		verb := "opened"
+		if pull.Updated {
+			verb = "updated"
+		}
+		res.Summary += fmt.Sprintf("; pull request #%d %s: %s", pull.Number, verb, pull.URL)
+	}
+	return nil
+}
 
-	targets, dups := distinctTargets(tree, r.targets)
+// prText is the pull request's title and body.
+type prText struct{ title, body string }
+
+// editFiles writes every target into its file, recording each in res, and
+// returns the files whose content changed. Targets that cannot be edited
+// fail the proposal with one EINVALID error naming them all.
+func (r *proposal) editFiles(st *branch, res *Result) (map[string][]byte, error) {
+	targets, dups := distinctTargets(st.tree, r.targets)
 	res.Unmapped = append(res.Unmapped, dups...)
-	e := editor{tree: tree, base: baseTree, files: map[string][]byte{}, orig: map[string][]byte{}, earlier: earlier, branch: res.Branch}
+	e := editor{tree: st.tree, base: st.baseTree, files: map[string][]byte{}, orig: map[string][]byte{}, earlier: st.earlier, branch: res.Branch}
 	var failures []string
 	for _, t := range targets {
 		fc, err := e.edit(t)
@@ -277,7 +360,7 @@ func (r *proposal) build(ctx context.Context, res *Result) error {
 		res.Files = append(res.Files, fc)
 	}
 	if len(failures) > 0 {
-		return iamprune.Errorf(iamprune.EINVALID, "propose: cannot write %d of %d policies:\n  %s", len(failures), len(targets), strings.Join(failures, "\n  "))
+		return nil, iamprune.Errorf(iamprune.EINVALID, "propose: cannot write %d of %d policies:\n  %s", len(failures), len(targets), strings.Join(failures, "\n  "))
 	}
 	changed := map[string][]byte{}
 	for p, c := range e.files {
@@ -285,203 +368,51 @@ func (r *proposal) build(ctx context.Context, res *Result) error {
 			changed[p] = c
 		}
 	}
-	written := 0
-	for _, f := range res.Files {
-		if f.Status == StatusWritten {
-			written++
-		}
-	}
-	res.earlier = supersede(earlier, res.Files)
-	total := len(res.earlier)
-	for _, f := range res.Files {
-		if f.Status != StatusRemoveByHand {
-			total++
-		}
-	}
-	title := fmt.Sprintf("iamprune: least privilege for account %s (%d %s)", req.Account, total, plural(total, "policy", "policies"))
-	body := renderBody(req, res, r.owner, cfg)
-	if len(changed) == 0 && !onTip {
-		res.NoChange = true
-		res.Summary = fmt.Sprintf("no proposal: %s already holds the refined policies", cfg.Base)
+	return changed, nil
+}
+
+// unchanged records that no file changes: base, or the branch's tip (whose
+// pull request is then brought up to date), already holds the refinements.
+func (r *proposal) unchanged(ctx context.Context, res *Result, tip *object.Commit, onTip bool, pr prText) error {
+	res.NoChange = true
+	if !onTip {
+		res.Summary = fmt.Sprintf("no proposal: %s already holds the refined policies", r.cfg.Base)
 		return nil
 	}
-	if len(changed) == 0 {
-		res.NoChange = true
-		res.Commit = tip.Hash.String()
-		res.Summary = fmt.Sprintf("branch %s already holds these refinements (commit %s); nothing pushed", res.Branch, tip.Hash.String()[:12])
-		if cfg.Mode == iamprune.ProposeGitHub {
-			pr, err := r.p.pullRequest(ctx, r.owner, r.name, res.Branch, cfg.Base, title, body, tip.Hash.String(), false)
-			if err != nil {
-				return err
-			}
-			res.PullRequest = pr
+	res.Commit = tip.Hash.String()
+	res.Summary = fmt.Sprintf("branch %s already holds these refinements (commit %s); nothing pushed", res.Branch, tip.Hash.String()[:12])
+	if r.cfg.Mode == iamprune.ProposeGitHub {
+		pull, err := r.p.pullRequest(ctx, r.owner, r.name, res.Branch, r.cfg.Base, pr.title, pr.body, tip.Hash.String(), false)
+		if err != nil {
+			return err
 		}
-		return nil
+		res.PullRequest = pull
 	}
-	treeHash, err := writeTree(h.repo.Storer, tree, changed)
+	return nil
+}
+
+// commitAndPublish writes the changed files' tree and the commit, and
+// moves the branch to it.
+func (r *proposal) commitAndPublish(ctx context.Context, res *Result, st *branch, tip *object.Commit, changed map[string][]byte, commit *object.Commit) error {
+	treeHash, err := writeTree(r.h.repo.Storer, st.tree, changed)
 	if err != nil {
 		return fmt.Errorf("propose: build tree: %w", err)
 	}
-
-	sig := object.Signature{Name: author, Email: cfg.AuthorEmail, When: r.now()}
-	commit := &object.Commit{
-		Author:       sig,
-		Committer:    sig,
-		Message:      commitMessage(req, res.Files, written),
-		TreeHash:     treeHash,
-		ParentHashes: st.parents,
-	}
-	ch, err := writeCommit(h.repo.Storer, commit)
+	commit.TreeHash = treeHash
+	ch, err := writeCommit(r.h.repo.Storer, commit)
 	if err != nil {
 		return fmt.Errorf("propose: commit: %w", err)
 	}
 	// From base over an existing tip only when base holds all of the tip's
 	// changes; otherwise the new commit descends from the tip.
-	if err := h.publish(ctx, res.Branch, ch, tip, !onTip); err != nil {
+	if err := r.h.publish(ctx, res.Branch, ch, tip, !st.onTip); err != nil {
 		if errors.Is(err, errBranchMoved) {
 			return err
 		}
-		return iamprune.Errorf(iamprune.ECONFLICT, "propose: %s: %v", redact(cfg.Repo), err)
+		return iamprune.Errorf(iamprune.ECONFLICT, "propose: %s: %v", redact(r.cfg.Repo), err)
 	}
 	res.Commit = ch.String()
-	log.Info("propose: branch updated", "branch", res.Branch, "commit", res.Commit, "files", len(changed), "on_branch_tip", onTip)
-	res.Summary = fmt.Sprintf("branch %s: commit %s refines %d %s in %d %s", res.Branch, res.Commit[:12], written, plural(written, "policy", "policies"), len(changed), plural(len(changed), "file", "files"))
-	if len(res.earlier) > 0 {
-		res.Summary += fmt.Sprintf(" (the branch also holds %d earlier %s)", len(res.earlier), plural(len(res.earlier), "proposal", "proposals"))
-	}
-	if len(st.dropped) > 0 {
-		res.Summary += fmt.Sprintf(" (earlier proposals in %s were dropped: %s changed these files since; later runs propose them again)", strings.Join(st.dropped, ", "), cfg.Base)
-	}
-	if cfg.Mode == iamprune.ProposeGitHub {
-		pr, err := r.p.pullRequest(ctx, r.owner, r.name, res.Branch, cfg.Base, title, body, res.Commit, true)
-		if err != nil {
-			return err
-		}
-		res.PullRequest = pr
-		verb := "opened"
-		if pr.Updated {
-			verb = "updated"
-		}
-		res.Summary += fmt.Sprintf("; pull request #%d %s: %s", pr.Number, verb, pr.URL)
-	}
 	return nil
-}
-
-// branch is what a proposal is built on.
-type branch struct {
-	// tree holds the files the edits start from; parents are the new
-	// commit's.
-	tree, baseTree *object.Tree
-	parents        []plumbing.Hash
-	// onTip: the branch exists and the new commit descends from its tip.
-	onTip   bool
-	earlier []entry
-	// dropped are files the branch changed in earlier runs whose
-	// proposals are dropped because base changed them too.
-	dropped []string
-}
-
-// branchState decides what the proposal is built on. Without a branch, or
-// when base already holds everything the branch changed (its pull request
-// was merged), on base. Otherwise on the tip, so that earlier runs'
-// proposals stay; when base moved since the branch forked, the new commit
-// also merges base (files only base changed come from base), so that edits
-// start from current files and the pull request's diff stays the
-// proposals alone. A branch with commits of others is refused.
-func (r *proposal) branchState(tip, base *object.Commit, name, author string) (*branch, error) {
-	baseTree, err := base.Tree()
-	if err != nil {
-		return nil, err
-	}
-	b := &branch{tree: baseTree, baseTree: baseTree, parents: []plumbing.Hash{base.Hash}}
-	if tip == nil {
-		return b, nil
-	}
-	fail := func(err error) (*branch, error) { return nil, fmt.Errorf("propose: branch %s: %w", name, err) }
-	forks, err := tip.MergeBase(base)
-	if err != nil {
-		return fail(err)
-	}
-	if len(forks) == 0 {
-		return nil, iamprune.Errorf(iamprune.ECONFLICT, "propose: branch %s shares no history with %s; delete the branch", name, r.cfg.Base)
-	}
-	fork := forks[0]
-	forkTree, err := fork.Tree()
-	if err != nil {
-		return fail(err)
-	}
-	tipTree, err := tip.Tree()
-	if err != nil {
-		return fail(err)
-	}
-	mine, err := diffPaths(forkTree, tipTree)
-	if err != nil {
-		return fail(err)
-	}
-	merged := true
-	for p := range mine {
-		merged = merged && sameEntry(tipTree, baseTree, p)
-	}
-	if merged {
-		return b, nil
-	}
-	only, err := branchOnly(tip, base)
-	if err != nil {
-		return fail(err)
-	}
-	var foreign []string
-	for _, c := range only {
-		if c.Author.Name != author || c.Author.Email != r.cfg.AuthorEmail {
-			foreign = append(foreign, fmt.Sprintf("%s by %s <%s>", c.Hash.String()[:12], c.Author.Name, c.Author.Email))
-		}
-	}
-	if len(foreign) > 0 {
-		return nil, iamprune.Errorf(iamprune.ECONFLICT, "propose: branch %s has commits not made by iamprune (%s); merge or close the pull request, or delete the branch", name, strings.Join(foreign, ", "))
-	}
-	b.onTip, b.earlier = true, parseEntries(only)
-	if fork.Hash == base.Hash {
-		b.tree, b.parents = tipTree, []plumbing.Hash{tip.Hash}
-		return b, nil
-	}
-	theirs, err := diffPaths(forkTree, baseTree)
-	if err != nil {
-		return fail(err)
-	}
-	keep := map[string][]byte{}
-	for p := range mine {
-		switch {
-		case sameEntry(tipTree, baseTree, p):
-		case !theirs[p] && sameEntry(forkTree, baseTree, p) && fileIn(baseTree, p):
-			c, err := readFile(tipTree, p)
-			if err != nil {
-				return fail(err)
-			}
-			keep[p] = c
-		default:
-			// Both changed it: base's version wins; the dropped proposals
-			// come back with their principals' next runs.
-			b.dropped = append(b.dropped, p)
-		}
-	}
-	sort.Strings(b.dropped)
-	b.earlier = slices.DeleteFunc(b.earlier, func(e entry) bool {
-		path, _, _ := strings.Cut(e.Loc, "#")
-		return slices.Contains(b.dropped, path)
-	})
-	th, err := writeTree(r.h.repo.Storer, baseTree, keep)
-	if err != nil {
-		return fail(err)
-	}
-	if b.tree, err = object.GetTree(r.h.repo.Storer, th); err != nil {
-		return fail(err)
-	}
-	b.parents = []plumbing.Hash{tip.Hash, base.Hash}
-	return b, nil
-}
-
-func fileIn(t *object.Tree, p string) bool {
-	e, err := t.FindEntry(p)
-	return err == nil && e.Mode.IsFile()
 }
 
 func plural(n int, one, many string) string {
@@ -607,203 +538,6 @@ func loc(path, pointer string) string {
 		return path
 	}
 	return path + "#" + pointer
-}
-
-// entry is one policy an iamprune commit on the branch refined, read back
-// from its message ("- PRINCIPAL: NAME in PATH#POINTER").
-type entry struct {
-	Principal, Name, Loc string
-}
-
-// parseEntries reads the proposals of the branch's commits, oldest first;
-// a later commit's entry for the same policy replaces an earlier one.
-func parseEntries(commits []*object.Commit) []entry {
-	var out []entry
-	for _, c := range commits {
-		for _, line := range strings.Split(c.Message, "\n") {
-			rest, ok := strings.CutPrefix(line, "- ")
-			if !ok {
-				continue
-			}
-			principal, rest, ok1 := strings.Cut(rest, ": ")
-			name, where, ok2 := strings.Cut(rest, " in ")
-			if !ok1 || !ok2 || principal == "" || name == "" || where == "" {
-				continue
-			}
-			e := entry{principal, name, where}
-			out = slices.DeleteFunc(out, func(x entry) bool { return x.Principal == e.Principal && x.Name == e.Name })
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// supersede returns the earlier entries this run's files do not cover.
-func supersede(earlier []entry, files []FileChange) []entry {
-	return slices.DeleteFunc(slices.Clone(earlier), func(e entry) bool {
-		return slices.ContainsFunc(files, func(f FileChange) bool { return f.Principal == e.Principal && f.Name == e.Name })
-	})
-}
-
-// collision: the document is one the branch already proposes for another
-// principal (an earlier run); it is reported, not edited.
-type collision struct{ why string }
-
-func (c *collision) Error() string { return c.why }
-
-// editor applies policy changes to the files of tree (the branch's tip or
-// base), keeping the working copies.
-type editor struct {
-	tree, base  *object.Tree
-	files, orig map[string][]byte
-	earlier     []entry
-	branch      string
-}
-
-// edit applies one policy change to the working copy of its file.
-func (e *editor) edit(t target) (FileChange, error) {
-	fc := FileChange{Principal: t.principal, Policy: t.change.Policy, Name: t.change.Name, Path: t.path, Pointer: t.pointer, MappedBy: t.by, change: t.change}
-	src, ok := e.files[t.path]
-	if !ok {
-		b, err := readFile(e.tree, t.path)
-		if err != nil {
-			if errors.Is(err, object.ErrFileNotFound) {
-				return fc, fmt.Errorf("no such file on the base branch")
-			}
-			return fc, err
-		}
-		src, e.orig[t.path] = b, b
-	}
-	out, err := editContent(&fc, src, t.pointer)
-	var d *driftError
-	if errors.As(err, &d) && e.tree.Hash != e.base.Hash {
-		// The branch may hold an earlier run's refinement of this policy:
-		// then the document is put back as base has it and refined anew.
-		// Another principal's refinement of the same document is left alone.
-		where := loc(t.path, t.pointer)
-		own := slices.ContainsFunc(e.earlier, func(x entry) bool {
-			return x.Principal == t.principal && x.Name == t.change.Name && x.Loc == where
-		})
-		if !own {
-			for _, x := range e.earlier {
-				if x.Loc == where && x.Name == t.change.Name {
-					return fc, &collision{fmt.Sprintf("same file and pointer as %s of %s, which branch %s already proposes (an earlier run) with a different refinement: the code defines one policy for both, so refining it for one may remove access the other uses; give each its own policy", x.Name, x.Principal, e.branch)}
-				}
-			}
-			return fc, err
-		}
-		if spliced, ok := e.fromBase(src, t); ok {
-			fc = FileChange{Principal: fc.Principal, Policy: fc.Policy, Name: fc.Name, Path: fc.Path, Pointer: fc.Pointer, MappedBy: fc.MappedBy, change: fc.change}
-			out, err = editContent(&fc, spliced, t.pointer)
-		}
-	}
-	if err != nil {
-		return fc, err
-	}
-	e.files[t.path] = out
-	return fc, nil
-}
-
-// fromBase returns src with t's document replaced by its text on base.
-func (e *editor) fromBase(src []byte, t target) ([]byte, bool) {
-	bsrc, err := readFile(e.base, t.path)
-	if err != nil {
-		return nil, false
-	}
-	_, bs, err1 := openSite(t.path, bsrc, t.pointer, t.change)
-	_, ts, err2 := openSite(t.path, src, t.pointer, t.change)
-	if err1 != nil || err2 != nil {
-		return nil, false
-	}
-	b0, b1, err1 := bs.span()
-	s0, s1, err2 := ts.span()
-	if err1 != nil || err2 != nil {
-		return nil, false
-	}
-	out := append(append(append([]byte{}, src[:s0]...), bsrc[b0:b1]...), src[s1:]...)
-	return out, true
-}
-
-// openSite locates chg's policy document in src, the content of file.
-func openSite(file string, src []byte, pointer string, chg iamprune.PolicyChange) (string, site, error) {
-	form, err := fileForm(file, src)
-	if err != nil {
-		return "", nil, err
-	}
-	if form == FormJSON && pointer != "" && !strings.HasPrefix(pointer, "/") {
-		return form, nil, fmt.Errorf("pointer must be a JSON pointer (/a/b) in a JSON policy file")
-	}
-	var s site
-	switch form {
-	case FormJSON, FormCFNJSON:
-		s, err = cfnJSONSite(src, form, pointer, chg)
-	case FormCFNYAML:
-		s, err = newYAMLSite(src, pointer, chg)
-	case FormTerraform:
-		s, err = newTFSite(src, pointer, chg)
-	}
-	return form, s, err
-}
-
-// editContent applies fc's change to src, the content of fc.Path, setting
-// fc's Form, Status and ExtraParts.
-func editContent(fc *FileChange, src []byte, pointer string) ([]byte, error) {
-	chg := fc.change
-	before, err := policy.Parse(chg.Before)
-	if err != nil {
-		return nil, fmt.Errorf("plan: Before: %v", err)
-	}
-	form, err := fileForm(fc.Path, src)
-	if err != nil {
-		return nil, err
-	}
-	fc.Form = form
-	if form == FormJSON && pointer != "" && !strings.HasPrefix(pointer, "/") {
-		return nil, fmt.Errorf("pointer must be a JSON pointer (/a/b) in a JSON policy file")
-	}
-	if len(chg.After) == 0 {
-		// Deleting resources or files is left to people: references to
-		// them elsewhere are beyond what iamprune can see.
-		fc.Status = StatusRemoveByHand
-		return src, nil
-	}
-	after, err := policy.Parse(chg.After[0])
-	if err != nil {
-		return nil, fmt.Errorf("plan: After[0]: %v", err)
-	}
-	fc.ExtraParts = len(chg.After) - 1
-	_, s, err := openSite(fc.Path, src, pointer, chg)
-	if err != nil {
-		return nil, err
-	}
-	if fc.Status, err = applyChange(s, before, after); err != nil {
-		return nil, err
-	}
-	out, err := s.result()
-	if err != nil {
-		return nil, err
-	}
-	if err := verify(form, out); err != nil {
-		return nil, fmt.Errorf("the edited file would not parse (%v); nothing written", err)
-	}
-	return out, nil
-}
-
-// verify re-parses an edited file, so that a bug in a text edit can never
-// be proposed.
-func verify(form string, out []byte) error {
-	switch form {
-	case FormJSON, FormCFNJSON:
-		_, err := parseJSONOffsets(out)
-		return err
-	case FormCFNYAML:
-		var n yaml.Node
-		return yaml.Unmarshal(out, &n)
-	case FormTerraform:
-		_, err := parseTF(out)
-		return err
-	}
-	return nil
 }
 
 func commitMessage(req Request, files []FileChange, written int) string {

@@ -170,35 +170,12 @@ func (e *Email) deliver(ctx context.Context, from string, rcpts []*mail.Address,
 		return err
 	}
 	if e.startTLS() {
-		if ok, _ := c.Extension("STARTTLS"); !ok {
-			return permanent(errors.New("server does not offer STARTTLS (set starttls: false only for a trusted local relay)"))
-		}
-		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-		if e.TLSConfig != nil {
-			cfg = e.TLSConfig.Clone()
-		}
-		if cfg.ServerName == "" {
-			cfg.ServerName = host
-		}
-		if err := c.StartTLS(cfg); err != nil {
+		if err := e.upgrade(c, host); err != nil {
 			return err
 		}
 	}
 	if user != "" {
-		ok, mechs := c.Extension("AUTH")
-		if !ok {
-			return permanent(errors.New("credentials are configured but the server offers no AUTH"))
-		}
-		var auth smtp.Auth
-		switch fields := strings.Fields(strings.ToUpper(mechs)); {
-		case slices.Contains(fields, "PLAIN"):
-			auth = smtp.PlainAuth("", user, pass, host)
-		case slices.Contains(fields, "LOGIN"):
-			auth = &loginAuth{user: user, pass: pass, host: host}
-		default:
-			return permanent(fmt.Errorf("server offers AUTH %s; iamprune supports PLAIN and LOGIN", mechs))
-		}
-		if err := c.Auth(auth); err != nil {
+		if err := authenticate(c, host, user, pass); err != nil {
 			return err
 		}
 	}
@@ -221,6 +198,40 @@ func (e *Email) deliver(ctx context.Context, from string, rcpts []*mail.Address,
 		return err
 	}
 	return c.Quit()
+}
+
+// upgrade switches the session to TLS, which the server must offer.
+func (e *Email) upgrade(c *smtp.Client, host string) error {
+	if ok, _ := c.Extension("STARTTLS"); !ok {
+		return permanent(errors.New("server does not offer STARTTLS (set starttls: false only for a trusted local relay)"))
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if e.TLSConfig != nil {
+		cfg = e.TLSConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	return c.StartTLS(cfg)
+}
+
+// authenticate logs in with PLAIN, else LOGIN, whichever the server
+// offers.
+func authenticate(c *smtp.Client, host, user, pass string) error {
+	ok, mechs := c.Extension("AUTH")
+	if !ok {
+		return permanent(errors.New("credentials are configured but the server offers no AUTH"))
+	}
+	var auth smtp.Auth
+	switch fields := strings.Fields(strings.ToUpper(mechs)); {
+	case slices.Contains(fields, "PLAIN"):
+		auth = smtp.PlainAuth("", user, pass, host)
+	case slices.Contains(fields, "LOGIN"):
+		auth = &loginAuth{user: user, pass: pass, host: host}
+	default:
+		return permanent(fmt.Errorf("server offers AUTH %s; iamprune supports PLAIN and LOGIN", mechs))
+	}
+	return c.Auth(auth)
 }
 
 // heloName is the domain of the sender: more meaningful to the relay than

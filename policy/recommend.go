@@ -36,31 +36,58 @@ const maxCheckListed = 50
 // as does any status other than SUCCEEDED ("" counts as unavailable).
 func CompareRecommendation(changes []iamprune.PolicyChange, rec iamprune.Recommendation) iamprune.RecommendationCheck {
 	check := iamprune.RecommendationCheck{Status: rec.Status, Type: rec.Type}
+	if !recommendationReady(&check, rec) {
+		return check
+	}
+	byChange, notes := matchSteps(changes, rec.Steps)
+	var onlyIAMPrune, onlyAnalyzer []string
+	for i, c := range changes {
+		ours, theirs, note := compareChange(c, byChange[i])
+		notes = append(notes, note...)
+		onlyIAMPrune = append(onlyIAMPrune, minus(ours, theirs)...)
+		onlyAnalyzer = append(onlyAnalyzer, minus(theirs, ours)...)
+	}
+	check.OnlyIAMPrune = capList(sortedUnique(onlyIAMPrune))
+	check.OnlyAnalyzer = capList(sortedUnique(onlyAnalyzer))
+	check.Agrees = len(check.OnlyIAMPrune) == 0 && len(check.OnlyAnalyzer) == 0 && len(notes) == 0
+	check.Detail = strings.Join(notes, "; ")
+	return check
+}
+
+// recommendationReady reports whether the recommendation succeeded; when
+// not, it sets the check's status and detail to say why.
+func recommendationReady(check *iamprune.RecommendationCheck, rec iamprune.Recommendation) bool {
 	switch rec.Status {
 	case "SUCCEEDED":
+		return true
 	case "", "unavailable":
 		check.Status = "unavailable"
 		check.Detail = orDefault(rec.Error, "Access Analyzer's recommendation could not be read")
-		return check
 	case "FAILED":
 		check.Detail = "Access Analyzer could not make a recommendation: " + orDefault(rec.Error, "no reason given")
-		return check
 	case "IN_PROGRESS":
 		check.Detail = orDefault(rec.Error, "Access Analyzer had not finished its recommendation")
-		return check
 	default:
 		check.Detail = fmt.Sprintf("unknown recommendation status %q", rec.Status)
-		return check
 	}
+	return false
+}
 
+// recommended is what the recommendation does to one policy change's
+// policy: how many steps name it, the policies it creates in its stead,
+// and whether it detaches it.
+type recommended struct {
+	steps   int
+	creates []Document
+	detach  bool
+}
+
+// matchSteps assigns each recommended step to the change of the policy it
+// names, with notes on the steps that fit none.
+func matchSteps(changes []iamprune.PolicyChange, steps []iamprune.RecommendedStep) ([]recommended, []string) {
 	var notes []string
-	type recommended struct {
-		steps   int
-		creates []Document
-		detach  bool
-	}
 	byChange := make([]recommended, len(changes))
-	for i, st := range rec.Steps {
+	for i, st := range steps {
 		where := fmt.Sprintf("step %d (%s", i+1, st.Action)
 		if st.ExistingPolicyID != "" {
 			where += " " + st.ExistingPolicyID
@@ -93,52 +120,45 @@ func CompareRecommendation(changes []iamprune.PolicyChange, rec iamprune.Recomme
 			r.steps--
 		}
 	}
+	return byChange, notes
+}
 
-	var onlyIAMPrune, onlyAnalyzer []string
-	for i, c := range changes {
-		before, err := Parse(c.Before)
+// compareChange returns the actions the policy grants today that iamprune
+// removes (ours) and that the recommendation removes (theirs).
+func compareChange(c iamprune.PolicyChange, r recommended) (ours, theirs, notes []string) {
+	before, err := Parse(c.Before)
+	if err != nil {
+		return nil, nil, []string{fmt.Sprintf("%s: unreadable current document: %v", c.Policy, err)}
+	}
+	var after []Document
+	for j, raw := range c.After {
+		d, err := Parse(raw)
 		if err != nil {
-			notes = append(notes, fmt.Sprintf("%s: unreadable current document: %v", c.Policy, err))
+			notes = append(notes, fmt.Sprintf("%s: unreadable refined document %d: %v", c.Policy, j+1, err))
 			continue
 		}
-		var after []Document
-		for j, raw := range c.After {
-			d, err := Parse(raw)
-			if err != nil {
-				notes = append(notes, fmt.Sprintf("%s: unreadable refined document %d: %v", c.Policy, j+1, err))
-				continue
-			}
-			after = append(after, d)
+		after = append(after, d)
+	}
+	docs := slices.Concat([]Document{before}, after, r.creates)
+	cur := []Document{before}
+	for _, a := range actionUniverse(docs) {
+		if !Allowed(cur, a) {
+			continue
 		}
-		r := byChange[i]
-		docs := slices.Concat([]Document{before}, after, r.creates)
-		cur := []Document{before}
-		var ours, theirs []string
-		for _, a := range actionUniverse(docs) {
-			if !Allowed(cur, a) {
-				continue
-			}
-			if !Allowed(after, a) {
-				ours = append(ours, a)
-			}
-			switch {
-			case r.steps == 0: // the recommendation keeps this policy
-			case len(r.creates) > 0:
-				if !Allowed(r.creates, a) {
-					theirs = append(theirs, a)
-				}
-			case r.detach:
+		if !Allowed(after, a) {
+			ours = append(ours, a)
+		}
+		switch {
+		case r.steps == 0: // the recommendation keeps this policy
+		case len(r.creates) > 0:
+			if !Allowed(r.creates, a) {
 				theirs = append(theirs, a)
 			}
+		case r.detach:
+			theirs = append(theirs, a)
 		}
-		onlyIAMPrune = append(onlyIAMPrune, minus(ours, theirs)...)
-		onlyAnalyzer = append(onlyAnalyzer, minus(theirs, ours)...)
 	}
-	check.OnlyIAMPrune = capList(sortedUnique(onlyIAMPrune))
-	check.OnlyAnalyzer = capList(sortedUnique(onlyAnalyzer))
-	check.Agrees = len(check.OnlyIAMPrune) == 0 && len(check.OnlyAnalyzer) == 0 && len(notes) == 0
-	check.Detail = strings.Join(notes, "; ")
-	return check
+	return ours, theirs, notes
 }
 
 // matchesPolicy: a managed policy by ARN, an inline one by name (IAM names

@@ -339,16 +339,9 @@ func (e *denyUnusedServices) createManaged(ctx context.Context, steps *stepper, 
 // journaling them) it undoes the iamprune policies the pre-image does not
 // list. Policies an earlier run wrote are never removed.
 func (e *denyUnusedServices) Rollback(ctx context.Context, rec iamprune.ActionRecord) (iamprune.RollbackOutcome, error) {
-	var pre denyImage
-	if err := readImage(rec, "pre-image", rec.PreImage, &pre); err != nil {
+	pre, post, err := readDenyImages(rec)
+	if err != nil {
 		return iamprune.RollbackOutcome{}, err
-	}
-	var post *denyPost
-	if len(rec.PostImage) > 0 {
-		post = new(denyPost)
-		if err := readImage(rec, "post-image", rec.PostImage, post); err != nil {
-			return iamprune.RollbackOutcome{}, err
-		}
 	}
 	p, err := principalOf(actionOf(rec), "")
 	if err != nil {
@@ -387,27 +380,12 @@ func (e *denyUnusedServices) Rollback(ctx context.Context, rec iamprune.ActionRe
 	}
 	for _, name := range inline {
 		doc, had := before[name]
-		present := slices.Contains(liveInline, name)
-		switch {
-		case had:
-			cur := ""
-			if present {
-				if cur, err = ent.getInline(ctx, name); err != nil {
-					return fail(err)
-				}
-			}
-			if compact(cur) == compact(doc) {
-				continue
-			}
-			if err := ent.putInline(ctx, name, doc); err != nil {
-				return fail(err)
-			}
-			done = append(done, "restored inline policy "+name)
-		case present:
-			if err := ent.deleteInline(ctx, name); err != nil && !isNoSuchEntity(err) {
-				return fail(err)
-			}
-			done = append(done, "deleted inline policy "+name)
+		d, err := restoreDenyInline(ctx, ent, name, doc, had, slices.Contains(liveInline, name))
+		if err != nil {
+			return fail(err)
+		}
+		if d != "" {
+			done = append(done, d)
 		}
 	}
 	for _, arn := range managed {
@@ -421,6 +399,51 @@ func (e *denyUnusedServices) Rollback(ctx context.Context, rec iamprune.ActionRe
 		return iamprune.RollbackOutcome{AlreadyDone: true, Detail: fmt.Sprintf("%s %s has none of the deny policies this action wrote", p.Kind, p.Name)}, nil
 	}
 	return iamprune.RollbackOutcome{Detail: fmt.Sprintf("%s %s: %s", p.Kind, p.Name, strings.Join(done, "; "))}, nil
+}
+
+// readDenyImages reads the record's pre-image and, when there is one, its
+// post-image.
+func readDenyImages(rec iamprune.ActionRecord) (denyImage, *denyPost, error) {
+	var pre denyImage
+	if err := readImage(rec, "pre-image", rec.PreImage, &pre); err != nil {
+		return pre, nil, err
+	}
+	if len(rec.PostImage) == 0 {
+		return pre, nil, nil
+	}
+	post := new(denyPost)
+	if err := readImage(rec, "post-image", rec.PostImage, post); err != nil {
+		return pre, nil, err
+	}
+	return pre, post, nil
+}
+
+// restoreDenyInline puts back the inline policy the pre-image had (doc),
+// or deletes one the action added; it returns what it did, if anything.
+func restoreDenyInline(ctx context.Context, ent entity, name, doc string, had, present bool) (string, error) {
+	switch {
+	case had:
+		cur := ""
+		if present {
+			var err error
+			if cur, err = ent.getInline(ctx, name); err != nil {
+				return "", err
+			}
+		}
+		if compact(cur) == compact(doc) {
+			return "", nil
+		}
+		if err := ent.putInline(ctx, name, doc); err != nil {
+			return "", err
+		}
+		return "restored inline policy " + name, nil
+	case present:
+		if err := ent.deleteInline(ctx, name); err != nil && !isNoSuchEntity(err) {
+			return "", err
+		}
+		return "deleted inline policy " + name, nil
+	}
+	return "", nil
 }
 
 // denyWritten returns the inline policy names and managed policy ARNs the

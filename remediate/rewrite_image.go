@@ -178,9 +178,6 @@ func canonical(doc string) string {
 // changes validates the action's policy changes against p and resolves
 // their ARNs and the names of the policies they create.
 func (e *rewritePolicy) changes(a iamprune.Action, p principal) ([]change, error) {
-	bad := func(i int, format string, args ...any) error {
-		return iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: policies[%d]: "+format, append([]any{a.ID, i}, args...)...)
-	}
 	if a.Target != "" && a.Target != p.Name {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: target %q is not the principal's name %q", a.ID, a.Target, p.Name)
 	}
@@ -192,82 +189,129 @@ func (e *rewritePolicy) changes(a iamprune.Action, p principal) ([]change, error
 	copies := map[string]string{} // copy name -> the policy it serves
 	out := make([]change, 0, len(a.Policies))
 	for i, pc := range a.Policies {
-		c := change{PolicyChange: pc}
-		inline := pc.Method == iamprune.MethodPutInline || pc.Method == iamprune.MethodDeleteInline
-		switch pc.Method {
-		case iamprune.MethodPutInline, iamprune.MethodDeleteInline, iamprune.MethodNewVersion, iamprune.MethodReplaceCopy, iamprune.MethodDetach:
-		default:
-			return nil, bad(i, "method %q is not one of put-inline, delete-inline, new-version, replace-copy, detach", pc.Method)
+		bad := func(format string, args ...any) error {
+			return iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: policies[%d]: "+format, append([]any{a.ID, i}, args...)...)
 		}
-		switch {
-		case inline && pc.Type != iamprune.PolicyInline:
-			return nil, bad(i, "method %s needs an inline policy, got type %q", pc.Method, pc.Type)
-		case pc.Method == iamprune.MethodNewVersion && pc.Type != iamprune.PolicyManaged:
-			return nil, bad(i, "method new-version needs a customer-managed policy, got type %q", pc.Type)
-		case !inline && pc.Type != iamprune.PolicyManaged && pc.Type != iamprune.PolicyAWSManaged:
-			return nil, bad(i, "method %s needs a managed policy, got type %q", pc.Method, pc.Type)
+		if err := checkMethod(pc, bad); err != nil {
+			return nil, err
 		}
-		needAfter := pc.Method == iamprune.MethodPutInline || pc.Method == iamprune.MethodNewVersion || pc.Method == iamprune.MethodReplaceCopy
-		if needAfter && len(pc.After) == 0 {
-			return nil, bad(i, "method %s needs the refined document in after", pc.Method)
+		c, err := resolveChange(pc, part, p.Account, bad)
+		if err != nil {
+			return nil, err
 		}
-		if !needAfter && len(pc.After) > 0 {
-			return nil, bad(i, "method %s removes the policy, but after holds %d documents", pc.Method, len(pc.After))
-		}
-		if inline {
-			if pc.Policy == "" || !namePattern.MatchString(pc.Policy) {
-				return nil, bad(i, "policy %q is not an inline policy name", pc.Policy)
-			}
-			c.name = pc.Policy
-		} else {
-			arn, err := policyARN(pc, part, p.Account)
-			if err != nil {
-				return nil, bad(i, "%v", err)
-			}
-			c.arn = arn
-			c.name = arn[strings.LastIndexByte(arn, '/')+1:]
-		}
-		key := string(pc.Type) + " " + c.name
-		if !inline {
-			key = c.arn
+		key := c.arn
+		if c.arn == "" {
+			key = string(pc.Type) + " " + c.name
 		}
 		if seen[key] {
-			return nil, bad(i, "policy %s is listed twice", pc.Policy)
+			return nil, bad("policy %s is listed twice", pc.Policy)
 		}
 		seen[key] = true
-		before, err := docText(pc.Before)
-		if err != nil || len(pc.Before) == 0 {
-			return nil, bad(i, "before is not a policy document: %v", err)
+		if err := c.readDocuments(bad); err != nil {
+			return nil, err
 		}
-		c.before = canonical(before)
-		for j, raw := range pc.After {
-			doc, err := docText(raw)
-			if err != nil {
-				return nil, bad(i, "after[%d] is not a policy document: %v", j, err)
-			}
-			c.after = append(c.after, doc)
-			c.canon = append(c.canon, canonical(doc))
-		}
-		first := 1 // After[0] replaces the policy in place …
-		if pc.Method == iamprune.MethodReplaceCopy {
-			first = 0 // … or goes into the copy.
-		}
-		for j := first; j < len(c.after); j++ {
-			name := CopyName(c.name, p.Name, j+1)
-			// Two policies of one name (an AWS-managed one and a
-			// customer-managed one) would share their copies' names: refuse
-			// before any write rather than fail half-way.
-			if other, dup := copies[name]; dup {
-				return nil, bad(i, "its refined copy would be named %s, like the copy of %s; rewrite them in separate runs or rename one", name, other)
-			}
-			copies[name] = pc.Policy
-			c.copies = append(c.copies, copyImage{
-				Name: name, ARN: "arn:" + part + ":iam::" + p.Account + ":policy" + RewritePolicyPath + name, Document: c.after[j],
-			})
+		if err := c.nameCopies(p, part, copies, bad); err != nil {
+			return nil, err
 		}
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// badFunc builds the EINVALID error of one policy change.
+type badFunc func(format string, args ...any) error
+
+// isInline reports whether a method rewrites an inline policy.
+func isInline(m iamprune.RewriteMethod) bool {
+	return m == iamprune.MethodPutInline || m == iamprune.MethodDeleteInline
+}
+
+// checkMethod checks that the method is known, fits the policy's type, and
+// has refined documents exactly when it writes one.
+func checkMethod(pc iamprune.PolicyChange, bad badFunc) error {
+	inline := isInline(pc.Method)
+	switch pc.Method {
+	case iamprune.MethodPutInline, iamprune.MethodDeleteInline, iamprune.MethodNewVersion, iamprune.MethodReplaceCopy, iamprune.MethodDetach:
+	default:
+		return bad("method %q is not one of put-inline, delete-inline, new-version, replace-copy, detach", pc.Method)
+	}
+	switch {
+	case inline && pc.Type != iamprune.PolicyInline:
+		return bad("method %s needs an inline policy, got type %q", pc.Method, pc.Type)
+	case pc.Method == iamprune.MethodNewVersion && pc.Type != iamprune.PolicyManaged:
+		return bad("method new-version needs a customer-managed policy, got type %q", pc.Type)
+	case !inline && pc.Type != iamprune.PolicyManaged && pc.Type != iamprune.PolicyAWSManaged:
+		return bad("method %s needs a managed policy, got type %q", pc.Method, pc.Type)
+	}
+	needAfter := pc.Method == iamprune.MethodPutInline || pc.Method == iamprune.MethodNewVersion || pc.Method == iamprune.MethodReplaceCopy
+	if needAfter && len(pc.After) == 0 {
+		return bad("method %s needs the refined document in after", pc.Method)
+	}
+	if !needAfter && len(pc.After) > 0 {
+		return bad("method %s removes the policy, but after holds %d documents", pc.Method, len(pc.After))
+	}
+	return nil
+}
+
+// resolveChange resolves the policy's name and, for a managed one, its ARN.
+func resolveChange(pc iamprune.PolicyChange, partition, account string, bad badFunc) (change, error) {
+	c := change{PolicyChange: pc}
+	if isInline(pc.Method) {
+		if pc.Policy == "" || !namePattern.MatchString(pc.Policy) {
+			return c, bad("policy %q is not an inline policy name", pc.Policy)
+		}
+		c.name = pc.Policy
+		return c, nil
+	}
+	arn, err := policyARN(pc, partition, account)
+	if err != nil {
+		return c, bad("%v", err)
+	}
+	c.arn = arn
+	c.name = arn[strings.LastIndexByte(arn, '/')+1:]
+	return c, nil
+}
+
+// readDocuments reads Before and After into their compact and canonical
+// forms.
+func (c *change) readDocuments(bad badFunc) error {
+	before, err := docText(c.Before)
+	if err != nil || len(c.Before) == 0 {
+		return bad("before is not a policy document: %v", err)
+	}
+	c.before = canonical(before)
+	for j, raw := range c.After {
+		doc, err := docText(raw)
+		if err != nil {
+			return bad("after[%d] is not a policy document: %v", j, err)
+		}
+		c.after = append(c.after, doc)
+		c.canon = append(c.canon, canonical(doc))
+	}
+	return nil
+}
+
+// nameCopies names the policies the change creates; copies maps the copy
+// names already taken in this action to the policy they serve.
+func (c *change) nameCopies(p principal, partition string, copies map[string]string, bad badFunc) error {
+	first := 1 // After[0] replaces the policy in place …
+	if c.Method == iamprune.MethodReplaceCopy {
+		first = 0 // … or goes into the copy.
+	}
+	for j := first; j < len(c.after); j++ {
+		name := CopyName(c.name, p.Name, j+1)
+		// Two policies of one name (an AWS-managed one and a
+		// customer-managed one) would share their copies' names: refuse
+		// before any write rather than fail half-way.
+		if other, dup := copies[name]; dup {
+			return bad("its refined copy would be named %s, like the copy of %s; rewrite them in separate runs or rename one", name, other)
+		}
+		copies[name] = c.Policy
+		c.copies = append(c.copies, copyImage{
+			Name: name, ARN: "arn:" + partition + ":iam::" + p.Account + ":policy" + RewritePolicyPath + name, Document: c.after[j],
+		})
+	}
+	return nil
 }
 
 // policyARN resolves a managed PolicyChange's ARN. An AWS-managed policy

@@ -92,33 +92,51 @@ func (e *rewritePolicy) inspectChange(ctx context.Context, ent entity, p princip
 		return st, skip, err
 	}
 	st.Copies = copies
-	copiesOK := !slices.ContainsFunc(copies, func(c copyImage) bool { return !c.ok() })
-	owner := p.Kind + " " + p.Name
-
-	switch c.Method {
-	case iamprune.MethodPutInline, iamprune.MethodDeleteInline:
-		if !slices.Contains(inline, c.name) {
-			if c.Method == iamprune.MethodDeleteInline {
-				st.Done = true
-				return st, "", nil
-			}
-			return st, fmt.Sprintf("inline policy %s of %s no longer exists; re-plan", c.name, owner), nil
-		}
-		doc, err := ent.getInline(ctx, c.name)
-		if err != nil {
-			return st, "", err
-		}
-		st.Present, st.Document = true, doc
-		got := canonical(doc)
-		st.Written = c.Method == iamprune.MethodPutInline && got == c.canon[0]
-		if !st.Written && got != c.before {
-			return st, fmt.Sprintf("inline policy %s of %s changed since the plan; re-plan", c.name, owner), nil
-		}
-		st.Done = st.Written && copiesOK
-		return st, "", nil
+	in := inspecting{
+		c:        c,
+		owner:    p.Kind + " " + p.Name,
+		copiesOK: !slices.ContainsFunc(copies, func(c copyImage) bool { return !c.ok() }),
 	}
+	if isInline(c.Method) {
+		return in.inline(ctx, ent, st, inline)
+	}
+	return e.inspectManaged(ctx, in, st, attached)
+}
 
-	// Managed policies.
+// inspecting is what classifying one change needs besides the policy read.
+type inspecting struct {
+	c        change
+	owner    string // "role NAME" or "user NAME"
+	copiesOK bool   // every copy the change writes is in place
+}
+
+// inline classifies an inline policy change.
+func (in inspecting) inline(ctx context.Context, ent entity, st rewriteState, inline []string) (rewriteState, string, error) {
+	c := in.c
+	if !slices.Contains(inline, c.name) {
+		if c.Method == iamprune.MethodDeleteInline {
+			st.Done = true
+			return st, "", nil
+		}
+		return st, fmt.Sprintf("inline policy %s of %s no longer exists; re-plan", c.name, in.owner), nil
+	}
+	doc, err := ent.getInline(ctx, c.name)
+	if err != nil {
+		return st, "", err
+	}
+	st.Present, st.Document = true, doc
+	got := canonical(doc)
+	st.Written = c.Method == iamprune.MethodPutInline && got == c.canon[0]
+	if !st.Written && got != c.before {
+		return st, fmt.Sprintf("inline policy %s of %s changed since the plan; re-plan", c.name, in.owner), nil
+	}
+	st.Done = st.Written && in.copiesOK
+	return st, "", nil
+}
+
+// inspectManaged classifies a managed policy change.
+func (e *rewritePolicy) inspectManaged(ctx context.Context, in inspecting, st rewriteState, attached []string) (rewriteState, string, error) {
+	c := in.c
 	st.Present = slices.Contains(attached, c.arn)
 	if c.Method == iamprune.MethodDetach && !st.Present {
 		st.Done = true
@@ -132,54 +150,66 @@ func (e *rewritePolicy) inspectChange(ctx context.Context, ent entity, p princip
 		return st, fmt.Sprintf("policy %s no longer exists; re-plan", c.arn), nil
 	}
 	st.DefaultVersion, st.AttachmentCount, st.Document = m.defaultVersion, m.attachmentCount, m.document
-	changed := func() string {
-		if c.Version != "" && c.Version != m.defaultVersion {
-			return fmt.Sprintf("policy %s changed since the plan (default version %s, plan saw %s); re-plan", c.arn, m.defaultVersion, c.Version)
-		}
-		return fmt.Sprintf("policy %s changed since the plan (default version %s); re-plan", c.arn, m.defaultVersion)
-	}
 	got := canonical(m.document)
 	switch c.Method {
 	case iamprune.MethodReplaceCopy:
 		if !st.Present {
-			if copiesOK {
+			if in.copiesOK {
 				st.Done = true
 				return st, "", nil
 			}
-			return st, fmt.Sprintf("policy %s is no longer attached to %s; re-plan", c.arn, owner), nil
+			return st, fmt.Sprintf("policy %s is no longer attached to %s; re-plan", c.arn, in.owner), nil
 		}
 		if got != c.before {
-			return st, changed(), nil
+			return st, changedSince(c, m), nil
 		}
 	case iamprune.MethodDetach:
 		if got != c.before {
-			return st, changed(), nil
+			return st, changedSince(c, m), nil
 		}
 	case iamprune.MethodNewVersion:
-		if !st.Present {
-			return st, fmt.Sprintf("policy %s is no longer attached to %s; re-plan", c.arn, owner), nil
-		}
-		st.NewDocument = c.after[0]
-		st.Written = got == c.canon[0]
-		if !st.Written {
-			if got != c.before {
-				return st, changed(), nil
-			}
-			// A new default version would change every principal the
-			// policy serves, not only this one.
-			if others := m.attachmentCount - 1; others > 0 {
-				return st, fmt.Sprintf("policy %s is now attached to %d principals (the plan saw %d): a new version would change it for all of them; re-plan", c.arn, m.attachmentCount, max(c.AttachmentCount, 1)), nil
-			}
-			if m.boundaryCount > 0 {
-				return st, fmt.Sprintf("policy %s is now also a permissions boundary of %d principals: a new version would change them too; re-plan", c.arn, m.boundaryCount), nil
-			}
-		}
-		if st.Versions, err = e.readVersions(ctx, c.arn); err != nil {
-			return st, "", err
-		}
-		st.Done = st.Written && copiesOK
+		return e.inspectNewVersion(ctx, in, st, m, got)
 	}
 	return st, "", nil
+}
+
+// inspectNewVersion classifies a new-version change of an attached policy
+// whose default document reads got.
+func (e *rewritePolicy) inspectNewVersion(ctx context.Context, in inspecting, st rewriteState, m managedState, got string) (rewriteState, string, error) {
+	c := in.c
+	if !st.Present {
+		return st, fmt.Sprintf("policy %s is no longer attached to %s; re-plan", c.arn, in.owner), nil
+	}
+	st.NewDocument = c.after[0]
+	st.Written = got == c.canon[0]
+	if !st.Written {
+		if got != c.before {
+			return st, changedSince(c, m), nil
+		}
+		// A new default version would change every principal the
+		// policy serves, not only this one.
+		if others := m.attachmentCount - 1; others > 0 {
+			return st, fmt.Sprintf("policy %s is now attached to %d principals (the plan saw %d): a new version would change it for all of them; re-plan", c.arn, m.attachmentCount, max(c.AttachmentCount, 1)), nil
+		}
+		if m.boundaryCount > 0 {
+			return st, fmt.Sprintf("policy %s is now also a permissions boundary of %d principals: a new version would change them too; re-plan", c.arn, m.boundaryCount), nil
+		}
+	}
+	var err error
+	if st.Versions, err = e.readVersions(ctx, c.arn); err != nil {
+		return st, "", err
+	}
+	st.Done = st.Written && in.copiesOK
+	return st, "", nil
+}
+
+// changedSince is the skip reason of a managed policy whose default
+// document is no longer the plan's.
+func changedSince(c change, m managedState) string {
+	if c.Version != "" && c.Version != m.defaultVersion {
+		return fmt.Sprintf("policy %s changed since the plan (default version %s, plan saw %s); re-plan", c.arn, m.defaultVersion, c.Version)
+	}
+	return fmt.Sprintf("policy %s changed since the plan (default version %s); re-plan", c.arn, m.defaultVersion)
 }
 
 // inspectCopies reads the policies a change creates; one already there
@@ -300,6 +330,60 @@ func (e *rewritePolicy) Apply(ctx context.Context, a iamprune.Action, pre iampru
 }
 
 func (e *rewritePolicy) applyChange(ctx context.Context, steps *stepper, ent entity, p principal, c change, st rewriteState, d *rewriteDone) error {
+	if err := e.applyCopies(ctx, steps, ent, p, c, st, d); err != nil {
+		return err
+	}
+	log := e.opts.logger()
+	switch c.Method {
+	case iamprune.MethodPutInline:
+		if !st.Written {
+			err := steps.do(putOp(p), c.name, st.Document, func() (any, error) {
+				log.Debug("remediate: rewrite inline policy", "kind", p.Kind, "principal", p.Name, "policy", c.name)
+				return nil, ent.putInline(ctx, c.name, c.after[0])
+			})
+			if err != nil {
+				return err
+			}
+			d.Wrote = true
+		}
+	case iamprune.MethodDeleteInline:
+		err := steps.do(deleteOp(p), c.name, st.Document, func() (any, error) {
+			log.Debug("remediate: delete unused inline policy", "kind", p.Kind, "principal", p.Name, "policy", c.name)
+			if err := ent.deleteInline(ctx, c.name); err != nil && !isNoSuchEntity(err) {
+				return nil, err
+			}
+			return nil, nil
+		})
+		if err != nil {
+			return err
+		}
+		d.DeletedInline = true
+	case iamprune.MethodNewVersion:
+		if st.Written {
+			return nil
+		}
+		return e.applyNewVersion(ctx, steps, c, st, d)
+	case iamprune.MethodReplaceCopy:
+		if st.Present {
+			err := steps.do(detachOp(p), c.arn, nil, func() (any, error) {
+				log.Debug("remediate: detach replaced policy", "kind", p.Kind, "principal", p.Name, "policy", c.arn)
+				if err := ent.detach(ctx, c.arn); err != nil && !isNoSuchEntity(err) {
+					return nil, err
+				}
+				return nil, nil
+			})
+			if err != nil {
+				return err
+			}
+			d.Detached = c.arn
+		}
+	}
+	return nil
+}
+
+// applyCopies creates the change's refined copies and attaches them, each
+// unless already done.
+func (e *rewritePolicy) applyCopies(ctx context.Context, steps *stepper, ent entity, p principal, c change, st rewriteState, d *rewriteDone) error {
 	log := e.opts.logger()
 	replaces, what := c.arn, "refined copy of "+c.arn
 	if c.Type == iamprune.PolicyInline {
@@ -330,77 +414,38 @@ func (e *rewritePolicy) applyChange(ctx context.Context, steps *stepper, ent ent
 			d.Attached = append(d.Attached, cp.ARN)
 		}
 	}
-	switch c.Method {
-	case iamprune.MethodPutInline:
-		if !st.Written {
-			err := steps.do(putOp(p), c.name, st.Document, func() (any, error) {
-				log.Debug("remediate: rewrite inline policy", "kind", p.Kind, "principal", p.Name, "policy", c.name)
-				return nil, ent.putInline(ctx, c.name, c.after[0])
-			})
-			if err != nil {
-				return err
-			}
-			d.Wrote = true
+	return nil
+}
+
+// applyNewVersion makes the refined document the policy's default
+// version, first deleting the oldest non-default version when the policy
+// has IAM's five.
+func (e *rewritePolicy) applyNewVersion(ctx context.Context, steps *stepper, c change, st rewriteState, d *rewriteDone) error {
+	log := e.opts.logger()
+	if len(st.Versions) >= maxPolicyVersions {
+		old, ok := oldestNonDefault(st.Versions)
+		if !ok {
+			return fmt.Errorf("remediate: policy %s has %d versions and none to delete", c.arn, len(st.Versions))
 		}
-	case iamprune.MethodDeleteInline:
-		err := steps.do(deleteOp(p), c.name, st.Document, func() (any, error) {
-			log.Debug("remediate: delete unused inline policy", "kind", p.Kind, "principal", p.Name, "policy", c.name)
-			if err := ent.deleteInline(ctx, c.name); err != nil && !isNoSuchEntity(err) {
-				return nil, err
+		err := steps.do("DeletePolicyVersion", c.arn+" "+old.ID, old, func() (any, error) {
+			log.Debug("remediate: delete oldest policy version", "policy", c.arn, "version", old.ID)
+			if _, err := e.iam.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(c.arn), VersionId: aws.String(old.ID)}); err != nil && !isNoSuchEntity(err) {
+				return nil, fmt.Errorf("remediate: cannot delete version %s of policy %s to make room: %w", old.ID, c.arn, err)
 			}
 			return nil, nil
 		})
 		if err != nil {
 			return err
 		}
-		d.DeletedInline = true
-	case iamprune.MethodNewVersion:
-		if st.Written {
-			return nil
-		}
-		if len(st.Versions) >= maxPolicyVersions {
-			old, ok := oldestNonDefault(st.Versions)
-			if !ok {
-				return fmt.Errorf("remediate: policy %s has %d versions and none to delete", c.arn, len(st.Versions))
-			}
-			err := steps.do("DeletePolicyVersion", c.arn+" "+old.ID, old, func() (any, error) {
-				log.Debug("remediate: delete oldest policy version", "policy", c.arn, "version", old.ID)
-				if _, err := e.iam.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(c.arn), VersionId: aws.String(old.ID)}); err != nil && !isNoSuchEntity(err) {
-					return nil, fmt.Errorf("remediate: cannot delete version %s of policy %s to make room: %w", old.ID, c.arn, err)
-				}
-				return nil, nil
-			})
-			if err != nil {
-				return err
-			}
-			d.DeletedVersion = &old
-		}
-		err := steps.do("CreatePolicyVersion", c.arn, st.DefaultVersion, func() (any, error) {
-			log.Debug("remediate: create default policy version", "policy", c.arn)
-			out, err := e.iam.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(c.arn), PolicyDocument: aws.String(c.after[0]), SetAsDefault: true})
-			if err != nil {
-				return nil, fmt.Errorf("remediate: cannot create a new version of policy %s: %w", c.arn, err)
-			}
-			d.CreatedVersion = aws.ToString(out.PolicyVersion.VersionId)
-			return d.CreatedVersion, nil
-		})
-		if err != nil {
-			return err
-		}
-	case iamprune.MethodReplaceCopy:
-		if st.Present {
-			err := steps.do(detachOp(p), c.arn, nil, func() (any, error) {
-				log.Debug("remediate: detach replaced policy", "kind", p.Kind, "principal", p.Name, "policy", c.arn)
-				if err := ent.detach(ctx, c.arn); err != nil && !isNoSuchEntity(err) {
-					return nil, err
-				}
-				return nil, nil
-			})
-			if err != nil {
-				return err
-			}
-			d.Detached = c.arn
-		}
+		d.DeletedVersion = &old
 	}
-	return nil
+	return steps.do("CreatePolicyVersion", c.arn, st.DefaultVersion, func() (any, error) {
+		log.Debug("remediate: create default policy version", "policy", c.arn)
+		out, err := e.iam.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(c.arn), PolicyDocument: aws.String(c.after[0]), SetAsDefault: true})
+		if err != nil {
+			return nil, fmt.Errorf("remediate: cannot create a new version of policy %s: %w", c.arn, err)
+		}
+		d.CreatedVersion = aws.ToString(out.PolicyVersion.VersionId)
+		return d.CreatedVersion, nil
+	})
 }
