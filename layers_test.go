@@ -31,7 +31,7 @@ var layers = map[string][]string{
 	"audit":   {""},
 	"decide":  {"", "policy", "catalog"},
 	"apply":   {"", "audit", "policy"},
-	"render":  {"", "policy"},
+	"render":  {"", "policy", "archive", "exceptions"},
 
 	// File formats.
 	"config":     {"", "internal/"},

@@ -17,6 +17,10 @@
 //
 // One file per use case: inputs.go (config, exceptions, clock), session.go
 // (credentials, caller, member accounts), plan.go, apply.go (with
-// propose.go and notify.go), rollback.go, history.go, holds.go and
-// unlock.go. env.go holds what a use case may take from the process.
+// propose.go and notify.go), rollback.go, history.go, holds.go,
+// unlock.go, handle.go (one finding event, with the de-duplication memory
+// and the per-invocation fact cache, for the Lambda function and the
+// worker), sweep.go, exceptions_check.go and exceptions_sync.go (behind
+// the ArchiveRules and Publisher interfaces). env.go holds what a use case
+// may take from the process.
 package app

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
@@ -304,7 +303,9 @@ func (m *Main) demoApply(ctx context.Context, d *demoEnv, st *demoState) error {
 	fmt.Fprintln(w, render.NoticeSummary(applied.Notifications), "(what changed, and the rollback command for each change)")
 
 	fmt.Fprintf(w, "\n== 4. the account now, read back through the IAM API\n")
-	m.describeChanges(ctx, iam.NewFromConfig(d.sess.AWS), applied)
+	for _, c := range awsapi.DescribeChanges(ctx, d.sess.AWS, applied) {
+		fmt.Fprintf(w, "  %-16s %s\n", c.Name+":", c.State)
+	}
 	return nil
 }
 

@@ -2,23 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/app"
-	"github.com/iamprune/iamprune/catalog"
 	"github.com/iamprune/iamprune/config"
-	"github.com/iamprune/iamprune/exceptions"
-	"github.com/iamprune/iamprune/snapshot"
+	"github.com/iamprune/iamprune/render"
 )
 
 func (m *Main) exceptionsCommand() *cobra.Command {
@@ -87,7 +81,7 @@ cannot be read.`,
   iamprune exceptions check exceptions.yaml --against examples/demo/snapshot --strict
   iamprune exceptions check exceptions.yaml --now 2026-11-28 -o json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return m.runExceptionsCheck(cmd.Context(), o, args)
+			return runExceptionsCheck(cmd.Context(), &ExceptionsCheckOptions{IO: m.streams(), Flags: o, Files: args, Env: m.env(), Config: m.exceptionsConfig})
 		},
 	}
 	f := cmd.Flags()
@@ -99,39 +93,30 @@ cannot be read.`,
 	return cmd
 }
 
-// checkReport is the JSON output of exceptions check.
-type checkReport struct {
-	Files    []string             `json:"files"`
-	Entries  int                  `json:"entries"`
-	Problems []exceptions.Problem `json:"problems"`
-	Warnings []exceptions.Problem `json:"warnings"`
-	Against  string               `json:"against,omitempty"`
-	Coverage []entryCoverage      `json:"coverage,omitempty"`
+// ExceptionsCheckOptions are the flags, arguments, streams and
+// dependencies of 'exceptions check'.
+type ExceptionsCheckOptions struct {
+	IO    *IOStreams
+	Flags exceptionsCheckOptions
+	Files []string
+	Env   app.Env
+	// Config reads the config of --config with its local exceptions path.
+	Config func(ctx context.Context, flag string) (iamprune.Config, string, error)
 }
 
-// entryCoverage is exceptions.EntryCoverage with the entry it is about.
-type entryCoverage struct {
-	File         string                 `json:"file"`
-	Line         int                    `json:"line"`
-	Principal    string                 `json:"principal"`
-	FindingTypes []iamprune.FindingType `json:"finding_types,omitempty"`
-	Services     []string               `json:"services,omitempty"`
-	Stale        bool                   `json:"stale"`
-	exceptions.EntryCoverage
-}
-
-func (m *Main) runExceptionsCheck(ctx context.Context, o exceptionsCheckOptions, files []string) error {
-	if o.output != "text" && o.output != "json" {
-		return usagef("--output: %q is not text or json", o.output)
+func runExceptionsCheck(ctx context.Context, o *ExceptionsCheckOptions) error {
+	f, files := o.Flags, o.Files
+	if f.output != "text" && f.output != "json" {
+		return usagef("--output: %q is not text or json", f.output)
 	}
-	if o.strict && o.against == "" {
+	if f.strict && f.against == "" {
 		return usagef("--strict needs --against: stale entries are only known against findings")
 	}
-	now, err := parseNow(o.now, m.Now)
+	now, err := parseNow(f.now, o.Env.Now)
 	if err != nil {
 		return err
 	}
-	cfg, cfgExceptions, err := m.exceptionsConfig(ctx, o.configPath)
+	cfg, cfgExceptions, err := o.Config(ctx, f.configPath)
 	if err != nil {
 		return err
 	}
@@ -141,57 +126,26 @@ func (m *Main) runExceptionsCheck(ctx context.Context, o exceptionsCheckOptions,
 		}
 		files = []string{cfgExceptions}
 	}
-	excs, probs, err := exceptions.CheckFiles(files, exceptions.CheckOptions{
-		Now:          now,
-		MaxDays:      cfg.ExceptionPolicy.MaxDays,
-		KnownService: catalog.IsService,
-	})
+	rep, err := app.CheckExceptions(ctx, app.CheckRequest{Files: files, Config: cfg, Now: now, Against: f.against,
+		Strict: f.strict, LoadAWS: o.Env.LoadAWS, Logger: o.Env.Logger})
 	if err != nil {
 		return err
 	}
-	rep := checkReport{Files: files, Entries: len(excs), Problems: probs, Warnings: []exceptions.Problem{}}
-	if o.against != "" {
-		findings, principals, source, err := m.againstSource(ctx, o.against, cfg)
-		if err != nil {
-			return err
-		}
-		rep.Against = source
-		for _, c := range exceptions.Coverage(excs, findings, principals, now) {
-			e := c.Exception
-			rep.Coverage = append(rep.Coverage, entryCoverage{File: e.File, Line: e.Line, Principal: e.Principal,
-				FindingTypes: e.FindingTypes, Services: e.Services, Stale: c.Stale(), EntryCoverage: c})
-			if !c.Stale() {
-				continue
-			}
-			p := exceptions.Problem{File: e.File, Line: e.Line, Message: "stale: matches no principal and no finding in " + source}
-			if e.Path != "" {
-				p.Field = e.Path + ".principal"
-			}
-			if o.strict {
-				rep.Problems = append(rep.Problems, p)
-			} else {
-				rep.Warnings = append(rep.Warnings, p)
-			}
-		}
-	}
-	if rep.Problems == nil {
-		rep.Problems = []exceptions.Problem{}
-	}
-	github := m.Getenv("GITHUB_ACTIONS") == "true"
-	if o.output == "json" {
-		if err := writeExceptionsJSON(m.Stdout, rep); err != nil {
+	github := o.Env.Getenv("GITHUB_ACTIONS") == "true"
+	if f.output == "json" {
+		if err := render.ExceptionsJSON(o.IO.Out, rep); err != nil {
 			return err
 		}
 		// Keep stdout valid JSON; the runner reads annotations on stderr too.
 		if github {
-			writeAnnotations(m.Stderr, rep)
+			render.CheckAnnotations(o.IO.ErrOut, rep)
 		}
 	} else {
-		writeCheckText(m.Stdout, rep)
+		render.CheckText(o.IO.Out, rep)
 		if github {
-			writeAnnotations(m.Stdout, rep)
+			render.CheckAnnotations(o.IO.Out, rep)
 		}
-		fmt.Fprintln(m.Stdout, checkSummary(rep))
+		fmt.Fprintln(o.IO.Out, render.CheckSummary(rep))
 	}
 	if len(rep.Problems) > 0 {
 		return errProblems
@@ -209,146 +163,6 @@ func (m *Main) exceptionsConfig(ctx context.Context, flag string) (iamprune.Conf
 		return cfg, "", err
 	}
 	return cfg, config.Resolve(path, cfg.Exceptions), nil
-}
-
-// againstSource reads findings and principal ARNs from a snapshot folder or,
-// for "live", from the analyzer and IAM, and names where they came from.
-func (m *Main) againstSource(ctx context.Context, against string, cfg iamprune.Config) ([]iamprune.Finding, []string, string, error) {
-	var (
-		fs     iamprune.FindingSource
-		facts  iamprune.FactSource
-		source string
-	)
-	if against == "live" {
-		sess, err := m.awsSession(ctx, cfg.Analyzer)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		// The member accounts of an organisation analyzer's findings too.
-		org, err := sess.OrgFacts(ctx, cfg.CrossAccount)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		fs, facts, source = sess.Findings, org, "analyzer "+cfg.Analyzer
-	} else {
-		snap, err := snapshot.LoadDir(against)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		fs, facts, source = snap, snap, "snapshot "+against
-	}
-	findings, warnings, err := fs.Findings(ctx)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	for _, w := range warnings {
-		m.log().Warn(w.Message, "source", w.Source)
-	}
-	f, err := facts.Facts(ctx, findings)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	app.LogUnreachable(f, m.log()) // their principals are unknown: coverage rests on findings
-	principals := make([]string, 0, len(f.Principals))
-	for arn := range f.Principals {
-		principals = append(principals, arn)
-	}
-	slices.Sort(principals)
-	return findings, principals, source, nil
-}
-
-func writeCheckText(w io.Writer, rep checkReport) {
-	if rep.Against != "" {
-		fmt.Fprintf(w, "coverage in %s:\n", rep.Against)
-		for _, c := range rep.Coverage {
-			fmt.Fprintf(w, "%s:%d  %s%s\n", c.File, c.Line, c.Principal, coverageScope(c.FindingTypes, c.Services, c.Expired))
-			for _, p := range c.Principals {
-				fmt.Fprintf(w, "  principal  %s\n", p)
-			}
-			for _, f := range c.Findings {
-				svcs := ""
-				if len(f.Services) > 0 {
-					svcs = "  services: " + strings.Join(f.Services, ", ")
-				}
-				fmt.Fprintf(w, "  finding    %s  %s  %s  %s%s\n", f.ID, f.Type, f.Status, f.Resource, svcs)
-			}
-			if c.Stale {
-				fmt.Fprintln(w, "  (stale: nothing matches)")
-			}
-		}
-		fmt.Fprintln(w)
-	}
-	for _, p := range rep.Problems {
-		fmt.Fprintln(w, p.String())
-	}
-	for _, p := range rep.Warnings {
-		p.Message = "warning: " + p.Message
-		fmt.Fprintln(w, p.String())
-	}
-}
-
-// scope describes an entry's limits for the coverage listing.
-func coverageScope(types []iamprune.FindingType, services []string, expired bool) string {
-	var parts []string
-	if len(types) > 0 {
-		ts := make([]string, len(types))
-		for i, t := range types {
-			ts[i] = string(t)
-		}
-		parts = append(parts, strings.Join(ts, ", "))
-	}
-	if len(services) > 0 {
-		parts = append(parts, "services "+strings.Join(services, ", "))
-	}
-	if expired {
-		parts = append(parts, "EXPIRED")
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "  (" + strings.Join(parts, "; ") + ")"
-}
-
-func writeAnnotations(w io.Writer, rep checkReport) {
-	for _, p := range rep.Problems {
-		fmt.Fprintln(w, p.GitHub())
-	}
-	for _, p := range rep.Warnings {
-		fmt.Fprintln(w, p.GitHubWarning())
-	}
-}
-
-func checkSummary(rep checkReport) string {
-	var warn string
-	if n := len(rep.Warnings); n > 0 {
-		warn = ", " + countOf(n, "warning")
-	}
-	if len(rep.Problems) == 0 {
-		return fmt.Sprintf("ok: %s in %s%s", countOf(rep.Entries, "entry"), countOf(len(rep.Files), "file"), warn)
-	}
-	var files []string
-	for _, p := range rep.Problems {
-		if !slices.Contains(files, p.File) {
-			files = append(files, p.File)
-		}
-	}
-	return fmt.Sprintf("%s in %s%s", countOf(len(rep.Problems), "problem"), countOf(len(files), "file"), warn)
-}
-
-func countOf(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	if strings.HasSuffix(word, "y") {
-		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(word, "y"))
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
-func writeExceptionsJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 type exceptionsExpiringOptions struct {
@@ -378,7 +192,7 @@ The file is --exceptions (repeatable), else the config's exceptions.`,
   iamprune exceptions expiring --exceptions exceptions.yaml --now 2026-11-28`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return m.runExceptionsExpiring(cmd.Context(), o)
+			return runExceptionsExpiring(cmd.Context(), &ExceptionsExpiringOptions{IO: m.streams(), Flags: o, Clock: m.Now, Config: m.exceptionsConfig})
 		},
 	}
 	f := cmd.Flags()
@@ -390,42 +204,31 @@ The file is --exceptions (repeatable), else the config's exceptions.`,
 	return cmd
 }
 
-// expiringEntry is one row of exceptions expiring -o json.
-type expiringEntry struct {
-	Principal    string                 `json:"principal"`
-	FindingTypes []iamprune.FindingType `json:"finding_types"`
-	Services     []string               `json:"services"`
-	Owner        string                 `json:"owner"`
-	Ticket       string                 `json:"ticket"`
-	Reason       string                 `json:"reason"`
-	Expires      string                 `json:"expires"`
-	DaysLeft     int                    `json:"days_left"`
-	Expired      bool                   `json:"expired"`
-	File         string                 `json:"file"`
-	Line         int                    `json:"line"`
+// ExceptionsExpiringOptions are the flags, streams and dependencies of
+// 'exceptions expiring'.
+type ExceptionsExpiringOptions struct {
+	IO     *IOStreams
+	Flags  exceptionsExpiringOptions
+	Clock  func() time.Time
+	Config func(ctx context.Context, flag string) (iamprune.Config, string, error)
 }
 
-type expiringReport struct {
-	Now        time.Time       `json:"now"`
-	Within     string          `json:"within"`
-	Exceptions []expiringEntry `json:"exceptions"`
-}
-
-func (m *Main) runExceptionsExpiring(ctx context.Context, o exceptionsExpiringOptions) error {
-	if o.output != "table" && o.output != "json" {
-		return usagef("--output: %q is not table or json", o.output)
+func runExceptionsExpiring(ctx context.Context, o *ExceptionsExpiringOptions) error {
+	f := o.Flags
+	if f.output != "table" && f.output != "json" {
+		return usagef("--output: %q is not table or json", f.output)
 	}
-	within, err := parseWithin(o.within)
+	within, err := parseWithin(f.within)
 	if err != nil {
 		return err
 	}
-	now, err := parseNow(o.now, m.Now)
+	now, err := parseNow(f.now, o.Clock)
 	if err != nil {
 		return err
 	}
-	files := o.files
+	files := f.files
 	if len(files) == 0 {
-		_, cfgExceptions, err := m.exceptionsConfig(ctx, o.configPath)
+		_, cfgExceptions, err := o.Config(ctx, f.configPath)
 		if err != nil {
 			return err
 		}
@@ -434,51 +237,14 @@ func (m *Main) runExceptionsExpiring(ctx context.Context, o exceptionsExpiringOp
 		}
 		files = []string{cfgExceptions}
 	}
-	var excs []iamprune.Exception
-	for _, f := range files {
-		es, err := exceptions.Load(f)
-		if err != nil {
-			return err
-		}
-		excs = append(excs, es...)
-	}
-	rep := expiringReport{Now: now, Within: o.within, Exceptions: []expiringEntry{}}
-	for _, e := range exceptions.Expiring(excs, now, within) {
-		rep.Exceptions = append(rep.Exceptions, expiringEntry{
-			Principal: e.Principal, FindingTypes: nonNil(e.FindingTypes), Services: nonNil(e.Services),
-			Owner: e.Owner, Ticket: e.Ticket, Reason: e.Reason, Expires: e.Expires.UTC().Format(time.DateOnly),
-			DaysLeft: exceptions.DaysLeft(e, now), Expired: e.Expired(now), File: e.File, Line: e.Line,
-		})
-	}
-	if o.output == "json" {
-		return writeExceptionsJSON(m.Stdout, rep)
-	}
-	if len(rep.Exceptions) == 0 {
-		_, err := fmt.Fprintf(m.Stdout, "no exception expires within %s (by %s)\n", o.within, now.Add(within).UTC().Format(time.DateOnly))
+	rep, err := app.ExpiringExceptions(files, now, within, f.within)
+	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PRINCIPAL\tFINDING TYPES\tSERVICES\tOWNER\tTICKET\tEXPIRES\tDAYS LEFT\tFILE")
-	for _, e := range rep.Exceptions {
-		types := "all"
-		if len(e.FindingTypes) > 0 {
-			ts := make([]string, len(e.FindingTypes))
-			for i, t := range e.FindingTypes {
-				ts[i] = string(t)
-			}
-			types = strings.Join(ts, ",")
-		}
-		left := strconv.Itoa(e.DaysLeft)
-		switch {
-		case e.Expired:
-			left = fmt.Sprintf("expired %dd ago", -e.DaysLeft)
-		case e.DaysLeft == 0:
-			left = "0 (last day)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s:%d\n", e.Principal, types, orDash(strings.Join(e.Services, ",")),
-			orDash(e.Owner), orDash(e.Ticket), e.Expires, left, e.File, e.Line)
+	if f.output == "json" {
+		return render.ExceptionsJSON(o.IO.Out, rep)
 	}
-	return tw.Flush()
+	return render.ExpiringTable(o.IO.Out, rep)
 }
 
 // parseWithin reads --within: a whole number of days ("30d") or a Go
@@ -492,18 +258,4 @@ func parseWithin(s string) (time.Duration, error) {
 		return d, nil
 	}
 	return 0, usagef("--within: %q is not a number of days (30d) or a duration (720h)", s)
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

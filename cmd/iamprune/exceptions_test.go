@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/render"
 )
 
 // runWithEnv runs the CLI in-process with the given environment.
@@ -126,7 +127,7 @@ func TestExceptionsCheckGitHubAnnotations(t *testing.T) {
 
 	// With -o json, stdout stays JSON and the annotations go to stderr.
 	r = runWithEnv(t, map[string]string{"GITHUB_ACTIONS": "true"}, "exceptions", "check", bad, "-o", "json")
-	var rep checkReport
+	var rep render.CheckReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
 	}
@@ -182,7 +183,7 @@ func TestExceptionsCheckAgainstSnapshot(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("--strict: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	var rep checkReport
+	var rep render.CheckReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -208,11 +209,11 @@ func TestExceptionsExpiring(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	var rep expiringReport
+	var rep render.ExpiringReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, r.stdout)
 	}
-	want := []expiringEntry{{
+	want := []render.ExpiringEntry{{
 		Principal: "arn:aws:iam::111122223333:role/WebAppRole", FindingTypes: []iamprune.FindingType{iamprune.UnusedPermission}, Services: []string{"kms"},
 		Owner: "payments-team@example.com", Ticket: "SEC-1301", Reason: "Yearly restore drill decrypts backups with KMS.",
 		Expires: "2026-12-20", DaysLeft: 22, File: good, Line: 8,

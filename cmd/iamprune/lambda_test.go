@@ -21,6 +21,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/config"
 )
 
@@ -143,7 +144,7 @@ func TestLambdaHandlerFinding(t *testing.T) {
 		t.Fatalf("invoke: %v\n%s", err, logs)
 	}
 	resp := out.(*lambdaResponse)
-	if resp.Outcome != outcomeApplied || resp.Run == nil {
+	if resp.Outcome != app.OutcomeApplied || resp.Run == nil {
 		t.Fatalf("response %+v", resp)
 	}
 	if got := statuses(*resp.Run); len(got) != 1 || got["deactivate-access-key AKIAP2J3ADGM2EXAMPLE"] != iamprune.ResultDone {
@@ -162,12 +163,12 @@ func TestLambdaHandlerFinding(t *testing.T) {
 
 	// The same finding version again: deduplicated, no AWS call needed.
 	out, err = invokeJSON(t, h, findingEvent(demoAnalyzer, aliceFindingID, "v1", false))
-	if err != nil || out.(*lambdaResponse).Outcome != outcomeDuplicate {
+	if err != nil || out.(*lambdaResponse).Outcome != app.OutcomeDuplicate {
 		t.Errorf("redelivered event: %+v, %v; want duplicate", out, err)
 	}
 	// A new version is handled again, and apply's idempotency keeps it a no-op.
 	out, err = invokeJSON(t, h, findingEvent(demoAnalyzer, aliceFindingID, "v2", false))
-	if err != nil || out.(*lambdaResponse).Outcome != outcomeApplied {
+	if err != nil || out.(*lambdaResponse).Outcome != app.OutcomeApplied {
 		t.Fatalf("new version: %+v, %v", out, err)
 	}
 	if got := changed(t, after, a.dump(t)); len(got) != 0 {
@@ -180,7 +181,7 @@ func TestLambdaHandlerIgnoresDeletedAndMalformed(t *testing.T) {
 	before := a.dump(t)
 
 	out, err := invokeJSON(t, h, findingEvent(demoAnalyzer, aliceFindingID, "v1", true))
-	if err != nil || out.(*lambdaResponse).Outcome != outcomeDeleted {
+	if err != nil || out.(*lambdaResponse).Outcome != app.OutcomeDeleted {
 		t.Errorf("isDeleted: %+v, %v; want ignored", out, err)
 	}
 	for _, ev := range []string{`{"detail-type": "Unused Access Finding for IAM entities"}`, `not json`, `{}`,
@@ -245,7 +246,7 @@ func TestLambdaHandlerSweep(t *testing.T) {
 	if err != nil {
 		t.Fatalf("invoke: %v\n%s", err, logs)
 	}
-	if resp := out.(*lambdaResponse); resp.Outcome != outcomeSwept || len(resp.Run.Results) != len(demoRemediations) {
+	if resp := out.(*lambdaResponse); resp.Outcome != app.OutcomeSwept || len(resp.Run.Results) != len(demoRemediations) {
 		t.Errorf("response %+v, want the demo's %d remediations", resp.Run, len(demoRemediations))
 	}
 	if got := changed(t, before, a.dump(t)); !slices.Equal(got, demoChanged) {
@@ -269,17 +270,6 @@ func TestLambdaSweepOtherAccount(t *testing.T) {
 		if got := changed(t, before, a.dump(t)); len(got) != 0 {
 			t.Errorf("a sweep for another account changed %v", got)
 		}
-	}
-}
-
-func TestLRU(t *testing.T) {
-	l := newLRU(2)
-	l.add("a")
-	l.add("b")
-	l.contains("a") // a is now the most recently used
-	l.add("c")
-	if !l.contains("a") || l.contains("b") || !l.contains("c") {
-		t.Errorf("want a and c kept, b evicted")
 	}
 }
 
@@ -365,7 +355,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 	before := a.dump(t)
 	t.Run("aged key deactivated", func(t *testing.T) {
 		out, le := invoke(findingEvent(demoAnalyzer, aliceFindingID, "v1", false))
-		if le.ErrorMessage != "" || out["outcome"] != outcomeApplied {
+		if le.ErrorMessage != "" || out["outcome"] != app.OutcomeApplied {
 			t.Fatalf("response %v, error %+v", out, le)
 		}
 		if got := changed(t, before, a.dump(t)); !slices.Equal(got, []string{aliceKey}) {
@@ -375,7 +365,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 	t.Run("isDeleted does nothing", func(t *testing.T) {
 		mid := a.dump(t)
 		out, le := invoke(findingEvent(demoAnalyzer, bobFindingID, "v1", true))
-		if le.ErrorMessage != "" || out["outcome"] != outcomeDeleted {
+		if le.ErrorMessage != "" || out["outcome"] != app.OutcomeDeleted {
 			t.Fatalf("response %v, error %+v", out, le)
 		}
 		if got := changed(t, mid, a.dump(t)); len(got) != 0 {
@@ -437,32 +427,6 @@ func lambdaWaitListening(t *testing.T, addr string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("nothing listens on %s", addr)
-}
-
-func TestWithStackTopic(t *testing.T) {
-	const topic = "arn:aws:sns:us-east-1:111122223333:iamprune"
-	n := iamprune.DefaultNotifications()
-	if err := withStackTopic(&n, topic); err != nil {
-		t.Fatal(err)
-	}
-	if len(n.Channels) != 1 || n.Channels[0].TopicARN != topic || len(n.Default) != 1 || n.Default[0] != stackTopicChannel {
-		t.Errorf("stack topic not added as the default: %+v", n)
-	}
-	// Already configured: unchanged.
-	before := len(n.Channels)
-	if err := withStackTopic(&n, topic); err != nil || len(n.Channels) != before {
-		t.Errorf("added twice: %+v, %v", n.Channels, err)
-	}
-	// A config with its own default keeps it; the topic is only a channel.
-	n = iamprune.DefaultNotifications()
-	n.Channels = []iamprune.Channel{{Name: "sec", Type: iamprune.ChannelSNS, TopicARN: "arn:aws:sns:us-east-1:111122223333:sec"}}
-	n.Default = []string{"sec"}
-	if err := withStackTopic(&n, topic); err != nil || n.Default[0] != "sec" || len(n.Channels) != 2 {
-		t.Errorf("default overridden: %+v, %v", n, err)
-	}
-	if err := withStackTopic(&n, "not-an-arn"); err == nil {
-		t.Error("a bad topic ARN was accepted")
-	}
 }
 
 // A record about a principal an earlier record of the batch changed reads

@@ -1,18 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
+	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/iamprune/iamprune"
-	"github.com/iamprune/iamprune/internal/input"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/policy"
-	"github.com/iamprune/iamprune/snapshot"
 )
 
 func (m *Main) policyCommand() *cobra.Command {
@@ -68,7 +64,7 @@ Allow becomes an explicit list; statements left empty are dropped.
   iamprune policy refine --policy p.json --usage last-accessed-entry.json --now 2026-11-28 --older-than 120 -o diff`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return m.runPolicyRefine(o)
+			return runPolicyRefine(&PolicyRefineOptions{IO: m.streams(), Flags: o, Clock: m.Now, Log: m.log()})
 		},
 	}
 	f := cmd.Flags()
@@ -83,147 +79,41 @@ Allow becomes an explicit list; statements left empty are dropped.
 	return cmd
 }
 
-func (m *Main) runPolicyRefine(o policyRefineOptions) error {
-	if o.output != "json" && o.output != "diff" {
-		return usagef("--output: %q is not json or diff", o.output)
+// PolicyRefineOptions are the flags, streams and dependencies of 'policy
+// refine'.
+type PolicyRefineOptions struct {
+	IO    *IOStreams
+	Flags policyRefineOptions
+	Clock func() time.Time
+	Log   *slog.Logger
+}
+
+func runPolicyRefine(o *PolicyRefineOptions) error {
+	f := o.Flags
+	if f.output != "json" && f.output != "diff" {
+		return usagef("--output: %q is not json or diff", f.output)
 	}
-	if o.olderThan < 1 {
-		return usagef("--older-than: must be at least 1 day, got %d", o.olderThan)
+	if f.olderThan < 1 {
+		return usagef("--older-than: must be at least 1 day, got %d", f.olderThan)
 	}
-	now, err := parseNow(o.now, m.Now)
+	now, err := parseNow(f.now, o.Clock)
 	if err != nil {
 		return err
 	}
-	raw, err := readFlagFile("--policy", o.policyPath)
+	r, err := app.RefinePolicy(app.RefineRequest{PolicyPath: f.policyPath, UsagePath: f.usagePath, Now: now, OlderThanDays: f.olderThan, Logger: o.Log})
 	if err != nil {
 		return err
 	}
-	doc, err := policy.Parse(raw)
-	if err != nil {
-		return fileError("--policy", o.policyPath, err)
+	if r.Emptied {
+		fmt.Fprintln(o.IO.ErrOut, "iamprune: nothing the policy allows was used: every statement was removed; delete or detach the policy rather than writing this document")
 	}
-	usage, err := m.loadUsage(o.usagePath)
-	if err != nil {
-		return fileError("--usage", o.usagePath, err)
-	}
-	refined, report, err := policy.Refine(doc, usage, now, o.olderThan)
-	if err != nil {
-		return fmt.Errorf("policy refine: %w", err)
-	}
-	out, err := policy.Marshal(refined)
-	if err != nil {
-		return fmt.Errorf("policy refine: %w", err)
-	}
-	if len(refined.Statement) == 0 && len(doc.Statement) > 0 {
-		fmt.Fprintln(m.Stderr, "iamprune: nothing the policy allows was used: every statement was removed; delete or detach the policy rather than writing this document")
-	}
-	if o.output == "json" {
-		_, err = fmt.Fprintf(m.Stdout, "%s\n", out)
+	if f.output == "json" {
+		_, err = fmt.Fprintf(o.IO.Out, "%s\n", r.After)
 		return err
 	}
-	before, err := policy.Marshal(doc)
-	if err != nil {
-		return fmt.Errorf("policy refine: %w", err)
-	}
-	if !report.Changed() {
+	if !r.Changed {
 		return nil
 	}
-	_, err = fmt.Fprint(m.Stdout, policy.UnifiedDiff("a/"+o.policyPath, "b/"+o.policyPath, before, out))
+	_, err = fmt.Fprint(o.IO.Out, policy.UnifiedDiff("a/"+f.policyPath, "b/"+f.policyPath, r.Before, r.After))
 	return err
-}
-
-func readFlagFile(flag, path string) ([]byte, error) {
-	b, err := input.ReadFile(path, input.MaxDocument)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "%s %s: file does not exist", flag, path)
-	}
-	if err != nil {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "%s %s: cannot read: %v", flag, path, err)
-	}
-	return b, nil
-}
-
-// fileError names the file in front of a parse error's field path; an
-// *iamprune.Error keeps its code, so bad input still exits 2.
-func fileError(flag, path string, err error) error {
-	code := iamprune.ErrorCode(err)
-	if code == iamprune.EINTERNAL {
-		code = iamprune.EINVALID
-	}
-	return &iamprune.Error{Code: code, Message: flag + " " + path, Err: err}
-}
-
-// loadUsage reads --usage: a GetFindingV2 output (an object with
-// findingDetails) or a last-accessed.json entry (an object with
-// ServicesLastAccessed). A one-element array of either is accepted too, as
-// cut from findings.json or last-accessed.json.
-func (m *Main) loadUsage(path string) (policy.Usage, error) {
-	raw, err := readFlagFile("--usage", path)
-	if err != nil {
-		return policy.Usage{}, err
-	}
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '[' {
-		var list []json.RawMessage
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return policy.Usage{}, iamprune.Errorf(iamprune.EINVALID, "invalid JSON: %v", err)
-		}
-		if len(list) != 1 {
-			return policy.Usage{}, iamprune.Errorf(iamprune.EINVALID, "a list of %d entries: pass one finding or one last-accessed.json entry", len(list))
-		}
-		raw = list[0]
-	}
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &probe); err != nil {
-		return policy.Usage{}, iamprune.Errorf(iamprune.EINVALID, "not a JSON object: %v", err)
-	}
-	switch {
-	case probe["findingDetails"] != nil:
-		return m.usageFromFinding(path, raw)
-	case probe["ServicesLastAccessed"] != nil:
-		return policy.UsageFromLastAccessed(raw)
-	}
-	return policy.Usage{}, iamprune.Errorf(iamprune.EINVALID, "neither a GetFindingV2 output (findingDetails) nor a last-accessed.json entry (ServicesLastAccessed)")
-}
-
-// usageFromFinding reads an UnusedPermission finding in the snapshot's
-// findings.json form. Details of other kinds are skipped with a warning.
-func (m *Main) usageFromFinding(path string, raw []byte) (policy.Usage, error) {
-	var f struct {
-		ID             string            `json:"id"`
-		Resource       string            `json:"resource"`
-		FindingType    string            `json:"findingType"`
-		FindingDetails []json.RawMessage `json:"findingDetails"`
-	}
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return policy.Usage{}, iamprune.Errorf(iamprune.EINVALID, "not a GetFindingV2 output: %v", err)
-	}
-	if f.FindingType != "" && f.FindingType != string(iamprune.UnusedPermission) {
-		return policy.Usage{}, iamprune.Errorf(iamprune.EINVALID, "findingType: %q is not %s", f.FindingType, iamprune.UnusedPermission)
-	}
-	finding := iamprune.Finding{ID: f.ID, Type: iamprune.UnusedPermission, Resource: f.Resource}
-	for i, rd := range f.FindingDetails {
-		field := fmt.Sprintf("findingDetails[%d]", i)
-		var d snapshot.FindingDetail
-		if err := json.Unmarshal(rd, &d); err != nil {
-			return policy.Usage{}, iamprune.Errorf(iamprune.EINVALID, "%s: %v", field, err)
-		}
-		p := d.UnusedPermissionDetails
-		if p == nil {
-			m.log().Warn("finding detail skipped: not unusedPermissionDetails", "file", path, "field", field, "member", d.Member())
-			continue
-		}
-		if p.ServiceNamespace == "" {
-			return policy.Usage{}, iamprune.Errorf(iamprune.EINVALID, "%s.unusedPermissionDetails.serviceNamespace: missing", field)
-		}
-		s := iamprune.ServiceUsage{Namespace: p.ServiceNamespace, LastAccessed: p.LastAccessed}
-		for _, a := range p.Actions {
-			s.Actions = append(s.Actions, iamprune.ActionUsage{Action: a.Action, LastAccessed: a.LastAccessed})
-		}
-		finding.Services = append(finding.Services, s)
-	}
-	if len(finding.Services) == 0 {
-		return policy.Usage{}, iamprune.Errorf(iamprune.EINVALID, "findingDetails: no unusedPermissionDetails: not an UnusedPermission finding")
-	}
-	return policy.UsageFromFinding(finding), nil
 }

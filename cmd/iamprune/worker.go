@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/trigger"
 	"github.com/iamprune/iamprune/worker"
@@ -148,8 +149,8 @@ func (m *Main) runWorker(ctx context.Context, o workerOptions) error {
 }
 
 // workerProcess returns the function that processes one message body: an
-// EventBridge finding event, handled exactly as the Lambda function
-// handles one (lambda.go): deleted and already-handled versions are
+// EventBridge finding event, handled by app.Handler exactly as the
+// Lambda function handles one: deleted and already-handled versions are
 // skipped, anything else is decided, applied and notified as 'apply
 // --yes' does for that finding, with all its guards. A malformed body, a
 // failed or refused run is an error, so that the message is retried and
@@ -169,8 +170,8 @@ func (m *Main) workerProcess(ctx context.Context, o planOptions, cfg aws.Config,
 	if err != nil {
 		return nil, nil, err
 	}
-	h := &lambdaHandler{m: m, seen: newLRU(dedupCapacity)}
-	run := &lambdaRun{aws: cfg, counter: counter, store: store}
+	h := app.NewHandler(m.env(), m.Stderr, lockOwner())
+	inv := &app.Invocation{AWS: cfg, Counter: counter, Store: store}
 	var mu sync.Mutex
 	process := func(ctx context.Context, body []byte) error {
 		ev, err := trigger.Classify(json.RawMessage(body))
@@ -182,16 +183,16 @@ func (m *Main) workerProcess(ctx context.Context, o planOptions, cfg aws.Config,
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if h.skip(ev.Finding) != nil {
+		if h.Skip(ev.Finding) != nil {
 			return nil
 		}
-		if run.in, err = m.loadInputs(ctx, o); err != nil {
+		if inv.Inputs, err = m.loadInputs(ctx, o); err != nil {
 			return err
 		}
-		run.facts, run.org = nil, nil // each message is its own run: read IAM afresh
-		resp, err := h.process(ctx, run, ev.Finding)
-		if resp != nil && resp.Run != nil {
-			for _, a := range resp.Run.Results {
+		inv.ForgetFacts() // each message is its own run: read IAM afresh
+		res, err := h.HandleFinding(ctx, inv, ev.Finding)
+		if res != nil && res.Run != nil {
+			for _, a := range res.Run.Results {
 				metrics.Action(string(a.Kind), a.Status)
 			}
 		}

@@ -1,4 +1,4 @@
-package main
+package awsapi
 
 import (
 	"context"
@@ -15,9 +15,18 @@ import (
 	"github.com/iamprune/iamprune/policy"
 )
 
-// describeChanges reads back, through the IAM API, what each done action
-// changed, so the demo shows the account rather than iamprune's word for it.
-func (m *Main) describeChanges(ctx context.Context, c *iam.Client, res *iamprune.RunResult) {
+// Change is what a done action left in the account, as IAM reports it.
+type Change struct {
+	// Name is the principal's name; State says what IAM shows.
+	Name, State string
+}
+
+// DescribeChanges reads back, through the IAM API, what each done action
+// of a run changed: the demo shows the account rather than iamprune's
+// word for it.
+func DescribeChanges(ctx context.Context, cfg aws.Config, res *iamprune.RunResult) []Change {
+	c := iam.NewFromConfig(cfg)
+	var out []Change
 	for _, r := range res.Results {
 		if r.Status != iamprune.ResultDone {
 			continue
@@ -45,8 +54,9 @@ func (m *Main) describeChanges(ctx context.Context, c *iam.Client, res *iamprune
 		case iamprune.KindQuarantineRole, iamprune.KindDenyUnusedServices:
 			line = inlineSummary(ctx, c, a)
 		}
-		fmt.Fprintf(m.Stdout, "  %-16s %s\n", a.Name+":", line)
+		out = append(out, Change{Name: a.Name, State: line})
 	}
+	return out
 }
 
 // inlineSummary lists a principal's iamprune policies and what they deny.

@@ -1,0 +1,44 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"slices"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/trigger"
+)
+
+// Sweep plans every ACTIVE finding of the analyzer and applies the plan,
+// as 'apply --yes' does: reconciliation, reminders, expiring exceptions
+// and delayed deletes. A sweep runs in the account of the credentials: a
+// schedule of another account (not in the config's accounts allowlist)
+// routed here is refused with nothing done.
+func (h *Handler) Sweep(ctx context.Context, inv *Invocation, s *trigger.Sweep) (*EventResult, error) {
+	log := h.Env.log()
+	log.Info("sweep", "source", s.Source, "id", s.ID)
+	analyzer := cmp.Or(inv.Inputs.Config.Analyzer, iamprune.AnalyzerAuto)
+	sess := NewSession(inv.AWS, inv.Counter, analyzer)
+	_, acct, err := sess.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.Account != "" && s.Account != acct && !slices.Contains(inv.Inputs.Config.Accounts, s.Account) {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "lambda: sweep event %s is for account %s, but iamprune runs in account %s (and %s is not in the config's accounts allowlist): nothing done", s.ID, s.Account, acct, s.Account)
+	}
+	org, err := sess.OrgFacts(ctx, inv.Inputs.Config.CrossAccount)
+	if err != nil {
+		return nil, err
+	}
+	plan, facts, err := Decide(ctx, sess.Findings, org, inv.Inputs, inv.Store, "analyzer "+analyzer, log)
+	if err != nil {
+		return nil, err
+	}
+	LogUnreachable(facts, log)
+	WarnNoChannels(inv.Inputs.Config, plan, log)
+	run, err := h.apply(ctx, inv, &Planned{Plan: plan, Inputs: inv.Inputs, Session: sess, Facts: facts, Caller: facts.Caller})
+	if err != nil {
+		return nil, err
+	}
+	return &EventResult{Kind: trigger.KindSweep, Outcome: OutcomeSwept, Run: run}, RunError(run)
+}
