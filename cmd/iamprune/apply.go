@@ -220,11 +220,6 @@ func confirm(ios *IOStreams, yes bool, account, what string) error {
 	return nil
 }
 
-// confirm asks for consent on the process's streams.
-func (m *Main) confirm(yes bool, account, what string) error {
-	return confirm(m.streams(), yes, account, what)
-}
-
 // auditWriter opens the audit log: the file given, appended to, or stderr.
 func auditWriter(ios *IOStreams, path string) (io.Writer, func(), error) {
 	if path == "" {

@@ -169,10 +169,6 @@ func (m *Main) makePlan(ctx context.Context, o planOptions, store iamprune.Store
 	})
 }
 
-func (m *Main) awsSession(ctx context.Context, analyzer string) (*app.Session, error) {
-	return app.OpenSession(ctx, m.loadAWS, analyzer)
-}
-
 // progress prints "findings read / total, calls made" on stderr, only when
 // stderr is a terminal: logs and pipes stay clean.
 type progress struct {
