@@ -73,6 +73,7 @@ func kindCases(t *testing.T) []kindCase {
 // rolling back both runs (newest first) restores the state before.
 // delete-access-key is left out: its one write cannot be undone by design.
 func TestEveryWriteFailingOnce(t *testing.T) {
+	t.Parallel()
 	for _, kc := range kindCases(t) {
 		t.Run(kc.name, func(t *testing.T) {
 			clean := newIAMEnv(t, kc.snap)

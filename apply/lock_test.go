@@ -37,6 +37,7 @@ func thisHost(t *testing.T) string {
 // holder's pid is dead, breaks the lock at once with a warning, reconciles
 // the dead run and applies, without waiting for the lease.
 func TestStaleLockOfDeadProcessTakenOver(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.opts.Hook = crashAt(apply.HookAfterApply, "a-pw")
 	if _, err := apply.Apply(context.Background(), basePlan(), e.opts); !errors.Is(err, errKilled) {
@@ -77,6 +78,7 @@ func TestStaleLockOfDeadProcessTakenOver(t *testing.T) {
 // process of another host, whose lease decides. The message names the
 // holder, since when, when the lease ends, and how to break it.
 func TestLockOfLiveOrRemoteHolderKept(t *testing.T) {
+	t.Parallel()
 	for name, owner := range map[string]iamprune.LockOwner{
 		"live pid on this host": {Host: thisHost(t), PID: os.Getppid(), User: "ops", RunID: "R-live"},
 		"another host":          {Host: "build-7", PID: deadPID(t), User: "ops", RunID: "R-live"},
@@ -186,6 +188,7 @@ func TestLockLostStopsTheRun(t *testing.T) {
 
 // Interrupted tells a dead run recorded as running from a live one.
 func TestInterrupted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	r := iamprune.Run{ID: "R1", Kind: iamprune.RunApply, Account: account, Status: iamprune.RunRunning, StartedAt: now}

@@ -13,9 +13,12 @@ import (
 // makes is failed in turn with AccessDenied (which no client retries).
 // The apply reports the failure; then either an apply completes the job,
 // to the state of a clean apply, and rolling back both runs restores the
-// account, or rolling back the failed run at once restores it.
+// account, or rolling back the failed run at once restores it. The
+// trials run in parallel, each with its own emulator and state.
 func TestEveryWriteFailingOnce(t *testing.T) {
+	t.Parallel()
 	const scenario = "each write failing once"
+	t.Cleanup(func() { checkBar(t, scenario) })
 	ref := clean(t)
 	for i, w := range ref.writes {
 		match := identify(ref.writes, i)
@@ -25,11 +28,11 @@ func TestEveryWriteFailingOnce(t *testing.T) {
 				then = "reapply"
 			}
 			t.Run(fmt.Sprintf("%d-%s/%s", i+1, w.Operation, then), func(t *testing.T) {
+				t.Parallel()
 				failTrial(t, scenario, ref, w, match, reapply)
 			})
 		}
 	}
-	checkBar(t, scenario)
 }
 
 // identifyKeys name the entity a write acts on, most specific first.

@@ -14,8 +14,13 @@ import (
 // (its answer is lost) or not. An apply started at once must finish the
 // job, leaving the account as one uninterrupted apply does; rolling back
 // every apply run must then restore the account.
+//
+// Each trial has its own emulator and state, so the trials run in
+// parallel; the bar is checked once they are all done.
 func TestKillApply(t *testing.T) {
+	t.Parallel()
 	const scenario = "kill -9 apply"
+	t.Cleanup(func() { checkBar(t, scenario) })
 	ref := clean(t)
 	r := rng(scenario)
 	for i := range trials(20) {
@@ -27,9 +32,11 @@ func TestKillApply(t *testing.T) {
 		} else {
 			name += "/lost"
 		}
-		t.Run(name, func(t *testing.T) { killTrial(t, scenario, ref, k, served) })
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			killTrial(t, scenario, ref, k, served)
+		})
 	}
-	checkBar(t, scenario)
 }
 
 func killTrial(t *testing.T, scenario string, ref reference, k int, served bool) {

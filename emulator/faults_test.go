@@ -87,6 +87,7 @@ func TestControlFail(t *testing.T) {
 
 // Throttling by percentage is deterministic under a seed.
 func TestControlThrottlePercentSeeded(t *testing.T) {
+	t.Parallel()
 	env := newWriteEnv(t)
 	c := oneShotIAM(env)
 	pattern := func(percent, seed string) string {

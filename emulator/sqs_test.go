@@ -115,6 +115,7 @@ func TestSQSQueues(t *testing.T) {
 }
 
 func TestSQSReceiveDeleteAndVisibility(t *testing.T) {
+	t.Parallel()
 	env, c := newSQS(t, Options{Queues: []string{"work"}})
 	url := env.url + "/111122223333/work"
 	send(t, c, url, "a")
@@ -224,6 +225,7 @@ func TestSQSLongPollReturnsOnSend(t *testing.T) {
 }
 
 func TestSQSVisibilityTimeoutAndRedrive(t *testing.T) {
+	t.Parallel()
 	env, c := newSQS(t, Options{})
 	if _, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("dlq")}); err != nil {
 		t.Fatal(err)

@@ -25,33 +25,49 @@ var propServices = []string{"sqs", "sns", "kms", "sts", "ecr", "logs", "secretsm
 
 const propCases = 300
 
+// The cases are drawn and refined in order from one seed, then checked in
+// parallel: the checks draw nothing, so every case is the same as when
+// they ran one by one.
 func TestRefineProperties(t *testing.T) {
 	rng := rand.New(rand.NewSource(20261128))
-	for i := range propCases {
+	type propCase struct {
+		doc, refined   Document
+		u              Usage
+		days           int
+		universe       []string
+		splitRefined   int // limits for checkSplit
+		splitDoc       int
+		narrowsChecked bool
+	}
+	cases := make([]propCase, propCases)
+	for i := range cases {
 		g := newGen(rng)
 		doc := g.document()
 		u := g.usage()
 		days := []int{1, 30, 90, 365}[rng.Intn(4)]
-		name := fmt.Sprintf("case%03d", i)
 		refined, _, err := Refine(doc, u, testNow, days)
 		if err != nil {
-			t.Fatalf("%s: %v\npolicy: %s", name, err, mustMarshal(t, doc))
+			t.Fatalf("case%03d: %v\npolicy: %s", i, err, mustMarshal(t, doc))
 		}
-		if t.Failed() {
-			return
-		}
-		ok := t.Run(name, func(t *testing.T) {
-			checkRefinedOver(t, doc, refined, u, days, g.universe())
-			checkSplit(t, rng, refined, g.universe())
-			checkSplit(t, rng, doc, g.universe())
-			if i%10 == 0 && len(refined.Statement) > 0 {
-				checkNarrows(t, doc, refined, u)
+		cases[i] = propCase{doc: doc, refined: refined, u: u, days: days, universe: g.universe(),
+			splitRefined: splitLimit(rng, refined), splitDoc: splitLimit(rng, doc),
+			narrowsChecked: i%10 == 0 && len(refined.Statement) > 0}
+	}
+	for i, c := range cases {
+		t.Run(fmt.Sprintf("case%03d", i), func(t *testing.T) {
+			t.Parallel()
+			defer func() {
+				if t.Failed() {
+					t.Logf("policy:\n%s\nrefined:\n%s", mustMarshal(t, c.doc), mustMarshal(t, c.refined))
+				}
+			}()
+			checkRefinedOver(t, c.doc, c.refined, c.u, c.days, c.universe)
+			checkSplit(t, c.refined, c.splitRefined, c.universe)
+			checkSplit(t, c.doc, c.splitDoc, c.universe)
+			if c.narrowsChecked {
+				checkNarrows(t, c.doc, c.refined, c.u)
 			}
 		})
-		if !ok {
-			t.Logf("policy:\n%s\nrefined:\n%s", mustMarshal(t, doc), mustMarshal(t, refined))
-			return
-		}
 	}
 }
 
@@ -163,11 +179,16 @@ func sameFrame(in, out Statement) bool {
 		reflect.DeepEqual(in.Principal, out.Principal) && reflect.DeepEqual(in.NotPrincipal, out.NotPrincipal)
 }
 
-// checkSplit splits d under a random limit that every statement can meet
-// and checks each piece's size and that together they mean what d means.
-func checkSplit(t *testing.T, rng *rand.Rand, d Document, universe []string) {
+// splitLimit draws a limit for checkSplit that every statement of d can
+// meet.
+func splitLimit(rng *rand.Rand, d Document) int {
+	return minSplitLimit(d) + rng.Intn(Size(d)/2+1)
+}
+
+// checkSplit splits d under limit and checks each piece's size and that
+// together they mean what d means.
+func checkSplit(t *testing.T, d Document, limit int, universe []string) {
 	t.Helper()
-	limit := minSplitLimit(d) + rng.Intn(Size(d)/2+1)
 	pieces, err := Split(d, limit)
 	if err != nil {
 		t.Fatalf("split at %d: %v", limit, err)

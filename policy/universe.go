@@ -99,13 +99,16 @@ func (x *universe) index(service string) *serviceIndex {
 	if ix, ok := x.services[service]; ok {
 		return ix
 	}
-	all := catalogueIndex(service).display
+	ix := catalogueIndex(service)
+	all := ix.display
 	for _, e := range x.extras {
 		if svc, _, _ := strings.Cut(e, ":"); strings.EqualFold(svc, service) {
 			all = append(slices.Clip(all), e)
 		}
 	}
-	ix := newServiceIndex(all)
+	if len(all) != len(ix.display) { // the usage names actions the catalogue lacks
+		ix = newServiceIndex(all)
+	}
 	x.services[service] = ix
 	return ix
 }

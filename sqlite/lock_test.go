@@ -43,6 +43,7 @@ func lockHelper(path string) int {
 // The lock holds across processes, and a holder that dies without
 // releasing blocks others only until its ttl runs out.
 func TestLockAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a process")
 	}

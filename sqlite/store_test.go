@@ -27,10 +27,12 @@ func openTemp(t *testing.T) *Store {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) iamprune.Store { return openTemp(t) })
 }
 
 func TestNoticeLogConformance(t *testing.T) {
+	t.Parallel()
 	storetest.RunNoticeLog(t, func(t *testing.T) storetest.NoticeStore { return openTemp(t) })
 }
 
@@ -281,6 +283,7 @@ func TestOpenConcurrent(t *testing.T) {
 // Two Stores on one file stand for two processes: each has its own
 // connections, so only SQLite's file locking keeps them apart.
 func TestLockTwoStores(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "state.db")
 	var stores []iamprune.Store
 	for range 2 {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -20,17 +21,17 @@ type NoticeStore = interface {
 // so that a backend can pass it on its own (the log is a Store extension).
 func RunNoticeLog(t *testing.T, open func(t *testing.T) NoticeStore) {
 	t.Helper()
-	for _, tc := range []struct {
-		name string
-		test func(t *testing.T, s iamprune.NoticeLog)
-	}{
-		{"NoticeRoundTrip", testNoticeRoundTrip},
-		{"NoticeFilters", testNoticeFilters},
-		{"NoticeOrder", testNoticeOrder},
-		{"NoticeSentAndFailed", testNoticeSentAndFailed},
-		{"NoticeManyForOneKey", testNoticeManyForOneKey},
-		{"NoticeInvalid", testNoticeInvalid},
-	} {
+	runNoticeSuite(t, open, nil)
+}
+
+// runNoticeSuite runs the subtests of noticeSuite named in only, or all of
+// them when only is empty.
+func runNoticeSuite(t *testing.T, open func(t *testing.T) NoticeStore, only []string) {
+	t.Helper()
+	for _, tc := range noticeSuite {
+		if len(only) > 0 && !slices.Contains(only, tc.name) {
+			continue
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
 			t.Cleanup(func() {
@@ -41,6 +42,18 @@ func RunNoticeLog(t *testing.T, open func(t *testing.T) NoticeStore) {
 			tc.test(t, s)
 		})
 	}
+}
+
+var noticeSuite = []struct {
+	name string
+	test func(t *testing.T, s iamprune.NoticeLog)
+}{
+	{"NoticeRoundTrip", testNoticeRoundTrip},
+	{"NoticeFilters", testNoticeFilters},
+	{"NoticeOrder", testNoticeOrder},
+	{"NoticeSentAndFailed", testNoticeSentAndFailed},
+	{"NoticeManyForOneKey", testNoticeManyForOneKey},
+	{"NoticeInvalid", testNoticeInvalid},
 }
 
 const (

@@ -6,6 +6,7 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,54 +17,64 @@ import (
 // the suite closes it.
 func Run(t *testing.T, open func(t *testing.T) iamprune.Store) {
 	t.Helper()
-	fresh := func(t *testing.T) iamprune.Store {
-		t.Helper()
-		s := open(t)
-		t.Cleanup(func() {
-			if err := s.Close(); err != nil {
-				t.Errorf("Close: %v", err)
-			}
+	runSuite(t, open, nil)
+}
+
+// runSuite runs the subtests of suite named in only, or all of them when
+// only is empty.
+func runSuite(t *testing.T, open func(t *testing.T) iamprune.Store, only []string) {
+	t.Helper()
+	for _, tc := range suite {
+		if len(only) > 0 && !slices.Contains(only, tc.name) {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			tc.test(t, s)
 		})
-		return s
 	}
-	for _, tc := range []struct {
-		name string
-		test func(t *testing.T, s iamprune.Store)
-	}{
-		{"RunRoundTrip", testRunRoundTrip},
-		{"RunUnknown", testRunUnknown},
-		{"CreateRunTwice", testCreateRunTwice},
-		{"Runs", testRuns},
-		{"FinishRun", testFinishRun},
-		{"BeginAction", testBeginAction},
-		{"BeginActionTwice", testBeginActionTwice},
-		{"BeginActionUnknownRun", testBeginActionUnknownRun},
-		{"FinishAction", testFinishAction},
-		{"FinishActionRefused", testFinishActionRefused},
-		{"ActionsWriteOrder", testActionsWriteOrder},
-		{"FindActions", testFindActions},
-		{"ImagesByteExact", testImagesByteExact},
-		{"ImageNotJSON", testImageNotJSON},
-		{"LockHeld", testLockHeld},
-		{"LockStale", testLockStale},
-		{"LockAccounts", testLockAccounts},
-		{"LockInvalid", testLockInvalid},
-		{"LockRace", testLockRace},
-		{"LockHolder", testLockHolder},
-		{"BreakLock", testBreakLock},
-		{"LockRenew", testLockRenew},
-		{"StepsRoundTrip", testStepsRoundTrip},
-		{"StepsReplace", testStepsReplace},
-		{"StepsUnknown", testStepsUnknown},
-		{"StepsFindActions", testStepsFindActions},
-		{"BeginActionSteps", testBeginActionSteps},
-		{"HoldRoundTrip", testHoldRoundTrip},
-		{"HoldsList", testHoldsList},
-		{"HoldRelease", testHoldRelease},
-		{"HoldUnknown", testHoldUnknown},
-	} {
-		t.Run(tc.name, func(t *testing.T) { tc.test(t, fresh(t)) })
-	}
+}
+
+var suite = []struct {
+	name string
+	test func(t *testing.T, s iamprune.Store)
+}{
+	{"RunRoundTrip", testRunRoundTrip},
+	{"RunUnknown", testRunUnknown},
+	{"CreateRunTwice", testCreateRunTwice},
+	{"Runs", testRuns},
+	{"FinishRun", testFinishRun},
+	{"BeginAction", testBeginAction},
+	{"BeginActionTwice", testBeginActionTwice},
+	{"BeginActionUnknownRun", testBeginActionUnknownRun},
+	{"FinishAction", testFinishAction},
+	{"FinishActionRefused", testFinishActionRefused},
+	{"ActionsWriteOrder", testActionsWriteOrder},
+	{"FindActions", testFindActions},
+	{"ImagesByteExact", testImagesByteExact},
+	{"ImageNotJSON", testImageNotJSON},
+	{"LockHeld", testLockHeld},
+	{"LockStale", testLockStale},
+	{"LockAccounts", testLockAccounts},
+	{"LockInvalid", testLockInvalid},
+	{"LockRace", testLockRace},
+	{"LockHolder", testLockHolder},
+	{"BreakLock", testBreakLock},
+	{"LockRenew", testLockRenew},
+	{"StepsRoundTrip", testStepsRoundTrip},
+	{"StepsReplace", testStepsReplace},
+	{"StepsUnknown", testStepsUnknown},
+	{"StepsFindActions", testStepsFindActions},
+	{"BeginActionSteps", testBeginActionSteps},
+	{"HoldRoundTrip", testHoldRoundTrip},
+	{"HoldsList", testHoldsList},
+	{"HoldRelease", testHoldRelease},
+	{"HoldUnknown", testHoldUnknown},
 }
 
 // base is an arbitrary instant with sub-millisecond digits, in a zone that

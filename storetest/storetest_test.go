@@ -33,68 +33,92 @@ func TestSuite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) iamprune.Store { return mutant{openSQLite(t), ""} })
 }
 
+// storeMutants pairs each mutant with the subtest that must catch it.
+var storeMutants = []struct{ mutant, subtest string }{
+	{"run-unknown-nil", "RunUnknown"},
+	{"create-run-overwrites", "CreateRunTwice"},
+	{"runs-oldest-first", "Runs"},
+	{"runs-ignore-limit", "Runs"},
+	{"times-to-seconds", "RunRoundTrip"},
+	{"times-local", "RunRoundTrip"},
+	{"finish-run-unknown-ok", "FinishRun"},
+	{"nil-services", "BeginAction"},
+	{"begin-twice-ok", "BeginActionTwice"},
+	{"begin-unknown-run-ok", "BeginActionUnknownRun"},
+	{"finish-twice-ok", "FinishActionRefused"},
+	{"finish-drops-post", "FinishAction"},
+	{"actions-by-time", "ActionsWriteOrder"},
+	{"find-newest-first", "FindActions"},
+	{"find-ignores-status", "FindActions"},
+	{"images-compacted", "ImagesByteExact"},
+	{"images-truncated", "ImagesByteExact"},
+	{"lock-never-conflicts", "LockHeld"},
+	{"release-noop", "LockHeld"},
+	{"no-stale-takeover", "LockStale"},
+	{"holder-drops-pid", "LockHolder"},
+	{"break-ignores-token", "BreakLock"},
+	{"renew-noop", "LockRenew"},
+	{"renew-revives", "LockRenew"},
+	{"steps-reversed", "StepsRoundTrip"},
+	{"step-unknown-ok", "StepsUnknown"},
+	{"find-drops-steps", "StepsFindActions"},
+	{"begin-drops-steps", "BeginActionSteps"},
+	{"holds-oldest-first", "HoldsList"},
+	{"holds-ignore-account", "HoldsList"},
+	{"hold-unknown-nil", "HoldUnknown"},
+	{"release-twice-overwrites", "HoldRelease"},
+}
+
 // Each mutant breaks one promise of the Store contract; the suite must
 // catch every one of them, in the subtest that covers that promise.
 func TestSuiteCatchesMutants(t *testing.T) {
+	checkMutantsCaught(t, "TestMutant", storeMutants)
+}
+
+// checkMutantsCaught runs the test named test in a child process, where it
+// fails for every mutant it catches, and then checks, mutant by mutant,
+// that its subtest failed. A failing subtest must fail the parent test,
+// hence the child process; one child runs every mutant, in parallel.
+func checkMutantsCaught(t *testing.T, test string, mutants []struct{ mutant, subtest string }) {
 	if os.Getenv(mutantEnv) != "" {
 		t.Skip("inside a mutant run")
 	}
-	for _, tc := range []struct{ mutant, subtest string }{
-		{"run-unknown-nil", "RunUnknown"},
-		{"create-run-overwrites", "CreateRunTwice"},
-		{"runs-oldest-first", "Runs"},
-		{"runs-ignore-limit", "Runs"},
-		{"times-to-seconds", "RunRoundTrip"},
-		{"times-local", "RunRoundTrip"},
-		{"finish-run-unknown-ok", "FinishRun"},
-		{"nil-services", "BeginAction"},
-		{"begin-twice-ok", "BeginActionTwice"},
-		{"begin-unknown-run-ok", "BeginActionUnknownRun"},
-		{"finish-twice-ok", "FinishActionRefused"},
-		{"finish-drops-post", "FinishAction"},
-		{"actions-by-time", "ActionsWriteOrder"},
-		{"find-newest-first", "FindActions"},
-		{"find-ignores-status", "FindActions"},
-		{"images-compacted", "ImagesByteExact"},
-		{"images-truncated", "ImagesByteExact"},
-		{"lock-never-conflicts", "LockHeld"},
-		{"release-noop", "LockHeld"},
-		{"no-stale-takeover", "LockStale"},
-		{"holder-drops-pid", "LockHolder"},
-		{"break-ignores-token", "BreakLock"},
-		{"renew-noop", "LockRenew"},
-		{"renew-revives", "LockRenew"},
-		{"steps-reversed", "StepsRoundTrip"},
-		{"step-unknown-ok", "StepsUnknown"},
-		{"find-drops-steps", "StepsFindActions"},
-		{"begin-drops-steps", "BeginActionSteps"},
-		{"holds-oldest-first", "HoldsList"},
-		{"holds-ignore-account", "HoldsList"},
-		{"hold-unknown-nil", "HoldUnknown"},
-		{"release-twice-overwrites", "HoldRelease"},
-	} {
-		t.Run(tc.mutant, func(t *testing.T) {
-			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestMutant$", "-test.v")
-			cmd.Env = append(os.Environ(), mutantEnv+"="+tc.mutant)
-			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatalf("the suite passed a store with mutant %s", tc.mutant)
-			}
-			if !strings.Contains(string(out), "--- FAIL: TestMutant/"+tc.subtest+" ") {
-				t.Errorf("mutant %s not caught by %s:\n%s", tc.mutant, tc.subtest, out)
-			}
-		})
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), mutantEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("%s passed: no mutant was caught:\n%s", test, out)
+	}
+	for _, tc := range mutants {
+		if !strings.Contains(string(out), "--- FAIL: "+test+"/"+tc.mutant+"/"+tc.subtest+" ") {
+			t.Errorf("mutant %s not caught by %s:\n%s", tc.mutant, tc.subtest, mutantOutput(string(out), test+"/"+tc.mutant+"/"))
+		}
 	}
 }
 
-// TestMutant runs the suite on the mutant named in the environment.
+// mutantOutput is the lines of out about the subtests under prefix.
+func mutantOutput(out, prefix string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, prefix) {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
+}
+
+// TestMutant runs, for each mutant, the subtest that must catch it. It
+// runs only in the child process of TestSuiteCatchesMutants.
 func TestMutant(t *testing.T) {
-	name := os.Getenv(mutantEnv)
-	if name == "" {
+	if os.Getenv(mutantEnv) == "" {
 		t.Skip("run by TestSuiteCatchesMutants")
 	}
-	storetest.Run(t, func(t *testing.T) iamprune.Store { return mutant{openSQLite(t), name} })
+	for _, tc := range storeMutants {
+		t.Run(tc.mutant, func(t *testing.T) {
+			t.Parallel()
+			storetest.RunOnly(t, func(t *testing.T) iamprune.Store { return mutant{openSQLite(t), tc.mutant} }, tc.subtest)
+		})
+	}
 }
 
 // mutant wraps a correct store and, when name says so, breaks it.
@@ -326,47 +350,39 @@ func TestNoticeSuite(t *testing.T) {
 	storetest.RunNoticeLog(t, func(t *testing.T) storetest.NoticeStore { return noticeMutant{openNoticeLog(t), ""} })
 }
 
-// Each mutant breaks one promise of the NoticeLog contract.
-func TestNoticeSuiteCatchesMutants(t *testing.T) {
-	if os.Getenv(mutantEnv) != "" {
-		t.Skip("inside a mutant run")
-	}
-	for _, tc := range []struct{ mutant, subtest string }{
-		{"notice-drops-error", "NoticeRoundTrip"},
-		{"notice-times-local", "NoticeRoundTrip"},
-		{"notice-times-to-seconds", "NoticeRoundTrip"},
-		{"notice-ignores-item-key", "NoticeFilters"},
-		{"notice-ignores-since", "NoticeFilters"},
-		{"notice-since-exclusive", "NoticeFilters"},
-		{"notice-ignores-status", "NoticeSentAndFailed"},
-		{"notice-newest-first", "NoticeOrder"},
-		{"notice-ties-reversed", "NoticeOrder"},
-		{"notice-dedups", "NoticeManyForOneKey"},
-		{"notice-accepts-invalid", "NoticeInvalid"},
-	} {
-		t.Run(tc.mutant, func(t *testing.T) {
-			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestNoticeMutant$", "-test.v")
-			cmd.Env = append(os.Environ(), mutantEnv+"="+tc.mutant)
-			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatalf("the suite passed a notice log with mutant %s", tc.mutant)
-			}
-			if !strings.Contains(string(out), "--- FAIL: TestNoticeMutant/"+tc.subtest+" ") {
-				t.Errorf("mutant %s not caught by %s:\n%s", tc.mutant, tc.subtest, out)
-			}
-		})
-	}
+// noticeMutants pairs each notice-log mutant with the subtest that must
+// catch it.
+var noticeMutants = []struct{ mutant, subtest string }{
+	{"notice-drops-error", "NoticeRoundTrip"},
+	{"notice-times-local", "NoticeRoundTrip"},
+	{"notice-times-to-seconds", "NoticeRoundTrip"},
+	{"notice-ignores-item-key", "NoticeFilters"},
+	{"notice-ignores-since", "NoticeFilters"},
+	{"notice-since-exclusive", "NoticeFilters"},
+	{"notice-ignores-status", "NoticeSentAndFailed"},
+	{"notice-newest-first", "NoticeOrder"},
+	{"notice-ties-reversed", "NoticeOrder"},
+	{"notice-dedups", "NoticeManyForOneKey"},
+	{"notice-accepts-invalid", "NoticeInvalid"},
 }
 
-// TestNoticeMutant runs the notice-log suite on the mutant named in the
-// environment.
+// Each mutant breaks one promise of the NoticeLog contract.
+func TestNoticeSuiteCatchesMutants(t *testing.T) {
+	checkMutantsCaught(t, "TestNoticeMutant", noticeMutants)
+}
+
+// TestNoticeMutant runs, for each notice-log mutant, the subtest that must
+// catch it, in the child process of TestNoticeSuiteCatchesMutants.
 func TestNoticeMutant(t *testing.T) {
-	name := os.Getenv(mutantEnv)
-	if name == "" {
+	if os.Getenv(mutantEnv) == "" {
 		t.Skip("run by TestNoticeSuiteCatchesMutants")
 	}
-	storetest.RunNoticeLog(t, func(t *testing.T) storetest.NoticeStore { return noticeMutant{openNoticeLog(t), name} })
+	for _, tc := range noticeMutants {
+		t.Run(tc.mutant, func(t *testing.T) {
+			t.Parallel()
+			storetest.RunNoticeLogOnly(t, func(t *testing.T) storetest.NoticeStore { return noticeMutant{openNoticeLog(t), tc.mutant} }, tc.subtest)
+		})
+	}
 }
 
 // noticeMutant wraps a correct notice log and, when name says so, breaks it.

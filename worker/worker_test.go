@@ -160,6 +160,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 }
 
 func TestWorkerDeletesOnlyAfterSuccess(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	q := e.queue(t, "work", 0)
 	rec := newRecorder()
@@ -190,6 +191,7 @@ func TestWorkerDeletesOnlyAfterSuccess(t *testing.T) {
 }
 
 func TestWorkerPoisonMessageIsRedriven(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	q := e.queue(t, "work", 2)
 	rec := newRecorder()
@@ -221,6 +223,7 @@ func TestWorkerPoisonMessageIsRedriven(t *testing.T) {
 }
 
 func TestWorkerExtendsVisibilityOfSlowMessage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	q := e.queue(t, "work", 0)
 	rec := newRecorder()
@@ -256,6 +259,7 @@ func TestWorkerExtendsVisibilityOfSlowMessage(t *testing.T) {
 }
 
 func TestWorkerGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	q := e.queue(t, "work", 0)
 	rec := newRecorder()
@@ -285,6 +289,7 @@ func TestWorkerGracefulShutdown(t *testing.T) {
 }
 
 func TestWorkerShutdownIsBounded(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	q := e.queue(t, "work", 0)
 	rec := newRecorder()
@@ -307,6 +312,7 @@ func TestWorkerShutdownIsBounded(t *testing.T) {
 }
 
 func TestWorkerHealthAndMetrics(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	q := e.queue(t, "work", 0)
 	rec := newRecorder()
@@ -364,6 +370,7 @@ func TestWorkerHealthAndMetrics(t *testing.T) {
 }
 
 func TestWorkerMissingQueue(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	w := &Worker{Client: e.client, QueueURL: e.url + "/" + account + "/nope", Process: newRecorder().process, Wait: time.Second}
 	err := w.Run(context.Background())
