@@ -3,6 +3,9 @@
 // exceptions that shape a decision, and the plan that results. Adapters
 // (snapshot, awsapi, emulator, ...) translate the outside world into these
 // types; the decide package turns them into a Plan without any I/O.
+//
+// It imports no other package of the module, so that every package may
+// import it (docs/architecture.md).
 package iamprune
 
 import (

@@ -5,6 +5,9 @@
 // intent before each change and the outcome after it, and undoes a run on
 // request (Rollback). A run that died is reconciled by the next one from
 // the live state, so no change goes unrecorded and none is made twice.
+//
+// It imports only the root, audit and policy: it acts through the root
+// Executor and Store interfaces, never an adapter. app and cmd import it.
 package apply
 
 import (

@@ -4,6 +4,8 @@
 //
 // Rules are recognised as iamprune's by their name (Prefix); any other rule
 // is someone else's and is never modified or deleted.
+//
+// It imports only the root; awsapi, app and cmd import it.
 package archive
 
 import (

@@ -4,6 +4,8 @@
 // The log records what iamprune changed and why it skipped what it did not
 // change. It never carries secrets: an Event has no field for one, and
 // callers must not put one into Detail.
+//
+// It imports only the root; apply, app and cmd import it.
 package audit
 
 import (

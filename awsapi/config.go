@@ -2,6 +2,9 @@
 // findings from IAM Access Analyzer and the facts about the principals they
 // name from IAM and STS. It only translates; every decision is made by the
 // decide package.
+//
+// It is an adapter: it imports the root, archive, policy and internal
+// packages, never another adapter; app and cmd import it.
 package awsapi
 
 import (

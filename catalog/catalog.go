@@ -11,6 +11,9 @@
 // (it needs the npm client and the npm registry), review the diff of
 // data/actions.tsv and commit both data files. The generated data is
 // committed, so builds and tests never need npm or a network.
+//
+// It imports only the root; policy, decide, exceptions, app and cmd import
+// it.
 package catalog
 
 //go:generate go run ./internal/gen

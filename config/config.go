@@ -31,6 +31,8 @@
 //
 // action: notify-only is valid for every rule. Reference holds the same list
 // as a commented YAML file.
+//
+// It imports only the root and internal packages; app and cmd import it.
 package config
 
 import (

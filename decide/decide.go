@@ -2,6 +2,9 @@
 // their principals, the configuration, the exceptions and the current time
 // go in; a Plan comes out. It does no I/O, reads no clock and logs nothing,
 // so the same input always gives the same plan, with the same action ids.
+//
+// It is pure: it imports only the root, policy and catalog, and does no I/O.
+// app and cmd import it.
 package decide
 
 import (

@@ -86,6 +86,9 @@
 // The IAM permissions the store uses on the table and its indexes are
 // dynamodb:DescribeTable, GetItem, PutItem, UpdateItem, DeleteItem, Query,
 // BatchGetItem and BatchWriteItem.
+//
+// It is an adapter: it imports only the root, never another adapter; app and
+// cmd import it.
 package dynamodb
 
 import (

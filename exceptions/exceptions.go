@@ -17,6 +17,8 @@
 // between today and max_days ahead. Coverage relates entries to the
 // findings and principals of an account, which finds stale entries, and
 // Expiring lists what is about to expire.
+//
+// It imports the root, catalog and internal packages; app and cmd import it.
 package exceptions
 
 import (

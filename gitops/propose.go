@@ -8,6 +8,9 @@
 // Terraform is parsed with hashicorp/hcl. YAML templates are edited by
 // yamlsite.go, line by line on yaml.v3's positions: no YAML library writes
 // a change back while keeping every other byte (comments, quoting, !Sub).
+//
+// It is an adapter: it imports the root, policy and internal packages, never
+// another adapter; app and cmd import it.
 package gitops
 
 import (

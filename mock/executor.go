@@ -1,5 +1,7 @@
 // Package mock holds function-field mocks of the root interfaces, and an
 // in-memory Store, for tests of the packages that use them.
+//
+// It is test support: it imports only the root, and only tests import it.
 package mock
 
 import (

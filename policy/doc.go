@@ -4,6 +4,10 @@
 // accounts for IAM's size limits and splits documents that exceed them.
 // Allowed is a small evaluator for action-level questions, used by the
 // property tests to prove that refinement removes exactly the unused access.
+//
+// It is pure: it imports the root, catalog and internal/jsontree. decide,
+// apply, remediate, render, the adapters that handle policies, app and cmd
+// import it.
 package policy
 
 import "encoding/json"

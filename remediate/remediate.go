@@ -10,6 +10,9 @@
 // one write journals each as an iamprune.Step (iamprune.JournalStep), so
 // that a half-done change is completed by the next apply and undone by
 // rollback, step by step.
+//
+// It is an adapter (IAM writes): it imports only the root and policy, never
+// another adapter; app and cmd import it.
 package remediate
 
 import (

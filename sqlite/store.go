@@ -7,6 +7,9 @@
 // processes can share it: writers queue instead of failing, and the run lock
 // (lock.go) holds across processes because it is a row taken inside a
 // BEGIN IMMEDIATE transaction.
+//
+// It is an adapter: it imports only the root, never another adapter; app and
+// cmd import it.
 package sqlite
 
 import (

@@ -1,6 +1,9 @@
 // Package storetest is the conformance suite every iamprune.Store must
 // pass: the SQLite store runs it, and so will any other backend, so that
 // apply, rollback and history can rely on one behaviour.
+//
+// It is test support: it imports only the root, and only the stores' tests
+// import it.
 package storetest
 
 import (

@@ -4,6 +4,8 @@
 // are such events, or a scheduled event that asks for a full sweep. It is
 // pure: it reads JSON and calls nothing. It is not named events so that it
 // does not collide with aws-lambda-go's events package.
+//
+// It imports only the root; app and cmd import it.
 package trigger
 
 import (

@@ -5,6 +5,9 @@
 // visible again after its visibility timeout and, once the queue's
 // redrive policy's maxReceiveCount is reached, SQS moves it to the
 // dead-letter queue; a poison message therefore never blocks the others.
+//
+// It imports nothing of the module: what a message means is the caller's
+// business. app and cmd import it.
 package worker
 
 import (

@@ -3,6 +3,8 @@
 // only when they are regular files, so that a symlink to /dev/zero or a FIFO
 // is refused at once instead of growing memory or blocking forever. It also
 // bounds how much of an input's text a message may quote.
+//
+// It imports only the root; any package of the module may import it.
 package input
 
 import (

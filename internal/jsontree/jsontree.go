@@ -6,6 +6,8 @@
 // replaces one value and keeps every other byte with it. It is built on
 // encoding/json's Decoder (Token and InputOffset), so it accepts exactly
 // what encoding/json accepts.
+//
+// It imports nothing of the module; any package of the module may import it.
 package jsontree
 
 import (

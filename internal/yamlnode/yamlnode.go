@@ -3,6 +3,8 @@
 // file, the line and the key path, and it collects all problems of a file so
 // that one run shows them all. It stays, on top of yaml.v3, because yaml.v3's
 // own decoding errors name neither the key path nor every problem at once.
+//
+// It imports the root and internal/input; config and exceptions import it.
 package yamlnode
 
 import (
