@@ -8,8 +8,8 @@
 // consent is a hook the caller supplies (the CLI shows the plan and asks),
 // and the state store is opened by the caller.
 //
-// Who imports whom: only the commands (cmd/...) import app. app imports the
-// root package and the packages it orchestrates: decide, apply, remediate,
+// Who imports whom: only the commands (cmd/...) and demo import app. app
+// imports the root package and the packages it orchestrates: decide, apply, remediate,
 // awsapi, notify, gitops, snapshot, config, exceptions, catalog, policy,
 // audit, and render only for the plan a pull request describes. It never
 // imports cmd, nor anything that parses flags or reads the process
