@@ -123,7 +123,7 @@ func (o *ApplyOptions) planned(ctx context.Context, store iamprune.Store) (*app.
 	if o.File == "" {
 		return o.MakePlan(ctx, o.Plan, store)
 	}
-	plan, err := loadPlan(o.File)
+	plan, err := app.LoadPlan(o.File)
 	if err != nil {
 		return nil, err
 	}

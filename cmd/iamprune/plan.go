@@ -86,7 +86,7 @@ func runPlan(ctx context.Context, o *PlanOptions) error {
 		return err
 	}
 	if o.Out != "" {
-		if err := savePlan(o.Out, res.Plan); err != nil {
+		if err := app.SavePlan(o.Out, res.Plan); err != nil {
 			return err
 		}
 		o.Log.Info("plan saved; review it, then apply exactly it", "file", o.Out, "apply", "iamprune apply "+o.Out)

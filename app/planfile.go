@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -10,8 +10,8 @@ import (
 	"github.com/iamprune/iamprune/internal/input"
 )
 
-// savePlan writes the plan as the JSON apply reads back.
-func savePlan(path string, p *iamprune.Plan) error {
+// SavePlan writes the plan as the JSON apply reads back.
+func SavePlan(path string, p *iamprune.Plan) error {
 	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return err
@@ -22,9 +22,9 @@ func savePlan(path string, p *iamprune.Plan) error {
 	return nil
 }
 
-// loadPlan reads a saved plan strictly: a plan that does not parse, or
+// LoadPlan reads a saved plan strictly: a plan that does not parse, or
 // whose actions lack what apply needs, is bad input naming the file.
-func loadPlan(path string) (*iamprune.Plan, error) {
+func LoadPlan(path string) (*iamprune.Plan, error) {
 	b, err := input.ReadFile(path, input.MaxPlan)
 	if err != nil {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "cannot read plan %s: %v", path, err)
