@@ -168,7 +168,7 @@ func (o *ApplyOptions) report(p *app.Planned, res *app.ApplyResult) error {
 	if len(p.Inputs.Config.Notifications.Channels) > 0 && table {
 		fmt.Fprintln(o.IO.Out, render.NoticeSummary(run.Notifications))
 	}
-	if table && run.RunID != "" && run.Refused == "" && undoable(run) {
+	if table && run.RunID != "" && run.Refused == "" && res.Undoable() {
 		undo := "iamprune rollback " + run.RunID
 		if cfg := firstNonEmpty(o.Plan.configPath, o.Env.Getenv("IAMPRUNE_CONFIG")); cfg != "" && p.Inputs.Config.CrossAccount.RoleName != "" {
 			undo += " --config " + cfg // the member role
@@ -189,16 +189,6 @@ func (o *ApplyOptions) report(p *app.Planned, res *app.ApplyResult) error {
 		return errProblems
 	}
 	return nil
-}
-
-// undoable reports whether a run changed anything to roll back.
-func undoable(res *iamprune.RunResult) bool {
-	for _, a := range res.Results {
-		if a.Status == iamprune.ResultDone || (a.Status == iamprune.ResultFailed && a.Kind == iamprune.KindRewritePolicy) {
-			return true
-		}
-	}
-	return false
 }
 
 // confirm asks for consent: --yes, or the account id typed at a terminal.

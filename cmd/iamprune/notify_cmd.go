@@ -114,10 +114,6 @@ func runNotify(ctx context.Context, o *NotifyOptions) error {
 	return nil
 }
 
-func (m *Main) printNotices(format string, rs []iamprune.NotificationResult) error {
-	return render.Notices(m.Stdout, rs, format)
-}
-
 func (m *Main) notifyTestCommand() *cobra.Command {
 	var (
 		o       planOptions
@@ -137,7 +133,7 @@ func (m *Main) notifyTestCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := m.printNotices("table", res); err != nil {
+			if err := render.Notices(m.Stdout, res, "table"); err != nil {
 				return err
 			}
 			if len(res) == 0 || res[0].Status != iamprune.NoticeSent {
