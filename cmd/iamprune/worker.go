@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -120,22 +116,12 @@ func (m *Main) runWorker(ctx context.Context, o workerOptions) error {
 		Logger:      log,
 	}
 	if o.listen != "" {
-		ln, err := net.Listen("tcp", o.listen)
+		addr, stop, err := w.ServeHTTP(o.listen)
 		if err != nil {
-			return fmt.Errorf("worker: --listen %s: %w", o.listen, err)
+			return err
 		}
-		srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("worker: HTTP server failed", "err", err)
-			}
-		}()
-		defer func() {
-			shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			srv.Shutdown(shut)
-		}()
-		log.Info("worker: serving /healthz and /metrics", "addr", ln.Addr().String())
+		defer stop(ctx)
+		log.Info("worker: serving /healthz and /metrics", "addr", addr.String())
 	}
 	if err := w.Run(ctx); err != nil {
 		return err
