@@ -1,9 +1,12 @@
 package app
 
 import (
+	"context"
+
 	"strings"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/config"
 )
 
 // SyncPaths returns the exceptions file to sync and where to publish it:
@@ -36,4 +39,15 @@ func formatOf(p string) string {
 		return "an ARN list (*.txt)"
 	}
 	return "YAML"
+}
+
+// ConfigExceptions reads the config (LoadConfig) and returns it with its
+// exceptions path made relative to the config file, as plan does. An
+// s3:// path is not returned: the exceptions commands read local files.
+func ConfigExceptions(ctx context.Context, opts InputOptions) (iamprune.Config, string, error) {
+	cfg, path, err := LoadConfig(ctx, opts)
+	if err != nil || strings.Contains(cfg.Exceptions, "://") {
+		return cfg, "", err
+	}
+	return cfg, config.Resolve(path, cfg.Exceptions), nil
 }

@@ -60,3 +60,18 @@ func LoadPlan(path string) (*iamprune.Plan, error) {
 	}
 	return &p, nil
 }
+
+// SavedPlanConfig is the config a saved plan is re-checked against (its
+// protection, exceptions, allowlist, member role, propose): flag, else
+// $IAMPRUNE_CONFIG, else the config the plan was made with, which must
+// still be readable. "" means $IAMPRUNE_CONFIG or the defaults.
+func SavedPlanConfig(env Env, file string, plan *iamprune.Plan, flag string) (string, error) {
+	if flag != "" || env.getenv("IAMPRUNE_CONFIG") != "" || plan.Config == "" {
+		return flag, nil
+	}
+	if _, err := os.Stat(plan.Config); err != nil {
+		return "", iamprune.Errorf(iamprune.EINVALID, "%s was planned with --config %s, which cannot be read (%v); pass --config", file, plan.Config, err)
+	}
+	env.log().Info("using the config the plan was made with", "config", plan.Config)
+	return plan.Config, nil
+}

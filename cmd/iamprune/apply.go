@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 
@@ -37,13 +36,12 @@ type ApplyOptions struct {
 	Inputs func(context.Context, planOptions) (app.Inputs, error)
 	// MakePlan plans afresh with the plan flags.
 	MakePlan func(context.Context, planOptions, iamprune.Store) (*app.Planned, error)
-	Log      *slog.Logger
 }
 
 // wire gives o the process's streams and dependencies, once the global
 // flags (logging, retries) are parsed.
 func (o *ApplyOptions) wire(m *Main) {
-	o.IO, o.Env, o.Log = m.streams(), m.env(), m.log()
+	o.IO, o.Env = m.streams(), m.env()
 	o.Store, o.Inputs, o.MakePlan = m.openStore, m.loadInputs, m.makePlan
 }
 
@@ -127,16 +125,9 @@ func (o *ApplyOptions) planned(ctx context.Context, store iamprune.Store) (*app.
 	if err != nil {
 		return nil, err
 	}
-	// The guards a saved plan is re-checked against (protection,
-	// exceptions, allowlist, member role, propose) come from the config
-	// it was made with, unless another is named.
 	po := o.Plan
-	if po.configPath == "" && o.Env.Getenv("IAMPRUNE_CONFIG") == "" && plan.Config != "" {
-		if _, err := os.Stat(plan.Config); err != nil {
-			return nil, iamprune.Errorf(iamprune.EINVALID, "%s was planned with --config %s, which cannot be read (%v); pass --config", o.File, plan.Config, err)
-		}
-		po.configPath = plan.Config
-		o.Log.Info("using the config the plan was made with", "config", plan.Config)
+	if po.configPath, err = app.SavedPlanConfig(o.Env, o.File, plan, po.configPath); err != nil {
+		return nil, err
 	}
 	in, err := o.Inputs(ctx, po)
 	if err != nil {
