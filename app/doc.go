@@ -21,6 +21,9 @@
 // unlock.go, handle.go (one finding event, with the de-duplication memory
 // and the per-invocation fact cache, for the Lambda function and the
 // worker), sweep.go, exceptions_check.go and exceptions_sync.go (behind
-// the ArchiveRules and Publisher interfaces). env.go holds what a use case
+// the ArchiveRules and Publisher interfaces). function.go reads the Lambda
+// function's environment into an invocation and queue.go processes the
+// worker's messages, both through handle.go. store.go opens the state
+// store, planfile.go saves and loads plans. env.go holds what a use case
 // may take from the process.
 package app
