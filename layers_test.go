@@ -57,6 +57,11 @@ var layers = map[string][]string{
 		"config", "exceptions", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
 		"notify", "gitops", "worker"},
 
+	// The demo story needs the emulator, which app may not import.
+	"demo": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render",
+		"config", "exceptions", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
+		"notify", "gitops", "worker", "emulator", "app", "examples"},
+
 	// Test support.
 	"mock":      {""},
 	"storetest": {""},
@@ -64,7 +69,7 @@ var layers = map[string][]string{
 	// The binary wires everything; only test support stays out of it.
 	"cmd/iamprune": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render",
 		"config", "exceptions", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
-		"notify", "gitops", "worker", "emulator", "app", "examples"},
+		"notify", "gitops", "worker", "emulator", "app", "examples", "demo"},
 
 	// Data, deployment and the chaos suite (test files only).
 	"examples":                             {},

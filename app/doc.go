@@ -8,8 +8,8 @@
 // consent is a hook the caller supplies (the CLI shows the plan and asks),
 // and the state store is opened by the caller.
 //
-// Who imports whom: only the commands (cmd/...) import app. app imports the
-// root package and the packages it orchestrates: decide, apply, remediate,
+// Who imports whom: only the commands (cmd/...) and demo import app. app
+// imports the root package and the packages it orchestrates: decide, apply, remediate,
 // awsapi, notify, gitops, snapshot, config, exceptions, catalog, policy,
 // audit, and render only for the plan a pull request describes. It never
 // imports cmd, nor anything that parses flags or reads the process
@@ -21,6 +21,9 @@
 // unlock.go, handle.go (one finding event, with the de-duplication memory
 // and the per-invocation fact cache, for the Lambda function and the
 // worker), sweep.go, exceptions_check.go and exceptions_sync.go (behind
-// the ArchiveRules and Publisher interfaces). env.go holds what a use case
+// the ArchiveRules and Publisher interfaces). function.go reads the Lambda
+// function's environment into an invocation and queue.go processes the
+// worker's messages, both through handle.go. store.go opens the state
+// store, planfile.go saves and loads plans. env.go holds what a use case
 // may take from the process.
 package app

@@ -84,3 +84,25 @@ func CheckSummary(rep CheckReport) string {
 	}
 	return fmt.Sprintf("%s in %s%s", CountOf(len(rep.Problems), "problem"), CountOf(len(files), "file"), warn)
 }
+
+// Check writes the report of 'exceptions check': text with a summary
+// line, or JSON. With github (GitHub Actions), each problem is also an
+// ::error annotation; with JSON they go to errW, so that w stays valid
+// JSON (the runner reads annotations on stderr too).
+func Check(w, errW io.Writer, rep CheckReport, format string, github bool) error {
+	if format == "json" {
+		if err := ExceptionsJSON(w, rep); err != nil {
+			return err
+		}
+		if github {
+			CheckAnnotations(errW, rep)
+		}
+		return nil
+	}
+	CheckText(w, rep)
+	if github {
+		CheckAnnotations(w, rep)
+	}
+	_, err := fmt.Fprintln(w, CheckSummary(rep))
+	return err
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 
@@ -37,13 +36,12 @@ type ApplyOptions struct {
 	Inputs func(context.Context, planOptions) (app.Inputs, error)
 	// MakePlan plans afresh with the plan flags.
 	MakePlan func(context.Context, planOptions, iamprune.Store) (*app.Planned, error)
-	Log      *slog.Logger
 }
 
 // wire gives o the process's streams and dependencies, once the global
 // flags (logging, retries) are parsed.
 func (o *ApplyOptions) wire(m *Main) {
-	o.IO, o.Env, o.Log = m.streams(), m.env(), m.log()
+	o.IO, o.Env = m.streams(), m.env()
 	o.Store, o.Inputs, o.MakePlan = m.openStore, m.loadInputs, m.makePlan
 }
 
@@ -123,20 +121,13 @@ func (o *ApplyOptions) planned(ctx context.Context, store iamprune.Store) (*app.
 	if o.File == "" {
 		return o.MakePlan(ctx, o.Plan, store)
 	}
-	plan, err := loadPlan(o.File)
+	plan, err := app.LoadPlan(o.File)
 	if err != nil {
 		return nil, err
 	}
-	// The guards a saved plan is re-checked against (protection,
-	// exceptions, allowlist, member role, propose) come from the config
-	// it was made with, unless another is named.
 	po := o.Plan
-	if po.configPath == "" && o.Env.Getenv("IAMPRUNE_CONFIG") == "" && plan.Config != "" {
-		if _, err := os.Stat(plan.Config); err != nil {
-			return nil, iamprune.Errorf(iamprune.EINVALID, "%s was planned with --config %s, which cannot be read (%v); pass --config", o.File, plan.Config, err)
-		}
-		po.configPath = plan.Config
-		o.Log.Info("using the config the plan was made with", "config", plan.Config)
+	if po.configPath, err = app.SavedPlanConfig(o.Env, o.File, plan, po.configPath); err != nil {
+		return nil, err
 	}
 	in, err := o.Inputs(ctx, po)
 	if err != nil {
@@ -168,7 +159,7 @@ func (o *ApplyOptions) report(p *app.Planned, res *app.ApplyResult) error {
 	if len(p.Inputs.Config.Notifications.Channels) > 0 && table {
 		fmt.Fprintln(o.IO.Out, render.NoticeSummary(run.Notifications))
 	}
-	if table && run.RunID != "" && run.Refused == "" && undoable(run) {
+	if table && run.RunID != "" && run.Refused == "" && res.Undoable() {
 		undo := "iamprune rollback " + run.RunID
 		if cfg := firstNonEmpty(o.Plan.configPath, o.Env.Getenv("IAMPRUNE_CONFIG")); cfg != "" && p.Inputs.Config.CrossAccount.RoleName != "" {
 			undo += " --config " + cfg // the member role
@@ -189,16 +180,6 @@ func (o *ApplyOptions) report(p *app.Planned, res *app.ApplyResult) error {
 		return errProblems
 	}
 	return nil
-}
-
-// undoable reports whether a run changed anything to roll back.
-func undoable(res *iamprune.RunResult) bool {
-	for _, a := range res.Results {
-		if a.Status == iamprune.ResultDone || (a.Status == iamprune.ResultFailed && a.Kind == iamprune.KindRewritePolicy) {
-			return true
-		}
-	}
-	return false
 }
 
 // confirm asks for consent: --yes, or the account id typed at a terminal.

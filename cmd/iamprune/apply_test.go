@@ -34,7 +34,23 @@ type account struct {
 
 func newAccount(t *testing.T) *account {
 	t.Helper()
+	a := startAccount(t)
+	inject(t, a.url, nil)
+	return a
+}
+
+// newProcessAccount is newAccount for tests that start the binary as a
+// subprocess: it sets the process environment, so the test stays serial.
+func newProcessAccount(t *testing.T) *account {
+	t.Helper()
 	isolateAWS(t)
+	a := startAccount(t)
+	t.Setenv("AWS_ENDPOINT_URL", a.url)
+	return a
+}
+
+func startAccount(t *testing.T) *account {
+	t.Helper()
 	snapDir, _ := demoPaths(t)
 	snap, err := snapshot.LoadDir(snapDir)
 	if err != nil {
@@ -42,7 +58,6 @@ func newAccount(t *testing.T) *account {
 	}
 	srv, cfg := emulatortest.Start(t, snap, emulator.Options{})
 	url := aws.ToString(cfg.BaseEndpoint)
-	t.Setenv("AWS_ENDPOINT_URL", url)
 	client := iam.NewFromConfig(cfg)
 	dir := t.TempDir()
 	return &account{srv: srv, url: url, state: filepath.Join(dir, "state.db"), dir: dir, iam: client}
@@ -121,6 +136,7 @@ var demoChanged = []string{
 // apply changes exactly the plan's remediation entries, a second apply is a
 // no-op without write calls, and rollback restores the account.
 func TestApplyIdempotentAndRollback(t *testing.T) {
+	t.Parallel()
 	acct := newAccount(t)
 	before := acct.dump(t)
 
@@ -317,6 +333,7 @@ func checkRemediated(t *testing.T, c *iam.Client) {
 
 // A saved plan is applied exactly, and refused when stale.
 func TestApplySavedPlan(t *testing.T) {
+	t.Parallel()
 	acct := newAccount(t)
 	dir := t.TempDir()
 	planFile := filepath.Join(dir, "plan.json")
@@ -360,6 +377,7 @@ func TestApplySavedPlan(t *testing.T) {
 
 // A protected principal slipped into a saved plan is never touched.
 func TestApplyTamperedPlanSparesProtected(t *testing.T) {
+	t.Parallel()
 	acct := newAccount(t)
 	planFile := filepath.Join(t.TempDir(), "plan.json")
 	if r := runCLI(t, acct.args(t, "plan", "--out", planFile, "-o", "json")...); r.code != 0 {
@@ -399,6 +417,7 @@ func TestApplyTamperedPlanSparesProtected(t *testing.T) {
 }
 
 func TestApplyGuards(t *testing.T) {
+	t.Parallel()
 	acct := newAccount(t)
 	before := acct.dump(t)
 	dir := t.TempDir()
@@ -436,6 +455,7 @@ func TestApplyGuards(t *testing.T) {
 
 // Two applies at once against one state store: each change is made once.
 func TestConcurrentAppliesActOnce(t *testing.T) {
+	t.Parallel()
 	acct := newAccount(t)
 	var wg sync.WaitGroup
 	results := make([]result, 2)
@@ -478,6 +498,7 @@ func TestConcurrentAppliesActOnce(t *testing.T) {
 // A key iamprune deactivated is deleted once delete_after_days have passed
 // since, and a rollback of the delete says it cannot be undone.
 func TestDeleteAccessKeyAfterGracePeriod(t *testing.T) {
+	t.Parallel()
 	acct := newAccount(t)
 	cfg := filepath.Join(t.TempDir(), "iamprune.yaml")
 	if err := os.WriteFile(cfg, []byte("rules:\n  UnusedIAMUserAccessKey: {action: delete-access-key, delete_after_days: 30}\nnotifications: {require_prior_notice: false}\n"), 0o600); err != nil {
@@ -487,7 +508,7 @@ func TestDeleteAccessKeyAfterGracePeriod(t *testing.T) {
 		t.Helper()
 		now, _ := time.Parse(time.DateOnly, day)
 		var out, errb strings.Builder
-		m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: func() time.Time { return now }}
+		m := wire(t, &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: func() time.Time { return now }})
 		args = append(args, "--state", acct.state, "-o", "json")
 		if args[0] == "apply" {
 			args = append(args, "--config", cfg, "--now", day)

@@ -23,7 +23,8 @@ import (
 // Warnings are structured log records; --log-format json makes them one
 // JSON object per line, as CloudWatch wants.
 func TestLogFormatJSON(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	noAWS(t)
 	r := runCLI(t, "plan", "--snapshot", filepath.Join("testdata", "edge"), "--now", demoNow, "--log-format", "json", "-o", "json")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -51,16 +52,16 @@ func TestLogFormatJSON(t *testing.T) {
 
 // Progress goes to stderr only when it is a terminal.
 func TestProgressOnlyOnTerminal(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
 	snap, err := snapshot.LoadDir(filepath.Join("testdata", "edge"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, cfg := emulatortest.Start(t, snap, emulator.Options{})
-	t.Setenv("AWS_ENDPOINT_URL", aws.ToString(cfg.BaseEndpoint))
+	inject(t, aws.ToString(cfg.BaseEndpoint), nil)
 	for _, tty := range []bool{false, true} {
 		var out, errb bytes.Buffer
-		m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: time.Now, StderrIsTerminal: tty}
+		m := wire(t, &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: time.Now, StderrIsTerminal: tty})
 		if code := m.Run(context.Background(), []string{"plan", "--now", demoNow, "--log-level", "error"}); code != 0 {
 			t.Fatalf("exit %d: %s", code, errb.String())
 		}
@@ -77,10 +78,11 @@ func TestProgressOnlyOnTerminal(t *testing.T) {
 // The emulator command prints its URL, serves the real SDK, and stops when
 // its context ends (SIGINT/SIGTERM in main).
 func TestEmulatorCommand(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	noAWS(t)
 	pr, pw := io.Pipe()
 	var errb bytes.Buffer
-	m := &Main{Stdout: pw, Stderr: &errb, Getenv: func(string) string { return "" }, Now: time.Now}
+	m := wire(t, &Main{Stdout: pw, Stderr: &errb, Getenv: func(string) string { return "" }, Now: time.Now})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	go func() {
@@ -125,6 +127,7 @@ func TestEmulatorCommand(t *testing.T) {
 }
 
 func TestHelpExplainsItself(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"--help"}, {"plan", "--help"}, {"emulator", "--help"}, {"demo", "--help"}} {
 		r := runCLI(t, args...)
 		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") {

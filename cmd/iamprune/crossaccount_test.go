@@ -30,7 +30,6 @@ type org struct {
 
 func newOrg(t *testing.T) *org {
 	t.Helper()
-	isolateAWS(t)
 	root := filepath.Join(repoRoot(t), "emulator", "testdata", "org")
 	home, err := snapshot.LoadDir(filepath.Join(root, "admin"))
 	if err != nil {
@@ -47,7 +46,7 @@ func newOrg(t *testing.T) *org {
 		t.Fatal(err)
 	}
 	srv.SetRecommendationPolls(0)
-	t.Setenv("AWS_ENDPOINT_URL", aws.ToString(cfg.BaseEndpoint))
+	inject(t, aws.ToString(cfg.BaseEndpoint), nil)
 	dir := t.TempDir()
 	return &org{home: srv, member: member, dir: dir, state: filepath.Join(dir, "state.db")}
 }
@@ -99,6 +98,7 @@ func (o *org) assumed(account string) int {
 // with the external id, the member's IAM changes and the home's does not,
 // and rollback restores the member exactly.
 func TestCrossAccount(t *testing.T) {
+	t.Parallel()
 	o := newOrg(t)
 	cfg := o.config(t, "iamprune-ext")
 	homeBefore, memberBefore := o.dumps(t)
@@ -192,6 +192,7 @@ func TestCrossAccount(t *testing.T) {
 // skipped with the reason; it never fails the run nor passes for deleted
 // principals.
 func TestCrossAccountUnreachable(t *testing.T) {
+	t.Parallel()
 	o := newOrg(t)
 	cfg := o.config(t, "wrong-external-id")
 	r := runCLI(t, "plan", "--config", cfg, "--now", demoNow, "--state", o.state, "-o", "json")
@@ -227,6 +228,7 @@ func TestCrossAccountUnreachable(t *testing.T) {
 // analyzer's event about a member account's key: it assumes the member
 // role and deactivates exactly that key there.
 func TestLambdaCrossAccount(t *testing.T) {
+	t.Parallel()
 	o := newOrg(t)
 	cfg, err := os.ReadFile(o.config(t, "iamprune-ext"))
 	if err != nil {
@@ -234,7 +236,7 @@ func TestLambdaCrossAccount(t *testing.T) {
 	}
 	env := map[string]string{"IAMPRUNE_CONFIG_YAML": string(cfg), "IAMPRUNE_STATE": o.state, "IAMPRUNE_NOW": demoNow}
 	var stderr lambdaLogBuffer
-	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, Now: time.Now}
+	m := wire(t, &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, Now: time.Now})
 	h := m.newLambdaHandler()
 	homeBefore, memberBefore := o.dumps(t)
 

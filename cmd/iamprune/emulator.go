@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -70,23 +68,13 @@ func runEmulator(ctx context.Context, o *EmulatorOptions) error {
 	if err != nil {
 		return err
 	}
-	faults, err := parseFaults(o.fails, o.opLatency)
+	faults, err := o.faults()
 	if err != nil {
 		return err
 	}
 	srv := emulator.New(snap, emulator.Options{PageSize: o.pageSize, ThrottleEvery: o.throttleEvery, Logger: o.Log, Topics: o.topics, Buckets: o.buckets})
-	if err := srv.SetThrottlePercent(o.throttlePct, o.seed); err != nil {
-		return usagef("--throttle-percent %v must be between 0 and 100", o.throttlePct)
-	}
-	if o.latency < 0 {
-		return usagef("--latency %v must not be negative", o.latency)
-	}
-	srv.SetLatency("", o.latency)
-	for _, f := range faults.fails {
-		srv.FailNext(f.op, f.code, f.n)
-	}
-	for op, d := range faults.latency {
-		srv.SetLatency(op, d)
+	if err := srv.Inject(faults); err != nil {
+		return err
 	}
 	// Load every member before listening, so that a bad folder
 	// fails the command before clients can connect.
@@ -107,9 +95,9 @@ func runEmulator(ctx context.Context, o *EmulatorOptions) error {
 	}
 	fmt.Fprintf(o.IO.Out, "iamprune emulator serving %s (account %s) at %s\n", o.dir, snap.Meta.AccountID, url)
 	fmt.Fprintf(o.IO.Out, "export AWS_ENDPOINT_URL=%s\n", url)
-	if len(o.fails)+len(o.opLatency) > 0 || o.throttlePct > 0 || o.latency > 0 {
+	if faults.Any() {
 		fmt.Fprintf(o.IO.Out, "faults: %d injected failure(s), %v%% throttled (seed %d), latency %v; control at %s%s\n",
-			len(faults.fails), o.throttlePct, o.seed, o.latency, url, emulator.ControlPath)
+			len(faults.Fails), o.throttlePct, o.seed, o.latency, url, emulator.ControlPath)
 	}
 	for _, line := range served {
 		fmt.Fprintln(o.IO.Out, line)
@@ -164,44 +152,25 @@ const emulatorExample = `  iamprune emulator --snapshot examples/demo/snapshot -
   iamprune emulator --snapshot examples/demo/snapshot \
       --throttle-percent 33 --seed 7 --fail TagRole=AccessDenied`
 
-type emulatorFault struct {
-	op, code string
-	n        int
-}
-
-type emulatorFaults struct {
-	fails   []emulatorFault
-	latency map[string]time.Duration
-}
-
-// parseFaults reads --fail OP=CODE[:N] and --op-latency OP=DURATION.
-func parseFaults(fails, opLatency []string) (emulatorFaults, error) {
-	var out emulatorFaults
-	for _, v := range fails {
-		op, rest, ok := strings.Cut(v, "=")
-		code, count, hasCount := strings.Cut(rest, ":")
-		n := 1
-		if hasCount {
-			var err error
-			if n, err = strconv.Atoi(count); err != nil || n < 1 {
-				ok = false
-			}
+// faults reads the fault flags.
+func (o *EmulatorOptions) faults() (emulator.Faults, error) {
+	f := emulator.Faults{ThrottlePercent: o.throttlePct, Seed: o.seed, Latency: o.latency}
+	for _, v := range o.fails {
+		x, err := emulator.ParseFault(v)
+		if err != nil {
+			return f, fmt.Errorf("--fail: %w", err)
 		}
-		if !ok || op == "" || code == "" {
-			return out, usagef("--fail %q: want OP=CODE[:N] with N >= 1, such as TagRole=AccessDenied:2", v)
-		}
-		out.fails = append(out.fails, emulatorFault{op: op, code: code, n: n})
+		f.Fails = append(f.Fails, x)
 	}
-	for _, v := range opLatency {
-		op, ds, ok := strings.Cut(v, "=")
-		d, err := time.ParseDuration(ds)
-		if !ok || op == "" || err != nil || d < 0 {
-			return out, usagef("--op-latency %q: want OP=DURATION, such as GetRole=250ms", v)
+	for _, v := range o.opLatency {
+		op, d, err := emulator.ParseOpLatency(v)
+		if err != nil {
+			return f, fmt.Errorf("--op-latency: %w", err)
 		}
-		if out.latency == nil {
-			out.latency = map[string]time.Duration{}
+		if f.OpLatency == nil {
+			f.OpLatency = map[string]time.Duration{}
 		}
-		out.latency[op] = d
+		f.OpLatency[op] = d
 	}
-	return out, nil
+	return f, nil
 }

@@ -21,12 +21,13 @@ import (
 // The fault flags of `iamprune emulator` reach the SDK, and the control
 // endpoint reports them.
 func TestEmulatorFaultFlags(t *testing.T) {
+	t.Parallel()
 	snapDir, _ := demoPaths(t)
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		m := &Main{Stdout: pw, Stderr: io.Discard, Getenv: func(string) string { return "" }, Now: time.Now}
+		m := wire(t, &Main{Stdout: pw, Stderr: io.Discard, Getenv: func(string) string { return "" }, Now: time.Now})
 		done <- m.Run(ctx, []string{"emulator", "--snapshot", snapDir, "--listen", "127.0.0.1:0",
 			"--fail", "TagRole=AccessDenied:2", "--op-latency", "GetRole=100ms", "--throttle-percent", "0", "--seed", "3"})
 		pw.Close()
@@ -85,6 +86,7 @@ func TestEmulatorFaultFlags(t *testing.T) {
 }
 
 func TestEmulatorFaultFlagsBad(t *testing.T) {
+	t.Parallel()
 	snapDir, _ := demoPaths(t)
 	for _, args := range [][]string{
 		{"--fail", "TagRole"},

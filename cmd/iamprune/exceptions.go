@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/app"
-	"github.com/iamprune/iamprune/config"
 	"github.com/iamprune/iamprune/render"
 )
 
@@ -131,21 +129,8 @@ func runExceptionsCheck(ctx context.Context, o *ExceptionsCheckOptions) error {
 	if err != nil {
 		return err
 	}
-	github := o.Env.Getenv("GITHUB_ACTIONS") == "true"
-	if f.output == "json" {
-		if err := render.ExceptionsJSON(o.IO.Out, rep); err != nil {
-			return err
-		}
-		// Keep stdout valid JSON; the runner reads annotations on stderr too.
-		if github {
-			render.CheckAnnotations(o.IO.ErrOut, rep)
-		}
-	} else {
-		render.CheckText(o.IO.Out, rep)
-		if github {
-			render.CheckAnnotations(o.IO.Out, rep)
-		}
-		fmt.Fprintln(o.IO.Out, render.CheckSummary(rep))
+	if err := render.Check(o.IO.Out, o.IO.ErrOut, rep, f.output, o.Env.Getenv("GITHUB_ACTIONS") == "true"); err != nil {
+		return err
 	}
 	if len(rep.Problems) > 0 {
 		return errProblems
@@ -154,15 +139,9 @@ func runExceptionsCheck(ctx context.Context, o *ExceptionsCheckOptions) error {
 }
 
 // exceptionsConfig reads the config named by flag (else $IAMPRUNE_CONFIG,
-// else the defaults) and returns it with its exceptions path made relative
-// to the config file, as plan does. An s3:// path is not returned: these
-// commands read local files.
+// else the defaults) with its local exceptions path.
 func (m *Main) exceptionsConfig(ctx context.Context, flag string) (iamprune.Config, string, error) {
-	cfg, path, err := app.LoadConfig(ctx, app.InputOptions{ConfigPath: flag, Getenv: m.Getenv, Objects: m.s3Objects, ConfigureAWS: m.configureAWS})
-	if err != nil || strings.Contains(cfg.Exceptions, "://") {
-		return cfg, "", err
-	}
-	return cfg, config.Resolve(path, cfg.Exceptions), nil
+	return app.ConfigExceptions(ctx, app.InputOptions{ConfigPath: flag, Getenv: m.Getenv, Objects: m.s3Objects, ConfigureAWS: m.configureAWS})
 }
 
 type exceptionsExpiringOptions struct {

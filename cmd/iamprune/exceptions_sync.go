@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -106,7 +105,7 @@ func runExceptionsSync(ctx context.Context, o *ExceptionsSyncOptions) error {
 	if err != nil {
 		return err
 	}
-	path, target, err := syncPaths(f, cfg, path)
+	path, target, err := app.SyncPaths(f.exceptions, f.publish, cfg, path)
 	if err != nil {
 		return err
 	}
@@ -140,29 +139,6 @@ func runExceptionsSync(ctx context.Context, o *ExceptionsSyncOptions) error {
 	return render.SyncEnd(o.IO.Out, s.Report)
 }
 
-// syncPaths returns the file to sync and where to publish it: --exceptions
-// else the config's, and --publish else the config's exceptions when they
-// are on S3.
-func syncPaths(f exceptionsSyncOptions, cfg iamprune.Config, path string) (string, string, error) {
-	if f.exceptions != "" {
-		path = f.exceptions
-	}
-	if path == "" {
-		return "", "", usagef("no exceptions file: give --exceptions FILE, or --config with a local exceptions file")
-	}
-	if strings.HasPrefix(path, "s3://") {
-		return "", "", usagef("--exceptions: sync reads the file in the repository, not %s; publish it there with --publish", path)
-	}
-	target := f.publish
-	if target == "" && strings.HasPrefix(cfg.Exceptions, "s3://") {
-		target = cfg.Exceptions
-	}
-	if target != "" && app.IsTXT(target) != app.IsTXT(path) {
-		return "", "", usagef("--publish: %s would be read as %s, but %s is %s", target, formatOf(target), path, formatOf(path))
-	}
-	return path, target, nil
-}
-
 // syncConsent shows the diff and asks for consent, unless --yes. done is
 // set when the run ends there: a dry run, without --yes where nobody can
 // be asked.
@@ -189,11 +165,4 @@ func syncConsent(ctx context.Context, o *ExceptionsSyncOptions, s *app.Sync) (do
 		return true, err
 	}
 	return false, confirm(o.IO, false, acct, fmt.Sprintf("make %s in account %s", render.CountOf(rep.Changes(), "change"), acct))
-}
-
-func formatOf(p string) string {
-	if app.IsTXT(p) {
-		return "an ARN list (*.txt)"
-	}
-	return "YAML"
 }

@@ -46,7 +46,6 @@ var foreignRule = map[string]emulator.Criterion{"resource": {Eq: []string{"arn:a
 
 func newSyncAccount(t *testing.T) *syncAccount {
 	t.Helper()
-	isolateAWS(t)
 	snapDir, _ := demoPaths(t)
 	snap, err := snapshot.LoadDir(snapDir)
 	if err != nil {
@@ -58,7 +57,7 @@ func newSyncAccount(t *testing.T) *syncAccount {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close(context.Background()) })
-	t.Setenv("AWS_ENDPOINT_URL", url)
+	inject(t, url, nil)
 	if err := srv.AddArchiveRule("security-forensics", foreignRule); err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +152,7 @@ func sorted(s []string) []string {
 // nothing, and removing entries deletes their rules and brings their
 // findings back, while a rule that is not iamprune's stays as it was.
 func TestExceptionsSync(t *testing.T) {
+	t.Parallel()
 	a := newSyncAccount(t)
 	path := a.use(t, "add")
 	publish := "s3://" + syncBucket + "/" + syncKey
@@ -269,8 +269,8 @@ func TestExceptionsSync(t *testing.T) {
 
 // TestExceptionsSyncRefuses covers what sync refuses before touching AWS.
 func TestExceptionsSyncRefuses(t *testing.T) {
-	isolateAWS(t)
-	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // never reached
+	t.Parallel()
+	inject(t, "http://127.0.0.1:1", nil) // never reached
 	invalid := filepath.Join("testdata", "exceptions-sync", "invalid", "exceptions.yaml")
 	good := filepath.Join("testdata", "exceptions-sync", "add", "exceptions.yaml")
 	tests := []struct {
@@ -299,6 +299,7 @@ func TestExceptionsSyncRefuses(t *testing.T) {
 
 // TestExceptionsSyncPublishPath publishes to a file, only when it changed.
 func TestExceptionsSyncPublishPath(t *testing.T) {
+	t.Parallel()
 	a := newSyncAccount(t)
 	path := a.use(t, "remove")
 	target := filepath.Join(t.TempDir(), "published.yaml")
@@ -324,6 +325,7 @@ func TestExceptionsSyncPublishPath(t *testing.T) {
 // TestExceptionsSyncConfirmOnTerminal asks for the account id on a terminal
 // and changes nothing on a wrong answer.
 func TestExceptionsSyncConfirmOnTerminal(t *testing.T) {
+	t.Parallel()
 	a := newSyncAccount(t)
 	path := a.use(t, "remove")
 	for _, tt := range []struct {
@@ -335,8 +337,8 @@ func TestExceptionsSyncConfirmOnTerminal(t *testing.T) {
 		{"111122223333\n", 0, 2},
 	} {
 		var out, errb bytes.Buffer
-		m := &Main{Stdin: strings.NewReader(tt.answer), Stdout: &out, Stderr: &errb, StdinIsTerminal: true,
-			Getenv: func(string) string { return "" }, Now: time.Now}
+		m := wire(t, &Main{Stdin: strings.NewReader(tt.answer), Stdout: &out, Stderr: &errb, StdinIsTerminal: true,
+			Getenv: func(string) string { return "" }, Now: time.Now})
 		code := m.Run(context.Background(), []string{"exceptions", "sync", "--exceptions", path, "--now", demoNow})
 		rules, _ := a.state(t)
 		if code != tt.code || len(rules) != tt.rules || !strings.Contains(errb.String(), "To make 1 change in account 111122223333, type the account id") {
@@ -347,6 +349,7 @@ func TestExceptionsSyncConfirmOnTerminal(t *testing.T) {
 
 // plan reads the exceptions the sync pipeline published to S3.
 func TestPlanReadsExceptionsFromS3(t *testing.T) {
+	t.Parallel()
 	a := newSyncAccount(t)
 	body, err := os.ReadFile(filepath.Join(repoRoot(t), "examples", "demo", "exceptions.yaml"))
 	if err != nil {

@@ -18,13 +18,13 @@ import (
 func runWithEnv(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	m := &Main{
+	m := wire(t, &Main{
 		Stdin:  bytes.NewReader(nil),
 		Stdout: &out,
 		Stderr: &errb,
 		Getenv: func(k string) string { return env[k] },
 		Now:    func() time.Time { return time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC) },
-	}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	code := m.Run(ctx, args)
@@ -36,6 +36,7 @@ func excFixture(parts ...string) string {
 }
 
 func TestExceptionsCheckExitCodes(t *testing.T) {
+	t.Parallel()
 	good, goodTxt := excFixture("good", "exceptions.yaml"), excFixture("good", "allowlist.txt")
 	bad := excFixture("bad", "exceptions.yaml")
 	tests := []struct {
@@ -100,6 +101,7 @@ func TestExceptionsCheckExitCodes(t *testing.T) {
 // Under GitHub Actions each problem is also an ::error annotation on
 // stdout, escaped by the workflow-command rules.
 func TestExceptionsCheckGitHubAnnotations(t *testing.T) {
+	t.Parallel()
 	bad := excFixture("bad", "exceptions.yaml")
 	r := runWithEnv(t, map[string]string{"GITHUB_ACTIONS": "true"}, "exceptions", "check", bad)
 	if r.code != 1 {
@@ -139,6 +141,7 @@ func TestExceptionsCheckGitHubAnnotations(t *testing.T) {
 // --config supplies max_days and, with no FILE, the exceptions file
 // (relative to the config).
 func TestExceptionsCheckConfig(t *testing.T) {
+	t.Parallel()
 	cfg := excFixture("config", "iamprune.yaml")
 	file := excFixture("config", "exceptions.yaml")
 	r := runWithEnv(t, nil, "exceptions", "check", "--config", cfg)
@@ -159,6 +162,7 @@ func TestExceptionsCheckConfig(t *testing.T) {
 // --against a snapshot lists what each entry covers; a stale entry is a
 // warning, and a problem with --strict.
 func TestExceptionsCheckAgainstSnapshot(t *testing.T) {
+	t.Parallel()
 	snap, _ := demoPaths(t)
 	file := excFixture("stale", "exceptions.yaml")
 	stale := file + ":7: exceptions[1].principal: warning: stale: matches no principal and no finding in snapshot " + snap
@@ -204,6 +208,7 @@ func TestExceptionsCheckAgainstSnapshot(t *testing.T) {
 }
 
 func TestExceptionsExpiring(t *testing.T) {
+	t.Parallel()
 	good := excFixture("good", "exceptions.yaml")
 	r := runWithEnv(t, nil, "exceptions", "expiring", "--exceptions", good, "--exceptions", excFixture("good", "allowlist.txt"), "--within", "30d", "-o", "json")
 	if r.code != 0 {
@@ -272,6 +277,7 @@ func TestExceptionsExpiring(t *testing.T) {
 }
 
 func TestParseWithin(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want time.Duration

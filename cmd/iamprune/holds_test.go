@@ -33,6 +33,7 @@ func holdsArgs(acct *account, args ...string) []string {
 // while their holds last, holds lists them, and releasing one lets the
 // next plan remediate it again.
 func TestRollbackHoldsItems(t *testing.T) {
+	t.Parallel()
 	acct := newAccount(t)
 	res := decodeRun(t, runCLI(t, acct.args(t, "apply", "--yes", "-o", "json")...))
 	r := runCLI(t, acct.args(t, "rollback", res.RunID, "--yes", "-o", "json")...)
@@ -96,6 +97,7 @@ func TestRollbackHoldsItems(t *testing.T) {
 
 // --hold-days 0 sets no hold: the next plan remediates again.
 func TestRollbackHoldDaysZero(t *testing.T) {
+	t.Parallel()
 	acct := newAccount(t)
 	res := decodeRun(t, runCLI(t, acct.args(t, "apply", "--yes", "-o", "json")...))
 	if r := runCLI(t, acct.args(t, "rollback", res.RunID, "--yes", "--hold-days", "0", "-o", "json")...); r.code != 0 {

@@ -13,7 +13,8 @@ import (
 // A file that is not iamprune's, named by mistake as an exceptions or config
 // file, is never echoed back: messages quote at most a short snippet of it.
 func TestForeignFileNotEchoed(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	noAWS(t)
 	dir := t.TempDir()
 	const secret = "SECRETHASHVALUEnevertobeprinted"
 	shadow := "root:$6$abcdefghijklmnopqrstuvwxyz0123456789" + secret + ":19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n"
@@ -47,7 +48,8 @@ func TestForeignFileNotEchoed(t *testing.T) {
 // A foreign file of many lines is quoted once, not a snippet of each line:
 // a line after the first never shows.
 func TestForeignFileQuotedOnce(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	noAWS(t)
 	dir := t.TempDir()
 	const second = "daemon:$6$SECONDLINEsalt"
 	shadow := "root:*:19000:0:99999:7:::\n" + second + ":19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n"
@@ -78,7 +80,8 @@ func TestForeignFileQuotedOnce(t *testing.T) {
 // A snapshot file that is a symlink to /dev/zero, or a FIFO, is refused at
 // once (exit 2) instead of being read forever.
 func TestSnapshotNotRegularFile(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	noAWS(t)
 	demo, _ := demoPaths(t)
 	for _, tt := range []struct {
 		name string
@@ -123,7 +126,8 @@ func TestSnapshotNotRegularFile(t *testing.T) {
 // plan honours only the exception entries that 'exceptions check' accepts:
 // an entry the gate refuses is ignored with a warning naming file and line.
 func TestPlanIgnoresEntriesTheGateRefuses(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	noAWS(t)
 	dir := t.TempDir()
 	yml := filepath.Join(dir, "exceptions.yaml")
 	if err := os.WriteFile(yml, []byte(`exceptions:

@@ -91,7 +91,7 @@ func isWrite(op string) bool {
 // the next apply and a rollback of the killed run succeed at once, without
 // waiting for the lease: the lock's holder is a dead process of this host.
 func TestKilledApplyRecoversAtOnce(t *testing.T) {
-	acct := newAccount(t)
+	acct := newProcessAccount(t)
 	proxy := newHangingProxy(t, acct.url, 2)
 	args, _ := json.Marshal(acct.args(t, "apply", "--yes", "-o", "json"))
 	child := exec.Command(os.Args[0], "-test.run=^$")

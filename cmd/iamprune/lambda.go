@@ -7,14 +7,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
-	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/app"
-	"github.com/iamprune/iamprune/awsapi"
-	"github.com/iamprune/iamprune/exceptions"
 	"github.com/iamprune/iamprune/trigger"
 )
 
@@ -22,10 +18,6 @@ import (
 // when AWS_LAMBDA_RUNTIME_API is set. Each event is handled by app.Handler,
 // as 'iamprune apply --yes' handles its findings; this file only reads the
 // function's environment and speaks the runtime's protocol.
-
-// lambdaDefaultState is the SQLite store used when IAMPRUNE_STATE is unset:
-// the only writable place in Lambda, and not durable.
-const lambdaDefaultState = "/tmp/iamprune/state.db"
 
 // serveLambda hands the process to the Lambda runtime; it returns only if
 // the runtime cannot start.
@@ -46,8 +38,8 @@ type lambdaHandler struct {
 	m  *Main
 	mu sync.Mutex
 	h  *app.Handler
-	// excs caches S3 exception lists by ETag across warm invocations.
-	excs *exceptions.Remote
+	// fn reads the function's environment into each invocation.
+	fn *app.Function
 }
 
 // lambdaResponse is what an EventBridge or scheduled invocation returns.
@@ -63,10 +55,11 @@ func (m *Main) newLambdaHandler() *lambdaHandler {
 	}
 	// IAMPRUNE_NOW fixes every clock of the run, as the CLI tests fix Main.Now
 	// with --now; a bad value is reported by each invocation.
-	if now, err := lambdaNow(m.Getenv("IAMPRUNE_NOW")); err == nil && !now.IsZero() {
+	if now, err := app.FunctionNow(m.Getenv("IAMPRUNE_NOW")); err == nil && !now.IsZero() {
 		m.Now = func() time.Time { return now }
 	}
-	return &lambdaHandler{m: m, h: app.NewHandler(m.env(), m.Stderr, lockOwner())}
+	return &lambdaHandler{m: m, h: app.NewHandler(m.env(), m.Stderr, lockOwner()),
+		fn: &app.Function{Env: m.env(), ConfigureAWS: m.configureAWS}}
 }
 
 func (h *lambdaHandler) invoke(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -81,7 +74,7 @@ func (h *lambdaHandler) invoke(ctx context.Context, raw json.RawMessage) (any, e
 		// Every record is handled; the failed and malformed ones are
 		// reported for redelivery (ReportBatchItemFailures).
 		resp := lambdaevents.SQSEventResponse{BatchItemFailures: []lambdaevents.SQSBatchItemFailure{}}
-		for _, id := range h.h.HandleBatch(ctx, in.Records, h.setup) {
+		for _, id := range h.h.HandleBatch(ctx, in.Records, h.fn.Setup) {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.SQSBatchItemFailure{ItemIdentifier: id})
 		}
 		return resp, nil
@@ -92,7 +85,7 @@ func (h *lambdaHandler) invoke(ctx context.Context, raw json.RawMessage) (any, e
 			return res, nil
 		}
 	}
-	inv, err := h.setup(ctx)
+	inv, err := h.fn.Setup(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -101,75 +94,4 @@ func (h *lambdaHandler) invoke(ctx context.Context, raw json.RawMessage) (any, e
 		return h.h.HandleFinding(ctx, inv, in.Finding)
 	}
 	return h.h.Sweep(ctx, inv, in.Sweep)
-}
-
-// setup loads the AWS configuration, the inputs and the state store.
-func (h *lambdaHandler) setup(ctx context.Context) (*app.Invocation, error) {
-	m := h.m
-	cfg, counter, err := awsapi.LoadConfig(ctx, awsapi.Options{Logger: m.log(), Policy: m.awsPolicy()})
-	if err != nil {
-		return nil, err
-	}
-	in, err := h.inputs(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	state := m.Getenv("IAMPRUNE_STATE")
-	if state == "" {
-		state = lambdaDefaultState
-		m.log().Warn("IAMPRUNE_STATE is not set: using " + lambdaDefaultState + ", which does not survive the execution environment; the journal, locks and notice log need a durable store: set IAMPRUNE_STATE=dynamodb://TABLE")
-	}
-	store, err := m.openStore(ctx, state, false)
-	if err != nil {
-		return nil, err
-	}
-	return &app.Invocation{Inputs: in, AWS: cfg, Counter: counter, Store: store}, nil
-}
-
-// inputs reads the config (IAMPRUNE_CONFIG_YAML inline, or IAMPRUNE_CONFIG:
-// a path or s3://bucket/key), its exceptions and IAMPRUNE_NOW.
-func (h *lambdaHandler) inputs(ctx context.Context, awsCfg aws.Config) (app.Inputs, error) {
-	m := h.m
-	now, err := lambdaNow(m.Getenv("IAMPRUNE_NOW"))
-	if err != nil {
-		return app.Inputs{}, err
-	}
-	inline := m.Getenv("IAMPRUNE_CONFIG_YAML")
-	if m.Getenv("IAMPRUNE_CONFIG") != "" && inline != "" {
-		return app.Inputs{}, iamprune.Errorf(iamprune.EINVALID, "lambda: IAMPRUNE_CONFIG and IAMPRUNE_CONFIG_YAML are both set; set one")
-	}
-	objects := awsapi.NewS3Object(awsCfg)
-	if h.excs == nil {
-		h.excs = exceptions.NewRemote(awsapi.NewCachedObjects(objects))
-	}
-	in, err := app.LoadInputs(ctx, app.InputOptions{
-		ConfigYAML:     inline,
-		ConfigYAMLName: "IAMPRUNE_CONFIG_YAML",
-		Now:            now,
-		Getenv:         m.Getenv,
-		Clock:          m.Now,
-		Logger:         m.log(),
-		Objects:        func(context.Context) (*awsapi.S3Object, error) { return objects, nil },
-		Remote:         h.excs,
-		ConfigureAWS:   m.configureAWS,
-	})
-	if err != nil {
-		return app.Inputs{}, err
-	}
-	if err := app.WithStackTopic(&in.Config.Notifications, m.Getenv("IAMPRUNE_SNS_TOPIC_ARN")); err != nil {
-		return app.Inputs{}, err
-	}
-	return in, nil
-}
-
-// lambdaNow reads IAMPRUNE_NOW: RFC 3339, or "" for the real clock (zero).
-func lambdaNow(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, iamprune.Errorf(iamprune.EINVALID, "lambda: IAMPRUNE_NOW: %q is not an RFC 3339 time (e.g. 2026-11-28T00:00:00Z)", s)
-	}
-	return t.UTC(), nil
 }

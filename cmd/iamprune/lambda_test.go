@@ -120,11 +120,11 @@ func newLambdaTest(t *testing.T) (*account, *lambdaHandler, *lambdaLogBuffer) {
 		"IAMPRUNE_NOW":         demoNow,
 	}
 	var stderr lambdaLogBuffer
-	m := &Main{
+	m := wire(t, &Main{
 		Stdin: bytes.NewReader(nil), Stdout: io.Discard, Stderr: &stderr,
 		Getenv: func(k string) string { return env[k] },
 		Now:    time.Now,
-	}
+	})
 	return a, m.newLambdaHandler(), &stderr
 }
 
@@ -136,6 +136,7 @@ func invokeJSON(t *testing.T, h *lambdaHandler, event string) (any, error) {
 }
 
 func TestLambdaHandlerFinding(t *testing.T) {
+	t.Parallel()
 	a, h, logs := newLambdaTest(t)
 	before := a.dump(t)
 
@@ -177,6 +178,7 @@ func TestLambdaHandlerFinding(t *testing.T) {
 }
 
 func TestLambdaHandlerIgnoresDeletedAndMalformed(t *testing.T) {
+	t.Parallel()
 	a, h, _ := newLambdaTest(t)
 	before := a.dump(t)
 
@@ -200,6 +202,7 @@ func TestLambdaHandlerIgnoresDeletedAndMalformed(t *testing.T) {
 }
 
 func TestLambdaHandlerSQSBatch(t *testing.T) {
+	t.Parallel()
 	a, h, logs := newLambdaTest(t)
 	before := a.dump(t)
 	out, err := invokeJSON(t, h, sqsEvent(batchBodies()))
@@ -222,6 +225,7 @@ func TestLambdaHandlerSQSBatch(t *testing.T) {
 
 // One batch is one read of the account's IAM, however many records.
 func TestLambdaHandlerSQSBatchReadsIAMOnce(t *testing.T) {
+	t.Parallel()
 	a, h, logs := newLambdaTest(t)
 	out, err := invokeJSON(t, h, sqsEvent(map[string]string{
 		goodMsg:  findingEvent(demoAnalyzer, aliceFindingID, "v1", false),
@@ -240,6 +244,7 @@ func TestLambdaHandlerSQSBatchReadsIAMOnce(t *testing.T) {
 }
 
 func TestLambdaHandlerSweep(t *testing.T) {
+	t.Parallel()
 	a, h, logs := newLambdaTest(t)
 	before := a.dump(t)
 	out, err := invokeJSON(t, h, `{"version":"0","id":"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa","detail-type":"Scheduled Event","source":"aws.events","account":"111122223333","time":"2026-11-28T06:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:111122223333:rule/iamprune-sweep"],"detail":{}}`)
@@ -257,6 +262,7 @@ func TestLambdaHandlerSweep(t *testing.T) {
 // A scheduled sweep for another account is refused before any change: the
 // function sweeps only the account it runs in (or an allowed member).
 func TestLambdaSweepOtherAccount(t *testing.T) {
+	t.Parallel()
 	for _, ev := range []string{
 		`{"version":"0","id":"ev-1","detail-type":"Scheduled Event","source":"aws.events","account":"999999999999","time":"2026-11-28T06:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:999999999999:rule/iamprune-sweep"],"detail":{}}`,
 		`{"action":"sweep","schedule":"arn:aws:scheduler:us-east-1:999999999999:schedule/default/iamprune","executionId":"ex-1"}`,
@@ -299,7 +305,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 		}
 		t.Skip("IAMPRUNE_TEST_LAMBDA_RIE is not set (scripts/test sets it)")
 	}
-	a := newAccount(t)
+	a := newProcessAccount(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bootstrap")
 	build := exec.Command("go", "build", "-o", bin, ".")
@@ -432,6 +438,7 @@ func lambdaWaitListening(t *testing.T, addr string) {
 // A record about a principal an earlier record of the batch changed reads
 // IAM afresh: the cached facts are stale for it.
 func TestLambdaHandlerSQSBatchRereadsChangedPrincipal(t *testing.T) {
+	t.Parallel()
 	a, h, logs := newLambdaTest(t)
 	out, err := invokeJSON(t, h, sqsEvent(map[string]string{
 		"1-first":  findingEvent(demoAnalyzer, aliceFindingID, "v1", false),

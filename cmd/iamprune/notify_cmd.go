@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/apply"
 	"github.com/iamprune/iamprune/audit"
-	"github.com/iamprune/iamprune/notify"
 	"github.com/iamprune/iamprune/render"
 )
 
@@ -116,10 +114,6 @@ func runNotify(ctx context.Context, o *NotifyOptions) error {
 	return nil
 }
 
-func (m *Main) printNotices(format string, rs []iamprune.NotificationResult) error {
-	return render.Notices(m.Stdout, rs, format)
-}
-
 func (m *Main) notifyTestCommand() *cobra.Command {
 	var (
 		o       planOptions
@@ -135,24 +129,11 @@ func (m *Main) notifyTestCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var ch *iamprune.Channel
-			for i := range in.Config.Notifications.Channels {
-				if in.Config.Notifications.Channels[i].Name == channel {
-					ch = &in.Config.Notifications.Channels[i]
-				}
-			}
-			if ch == nil {
-				return usagef("--channel: no channel %q in the config", channel)
-			}
-			only := in
-			only.Config.Notifications.Channels = []iamprune.Channel{*ch}
-			nt, err := app.NewNotifier(ctx, m.env(), only, nil, nil, audit.New(m.Stderr, m.Now))
+			res, err := app.SendSample(ctx, m.env(), in, channel, audit.New(m.Stderr, m.Now))
 			if err != nil {
 				return err
 			}
-			d := notify.Delivery{Channels: []string{channel}, Digest: sampleDigest(in)}
-			res := nt.Send(ctx, []notify.Delivery{d}, "", "test")
-			if err := m.printNotices("table", res); err != nil {
+			if err := render.Notices(m.Stdout, res, "table"); err != nil {
 				return err
 			}
 			if len(res) == 0 || res[0].Status != iamprune.NoticeSent {
@@ -165,26 +146,4 @@ func (m *Main) notifyTestCommand() *cobra.Command {
 	f.StringVar(&o.configPath, "config", "", "YAML config file (default: $IAMPRUNE_CONFIG)")
 	f.StringVar(&channel, "channel", "", "the channel to test (required)")
 	return cmd
-}
-
-// sampleDigest is a realistic digest with one item of each common case.
-func sampleDigest(in app.Inputs) iamprune.Digest {
-	now := in.Now
-	on := now.AddDate(0, 0, 14).Format(time.DateOnly)
-	a := iamprune.Action{Principal: "arn:aws:iam::111122223333:user/example", FindingType: iamprune.UnusedIAMUserAccessKey,
-		Kind: iamprune.KindDeactivateAccessKey, Target: "AKIAEXAMPLEEXAMPLE"}
-	return iamprune.Digest{
-		Account: "111122223333", GeneratedAt: now, Route: "test",
-		ExceptionRequestURL: in.Config.Notifications.ExceptionRequestURL,
-		Principals: []iamprune.DigestPrincipal{{
-			ARN: a.Principal, Owner: "team-example",
-			Items: []iamprune.DigestItem{{
-				ActionID: "0000000000000000", FindingType: a.FindingType, Kind: iamprune.KindNotify, Target: a.Target,
-				Services: []string{}, UnusedDays: 80, RemediateOn: on,
-				Reason:        "This is a test message from 'iamprune notify test': will deactivate-access-key on " + on + " (unused 80 days, notify after 30)",
-				Notice:        "test",
-				ExceptionYAML: notify.ExceptionYAML(a, "team-example", now),
-			}},
-		}},
-	}
 }

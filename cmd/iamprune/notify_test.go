@@ -21,7 +21,6 @@ import (
 // notifyAccount is the demo account with the demo config's SNS topics.
 func notifyAccount(t *testing.T) (*emulator.Server, string) {
 	t.Helper()
-	isolateAWS(t)
 	snapDir, _ := demoPaths(t)
 	snap, err := snapshot.LoadDir(snapDir)
 	if err != nil {
@@ -33,7 +32,7 @@ func notifyAccount(t *testing.T) (*emulator.Server, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close(context.Background()) })
-	t.Setenv("AWS_ENDPOINT_URL", url)
+	inject(t, url, nil)
 	return srv, filepath.Join(t.TempDir(), "state.db")
 }
 
@@ -46,7 +45,7 @@ func on(t *testing.T, day, state string, args ...string) result {
 	}
 	_, cfg := demoPaths(t)
 	var out, errb strings.Builder
-	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: func() time.Time { return now }}
+	m := wire(t, &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: func() time.Time { return now }})
 	args = append(args, "--config", cfg, "--now", day, "--state", state, "--audit-log", filepath.Join(filepath.Dir(state), "audit.jsonl"))
 	code := m.Run(context.Background(), args)
 	return result{stdout: out.String(), stderr: errb.String(), code: code}
@@ -64,6 +63,7 @@ func published(srv *emulator.Server) map[string][]emulator.PublishedMessage {
 // notifies, one digest per route; a week later the changes happen; and an
 // owner whose channel failed is not remediated.
 func TestPriorNotice(t *testing.T) {
+	t.Parallel()
 	srv, state := notifyAccount(t)
 	srv.FailNext("Publish", "AuthorizationError", 1) // the payments digest, sent first
 
@@ -150,6 +150,7 @@ func iamWrites(srv *emulator.Server) []emulator.Call {
 // notify sends a first notice, nothing again the next day, and reminders
 // before the remediation date; --yes is required to send.
 func TestNotifyRemindersOverDays(t *testing.T) {
+	t.Parallel()
 	srv, state := notifyAccount(t)
 	if r := on(t, "2026-11-28", state, "notify"); r.code != 2 || !strings.Contains(r.stderr, "--yes") {
 		t.Errorf("notify without --yes: exit %d %s", r.code, r.stderr)
@@ -205,6 +206,7 @@ func TestNotifyRemindersOverDays(t *testing.T) {
 
 // notify test sends a signed sample digest to one channel.
 func TestNotifyTestChannel(t *testing.T) {
+	t.Parallel()
 	var body []byte
 	var sig string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -218,12 +220,12 @@ func TestNotifyTestChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errb strings.Builder
-	m := &Main{Stdout: &out, Stderr: &errb, Now: time.Now, Getenv: func(k string) string {
+	m := wire(t, &Main{Stdout: &out, Stderr: &errb, Now: time.Now, Getenv: func(k string) string {
 		if k == "HOOK_SECRET" {
 			return "s3cret"
 		}
 		return ""
-	}}
+	}})
 	if code := m.Run(context.Background(), []string{"notify", "test", "--config", cfg, "--channel", "hook"}); code != 0 {
 		t.Fatalf("exit %d: %s %s", code, out.String(), errb.String())
 	}
@@ -241,6 +243,7 @@ func TestNotifyTestChannel(t *testing.T) {
 
 // An owner hears, once, that the exception covering them is about to end.
 func TestNotifyExpiringException(t *testing.T) {
+	t.Parallel()
 	srv, state := notifyAccount(t)
 	// The demo's WebAppRole exception (payments) expires on 2027-03-31.
 	if r := on(t, "2027-03-20", state, "notify", "--yes"); r.code != 0 {
@@ -267,6 +270,7 @@ func TestNotifyExpiringException(t *testing.T) {
 
 // A run stopped by the blast-radius limit is reported to the default route.
 func TestRefusedRunGoesToDefaultRoute(t *testing.T) {
+	t.Parallel()
 	srv, state := notifyAccount(t)
 	if r := on(t, "2026-11-28", state, "notify", "--yes"); r.code != 0 {
 		t.Fatalf("notify: exit %d %s", r.code, r.stderr)
@@ -291,6 +295,7 @@ func TestRefusedRunGoesToDefaultRoute(t *testing.T) {
 
 // apply asks before sending notices, even when no change is due.
 func TestApplyNeedsConsentToNotify(t *testing.T) {
+	t.Parallel()
 	srv, state := notifyAccount(t)
 	r := on(t, "2026-11-28", state, "apply")
 	if r.code != 2 || !strings.Contains(r.stderr, "send 3 digest(s)") {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"log/slog"
 
-	"fmt"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/spf13/cobra"
@@ -86,7 +84,7 @@ func runPlan(ctx context.Context, o *PlanOptions) error {
 		return err
 	}
 	if o.Out != "" {
-		if err := savePlan(o.Out, res.Plan); err != nil {
+		if err := app.SavePlan(o.Out, res.Plan); err != nil {
 			return err
 		}
 		o.Log.Info("plan saved; review it, then apply exactly it", "file", o.Out, "apply", "iamprune apply "+o.Out)
@@ -162,37 +160,11 @@ func (m *Main) makePlan(ctx context.Context, o planOptions, store iamprune.Store
 		LoadAWS:  m.loadAWS,
 		Logger:   m.log(),
 		Progress: func(s *app.Session) func() {
-			p := m.progress(s.Counter)
-			s.Findings.OnProgress = p.findings
-			return p.done
+			p := &render.Progress{W: m.Stderr, TTY: m.StderrIsTerminal, Calls: s.Counter.Total}
+			s.Findings.OnProgress = p.Findings
+			return p.Done
 		},
 	})
-}
-
-// progress prints "findings read / total, calls made" on stderr, only when
-// stderr is a terminal: logs and pipes stay clean.
-type progress struct {
-	m       *Main
-	counter *awsapi.Counter
-	shown   bool
-}
-
-func (m *Main) progress(c *awsapi.Counter) *progress {
-	return &progress{m: m, counter: c}
-}
-
-func (p *progress) findings(done, total int) {
-	if !p.m.StderrIsTerminal {
-		return
-	}
-	p.shown = true
-	fmt.Fprintf(p.m.Stderr, "\r\033[Kreading findings %d/%d (%d AWS calls)", done, total, p.counter.Total())
-}
-
-func (p *progress) done() {
-	if p.shown {
-		fmt.Fprint(p.m.Stderr, "\r\033[K")
-	}
 }
 
 const planLong = `plan reads the unused-access findings, the IAM facts needed to age them, the

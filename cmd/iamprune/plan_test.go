@@ -41,6 +41,7 @@ func decodePlan(t *testing.T, r result) iamprune.Plan {
 // documents, an unknown finding type and an unknown findingDetails member,
 // which both paths skip with the same warnings.
 func TestPlanSnapshotEqualsAPIThroughEmulator(t *testing.T) {
+	t.Parallel()
 	snapDir, cfgPath := demoPaths(t)
 	tests := []struct {
 		name, dir string
@@ -52,7 +53,6 @@ func TestPlanSnapshotEqualsAPIThroughEmulator(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			isolateAWS(t)
 			common := append([]string{"--now", demoNow, "-o", "json"}, tt.args...)
 			offline := decodePlan(t, runCLI(t, append([]string{"plan", "--snapshot", tt.dir}, common...)...))
 
@@ -63,7 +63,7 @@ func TestPlanSnapshotEqualsAPIThroughEmulator(t *testing.T) {
 			// A tiny page size forces every paginated call onto several
 			// pages, and injected throttling exercises the retryer.
 			srv, cfg := emulatortest.Start(t, snap, emulator.Options{PageSize: 2, ThrottleEvery: 20})
-			t.Setenv("AWS_ENDPOINT_URL", aws.ToString(cfg.BaseEndpoint))
+			inject(t, aws.ToString(cfg.BaseEndpoint), nil)
 
 			online := decodePlan(t, runCLI(t, append([]string{"plan"}, common...)...))
 
@@ -191,7 +191,8 @@ func assertCallBudget(t *testing.T, snap *snapshot.Snapshot, calls []emulator.Ca
 // Every documented plan kind shows up in the demo plan, where each demo
 // principal gets the kind examples/README.md promises.
 func TestPlanDemoSnapshotKinds(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	noAWS(t)
 	snapDir, _ := demoPaths(t)
 	cfgPath := filepath.Join("testdata", "no-prior-notice", "iamprune.yaml")
 	p := decodePlan(t, runCLI(t, "plan", "--snapshot", snapDir, "--config", cfgPath, "--now", demoNow, "-o", "json"))
@@ -211,7 +212,8 @@ func TestPlanDemoSnapshotKinds(t *testing.T) {
 }
 
 func TestPlanOutputsRenderTheSamePlan(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	noAWS(t)
 	snapDir, cfgPath := demoPaths(t)
 	p := decodePlan(t, runCLI(t, "plan", "--snapshot", snapDir, "--config", cfgPath, "--now", demoNow, "-o", "json"))
 	for _, format := range []string{"table", "markdown"} {
@@ -228,7 +230,8 @@ func TestPlanOutputsRenderTheSamePlan(t *testing.T) {
 }
 
 func TestPlanBadInputExitsTwo(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	noAWS(t)
 	snapDir, cfgPath := demoPaths(t)
 	dir := t.TempDir()
 	write := func(name, body string) string {
@@ -296,7 +299,8 @@ func TestPlanBadInputExitsTwo(t *testing.T) {
 }
 
 func TestDemoRunsThroughTheAPI(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	noAWS(t)
 	r := runCLI(t, "demo")
 	if r.code != 0 {
 		t.Fatalf("demo exit %d: %s", r.code, r.stderr)

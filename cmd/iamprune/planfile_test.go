@@ -14,6 +14,7 @@ import (
 // A saved plan that is not consistent as a whole is refused before
 // anything is done: exit 2, naming the action and the field, no write.
 func TestApplyRefusesInconsistentPlan(t *testing.T) {
+	t.Parallel()
 	acct := newAccount(t)
 	planFile := filepath.Join(t.TempDir(), "plan.json")
 	if r := runCLI(t, acct.args(t, "plan", "--out", planFile, "-o", "json")...); r.code != 0 {

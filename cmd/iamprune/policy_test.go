@@ -76,6 +76,7 @@ func TestPolicyRefine(t *testing.T) {
 
 // Refining everything away warns that the policy should go, not be written.
 func TestPolicyRefineEverythingUnused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	pol := filepath.Join(dir, "p.json")
 	usage := filepath.Join(dir, "u.json")

@@ -124,6 +124,7 @@ func infraRepo(t *testing.T, doc []byte) string {
 // request: the branch holds the refined file, the pull request is opened
 // once and a re-run with nothing new changes nothing; IAM is not touched.
 func TestProposePolicy(t *testing.T) {
+	t.Parallel()
 	acct := newAccount(t)
 	gh := newFakeGitHub(t)
 	dir := t.TempDir()

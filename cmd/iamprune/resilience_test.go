@@ -24,6 +24,7 @@ import (
 // A digest whose SNS publish fails for longer than the SDK retries is sent
 // again by the notice layer: delivered once per route, and notify exits 0.
 func TestNoticeRetriedThroughCLI(t *testing.T) {
+	t.Parallel()
 	srv, state := notifyAccount(t)
 	// One notice attempt is 1+12 SDK attempts: 20 failures outlast the
 	// first and part of the second.
@@ -76,6 +77,7 @@ func hookConfig(t *testing.T, url string) string {
 // A digest lost after every retry fails notify and apply (exit 1); apply's
 // changes stand and are reported.
 func TestLostNoticeFailsTheRun(t *testing.T) {
+	t.Parallel()
 	t.Run("notify", func(t *testing.T) {
 		_, state := notifyAccount(t)
 		hook, requests := failingHook(t)
@@ -129,7 +131,6 @@ func TestLostNoticeFailsTheRun(t *testing.T) {
 // (0: none), at a fixed clock so that dumps of two runs compare.
 func throttledAccount(t *testing.T, every int) (*emulator.Server, string, string) {
 	t.Helper()
-	isolateAWS(t)
 	snapDir, _ := demoPaths(t)
 	snap, err := snapshot.LoadDir(snapDir)
 	if err != nil {
@@ -137,7 +138,7 @@ func throttledAccount(t *testing.T, every int) (*emulator.Server, string, string
 	}
 	at := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 	srv, cfg := emulatortest.Start(t, snap, emulator.Options{ThrottleEvery: every, PageSize: 2, Now: func() time.Time { return at }})
-	t.Setenv("AWS_ENDPOINT_URL", aws.ToString(cfg.BaseEndpoint))
+	inject(t, aws.ToString(cfg.BaseEndpoint), nil)
 	dir := t.TempDir()
 	return srv, filepath.Join(dir, "state.db"), dir
 }
@@ -146,6 +147,7 @@ func throttledAccount(t *testing.T, every int) (*emulator.Server, string, string
 // they give unthrottled: the same plan, the same results, the same account
 // afterwards, and no call made twice.
 func TestThrottleStormPlanAndApply(t *testing.T) {
+	t.Parallel()
 	cfg := filepath.Join("testdata", "no-prior-notice", "iamprune.yaml")
 	run := func(t *testing.T, every int) (plan string, results map[string]string, dump []byte, srv *emulator.Server) {
 		srv, state, dir := throttledAccount(t, every)
@@ -203,6 +205,7 @@ func TestThrottleStormPlanAndApply(t *testing.T) {
 }
 
 func TestMaxRetriesFlag(t *testing.T) {
+	t.Parallel()
 	srv, state, _ := throttledAccount(t, 1) // everything throttled
 	cfg := filepath.Join("testdata", "no-prior-notice", "iamprune.yaml")
 	r := runCLI(t, "plan", "--config", cfg, "--now", demoNow, "--state", state, "--max-retries", "3")

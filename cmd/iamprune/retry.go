@@ -38,14 +38,7 @@ func (m *Main) configureAWS(c iamprune.AWS) {
 }
 
 func (m *Main) retryPolicy(c iamprune.AWS) awsapi.RetryPolicy {
-	p := awsapi.DefaultRetryPolicy()
-	p.MaxRetries, p.RequestsPerSecond = c.MaxRetries, c.MaxRequestsPerSecond
-	if c.RetryBaseDelay > 0 {
-		p.BaseDelay = c.RetryBaseDelay
-	}
-	if c.MaxBackoff > 0 {
-		p.MaxBackoff = c.MaxBackoff
-	}
+	p := awsapi.RetryPolicyOf(c)
 	if m.maxRetriesSet {
 		p.MaxRetries = m.maxRetries
 	}

@@ -15,6 +15,7 @@ import (
 // the exact documents, apply writes them and nothing else, a second apply
 // writes nothing, and rollback restores the account exactly.
 func TestRewritePolicyApplyRollback(t *testing.T) {
+	t.Parallel()
 	acct := newAccount(t)
 	cfg := filepath.Join("testdata", "rewrite-policy", "iamprune.yaml")
 	args := func(a ...string) []string {
@@ -132,7 +133,8 @@ func TestRewritePolicyApplyRollback(t *testing.T) {
 
 // The walkthrough of docs/least-privilege.md plans what it shows, offline.
 func TestLeastPrivilegeWalkthrough(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	noAWS(t)
 	root := repoRoot(t)
 	r := runCLI(t, "plan", "--snapshot", filepath.Join(root, "examples", "demo", "snapshot"),
 		"--config", filepath.Join(root, "examples", "demo", "least-privilege.yaml"), "--now", demoNow)
@@ -154,6 +156,7 @@ func TestLeastPrivilegeWalkthrough(t *testing.T) {
 // is named: its guards (protection, exceptions, allowlist) are re-checked
 // against the same rules.
 func TestSavedPlanKeepsItsConfig(t *testing.T) {
+	t.Parallel()
 	acct := newAccount(t)
 	cfg := filepath.Join("testdata", "rewrite-policy", "iamprune.yaml")
 	planFile := filepath.Join(acct.dir, "plan.json")

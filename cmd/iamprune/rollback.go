@@ -47,16 +47,6 @@ func (m *Main) rollbackCommand() *cobra.Command {
 	return cmd
 }
 
-// heldAny reports whether rollback undid anything, and so held it.
-func heldAny(res *iamprune.RunResult) bool {
-	for _, a := range res.Results {
-		if a.Status == iamprune.ResultDone {
-			return true
-		}
-	}
-	return false
-}
-
 // RollbackOptions are the flags, streams and dependencies of 'rollback'.
 type RollbackOptions struct {
 	IO                *IOStreams
@@ -109,7 +99,7 @@ func runRollback(ctx context.Context, o *RollbackOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.Output == "table" && res.HoldDays > 0 && heldAny(res.Run) {
+	if o.Output == "table" && res.Held() {
 		fmt.Fprintf(o.IO.Out, "Held for %d days: the next plan leaves these items alone (iamprune holds; iamprune holds release ID ends a hold).\n", res.HoldDays)
 	}
 	if res.Run.Failed() {

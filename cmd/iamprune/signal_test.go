@@ -20,6 +20,7 @@ const helperArgsEnv = "IAMPRUNE_TEST_HELPER_ARGS"
 // re-executed runs the CLI as main does, signals included. Run directly, it
 // checks that a signal context ends cleanly without a signal.
 func TestHelperProcess(t *testing.T) {
+	t.Parallel()
 	raw := os.Getenv(helperArgsEnv)
 	if raw == "" {
 		ctx, stop := signalContext(context.Background())

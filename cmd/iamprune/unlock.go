@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/app"
+	"github.com/iamprune/iamprune/render"
 )
 
 func (m *Main) unlockCommand() *cobra.Command {
@@ -93,12 +93,7 @@ func runUnlock(ctx context.Context, o *UnlockOptions) error {
 	defer closeAudit()
 	info, err := app.Unlock(ctx, o.Env, app.UnlockRequest{Store: store, Account: account, Audit: auditW, By: lockOwner().User,
 		Consent: func(info *iamprune.LockInfo) error {
-			now := o.Env.Now().UTC()
-			lease := "its lease ends at " + info.ExpiresAt.UTC().Format(time.RFC3339)
-			if !now.Before(info.ExpiresAt) {
-				lease = "its lease has ended; the next run takes it over anyway"
-			}
-			fmt.Fprintf(o.IO.ErrOut, "Account %s is locked by %s since %s; %s.\n", account, info.Owner, info.AcquiredAt.UTC().Format(time.RFC3339), lease)
+			render.LockHolder(o.IO.ErrOut, account, info, o.Env.Now().UTC())
 			return confirm(o.IO, o.Yes, account, "break the lock of account "+account)
 		}})
 	switch {

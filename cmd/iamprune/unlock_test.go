@@ -12,7 +12,8 @@ import (
 )
 
 func TestUnlock(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	noAWS(t)
 	state := filepath.Join(t.TempDir(), "state.db")
 	const acct = "111122223333"
 	args := func(extra ...string) []string {

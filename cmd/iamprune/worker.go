@@ -2,22 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"net"
-	"net/http"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/spf13/cobra"
 
-	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/awsapi"
-	"github.com/iamprune/iamprune/trigger"
 	"github.com/iamprune/iamprune/worker"
 )
 
@@ -102,7 +94,7 @@ func (m *Main) runWorker(ctx context.Context, o workerOptions) error {
 	}
 	log := m.log()
 	metrics := worker.NewMetrics()
-	cfg, counter, err := awsapi.LoadConfig(ctx, m.awsOptions())
+	cfg, counter, err := m.loadAWS(ctx)
 	if err != nil {
 		return err
 	}
@@ -124,22 +116,12 @@ func (m *Main) runWorker(ctx context.Context, o workerOptions) error {
 		Logger:      log,
 	}
 	if o.listen != "" {
-		ln, err := net.Listen("tcp", o.listen)
+		addr, stop, err := w.ServeHTTP(o.listen)
 		if err != nil {
-			return fmt.Errorf("worker: --listen %s: %w", o.listen, err)
+			return err
 		}
-		srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("worker: HTTP server failed", "err", err)
-			}
-		}()
-		defer func() {
-			shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			srv.Shutdown(shut)
-		}()
-		log.Info("worker: serving /healthz and /metrics", "addr", ln.Addr().String())
+		defer stop(ctx)
+		log.Info("worker: serving /healthz and /metrics", "addr", addr.String())
 	}
 	if err := w.Run(ctx); err != nil {
 		return err
@@ -148,21 +130,11 @@ func (m *Main) runWorker(ctx context.Context, o workerOptions) error {
 	return nil
 }
 
-// workerProcess returns the function that processes one message body: an
-// EventBridge finding event, handled by app.Handler exactly as the
-// Lambda function handles one: deleted and already-handled versions are
-// skipped, anything else is decided, applied and notified as 'apply
-// --yes' does for that finding, with all its guards. A malformed body, a
-// failed or refused run is an error, so that the message is retried and
-// at last redriven. Actions are counted in metrics. The returned close
+// workerProcess returns the app.Queue's Process and a close that
 // releases the state store.
-//
-// Runs are serialised: apply holds a per-account lock in the state store,
-// so concurrent runs in one account would refuse each other.
 func (m *Main) workerProcess(ctx context.Context, o planOptions, cfg aws.Config, counter *awsapi.Counter, metrics *worker.Metrics) (func(context.Context, []byte) error, func(), error) {
 	// Bad flags or files fail the start; they are read again for every
-	// message, as every apply reads them, so that a changed exceptions
-	// file counts at once and the clock is not frozen at start.
+	// message, as every apply reads them.
 	if _, err := m.loadInputs(ctx, o); err != nil {
 		return nil, nil, err
 	}
@@ -170,33 +142,11 @@ func (m *Main) workerProcess(ctx context.Context, o planOptions, cfg aws.Config,
 	if err != nil {
 		return nil, nil, err
 	}
-	h := app.NewHandler(m.env(), m.Stderr, lockOwner())
-	inv := &app.Invocation{AWS: cfg, Counter: counter, Store: store}
-	var mu sync.Mutex
-	process := func(ctx context.Context, body []byte) error {
-		ev, err := trigger.Classify(json.RawMessage(body))
-		if err != nil {
-			return err
-		}
-		if ev.Kind != trigger.KindFinding {
-			return iamprune.Errorf(iamprune.EINVALID, "worker: message body is a %s event; the queue must carry %q events", ev.Kind, trigger.DetailTypeUnused)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if h.Skip(ev.Finding) != nil {
-			return nil
-		}
-		if inv.Inputs, err = m.loadInputs(ctx, o); err != nil {
-			return err
-		}
-		inv.ForgetFacts() // each message is its own run: read IAM afresh
-		res, err := h.HandleFinding(ctx, inv, ev.Finding)
-		if res != nil && res.Run != nil {
-			for _, a := range res.Run.Results {
-				metrics.Action(string(a.Kind), a.Status)
-			}
-		}
-		return err
+	q := &app.Queue{
+		Handler:    app.NewHandler(m.env(), m.Stderr, lockOwner()),
+		Invocation: &app.Invocation{AWS: cfg, Counter: counter, Store: store},
+		Inputs:     func(ctx context.Context) (app.Inputs, error) { return m.loadInputs(ctx, o) },
+		Metrics:    metrics,
 	}
-	return process, func() { store.Close() }, nil
+	return q.Process, func() { store.Close() }, nil
 }

@@ -20,7 +20,8 @@ import (
 )
 
 func TestWorkerUsage(t *testing.T) {
-	isolateAWS(t)
+	t.Parallel()
+	noAWS(t)
 	r := runCLI(t, "worker", "--help")
 	if r.code != 0 {
 		t.Fatalf("--help: exit %d: %s", r.code, r.stderr)
@@ -50,6 +51,7 @@ func TestWorkerUsage(t *testing.T) {
 // redriven. It serves /healthz and /metrics, counts its AWS calls and
 // actions, and stops on cancel with exit 0.
 func TestWorkerCommand(t *testing.T) {
+	t.Parallel()
 	a := newAccount(t)
 	sq := sqs.New(sqs.Options{
 		Region:       "us-east-1",
@@ -79,7 +81,7 @@ func TestWorkerCommand(t *testing.T) {
 
 	addr := freeAddr(t)
 	var out, errb syncBuffer
-	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: time.Now}
+	m := wire(t, &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: time.Now})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int, 1)

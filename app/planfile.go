@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -10,8 +10,8 @@ import (
 	"github.com/iamprune/iamprune/internal/input"
 )
 
-// savePlan writes the plan as the JSON apply reads back.
-func savePlan(path string, p *iamprune.Plan) error {
+// SavePlan writes the plan as the JSON apply reads back.
+func SavePlan(path string, p *iamprune.Plan) error {
 	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return err
@@ -22,9 +22,9 @@ func savePlan(path string, p *iamprune.Plan) error {
 	return nil
 }
 
-// loadPlan reads a saved plan strictly: a plan that does not parse, or
+// LoadPlan reads a saved plan strictly: a plan that does not parse, or
 // whose actions lack what apply needs, is bad input naming the file.
-func loadPlan(path string) (*iamprune.Plan, error) {
+func LoadPlan(path string) (*iamprune.Plan, error) {
 	b, err := input.ReadFile(path, input.MaxPlan)
 	if err != nil {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "cannot read plan %s: %v", path, err)
@@ -59,4 +59,19 @@ func loadPlan(path string) (*iamprune.Plan, error) {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "%s: not a consistent plan, nothing was done:\n%v", path, err)
 	}
 	return &p, nil
+}
+
+// SavedPlanConfig is the config a saved plan is re-checked against (its
+// protection, exceptions, allowlist, member role, propose): flag, else
+// $IAMPRUNE_CONFIG, else the config the plan was made with, which must
+// still be readable. "" means $IAMPRUNE_CONFIG or the defaults.
+func SavedPlanConfig(env Env, file string, plan *iamprune.Plan, flag string) (string, error) {
+	if flag != "" || env.getenv("IAMPRUNE_CONFIG") != "" || plan.Config == "" {
+		return flag, nil
+	}
+	if _, err := os.Stat(plan.Config); err != nil {
+		return "", iamprune.Errorf(iamprune.EINVALID, "%s was planned with --config %s, which cannot be read (%v); pass --config", file, plan.Config, err)
+	}
+	env.log().Info("using the config the plan was made with", "config", plan.Config)
+	return plan.Config, nil
 }
