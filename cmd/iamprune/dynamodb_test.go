@@ -28,8 +28,9 @@ func TestApplyWithDynamoDBState(t *testing.T) {
 		}
 		t.Skip("IAMPRUNE_TEST_DYNAMODB_ENDPOINT is not set: run scripts/test, which starts dynalite")
 	}
-	acct := newAccount(t)
-	// Everything else talks to the emulator; DynamoDB to dynalite.
+	acct := newProcessAccount(t) // the process environment: DynamoDB goes elsewhere
+	// Everything else talks to the emulator; DynamoDB to dynalite (an
+	// injected config would send every service to the emulator).
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", ep)
 	table := fmt.Sprintf("iamprune-cli-%d", time.Now().UnixNano())
 	client := sdkdynamodb.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(ep),
