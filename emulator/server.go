@@ -24,6 +24,10 @@
 // each with its own state and hooks, and sts:AssumeRole issues temporary
 // credentials that route later requests to the role's account (see
 // accounts.go).
+//
+// It imports the root, snapshot and policy, never the AWS clients it exists
+// to test; cmd, demo and tests import it (emulator/emulatortest starts it
+// for tests).
 package emulator
 
 import (

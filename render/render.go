@@ -1,6 +1,9 @@
 // Package render writes a plan for people and programs. Every format is
 // rendered from the same iamprune.Plan value, so what a reviewer reads is
 // exactly what apply will do.
+//
+// It imports the root, policy (diffs), archive and exceptions (the types of
+// their reports); app, demo and cmd import it.
 package render
 
 import (

@@ -1,5 +1,8 @@
 // Command iamprune closes the loop on IAM Access Analyzer unused-access
 // findings: it plans, and later applies and rolls back, remediation.
+//
+// It parses flags, builds the app package's use cases and renders their
+// results; nothing imports it (docs/architecture.md).
 package main
 
 import (
