@@ -81,22 +81,10 @@ var layers = map[string][]string{
 
 func TestLayers(t *testing.T) {
 	imports := map[string]map[string]bool{}
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+	walkSource(t, func(path string, src []byte) {
+		f, err := parser.ParseFile(token.NewFileSet(), path, src, parser.ImportsOnly)
 		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
-		if err != nil {
-			return err
+			t.Fatal(err)
 		}
 		pkg := filepath.ToSlash(filepath.Dir(path))
 		if pkg == "." {
@@ -114,11 +102,7 @@ func TestLayers(t *testing.T) {
 				imports[pkg][strings.TrimPrefix(p, module+"/")] = true
 			}
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(imports) < 10 {
 		t.Fatalf("found only %d packages: is the test running in the module root?", len(imports))
 	}
@@ -138,6 +122,35 @@ func TestLayers(t *testing.T) {
 		if _, err := os.Stat(filepath.FromSlash(strings.TrimSuffix("./"+pkg, "/"))); err != nil && pkg != "" {
 			t.Errorf("layers names %q, which does not exist", pkg)
 		}
+	}
+}
+
+// walkSource calls visit with every non-test Go file of the module, from
+// its root (hidden folders, testdata and node_modules left out).
+func walkSource(t *testing.T, visit func(path string, src []byte)) {
+	t.Helper()
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		visit(path, src)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -5,10 +5,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -20,30 +16,14 @@ const (
 )
 
 func TestSizes(t *testing.T) {
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
+	walkSource(t, func(path string, src []byte) {
 		if bytes.Contains(src, []byte("\n// Code generated ")) || bytes.HasPrefix(src, []byte("// Code generated ")) {
-			return nil
+			return
 		}
 		fset := token.NewFileSet()
 		f, err := parser.ParseFile(fset, path, src, 0)
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
 		if n := fset.Position(f.End()).Line; n > maxFileLines {
 			t.Errorf("%s: %d lines, over %d: split it by concern", path, n, maxFileLines)
@@ -57,9 +37,5 @@ func TestSizes(t *testing.T) {
 				t.Errorf("%s:%d: %s is %d lines, over %d: extract its steps", path, fset.Position(fn.Pos()).Line, fn.Name.Name, n, maxFuncLines)
 			}
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }

@@ -34,6 +34,25 @@ type Step struct {
 	At     time.Time       `json:"at"`
 }
 
+// Validate checks what every store requires of a step: a Seq from 1, a
+// known status, and images that are JSON. The stores prefix its error with
+// their name and the action.
+func (s Step) Validate() error {
+	if s.Seq < 1 {
+		return Errorf(EINVALID, "step has seq %d, want 1 or more", s.Seq)
+	}
+	if s.Status != StepPending && s.Status != StepDone {
+		return Errorf(EINVALID, "step %d has status %q, want %s or %s", s.Seq, s.Status, StepPending, StepDone)
+	}
+	if len(s.Pre) > 0 && !json.Valid(s.Pre) {
+		return Errorf(EINVALID, "step %d pre-image is not JSON", s.Seq)
+	}
+	if len(s.Post) > 0 && !json.Valid(s.Post) {
+		return Errorf(EINVALID, "step %d post-image is not JSON", s.Seq)
+	}
+	return nil
+}
+
 // StepJournal records a step of the action being applied; it is called
 // before each write (Status pending) and after it (Status done), with the
 // same Seq. An error means the journal cannot be written: the executor

@@ -91,13 +91,10 @@ func (s *Store) putStep(ctx context.Context, runID, actionID string, st iamprune
 }
 
 func checkStep(runID, actionID string, st iamprune.Step) error {
-	if st.Seq < 1 {
-		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: step of action %s in run %s has seq %d, want 1 or more", actionID, runID, st.Seq)
+	if err := st.Validate(); err != nil {
+		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: action %s in run %s: %v", actionID, runID, err)
 	}
-	if err := checkImage(runID, actionID, fmt.Sprintf("step %d pre-image", st.Seq), st.Pre); err != nil {
-		return err
-	}
-	return checkImage(runID, actionID, fmt.Sprintf("step %d post-image", st.Seq), st.Post)
+	return nil
 }
 
 // attachSteps reads the steps of recs, in Seq order, into them: one query

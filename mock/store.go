@@ -3,7 +3,6 @@ package mock
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -370,13 +369,10 @@ func putStep(steps []iamprune.Step, st iamprune.Step) []iamprune.Step {
 }
 
 func checkStep(runID, actionID string, st iamprune.Step) error {
-	if st.Seq < 1 {
-		return iamprune.Errorf(iamprune.EINVALID, "mock: step of action %s in run %s has seq %d, want 1 or more", actionID, runID, st.Seq)
+	if err := st.Validate(); err != nil {
+		return iamprune.Errorf(iamprune.EINVALID, "mock: action %s in run %s: %v", actionID, runID, err)
 	}
-	if err := checkImage(runID, actionID, fmt.Sprintf("step %d pre-image", st.Seq), st.Pre); err != nil {
-		return err
-	}
-	return checkImage(runID, actionID, fmt.Sprintf("step %d post-image", st.Seq), st.Post)
+	return nil
 }
 
 // PutHold inserts or replaces a hold by ID.

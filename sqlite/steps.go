@@ -42,13 +42,10 @@ func putStep(ctx context.Context, db execer, runID, actionID string, st iamprune
 }
 
 func checkStep(runID, actionID string, st iamprune.Step) error {
-	if st.Seq < 1 {
-		return iamprune.Errorf(iamprune.EINVALID, "sqlite: step of action %s in run %s has seq %d, want 1 or more", actionID, runID, st.Seq)
+	if err := st.Validate(); err != nil {
+		return iamprune.Errorf(iamprune.EINVALID, "sqlite: action %s in run %s: %v", actionID, runID, err)
 	}
-	if err := checkImage(runID, actionID, fmt.Sprintf("step %d pre-image", st.Seq), st.Pre); err != nil {
-		return err
-	}
-	return checkImage(runID, actionID, fmt.Sprintf("step %d post-image", st.Seq), st.Post)
+	return nil
 }
 
 // attachSteps reads the steps of recs, in Seq order, into them.
