@@ -22,7 +22,8 @@ through the real AWS SDK clients, exactly as to a real account:
      store, with the owners told what changed and how to undo it;
   4. show the changed IAM state, read back through the IAM API;
   5. apply again: everything is already done, no write call;
-  6. rollback: undo the run, and compare the account with its state before.
+  6. rollback: undo the run, and compare the account with its state before;
+  7. plan again: the rolled-back items are held (exempt), so nothing is redone.
 
 The plan's clock is the snapshot's capture time, so the plan is
 reproducible. Nothing leaves this machine; only the in-memory emulator
