@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -261,8 +262,10 @@ func RunOptions(env Env, p *Planned, store iamprune.Store, account string, audit
 }
 
 // SavedPlan opens what applying a saved plan needs: a session for
-// analyzer, the caller, and the member accounts through their role.
-func SavedPlan(ctx context.Context, env Env, plan *iamprune.Plan, in Inputs, analyzer string) (*Planned, error) {
+// analyzer, the caller, and the member accounts through their role. The
+// plan is refused, before anything is done, when a decision made now
+// would not make one of its changes (notDecided).
+func SavedPlan(ctx context.Context, env Env, plan *iamprune.Plan, in Inputs, analyzer string, store iamprune.Store) (*Planned, error) {
 	sess, err := OpenSession(ctx, env.LoadAWS, cmp.Or(analyzer, in.Config.Analyzer))
 	if err != nil {
 		return nil, err
@@ -272,10 +275,18 @@ func SavedPlan(ctx context.Context, env Env, plan *iamprune.Plan, in Inputs, ana
 		return nil, err
 	}
 	// Member accounts the plan names are reached through their role.
-	if _, err := sess.OrgFacts(ctx, in.Config.CrossAccount); err != nil {
+	org, err := sess.OrgFacts(ctx, in.Config.CrossAccount)
+	if err != nil {
 		return nil, err
 	}
-	return &Planned{Plan: plan, Inputs: in, Session: sess, Caller: caller}, nil
+	now, facts, err := Decide(ctx, sess.Findings, org, in, store, "analyzer "+cmp.Or(analyzer, in.Config.Analyzer), env.log())
+	if err != nil {
+		return nil, err
+	}
+	if why := notDecided(plan, now); len(why) > 0 {
+		return nil, fmt.Errorf("nothing was applied: the saved plan makes changes a plan made now would not: %s; run iamprune plan again", strings.Join(why, "; "))
+	}
+	return &Planned{Plan: plan, Inputs: in, Session: sess, Caller: caller, Facts: facts}, nil
 }
 
 // savedPlanFacts reads the facts a saved plan's notices need (owner tags),

@@ -133,7 +133,7 @@ func (o *ApplyOptions) planned(ctx context.Context, store iamprune.Store) (*app.
 	if err != nil {
 		return nil, err
 	}
-	return app.SavedPlan(ctx, o.Env, plan, in, po.analyzer)
+	return app.SavedPlan(ctx, o.Env, plan, in, po.analyzer, store)
 }
 
 // consentOrNothing asks for consent to what the run would do, or says
