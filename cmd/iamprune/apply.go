@@ -193,7 +193,7 @@ func confirm(ios *IOStreams, yes bool, account, what string) error {
 	fmt.Fprintf(ios.ErrOut, "\nTo %s, type the account id (%s): ", what, account)
 	line, err := bufio.NewReader(ios.In).ReadString('\n')
 	if err != nil && line == "" {
-		return fmt.Errorf("nothing changed: no confirmation read: %w", err)
+		return iamprune.Errorf(iamprune.EINVALID, "nothing changed: no confirmation read: %v", err)
 	}
 	if strings.TrimSpace(line) != account {
 		return iamprune.Errorf(iamprune.EINVALID, "nothing changed: %q is not the account id %s", strings.TrimSpace(line), account)
