@@ -190,7 +190,12 @@ func applyAndNotify(ctx context.Context, env Env, p *Planned, store iamprune.Sto
 		return nil, err
 	}
 	var notices []iamprune.NotificationResult
-	if nt != nil {
+	refused, err := apply.Refusal(p.Plan, opts)
+	if err != nil {
+		return nil, err
+	}
+	// A run the guards refuse sends no owner notice, only its refusal.
+	if nt != nil && refused == "" {
 		if err := ensureFacts(ctx, p); err != nil {
 			return nil, err
 		}

@@ -57,6 +57,18 @@ func remediations(plan *iamprune.Plan) ([]iamprune.Action, error) {
 	return out, nil
 }
 
+// Refusal returns why Apply would refuse plan before reading anything
+// live (the account and allowlist guards), or "". Callers check it before
+// side effects that come ahead of Apply, such as owner notices, so that a
+// refused run sends nothing but its refusal.
+func Refusal(plan *iamprune.Plan, o Options) (string, error) {
+	actions, err := remediations(plan)
+	if err != nil {
+		return "", err
+	}
+	return accountGuard(plan, actions, o.withDefaults()), nil
+}
+
 // accountGuard returns why the plan must not be applied with credentials
 // that act in o.Account, or "". It fills in the account of actions that
 // name none.

@@ -305,3 +305,39 @@ func TestApplyNeedsConsentToNotify(t *testing.T) {
 		t.Errorf("apply without consent wrote: %v", w)
 	}
 }
+
+// A run the account guards refuse sends owners nothing but the refusal:
+// notices built from a plan that may not be applied must not go out.
+func TestRefusedRunSendsNoOwnerNotice(t *testing.T) {
+	t.Parallel()
+	srv, state := notifyAccount(t)
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+	_, cfg := demoPaths(t)
+	var out, errb strings.Builder
+	m := wire(t, &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: time.Now})
+	if code := m.Run(context.Background(), []string{"plan", "--config", cfg, "--now", "2026-11-28", "--state", state, "--out", planFile}); code != 0 {
+		t.Fatalf("plan: exit %d %s", code, errb.String())
+	}
+	raw, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(raw), `"account": "111122223333",`+"\n  \"source\"", `"account": "444455556666",`+"\n  \"source\"", 1)
+	if edited == string(raw) {
+		t.Fatalf("the plan file has no top-level account to edit:\n%.400s", raw)
+	}
+	if err := os.WriteFile(planFile, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := on(t, "2026-11-28", state, "apply", planFile, "--yes", "-o", "json")
+	if res := decodeRun(t, r); r.code != 1 || !strings.Contains(res.Refused, "plan is for account 444455556666") {
+		t.Fatalf("want a refusal by the account guard, got exit %d %+v\n%s", r.code, res, r.stderr)
+	}
+	got := published(srv)
+	if n := len(got["payments"]) + len(got["data"]); n != 0 {
+		t.Errorf("a refused run sent %d owner notice(s)", n)
+	}
+	if len(got["security"]) != 1 || !strings.Contains(got["security"][0].Message, "plan is for account 444455556666") {
+		t.Errorf("the default route got %d message(s), want the refusal only", len(got["security"]))
+	}
+}
