@@ -36,11 +36,12 @@ var layers = map[string][]string{
 	// File formats.
 	"config":     {"", "internal/"},
 	"exceptions": {"", "catalog", "internal/"},
-	"snapshot":   {"", "policy", "internal/"},
+	"credreport": {"", "internal/"},
+	"snapshot":   {"", "policy", "credreport", "internal/"},
 	"trigger":    {""},
 
 	// Adapters, one per outside dependency: they never import each other.
-	"awsapi":    {"", "archive", "policy", "internal/"},
+	"awsapi":    {"", "archive", "policy", "credreport", "internal/"},
 	"remediate": {"", "policy"},
 	"sqlite":    {""},
 	"dynamodb":  {""},
@@ -49,17 +50,17 @@ var layers = map[string][]string{
 	"worker":    {},
 	// The emulator fakes AWS from a snapshot; it never imports the
 	// clients it is there to test.
-	"emulator":              {"", "policy", "snapshot"},
+	"emulator":              {"", "policy", "snapshot", "credreport"},
 	"emulator/emulatortest": {"emulator", "snapshot"},
 
 	// The use cases, shared by the CLI, the Lambda handler and the worker.
 	"app": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render",
-		"config", "exceptions", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
+		"config", "exceptions", "credreport", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
 		"notify", "gitops", "worker"},
 
 	// The demo story needs the emulator, which app may not import.
 	"demo": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render",
-		"config", "exceptions", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
+		"config", "exceptions", "credreport", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
 		"notify", "gitops", "worker", "emulator", "app", "examples"},
 
 	// Test support.
@@ -68,7 +69,7 @@ var layers = map[string][]string{
 
 	// The binary wires everything; only test support stays out of it.
 	"cmd/iamprune": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render",
-		"config", "exceptions", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
+		"config", "exceptions", "credreport", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
 		"notify", "gitops", "worker", "emulator", "app", "examples", "demo"},
 
 	// Data, deployment and the chaos suite (test files only).
