@@ -197,7 +197,7 @@ func (s *Server) setKeys(row *iamprune.CredentialReportUser, user string, from *
 		}
 		if from != nil {
 			for _, f := range from {
-				if f.LastRotated.State == iamprune.ReportValue && f.LastRotated.At.Equal(slot.LastRotated.At) {
+				if f.LastRotated.State == iamprune.ReportValue && f.LastRotated.At.Equal(slot.LastRotated.At) && !usedLater(slot.LastUsedDate, f.LastUsedDate) {
 					slot = f
 				}
 			}
@@ -221,10 +221,37 @@ func (s *Server) applyWrites(row *iamprune.CredentialReportUser, user string) {
 	case !had && lp != nil:
 		setPassword(row, lp)
 	}
-	if u.keysChanged(user, s.st.keysOf(user)) {
+	if lp != nil && lp.PasswordLastUsed != nil && usedLater(iamprune.ReportDate(*lp.PasswordLastUsed), row.PasswordLastUsed) {
+		row.PasswordLastUsed = iamprune.ReportDate(*lp.PasswordLastUsed)
+	}
+	if u.keysChanged(user, s.st.keysOf(user)) || s.keysUsedLater(row, user) {
 		from := row.AccessKeys
 		s.setKeys(row, user, &from)
 	}
+}
+
+// usedLater reports whether now records a use after was: a report
+// generated now shows uses made since the file was captured (the test hooks
+// MarkAccessKeyUsed and MarkPasswordUsed), as IAM's would.
+func usedLater(now, was iamprune.ReportTime) bool {
+	return now.State == iamprune.ReportValue && (was.State != iamprune.ReportValue || now.At.After(was.At))
+}
+
+// keysUsedLater reports whether one of the user's keys was used after the
+// use its slot in row records.
+func (s *Server) keysUsedLater(row *iamprune.CredentialReportUser, user string) bool {
+	for _, k := range s.st.keysOf(user) {
+		if k.LastUsedDate == nil {
+			continue
+		}
+		for _, f := range row.AccessKeys {
+			if f.LastRotated.State == iamprune.ReportValue && f.LastRotated.At.Equal(k.CreateDate.Truncate(time.Second)) &&
+				usedLater(iamprune.ReportDate(*k.LastUsedDate), f.LastUsedDate) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // keysChanged reports whether the user's keys differ from the snapshot's:

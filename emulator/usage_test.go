@@ -290,3 +290,30 @@ func TestServiceLastAccessedErrors(t *testing.T) {
 		t.Errorf("job ids repeat: %s", a)
 	}
 }
+
+// A report generated after a use the file predates shows that use, as
+// IAM's would: the key's and the password's last use move forward, and
+// nothing else of the row changes.
+func TestCredentialReportFromFileShowsLaterUse(t *testing.T) {
+	snap := loadWith(t, "basic", map[string]string{snapshot.CredentialReportFile: fileReport})
+	env := newEnvFrom(t, snap, Options{Now: func() time.Time { return usageNow }})
+	keyUse := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	if err := env.srv.MarkAccessKeyUsed("AKIAALICE00000000002", keyUse); err != nil {
+		t.Fatal(err)
+	}
+	pwUse := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+	if err := env.srv.MarkPasswordUsed("alice", pwUse); err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := fetchReport(t, env.iam)
+	alice := rep.User("alice")
+	if k := alice.AccessKeys[1]; !timeEq(k.LastUsedDate.Time(), &keyUse) || !k.Active {
+		t.Errorf("key 2 = %+v, want its later use %v", k, keyUse)
+	}
+	if k := alice.AccessKeys[0]; k.LastUsedService != "s3" || !timeEq(k.LastUsedDate.Time(), ptrTime("2026-11-20T14:00:00Z")) {
+		t.Errorf("key 1 = %+v, want the file's last use", k)
+	}
+	if !timeEq(alice.PasswordLastUsed.Time(), &pwUse) {
+		t.Errorf("password last used = %+v, want %v", alice.PasswordLastUsed, pwUse)
+	}
+}
