@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/credreport"
 	"github.com/iamprune/iamprune/internal/input"
 )
 
@@ -57,7 +57,15 @@ func Load(fsys fs.FS, name string) (*Snapshot, error) {
 		}},
 		{AnalyzerFile, false, func(f *file) (err error) { s.Analyzer, err = loadAnalyzer(f); return err }},
 		{LastAccessedFile, false, func(f *file) (err error) { s.LastAccessed, err = loadLastAccessed(f); return err }},
-		{CredentialReportFile, false, func(f *file) error { s.CredentialReport = f.data; return nil }},
+		{CredentialReportFile, false, func(f *file) error {
+			rep, err := credreport.Parse(f.data, f.name)
+			if err != nil {
+				return iamprune.Errorf(iamprune.EINVALID, "snapshot: %v", err)
+			}
+			rep.GeneratedTime = s.Meta.CapturedAt
+			s.CredentialReport = rep
+			return nil
+		}},
 	}
 	for _, step := range steps {
 		f, err := l.read(step.file, step.required)
@@ -222,20 +230,4 @@ func loadAnalyzer(f *file) (*Analyzer, error) {
 		return nil, f.errLine(v.off, "%s: missing", joinPath(path, "arn"))
 	}
 	return &a, nil
-}
-
-// loadLastAccessed keeps each entry raw; each must be an object with an Arn.
-func loadLastAccessed(f *file) ([]json.RawMessage, error) {
-	return decodeArray(f, "last-accessed", func(f *file, v rawAt, path string) (json.RawMessage, error) {
-		var e struct {
-			Arn string `json:"Arn"`
-		}
-		if err := f.decode(v, path, &e); err != nil {
-			return nil, err
-		}
-		if e.Arn == "" {
-			return nil, f.errLine(v.off, "%s.Arn: missing", path)
-		}
-		return v.raw, nil
-	})
 }

@@ -58,11 +58,11 @@ func TestLoadGood(t *testing.T) {
 	if a := s.AnalyzerOrDefault(); a.Arn != "arn:aws:access-analyzer:us-east-1:111122223333:analyzer/unused" || a.Name != "unused" {
 		t.Errorf("analyzer = %+v (the {\"analyzer\": ...} form)", a)
 	}
-	if !strings.HasPrefix(string(s.CredentialReport), "user,arn,") {
-		t.Errorf("credential report = %q", s.CredentialReport)
+	if r := s.CredentialReport; r == nil || len(r.Users) != 1 || r.Users[0].User != "alice" || r.GeneratedTime != s.Meta.CapturedAt {
+		t.Errorf("credential report = %+v, want alice's row generated at the capture time", r)
 	}
-	if len(s.LastAccessed) != 1 || !strings.Contains(string(s.LastAccessed[0]), `"JobStatus": "COMPLETED"`) {
-		t.Errorf("last-accessed kept raw = %s", s.LastAccessed)
+	if e := s.LastAccessed["arn:aws:iam::111122223333:role/service/app-role"]; len(s.LastAccessed) != 1 || e == nil || e.JobStatus != JobCompleted {
+		t.Errorf("last-accessed = %+v", s.LastAccessed)
 	}
 
 	// Every timestamp is UTC, whatever offset the file used.

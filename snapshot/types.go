@@ -3,6 +3,8 @@ package snapshot
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/iamprune/iamprune"
 )
 
 // The types below mirror the AWS CLI / API JSON shapes of the snapshot files
@@ -231,12 +233,60 @@ type Snapshot struct {
 	// the iamprune.FindingSource method.)
 	FindingList []Finding
 	Analyzer    *Analyzer
-	// LastAccessed entries are kept raw: {"Arn": ..., get-service-last-accessed-details output}.
-	LastAccessed     []json.RawMessage
-	CredentialReport []byte
+	// LastAccessed is last-accessed.json by principal ARN; nil without
+	// the file. A principal absent from it has no data (never "unused").
+	LastAccessed map[string]*LastAccessedEntry
+	// CredentialReport is credential-report.csv, its GeneratedTime the
+	// capture time; nil without the file.
+	CredentialReport *iamprune.CredentialReport
 	// HasAccessKeys, HasLoginProfiles and HasFindings record whether those
 	// files existed.
 	HasAccessKeys    bool
 	HasLoginProfiles bool
 	HasFindings      bool
 }
+
+// LastAccessedEntry is one entry of last-accessed.json: the principal's
+// ARN and iam get-service-last-accessed-details output (ACTION_LEVEL).
+type LastAccessedEntry struct {
+	Arn               string                `json:"Arn"`
+	JobStatus         string                `json:"JobStatus"`
+	JobType           string                `json:"JobType,omitempty"`
+	JobCreationDate   *time.Time            `json:"JobCreationDate,omitempty"`
+	JobCompletionDate *time.Time            `json:"JobCompletionDate,omitempty"`
+	Error             *LastAccessedError    `json:"Error,omitempty"`
+	Services          []ServiceLastAccessed `json:"ServicesLastAccessed"`
+}
+
+// LastAccessedError is the ErrorDetails of a FAILED job.
+type LastAccessedError struct {
+	Code    string `json:"Code"`
+	Message string `json:"Message"`
+}
+
+// ServiceLastAccessed is one element of ServicesLastAccessed.
+type ServiceLastAccessed struct {
+	ServiceName                string     `json:"ServiceName"`
+	ServiceNamespace           string     `json:"ServiceNamespace"`
+	LastAuthenticated          *time.Time `json:"LastAuthenticated,omitempty"`
+	LastAuthenticatedEntity    string     `json:"LastAuthenticatedEntity,omitempty"`
+	LastAuthenticatedRegion    string     `json:"LastAuthenticatedRegion,omitempty"`
+	TotalAuthenticatedEntities int        `json:"TotalAuthenticatedEntities"`
+	// TrackedActions is nil when IAM tracks no action of the service.
+	TrackedActions []TrackedActionLastAccessed `json:"TrackedActionsLastAccessed,omitempty"`
+}
+
+// TrackedActionLastAccessed is one element of TrackedActionsLastAccessed.
+type TrackedActionLastAccessed struct {
+	ActionName         string     `json:"ActionName"`
+	LastAccessedTime   *time.Time `json:"LastAccessedTime,omitempty"`
+	LastAccessedEntity string     `json:"LastAccessedEntity,omitempty"`
+	LastAccessedRegion string     `json:"LastAccessedRegion,omitempty"`
+}
+
+// Job statuses of GetServiceLastAccessedDetails.
+const (
+	JobCompleted  = "COMPLETED"
+	JobInProgress = "IN_PROGRESS"
+	JobFailed     = "FAILED"
+)
