@@ -46,7 +46,12 @@ func loadSnapshot(t *testing.T, name string) *snapshot.Snapshot {
 
 func newEnv(t *testing.T, name string, opts Options) *testEnv {
 	t.Helper()
-	snap := loadSnapshot(t, name)
+	return newEnvFrom(t, loadSnapshot(t, name), opts)
+}
+
+// newEnvFrom is newEnv for a snapshot already loaded.
+func newEnvFrom(t *testing.T, snap *snapshot.Snapshot, opts Options) *testEnv {
+	t.Helper()
 	srv := New(snap, opts)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)

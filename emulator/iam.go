@@ -22,6 +22,11 @@ var iamService = &queryService{
 		"ListUsers":                      (*Server).listUsers,
 		"ListRoles":                      (*Server).listRoles,
 
+		"GenerateCredentialReport":           (*Server).generateCredentialReport,
+		"GetCredentialReport":                (*Server).getCredentialReport,
+		"GenerateServiceLastAccessedDetails": (*Server).generateServiceLastAccessedDetails,
+		"GetServiceLastAccessedDetails":      (*Server).getServiceLastAccessedDetails,
+
 		"UpdateAccessKey":    (*Server).updateAccessKey,
 		"DeleteAccessKey":    (*Server).deleteAccessKey,
 		"CreateLoginProfile": (*Server).createLoginProfile,

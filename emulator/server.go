@@ -13,7 +13,9 @@
 // and checked end to end; likewise the archive-rule operations,
 // UpdateFindings, the S3 object calls that exception sync and its
 // readers use, and the SNS topic operations and Publish that notifications
-// use, and the SQS queue operations a queue consumer uses. Test hooks
+// use, and the SQS queue operations a queue consumer uses. It serves the
+// credential report and service-last-accessed jobs (iam_credreport.go,
+// iam_last_accessed.go). Test hooks
 // (Dump, Mark*, SetFindingStatus, AddArchiveRule, PutObject, Object,
 // Published, Messages, FailNext) let tests inspect that state and
 // simulate the world changing; faults.go adds seeded throttling, latency
@@ -109,6 +111,8 @@ type Server struct {
 	// recsStore holds the finding-recommendation jobs (recommendations.go).
 	recsOnce  sync.Once
 	recsStore *recStore
+	// usage holds the credential report and service-last-accessed jobs.
+	usage *usageStore
 
 	requests atomic.Int64
 
@@ -150,6 +154,7 @@ func newServer(snap *snapshot.Snapshot, opts Options, o *org) *Server {
 		maxRules: opts.MaxArchiveRules,
 		s3Host:   strings.ToLower(opts.S3VirtualHost),
 		sqs:      newSQSState(),
+		usage:    newUsageStore(snap),
 	}
 	if s.now == nil {
 		s.now = time.Now
