@@ -82,6 +82,8 @@ func MakePlan(ctx context.Context, in Inputs, o PlanOptions) (*Planned, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Roles and passwords need no GetFindingV2 where IAM gives their last use.
+	sess.Findings.UseIAM(org)
 	plan, facts, err := Decide(ctx, sess.Findings, org, in, o.Store, "analyzer "+analyzer, log)
 	if err != nil {
 		return nil, err
