@@ -82,6 +82,8 @@ func MakePlan(ctx context.Context, in Inputs, o PlanOptions) (*Planned, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Roles and passwords need no GetFindingV2 where IAM gives their last use.
+	sess.Findings.UseIAM(org)
 	plan, facts, err := Decide(ctx, sess.Findings, org, in, o.Store, "analyzer "+analyzer, log)
 	if err != nil {
 		return nil, err
@@ -90,7 +92,8 @@ func MakePlan(ctx context.Context, in Inputs, o PlanOptions) (*Planned, error) {
 	if in.Config.Recommendations {
 		compareRecommendations(ctx, sess, plan, log)
 	}
-	log.Debug("AWS calls", "total", sess.Counter.Total(), "by_operation", sess.Counter.ByOperation())
+	log.Debug("AWS calls", "total", sess.Counter.Total(), "by_operation", sess.Counter.ByOperation(),
+		"credential_report_fallbacks", org.Fallbacks())
 	WarnNoChannels(in.Config, plan, log)
 	return &Planned{Plan: plan, Inputs: in, Session: sess, Facts: facts, Caller: facts.Caller}, nil
 }

@@ -364,3 +364,20 @@ func (o *OrgFacts) UseHome(f *Facts) {
 	defer o.mu.Unlock()
 	o.facts[o.accounts.home] = f
 }
+
+// Fallbacks sums the Fallbacks of every account read so far.
+func (o *OrgFacts) Fallbacks() map[string]int {
+	o.mu.Lock()
+	fs := slices.Collect(maps.Values(o.facts))
+	o.mu.Unlock()
+	var out map[string]int
+	for _, f := range fs {
+		for reason, n := range f.Fallbacks() {
+			if out == nil {
+				out = map[string]int{}
+			}
+			out[reason] += n
+		}
+	}
+	return out
+}

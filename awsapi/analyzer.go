@@ -30,6 +30,7 @@ type FindingSource struct {
 
 	mu       sync.Mutex
 	resolved string
+	usage    IAMUsage // UseIAM
 	// cache holds the findings this run has read, so that re-checks do not
 	// repeat GetFindingV2 calls.
 	cache map[string]*iamprune.Finding
@@ -125,31 +126,32 @@ func (s *FindingSource) discover(ctx context.Context) (string, error) {
 }
 
 // Findings lists the analyzer's ACTIVE findings and reads each one's
-// details, keeping the ListFindingsV2 order.
+// details, keeping the ListFindingsV2 order. With UseIAM, roles and
+// passwords whose last use IAM gives are not read: their summaries and
+// that last use are the whole finding.
 func (s *FindingSource) Findings(ctx context.Context) ([]iamprune.Finding, []iamprune.Warning, error) {
 	arn, err := s.AnalyzerARN(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	ids, err := s.listIDs(ctx, arn)
+	sums, err := s.listSummaries(ctx, arn)
 	if err != nil {
 		return nil, nil, err
 	}
-	outs := make([]*accessanalyzer.GetFindingV2Output, len(ids))
-	var (
-		progMu sync.Mutex
-		done   int
-	)
-	s.progress(&progMu, &done, len(ids), false)
-	err = forEach(ctx, len(ids), s.opts.workers, func(ctx context.Context, i int) error {
-		out, err := s.getFinding(ctx, arn, ids[i])
+	known := make([]*iamprune.Finding, len(sums))
+	var toRead []int
+	for i, sm := range sums {
+		f, ok, err := s.fromIAM(ctx, arn, sm)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		outs[i] = out
-		s.progress(&progMu, &done, len(ids), true)
-		return nil
-	})
+		if ok {
+			known[i] = &f
+			continue
+		}
+		toRead = append(toRead, i)
+	}
+	outs, err := s.getFindings(ctx, arn, sums, toRead)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -157,8 +159,13 @@ func (s *FindingSource) Findings(ctx context.Context) ([]iamprune.Finding, []iam
 		findings []iamprune.Finding
 		warnings []iamprune.Warning
 	)
-	for _, out := range outs {
-		f, ws, ok := convertFinding(arn, out)
+	for i := range sums {
+		if known[i] != nil {
+			findings = append(findings, *known[i])
+			s.remember(*known[i])
+			continue
+		}
+		f, ws, ok := convertFinding(arn, outs[i])
 		warnings = append(warnings, ws...)
 		if ok {
 			findings = append(findings, f)
@@ -166,6 +173,27 @@ func (s *FindingSource) Findings(ctx context.Context) ([]iamprune.Finding, []iam
 		}
 	}
 	return findings, warnings, nil
+}
+
+// getFindings reads the findings of sums at the indexes idx, concurrently.
+func (s *FindingSource) getFindings(ctx context.Context, arn string, sums []types.FindingSummaryV2, idx []int) ([]*accessanalyzer.GetFindingV2Output, error) {
+	outs := make([]*accessanalyzer.GetFindingV2Output, len(sums))
+	var (
+		progMu sync.Mutex
+		done   int
+	)
+	s.progress(&progMu, &done, len(idx), false)
+	err := forEach(ctx, len(idx), s.opts.workers, func(ctx context.Context, j int) error {
+		i := idx[j]
+		out, err := s.getFinding(ctx, arn, deref(sums[i].Id))
+		if err != nil {
+			return err
+		}
+		outs[i] = out
+		s.progress(&progMu, &done, len(idx), true)
+		return nil
+	})
+	return outs, err
 }
 
 // Finding returns one finding as this run knows it: from the cache when
@@ -225,12 +253,13 @@ func (s *FindingSource) progress(mu *sync.Mutex, done *int, total int, step bool
 	s.OnProgress(*done, total)
 }
 
-func (s *FindingSource) listIDs(ctx context.Context, arn string) ([]string, error) {
+// listSummaries lists the ACTIVE findings, without those lacking an id.
+func (s *FindingSource) listSummaries(ctx context.Context, arn string) ([]types.FindingSummaryV2, error) {
 	in := &accessanalyzer.ListFindingsV2Input{
 		AnalyzerArn: aws.String(arn),
 		Filter:      map[string]types.Criterion{"status": {Eq: []string{string(types.FindingStatusActive)}}},
 	}
-	var ids []string
+	var sums []types.FindingSummaryV2
 	p := accessanalyzer.NewListFindingsV2Paginator(s.client, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -239,11 +268,11 @@ func (s *FindingSource) listIDs(ctx context.Context, arn string) ([]string, erro
 		}
 		for _, f := range page.Findings {
 			if f.Id != nil {
-				ids = append(ids, *f.Id)
+				sums = append(sums, f)
 			}
 		}
 	}
-	return ids, nil
+	return sums, nil
 }
 
 // getFinding reads one finding with every page of its details merged into

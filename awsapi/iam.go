@@ -2,7 +2,6 @@ package awsapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -23,9 +22,14 @@ import (
 //
 // Keys and login profiles are read only for users named by
 // UnusedIAMUserAccessKey and UnusedIAMUserPassword findings, the only ones
-// whose decisions use them, together with their last use
-// (GetAccessKeyLastUsed, GetUser): it is fresher than the analyzer's last
-// scan, so a credential used since then is not planned for remediation.
+// whose decisions use them, together with their last use: a credential
+// used since the analyzer's last scan is not planned for remediation.
+// The last uses come from the account's credential report, read once
+// (two calls however many users), with ListAccessKeys for the key ids;
+// where the report cannot answer (it is older than the finding, or a key
+// cannot be matched to its column) the item is read on its own
+// (GetAccessKeyLastUsed, GetLoginProfile, GetUser) and counted in
+// Fallbacks.
 //
 // Inline policies, group names and customer-managed policies (with their
 // default documents) come with the one authorization-details read.
@@ -49,6 +53,11 @@ type Facts struct {
 	// details and the AWS-managed policies read so far (present = read;
 	// Document nil when it could not be had).
 	managed map[string]*iamprune.ManagedPolicy
+
+	reportRead  bool
+	report      *iamprune.CredentialReport // nil: could not be had
+	reportUsers map[string]*iamprune.CredentialReportUser
+	fb          fallbacks
 }
 
 var _ iamprune.FactSource = (*Facts)(nil)
@@ -81,10 +90,16 @@ func (s *Facts) Facts(ctx context.Context, findings []iamprune.Finding) (*iampru
 		return nil, err
 	}
 	keyUsers, profileUsers := s.usersToRead(findings)
-	if err := s.loadKeys(ctx, keyUsers); err != nil {
+	if len(keyUsers)+len(profileUsers) > 0 {
+		if err := s.loadReport(ctx); err != nil {
+			return nil, err
+		}
+	}
+	keyNeed, profileNeed := needs(findings)
+	if err := s.loadKeys(ctx, keyUsers, keyNeed); err != nil {
 		return nil, err
 	}
-	if err := s.loadProfiles(ctx, profileUsers); err != nil {
+	if err := s.loadProfiles(ctx, profileUsers, profileNeed); err != nil {
 		return nil, err
 	}
 	if err := s.loadAWSManaged(ctx, s.awsManagedToRead(findings)); err != nil {
@@ -204,7 +219,7 @@ func newPrincipal(kind iamprune.PrincipalKind, arn, name, path, id *string, crea
 
 // usersToRead returns, in finding order and without repeats, the existing
 // users whose keys and login profiles are needed and not yet read.
-func (s *Facts) usersToRead(findings []iamprune.Finding) (keys, profiles []string) {
+func (s *Facts) usersToRead(findings []iamprune.Finding) (keys, profiles []*iamprune.Principal) {
 	for _, f := range findings {
 		p := s.principals[f.Resource]
 		if p == nil || p.Kind != iamprune.KindUser {
@@ -212,29 +227,32 @@ func (s *Facts) usersToRead(findings []iamprune.Finding) (keys, profiles []strin
 		}
 		switch f.Type {
 		case iamprune.UnusedIAMUserAccessKey:
-			if _, ok := s.keys[p.Name]; !ok && !slices.Contains(keys, p.Name) {
-				keys = append(keys, p.Name)
+			if _, ok := s.keys[p.Name]; !ok && !slices.Contains(keys, p) {
+				keys = append(keys, p)
 			}
 		case iamprune.UnusedIAMUserPassword:
-			if _, ok := s.profiles[p.Name]; !ok && !slices.Contains(profiles, p.Name) {
-				profiles = append(profiles, p.Name)
+			if _, ok := s.profiles[p.Name]; !ok && !slices.Contains(profiles, p) {
+				profiles = append(profiles, p)
 			}
 		}
 	}
 	return keys, profiles
 }
 
-func (s *Facts) loadKeys(ctx context.Context, users []string) error {
+func (s *Facts) loadKeys(ctx context.Context, users []*iamprune.Principal, need map[string]time.Time) error {
 	got := make([][]iamprune.AccessKey, len(users))
 	read := make([]bool, len(users))
 	err := forEach(ctx, len(users), s.opts.workers, func(ctx context.Context, i int) error {
-		keys, err := s.listKeys(ctx, users[i])
+		keys, err := s.listKeys(ctx, users[i].Name)
+		if err == nil {
+			err = s.keysLastUsed(ctx, users[i], keys, need[users[i].ARN])
+		}
 		got[i], read[i] = keys, err == nil
 		return err
 	})
 	for i, u := range users {
 		if read[i] { // keep what was read even when another user failed
-			s.keys[u] = got[i]
+			s.keys[u.Name] = got[i]
 		}
 	}
 	return err
@@ -256,61 +274,23 @@ func (s *Facts) listKeys(ctx context.Context, user string) ([]iamprune.AccessKey
 			})
 		}
 	}
-	for i := range keys {
-		out, err := s.iam.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(keys[i].ID)})
-		if err != nil {
-			return nil, fmt.Errorf("iam: cannot get last use of access key %s of user %s: %w", keys[i].ID, user, err)
-		}
-		if out.AccessKeyLastUsed != nil {
-			keys[i].LastUsed = utcPtr(out.AccessKeyLastUsed.LastUsedDate)
-		}
-	}
 	return keys, nil
 }
 
-func (s *Facts) loadProfiles(ctx context.Context, users []string) error {
+func (s *Facts) loadProfiles(ctx context.Context, users []*iamprune.Principal, need map[string]time.Time) error {
 	got := make([]*iamprune.LoginProfile, len(users))
 	read := make([]bool, len(users))
 	err := forEach(ctx, len(users), s.opts.workers, func(ctx context.Context, i int) error {
-		lp, err := s.getProfile(ctx, users[i])
+		lp, err := s.getProfile(ctx, users[i], need[users[i].ARN])
 		got[i], read[i] = lp, err == nil
 		return err
 	})
 	for i, u := range users {
 		if read[i] {
-			s.profiles[u] = got[i]
+			s.profiles[u.Name] = got[i]
 		}
 	}
 	return err
-}
-
-// getProfile returns the user's login profile, or nil when the user has no
-// console password (NoSuchEntity).
-func (s *Facts) getProfile(ctx context.Context, user string) (*iamprune.LoginProfile, error) {
-	out, err := s.iam.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String(user)})
-	var none *iamtypes.NoSuchEntityException
-	if errors.As(err, &none) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("iam: cannot get login profile of user %s: %w", user, err)
-	}
-	if out.LoginProfile == nil {
-		return nil, nil
-	}
-	lp := &iamprune.LoginProfile{
-		CreateDate:            utc(out.LoginProfile.CreateDate),
-		PasswordResetRequired: out.LoginProfile.PasswordResetRequired,
-	}
-	// Only GetUser carries PasswordLastUsed.
-	u, err := s.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(user)})
-	if err != nil {
-		return nil, fmt.Errorf("iam: cannot get user %s: %w", user, err)
-	}
-	if u.User != nil {
-		lp.PasswordLastUsed = utcPtr(u.User.PasswordLastUsed)
-	}
-	return lp, nil
 }
 
 // build copies the cache into a fresh Facts.

@@ -31,7 +31,10 @@ func readFindings(t *testing.T, path string) []iamprune.Finding {
 // TestFacts reads the wire responses under testdata/facts/<case> for the
 // findings in findings.json and compares the facts with want.json. The fake
 // fails on any call it has no response for (a user that no longer exists,
-// a user without a matching finding) and on any call made twice.
+// a user without a matching finding) and on any call made twice. The
+// credential report gives alice's first key and carol's lack of a
+// password; alice's second key (its column a second off) and bob (no row)
+// are read on their own.
 func TestFacts(t *testing.T) {
 	for _, name := range []string{"basic"} {
 		t.Run(name, func(t *testing.T) {
@@ -48,6 +51,9 @@ func TestFacts(t *testing.T) {
 				t.Fatal(err)
 			}
 			compareGolden(t, filepath.Join(dir, "want.json"), got)
+			if fb := src.Fallbacks(); !reflect.DeepEqual(fb, map[string]int{FallbackKeyUnmatched: 1, FallbackUserMissing: 1}) {
+				t.Errorf("fallbacks = %v", fb)
+			}
 			calls := counter.Total()
 			// Documents are decoded and compact (the golden file re-indents them).
 			if d := string(got.ManagedPolicies["arn:aws:iam::111122223333:policy/team/AppPolicy"].Document); d != `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::data/*"}]}` {
@@ -133,10 +139,11 @@ func TestFactsIncremental(t *testing.T) {
 		findings []iamprune.Finding
 		want     map[string]int // new calls by operation
 	}{
-		{[]iamprune.Finding{keys}, map[string]int{"STS.GetCallerIdentity": 1, "IAM.GetAccountAuthorizationDetails": 2, "IAM.ListAccessKeys": 2, "IAM.GetAccessKeyLastUsed": 2}},
+		{[]iamprune.Finding{keys}, map[string]int{"STS.GetCallerIdentity": 1, "IAM.GetAccountAuthorizationDetails": 2,
+			"IAM.GenerateCredentialReport": 1, "IAM.GetCredentialReport": 1, "IAM.ListAccessKeys": 2, "IAM.GetAccessKeyLastUsed": 1}},
 		{[]iamprune.Finding{keys, pw}, map[string]int{"IAM.GetLoginProfile": 1, "IAM.GetUser": 1}},
 		{[]iamprune.Finding{pw, keys}, map[string]int{}},
-		{[]iamprune.Finding{pwCarol, keysDave, pw, roleApp}, map[string]int{"IAM.GetLoginProfile": 1, "IAM.ListAccessKeys": 1}},
+		{[]iamprune.Finding{pwCarol, keysDave, pw, roleApp}, map[string]int{"IAM.ListAccessKeys": 1}},
 		{[]iamprune.Finding{permAlice, permAlice}, map[string]int{"IAM.GetPolicy": 1, "IAM.GetPolicyVersion": 1}},
 		{[]iamprune.Finding{permAlice, keys}, map[string]int{}},
 	}
@@ -191,14 +198,15 @@ func TestFactsErrors(t *testing.T) {
 		wantErr   string
 	}{
 		{"caller", map[string]string{"sts.GetCallerIdentity": denied}, "sts: cannot get caller identity: "},
+		// Without the credential report, keys and passwords are read one by one.
 		{"auth", map[string]string{"sts.GetCallerIdentity": caller, "iam.GetAccountAuthorizationDetails": denied}, "iam: cannot get account authorization details: "},
 		{"keys", map[string]string{
-			"sts.GetCallerIdentity": caller, "iam.GetAccountAuthorizationDetails": auth,
+			"sts.GetCallerIdentity": caller, "iam.GetAccountAuthorizationDetails": auth, "iam.GenerateCredentialReport": denied,
 			"iam.ListAccessKeys.alice":  denied,
 			"iam.GetLoginProfile.alice": `<GetLoginProfileResponse><GetLoginProfileResult><LoginProfile><UserName>alice</UserName></LoginProfile></GetLoginProfileResult></GetLoginProfileResponse>`,
 		}, "iam: cannot list access keys of user alice: "},
 		{"profile", map[string]string{
-			"sts.GetCallerIdentity": caller, "iam.GetAccountAuthorizationDetails": auth,
+			"sts.GetCallerIdentity": caller, "iam.GetAccountAuthorizationDetails": auth, "iam.GenerateCredentialReport": denied,
 			"iam.ListAccessKeys.alice":  `<ListAccessKeysResponse><ListAccessKeysResult><IsTruncated>false</IsTruncated></ListAccessKeysResult></ListAccessKeysResponse>`,
 			"iam.GetLoginProfile.alice": denied,
 		}, "iam: cannot get login profile of user alice: "},

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // DefaultWorkers bounds the concurrent per-item calls (GetFindingV2,
@@ -18,6 +19,8 @@ type Option func(*options)
 type options struct {
 	logger  *slog.Logger
 	workers int
+	// credential report polling (WithReportPolling)
+	reportInitial, reportMax, reportTimeout time.Duration
 }
 
 // WithLogger sets the logger for informational notices (for example which
@@ -28,7 +31,8 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 func WithWorkers(n int) Option { return func(o *options) { o.workers = max(n, 1) } }
 
 func newOptions(opts []Option) options {
-	o := options{logger: slog.New(slog.DiscardHandler), workers: DefaultWorkers}
+	o := options{logger: slog.New(slog.DiscardHandler), workers: DefaultWorkers,
+		reportInitial: defaultReportInitial, reportMax: defaultReportMax, reportTimeout: defaultReportTimeout}
 	for _, fn := range opts {
 		fn(&o)
 	}

@@ -262,13 +262,19 @@ func (s *Server) Duplicates() []Call {
 	return duplicates(s.calls, s.invocations)
 }
 
+// polls are the operations a client repeats by design until a job is done.
+var polls = map[string]bool{"GenerateCredentialReport": true, "GetServiceLastAccessedDetails": true}
+
 // duplicates returns the calls made more than once. A retry of the same SDK
 // invocation (same amz-sdk-invocation-id header, after a throttle or a
-// transport error) is the same call, not a repeat.
+// transport error) is the same call, not a repeat; polls are not repeats.
 func duplicates(calls []Call, invocations []string) []Call {
 	ids := make(map[Call]map[string]bool, len(calls))
 	var dups []Call
 	for i, c := range calls {
+		if polls[c.Operation] {
+			continue
+		}
 		id := invocations[i]
 		if id == "" {
 			id = fmt.Sprintf("#%d", i) // no SDK header: every request counts

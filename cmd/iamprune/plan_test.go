@@ -88,7 +88,7 @@ func TestPlanSnapshotEqualsAPIThroughEmulator(t *testing.T) {
 			if len(srv.Throttled()) == 0 {
 				t.Error("no request was throttled: the retry path went untested")
 			}
-			assertCallBudget(t, snap, srv.Calls())
+			assertCallBudget(t, snap, srv)
 		})
 	}
 }
@@ -102,26 +102,35 @@ func warningMessages(p iamprune.Plan) []string {
 }
 
 // assertCallBudget checks the number of calls per operation against what the
-// snapshot requires: one discovery, one GetFindingV2 sequence per finding, one
-// authorization-details sequence, one ListAccessKeys per user with a key
-// finding, one GetLoginProfile per user with a password finding, and one
-// GetCallerIdentity.
-func assertCallBudget(t *testing.T, snap *snapshot.Snapshot, calls []emulator.Call) {
+// snapshot requires: one discovery, one GetFindingV2 sequence per finding
+// whose last use IAM cannot give (every key and permission finding; roles
+// and passwords IAM has no use of), one
+// authorization-details sequence, one credential report, one
+// ListAccessKeys per user with a key finding, and one GetCallerIdentity.
+// Keys and passwords are read on their own only where the report cannot
+// answer, never more than once each.
+func assertCallBudget(t *testing.T, snap *snapshot.Snapshot, srv *emulator.Server) {
 	t.Helper()
 	got := map[string]int{}
-	firstPages := map[string]int{} // paginated IAM calls without a Marker
-	for _, c := range calls {
+	firstPages := map[string]int{} // paginated calls without a Marker or nextToken
+	for _, c := range srv.Calls() {
 		got[c.Operation]++
-		if v, err := url.ParseQuery(c.Params); err == nil && v.Get("Marker") == "" {
+		if v, err := url.ParseQuery(c.Params); err == nil && v.Get("Marker") == "" && !strings.Contains(c.Params, "nextToken") {
 			firstPages[c.Operation]++
 		}
 	}
 	active, keyUsers, pwdUsers := 0, map[string]bool{}, map[string]bool{}
-	existing, names := map[string]bool{}, map[string]string{}
+	existing, names, roleUsed := map[string]bool{}, map[string]string{}, map[string]bool{}
 	for _, u := range snap.Auth.UserDetailList {
 		existing[u.Arn] = true
 		names[u.Arn] = u.UserName
 	}
+	for _, r := range snap.Auth.RoleDetailList {
+		existing[r.Arn] = true
+		roleUsed[r.Arn] = r.RoleLastUsed != nil && r.RoleLastUsed.LastUsedDate != nil
+	}
+	report := srv.CredentialReport()
+	fromIAM := 0
 	for _, f := range snap.FindingList {
 		if f.Status != "ACTIVE" {
 			continue
@@ -135,6 +144,15 @@ func assertCallBudget(t *testing.T, snap *snapshot.Snapshot, calls []emulator.Ca
 			keyUsers[f.Resource] = true
 		case string(iamprune.UnusedIAMUserPassword):
 			pwdUsers[f.Resource] = true
+			if row := reportRow(report, f.Resource); row != nil {
+				if last, _ := row.PasswordUse(); last != nil && (f.UpdatedAt == nil || !report.GeneratedTime.Before(*f.UpdatedAt)) {
+					fromIAM++
+				}
+			}
+		case string(iamprune.UnusedIAMRole):
+			if roleUsed[f.Resource] {
+				fromIAM++
+			}
 		}
 	}
 	if got["GetCallerIdentity"] != 1 {
@@ -143,21 +161,21 @@ func assertCallBudget(t *testing.T, snap *snapshot.Snapshot, calls []emulator.Ca
 	if got["ListAnalyzers"] < 1 || got["ListFindingsV2"] < 1 || got["GetAccountAuthorizationDetails"] < 1 {
 		t.Errorf("missing discovery or listing calls: %v", got)
 	}
-	if got["GetFindingV2"] < active {
-		t.Errorf("GetFindingV2 called %d times for %d active findings", got["GetFindingV2"], active)
+	if firstPages["GetFindingV2"] != active-fromIAM {
+		t.Errorf("GetFindingV2 read %d findings of %d active, want %d (the rest from IAM)", firstPages["GetFindingV2"], active, active-fromIAM)
 	}
 	if firstPages["GetAccountAuthorizationDetails"] != 1 {
 		t.Errorf("GetAccountAuthorizationDetails read %d times, want once", firstPages["GetAccountAuthorizationDetails"])
 	}
+	if got["GetCredentialReport"] != 1 || got["GenerateCredentialReport"] < 1 || got["GenerateCredentialReport"] > 3 {
+		t.Errorf("credential report: %d generate, %d get calls; want one report", got["GenerateCredentialReport"], got["GetCredentialReport"])
+	}
 	if firstPages["ListAccessKeys"] != len(keyUsers) {
 		t.Errorf("ListAccessKeys read %d times, want once per user with a key finding (%d)", firstPages["ListAccessKeys"], len(keyUsers))
 	}
-	if got["GetLoginProfile"] != len(pwdUsers) {
-		t.Errorf("GetLoginProfile called %d times, want one per user with a password finding (%d)", got["GetLoginProfile"], len(pwdUsers))
-	}
-	// Last use is read for every key of the users with key findings, and for
-	// the password of every user with a password finding and a login profile.
-	keys, profiles := 0, 0
+	// Per-item reads only where the report cannot answer: at most what
+	// reading every item would take.
+	keys := 0
 	for _, k := range snap.AccessKeys {
 		for arn := range keyUsers {
 			if names[arn] == k.UserName {
@@ -165,27 +183,27 @@ func assertCallBudget(t *testing.T, snap *snapshot.Snapshot, calls []emulator.Ca
 			}
 		}
 	}
-	for _, lp := range snap.LoginProfiles {
-		for arn := range pwdUsers {
-			if names[arn] == lp.UserName {
-				profiles++
-			}
-		}
-	}
-	if got["GetAccessKeyLastUsed"] != keys {
-		t.Errorf("GetAccessKeyLastUsed called %d times, want %d", got["GetAccessKeyLastUsed"], keys)
-	}
-	if got["GetUser"] != profiles {
-		t.Errorf("GetUser called %d times, want %d", got["GetUser"], profiles)
+	if got["GetAccessKeyLastUsed"] > keys || got["GetLoginProfile"] > len(pwdUsers) || got["GetUser"] > got["GetLoginProfile"] {
+		t.Errorf("per-item reads: %d GetAccessKeyLastUsed (of %d keys), %d GetLoginProfile and %d GetUser (of %d users)",
+			got["GetAccessKeyLastUsed"], keys, got["GetLoginProfile"], got["GetUser"], len(pwdUsers))
 	}
 	for op := range got {
 		switch op {
 		case "GetCallerIdentity", "ListAnalyzers", "ListFindingsV2", "GetFindingV2", "GetAccountAuthorizationDetails",
-			"ListAccessKeys", "GetAccessKeyLastUsed", "GetLoginProfile", "GetUser":
+			"GenerateCredentialReport", "GetCredentialReport", "ListAccessKeys", "GetAccessKeyLastUsed", "GetLoginProfile", "GetUser":
 		default:
 			t.Errorf("unexpected call %s", op)
 		}
 	}
+}
+
+func reportRow(r *iamprune.CredentialReport, arn string) *iamprune.CredentialReportUser {
+	for i := range r.Users {
+		if r.Users[i].ARN == arn {
+			return &r.Users[i]
+		}
+	}
+	return nil
 }
 
 // Every documented plan kind shows up in the demo plan, where each demo

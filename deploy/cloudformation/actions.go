@@ -24,8 +24,8 @@ type Call struct {
 // AnalyzerReads are the Access Analyzer reads of every run.
 var AnalyzerReads = []Call{
 	{"AccessAnalyzer.ListAnalyzers", "access-analyzer:ListAnalyzers", "awsapi/analyzer.go discover (analyzer: auto)"},
-	{"AccessAnalyzer.ListFindingsV2", "access-analyzer:ListFindings", "awsapi/analyzer.go listIDs"},
-	{"AccessAnalyzer.GetFindingV2", "access-analyzer:GetFinding", "awsapi/analyzer.go getFinding"},
+	{"AccessAnalyzer.ListFindingsV2", "access-analyzer:ListFindings", "awsapi/analyzer.go listSummaries"},
+	{"AccessAnalyzer.GetFindingV2", "access-analyzer:GetFinding", "awsapi/analyzer.go getFinding (not for roles and passwords IAM has a use of)"},
 }
 
 // RecommendationCalls ask Access Analyzer for its own recommendation on an
@@ -37,13 +37,15 @@ var RecommendationCalls = []Call{
 }
 
 // FactReads are the IAM and STS reads that gather the facts about the
-// principals of the findings.
+// principals of the findings. Where the credential report cannot answer,
+// awsapi/credreport.go also reads iam:GetAccessKeyLastUsed and iam:GetUser,
+// which RemediationReads allow.
 var FactReads = []Call{
 	{"IAM.GetAccountAuthorizationDetails", "iam:GetAccountAuthorizationDetails", "awsapi/iam.go loadPrincipals"},
+	{"IAM.GenerateCredentialReport", "iam:GenerateCredentialReport", "awsapi/credreport.go readReport (polled)"},
+	{"IAM.GetCredentialReport", "iam:GetCredentialReport", "awsapi/credreport.go readReport"},
 	{"IAM.ListAccessKeys", "iam:ListAccessKeys", "awsapi/iam.go listKeys"},
-	{"IAM.GetAccessKeyLastUsed", "iam:GetAccessKeyLastUsed", "awsapi/iam.go listKeys"},
-	{"IAM.GetLoginProfile", "iam:GetLoginProfile", "awsapi/iam.go getProfile"},
-	{"IAM.GetUser", "iam:GetUser", "awsapi/iam.go getProfile"},
+	{"IAM.GetLoginProfile", "iam:GetLoginProfile", "awsapi/credreport.go getProfile (a password never used)"},
 	{"STS.GetCallerIdentity", "sts:GetCallerIdentity", "awsapi/iam.go loadCaller"},
 }
 
@@ -181,6 +183,8 @@ var CrossAccountCalls = []Call{
 var WildcardOnly = map[string]string{
 	"access-analyzer:ListAnalyzers":      "lists the account's analyzers; no resource type",
 	"iam:GetAccountAuthorizationDetails": "reads the whole account; no resource type",
+	"iam:GenerateCredentialReport":       "the account's credential report; no resource type",
+	"iam:GetCredentialReport":            "the account's credential report; no resource type",
 	"sts:GetCallerIdentity":              "no resource type (and needs no permission at all)",
 }
 
