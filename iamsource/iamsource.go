@@ -21,9 +21,6 @@ import (
 	"github.com/iamprune/iamprune"
 )
 
-// DefaultTrackingPeriodDays is the analyzer's default unused-access age.
-const DefaultTrackingPeriodDays = 90
-
 // SourceName names the findings' origin in plans and warnings.
 const SourceName = "iam"
 

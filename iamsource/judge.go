@@ -30,7 +30,7 @@ type judge struct {
 }
 
 func newJudge(d *Data) *judge {
-	days := cmp.Or(d.TrackingPeriodDays, DefaultTrackingPeriodDays)
+	days := cmp.Or(d.TrackingPeriodDays, iamprune.DefaultTrackingPeriodDays)
 	j := &judge{d: d, days: days, cutoff: d.Now.UTC().AddDate(0, 0, -days)}
 	if d.Facts != nil {
 		j.account = d.Facts.Account
