@@ -198,7 +198,8 @@ Findings come from the Access Analyzer API (ListFindingsV2 filtered to ACTIVE,
 then GetFindingV2 with every page) and IAM (GetAccountAuthorizationDetails,
 ListAccessKeys, GetLoginProfile, sts:GetCallerIdentity), through the standard
 credential chain; AWS_ENDPOINT_URL points them at another endpoint such as
-'iamprune emulator'. With --snapshot they come from a snapshot folder.
+'iamprune emulator'. With --snapshot they come from a snapshot folder; with
+--snapshot and --source iam, from its IAM data instead (docs/without-analyzer.md).
 Findings about member accounts of an organisation are planned with the IAM
 facts read through the role the config names (accounts.role_name); a member
 that cannot be reached has its findings skipped with the reason. Policy
