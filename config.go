@@ -76,6 +76,12 @@ const (
 type Config struct {
 	// Analyzer is "auto" or an analyzer ARN.
 	Analyzer string `yaml:"analyzer" json:"analyzer"`
+	// FindingSource is where findings come from: SourceAnalyzer (Access
+	// Analyzer) or SourceIAM (IAM's own last-used data).
+	FindingSource string `yaml:"source" json:"source"`
+	// TrackingPeriodDays is SourceIAM's window: a principal younger than
+	// it is not judged, and what was used within it is not unused.
+	TrackingPeriodDays int `yaml:"tracking_period_days" json:"tracking_period_days"`
 	// Exceptions is a path or s3:// URL; *.txt is one ARN per line, else YAML.
 	Exceptions string               `yaml:"exceptions" json:"exceptions"`
 	Rules      map[FindingType]Rule `yaml:"rules" json:"rules"`
@@ -183,11 +189,26 @@ const SourceTag = "iamprune:source"
 // AnalyzerAuto selects the account's active unused-access analyzer.
 const AnalyzerAuto = "auto"
 
+// Finding sources (config: source).
+const (
+	SourceAnalyzer = "analyzer"
+	SourceIAM      = "iam"
+)
+
+// DefaultTrackingPeriodDays is the analyzer's default unused-access age,
+// and SourceIAM's default window.
+const DefaultTrackingPeriodDays = 90
+
+// ValidSource reports whether s names a finding source.
+func ValidSource(s string) bool { return s == SourceAnalyzer || s == SourceIAM }
+
 // DefaultConfig returns the configuration used when no file is given, and the
 // base every file is merged onto.
 func DefaultConfig() Config {
 	return Config{
-		Analyzer: AnalyzerAuto,
+		Analyzer:           AnalyzerAuto,
+		FindingSource:      SourceAnalyzer,
+		TrackingPeriodDays: DefaultTrackingPeriodDays,
 		Rules: map[FindingType]Rule{
 			UnusedIAMUserAccessKey: {NotifyAfterDays: 30, RemediateAfterDays: 90, Action: KindDeactivateAccessKey},
 			UnusedIAMUserPassword:  {NotifyAfterDays: 30, RemediateAfterDays: 90, Action: KindDeleteLoginProfile},
@@ -246,6 +267,12 @@ func (c Config) Validate() error {
 	}
 	if err := c.AWS.validate(); err != nil {
 		return err
+	}
+	if !ValidSource(c.FindingSource) {
+		return Errorf(EINVALID, "source: %q is neither \"analyzer\" nor \"iam\"", c.FindingSource)
+	}
+	if c.TrackingPeriodDays < 1 || c.TrackingPeriodDays > 365 {
+		return Errorf(EINVALID, "tracking_period_days: must be between 1 and 365, got %d", c.TrackingPeriodDays)
 	}
 	if c.Analyzer != AnalyzerAuto {
 		if p, ok := ParseARN(c.Analyzer); !ok || p.Service != "access-analyzer" {

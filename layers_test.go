@@ -30,8 +30,10 @@ var layers = map[string][]string{
 	"archive": {""},
 	"audit":   {""},
 	"decide":  {"", "policy", "catalog"},
-	"apply":   {"", "audit", "policy"},
-	"render":  {"", "policy", "archive", "exceptions"},
+	// Findings from IAM's own data, for accounts without the analyzer.
+	"iamsource": {""},
+	"apply":     {"", "audit", "policy"},
+	"render":    {"", "policy", "archive", "exceptions"},
 
 	// File formats.
 	"config":     {"", "internal/"},
@@ -56,12 +58,12 @@ var layers = map[string][]string{
 	// The use cases, shared by the CLI, the Lambda handler and the worker.
 	"app": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render",
 		"config", "exceptions", "credreport", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
-		"notify", "gitops", "worker"},
+		"notify", "gitops", "worker", "iamsource"},
 
 	// The demo story needs the emulator, which app may not import.
 	"demo": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render",
 		"config", "exceptions", "credreport", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
-		"notify", "gitops", "worker", "emulator", "app", "examples"},
+		"notify", "gitops", "worker", "emulator", "app", "examples", "iamsource"},
 
 	// Test support.
 	"mock":      {""},
@@ -70,7 +72,7 @@ var layers = map[string][]string{
 	// The binary wires everything; only test support stays out of it.
 	"cmd/iamprune": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render",
 		"config", "exceptions", "credreport", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
-		"notify", "gitops", "worker", "emulator", "app", "examples", "demo"},
+		"notify", "gitops", "worker", "emulator", "app", "examples", "demo", "iamsource"},
 
 	// Data, deployment and the chaos suite (test files only).
 	"examples":                             {},

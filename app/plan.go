@@ -39,6 +39,9 @@ type PlanOptions struct {
 	Snapshot string
 	// Analyzer is the analyzer ARN or "auto"; "" uses the config's.
 	Analyzer string
+	// Source is "analyzer" or "iam" (findings from IAM's own data); ""
+	// uses the config's.
+	Source string
 	// Store is the state store (journal, holds, notice log); nil plans as
 	// if nothing was done yet.
 	Store iamprune.Store
@@ -55,17 +58,29 @@ type PlanOptions struct {
 // Nothing is changed.
 func MakePlan(ctx context.Context, in Inputs, o PlanOptions) (*Planned, error) {
 	log := logger(o.Logger)
+	source, err := findingSource(o.Source, in.Config)
+	if err != nil {
+		return nil, err
+	}
 	if o.Snapshot != "" {
 		snap, err := snapshot.LoadDir(o.Snapshot)
 		if err != nil {
 			return nil, err
 		}
-		plan, facts, err := Decide(ctx, snap, snap, in, o.Store, "snapshot "+o.Snapshot, log)
+		var findings iamprune.FindingSource = snap
+		name := "snapshot " + o.Snapshot
+		if source == iamprune.SourceIAM {
+			findings, name = snapshotIAMSource(snap, in.Now, in.Config.TrackingPeriodDays), "IAM data of snapshot "+o.Snapshot
+		}
+		plan, facts, err := Decide(ctx, findings, snap, in, o.Store, name, log)
 		if err != nil {
 			return nil, err
 		}
 		WarnNoChannels(in.Config, plan, log)
 		return &Planned{Plan: plan, Inputs: in, Facts: facts, Caller: facts.Caller, Snapshot: true}, nil
+	}
+	if source == iamprune.SourceIAM {
+		return nil, errIAMSourceLive()
 	}
 	analyzer := o.Analyzer
 	if analyzer == "" {

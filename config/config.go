@@ -6,6 +6,8 @@
 // that name the file, the line and the key. Every key, with its default:
 //
 //	analyzer: auto          # "auto" (the account's active unused-access analyzer) or an analyzer ARN
+//	source: analyzer        # where findings come from: analyzer, or iam (IAM's own last-used data)
+//	tracking_period_days: 90  # source iam: the unused-access window
 //	exceptions: ""          # exceptions file: a path or s3://bucket/key; *.txt = one ARN per line, else YAML
 //	rules:                  # per finding type; ages are whole days since last use (or creation)
 //	  UnusedIAMUserAccessKey: {notify_after_days: 30, remediate_after_days: 90,  action: deactivate-access-key} # or delete-access-key

@@ -57,8 +57,10 @@ func TestLoad(t *testing.T) {
 		}},
 		{"full", func() iamprune.Config {
 			return iamprune.Config{
-				Analyzer:   "arn:aws:access-analyzer:eu-west-1:111122223333:analyzer/unused",
-				Exceptions: "s3://security-bucket/exceptions.yaml",
+				Analyzer:           "arn:aws:access-analyzer:eu-west-1:111122223333:analyzer/unused",
+				FindingSource:      iamprune.SourceIAM,
+				TrackingPeriodDays: 60,
+				Exceptions:         "s3://security-bucket/exceptions.yaml",
 				Rules: map[iamprune.FindingType]iamprune.Rule{
 					iamprune.UnusedIAMUserAccessKey: {NotifyAfterDays: 10, RemediateAfterDays: 45, Action: iamprune.KindDeleteAccessKey},
 					iamprune.UnusedIAMUserPassword:  {NotifyAfterDays: 0, RemediateAfterDays: 60, Action: iamprune.KindNotifyOnly},
@@ -165,6 +167,8 @@ func TestLoadErrors(t *testing.T) {
 		{"aws-backoff-below-base", []string{":3: aws.max_backoff: must be at least aws.retry_base_delay (2s), got 1s"}},
 		{"aws-bad-rate", []string{`:2: aws.max_requests_per_second: must be a number, got "fast"`}},
 		{"bad-analyzer", []string{`:1: analyzer: "my-analyzer" is neither "auto" nor an analyzer ARN (arn:aws:access-analyzer:REGION:ACCOUNT:analyzer/NAME)`}},
+		{"bad-source", []string{`:2: source: "iam-data" is neither "analyzer" nor "iam"`}},
+		{"bad-tracking-period", []string{":3: tracking_period_days: must be between 1 and 365, got 0"}},
 		{"empty-protected", []string{":3: protected[1]: empty pattern"}},
 		{"bad-exceptions-key", []string{":3: exceptions.max_dayz: unknown key (did you mean max_days?)"}},
 		{"bad-account", []string{`:3: accounts[1]: "12345" is not a 12-digit AWS account id`}},
@@ -290,5 +294,18 @@ func TestDocCommentParsesToDefaults(t *testing.T) {
 	want.Source = "doc"
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("package comment block parses to\n%+v\nwant the defaults\n%+v", got, want)
+	}
+}
+
+func TestParseSource(t *testing.T) {
+	cfg, err := Parse([]byte("source: iam\ntracking_period_days: 30\n"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.FindingSource != iamprune.SourceIAM || cfg.TrackingPeriodDays != 30 {
+		t.Errorf("source %q, tracking_period_days %d; want iam, 30", cfg.FindingSource, cfg.TrackingPeriodDays)
+	}
+	if d := iamprune.DefaultConfig(); d.FindingSource != iamprune.SourceAnalyzer || d.TrackingPeriodDays != 90 {
+		t.Errorf("defaults: source %q, tracking_period_days %d; want analyzer, 90", d.FindingSource, d.TrackingPeriodDays)
 	}
 }

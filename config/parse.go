@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "holds", "accounts", "notifications", "propose", "recommendations", "aws"}
+	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "holds", "accounts", "notifications", "propose", "recommendations", "aws", "source", "tracking_period_days"}
 	ruleKeys  = []string{"notify_after_days", "remediate_after_days", "action", "delete_after_days"}
 	limitKeys = []string{"max_actions_per_run"}
 	holdKeys  = []string{"days"}
@@ -55,10 +55,8 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 	p.Fields(root, "", "key", topKeys, func(key string, k, v *yaml.Node) {
 		p.lines[key] = k.Line
 		switch key {
-		case "analyzer":
-			if s, ok := p.String(v, key); ok {
-				cfg.Analyzer = s
-			}
+		case "analyzer", "source", "tracking_period_days":
+			p.findingSource(key, v, cfg)
 		case "exceptions":
 			// A path, or a mapping with the path and the exception policy.
 			if v.Kind == yaml.MappingNode {
@@ -116,6 +114,24 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 			}
 		}
 	})
+}
+
+// findingSource reads the keys that say where findings come from.
+func (p *parser) findingSource(key string, v *yaml.Node, cfg *iamprune.Config) {
+	switch key {
+	case "analyzer":
+		if s, ok := p.String(v, key); ok {
+			cfg.Analyzer = s
+		}
+	case "source":
+		if s, ok := p.String(v, key); ok {
+			cfg.FindingSource = s
+		}
+	case "tracking_period_days":
+		if n, ok := p.Int(v, key); ok {
+			cfg.TrackingPeriodDays = n
+		}
+	}
 }
 
 func (p *parser) aws(v *yaml.Node, a *iamprune.AWS) {

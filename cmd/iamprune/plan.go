@@ -18,6 +18,7 @@ import (
 type planOptions struct {
 	snapshot   string
 	analyzer   string
+	source     string
 	configPath string
 	exceptions string
 	now        string
@@ -29,6 +30,7 @@ func (o *planOptions) bind(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.snapshot, "snapshot", "", "read findings and IAM facts from this snapshot folder instead of AWS")
 	f.StringVar(&o.analyzer, "analyzer", "", `analyzer ARN, or "auto" for the account's active unused-access analyzer (default: the config's analyzer, else auto)`)
+	f.StringVar(&o.source, "source", "", `where findings come from: "analyzer" (Access Analyzer) or "iam" (IAM's own last-used data; with --snapshot only, for now) (default: the config's source, else analyzer)`)
 	f.StringVar(&o.configPath, "config", "", "YAML config file (default: $IAMPRUNE_CONFIG, else built-in defaults; see 'iamprune config reference')")
 	f.StringVar(&o.exceptions, "exceptions", "", "exceptions file, *.txt (one ARN per line) or YAML; overrides the config's exceptions")
 	f.StringVar(&o.now, "now", "", "evaluate as of this time (RFC 3339 or YYYY-MM-DD), for reproducible runs (default: the current time)")
@@ -156,6 +158,7 @@ func (m *Main) makePlan(ctx context.Context, o planOptions, store iamprune.Store
 	return app.MakePlan(ctx, in, app.PlanOptions{
 		Snapshot: o.snapshot,
 		Analyzer: o.analyzer,
+		Source:   o.source,
 		Store:    store,
 		LoadAWS:  m.loadAWS,
 		Logger:   m.log(),
@@ -195,7 +198,8 @@ Findings come from the Access Analyzer API (ListFindingsV2 filtered to ACTIVE,
 then GetFindingV2 with every page) and IAM (GetAccountAuthorizationDetails,
 ListAccessKeys, GetLoginProfile, sts:GetCallerIdentity), through the standard
 credential chain; AWS_ENDPOINT_URL points them at another endpoint such as
-'iamprune emulator'. With --snapshot they come from a snapshot folder.
+'iamprune emulator'. With --snapshot they come from a snapshot folder; with
+--snapshot and --source iam, from its IAM data instead (docs/without-analyzer.md).
 Findings about member accounts of an organisation are planned with the IAM
 facts read through the role the config names (accounts.role_name); a member
 that cannot be reached has its findings skipped with the reason. Policy
