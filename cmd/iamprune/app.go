@@ -216,20 +216,6 @@ func (m *Main) log() *slog.Logger {
 	return m.logger
 }
 
-// parseNow reads --now: RFC 3339, or a bare date meaning midnight UTC.
-func parseNow(s string, fallback func() time.Time) (time.Time, error) {
-	if s == "" {
-		return fallback().UTC(), nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t.UTC(), nil
-	}
-	return time.Time{}, usagef("--now: %q is not an RFC 3339 time (e.g. 2026-11-28T00:00:00Z) or a date (2026-11-28)", s)
-}
-
 // version is the module version the binary was built from, or "devel".
 func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {

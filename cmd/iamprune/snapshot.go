@@ -22,7 +22,7 @@ through the config's cross-account role into a sub-folder named by its id.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.IO, o.Run, o.LoadConfig = m.streams(), app.Capture, m.loadConfig
-			o.Base = app.CaptureOptions{LoadAWS: m.loadAWS, Now: m.Now, Logger: m.log()}
+			o.Base.LoadAWS, o.Base.Now, o.Base.Logger = m.loadAWS, m.Now, m.log()
 			return runCapture(cmd.Context(), o)
 		},
 	}
