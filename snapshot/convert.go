@@ -121,15 +121,12 @@ func memberFor(t iamprune.FindingType) string {
 	return ""
 }
 
-// Facts returns every user and role of the account authorization details,
+// accountFacts returns every user and role of the account authorization details,
 // with their inline policies and groups, and the managed policies attached
 // to them. Users' keys and login profiles are always known: a snapshot
 // without access-keys.json or login-profiles.json has none. Entries naming a
 // user absent from the authorization details are ignored (the user is gone).
-func (s *Snapshot) Facts(ctx context.Context, _ []iamprune.Finding) (*iamprune.Facts, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
+func (s *Snapshot) accountFacts() *iamprune.Facts {
 	facts := &iamprune.Facts{
 		Account:    s.Meta.AccountID,
 		Partition:  s.Meta.partition(),
@@ -178,7 +175,7 @@ func (s *Snapshot) Facts(ctx context.Context, _ []iamprune.Finding) (*iamprune.F
 			}
 		}
 	}
-	return facts, nil
+	return facts
 }
 
 func inlinePolicies(ps []PolicyDetail) []iamprune.InlinePolicy {

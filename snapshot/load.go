@@ -18,10 +18,23 @@ func LoadDir(dir string) (*Snapshot, error) {
 	return Load(os.DirFS(dir), dir)
 }
 
-// Load reads a snapshot folder from fsys. name is how the folder is called
-// in messages (the --snapshot argument). Bad input gives an *iamprune.Error
-// with code EINVALID naming the file and line.
+// Load reads a snapshot folder from fsys, and the member accounts in its
+// sub-folders when it is an organisation's. name is how the folder is
+// called in messages (the --snapshot argument). Bad input gives an
+// *iamprune.Error with code EINVALID naming the file and line.
 func Load(fsys fs.FS, name string) (*Snapshot, error) {
+	s, err := loadAccount(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if s.Members, err = loadMembers(fsys, name); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// loadAccount reads the files of one account's folder.
+func loadAccount(fsys fs.FS, name string) (*Snapshot, error) {
 	st, err := fs.Stat(fsys, ".")
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -67,10 +67,16 @@ func checkLastAccessed(e *LastAccessedEntry) string {
 }
 
 // ServiceLastAccessed returns the principal's service-last-accessed data,
+// from the member's folder in an organisation snapshot,
 // or nil when the snapshot has none for it or its job did not complete:
 // no data is never read as "unused".
 func (s *Snapshot) ServiceLastAccessed(arn string) *iamprune.ServiceLastAccessed {
 	e := s.LastAccessed[arn]
+	for _, m := range s.Members {
+		if e == nil {
+			e = m.LastAccessed[arn]
+		}
+	}
 	if e == nil || e.JobStatus != JobCompleted {
 		return nil
 	}

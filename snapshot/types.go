@@ -244,6 +244,9 @@ type Snapshot struct {
 	HasAccessKeys    bool
 	HasLoginProfiles bool
 	HasFindings      bool
+	// Members are the member accounts of an organisation snapshot: its
+	// sub-folders that hold a meta.json, in name order (org.go).
+	Members []*Snapshot
 }
 
 // LastAccessedEntry is one entry of last-accessed.json: the principal's

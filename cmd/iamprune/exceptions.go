@@ -110,7 +110,7 @@ func runExceptionsCheck(ctx context.Context, o *ExceptionsCheckOptions) error {
 	if f.strict && f.against == "" {
 		return usagef("--strict needs --against: stale entries are only known against findings")
 	}
-	now, err := parseNow(f.now, o.Env.Now)
+	now, err := app.ParseNow(f.now, o.Env.Now)
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func runExceptionsExpiring(ctx context.Context, o *ExceptionsExpiringOptions) er
 	if err != nil {
 		return err
 	}
-	now, err := parseNow(f.now, o.Clock)
+	now, err := app.ParseNow(f.now, o.Clock)
 	if err != nil {
 		return err
 	}

@@ -97,7 +97,7 @@ func runExceptionsSync(ctx context.Context, o *ExceptionsSyncOptions) error {
 	if f.output != "text" && f.output != "json" {
 		return usagef("--output: %q is not text or json", f.output)
 	}
-	now, err := parseNow(f.now, o.Clock)
+	now, err := app.ParseNow(f.now, o.Clock)
 	if err != nil {
 		return err
 	}

@@ -97,7 +97,7 @@ func runPlan(ctx context.Context, o *PlanOptions) error {
 // inputOptions are the app.InputOptions of the CLI: the flags, the
 // process environment and the AWS configuration for s3:// objects.
 func (m *Main) inputOptions(o planOptions) (app.InputOptions, error) {
-	now, err := parseNow(o.now, m.Now)
+	now, err := app.ParseNow(o.now, m.Now)
 	if err != nil {
 		return app.InputOptions{}, err
 	}

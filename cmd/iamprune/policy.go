@@ -96,7 +96,7 @@ func runPolicyRefine(o *PolicyRefineOptions) error {
 	if f.olderThan < 1 {
 		return usagef("--older-than: must be at least 1 day, got %d", f.olderThan)
 	}
-	now, err := parseNow(f.now, o.Clock)
+	now, err := app.ParseNow(f.now, o.Clock)
 	if err != nil {
 		return err
 	}

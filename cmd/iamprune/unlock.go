@@ -32,19 +32,6 @@ func (m *Main) unlockCommand() *cobra.Command {
 	return cmd
 }
 
-// accountID reports whether s is a 12-digit AWS account id.
-func accountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 const unlockLong = `Only one apply or rollback runs per account at a time: each holds the
 account's lock in the state store, with its host, pid, user, start time and
 run id, and renews a short lease (2 minutes) while it lives. A lock left by
@@ -74,7 +61,7 @@ type UnlockOptions struct {
 
 func runUnlock(ctx context.Context, o *UnlockOptions) error {
 	account := o.Account
-	if !accountID(account) {
+	if !app.IsAccountID(account) {
 		return usagef("%q is not a 12-digit AWS account id", account)
 	}
 	store, err := o.Store(ctx, o.State, true)

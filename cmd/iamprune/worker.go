@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune/app"
@@ -80,19 +79,10 @@ AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SQS).`,
 }
 
 func (m *Main) runWorker(ctx context.Context, o workerOptions) error {
-	switch {
-	case o.queue == "":
-		return usagef("--queue is required")
-	case o.concurrency < 1:
-		return usagef("--concurrency: %d is not a positive number", o.concurrency)
-	case o.wait < time.Second || o.wait > 20*time.Second:
-		return usagef("--wait: %s is not from 1s to 20s (SQS's long-poll limit)", o.wait)
-	case o.visibility < 2*time.Second || o.visibility > 12*time.Hour:
-		return usagef("--visibility: %s is not from 2s to 12h", o.visibility)
-	case o.drain <= 0:
-		return usagef("--drain: %s is not positive", o.drain)
+	s := app.WorkerSettings{Queue: o.queue, Listen: o.listen, Concurrency: o.concurrency, Wait: o.wait, Visibility: o.visibility, Drain: o.drain, Logger: m.log()}
+	if err := s.Validate(); err != nil {
+		return err
 	}
-	log := m.log()
 	metrics := worker.NewMetrics()
 	cfg, counter, err := m.loadAWS(ctx)
 	if err != nil {
@@ -104,30 +94,7 @@ func (m *Main) runWorker(ctx context.Context, o workerOptions) error {
 		return err
 	}
 	defer closeProcess()
-	w := &worker.Worker{
-		Client:      sqs.NewFromConfig(cfg),
-		QueueURL:    o.queue,
-		Process:     process,
-		Wait:        o.wait,
-		Visibility:  o.visibility,
-		Concurrency: o.concurrency,
-		Drain:       o.drain,
-		Metrics:     metrics,
-		Logger:      log,
-	}
-	if o.listen != "" {
-		addr, stop, err := w.ServeHTTP(o.listen)
-		if err != nil {
-			return err
-		}
-		defer stop(ctx)
-		log.Info("worker: serving /healthz and /metrics", "addr", addr.String())
-	}
-	if err := w.Run(ctx); err != nil {
-		return err
-	}
-	log.Info("worker: stopped")
-	return nil
+	return app.RunWorker(ctx, s, cfg, process, metrics)
 }
 
 // workerProcess returns the app.Queue's Process and a close that

@@ -1,0 +1,35 @@
+package app
+
+import (
+	"time"
+
+	"github.com/iamprune/iamprune"
+)
+
+// ParseNow reads a --now value: RFC 3339, or a bare date meaning midnight
+// UTC; "" is fallback's time. Anything else is EINVALID.
+func ParseNow(s string, fallback func() time.Time) (time.Time, error) {
+	if s == "" {
+		return fallback().UTC(), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, iamprune.Errorf(iamprune.EINVALID, "--now: %q is not an RFC 3339 time (e.g. 2026-11-28T00:00:00Z) or a date (2026-11-28)", s)
+}
+
+// IsAccountID reports whether s is a 12-digit AWS account id.
+func IsAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,123 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+
+	"github.com/iamprune/iamprune"
+)
+
+// An organisation snapshot is a folder holding the home account's snapshot
+// (the delegated administrator, with the analyzer and every finding) and
+// one sub-folder per member account, each a snapshot of its own (its
+// meta.json says which account). Sub-folders without a meta.json are not
+// members and are left alone.
+
+// loadMembers loads the member snapshots in the sub-folders of fsys.
+func loadMembers(fsys fs.FS, name string) ([]*Snapshot, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "snapshot: cannot list folder %s: %v", name, err)
+	}
+	var out []*Snapshot
+	seen := map[string]string{}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		sub, err := fs.Sub(fsys, e.Name())
+		if err != nil {
+			return nil, iamprune.Errorf(iamprune.EINVALID, "snapshot: cannot open folder %s: %v", filepath.Join(name, e.Name()), err)
+		}
+		if _, err := fs.Stat(sub, MetaFile); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		m, err := loadAccount(sub, filepath.Join(name, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		if other, dup := seen[m.Meta.AccountID]; dup {
+			return nil, iamprune.Errorf(iamprune.EINVALID, "snapshot %s: folders %s and %s are both account %s", name, other, e.Name(), m.Meta.AccountID)
+		}
+		seen[m.Meta.AccountID] = e.Name()
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Facts returns the facts of the account (accountFacts) and, in an
+// organisation snapshot, of every member account merged in, as the live
+// organisation reader merges them. A finding naming an account the
+// organisation snapshot does not hold lists it in Facts.Unreachable: its
+// principals are not known, so they must not be taken for deleted ones.
+func (s *Snapshot) Facts(ctx context.Context, findings []iamprune.Finding) (*iamprune.Facts, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	facts := s.accountFacts()
+	if len(s.Members) == 0 {
+		return facts, nil
+	}
+	held := map[string]bool{s.Meta.AccountID: true}
+	for _, m := range s.Members {
+		if m.Meta.AccountID == s.Meta.AccountID {
+			continue
+		}
+		held[m.Meta.AccountID] = true
+		mergeFacts(facts, m.accountFacts())
+	}
+	for _, f := range findings {
+		if f.Account == "" || held[f.Account] {
+			continue
+		}
+		if facts.Unreachable == nil {
+			facts.Unreachable = map[string]string{}
+		}
+		facts.Unreachable[f.Account] = fmt.Sprintf("snapshot %s has no folder for account %s", s.Name, f.Account)
+	}
+	return facts, nil
+}
+
+// MemberAccounts returns the account ids of the members, sorted.
+func (s *Snapshot) MemberAccounts() []string {
+	var out []string
+	for _, m := range s.Members {
+		out = append(out, m.Meta.AccountID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// mergeFacts adds src's principals and policies to dst. Only AWS-managed
+// policy ARNs recur across accounts: one entry is kept, with a document if
+// any account has it and the largest attachment count of any account.
+func mergeFacts(dst, src *iamprune.Facts) {
+	for arn, p := range src.Principals {
+		dst.Principals[arn] = p
+	}
+	for arn, v := range src.PolicyVersions {
+		if dst.PolicyVersions == nil {
+			dst.PolicyVersions = map[string]string{}
+		}
+		dst.PolicyVersions[arn] = v
+	}
+	for arn, mp := range src.ManagedPolicies {
+		if dst.ManagedPolicies == nil {
+			dst.ManagedPolicies = map[string]*iamprune.ManagedPolicy{}
+		}
+		have := dst.ManagedPolicies[arn]
+		switch {
+		case have == nil:
+			dst.ManagedPolicies[arn] = mp
+		case have.Document == nil && mp.Document != nil:
+			mp.AttachmentCount = max(mp.AttachmentCount, have.AttachmentCount)
+			dst.ManagedPolicies[arn] = mp
+		default:
+			have.AttachmentCount = max(have.AttachmentCount, mp.AttachmentCount)
+		}
+	}
+}
