@@ -275,9 +275,15 @@ func CaptureAnalyzer(ctx context.Context, cfg aws.Config, analyzer string, opts 
 	if err != nil {
 		return nil, fmt.Errorf("accessanalyzer: cannot get analyzer %s: %w", arn, err)
 	}
-	ids, err := s.listIDs(ctx, arn)
+	// Every finding is read whole (GetFindingV2), even those planning
+	// builds from IAM's data: a snapshot keeps what the analyzer says.
+	sums, err := s.listSummaries(ctx, arn)
 	if err != nil {
 		return nil, err
+	}
+	ids := make([]string, len(sums))
+	for i, sm := range sums {
+		ids[i] = aws.ToString(sm.Id)
 	}
 	out := &CapturedAnalyzer{Findings: make([]*accessanalyzer.GetFindingV2Output, len(ids))}
 	if a.Analyzer != nil {

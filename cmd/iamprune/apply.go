@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -161,7 +162,7 @@ func (o *ApplyOptions) report(p *app.Planned, res *app.ApplyResult) error {
 	}
 	if table && run.RunID != "" && run.Refused == "" && res.Undoable() {
 		undo := "iamprune rollback " + run.RunID
-		if cfg := firstNonEmpty(o.Plan.configPath, o.Env.Getenv("IAMPRUNE_CONFIG")); cfg != "" && p.Inputs.Config.CrossAccount.RoleName != "" {
+		if cfg := cmp.Or(o.Plan.configPath, o.Env.Getenv("IAMPRUNE_CONFIG")); cfg != "" && p.Inputs.Config.CrossAccount.RoleName != "" {
 			undo += " --config " + cfg // the member role
 		}
 		fmt.Fprintf(o.IO.Out, "Undo with: %s --yes\n", undo)
@@ -211,15 +212,6 @@ func auditWriter(ios *IOStreams, path string) (io.Writer, func(), error) {
 		return nil, nil, iamprune.Errorf(iamprune.EINVALID, "--audit-log: cannot open %s: %v", path, err)
 	}
 	return f, func() { f.Close() }, nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 const applyLong = `apply makes the remediations of a plan, the way terraform apply does:

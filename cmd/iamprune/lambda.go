@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"sync"
@@ -47,7 +48,7 @@ type lambdaResponse = app.EventResult
 
 func (m *Main) newLambdaHandler() *lambdaHandler {
 	// JSON logs: CloudWatch Logs indexes their fields.
-	m.logFormat, m.logLevel = "json", firstNonEmpty(m.Getenv("IAMPRUNE_LOG_LEVEL"), "info")
+	m.logFormat, m.logLevel = "json", cmp.Or(m.Getenv("IAMPRUNE_LOG_LEVEL"), "info")
 	if err := m.setupLogging(); err != nil {
 		m.logLevel = "info"
 		_ = m.setupLogging()
