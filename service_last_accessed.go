@@ -1,6 +1,9 @@
 package iamprune
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // ServiceLastAccessed is what IAM's service-last-accessed data
 // (GetServiceLastAccessedDetails with ACTION_LEVEL granularity) says about
@@ -36,4 +39,20 @@ type ActionAccess struct {
 	LastAccessed *time.Time
 	Entity       string
 	Region       string
+}
+
+// LastAccessedCacheTTL is how long a principal's service-last-accessed
+// result is reused: IAM itself refreshes the data about every 4 hours, so a
+// newer job would say nothing new.
+const LastAccessedCacheTTL = 4 * time.Hour
+
+// UsageCache is an optional part of a Store that keeps service-last-accessed
+// results, so that frequent runs do not regenerate IAM's jobs.
+type UsageCache interface {
+	// CachedLastAccessed returns the result stored for the principal arn of
+	// account and when it was stored; ok is false when there is none.
+	CachedLastAccessed(ctx context.Context, account, arn string) (d *ServiceLastAccessed, at time.Time, ok bool, err error)
+	// CacheLastAccessed stores d (about d.ARN) for account, as of at,
+	// replacing what was stored.
+	CacheLastAccessed(ctx context.Context, account string, d *ServiceLastAccessed, at time.Time) error
 }

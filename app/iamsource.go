@@ -21,12 +21,6 @@ func findingSource(flag string, cfg iamprune.Config) (string, error) {
 	return src, nil
 }
 
-// errIAMSourceLive is returned for --source iam without a snapshot.
-func errIAMSourceLive() error {
-	return iamprune.Errorf(iamprune.EINVALID, "--source iam (or config source: iam) reads IAM's last-used data from a snapshot only: "+
-		"reading it from the AWS API is not available yet; use --snapshot DIR, or --source analyzer")
-}
-
 // snapshotIAMSource derives the findings of a snapshot from its IAM data
 // (authorization details, access keys, credential report, last-accessed
 // data) instead of its findings.json, as of now.
@@ -43,23 +37,27 @@ func snapshotIAMSource(snap *snapshot.Snapshot, now time.Time, days int) *iamsou
 	})
 }
 
-// snapshotLastAccessed is last-accessed.json by ARN, nil without the file;
-// a job that did not complete is a gap, with its reason.
+// snapshotLastAccessed is last-accessed.json by ARN, nil without the file.
 func snapshotLastAccessed(snap *snapshot.Snapshot) map[string]iamsource.LastAccessed {
 	if snap.LastAccessed == nil {
 		return nil
 	}
 	out := make(map[string]iamsource.LastAccessed, len(snap.LastAccessed))
 	for arn, e := range snap.LastAccessed {
-		if e.JobStatus == snapshot.JobCompleted {
-			out[arn] = iamsource.LastAccessed{Data: snap.ServiceLastAccessed(arn)}
-			continue
-		}
-		why := "service-last-accessed job " + e.JobStatus
-		if e.Error != nil {
-			why += " (" + strings.TrimSpace(e.Error.Code+" "+e.Error.Message) + ")"
-		}
-		out[arn] = iamsource.LastAccessed{Err: why}
+		out[arn] = entryLastAccessed(snap, arn, e)
 	}
 	return out
+}
+
+// entryLastAccessed is one principal's entry of snap: its data, or, for a
+// job that did not complete, the gap with its reason.
+func entryLastAccessed(snap *snapshot.Snapshot, arn string, e *snapshot.LastAccessedEntry) iamsource.LastAccessed {
+	if e.JobStatus == snapshot.JobCompleted {
+		return iamsource.LastAccessed{Data: snap.ServiceLastAccessed(arn)}
+	}
+	why := "service-last-accessed job " + e.JobStatus
+	if e.Error != nil {
+		why += " (" + strings.TrimSpace(e.Error.Code+" "+e.Error.Message) + ")"
+	}
+	return iamsource.LastAccessed{Err: why}
 }

@@ -76,14 +76,6 @@ func TestDemoIAMSourceEqualsAnalyzer(t *testing.T) {
 func TestSourceErrors(t *testing.T) {
 	ctx := context.Background()
 	in := Inputs{Config: iamprune.DefaultConfig(), Now: testNow}
-	_, err := MakePlan(ctx, in, PlanOptions{Source: "iam"})
-	if iamprune.ErrorCode(err) != iamprune.EINVALID || !strings.Contains(err.Error(), "not available yet") {
-		t.Errorf("--source iam without a snapshot: %v, want EINVALID saying the API path is not available yet", err)
-	}
-	in.Config.FindingSource = iamprune.SourceIAM
-	if _, err := MakePlan(ctx, in, PlanOptions{}); iamprune.ErrorCode(err) != iamprune.EINVALID {
-		t.Errorf("config source: iam without a snapshot: %v, want EINVALID", err)
-	}
 	if _, err := MakePlan(ctx, in, PlanOptions{Snapshot: demoSnapshot, Source: "cloudtrail"}); iamprune.ErrorCode(err) != iamprune.EINVALID {
 		t.Errorf("--source cloudtrail: %v, want EINVALID", err)
 	}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/decide"
@@ -50,7 +52,10 @@ type PlanOptions struct {
 	// Progress, when set, is called once the session is open and returns
 	// the function that ends the progress display.
 	Progress func(*Session) (done func())
-	Logger   *slog.Logger
+	// Poll is the first wait between polls of service-last-accessed jobs
+	// (source iam); 0 means awsapi's default.
+	Poll   time.Duration
+	Logger *slog.Logger
 }
 
 // MakePlan reads the findings and facts (from a snapshot or AWS, across
@@ -80,7 +85,7 @@ func MakePlan(ctx context.Context, in Inputs, o PlanOptions) (*Planned, error) {
 		return &Planned{Plan: plan, Inputs: in, Facts: facts, Caller: facts.Caller, Snapshot: true}, nil
 	}
 	if source == iamprune.SourceIAM {
-		return nil, errIAMSourceLive()
+		return planLiveIAM(ctx, in, o, log)
 	}
 	analyzer := o.Analyzer
 	if analyzer == "" {
@@ -109,6 +114,26 @@ func MakePlan(ctx context.Context, in Inputs, o PlanOptions) (*Planned, error) {
 	}
 	log.Debug("AWS calls", "total", sess.Counter.Total(), "by_operation", sess.Counter.ByOperation(),
 		"credential_report_fallbacks", org.Fallbacks())
+	WarnNoChannels(in.Config, plan, log)
+	return &Planned{Plan: plan, Inputs: in, Session: sess, Facts: facts, Caller: facts.Caller}, nil
+}
+
+// planLiveIAM plans the account of the credentials from IAM's own data.
+func planLiveIAM(ctx context.Context, in Inputs, o PlanOptions, log *slog.Logger) (*Planned, error) {
+	sess, err := OpenSession(ctx, o.LoadAWS, cmp.Or(o.Analyzer, in.Config.Analyzer))
+	if err != nil {
+		return nil, err
+	}
+	if o.Progress != nil {
+		defer o.Progress(sess)()
+	}
+	src := liveIAMSource(sess, o.Store, in.Now, in.Config.TrackingPeriodDays, o.Poll, log)
+	plan, facts, err := Decide(ctx, src, sess.Facts, in, o.Store, "IAM data of account", log)
+	if err != nil {
+		return nil, err
+	}
+	plan.Source += " " + facts.Account
+	log.Debug("AWS calls", "total", sess.Counter.Total(), "by_operation", sess.Counter.ByOperation())
 	WarnNoChannels(in.Config, plan, log)
 	return &Planned{Plan: plan, Inputs: in, Session: sess, Facts: facts, Caller: facts.Caller}, nil
 }

@@ -94,3 +94,24 @@ func FindingID(account, principal string, t iamprune.FindingType, target string)
 	h := hex.EncodeToString(sum[:16])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
+
+// NeedsLastAccessed returns, sorted, the principals of d whose permissions
+// Findings would judge: those old enough for the window, except roles not
+// used within it (their UnusedIAMRole finding covers them). Only they need
+// a service-last-accessed job; d.LastAccessed is not read.
+func NeedsLastAccessed(d *Data) []string {
+	j := newJudge(d)
+	var out []string
+	for _, p := range j.principals() {
+		created := p.CreateDate
+		if row := d.Report.User(p.Name); p.Kind == iamprune.KindUser && created.IsZero() && row != nil {
+			created = row.CreationTime
+		}
+		switch {
+		case created.IsZero() || !created.Before(j.cutoff):
+		case p.Kind == iamprune.KindRole && j.used(p.RoleLastUsed), p.Kind == iamprune.KindUser:
+			out = append(out, p.ARN)
+		}
+	}
+	return out
+}

@@ -35,7 +35,10 @@ type Store struct {
 	notices []iamprune.NoticeRecord // in write order
 	locks   map[string]*heldLock
 	holds   map[string]iamprune.Hold
-	closed  bool
+	// lastAccessed is the usage cache by account and ARN, JSON-encoded so
+	// that callers share nothing with it.
+	lastAccessed map[[2]string]cachedLastAccessed
+	closed       bool
 }
 
 type storedRun struct {

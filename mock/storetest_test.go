@@ -17,3 +17,7 @@ func TestStoreConformance(t *testing.T) {
 func TestNoticeLogConformance(t *testing.T) {
 	storetest.RunNoticeLog(t, func(t *testing.T) storetest.NoticeStore { return &mock.Store{} })
 }
+
+func TestUsageCacheConformance(t *testing.T) {
+	storetest.RunUsageCache(t, func(t *testing.T) storetest.UsageStore { return &mock.Store{} })
+}

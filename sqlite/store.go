@@ -148,6 +148,14 @@ var migrations = []string{
 		released_by     TEXT NOT NULL DEFAULT ''
 	);
 	CREATE INDEX holds_by_account ON holds (account, at);`,
+	// 4: the service-last-accessed cache of source iam (last_accessed.go).
+	`CREATE TABLE last_accessed (
+		account TEXT NOT NULL,
+		arn     TEXT NOT NULL,
+		at      TEXT NOT NULL,
+		data    TEXT NOT NULL,
+		PRIMARY KEY (account, arn)
+	);`,
 }
 
 // Store is an iamprune.Store in a SQLite file. It is safe for concurrent

@@ -315,3 +315,7 @@ func TestLockTwoStores(t *testing.T) {
 	}
 	l.Release(ctx)
 }
+
+func TestUsageCacheConformance(t *testing.T) {
+	storetest.RunUsageCache(t, func(t *testing.T) storetest.UsageStore { return openTemp(t) })
+}

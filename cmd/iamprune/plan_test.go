@@ -296,8 +296,6 @@ func TestPlanBadInputExitsTwo(t *testing.T) {
 		{"bad output", []string{"plan", "--snapshot", snapDir, "-o", "yaml"}, []string{"yaml"}},
 		{"snapshot and analyzer", []string{"plan", "--snapshot", snapDir, "--analyzer", "auto", "--config", cfgPath}, []string{"--snapshot", "--analyzer"}},
 		{"unknown flag", []string{"plan", "--frobnicate"}, []string{"frobnicate"}},
-		{"source iam without snapshot", []string{"plan", "--source", "iam"}, []string{"--source iam", "not available yet"}},
-		{"apply source iam", []string{"apply", "--source", "iam", "--yes"}, []string{"--source iam", "not available yet"}},
 		{"bad source", []string{"plan", "--snapshot", snapDir, "--source", "cloudtrail"}, []string{"--source", "cloudtrail"}},
 		{"missing config", []string{"plan", "--snapshot", snapDir, "--config", filepath.Join(dir, "none.yaml")}, []string{"none.yaml"}},
 	}

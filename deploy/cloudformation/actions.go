@@ -49,6 +49,14 @@ var FactReads = []Call{
 	{"STS.GetCallerIdentity", "sts:GetCallerIdentity", "awsapi/iam.go loadCaller"},
 }
 
+// IAMSourceReads are the service-last-accessed jobs of findings from IAM's
+// own data (source: iam, and snapshot capture --last-accessed): one job per
+// principal whose permissions are judged, polled and paged.
+var IAMSourceReads = []Call{
+	{"IAM.GenerateServiceLastAccessedDetails", "iam:GenerateServiceLastAccessedDetails", "awsapi/capture.go Capturer.LastAccessed"},
+	{"IAM.GetServiceLastAccessedDetails", "iam:GetServiceLastAccessedDetails", "awsapi/capture.go lastAccessedPages (polled, paged)"},
+}
+
 // RemediationReads are the reads of the executors' Inspect and Rollback,
 // whatever kinds are enabled: they show nothing GetAccountAuthorizationDetails
 // does not.
@@ -185,6 +193,7 @@ var WildcardOnly = map[string]string{
 	"iam:GetAccountAuthorizationDetails": "reads the whole account; no resource type",
 	"iam:GenerateCredentialReport":       "the account's credential report; no resource type",
 	"iam:GetCredentialReport":            "the account's credential report; no resource type",
+	"iam:GetServiceLastAccessedDetails":  "reads a job by id; no resource type",
 	"sts:GetCallerIdentity":              "no resource type (and needs no permission at all)",
 }
 
@@ -202,7 +211,7 @@ func RemediationKinds() []iamprune.ActionKind {
 // allow, sorted, with the given remediation kinds enabled and, when
 // crossAccount is set, the member role assumable.
 func FunctionActions(kinds []iamprune.ActionKind, crossAccount bool) []string {
-	groups := [][]Call{AnalyzerReads, RecommendationCalls, FactReads, RemediationReads, NotifyCalls, ExceptionsCalls, StateCalls, RuntimeCalls}
+	groups := [][]Call{AnalyzerReads, RecommendationCalls, FactReads, IAMSourceReads, RemediationReads, NotifyCalls, ExceptionsCalls, StateCalls, RuntimeCalls}
 	if crossAccount {
 		groups = append(groups, CrossAccountCalls)
 	}
@@ -210,11 +219,11 @@ func FunctionActions(kinds []iamprune.ActionKind, crossAccount bool) []string {
 }
 
 // MemberActions returns the IAM actions the member-account role must
-// allow, sorted: the facts and remediation reads and the writes of the
+// allow, sorted: the facts, service-last-accessed and remediation reads and the writes of the
 // enabled kinds. Findings and recommendations are read in the central
 // account, on its analyzer.
 func MemberActions(kinds []iamprune.ActionKind) []string {
-	return actions(kinds, FactReads, RemediationReads)
+	return actions(kinds, FactReads, IAMSourceReads, RemediationReads)
 }
 
 func actions(kinds []iamprune.ActionKind, groups ...[]Call) []string {

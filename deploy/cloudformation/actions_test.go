@@ -113,7 +113,7 @@ var renamed = map[string]string{
 
 func TestCallsNameTheirActions(t *testing.T) {
 	groups := map[string][]Call{
-		"AnalyzerReads": AnalyzerReads, "RecommendationCalls": RecommendationCalls, "FactReads": FactReads, "RemediationReads": RemediationReads,
+		"AnalyzerReads": AnalyzerReads, "RecommendationCalls": RecommendationCalls, "FactReads": FactReads, "IAMSourceReads": IAMSourceReads, "RemediationReads": RemediationReads,
 		"NotifyCalls": NotifyCalls, "ExceptionsCalls": ExceptionsCalls, "StateCalls": StateCalls,
 		"RuntimeCalls": RuntimeCalls, "CrossAccountCalls": CrossAccountCalls,
 	}
@@ -228,6 +228,33 @@ func TestReadCallsMatchCode(t *testing.T) {
 	d.read(t, context.Background())
 	if got, want := d.calls(), apis(AnalyzerReads, FactReads); !slices.Equal(got, want) {
 		t.Errorf("reading the demo account called\n%v\nAnalyzerReads and FactReads name\n%v", got, want)
+	}
+}
+
+// Reading the demo account's IAM data as source iam does calls exactly the
+// fact reads it needs and the service-last-accessed jobs.
+func TestIAMSourceCallsMatchCode(t *testing.T) {
+	ctx := context.Background()
+	d := startDemo(t, emulator.Options{})
+	facts, _, err := awsapi.NewFacts(d.cfg).IAMData(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := awsapi.NewCapturer(d.cfg)
+	cp.Poll = time.Millisecond
+	arns := slices.Sorted(maps.Keys(facts.Principals))
+	jobs, err := cp.LastAccessedJobs(ctx, arns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		if j.Err != nil {
+			t.Errorf("%s: %v", j.ARN, j.Err)
+		}
+	}
+	want := slices.DeleteFunc(apis(FactReads, IAMSourceReads), func(api string) bool { return api == "IAM.GetLoginProfile" })
+	if got := d.calls(); !slices.Equal(got, want) {
+		t.Errorf("reading the demo account's IAM data called\n%v\nFactReads (but GetLoginProfile) and IAMSourceReads name\n%v", got, want)
 	}
 }
 
