@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,9 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/awsapi"
+	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/emulator/emulatortest"
+	"github.com/iamprune/iamprune/snapshot"
 )
 
 // planLiveIAM plans the demo account served by the emulator with --source
@@ -120,5 +124,45 @@ func TestLiveIAMSourceFailedJob(t *testing.T) {
 	}
 	if !warned {
 		t.Errorf("no warning names the principal whose job failed: %+v", live.Warnings)
+	}
+}
+
+// Where the region has no active unused-access analyzer and none was named,
+// the plan says so and plans from IAM's own data; asking for the analyzer
+// explicitly still fails.
+func TestNoAnalyzerFallsBackToIAMData(t *testing.T) {
+	snap, err := snapshot.LoadDir(filepath.Join("..", "examples", "demo", "snapshot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap.Analyzer.Status = "DISABLED"
+	_, cfg := emulatortest.Start(t, snap, emulator.Options{})
+	load := func(context.Context) (aws.Config, *awsapi.Counter, error) {
+		c := awsapi.NewCounter()
+		cfg := cfg.Copy()
+		c.Attach(&cfg)
+		return cfg, c, nil
+	}
+	ctx := context.Background()
+	in, err := LoadInputs(ctx, InputOptions{ConfigPath: filepath.Join("..", "examples", "demo", "iamprune.yaml"), Now: testNow, Getenv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	p, err := MakePlan(ctx, in, PlanOptions{LoadAWS: load, Store: openStore(t), Poll: time.Millisecond, Logger: log})
+	if err != nil {
+		t.Fatalf("plan without an analyzer: %v", err)
+	}
+	if !strings.HasPrefix(p.Plan.Source, "IAM data of account ") || !strings.Contains(logs.String(), "planning from IAM's own data instead") {
+		t.Errorf("source %q, log %q: want the IAM data, said", p.Plan.Source, logs.String())
+	}
+	want := planDemoSnapshot(t, iamprune.SourceIAM)
+	if !reflect.DeepEqual(p.Plan.Actions, want.Actions) {
+		t.Errorf("fallback plan differs from the IAM-data plan")
+	}
+	_, err = MakePlan(ctx, in, PlanOptions{Source: iamprune.SourceAnalyzer, LoadAWS: load, Store: openStore(t), Logger: log})
+	if err == nil || iamprune.ErrorCode(err) != iamprune.EINVALID || !strings.Contains(err.Error(), "no active unused-access analyzer") {
+		t.Errorf("--source analyzer without an analyzer: %v, want EINVALID", err)
 	}
 }

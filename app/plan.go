@@ -3,6 +3,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/decide"
 	"github.com/iamprune/iamprune/notify"
 	"github.com/iamprune/iamprune/snapshot"
@@ -95,6 +97,11 @@ func MakePlan(ctx context.Context, in Inputs, o PlanOptions) (*Planned, error) {
 	if err != nil {
 		return nil, err
 	}
+	if fallback, err := noAnalyzerFallback(ctx, sess, o.Source, analyzer, log); err != nil {
+		return nil, err
+	} else if fallback {
+		return planLiveIAMWith(ctx, sess, in, o, log)
+	}
 	if o.Progress != nil {
 		defer o.Progress(sess)()
 	}
@@ -118,12 +125,34 @@ func MakePlan(ctx context.Context, in Inputs, o PlanOptions) (*Planned, error) {
 	return &Planned{Plan: plan, Inputs: in, Session: sess, Facts: facts, Caller: facts.Caller}, nil
 }
 
+// noAnalyzerFallback reports whether the plan falls back to IAM's own data:
+// the analyzer is the default source, but when it is discovered (auto)
+// and the region has none, the run says so and plans from IAM's data. An
+// explicit --source analyzer (or --analyzer ARN) requires the analyzer.
+func noAnalyzerFallback(ctx context.Context, sess *Session, flag, analyzer string, log *slog.Logger) (bool, error) {
+	if flag != "" || analyzer != iamprune.AnalyzerAuto {
+		return false, nil
+	}
+	_, err := sess.Findings.AnalyzerARN(ctx)
+	var none *awsapi.NoAnalyzerError
+	if !errors.As(err, &none) {
+		return false, err
+	}
+	log.Warn("no active unused-access analyzer in " + none.Region + ": planning from IAM's own data instead (source: iam; docs/without-analyzer.md); pass --source analyzer to require the analyzer")
+	return true, nil
+}
+
 // planLiveIAM plans the account of the credentials from IAM's own data.
 func planLiveIAM(ctx context.Context, in Inputs, o PlanOptions, log *slog.Logger) (*Planned, error) {
 	sess, err := OpenSession(ctx, o.LoadAWS, cmp.Or(o.Analyzer, in.Config.Analyzer))
 	if err != nil {
 		return nil, err
 	}
+	return planLiveIAMWith(ctx, sess, in, o, log)
+}
+
+// planLiveIAMWith plans from IAM's own data through an open session.
+func planLiveIAMWith(ctx context.Context, sess *Session, in Inputs, o PlanOptions, log *slog.Logger) (*Planned, error) {
 	if o.Progress != nil {
 		defer o.Progress(sess)()
 	}

@@ -64,6 +64,19 @@ func NewFindingSource(cfg aws.Config, analyzer string, opts ...Option) *FindingS
 	}
 }
 
+// NoAnalyzerError is what discovery gives when the region has no active
+// unused-access analyzer; it is bad input (EINVALID) to a command that
+// needs one.
+type NoAnalyzerError struct{ Region string }
+
+func (e *NoAnalyzerError) Error() string {
+	return fmt.Sprintf("accessanalyzer: no active unused-access analyzer in %s; create one or pass --analyzer ARN (or plan from IAM's own data with --source iam)", e.Region)
+}
+
+func (e *NoAnalyzerError) Unwrap() error {
+	return &iamprune.Error{Code: iamprune.EINVALID, Message: e.Error()}
+}
+
 // AnalyzerARN returns the analyzer the source reads, discovering it on the
 // first call when the source was made with "auto".
 func (s *FindingSource) AnalyzerARN(ctx context.Context) (string, error) {
@@ -109,8 +122,7 @@ func (s *FindingSource) discover(ctx context.Context) (string, error) {
 	}
 	switch {
 	case len(account)+len(org) == 0:
-		return "", iamprune.Errorf(iamprune.EINVALID,
-			"accessanalyzer: no active unused-access analyzer in %s; create one or pass --analyzer ARN", s.region)
+		return "", &NoAnalyzerError{Region: s.region}
 	case len(account)+len(org) == 1:
 		return slices.Concat(account, org)[0], nil
 	case len(account) == 1 && len(org) == 1:
