@@ -1,6 +1,7 @@
 // Package dynamodb is the iamprune state store in one Amazon DynamoDB
 // table: runs, the action journal with pre-images and steps, the
-// per-account run lock, holds and the notification log. It behaves as the SQLite store does (the
+// per-account run lock, holds, the notification log and the
+// service-last-accessed cache. It behaves as the SQLite store does (the
 // storetest suite checks both), so that many Lambda invocations or workers
 // can share state.
 //
@@ -21,12 +22,13 @@
 //	notice       NOTICE#<account>#<item key> <sent_at>#<notice seq>               NOTICES#<account>  NOTICES
 //	hold         HOLD#<hold id>              HOLD                                 HOLDS#<account>    HOLDS
 //	run lock     LOCK#<account>              LOCK
+//	usage cache  USAGE#<account>#<principal> USAGE
 //	counter      COUNTER                     RUN | NOTICE
 //
 // gsi1sk and gsi2sk are equal: <started_at>#<run seq> for a run,
 // <started_at>#<run seq>#<action seq> for an action, <at>#<hold id> for a
-// hold and the notice's sk for a notice. Steps, chunks, locks and counters
-// have no index attributes, so the indexes stay sparse.
+// hold and the notice's sk for a notice. Steps, chunks, locks, usage cache
+// items and counters have no index attributes, so the indexes stay sparse.
 //
 // Access patterns:
 //   - Run, FinishRun: the run item. BeginAction adds 1 to the run's
@@ -44,6 +46,9 @@
 //     by-type, newest first.
 //   - LockHolder, BreakLock, Renew: the lock item, whose write_token is the
 //     holding's token; Renew and BreakLock are conditional on it.
+//   - CachedLastAccessed, CacheLastAccessed: the usage cache item, whose
+//     data is the result's JSON (at most 350 KiB, else refused) and at the
+//     time it was stored.
 //   - FindNotices: the notice partition for an account and an item key, else
 //     by-account or by-type; Since is a sort-key condition.
 //

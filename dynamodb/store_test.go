@@ -89,6 +89,11 @@ func TestNoticeLogConformance(t *testing.T) {
 	storetest.RunNoticeLog(t, func(t *testing.T) storetest.NoticeStore { return openFresh(t) })
 }
 
+func TestUsageCacheConformance(t *testing.T) {
+	t.Parallel()
+	storetest.RunUsageCache(t, func(t *testing.T) storetest.UsageStore { return openFresh(t) })
+}
+
 func TestOpen(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
@@ -298,5 +303,24 @@ func TestLongKeysNotFound(t *testing.T) {
 	}
 	if recs, err := s.Actions(ctx, long); err != nil || len(recs) != 0 {
 		t.Errorf("Actions: %v, %v; want none", recs, err)
+	}
+}
+
+// A result too large for one item is refused, not cut, and nothing is cached.
+func TestUsageCacheRefusesLarge(t *testing.T) {
+	t.Parallel()
+	s := openFresh(t)
+	ctx := context.Background()
+	const arn = "arn:aws:iam::111122223333:role/big"
+	d := &iamprune.ServiceLastAccessed{ARN: arn}
+	for i := 0; i < 4000; i++ {
+		d.Services = append(d.Services, iamprune.ServiceAccess{Name: strings.Repeat("x", 100), Namespace: fmt.Sprintf("svc%d", i)})
+	}
+	err := s.CacheLastAccessed(ctx, "111122223333", d, storetestTime)
+	if err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Fatalf("CacheLastAccessed of a large result: %v, want a refusal", err)
+	}
+	if _, _, ok, err := s.CachedLastAccessed(ctx, "111122223333", arn); ok || err != nil {
+		t.Errorf("after the refusal: ok=%v err=%v", ok, err)
 	}
 }
