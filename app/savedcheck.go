@@ -11,10 +11,11 @@ import (
 // notDecided lists the changes of a saved plan that a decision made now,
 // from the live findings, the config, the notice log and the journal,
 // would not make: a remediation that is not due yet (or whose owner was
-// not notified long enough ago), another kind, or services not due. Apply's own re-checks trust these fields of the
-// file, so an edited or outdated plan could otherwise change what was
-// never planned. Items the decision exempts, protects, skips or no longer
-// sees are left to apply, which skips them with the reason.
+// not notified long enough ago), another kind, or services not due.
+// Apply's own re-checks trust these fields of the file, so an edited or
+// outdated plan could otherwise change what was never planned. Items the
+// decision exempts, protects, skips or no longer sees are left to apply,
+// which skips them with the reason.
 func notDecided(saved, now *iamprune.Plan) []string {
 	var out []string
 	for _, a := range saved.Actions {
