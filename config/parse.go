@@ -3,7 +3,6 @@ package config
 import (
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/internal/yamlnode"
@@ -159,7 +158,7 @@ func (p *parser) aws(v *yaml.Node, a *iamprune.AWS) {
 			if !ok {
 				return
 			}
-			d, err := time.ParseDuration(s)
+			d, err := parseDuration(s) // the one duration syntax of the config
 			if err != nil || d <= 0 {
 				p.Add(fv.Line, kp, "must be a positive duration such as 200ms or 20s, got %q", s)
 				return
