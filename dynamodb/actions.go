@@ -108,11 +108,7 @@ func actionItem(rec iamprune.ActionRecord, token string, runSeq, seq int64) (ite
 	setS(it, "detail", rec.Detail)
 	setS(it, "rollback_of", rec.RollbackOf)
 	setTime(it, "finished_at", rec.FinishedAt)
-	services := make([]types.AttributeValue, len(rec.Services))
-	for i, svc := range rec.Services {
-		services[i] = str(svc)
-	}
-	it["services"] = &types.AttributeValueMemberL{Value: services}
+	it["services"] = strList(rec.Services)
 
 	var chunks []item
 	for _, img := range []struct {
@@ -283,14 +279,9 @@ func (s *Store) decodeActions(ctx context.Context, items []item) ([]iamprune.Act
 			Target: getS(it, "target"), Status: getS(it, "status"), Detail: getS(it, "detail"),
 			RollbackOf: getS(it, "rollback_of"), Services: []string{},
 		}
-		if l, ok := it["services"].(*types.AttributeValueMemberL); ok {
-			for _, v := range l.Value {
-				sv, ok := v.(*types.AttributeValueMemberS)
-				if !ok {
-					return nil, fmt.Errorf("dynamodb: action %s/%s has a service that is not a string", rec.RunID, rec.ActionID)
-				}
-				rec.Services = append(rec.Services, sv.Value)
-			}
+		var ok bool
+		if rec.Services, ok = getStrList(it, "services"); !ok {
+			return nil, fmt.Errorf("dynamodb: action %s/%s has a service that is not a string", rec.RunID, rec.ActionID)
 		}
 		var err error
 		if rec.StartedAt, err = getTime(it, "started_at"); err != nil {
@@ -328,4 +319,31 @@ func checkImage(runID, actionID, what string, img json.RawMessage) error {
 		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: %s of action %s in run %s is not valid JSON", what, actionID, runID)
 	}
 	return nil
+}
+
+// strList is a list of strings as an attribute; never null.
+func strList(ss []string) types.AttributeValue {
+	l := make([]types.AttributeValue, len(ss))
+	for i, v := range ss {
+		l[i] = str(v)
+	}
+	return &types.AttributeValueMemberL{Value: l}
+}
+
+// getStrList reads a list of strings, [] when absent; ok is false when an
+// element is not a string.
+func getStrList(it item, name string) ([]string, bool) {
+	out := []string{}
+	l, _ := it[name].(*types.AttributeValueMemberL)
+	if l == nil {
+		return out, true
+	}
+	for _, v := range l.Value {
+		sv, ok := v.(*types.AttributeValueMemberS)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, sv.Value)
+	}
+	return out, true
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/iamprune/iamprune"
 )
 
@@ -39,11 +38,7 @@ func (s *Store) PutHold(ctx context.Context, h iamprune.Hold) error {
 	setS(it, "by", h.By)
 	setTime(it, "released_at", h.ReleasedAt)
 	setS(it, "released_by", h.ReleasedBy)
-	services := make([]types.AttributeValue, len(h.Services))
-	for i, svc := range h.Services {
-		services[i] = str(svc)
-	}
-	it["services"] = &types.AttributeValueMemberL{Value: services}
+	it["services"] = strList(h.Services)
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it})
 	if err != nil {
 		return fmt.Errorf("dynamodb: cannot record hold %s: %w", h.ID, err)
@@ -141,14 +136,9 @@ func decodeHold(it item) (*iamprune.Hold, error) {
 		Target: getS(it, "target"), RunID: getS(it, "run_id"), RollbackRunID: getS(it, "rollback_run_id"),
 		By: getS(it, "by"), ReleasedBy: getS(it, "released_by"), Services: []string{},
 	}
-	if l, ok := it["services"].(*types.AttributeValueMemberL); ok {
-		for _, v := range l.Value {
-			sv, ok := v.(*types.AttributeValueMemberS)
-			if !ok {
-				return nil, fmt.Errorf("dynamodb: hold %s has a service that is not a string", h.ID)
-			}
-			h.Services = append(h.Services, sv.Value)
-		}
+	var ok bool
+	if h.Services, ok = getStrList(it, "services"); !ok {
+		return nil, fmt.Errorf("dynamodb: hold %s has a service that is not a string", h.ID)
 	}
 	var err error
 	if h.At, err = getTime(it, "at"); err != nil {
