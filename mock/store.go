@@ -38,7 +38,9 @@ type Store struct {
 	// lastAccessed is the usage cache by account and ARN, JSON-encoded so
 	// that callers share nothing with it.
 	lastAccessed map[[2]string]cachedLastAccessed
-	closed       bool
+	// sweeps holds the fanned-out sweeps by id (sweeps.go).
+	sweeps map[string]*storedSweep
+	closed bool
 }
 
 type storedRun struct {

@@ -21,3 +21,7 @@ func TestNoticeLogConformance(t *testing.T) {
 func TestUsageCacheConformance(t *testing.T) {
 	storetest.RunUsageCache(t, func(t *testing.T) storetest.UsageStore { return &mock.Store{} })
 }
+
+func TestSweepLogConformance(t *testing.T) {
+	storetest.RunSweepLog(t, func(t *testing.T) storetest.SweepStore { return &mock.Store{} })
+}

@@ -31,6 +31,7 @@ import (
 var (
 	_ iamprune.Store     = (*Store)(nil)
 	_ iamprune.NoticeLog = (*Store)(nil)
+	_ iamprune.SweepLog  = (*Store)(nil)
 )
 
 // applicationID marks the file as an iamprune state database ("iamp"), so
@@ -155,6 +156,28 @@ var migrations = []string{
 		at      TEXT NOT NULL,
 		data    TEXT NOT NULL,
 		PRIMARY KEY (account, arn)
+	);`,
+	// 5: the progress of fanned-out sweeps (sweeps.go).
+	`CREATE TABLE sweeps (
+		id          TEXT PRIMARY KEY,
+		caller      TEXT NOT NULL DEFAULT '',
+		started_at  TEXT NOT NULL,
+		expected    INTEGER NOT NULL,
+		done        INTEGER NOT NULL DEFAULT 0,
+		finished_at TEXT
+	);
+	CREATE TABLE sweep_parts (
+		sweep_id   TEXT NOT NULL REFERENCES sweeps (id),
+		account    TEXT NOT NULL,
+		page       INTEGER NOT NULL,
+		status     TEXT NOT NULL,
+		run_id     TEXT NOT NULL DEFAULT '',
+		changes    INTEGER NOT NULL DEFAULT 0,
+		failures   INTEGER NOT NULL DEFAULT 0,
+		attempts   INTEGER NOT NULL DEFAULT 0,
+		detail     TEXT NOT NULL DEFAULT '',
+		updated_at TEXT,
+		PRIMARY KEY (sweep_id, account, page)
 	);`,
 }
 

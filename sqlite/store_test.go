@@ -36,6 +36,11 @@ func TestNoticeLogConformance(t *testing.T) {
 	storetest.RunNoticeLog(t, func(t *testing.T) storetest.NoticeStore { return openTemp(t) })
 }
 
+func TestSweepLogConformance(t *testing.T) {
+	t.Parallel()
+	storetest.RunSweepLog(t, func(t *testing.T) storetest.SweepStore { return openTemp(t) })
+}
+
 func TestOpenCreates(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a", "b", "state.db")
 	s, err := Open(path)

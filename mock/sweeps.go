@@ -1,0 +1,101 @@
+package mock
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/iamprune/iamprune"
+)
+
+var _ iamprune.SweepLog = (*Store)(nil)
+
+type storedSweep struct {
+	sweep iamprune.Sweep
+	parts map[string]*iamprune.SweepPart
+}
+
+// StartSweep records a sweep and its pending parts.
+func (s *Store) StartSweep(ctx context.Context, sw iamprune.Sweep, parts []iamprune.SweepPart) error {
+	if err := sw.ValidateStart(parts); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(); err != nil {
+		return err
+	}
+	if s.sweeps[sw.ID] != nil {
+		return iamprune.Errorf(iamprune.ECONFLICT, "mock: sweep %s already exists", sw.ID)
+	}
+	if s.sweeps == nil {
+		s.sweeps = map[string]*storedSweep{}
+	}
+	sw.Done, sw.FinishedAt, sw.StartedAt = 0, nil, sw.StartedAt.UTC()
+	st := &storedSweep{sweep: sw, parts: map[string]*iamprune.SweepPart{}}
+	for _, p := range parts {
+		st.parts[p.Key()] = &iamprune.SweepPart{SweepID: sw.ID, Account: p.Account, Page: p.Page, Status: iamprune.SweepPending}
+	}
+	s.sweeps[sw.ID] = st
+	return nil
+}
+
+// FinishSweepPart records one attempt's outcome (see iamprune.SweepLog).
+func (s *Store) FinishSweepPart(ctx context.Context, p iamprune.SweepPart, at time.Time) (*iamprune.Sweep, bool, error) {
+	if err := p.ValidateOutcome(); err != nil {
+		return nil, false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(); err != nil {
+		return nil, false, err
+	}
+	st := s.sweeps[p.SweepID]
+	if st == nil {
+		return nil, false, iamprune.Errorf(iamprune.ENOTFOUND, "mock: sweep %s not found", p.SweepID)
+	}
+	cur := st.parts[p.Key()]
+	if cur == nil {
+		return nil, false, iamprune.Errorf(iamprune.ENOTFOUND, "mock: sweep %s has no part %s", p.SweepID, p.Key())
+	}
+	if cur.Status == iamprune.SweepDone {
+		sw := st.sweep
+		return &sw, false, nil
+	}
+	at = at.UTC()
+	attempts := cur.Attempts + 1
+	*cur = p
+	cur.Attempts, cur.UpdatedAt = attempts, &at
+	last := false
+	if p.Status == iamprune.SweepDone {
+		st.sweep.Done++
+		if st.sweep.Complete() {
+			st.sweep.FinishedAt, last = &at, true
+		}
+	}
+	sw := st.sweep
+	return &sw, last, nil
+}
+
+// Sweep returns a sweep and its parts by account and page.
+func (s *Store) Sweep(ctx context.Context, id string) (*iamprune.Sweep, []iamprune.SweepPart, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(); err != nil {
+		return nil, nil, err
+	}
+	st := s.sweeps[id]
+	if st == nil {
+		return nil, nil, iamprune.Errorf(iamprune.ENOTFOUND, "mock: sweep %s not found", id)
+	}
+	sw := st.sweep
+	parts := make([]iamprune.SweepPart, 0, len(st.parts))
+	for _, p := range st.parts {
+		parts = append(parts, *p)
+	}
+	slices.SortFunc(parts, func(a, b iamprune.SweepPart) int {
+		return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Page, b.Page))
+	})
+	return &sw, parts, nil
+}

@@ -1,0 +1,151 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/iamprune/iamprune"
+)
+
+// StartSweep records a sweep and its pending parts in one transaction.
+func (s *Store) StartSweep(ctx context.Context, sw iamprune.Sweep, parts []iamprune.SweepPart) error {
+	if err := sw.ValidateStart(parts); err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: cannot start sweep %s: %w", sw.ID, err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sweeps WHERE id = ?`, sw.ID).Scan(&n); err != nil {
+		return fmt.Errorf("sqlite: cannot start sweep %s: %w", sw.ID, err)
+	}
+	if n > 0 {
+		return iamprune.Errorf(iamprune.ECONFLICT, "sqlite: sweep %s already exists", sw.ID)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO sweeps (id, caller, started_at, expected) VALUES (?, ?, ?, ?)`,
+		sw.ID, sw.Caller, formatTime(sw.StartedAt), sw.Expected); err != nil {
+		return fmt.Errorf("sqlite: cannot start sweep %s: %w", sw.ID, err)
+	}
+	for _, p := range parts {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sweep_parts (sweep_id, account, page, status) VALUES (?, ?, ?, ?)`,
+			sw.ID, p.Account, p.Page, iamprune.SweepPending); err != nil {
+			return fmt.Errorf("sqlite: cannot record part %s of sweep %s: %w", p.Key(), sw.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: cannot start sweep %s: %w", sw.ID, err)
+	}
+	return nil
+}
+
+// FinishSweepPart records one attempt's outcome; the part and the sweep's
+// count change in one write transaction, so exactly one call is last.
+func (s *Store) FinishSweepPart(ctx context.Context, p iamprune.SweepPart, at time.Time) (*iamprune.Sweep, bool, error) {
+	if err := p.ValidateOutcome(); err != nil {
+		return nil, false, err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlite: cannot record part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+	}
+	defer tx.Rollback()
+	var status string
+	err = tx.QueryRowContext(ctx, `SELECT status FROM sweep_parts WHERE sweep_id = ? AND account = ? AND page = ?`,
+		p.SweepID, p.Account, p.Page).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, iamprune.Errorf(iamprune.ENOTFOUND, "sqlite: sweep %s has no part %s", p.SweepID, p.Key())
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlite: cannot read part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+	}
+	last := false
+	if status != iamprune.SweepDone {
+		if _, err := tx.ExecContext(ctx, `UPDATE sweep_parts SET status = ?, run_id = ?, changes = ?, failures = ?,
+			attempts = attempts + 1, detail = ?, updated_at = ? WHERE sweep_id = ? AND account = ? AND page = ?`,
+			p.Status, p.RunID, p.Changes, p.Failures, p.Detail, formatTime(at), p.SweepID, p.Account, p.Page); err != nil {
+			return nil, false, fmt.Errorf("sqlite: cannot record part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+		}
+		if p.Status == iamprune.SweepDone {
+			var done, expected int
+			if err := tx.QueryRowContext(ctx, `UPDATE sweeps SET done = done + 1 WHERE id = ? RETURNING done, expected`, p.SweepID).Scan(&done, &expected); err != nil {
+				return nil, false, fmt.Errorf("sqlite: cannot count part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+			}
+			if done == expected {
+				last = true
+				if _, err := tx.ExecContext(ctx, `UPDATE sweeps SET finished_at = ? WHERE id = ?`, formatTime(at), p.SweepID); err != nil {
+					return nil, false, fmt.Errorf("sqlite: cannot finish sweep %s: %w", p.SweepID, err)
+				}
+			}
+		}
+	}
+	sw, err := readSweep(ctx, tx, p.SweepID)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, fmt.Errorf("sqlite: cannot record part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+	}
+	return sw, last, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func readSweep(ctx context.Context, q querier, id string) (*iamprune.Sweep, error) {
+	var (
+		sw       iamprune.Sweep
+		started  string
+		finished sql.NullString
+	)
+	err := q.QueryRowContext(ctx, `SELECT id, caller, started_at, expected, done, finished_at FROM sweeps WHERE id = ?`, id).
+		Scan(&sw.ID, &sw.Caller, &started, &sw.Expected, &sw.Done, &finished)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "sqlite: sweep %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: cannot read sweep %s: %w", id, err)
+	}
+	if sw.StartedAt, err = parseTime(started); err != nil {
+		return nil, err
+	}
+	if sw.FinishedAt, err = parseTimePtr(finished); err != nil {
+		return nil, err
+	}
+	return &sw, nil
+}
+
+// Sweep returns a sweep and its parts by account and page.
+func (s *Store) Sweep(ctx context.Context, id string) (*iamprune.Sweep, []iamprune.SweepPart, error) {
+	sw, err := readSweep(ctx, s.db, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT account, page, status, run_id, changes, failures, attempts, detail, updated_at
+		FROM sweep_parts WHERE sweep_id = ? ORDER BY account, page`, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: cannot read the parts of sweep %s: %w", id, err)
+	}
+	defer rows.Close()
+	parts := []iamprune.SweepPart{}
+	for rows.Next() {
+		p := iamprune.SweepPart{SweepID: id}
+		var updated sql.NullString
+		if err := rows.Scan(&p.Account, &p.Page, &p.Status, &p.RunID, &p.Changes, &p.Failures, &p.Attempts, &p.Detail, &updated); err != nil {
+			return nil, nil, fmt.Errorf("sqlite: cannot read the parts of sweep %s: %w", id, err)
+		}
+		if p.UpdatedAt, err = parseTimePtr(updated); err != nil {
+			return nil, nil, err
+		}
+		parts = append(parts, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("sqlite: cannot read the parts of sweep %s: %w", id, err)
+	}
+	return sw, parts, nil
+}

@@ -1,0 +1,191 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/iamprune/iamprune"
+)
+
+// SweepStore is a store with a sweep log, as RunSweepLog needs it.
+type SweepStore = interface {
+	iamprune.SweepLog
+	Close() error
+}
+
+// RunSweepLog runs the sweep-progress suite. open must return a new,
+// empty store on each call; the suite closes it.
+func RunSweepLog(t *testing.T, open func(t *testing.T) SweepStore) {
+	t.Helper()
+	for _, tc := range []struct {
+		name string
+		test func(t *testing.T, s iamprune.SweepLog)
+	}{
+		{"SweepRoundTrip", testSweepRoundTrip},
+		{"SweepLastOnce", testSweepLastOnce},
+		{"SweepConcurrentLast", testSweepConcurrentLast},
+		{"SweepErrors", testSweepErrors},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			tc.test(t, s)
+		})
+	}
+}
+
+var sweepStart = time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+
+// startSweep records a sweep of n accounts, the first of them in two pages.
+func startSweep(t *testing.T, s iamprune.SweepLog, id string, n int) []iamprune.SweepPart {
+	t.Helper()
+	var parts []iamprune.SweepPart
+	for i := range n {
+		parts = append(parts, iamprune.SweepPart{Account: fmt.Sprintf("%012d", 200000000000+i), Page: 1})
+	}
+	parts = append(parts, iamprune.SweepPart{Account: parts[0].Account, Page: 2})
+	sw := iamprune.Sweep{ID: id, Caller: "arn:aws:sts::111122223333:assumed-role/r/s", StartedAt: sweepStart, Expected: len(parts)}
+	if err := s.StartSweep(context.Background(), sw, parts); err != nil {
+		t.Fatalf("StartSweep: %v", err)
+	}
+	for i := range parts {
+		parts[i].SweepID = id
+	}
+	return parts
+}
+
+func finish(t *testing.T, s iamprune.SweepLog, p iamprune.SweepPart, status, runID string, changes int) (*iamprune.Sweep, bool) {
+	t.Helper()
+	p.Status, p.RunID, p.Changes = status, runID, changes
+	sw, last, err := s.FinishSweepPart(context.Background(), p, sweepStart.Add(time.Minute))
+	if err != nil {
+		t.Fatalf("FinishSweepPart %s %s: %v", p.Key(), status, err)
+	}
+	return sw, last
+}
+
+func testSweepRoundTrip(t *testing.T, s iamprune.SweepLog) {
+	ctx := context.Background()
+	parts := startSweep(t, s, "sweep-1", 2)
+	sw, got, err := s.Sweep(ctx, "sweep-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sw.Expected != 3 || sw.Done != 0 || sw.FinishedAt != nil || !sw.StartedAt.Equal(sweepStart) || sw.Caller == "" {
+		t.Errorf("new sweep = %+v", sw)
+	}
+	if len(got) != 3 || got[0].Key() != parts[0].Key() || got[1].Key() != parts[2].Key() || got[2].Key() != parts[1].Key() {
+		t.Fatalf("parts not by account and page: %+v", got)
+	}
+	for _, p := range got {
+		if p.Status != iamprune.SweepPending || p.SweepID != "sweep-1" || p.Attempts != 0 {
+			t.Errorf("new part %+v", p)
+		}
+	}
+	finish(t, s, parts[1], iamprune.SweepFailed, "run-a", 0)
+	sw, _ = finish(t, s, parts[1], iamprune.SweepDone, "run-b", 4)
+	if sw.Done != 1 || sw.Complete() {
+		t.Errorf("after one part: %+v", sw)
+	}
+	_, got, err = s.Sweep(ctx, "sweep-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := got[2]
+	if p.Status != iamprune.SweepDone || p.RunID != "run-b" || p.Changes != 4 || p.Attempts != 2 || p.UpdatedAt == nil {
+		t.Errorf("finished part = %+v", p)
+	}
+}
+
+// Exactly one call is last, and a part done twice counts once.
+func testSweepLastOnce(t *testing.T, s iamprune.SweepLog) {
+	parts := startSweep(t, s, "sweep-2", 2)
+	lasts := 0
+	for i, p := range parts {
+		sw, last := finish(t, s, p, iamprune.SweepDone, "run", 1)
+		if last {
+			lasts++
+			if i != len(parts)-1 || !sw.Complete() || sw.FinishedAt == nil {
+				t.Errorf("last at part %d: %+v", i, sw)
+			}
+		}
+		if i == 0 {
+			// Redelivered after it was done: nothing counts twice.
+			if sw, again := finish(t, s, p, iamprune.SweepDone, "run-again", 9); again || sw.Done != 1 {
+				t.Errorf("a part done twice: last %v, %+v", again, sw)
+			}
+		}
+	}
+	if lasts != 1 {
+		t.Errorf("%d calls were last, want 1", lasts)
+	}
+	if sw, last := finish(t, s, parts[0], iamprune.SweepFailed, "late", 0); last || sw.Done != len(parts) {
+		t.Errorf("a failure after completion: last %v, %+v", last, sw)
+	}
+}
+
+// Parts finished at the same time by many consumers: one is last.
+func testSweepConcurrentLast(t *testing.T, s iamprune.SweepLog) {
+	parts := startSweep(t, s, "sweep-3", 7)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		lasts int
+	)
+	for _, p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.Status = iamprune.SweepDone
+			_, last, err := s.FinishSweepPart(context.Background(), p, sweepStart)
+			if err != nil {
+				t.Errorf("FinishSweepPart %s: %v", p.Key(), err)
+			}
+			if last {
+				mu.Lock()
+				lasts++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if lasts != 1 {
+		t.Errorf("%d concurrent finishes were last, want 1", lasts)
+	}
+}
+
+func testSweepErrors(t *testing.T, s iamprune.SweepLog) {
+	ctx := context.Background()
+	parts := startSweep(t, s, "sweep-4", 1)
+	sw := iamprune.Sweep{ID: "sweep-4", StartedAt: sweepStart, Expected: 1}
+	if err := s.StartSweep(ctx, sw, parts[:1]); iamprune.ErrorCode(err) != iamprune.ECONFLICT {
+		t.Errorf("StartSweep twice: %v, want ECONFLICT", err)
+	}
+	if err := s.StartSweep(ctx, iamprune.Sweep{ID: "sweep-5", Expected: 2}, parts[:1]); iamprune.ErrorCode(err) != iamprune.EINVALID {
+		t.Errorf("StartSweep with too few parts: %v, want EINVALID", err)
+	}
+	if _, _, err := s.Sweep(ctx, "nope"); iamprune.ErrorCode(err) != iamprune.ENOTFOUND {
+		t.Errorf("Sweep unknown: %v", err)
+	}
+	bad := []iamprune.SweepPart{
+		{SweepID: "nope", Account: parts[0].Account, Page: 1, Status: iamprune.SweepDone},
+		{SweepID: "sweep-4", Account: "999999999999", Page: 1, Status: iamprune.SweepDone},
+	}
+	for _, p := range bad {
+		if _, _, err := s.FinishSweepPart(ctx, p, sweepStart); iamprune.ErrorCode(err) != iamprune.ENOTFOUND {
+			t.Errorf("FinishSweepPart %s/%s: %v, want ENOTFOUND", p.SweepID, p.Key(), err)
+		}
+	}
+	p := parts[0]
+	p.SweepID, p.Status = "sweep-4", iamprune.SweepPending
+	if _, _, err := s.FinishSweepPart(ctx, p, sweepStart); iamprune.ErrorCode(err) != iamprune.EINVALID {
+		t.Errorf("FinishSweepPart pending: %v, want EINVALID", err)
+	}
+}

@@ -1,0 +1,156 @@
+package iamprune
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// SweepMessageVersion is the schema version of a fan-out sweep message
+// (SweepMessage.Version). A consumer refuses a version it does not know,
+// so that an old worker leaves a new message for a new one (or the DLQ)
+// rather than misread it.
+const SweepMessageVersion = 1
+
+// SweepMessage is one SQS message of a fanned-out sweep: plan and apply
+// one account, or one page of its ACTIVE findings. Its JSON form is a
+// documented contract (docs/fan-out.md).
+type SweepMessage struct {
+	// Version is SweepMessageVersion; the key also marks the body as a
+	// sweep message.
+	Version int    `json:"iamprune_sweep"`
+	SweepID string `json:"sweep_id"`
+	Account string `json:"account"`
+	// Page numbers the account's pages from 1; Pages is how many the
+	// account was split into.
+	Page  int `json:"page"`
+	Pages int `json:"pages"`
+	// PageToken is the ListFindingsV2 nextToken that starts this page (""
+	// for the first); PageSize its maxResults. PageSize 0 means the
+	// account is one message: every page of its findings.
+	PageToken string `json:"page_token,omitempty"`
+	PageSize  int    `json:"page_size,omitempty"`
+}
+
+var (
+	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+	sweepIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+)
+
+// Key names the message's part of its sweep: the account, and the page
+// when the account is split.
+func (m SweepMessage) Key() string { return SweepPartKey(m.Account, m.Page) }
+
+// SweepPartKey is the key of an account's page in a sweep.
+func SweepPartKey(account string, page int) string {
+	return fmt.Sprintf("%s/%d", account, page)
+}
+
+// Validate checks a decoded message; errors are EINVALID and name the field.
+func (m SweepMessage) Validate() error {
+	switch {
+	case m.Version != SweepMessageVersion:
+		return Errorf(EINVALID, "sweep message: iamprune_sweep: version %d, this iamprune reads version %d", m.Version, SweepMessageVersion)
+	case !sweepIDRE.MatchString(m.SweepID):
+		return Errorf(EINVALID, "sweep message: sweep_id: %q is not 1 to 128 letters, digits or ._:-", m.SweepID)
+	case !accountRE.MatchString(m.Account):
+		return Errorf(EINVALID, "sweep message: account: %q is not a 12-digit account id", m.Account)
+	case m.Page < 1 || m.Pages < m.Page:
+		return Errorf(EINVALID, "sweep message: page: %d of %d", m.Page, m.Pages)
+	case m.PageSize < 0 || m.PageSize > 1000:
+		return Errorf(EINVALID, "sweep message: page_size: %d is not from 0 to 1000", m.PageSize)
+	case m.PageToken != "" && m.PageSize == 0:
+		return Errorf(EINVALID, "sweep message: page_token without page_size")
+	}
+	return nil
+}
+
+// Sweep part statuses.
+const (
+	SweepPending = "pending" // enqueued, not finished yet
+	SweepDone    = "done"    // planned and applied; counts towards completion
+	SweepFailed  = "failed"  // the last attempt failed; SQS retries it
+)
+
+// Sweep is a fanned-out sweep as the state store records it.
+type Sweep struct {
+	ID        string    `json:"sweep_id"`
+	Caller    string    `json:"caller,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+	// Expected is the number of messages enqueued; Done how many finished
+	// successfully. The sweep is complete when they are equal.
+	Expected   int        `json:"expected"`
+	Done       int        `json:"done"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+}
+
+// Complete reports whether every message finished.
+func (s Sweep) Complete() bool { return s.Expected > 0 && s.Done >= s.Expected }
+
+// SweepPart is the progress of one message of a sweep.
+type SweepPart struct {
+	SweepID string `json:"sweep_id"`
+	Account string `json:"account"`
+	Page    int    `json:"page"`
+	Status  string `json:"status"`
+	// RunID is the apply run of the last attempt; Changes and Failures
+	// count its changes made and actions failed.
+	RunID    string `json:"run_id,omitempty"`
+	Changes  int    `json:"changes"`
+	Failures int    `json:"failures"`
+	// Attempts counts the finished attempts, failed ones included.
+	Attempts  int        `json:"attempts"`
+	Detail    string     `json:"detail,omitempty"`
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+}
+
+// Key is SweepPartKey of the part.
+func (p SweepPart) Key() string { return SweepPartKey(p.Account, p.Page) }
+
+// SweepLog is the part of the state store that records the progress of
+// fanned-out sweeps. Stores implement it beside Store.
+type SweepLog interface {
+	// StartSweep records a sweep and its parts, all pending. A sweep id
+	// that exists already is ECONFLICT.
+	StartSweep(ctx context.Context, s Sweep, parts []SweepPart) error
+	// FinishSweepPart records the outcome (SweepDone or SweepFailed) of
+	// one attempt at a part, and returns the sweep as it is after it.
+	// last is true for exactly one call per sweep: the one whose part
+	// made it complete. Finishing a part already done changes nothing and
+	// is not last. An unknown sweep or part is ENOTFOUND.
+	FinishSweepPart(ctx context.Context, p SweepPart, at time.Time) (s *Sweep, last bool, err error)
+	// Sweep returns a sweep and its parts ordered by account and page;
+	// ENOTFOUND when unknown.
+	Sweep(ctx context.Context, id string) (*Sweep, []SweepPart, error)
+}
+
+// ValidateStart checks a sweep and its parts before StartSweep stores
+// them: an id, one part per expected message, no part twice.
+func (s Sweep) ValidateStart(parts []SweepPart) error {
+	if !sweepIDRE.MatchString(s.ID) {
+		return Errorf(EINVALID, "sweep id %q is not 1 to 128 letters, digits or ._:-", s.ID)
+	}
+	if s.Expected != len(parts) || len(parts) == 0 {
+		return Errorf(EINVALID, "sweep %s: %d part(s) for %d expected message(s)", s.ID, len(parts), s.Expected)
+	}
+	seen := map[string]bool{}
+	for _, p := range parts {
+		if p.Account == "" || p.Page < 1 {
+			return Errorf(EINVALID, "sweep %s: part %q has no account or page", s.ID, p.Key())
+		}
+		if seen[p.Key()] {
+			return Errorf(EINVALID, "sweep %s: part %s given twice", s.ID, p.Key())
+		}
+		seen[p.Key()] = true
+	}
+	return nil
+}
+
+// ValidateOutcome checks a part given to FinishSweepPart.
+func (p SweepPart) ValidateOutcome() error {
+	if p.Status != SweepDone && p.Status != SweepFailed {
+		return Errorf(EINVALID, "sweep %s part %s: status %q is not %s or %s", p.SweepID, p.Key(), p.Status, SweepDone, SweepFailed)
+	}
+	return nil
+}
