@@ -23,6 +23,8 @@
 //	hold         HOLD#<hold id>              HOLD                                 HOLDS#<account>    HOLDS
 //	run lock     LOCK#<account>              LOCK
 //	usage cache  USAGE#<account>#<principal> USAGE
+//	sweep        SWEEP#<sweep>               SWEEP
+//	sweep part   SWEEP#<sweep>               PART#<account>#<page>
 //	counter      COUNTER                     RUN | NOTICE
 //
 // gsi1sk and gsi2sk are equal: <started_at>#<run seq> for a run,
@@ -49,6 +51,9 @@
 //   - CachedLastAccessed, CacheLastAccessed: the usage cache item, whose
 //     data is the result's JSON (at most 350 KiB, else refused) and at the
 //     time it was stored.
+//   - StartSweep, FinishSweepPart, Sweep: the sweep's partition. A done
+//     part is counted by adding its key to the sweep item's done_parts
+//     string set on condition that it is not there yet (sweeps.go).
 //   - FindNotices: the notice partition for an account and an item key, else
 //     by-account or by-type; Since is a sort-key condition.
 //
@@ -113,6 +118,7 @@ import (
 var (
 	_ iamprune.Store     = (*Store)(nil)
 	_ iamprune.NoticeLog = (*Store)(nil)
+	_ iamprune.SweepLog  = (*Store)(nil)
 )
 
 // Index names and their key attributes.

@@ -89,6 +89,11 @@ func TestNoticeLogConformance(t *testing.T) {
 	storetest.RunNoticeLog(t, func(t *testing.T) storetest.NoticeStore { return openFresh(t) })
 }
 
+func TestSweepLogConformance(t *testing.T) {
+	t.Parallel()
+	storetest.RunSweepLog(t, func(t *testing.T) storetest.SweepStore { return openFresh(t) })
+}
+
 func TestUsageCacheConformance(t *testing.T) {
 	t.Parallel()
 	storetest.RunUsageCache(t, func(t *testing.T) storetest.UsageStore { return openFresh(t) })

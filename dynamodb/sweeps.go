@@ -1,0 +1,211 @@
+package dynamodb
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/iamprune/iamprune"
+)
+
+// Sweeps live in one partition each: the sweep item (sk SWEEP) and one
+// part item per message (sk PART#<account>#<page, 6 digits>). The sweep
+// item's done_parts string set holds the keys of the parts done: adding a
+// key on condition that it is not there yet is one atomic write, so a part
+// counts once however often its message is redelivered, and exactly one
+// writer sees the set reach the expected size.
+func sweepPK(id string) string { return "SWEEP#" + esc(id) }
+
+const (
+	sweepSK       = "SWEEP"
+	attrDoneParts = "done_parts"
+)
+
+func partSK(account string, page int) string { return fmt.Sprintf("PART#%s#%06d", esc(account), page) }
+
+// StartSweep records a sweep, then its pending parts.
+func (s *Store) StartSweep(ctx context.Context, sw iamprune.Sweep, parts []iamprune.SweepPart) error {
+	if err := sw.ValidateStart(parts); err != nil {
+		return err
+	}
+	token, err := newToken()
+	if err != nil {
+		return err
+	}
+	it := key(sweepPK(sw.ID), sweepSK)
+	it[attrWriteToken] = str(token)
+	it["sweep_id"], it["started_at"], it["expected"] = str(sw.ID), str(formatTime(sw.StartedAt)), num(int64(sw.Expected))
+	setS(it, "caller", sw.Caller)
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.table), Item: it, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	if isConditionFailed(err) {
+		ok, _, gerr := s.mine(ctx, key(sweepPK(sw.ID), sweepSK), token)
+		if gerr != nil {
+			return fmt.Errorf("dynamodb: cannot start sweep %s: %w", sw.ID, gerr)
+		}
+		if !ok {
+			return iamprune.Errorf(iamprune.ECONFLICT, "dynamodb: sweep %s already exists", sw.ID)
+		}
+	} else if err != nil {
+		return fmt.Errorf("dynamodb: cannot start sweep %s: %w", sw.ID, err)
+	}
+	for _, p := range parts {
+		pit := key(sweepPK(sw.ID), partSK(p.Account, p.Page))
+		pit["account"], pit["page"], pit["status"] = str(p.Account), num(int64(p.Page)), str(iamprune.SweepPending)
+		pit["attempts"] = num(0)
+		if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: pit}); err != nil {
+			return fmt.Errorf("dynamodb: cannot record part %s of sweep %s: %w", p.Key(), sw.ID, err)
+		}
+	}
+	return nil
+}
+
+// FinishSweepPart records one attempt's outcome, then counts a done part
+// in the sweep item (see sweepPK).
+func (s *Store) FinishSweepPart(ctx context.Context, p iamprune.SweepPart, at time.Time) (*iamprune.Sweep, bool, error) {
+	if err := p.ValidateOutcome(); err != nil {
+		return nil, false, err
+	}
+	pk, sk := sweepPK(p.SweepID), partSK(p.Account, p.Page)
+	cur, err := s.get(ctx, key(pk, sk))
+	if err != nil {
+		return nil, false, fmt.Errorf("dynamodb: cannot read part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+	}
+	if cur == nil {
+		return nil, false, iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: sweep %s has no part %s", p.SweepID, p.Key())
+	}
+	done := getS(cur, "status") == iamprune.SweepDone
+	if !done {
+		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: key(pk, sk),
+			UpdateExpression:         aws.String("SET #st = :st, run_id = :run, changes = :ch, failures = :fl, detail = :dt, updated_at = :at ADD attempts :one"),
+			ConditionExpression:      aws.String("#st <> :done"),
+			ExpressionAttributeNames: map[string]string{"#st": "status"},
+			ExpressionAttributeValues: item{":st": str(p.Status), ":run": str(p.RunID), ":ch": num(int64(p.Changes)),
+				":fl": num(int64(p.Failures)), ":dt": str(p.Detail), ":at": str(formatTime(at)), ":one": num(1), ":done": str(iamprune.SweepDone)},
+		})
+		switch {
+		case isConditionFailed(err):
+			done = true // another consumer finished it meanwhile
+		case err != nil:
+			return nil, false, fmt.Errorf("dynamodb: cannot record part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+		default:
+			done = p.Status == iamprune.SweepDone
+		}
+	}
+	if !done {
+		sw, _, err := s.readSweep(ctx, p.SweepID)
+		return sw, false, err
+	}
+	// A done part is counted here, also when an earlier attempt recorded
+	// it done and stopped before counting it.
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key(pk, sweepSK),
+		UpdateExpression:          aws.String("ADD #dp :k"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND NOT contains(#dp, :key)"),
+		ExpressionAttributeNames:  map[string]string{"#dp": attrDoneParts},
+		ExpressionAttributeValues: item{":k": &types.AttributeValueMemberSS{Value: []string{p.Key()}}, ":key": str(p.Key())},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if isConditionFailed(err) {
+		sw, _, err := s.readSweep(ctx, p.SweepID)
+		return sw, false, err
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("dynamodb: cannot count part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+	}
+	sw, err := decodeSweep(out.Attributes)
+	if err != nil || !sw.Complete() {
+		return sw, false, err
+	}
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key(pk, sweepSK),
+		UpdateExpression:          aws.String("SET finished_at = :at"),
+		ExpressionAttributeValues: item{":at": str(formatTime(at))},
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("dynamodb: cannot finish sweep %s: %w", p.SweepID, err)
+	}
+	at = at.UTC()
+	sw.FinishedAt = &at
+	return sw, true, nil
+}
+
+func decodeSweep(it item) (*iamprune.Sweep, error) {
+	sw := &iamprune.Sweep{ID: getS(it, "sweep_id"), Caller: getS(it, "caller")}
+	expected, err := getN(it, "expected")
+	if err != nil {
+		return nil, err
+	}
+	sw.Expected = int(expected)
+	if set, ok := it[attrDoneParts].(*types.AttributeValueMemberSS); ok {
+		sw.Done = len(set.Value)
+	}
+	if sw.StartedAt, err = getTime(it, "started_at"); err != nil {
+		return nil, err
+	}
+	if sw.FinishedAt, err = getTimePtr(it, "finished_at"); err != nil {
+		return nil, err
+	}
+	return sw, nil
+}
+
+func (s *Store) readSweep(ctx context.Context, id string) (*iamprune.Sweep, []item, error) {
+	if !sweepIDOK(id) {
+		return nil, nil, iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: sweep %q not found", id)
+	}
+	e := newExpr()
+	items, err := s.query(ctx, e.input("", e.cond(attrPK, "=", str(sweepPK(id))), true), 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dynamodb: cannot read sweep %s: %w", id, err)
+	}
+	var sw *iamprune.Sweep
+	var parts []item
+	for _, it := range items {
+		if getS(it, attrSK) == sweepSK {
+			if sw, err = decodeSweep(it); err != nil {
+				return nil, nil, err
+			}
+		} else if strings.HasPrefix(getS(it, attrSK), "PART#") {
+			parts = append(parts, it)
+		}
+	}
+	if sw == nil {
+		return nil, nil, iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: sweep %s not found", id)
+	}
+	return sw, parts, nil
+}
+
+func sweepIDOK(id string) bool { return id != "" && fits(sweepPK(id), sweepSK) }
+
+// Sweep returns a sweep and its parts by account and page (the sort key).
+func (s *Store) Sweep(ctx context.Context, id string) (*iamprune.Sweep, []iamprune.SweepPart, error) {
+	sw, items, err := s.readSweep(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	parts := make([]iamprune.SweepPart, 0, len(items))
+	for _, it := range items {
+		p := iamprune.SweepPart{SweepID: id, Account: getS(it, "account"), Status: getS(it, "status"), RunID: getS(it, "run_id"), Detail: getS(it, "detail")}
+		for name, dst := range map[string]*int{"page": &p.Page, "changes": &p.Changes, "failures": &p.Failures, "attempts": &p.Attempts} {
+			if v, ok := it[name].(*types.AttributeValueMemberN); ok {
+				n, err := strconv.Atoi(v.Value)
+				if err != nil {
+					return nil, nil, fmt.Errorf("dynamodb: sweep %s: bad %s %q", id, name, v.Value)
+				}
+				*dst = n
+			}
+		}
+		if p.UpdatedAt, err = getTimePtr(it, "updated_at"); err != nil {
+			return nil, nil, err
+		}
+		parts = append(parts, p)
+	}
+	return sw, parts, nil
+}
