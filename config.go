@@ -106,6 +106,8 @@ type Config struct {
 	// Recommendations: compare each refinement with Access Analyzer's
 	// recommendation when reading findings from the live analyzer.
 	Recommendations bool `yaml:"-" json:"recommendations"`
+	// Sweep is how a sweep fans out over an SQS queue (config: sweep).
+	Sweep SweepSettings `yaml:"-" json:"sweep"`
 	// Source names the file the config came from, for messages.
 	Source string `yaml:"-" json:"-"`
 }
@@ -227,6 +229,7 @@ func DefaultConfig() Config {
 			AuthorName: "iamprune", AuthorEmail: "iamprune@users.noreply.github.com",
 		},
 		Recommendations: true,
+		Sweep:           SweepSettings{PageSize: DefaultSweepPageSize},
 	}
 }
 
@@ -266,6 +269,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.AWS.validate(); err != nil {
+		return err
+	}
+	if err := c.Sweep.validate(); err != nil {
 		return err
 	}
 	if !ValidSource(c.FindingSource) {

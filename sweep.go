@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -151,6 +152,32 @@ func (s Sweep) ValidateStart(parts []SweepPart) error {
 func (p SweepPart) ValidateOutcome() error {
 	if p.Status != SweepDone && p.Status != SweepFailed {
 		return Errorf(EINVALID, "sweep %s part %s: status %q is not %s or %s", p.SweepID, p.Key(), p.Status, SweepDone, SweepFailed)
+	}
+	return nil
+}
+
+// DefaultSweepPageSize is how many findings one sweep message covers at
+// most: an account with more is split into messages of this many.
+const DefaultSweepPageSize = 1000
+
+// SweepSettings is the config's sweep block: where a scheduled sweep
+// enqueues its messages, and how big one message may be.
+type SweepSettings struct {
+	// QueueURL, when set, makes the Lambda function's scheduled sweep only
+	// enqueue one message per account (and page) to this SQS queue; the
+	// queue's consumers plan and apply. "" sweeps in the one invocation.
+	QueueURL string `json:"queue_url,omitempty"`
+	// PageSize is the most findings (ListFindingsV2 maxResults, 1 to
+	// 1000) one message covers.
+	PageSize int `json:"page_size"`
+}
+
+func (s SweepSettings) validate() error {
+	if s.PageSize < 1 || s.PageSize > 1000 {
+		return Errorf(EINVALID, "sweep.page_size: must be from 1 to 1000, got %d", s.PageSize)
+	}
+	if s.QueueURL != "" && !strings.HasPrefix(s.QueueURL, "https://") && !strings.HasPrefix(s.QueueURL, "http://") {
+		return Errorf(EINVALID, "sweep.queue_url: %q is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)", s.QueueURL)
 	}
 	return nil
 }

@@ -84,6 +84,7 @@ func TestLoad(t *testing.T) {
 					}
 					return p
 				}(),
+				Sweep: iamprune.SweepSettings{QueueURL: "https://sqs.eu-west-1.amazonaws.com/111122223333/iamprune-sweep", PageSize: 250},
 			}
 		}},
 		{"notifications", func() iamprune.Config {
@@ -165,6 +166,7 @@ func TestLoadErrors(t *testing.T) {
 		{"aws-bad", []string{":3: aws.max_retries: must be from 0 to 100, got -1"}},
 		{"aws-bad-delay", []string{`:3: aws.retry_base_delay: must be a positive duration such as 200ms or 20s, got "soon"`}},
 		{"aws-backoff-below-base", []string{":3: aws.max_backoff: must be at least aws.retry_base_delay (2s), got 1s"}},
+		{"sweep-bad", []string{":4: sweep.page_size: must be from 1 to 1000, got 5000"}},
 		{"aws-bad-rate", []string{`:2: aws.max_requests_per_second: must be a number, got "fast"`}},
 		{"bad-analyzer", []string{`:1: analyzer: "my-analyzer" is neither "auto" nor an analyzer ARN (arn:aws:access-analyzer:REGION:ACCOUNT:analyzer/NAME)`}},
 		{"bad-source", []string{`:2: source: "iam-data" is neither "analyzer" nor "iam"`}},

@@ -10,12 +10,13 @@ import (
 )
 
 var (
-	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "holds", "accounts", "notifications", "propose", "recommendations", "aws", "source", "tracking_period_days"}
+	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "holds", "accounts", "notifications", "propose", "recommendations", "aws", "source", "tracking_period_days", "sweep"}
 	ruleKeys  = []string{"notify_after_days", "remediate_after_days", "action", "delete_after_days"}
 	limitKeys = []string{"max_actions_per_run"}
 	holdKeys  = []string{"days"}
 	awsKeys   = []string{"max_retries", "max_requests_per_second", "retry_base_delay", "max_backoff"}
 	excKeys   = []string{"path", "max_days", "max_archive_rules"}
+	sweepKeys = []string{"queue_url", "page_size"}
 )
 
 // Parse parses a configuration file's content laid over the defaults; name
@@ -100,6 +101,10 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 		case "aws":
 			if !yamlnode.IsNull(v) {
 				p.aws(v, &cfg.AWS)
+			}
+		case "sweep":
+			if !yamlnode.IsNull(v) {
+				p.sweep(v, &cfg.Sweep)
 			}
 		case "limits":
 			if !yamlnode.IsNull(v) {
@@ -273,4 +278,22 @@ func (p *parser) place(err error) {
 	}
 	// Not located in the file: the message still names the key.
 	p.Add(0, "", "%s", msg)
+}
+
+// sweep reads the sweep block: the fan-out queue and the page size.
+func (p *parser) sweep(v *yaml.Node, sw *iamprune.SweepSettings) {
+	p.Fields(v, "sweep", "key", sweepKeys, func(key string, k, fv *yaml.Node) {
+		kp := yamlnode.Join("sweep", key)
+		p.lines[kp] = k.Line
+		switch key {
+		case "queue_url":
+			if s, ok := p.String(fv, kp); ok {
+				sw.QueueURL = s
+			}
+		case "page_size":
+			if n, ok := p.Int(fv, kp); ok {
+				sw.PageSize = n
+			}
+		}
+	})
 }
