@@ -11,6 +11,7 @@
 package apply
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -55,6 +56,11 @@ type Options struct {
 	Account string
 	// Accounts is the config's allowlist; empty allows any account.
 	Accounts []string
+	// Scope, when set, confines a run to one account (a fanned-out
+	// sweep's message): only that account is locked and reconciled, the
+	// run is recorded under it, and an action in another account refuses
+	// the run. Runs of other accounts proceed alongside.
+	Scope string
 	// MaxActions is the blast radius: how many changes one run may make.
 	// 0 allows none.
 	MaxActions int
@@ -157,7 +163,7 @@ func Apply(ctx context.Context, plan *iamprune.Plan, o Options) (*iamprune.RunRe
 		o.Audit.Log(audit.Event{Event: audit.RunRefused, Account: o.Account, Kind: string(iamprune.RunApply), Status: iamprune.RunRefused, Detail: why})
 		return &iamprune.RunResult{Results: []iamprune.ActionResult{}, Refused: why}, nil
 	}
-	r := iamprune.Run{ID: o.RunID, Kind: iamprune.RunApply, Account: o.Account, Caller: o.Protection.Caller, Status: iamprune.RunRunning, StartedAt: o.now()}
+	r := iamprune.Run{ID: o.RunID, Kind: iamprune.RunApply, Account: cmp.Or(o.Scope, o.Account), Caller: o.Protection.Caller, Status: iamprune.RunRunning, StartedAt: o.now()}
 	if r.ID == "" {
 		r.ID = NewRunID(r.StartedAt)
 	}
@@ -168,7 +174,11 @@ func Apply(ctx context.Context, plan *iamprune.Plan, o Options) (*iamprune.RunRe
 	lk := newLocks(ctx, o, "apply")
 	defer lk.release(ctx)
 	ctx = lk.ctx
-	for _, account := range accountsOf(actions, o.Account) {
+	locked := accountsOf(actions, o.Account)
+	if o.Scope != "" {
+		locked = []string{o.Scope}
+	}
+	for _, account := range locked {
 		if err := lk.take(account); err != nil {
 			return nil, err
 		}

@@ -79,7 +79,10 @@ func accountGuard(plan *iamprune.Plan, actions []iamprune.Action, o Options) str
 	for i, a := range actions {
 		if a.Account == "" {
 			actions[i].Account = o.Account
-			continue
+			a.Account = o.Account
+		}
+		if o.Scope != "" && a.Account != o.Scope {
+			return fmt.Sprintf("the run is confined to account %s, but action %s is in account %s", o.Scope, a.ID, a.Account)
 		}
 		if a.Account != o.Account && o.Members == nil {
 			return fmt.Sprintf("plan is for account %s (action %s), credentials act in %s; set accounts.role_name to act in member accounts", a.Account, a.ID, o.Account)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/apply"
@@ -168,5 +169,49 @@ func TestRollbackReconcilesMemberAccounts(t *testing.T) {
 	rb := e.rollback(runs[0].ID)
 	if got := result(rb, "a-key1"); got.Status != iamprune.ResultDone || mw.restores["a-key1"] != 1 {
 		t.Errorf("rollback of the crashed member change: %s %s, restores %v", got.Status, got.Detail, mw.restores)
+	}
+}
+
+// A run confined to one member account (a fanned-out sweep's message)
+// locks only that account, so that runs of other accounts proceed beside
+// it, is recorded under it, and refuses an action elsewhere.
+func TestScopedRun(t *testing.T) {
+	e := newEnv(t)
+	mw := newWorld()
+	e.opts.Members = func(context.Context, string) (map[iamprune.ActionKind]iamprune.Executor, error) {
+		return mw.executors(), nil
+	}
+	e.opts.Scope = member
+	// Another consumer holds the home account's lock: a scoped run does
+	// not need it.
+	held, err := e.store.Lock(context.Background(), account, iamprune.LockOwner{Host: "elsewhere", PID: 1}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release(context.Background())
+	p := basePlan()
+	p.Actions = p.Actions[:1]
+	p.Actions[0].Account = member
+	res := e.apply(p)
+	if res.Refused != "" || statuses(res) != "a-key1=done" {
+		t.Fatalf("scoped run: refused %q, %s", res.Refused, statuses(res))
+	}
+	if r := e.run(res.RunID); r.Account != member {
+		t.Errorf("scoped run recorded under %s, want %s", r.Account, member)
+	}
+	// The member's lock is held by the other consumer now: refused.
+	mlk, err := e.store.Lock(context.Background(), member, iamprune.LockOwner{Host: "elsewhere", PID: 1}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := apply.Apply(context.Background(), p, e.opts); iamprune.ErrorCode(err) != iamprune.ECONFLICT {
+		t.Errorf("scoped run with its account locked: %v, want ECONFLICT", err)
+	}
+	mlk.Release(context.Background())
+	p = basePlan()
+	p.Actions = p.Actions[:2]
+	p.Actions[0].Account = member
+	if res := e.apply(p); !strings.Contains(res.Refused, "confined to account "+member) {
+		t.Errorf("an action outside the scope: refused %q", res.Refused)
 	}
 }

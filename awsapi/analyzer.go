@@ -34,6 +34,8 @@ type FindingSource struct {
 	// cache holds the findings this run has read, so that re-checks do not
 	// repeat GetFindingV2 calls.
 	cache map[string]*iamprune.Finding
+	// scope narrows the listing to one account, or one page (pages.go).
+	scope FindingScope
 }
 
 var (
@@ -267,9 +269,9 @@ func (s *FindingSource) progress(mu *sync.Mutex, done *int, total int, step bool
 
 // listSummaries lists the ACTIVE findings, without those lacking an id.
 func (s *FindingSource) listSummaries(ctx context.Context, arn string) ([]types.FindingSummaryV2, error) {
-	in := &accessanalyzer.ListFindingsV2Input{
-		AnalyzerArn: aws.String(arn),
-		Filter:      map[string]types.Criterion{"status": {Eq: []string{string(types.FindingStatusActive)}}},
+	in := s.listInput(arn, s.scope.Account)
+	if s.scope.PageSize > 0 {
+		return s.listPage(ctx, in)
 	}
 	var sums []types.FindingSummaryV2
 	p := accessanalyzer.NewListFindingsV2Paginator(s.client, in)
