@@ -71,10 +71,12 @@ type Finding struct {
 // DedupKey identifies this state of the finding.
 func (f *Finding) DedupKey() string { return DedupKey(f.FindingID, f.Version) }
 
-// Record is one SQS message: a finding, or why its body is unusable.
+// Record is one SQS message: a finding, a fanned-out sweep's message, or
+// why its body is unusable.
 type Record struct {
 	MessageID string
 	Finding   *Finding
+	Part      *iamprune.SweepMessage
 	Err       error // an EINVALID *iamprune.Error naming the field
 }
 
@@ -248,21 +250,45 @@ func sqsRecords(obj map[string]json.RawMessage) ([]Record, error) {
 			return nil, invalid(at, "eventSource", "%q, want \"aws:sqs\"", msg.EventSource)
 		}
 		rec := Record{MessageID: *msg.MessageID}
-		rec.Finding, rec.Err = sqsBody(msg.Body, at+".body")
+		if msg.Body == nil {
+			rec.Err = invalid(at+".body", "", "missing")
+		} else {
+			rec.Finding, rec.Part, rec.Err = body([]byte(*msg.Body), at+".body")
+		}
 		out = append(out, rec)
 	}
 	return out, nil
 }
 
+// Body reads a queue message's body: an unused-access finding event, or
+// a fanned-out sweep's message (iamprune.SweepMessage, told apart by its
+// "iamprune_sweep" key). Exactly one of the two is set, else the error
+// is EINVALID and names the field.
+func Body(raw []byte) (*Finding, *iamprune.SweepMessage, error) {
+	return body(raw, "body")
+}
+
+func body(raw []byte, at string) (*Finding, *iamprune.SweepMessage, error) {
+	obj, err := object(raw, at)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, ok := obj["iamprune_sweep"]; ok {
+		var m iamprune.SweepMessage
+		if err := decode(raw, &m, at); err != nil {
+			return nil, nil, err
+		}
+		if err := m.Validate(); err != nil {
+			return nil, nil, invalid(at, "", "%v", err)
+		}
+		return nil, &m, nil
+	}
+	f, err := sqsBody(raw, at)
+	return f, nil, err
+}
+
 // sqsBody reads a message body: an unused-access finding event.
-func sqsBody(body *string, at string) (*Finding, error) {
-	if body == nil {
-		return nil, invalid(at, "", "missing")
-	}
-	raw := []byte(*body)
-	if _, err := object(raw, at); err != nil {
-		return nil, err
-	}
+func sqsBody(raw []byte, at string) (*Finding, error) {
 	var env envelope
 	if err := decode(raw, &env, at); err != nil {
 		return nil, err

@@ -169,3 +169,27 @@ func TestDedupKey(t *testing.T) {
 		t.Error("ambiguous keys")
 	}
 }
+
+// A queue body with the iamprune_sweep key is a fanned-out sweep's
+// message, checked field by field; anything else must be a finding event.
+func TestSweepMessageBody(t *testing.T) {
+	f, m, err := Body([]byte(`{"iamprune_sweep":1,"sweep_id":"s-1","account":"444455556666","page":2,"pages":3,"page_token":"tok","page_size":100}`))
+	if err != nil || f != nil || m == nil {
+		t.Fatalf("Body = %+v, %+v, %v", f, m, err)
+	}
+	want := iamprune.SweepMessage{Version: 1, SweepID: "s-1", Account: "444455556666", Page: 2, Pages: 3, PageToken: "tok", PageSize: 100}
+	if *m != want || m.Key() != "444455556666/2" {
+		t.Errorf("message %+v, want %+v", *m, want)
+	}
+	for body, msg := range map[string]string{
+		`{"iamprune_sweep":2,"sweep_id":"s","account":"444455556666","page":1,"pages":1}`:   "version 2",
+		`{"iamprune_sweep":1,"sweep_id":"s","account":"4444","page":1,"pages":1}`:           "account",
+		`{"iamprune_sweep":1,"sweep_id":"s","account":"444455556666","page":2,"pages":1}`:   "page: 2 of 1",
+		`{"iamprune_sweep":"1","sweep_id":"s","account":"444455556666","page":1,"pages":1}`: "iamprune_sweep",
+		`{"hello":1}`: "detail-type",
+	} {
+		if _, _, err := Body([]byte(body)); iamprune.ErrorCode(err) != iamprune.EINVALID || !strings.Contains(err.Error(), msg) {
+			t.Errorf("Body(%s) = %v, want EINVALID naming %s", body, err, msg)
+		}
+	}
+}

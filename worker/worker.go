@@ -187,6 +187,18 @@ func (w *Worker) handle(ctx context.Context, msg types.Message, visibility time.
 	err := w.process(ctx, []byte(aws.ToString(msg.Body)))
 	stopHeartbeat()
 	hb.Wait()
+	var later *RetryLater
+	if errors.As(err, &later) {
+		// Not a failure: the message comes back after the delay asked.
+		log.Info("worker: message put back for later", "reason", later.Error(), "visible_in", later.After.String())
+		_, cerr := w.Client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+			QueueUrl: aws.String(w.QueueURL), ReceiptHandle: msg.ReceiptHandle, VisibilityTimeout: int32(max(later.After, 0) / time.Second),
+		})
+		if cerr != nil {
+			log.Warn("worker: cannot shorten the visibility timeout; the message comes back after it", "err", cerr)
+		}
+		return
+	}
 	if err != nil {
 		w.Metrics.Error()
 		log.Error("worker: processing failed; message left for retry or redrive", "err", err)
@@ -295,3 +307,16 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
+
+// RetryLater is what Process returns for a message that cannot be
+// processed now but is not failed (its account is locked by another
+// consumer): the message is put back, visible again After from now
+// (ChangeMessageVisibility), and no error is counted. SQS still counts the
+// receive towards the redrive policy's maxReceiveCount.
+type RetryLater struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryLater) Error() string { return e.Err.Error() }
+func (e *RetryLater) Unwrap() error { return e.Err }

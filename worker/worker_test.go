@@ -394,3 +394,43 @@ func counter(t *testing.T, m *Metrics, name string) string {
 	}
 	return "0"
 }
+
+// A message Process cannot take now (RetryLater) is put back, visible
+// again after the delay asked rather than the long visibility timeout, and
+// counted as no error; processed the next time, it is deleted.
+func TestWorkerRetryLater(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	q := e.queue(t, "work", 0)
+	var (
+		mu    sync.Mutex
+		tries []time.Time
+	)
+	process := func(ctx context.Context, body []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		tries = append(tries, time.Now())
+		if len(tries) == 1 {
+			return &RetryLater{After: time.Second, Err: errors.New("account 444455556666 is locked")}
+		}
+		return nil
+	}
+	e.send(t, q, "busy")
+	w := &Worker{Client: e.client, QueueURL: q, Process: process, Wait: time.Second, Visibility: 60 * time.Second, Concurrency: 1, Metrics: e.metrics}
+	stop := start(t, w)
+	eventually(t, 10*time.Second, "the message processed again and deleted", func() bool { return len(e.bodies(q)) == 0 })
+	if _, err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(tries) != 2 {
+		t.Fatalf("processed %d times, want 2", len(tries))
+	}
+	if d := tries[1].Sub(tries[0]); d < 900*time.Millisecond || d > 8*time.Second {
+		t.Errorf("put back for %s, want about 1s (not the 60s visibility timeout)", d)
+	}
+	if got := counter(t, e.metrics, "iamprune_errors_total"); got != "0" {
+		t.Errorf("errors = %s, want 0", got)
+	}
+}
