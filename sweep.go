@@ -181,3 +181,22 @@ func (s SweepSettings) validate() error {
 	}
 	return nil
 }
+
+// SweepEnqueued is what fanning a sweep out sent (or, dry, would send).
+type SweepEnqueued struct {
+	SweepID  string         `json:"sweep_id"`
+	Queue    string         `json:"queue"`
+	Caller   string         `json:"caller"`
+	DryRun   bool           `json:"dry_run"`
+	Messages int            `json:"messages"`
+	Accounts []SweepAccount `json:"accounts"`
+	// Sent are the messages, in the order sent.
+	Sent []SweepMessage `json:"-"`
+}
+
+// SweepAccount is one account's share of a fan-out.
+type SweepAccount struct {
+	Account  string `json:"account"`
+	Findings int    `json:"findings"`
+	Messages int    `json:"messages"`
+}

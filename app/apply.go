@@ -46,6 +46,8 @@ type ApplyRequest struct {
 	Audit io.Writer
 	// Owner is this process, recorded with the run lock.
 	Owner iamprune.LockOwner
+	// Scope confines the run to one account (apply.Options.Scope).
+	Scope string
 }
 
 // ApplyResult is what an apply run did, and what it could not reach.
@@ -93,7 +95,7 @@ func Apply(ctx context.Context, env Env, r ApplyRequest) (*ApplyResult, error) {
 	if r.MaxActions >= 0 {
 		opts.MaxActions = r.MaxActions
 	}
-	opts.Saved = r.Saved
+	opts.Saved, opts.Scope = r.Saved, r.Scope
 	res, err := applyAndNotify(ctx, env, p, r.Store, opts, acct)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -19,7 +20,8 @@ const FunctionDefaultState = "/tmp/iamprune/state.db"
 // Function sets up the Lambda function's invocations from its
 // environment, read through Env.Getenv: IAMPRUNE_CONFIG_YAML (inline) or
 // IAMPRUNE_CONFIG (a path or s3://bucket/key), IAMPRUNE_NOW,
-// IAMPRUNE_STATE and IAMPRUNE_SNS_TOPIC_ARN. It keeps the S3 exception
+// IAMPRUNE_STATE, IAMPRUNE_SNS_TOPIC_ARN and IAMPRUNE_SWEEP_QUEUE_URL (the
+// queue a scheduled sweep fans out to, when the config names none). It keeps the S3 exception
 // lists, by ETag, across warm invocations; it is not safe for concurrent
 // use (the runtime invokes one at a time).
 type Function struct {
@@ -84,6 +86,8 @@ func (f *Function) inputs(ctx context.Context, awsCfg aws.Config) (Inputs, error
 	if err := WithStackTopic(&in.Config.Notifications, getenv("IAMPRUNE_SNS_TOPIC_ARN")); err != nil {
 		return Inputs{}, err
 	}
+	// The stack's sweep queue, unless the config names one.
+	in.Config.Sweep.QueueURL = cmp.Or(in.Config.Sweep.QueueURL, getenv("IAMPRUNE_SWEEP_QUEUE_URL"))
 	return in, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -32,6 +33,8 @@ type EventResult struct {
 	FindingID string              `json:"finding_id,omitempty"`
 	Outcome   string              `json:"outcome"`
 	Run       *iamprune.RunResult `json:"run,omitempty"`
+	// Enqueued is what a fanned-out sweep sent.
+	Enqueued *iamprune.SweepEnqueued `json:"enqueued,omitempty"`
 }
 
 // Handler handles finding events and sweeps the way 'apply --yes' handles
@@ -45,7 +48,10 @@ type Handler struct {
 	// run lock.
 	Audit io.Writer
 	Owner iamprune.LockOwner
-	seen  *lru
+	// LockRetry is how long a sweep message whose account is locked
+	// waits; 0 means DefaultLockRetry.
+	LockRetry time.Duration
+	seen      *lru
 }
 
 // NewHandler returns a handler with an empty de-duplication memory.
@@ -173,9 +179,10 @@ func (inv *Invocation) noteChanges(run *iamprune.RunResult) {
 	}
 }
 
-// HandleBatch handles the finding records of an SQS batch, each on its
-// own, and returns the message ids to redeliver: malformed records and
-// failed runs. setup opens the invocation once, when a record first needs
+// HandleBatch handles the records of an SQS batch (finding events and
+// fanned-out sweep messages), each on its own, and returns the message ids
+// to redeliver: malformed records, failed runs and sweep messages whose
+// account is locked. setup opens the invocation once, when a record first needs
 // it; the invocation is closed on return.
 func (h *Handler) HandleBatch(ctx context.Context, recs []trigger.Record, setup func(context.Context) (*Invocation, error)) []string {
 	var (
@@ -197,7 +204,7 @@ func (h *Handler) HandleBatch(ctx context.Context, recs []trigger.Record, setup 
 			fail(r, r.Err)
 			continue
 		}
-		if h.Skip(r.Finding) != nil {
+		if r.Part == nil && h.Skip(r.Finding) != nil {
 			continue
 		}
 		if inv == nil && setupErr == nil {
@@ -207,7 +214,15 @@ func (h *Handler) HandleBatch(ctx context.Context, recs []trigger.Record, setup 
 			fail(r, setupErr)
 			continue
 		}
-		if _, err := h.HandleFinding(ctx, inv, r.Finding); err != nil {
+		var err error
+		if r.Part != nil {
+			// A busy account is reported too: SQS makes it visible again
+			// after the queue's visibility timeout.
+			_, err = h.SweepPart(ctx, inv, r.Part)
+		} else {
+			_, err = h.HandleFinding(ctx, inv, r.Finding)
+		}
+		if err != nil {
 			fail(r, err)
 		}
 	}

@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"io"
 	"strings"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/apply"
+	"github.com/iamprune/iamprune/render"
 )
 
 // History lists the runs of the state store, newest first (account ""
@@ -50,4 +52,47 @@ func showInterrupted(ctx context.Context, store iamprune.Store, r *iamprune.Run)
 	r.Status = iamprune.RunInterrupted
 	r.Detail = strings.TrimPrefix(r.Detail+"; ", "; ") + "interrupted: " + why + "; the next apply or rollback reconciles it"
 	return nil
+}
+
+// HistoryQuery is what 'history' shows: one run's journal (RunID), one
+// sweep's progress (Sweep), else the runs of Account, at most Limit.
+type HistoryQuery struct {
+	RunID, Sweep, Account string
+	Limit                 int
+}
+
+// ShowHistory writes what q asks for in format; store may be nil (no
+// state store yet).
+func ShowHistory(ctx context.Context, w io.Writer, store iamprune.Store, q HistoryQuery, format string) error {
+	switch {
+	case q.RunID != "" && q.Sweep != "":
+		return iamprune.Errorf(iamprune.EINVALID, "history: give a run id or --sweep, not both")
+	case store == nil && q.RunID != "":
+		return iamprune.Errorf(iamprune.ENOTFOUND, "run %s: no state store yet", q.RunID)
+	case store == nil && q.Sweep != "":
+		return iamprune.Errorf(iamprune.ENOTFOUND, "sweep %s: no state store yet", q.Sweep)
+	case store == nil:
+		return render.Runs(w, nil, format)
+	case q.Sweep != "":
+		l, err := sweepLog(store)
+		if err != nil {
+			return err
+		}
+		sw, parts, err := l.Sweep(ctx, q.Sweep)
+		if err != nil {
+			return err
+		}
+		return render.SweepProgress(w, sw, parts, format)
+	case q.RunID != "":
+		run, recs, err := Journal(ctx, store, q.RunID)
+		if err != nil {
+			return err
+		}
+		return render.RunDetail(w, run, recs, format)
+	}
+	runs, err := History(ctx, store, q.Account, q.Limit)
+	if err != nil {
+		return err
+	}
+	return render.Runs(w, runs, format)
 }

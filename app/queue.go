@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"sync"
@@ -10,8 +11,8 @@ import (
 	"github.com/iamprune/iamprune/worker"
 )
 
-// Queue processes the queue worker's messages: each body is an
-// EventBridge finding event, handled by Handler exactly as the Lambda
+// Queue processes the queue worker's messages: each body is a fanned-out
+// sweep's message (Handler.SweepPart), or an EventBridge finding event, handled by Handler exactly as the Lambda
 // function handles one: deleted and already-handled versions are skipped,
 // anything else is decided, applied and notified as 'apply --yes' does for
 // that finding, with all its guards. A malformed body, a failed or
@@ -35,6 +36,12 @@ type Queue struct {
 
 // Process handles one message body.
 func (q *Queue) Process(ctx context.Context, body []byte) error {
+	if _, part, err := trigger.Body(body); part != nil || (err != nil && bytes.Contains(body, []byte(`"iamprune_sweep"`))) {
+		if err != nil {
+			return err
+		}
+		return q.sweepPart(ctx, part)
+	}
 	ev, err := trigger.Classify(json.RawMessage(body))
 	if err != nil {
 		return err
@@ -53,6 +60,26 @@ func (q *Queue) Process(ctx context.Context, body []byte) error {
 	}
 	inv.ForgetFacts() // each message is its own run: read IAM afresh
 	res, err := q.Handler.HandleFinding(ctx, inv, ev.Finding)
+	if q.Metrics != nil && res != nil && res.Run != nil {
+		for _, a := range res.Run.Results {
+			q.Metrics.Action(string(a.Kind), a.Status)
+		}
+	}
+	return err
+}
+
+// sweepPart handles a fanned-out sweep's message (Handler.SweepPart); a
+// locked account comes back as a *worker.RetryLater.
+func (q *Queue) sweepPart(ctx context.Context, m *iamprune.SweepMessage) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	inv := q.Invocation
+	var err error
+	if inv.Inputs, err = q.Inputs(ctx); err != nil {
+		return err
+	}
+	inv.ForgetFacts()
+	res, err := q.Handler.SweepPart(ctx, inv, m)
 	if q.Metrics != nil && res != nil && res.Run != nil {
 		for _, a := range res.Run.Results {
 			q.Metrics.Action(string(a.Kind), a.Status)

@@ -11,10 +11,14 @@ import (
 
 // Sweep plans every ACTIVE finding of the analyzer and applies the plan,
 // as 'apply --yes' does: reconciliation, reminders, expiring exceptions
-// and delayed deletes. A sweep runs in the account of the credentials: a
+// and delayed deletes. With sweep.queue_url set it only fans out to that
+// queue instead (Enqueue). A sweep runs in the account of the credentials: a
 // schedule of another account (not in the config's accounts allowlist)
 // routed here is refused with nothing done.
 func (h *Handler) Sweep(ctx context.Context, inv *Invocation, s *trigger.Sweep) (*EventResult, error) {
+	if inv.Inputs.Config.Sweep.QueueURL != "" {
+		return h.Enqueue(ctx, inv, s) // fan out (fanout.go)
+	}
 	log := h.Env.log()
 	log.Info("sweep", "source", s.Source, "id", s.ID)
 	analyzer := cmp.Or(inv.Inputs.Config.Analyzer, iamprune.AnalyzerAuto)

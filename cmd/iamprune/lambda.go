@@ -9,10 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	lambdaevents "github.com/aws/aws-lambda-go/events"
-
 	"github.com/iamprune/iamprune/app"
-	"github.com/iamprune/iamprune/trigger"
 )
 
 // Lambda mode: the binary is the bootstrap of a provided.al2023 function
@@ -66,33 +63,5 @@ func (m *Main) newLambdaHandler() *lambdaHandler {
 func (h *lambdaHandler) invoke(ctx context.Context, raw json.RawMessage) (any, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	in, err := trigger.Classify(raw)
-	if err != nil {
-		h.m.log().Error("malformed event: nothing changed", "error", err.Error())
-		return nil, err
-	}
-	if in.Kind == trigger.KindSQS {
-		// Every record is handled; the failed and malformed ones are
-		// reported for redelivery (ReportBatchItemFailures).
-		resp := lambdaevents.SQSEventResponse{BatchItemFailures: []lambdaevents.SQSBatchItemFailure{}}
-		for _, id := range h.h.HandleBatch(ctx, in.Records, h.fn.Setup) {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.SQSBatchItemFailure{ItemIdentifier: id})
-		}
-		return resp, nil
-	}
-	// A finding event that needs no AWS call needs no setup either.
-	if in.Kind == trigger.KindFinding {
-		if res := h.h.Skip(in.Finding); res != nil {
-			return res, nil
-		}
-	}
-	inv, err := h.fn.Setup(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer inv.Close()
-	if in.Kind == trigger.KindFinding {
-		return h.h.HandleFinding(ctx, inv, in.Finding)
-	}
-	return h.h.Sweep(ctx, inv, in.Sweep)
+	return h.h.Invoke(ctx, raw, h.fn.Setup)
 }

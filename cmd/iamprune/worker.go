@@ -4,11 +4,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune/app"
-	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/worker"
 )
 
@@ -20,6 +18,7 @@ type workerOptions struct {
 	wait        time.Duration
 	visibility  time.Duration
 	drain       time.Duration
+	lockRetry   time.Duration
 	// plan holds the config, exceptions, state and --now flags, as apply
 	// has them; the analyzer is the one each event names.
 	plan planOptions
@@ -30,33 +29,27 @@ func (m *Main) workerCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "worker --queue URL",
 		Short: "Consume finding events from an SQS queue, for containers instead of Lambda",
-		Long: `worker is a long-running SQS consumer: it processes the Access Analyzer
-finding events that an EventBridge rule sends to the queue, one finding each,
-the way the Lambda function does: the finding is read as it is now, decided,
-applied and notified as 'apply --yes' does for that one finding, with all its
-guards (protected principals, exceptions, max actions, accounts allowlist,
-the per-account lock). Deleted findings and finding versions already handled
-are skipped. The config and exceptions are read again for every message.
+		Long: `worker is a long-running SQS consumer, for containers instead of Lambda. A
+message is either a fanned-out sweep's (see 'iamprune sweep': that account,
+or page of it, is planned and applied under the account's lock; an account
+another run holds is put back for --lock-retry, not failed), or an Access
+Analyzer finding event, handled as the Lambda function does: the finding is
+read as it is now, decided, applied and notified as 'apply --yes' does, with
+all its guards. Deleted findings and versions already handled are skipped.
+The config and exceptions are read again for every message.
 
-  - long polling (--wait), up to --concurrency messages received and kept
-    in flight at once; runs are serialised, as apply locks the account;
-  - while a message is processed its visibility timeout (--visibility) is
-    renewed every half of it, so that slow work is not handed to another
-    consumer;
-  - a message is deleted only after it was processed successfully; a failed
-    one is left, becomes visible again after its timeout, and after the
-    queue's redrive policy's maxReceiveCount SQS moves it to the dead-letter
-    queue, so a poison message never blocks the others;
-  - on SIGTERM or Ctrl-C it stops receiving, lets the messages in flight
-    finish (for at most --drain) and exits 0.
+Up to --concurrency messages are received (long polling, --wait) and kept in
+flight; runs are serialised. While a message is processed its visibility
+timeout (--visibility) is renewed every half of it. A message is deleted only
+once processed; a failed one becomes visible again after its timeout, and
+after the redrive policy's maxReceiveCount SQS moves it to the dead-letter
+queue. On SIGTERM or Ctrl-C it stops receiving, lets the messages in flight
+finish (at most --drain) and exits 0.
 
-HTTP on --listen: /healthz answers 200 while the receive loop is alive and
-503 otherwise (for container health checks), /metrics serves Prometheus
-metrics: iamprune_findings_processed_total, iamprune_actions_total{kind,
-status}, iamprune_errors_total and iamprune_aws_calls_total{operation}.
-
-The queue's endpoint follows the AWS SDK settings (--region, --profile,
-AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SQS).`,
+HTTP on --listen: /healthz answers 200 while the receive loop is alive, 503
+otherwise; /metrics serves Prometheus metrics (findings processed, actions
+by kind and status, errors, AWS calls by operation). The queue's endpoint
+follows the AWS SDK settings (--region, --profile, AWS_ENDPOINT_URL_SQS).`,
 		Example: `  iamprune worker --queue https://sqs.eu-west-1.amazonaws.com/111122223333/iamprune --config iamprune.yaml --state dynamodb://iamprune
   iamprune worker --queue "$QUEUE_URL" --listen 0.0.0.0:9090 --concurrency 4`,
 		Args: cobra.NoArgs,
@@ -70,6 +63,7 @@ AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SQS).`,
 	f.IntVar(&o.concurrency, "concurrency", 1, "messages received and kept in flight at once (runs themselves are serialised: apply locks the account)")
 	f.DurationVar(&o.wait, "wait", worker.DefaultWait, "long-poll time per receive, 1s to 20s")
 	f.DurationVar(&o.visibility, "visibility", worker.DefaultVisibility, "visibility timeout asked for and renewed while a message is processed")
+	f.DurationVar(&o.lockRetry, "lock-retry", app.DefaultLockRetry, "a sweep message whose account another run holds comes back after this long")
 	f.DurationVar(&o.drain, "drain", worker.DefaultDrain, "on shutdown, how long messages in flight may take to finish")
 	f.StringVar(&o.plan.configPath, "config", "", "YAML config file (default: $IAMPRUNE_CONFIG, else built-in defaults)")
 	f.StringVar(&o.plan.exceptions, "exceptions", "", "exceptions file, *.txt or YAML; overrides the config's exceptions")
@@ -89,31 +83,19 @@ func (m *Main) runWorker(ctx context.Context, o workerOptions) error {
 		return err
 	}
 	cfg.APIOptions = append(cfg.APIOptions, metrics.CountAWSCalls)
-	process, closeProcess, err := m.workerProcess(ctx, o.plan, cfg, counter, metrics)
+	// Bad flags or files fail the start; they are read again for every
+	// message, as every apply reads them.
+	if _, err := m.loadInputs(ctx, o.plan); err != nil {
+		return err
+	}
+	store, err := m.openStore(ctx, o.plan.state, false)
 	if err != nil {
 		return err
 	}
-	defer closeProcess()
-	return app.RunWorker(ctx, s, cfg, process, metrics)
-}
-
-// workerProcess returns the app.Queue's Process and a close that
-// releases the state store.
-func (m *Main) workerProcess(ctx context.Context, o planOptions, cfg aws.Config, counter *awsapi.Counter, metrics *worker.Metrics) (func(context.Context, []byte) error, func(), error) {
-	// Bad flags or files fail the start; they are read again for every
-	// message, as every apply reads them.
-	if _, err := m.loadInputs(ctx, o); err != nil {
-		return nil, nil, err
-	}
-	store, err := m.openStore(ctx, o.state, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	q := &app.Queue{
-		Handler:    app.NewHandler(m.env(), m.Stderr, lockOwner()),
-		Invocation: &app.Invocation{AWS: cfg, Counter: counter, Store: store},
-		Inputs:     func(ctx context.Context) (app.Inputs, error) { return m.loadInputs(ctx, o) },
-		Metrics:    metrics,
-	}
-	return q.Process, func() { store.Close() }, nil
+	defer store.Close()
+	h := app.NewHandler(m.env(), m.Stderr, lockOwner())
+	h.LockRetry = o.lockRetry
+	q := &app.Queue{Handler: h, Invocation: &app.Invocation{AWS: cfg, Counter: counter, Store: store}, Metrics: metrics,
+		Inputs: func(ctx context.Context) (app.Inputs, error) { return m.loadInputs(ctx, o.plan) }}
+	return app.RunWorker(ctx, s, cfg, q.Process, metrics)
 }

@@ -1,0 +1,78 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/iamprune/iamprune"
+)
+
+// SweepFormatVersion is the format_version of the JSON documents of
+// 'sweep' and 'history --sweep'; it changes only with an incompatible
+// change.
+const SweepFormatVersion = 1
+
+// SweepEnqueued writes what a fan-out sent: one row per account.
+func SweepEnqueued(w io.Writer, res *iamprune.SweepEnqueued, format string) error {
+	if err := checkFormat(format); err != nil {
+		return err
+	}
+	if format == "json" {
+		return writeJSON(w, map[string]any{"format_version": SweepFormatVersion, "sweep": res})
+	}
+	verb := "Enqueued"
+	if res.DryRun {
+		verb = "Would enqueue (dry run, nothing sent)"
+	}
+	fmt.Fprintf(w, "%s %d message(s) for %d account(s): sweep %s\n", verb, res.Messages, len(res.Accounts), res.SweepID)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "ACCOUNT\tFINDINGS\tMESSAGES\n")
+	for _, a := range res.Accounts {
+		fmt.Fprintf(tw, "%s\t%d\t%d\n", a.Account, a.Findings, a.Messages)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if !res.DryRun {
+		_, err := fmt.Fprintf(w, "The queue's consumers plan and apply each account with their config. Progress: iamprune history --sweep %s\n", res.SweepID)
+		return err
+	}
+	return nil
+}
+
+// SweepProgress writes a sweep's progress, one row per message.
+func SweepProgress(w io.Writer, sw *iamprune.Sweep, parts []iamprune.SweepPart, format string) error {
+	if err := checkFormat(format); err != nil {
+		return err
+	}
+	if parts == nil {
+		parts = []iamprune.SweepPart{}
+	}
+	if format == "json" {
+		return writeJSON(w, map[string]any{"format_version": SweepFormatVersion, "sweep": sw, "parts": parts})
+	}
+	state := "in progress"
+	if sw.Complete() {
+		state = "complete at " + stamp(sw.FinishedAt)
+	}
+	fmt.Fprintf(w, "Sweep %s, started %s: %d of %d message(s) done, %s\n", sw.ID, stamp(&sw.StartedAt), sw.Done, sw.Expected, state)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "ACCOUNT\tPAGE\tSTATUS\tATTEMPTS\tCHANGES\tFAILED\tRUN ID\tDETAIL\n")
+	for _, p := range parts {
+		run := p.RunID
+		if run == "" {
+			run = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%s\t%s\n", p.Account, p.Page, p.Status, p.Attempts, p.Changes, p.Failures, run, oneLine(p.Detail))
+	}
+	return tw.Flush()
+}
+
+func checkFormat(format string) error {
+	switch format {
+	case "json", "table", "":
+		return nil
+	}
+	return iamprune.Errorf(iamprune.EINVALID, "unknown output format %q (want table or json)", format)
+}
