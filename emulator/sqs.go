@@ -31,6 +31,7 @@ var sqsOps = map[string]func(*Server, sqsRequest) (any, *apiError){
 	"GetQueueUrl":             (*Server).getQueueURL,
 	"GetQueueAttributes":      (*Server).getQueueAttributes,
 	"SendMessage":             (*Server).sendMessage,
+	"SendMessageBatch":        (*Server).sendMessageBatch,
 	"ReceiveMessage":          (*Server).receiveMessage,
 	"ChangeMessageVisibility": (*Server).changeMessageVisibility,
 	"DeleteMessage":           (*Server).deleteMessage,
@@ -40,7 +41,7 @@ var sqsOps = map[string]func(*Server, sqsRequest) (any, *apiError){
 // sqsWrites are the operations that change queues; ReceiveMessage is one,
 // since it hides messages and counts receives.
 var sqsWrites = map[string]bool{
-	"CreateQueue": true, "SendMessage": true, "ReceiveMessage": true,
+	"CreateQueue": true, "SendMessage": true, "SendMessageBatch": true, "ReceiveMessage": true,
 	"ChangeMessageVisibility": true, "DeleteMessage": true, "DeleteMessageBatch": true,
 }
 

@@ -35,23 +35,32 @@ func (s *Server) sendMessage(r sqsRequest) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	if limit := qu.intAttr("MaximumMessageSize"); len(*in.MessageBody) > limit {
+	m, e := s.sendLocked(qu, *in.MessageBody, in.DelaySeconds)
+	if e != nil {
+		return nil, e
+	}
+	return map[string]string{"MessageId": m.id, "MD5OfMessageBody": m.md5}, nil
+}
+
+// sendLocked adds one message to qu; s.sqs.mu is held.
+func (s *Server) sendLocked(qu *sqsQueue, body string, delaySeconds *int) (*sqsMessage, *apiError) {
+	if limit := qu.intAttr("MaximumMessageSize"); len(body) > limit {
 		return nil, sqsError("InvalidParameterValue", "One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", limit)
 	}
 	delay := qu.intAttr("DelaySeconds")
-	if in.DelaySeconds != nil {
-		if *in.DelaySeconds < 0 || *in.DelaySeconds > 900 {
-			return nil, sqsError("InvalidParameterValue", "Value %d for parameter DelaySeconds is invalid. Reason: must be between 0 and 900, if provided.", *in.DelaySeconds)
+	if delaySeconds != nil {
+		if *delaySeconds < 0 || *delaySeconds > 900 {
+			return nil, sqsError("InvalidParameterValue", "Value %d for parameter DelaySeconds is invalid. Reason: must be between 0 and 900, if provided.", *delaySeconds)
 		}
-		delay = *in.DelaySeconds
+		delay = *delaySeconds
 	}
-	sum := md5.Sum([]byte(*in.MessageBody))
+	sum := md5.Sum([]byte(body))
 	now := time.Now()
-	m := &sqsMessage{id: newRequestID(), body: *in.MessageBody, md5: hex.EncodeToString(sum[:]),
+	m := &sqsMessage{id: newRequestID(), body: body, md5: hex.EncodeToString(sum[:]),
 		sent: now, visibleAt: now.Add(time.Duration(delay) * time.Second)}
 	qu.messages = append(qu.messages, m)
 	s.sqs.notify()
-	return map[string]string{"MessageId": m.id, "MD5OfMessageBody": m.md5}, nil
+	return m, nil
 }
 
 type receiveInput struct {

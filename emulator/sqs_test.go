@@ -2,6 +2,8 @@ package emulator
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -270,4 +272,31 @@ func TestSQSUnsupported(t *testing.T) {
 	}
 	_, err = c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(env.url + "/111122223333/work"), MaxNumberOfMessages: 11})
 	wantAPIError(t, err, "InvalidParameterValue", 400)
+}
+
+// SendMessageBatch sends each entry on its own: a bad entry is reported in
+// Failed, the others are queued in order; a batch of eleven is refused.
+func TestSQSSendMessageBatch(t *testing.T) {
+	env, c := newSQS(t, Options{Queues: []string{"work"}})
+	url := env.url + "/111122223333/work"
+	out, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: []types.SendMessageBatchRequestEntry{
+		{Id: aws.String("a"), MessageBody: aws.String("one")},
+		{Id: aws.String("b"), MessageBody: aws.String("two"), DelaySeconds: 901},
+		{Id: aws.String("c"), MessageBody: aws.String("three")},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Successful) != 2 || len(out.Failed) != 1 || aws.ToString(out.Failed[0].Id) != "b" || aws.ToString(out.Failed[0].Code) != "InvalidParameterValue" {
+		t.Errorf("SendMessageBatch = %+v", out)
+	}
+	if got := bodies(receive(t, c, url, 10, 0, 30)); !slices.Equal(got, []string{"one", "three"}) {
+		t.Errorf("received %v, want one and three", got)
+	}
+	var entries []types.SendMessageBatchRequestEntry
+	for i := range 11 {
+		entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), MessageBody: aws.String("x")})
+	}
+	_, err = c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
+	wantAPIError(t, err, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", 400)
 }
