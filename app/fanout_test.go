@@ -1,0 +1,207 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/awsapi"
+	"github.com/iamprune/iamprune/emulator"
+	"github.com/iamprune/iamprune/emulator/emulatortest"
+	"github.com/iamprune/iamprune/mock"
+	"github.com/iamprune/iamprune/snapshot"
+	"github.com/iamprune/iamprune/trigger"
+	"github.com/iamprune/iamprune/worker"
+)
+
+const fanMember = "444455556666"
+
+// orgAccount serves the org test organisation: an admin whose analyzer
+// reports three findings of one member.
+func orgAccount(t *testing.T) (Env, Inputs) {
+	t.Helper()
+	root := filepath.Join("..", "emulator", "testdata", "org")
+	home, err := snapshot.LoadDir(filepath.Join(root, "admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := snapshot.LoadDir(filepath.Join(root, "member-"+fanMember))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, cfg := emulatortest.Start(t, home, emulator.Options{})
+	if _, err := srv.AddMember(mem); err != nil {
+		t.Fatal(err)
+	}
+	srv.SetRecommendationPolls(0)
+	load := func(context.Context) (aws.Config, *awsapi.Counter, error) {
+		c := awsapi.NewCounter()
+		cfg := cfg.Copy()
+		c.Attach(&cfg)
+		return cfg, c, nil
+	}
+	e := Env{Getenv: env(nil), Now: func() time.Time { return testNow }, LoadAWS: load}
+	in, err := LoadInputs(context.Background(), InputOptions{ConfigYAML: "accounts:\n  role_name: iamprune-remediation\n  external_id: iamprune-ext\nnotifications:\n  require_prior_notice: false\n",
+		ConfigYAMLName: "test", Now: testNow, Getenv: e.Getenv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, in
+}
+
+// batches records the messages sent.
+type batches struct {
+	mu   sync.Mutex
+	sent []iamprune.SweepMessage
+	fail bool
+}
+
+func (b *batches) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := &sqs.SendMessageBatchOutput{}
+	for _, en := range in.Entries {
+		if b.fail {
+			out.Failed = append(out.Failed, sqstypes.BatchResultErrorEntry{Id: en.Id, Code: aws.String("KMS.AccessDenied")})
+			continue
+		}
+		var m iamprune.SweepMessage
+		if err := json.Unmarshal([]byte(aws.ToString(en.MessageBody)), &m); err != nil {
+			return nil, err
+		}
+		b.sent = append(b.sent, m)
+	}
+	return out, nil
+}
+
+// Without an allowlist, the accounts are those with findings and the
+// credentials' own; an account of more than a page is a message per page
+// with the token that starts it, and the sweep is recorded first.
+func TestEnqueue(t *testing.T) {
+	t.Parallel()
+	e, in := orgAccount(t)
+	ctx := context.Background()
+	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &mock.Store{}
+	dry, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{PageSize: 2, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dry.Messages != 3 || len(dry.Accounts) != 2 || dry.Accounts[0] != (iamprune.SweepAccount{Account: "111122223333", Findings: 0, Messages: 1}) ||
+		dry.Accounts[1] != (iamprune.SweepAccount{Account: fanMember, Findings: 3, Messages: 2}) {
+		t.Fatalf("dry run = %+v", dry)
+	}
+	if _, _, err := store.Sweep(ctx, dry.SweepID); iamprune.ErrorCode(err) != iamprune.ENOTFOUND {
+		t.Errorf("a dry run recorded its sweep: %v", err)
+	}
+	if _, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{PageSize: 2}); iamprune.ErrorCode(err) != iamprune.EINVALID {
+		t.Errorf("no queue: %v, want EINVALID", err)
+	}
+	sent := &batches{}
+	res, err := Enqueue(ctx, e, sess, in, store, sent, EnqueueRequest{Queue: "https://sqs.us-east-1.amazonaws.com/111122223333/q", PageSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sent.sent) != 3 {
+		t.Fatalf("sent %+v", sent.sent)
+	}
+	home, p1, p2 := sent.sent[0], sent.sent[1], sent.sent[2]
+	if home.Account != "111122223333" || home.PageSize != 0 || home.Pages != 1 ||
+		p1.Account != fanMember || p1.Page != 1 || p1.Pages != 2 || p1.PageToken != "" || p1.PageSize != 2 ||
+		p2.Page != 2 || p2.PageToken == "" || p2.PageSize != 2 || p2.SweepID != res.SweepID {
+		t.Errorf("messages %+v", sent.sent)
+	}
+	for _, m := range sent.sent {
+		if err := m.Validate(); err != nil {
+			t.Error(err)
+		}
+	}
+	sw, parts, err := store.Sweep(ctx, res.SweepID)
+	if err != nil || sw.Expected != 3 || len(parts) != 3 {
+		t.Errorf("recorded %+v %+v %v", sw, parts, err)
+	}
+	if _, err := Enqueue(ctx, e, sess, in, store, &batches{fail: true}, EnqueueRequest{Queue: "q"}); err == nil || !strings.Contains(err.Error(), "KMS.AccessDenied") {
+		t.Errorf("refused entries: %v", err)
+	}
+}
+
+// A message of an account another run holds is put back, not failed: the
+// worker gets a RetryLater, the Lambda batch reports it for redelivery,
+// and the sweep log still has it pending. Once the lock is free, the
+// message plans and applies its page, and completes the sweep.
+func TestSweepPartLockedAccount(t *testing.T) {
+	t.Parallel()
+	e, in := orgAccount(t)
+	ctx := context.Background()
+	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &mock.Store{}
+	in.Config.Accounts = []string{fanMember}
+	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: "q", PageSize: 1000})
+	if err != nil || res.Messages != 1 {
+		t.Fatalf("enqueue %+v %v", res, err)
+	}
+	cfg, counter, _ := e.LoadAWS(ctx)
+	inv := &Invocation{Inputs: in, AWS: cfg, Counter: counter, Store: store}
+	h := NewHandler(e, io.Discard, iamprune.LockOwner{Host: "worker-a", PID: 1})
+	h.LockRetry = 3 * time.Second
+	held, err := store.Lock(ctx, fanMember, iamprune.LockOwner{Host: "worker-b", PID: 2}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Sent[0]
+	_, err = h.SweepPart(ctx, inv, &m)
+	var later *worker.RetryLater
+	if !errors.As(err, &later) || later.After != 3*time.Second {
+		t.Fatalf("locked account: %v, want RetryLater after 3s", err)
+	}
+	body, _ := json.Marshal(m)
+	batch, _ := json.Marshal(map[string]any{"Records": []map[string]any{{"messageId": "m-1", "eventSource": "aws:sqs", "body": string(body)}}})
+	ev, err := trigger.Classify(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The batch closes its invocation: give it one whose store stays open.
+	batchInv := &Invocation{Inputs: in, AWS: cfg, Counter: counter, Store: keepOpen{store}}
+	if failed := h.HandleBatch(ctx, ev.Records, func(context.Context) (*Invocation, error) { return batchInv, nil }); len(failed) != 1 || failed[0] != "m-1" {
+		t.Errorf("batch failures %v, want the busy message", failed)
+	}
+	if _, parts, _ := store.Sweep(ctx, m.SweepID); parts[0].Status != iamprune.SweepPending || parts[0].Attempts != 0 {
+		t.Errorf("a busy message was recorded: %+v", parts[0])
+	}
+	if err := held.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	inv = &Invocation{Inputs: in, AWS: cfg, Counter: counter, Store: store}
+	out, err := h.SweepPart(ctx, inv, &m)
+	if err != nil {
+		t.Fatalf("SweepPart: %v", err)
+	}
+	sw, parts, _ := store.Sweep(ctx, m.SweepID)
+	if !sw.Complete() || parts[0].Status != iamprune.SweepDone || parts[0].RunID != out.Run.RunID || parts[0].Changes == 0 {
+		t.Errorf("after the run: %+v %+v", sw, parts)
+	}
+	if r, err := store.Run(ctx, out.Run.RunID); err != nil || r.Account != fanMember {
+		t.Errorf("the run is recorded under %v (%v), want the member", r, err)
+	}
+}
+
+type keepOpen struct{ *mock.Store }
+
+func (keepOpen) Close() error { return nil }

@@ -1,0 +1,58 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iamprune/iamprune"
+)
+
+func TestSweepProgress(t *testing.T) {
+	at := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	sw := &iamprune.Sweep{ID: "sweep-1", StartedAt: at, Expected: 2, Done: 1}
+	parts := []iamprune.SweepPart{
+		{SweepID: "sweep-1", Account: "444455556666", Page: 1, Status: iamprune.SweepDone, RunID: "run-1", Changes: 2, Attempts: 1, UpdatedAt: &at},
+		{SweepID: "sweep-1", Account: "555566667777", Page: 1, Status: iamprune.SweepFailed, Attempts: 2, Detail: "AccessDenied\nassuming the role"},
+	}
+	var b bytes.Buffer
+	if err := SweepProgress(&b, sw, parts, "table"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Sweep sweep-1", "1 of 2 message(s) done, in progress", "444455556666  1     done", "run-1", "555566667777  1     failed", "AccessDenied assuming the role"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	if err := SweepProgress(&b, sw, parts, "json"); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		FormatVersion int                  `json:"format_version"`
+		Sweep         iamprune.Sweep       `json:"sweep"`
+		Parts         []iamprune.SweepPart `json:"parts"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil || doc.FormatVersion != SweepFormatVersion || doc.Sweep.Done != 1 || len(doc.Parts) != 2 {
+		t.Errorf("json %+v, %v\n%s", doc, err, b.String())
+	}
+	if err := SweepProgress(&b, sw, parts, "xml"); iamprune.ErrorCode(err) != iamprune.EINVALID {
+		t.Errorf("xml: %v", err)
+	}
+}
+
+func TestSweepEnqueued(t *testing.T) {
+	res := &iamprune.SweepEnqueued{SweepID: "sweep-1", Messages: 3, DryRun: true,
+		Accounts: []iamprune.SweepAccount{{Account: "444455556666", Findings: 1500, Messages: 2}, {Account: "555566667777", Findings: 3, Messages: 1}}}
+	var b bytes.Buffer
+	if err := SweepEnqueued(&b, res, "table"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Would enqueue (dry run, nothing sent) 3 message(s) for 2 account(s)", "444455556666  1500      2"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}
