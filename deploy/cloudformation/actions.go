@@ -178,6 +178,13 @@ var RuntimeCalls = []Call{
 	{"CloudWatchLogs.PutLogEvents", "logs:PutLogEvents", "Lambda runtime"},
 }
 
+// FanOutCalls enqueue a scheduled sweep's messages to the stack's sweep
+// queue (the function consumes them through the event source mapping,
+// RuntimeCalls).
+var FanOutCalls = []Call{
+	{"SQS.SendMessageBatch", "sqs:SendMessage", "app/fanout.go sendMessages"},
+}
+
 // CrossAccountCalls assume the member-account role (member-role.yaml) when
 // the configuration names one (accounts: {role_name: ...}), once per member
 // account and again when the credentials expire.
@@ -211,7 +218,7 @@ func RemediationKinds() []iamprune.ActionKind {
 // allow, sorted, with the given remediation kinds enabled and, when
 // crossAccount is set, the member role assumable.
 func FunctionActions(kinds []iamprune.ActionKind, crossAccount bool) []string {
-	groups := [][]Call{AnalyzerReads, RecommendationCalls, FactReads, IAMSourceReads, RemediationReads, NotifyCalls, ExceptionsCalls, StateCalls, RuntimeCalls}
+	groups := [][]Call{AnalyzerReads, RecommendationCalls, FactReads, IAMSourceReads, RemediationReads, NotifyCalls, ExceptionsCalls, StateCalls, RuntimeCalls, FanOutCalls}
 	if crossAccount {
 		groups = append(groups, CrossAccountCalls)
 	}

@@ -109,13 +109,15 @@ var iamPrefix = map[string]string{
 var renamed = map[string]string{
 	"AccessAnalyzer.ListFindingsV2": "access-analyzer:ListFindings",
 	"AccessAnalyzer.GetFindingV2":   "access-analyzer:GetFinding",
+	// A batch needs the permission of each message it sends.
+	"SQS.SendMessageBatch": "sqs:SendMessage",
 }
 
 func TestCallsNameTheirActions(t *testing.T) {
 	groups := map[string][]Call{
 		"AnalyzerReads": AnalyzerReads, "RecommendationCalls": RecommendationCalls, "FactReads": FactReads, "IAMSourceReads": IAMSourceReads, "RemediationReads": RemediationReads,
 		"NotifyCalls": NotifyCalls, "ExceptionsCalls": ExceptionsCalls, "StateCalls": StateCalls,
-		"RuntimeCalls": RuntimeCalls, "CrossAccountCalls": CrossAccountCalls,
+		"RuntimeCalls": RuntimeCalls, "CrossAccountCalls": CrossAccountCalls, "FanOutCalls": FanOutCalls,
 	}
 	for _, k := range RemediationKinds() {
 		groups["KindWrites["+string(k)+"]"] = KindWrites[k]

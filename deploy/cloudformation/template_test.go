@@ -271,8 +271,9 @@ func TestStackWiring(t *testing.T) {
 		params := map[string]string{}
 		want := map[string]any{
 			"IAMPRUNE_STATE":         subOf("dynamodb://${StateTable}"),
-			"IAMPRUNE_SNS_TOPIC_ARN": refTo("NotificationTopic"),
-			"IAMPRUNE_CONFIG":        subOf("s3://${ExceptionsBucket}/${ConfigKey}"),
+			"IAMPRUNE_SNS_TOPIC_ARN":   refTo("NotificationTopic"),
+			"IAMPRUNE_CONFIG":          subOf("s3://${ExceptionsBucket}/${ConfigKey}"),
+			"IAMPRUNE_SWEEP_QUEUE_URL": refTo("SweepQueue"),
 		}
 		if inline {
 			params["ConfigYAML"] = "analyzer: auto"
@@ -331,7 +332,30 @@ func TestStackWiring(t *testing.T) {
 	eq(t, "Notify resource", statementBySid(t, tmpl, "FunctionRole", "Notify", nil)["Resource"], refTo("NotificationTopic"))
 	eq(t, "ExceptionsAndConfig resource", statementBySid(t, tmpl, "FunctionRole", "ExceptionsAndConfig", nil)["Resource"], subOf("${ExceptionsBucket.Arn}/*"))
 	eq(t, "State resource", statementBySid(t, tmpl, "FunctionRole", "State", nil)["Resource"], []any{attOf("StateTable", "Arn"), subOf("${StateTable.Arn}/index/*")})
-	eq(t, "QueueEventSource resource", statementBySid(t, tmpl, "FunctionRole", "QueueEventSource", nil)["Resource"], attOf("FindingsQueue", "Arn"))
+	eq(t, "QueueEventSource resource", statementBySid(t, tmpl, "FunctionRole", "QueueEventSource", nil)["Resource"], []any{attOf("FindingsQueue", "Arn"), attOf("SweepQueue", "Arn")})
+	eq(t, "SweepFanOut", statementBySid(t, tmpl, "FunctionRole", "SweepFanOut", nil), map[string]any{"Sid": "SweepFanOut", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": attOf("SweepQueue", "Arn")})
+
+	// Fan-out sweeps: the scheduled sweep enqueues to the sweep queue, whose
+	// messages the function takes one at a time, failed or busy ones
+	// retried alone and, at last, dead-lettered.
+	eq(t, "SweepQueue DLQ", p("SweepQueue", "RedrivePolicy"), map[string]any{
+		"deadLetterTargetArn": attOf("SweepDeadLetterQueue", "Arn"), "maxReceiveCount": refTo("SweepMaxReceiveCount")})
+	if vt, to := p("SweepQueue", "VisibilityTimeout"), p("Function", "Timeout"); vt.(int) < 6*to.(int) {
+		t.Errorf("SweepQueue.VisibilityTimeout %v is under 6 x Function.Timeout %v", vt, to)
+	}
+	eq(t, "SweepQueueMapping.EventSourceArn", p("SweepQueueMapping", "EventSourceArn"), attOf("SweepQueue", "Arn"))
+	eq(t, "SweepQueueMapping.FunctionName", p("SweepQueueMapping", "FunctionName"), refTo("Function"))
+	eq(t, "SweepQueueMapping.BatchSize", p("SweepQueueMapping", "BatchSize"), 1)
+	eq(t, "SweepQueueMapping.FunctionResponseTypes", p("SweepQueueMapping", "FunctionResponseTypes"), []any{"ReportBatchItemFailures"})
+	for reserved, want := range map[string]any{"0": nil, "25": refTo("ReservedConcurrency")} {
+		conds, err := evalConditions(tmpl, map[string]string{"ReservedConcurrency": reserved})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn := resolveIfs(res["Function"], conds)
+		got, _ := dig(fn, "Properties", "ReservedConcurrentExecutions")
+		eq(t, "Function.ReservedConcurrentExecutions with ReservedConcurrency="+reserved, got, want)
+	}
 	eq(t, "AssumeMemberRole without MemberRoleName", statementBySid(t, tmpl, "FunctionRole", "AssumeMemberRole", nil) == nil, true)
 	eq(t, "AssumeMemberRole resource", statementBySid(t, tmpl, "FunctionRole", "AssumeMemberRole", map[string]string{"MemberRoleName": "m"})["Resource"],
 		subOf("arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"))
@@ -358,7 +382,15 @@ func TestStackWiring(t *testing.T) {
 		eq(t, name+" alarm threshold", []any{a["Threshold"], a["ComparisonOperator"]}, []any{0, "GreaterThanThreshold"})
 	}
 
-	for _, o := range []string{"FunctionArn", "QueueUrl", "DeadLetterQueueUrl", "TableName", "BucketName", "TopicArn"} {
+	sweepDLQ := false
+	for _, a := range tmpl.resourcesOf("AWS::CloudWatch::Alarm") {
+		d, _ := dig(res, a, "Properties", "Dimensions", 0, "Value")
+		sweepDLQ = sweepDLQ || reflect.DeepEqual(d, attOf("SweepDeadLetterQueue", "QueueName"))
+	}
+	if !sweepDLQ {
+		t.Error("no alarm on the sweep dead-letter queue")
+	}
+	for _, o := range []string{"FunctionArn", "QueueUrl", "DeadLetterQueueUrl", "SweepQueueUrl", "SweepDeadLetterQueueUrl", "TableName", "BucketName", "TopicArn"} {
 		if tmpl.section("Outputs")[o] == nil {
 			t.Errorf("no output %s", o)
 		}
