@@ -19,10 +19,14 @@ import (
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/config"
+	"github.com/iamprune/iamprune/sqlite"
 )
 
 // The demo finding for alice's aged access key, and the key it deactivates.
@@ -466,4 +470,75 @@ func authDetailsReads(a *account) int {
 		}
 	}
 	return reads
+}
+
+// With a sweep queue (IAMPRUNE_SWEEP_QUEUE_URL, as the stack sets it), a
+// scheduled sweep only enqueues; the function then takes the message from
+// its SQS event source: while another run holds the account, the message
+// is reported for redelivery with nothing changed; once the lock is free,
+// it is planned and applied.
+func TestLambdaSweepFansOut(t *testing.T) {
+	t.Parallel()
+	a := newAccount(t)
+	sq := sqs.New(sqs.Options{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""), BaseEndpoint: aws.String(a.url)})
+	created, err := sq.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String("sweep")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue := aws.ToString(created.QueueUrl)
+	env := map[string]string{"IAMPRUNE_CONFIG_YAML": lambdaConfig(t), "IAMPRUNE_STATE": a.state, "IAMPRUNE_NOW": demoNow, "IAMPRUNE_SWEEP_QUEUE_URL": queue}
+	var logs lambdaLogBuffer
+	m := wire(t, &Main{Stdin: bytes.NewReader(nil), Stdout: io.Discard, Stderr: &logs, Getenv: func(k string) string { return env[k] }, Now: time.Now})
+	h := m.newLambdaHandler()
+	before := a.dump(t)
+	out, err := invokeJSON(t, h, `{"version":"0","id":"ev-2","detail-type":"Scheduled Event","source":"aws.events","account":"111122223333","time":"2026-11-28T06:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:111122223333:rule/iamprune-sweep"],"detail":{}}`)
+	if err != nil {
+		t.Fatalf("invoke: %v\n%s", err, logs.String())
+	}
+	resp := out.(*lambdaResponse)
+	msgs := a.srv.Messages(queue)
+	if resp.Outcome != app.OutcomeEnqueued || resp.Enqueued == nil || resp.Enqueued.Messages != 1 || len(msgs) != 1 || resp.Run != nil {
+		t.Fatalf("response %+v, %d message(s) queued", resp, len(msgs))
+	}
+	if got := changed(t, before, a.dump(t)); len(got) != 0 {
+		t.Fatalf("enqueuing changed %v", got)
+	}
+
+	st, err := sqlite.Open(a.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	held, err := st.Lock(context.Background(), "111122223333", iamprune.LockOwner{Host: "another-host", PID: 7}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := sqsEvent(map[string]string{"m-1": msgs[0].Body})
+	out, err = invokeJSON(t, h, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := out.(lambdaevents.SQSEventResponse).BatchItemFailures; len(f) != 1 || f[0].ItemIdentifier != "m-1" {
+		t.Errorf("busy account: failures %+v, want m-1", f)
+	}
+	if got := changed(t, before, a.dump(t)); len(got) != 0 {
+		t.Errorf("a busy account changed: %v", got)
+	}
+	if err := held.Release(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out, err = invokeJSON(t, h, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := out.(lambdaevents.SQSEventResponse).BatchItemFailures; len(f) != 0 {
+		t.Errorf("failures %+v\n%s", f, logs.String())
+	}
+	if got := changed(t, before, a.dump(t)); !slices.Equal(got, demoChanged) {
+		t.Errorf("changed %v, want %v", got, demoChanged)
+	}
+	r := runCLI(t, "history", "--sweep", resp.Enqueued.SweepID, "--state", a.state)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 of 1 message(s) done, complete") {
+		t.Errorf("history --sweep: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }
