@@ -270,7 +270,7 @@ func TestStackWiring(t *testing.T) {
 	for _, inline := range []bool{false, true} {
 		params := map[string]string{}
 		want := map[string]any{
-			"IAMPRUNE_STATE":         subOf("dynamodb://${StateTable}"),
+			"IAMPRUNE_STATE":           subOf("dynamodb://${StateTable}"),
 			"IAMPRUNE_SNS_TOPIC_ARN":   refTo("NotificationTopic"),
 			"IAMPRUNE_CONFIG":          subOf("s3://${ExceptionsBucket}/${ConfigKey}"),
 			"IAMPRUNE_SWEEP_QUEUE_URL": refTo("SweepQueue"),
