@@ -373,3 +373,31 @@ func checkFanOutState(t *testing.T, members map[string]*emulator.Server, before 
 		t.Errorf("history --sweep table: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// sweep --dry-run lists the messages and sends and records nothing; bad
+// usage exits 2 with nothing done.
+func TestSweepCommand(t *testing.T) {
+	t.Parallel()
+	a := newAccount(t)
+	r := runCLI(t, "sweep", "--dry-run", "--state", a.state)
+	if r.code != 0 || !strings.Contains(r.stdout, "Would enqueue (dry run, nothing sent) 1 message(s) for 1 account(s)") || !strings.Contains(r.stdout, "111122223333") {
+		t.Errorf("dry run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if h := runCLI(t, "history", "--state", a.state, "-o", "json"); !strings.Contains(h.stdout, `"runs": []`) {
+		t.Errorf("a dry run left runs: %s", h.stdout)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"sweep", "--state", a.state}, exitInvalid, "no queue"},
+		{[]string{"sweep", "--dry-run", "-o", "xml"}, exitInvalid, "unknown output format"},
+		{[]string{"sweep", "--dry-run", "--page-size", "5000", "--state", a.state}, exitInvalid, "page size 5000"},
+		{[]string{"history", "--sweep", "nope", "--state", a.state}, exitProblems, "sweep nope not found"},
+	} {
+		if r := runCLI(t, tc.args...); r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d naming %s", tc.args, r.code, r.stderr, tc.code, tc.want)
+		}
+	}
+}
