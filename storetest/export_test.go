@@ -18,3 +18,9 @@ func RunNoticeLogOnly(t *testing.T, open func(t *testing.T) NoticeStore, names .
 	t.Helper()
 	runNoticeSuite(t, open, names)
 }
+
+// RunSweepLogOnly runs the named subtests of RunSweepLog.
+func RunSweepLogOnly(t *testing.T, open func(t *testing.T) SweepStore, names ...string) {
+	t.Helper()
+	runSweepSuite(t, open, names)
+}

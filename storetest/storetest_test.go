@@ -439,3 +439,74 @@ func (m noticeMutant) FindNotices(ctx context.Context, f iamprune.NoticeFilter) 
 	}
 	return recs, err
 }
+
+func TestSweepSuite(t *testing.T) {
+	storetest.RunSweepLog(t, func(t *testing.T) storetest.SweepStore { return sweepMutant{openNoticeLog(t), ""} })
+}
+
+// sweepMutants pairs each sweep-log mutant with the subtest that must
+// catch it.
+var sweepMutants = []struct{ mutant, subtest string }{
+	{"sweep-drops-run-id", "SweepRoundTrip"},
+	{"sweep-parts-unordered", "SweepRoundTrip"},
+	{"sweep-counts-redelivery", "SweepLastOnce"},
+	{"sweep-last-every-time", "SweepLastOnce"},
+	{"sweep-start-overwrites", "SweepErrors"},
+}
+
+// Each mutant breaks one promise of the SweepLog contract.
+func TestSweepSuiteCatchesMutants(t *testing.T) {
+	checkMutantsCaught(t, "TestSweepMutant", sweepMutants)
+}
+
+// TestSweepMutant runs, for each sweep-log mutant, the subtest that must
+// catch it, in the child process of TestSweepSuiteCatchesMutants.
+func TestSweepMutant(t *testing.T) {
+	if os.Getenv(mutantEnv) == "" {
+		t.Skip("run by TestSweepSuiteCatchesMutants")
+	}
+	for _, tc := range sweepMutants {
+		t.Run(tc.mutant, func(t *testing.T) {
+			t.Parallel()
+			storetest.RunSweepLogOnly(t, func(t *testing.T) storetest.SweepStore { return sweepMutant{openNoticeLog(t), tc.mutant} }, tc.subtest)
+		})
+	}
+}
+
+// sweepMutant wraps a correct sweep log and, when name says so, breaks it.
+type sweepMutant struct {
+	*sqlite.Store
+	name string
+}
+
+func (m sweepMutant) StartSweep(ctx context.Context, sw iamprune.Sweep, parts []iamprune.SweepPart) error {
+	if m.name == "sweep-start-overwrites" {
+		if _, _, err := m.Store.Sweep(ctx, sw.ID); err == nil {
+			return nil
+		}
+	}
+	return m.Store.StartSweep(ctx, sw, parts)
+}
+
+func (m sweepMutant) FinishSweepPart(ctx context.Context, p iamprune.SweepPart, at time.Time) (*iamprune.Sweep, bool, error) {
+	if m.name == "sweep-drops-run-id" {
+		p.RunID = ""
+	}
+	sw, last, err := m.Store.FinishSweepPart(ctx, p, at)
+	switch {
+	case err != nil:
+	case m.name == "sweep-counts-redelivery" && !last:
+		sw.Done++
+	case m.name == "sweep-last-every-time" && p.Status == iamprune.SweepDone:
+		last = true
+	}
+	return sw, last, err
+}
+
+func (m sweepMutant) Sweep(ctx context.Context, id string) (*iamprune.Sweep, []iamprune.SweepPart, error) {
+	sw, parts, err := m.Store.Sweep(ctx, id)
+	if m.name == "sweep-parts-unordered" {
+		slices.Reverse(parts)
+	}
+	return sw, parts, err
+}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -20,15 +21,17 @@ type SweepStore = interface {
 // empty store on each call; the suite closes it.
 func RunSweepLog(t *testing.T, open func(t *testing.T) SweepStore) {
 	t.Helper()
-	for _, tc := range []struct {
-		name string
-		test func(t *testing.T, s iamprune.SweepLog)
-	}{
-		{"SweepRoundTrip", testSweepRoundTrip},
-		{"SweepLastOnce", testSweepLastOnce},
-		{"SweepConcurrentLast", testSweepConcurrentLast},
-		{"SweepErrors", testSweepErrors},
-	} {
+	runSweepSuite(t, open, nil)
+}
+
+// runSweepSuite runs the subtests of sweepSuite named in only, or all of
+// them when only is empty.
+func runSweepSuite(t *testing.T, open func(t *testing.T) SweepStore, only []string) {
+	t.Helper()
+	for _, tc := range sweepSuite {
+		if len(only) > 0 && !slices.Contains(only, tc.name) {
+			continue
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
 			t.Cleanup(func() {
@@ -39,6 +42,16 @@ func RunSweepLog(t *testing.T, open func(t *testing.T) SweepStore) {
 			tc.test(t, s)
 		})
 	}
+}
+
+var sweepSuite = []struct {
+	name string
+	test func(t *testing.T, s iamprune.SweepLog)
+}{
+	{"SweepRoundTrip", testSweepRoundTrip},
+	{"SweepLastOnce", testSweepLastOnce},
+	{"SweepConcurrentLast", testSweepConcurrentLast},
+	{"SweepErrors", testSweepErrors},
 }
 
 var sweepStart = time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
