@@ -10,12 +10,13 @@ import (
 )
 
 var (
-	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "holds", "accounts", "notifications", "propose", "recommendations", "aws", "source", "tracking_period_days"}
-	ruleKeys  = []string{"notify_after_days", "remediate_after_days", "action", "delete_after_days"}
-	limitKeys = []string{"max_actions_per_run"}
-	holdKeys  = []string{"days"}
-	awsKeys   = []string{"max_retries", "max_requests_per_second", "retry_base_delay", "max_backoff"}
-	excKeys   = []string{"path", "max_days", "max_archive_rules"}
+	topKeys    = []string{"analyzer", "exceptions", "rules", "protected", "limits", "holds", "accounts", "notifications", "propose", "recommendations", "aws", "source", "tracking_period_days", "report"}
+	ruleKeys   = []string{"notify_after_days", "remediate_after_days", "action", "delete_after_days"}
+	limitKeys  = []string{"max_actions_per_run"}
+	holdKeys   = []string{"days"}
+	reportKeys = []string{"publish"}
+	awsKeys    = []string{"max_retries", "max_requests_per_second", "retry_base_delay", "max_backoff"}
+	excKeys    = []string{"path", "max_days", "max_archive_rules"}
 )
 
 // Parse parses a configuration file's content laid over the defaults; name
@@ -100,6 +101,16 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 		case "aws":
 			if !yamlnode.IsNull(v) {
 				p.aws(v, &cfg.AWS)
+			}
+		case "report":
+			if !yamlnode.IsNull(v) {
+				p.Fields(v, key, "key", reportKeys, func(rk string, k, v *yaml.Node) {
+					kp := yamlnode.Join(key, rk)
+					p.lines[kp] = k.Line
+					if s, ok := p.String(v, kp); ok {
+						cfg.Report.Publish = s
+					}
+				})
 			}
 		case "limits":
 			if !yamlnode.IsNull(v) {
