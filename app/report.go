@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -100,4 +101,95 @@ func PublishReport(ctx context.Context, objects *awsapi.S3Object, url string, ht
 		out = append(out, "s3://"+bucket+"/"+key)
 	}
 	return out, nil
+}
+
+// ReportRequest is what 'iamprune report' needs.
+type ReportRequest struct {
+	// OpenStore opens the state store; a nil store (none yet) or an error
+	// leaves the history out of the report, with the reason.
+	OpenStore func(context.Context) (iamprune.Store, error)
+	// MakePlan plans with the store (nil when none could be opened).
+	MakePlan func(context.Context, iamprune.Store) (*Planned, error)
+	// Out is the file to write; Publish the s3:// prefix to upload to.
+	// At least one is needed.
+	Out, Publish string
+	// Objects writes S3 objects, for Publish.
+	Objects func(context.Context) (*awsapi.S3Object, error)
+	Logger  *slog.Logger
+}
+
+// Report plans as 'plan' does, renders the HTML report with the state
+// store's history, and writes it to Out and publishes it to Publish. It
+// returns where it wrote it. A publish target that is not s3:// is
+// EINVALID, before anything is read.
+func Report(ctx context.Context, r ReportRequest) ([]string, error) {
+	if r.Out == "" && r.Publish == "" {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "report: give --out FILE, --publish s3://bucket/prefix/, or both")
+	}
+	if r.Publish != "" {
+		if _, _, err := ParsePublishURL(r.Publish); err != nil {
+			return nil, err
+		}
+	}
+	log := logger(r.Logger)
+	store, err := r.OpenStore(ctx)
+	why := ""
+	switch {
+	case err != nil:
+		why, store = "the state store could not be opened: "+err.Error(), nil
+		log.Warn("report: planning without the state store", "reason", err.Error())
+	case store == nil:
+		why = "there is no state store yet (nothing was applied with it)"
+	default:
+		defer store.Close()
+	}
+	p, err := r.MakePlan(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	html, err := RenderReport(ctx, p, store, why, log)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	if r.Out != "" {
+		if err := os.WriteFile(r.Out, html, 0o644); err != nil { // #nosec G306: a report is made to be shared
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		out = append(out, r.Out)
+	}
+	if r.Publish != "" {
+		objects, err := r.Objects(ctx)
+		if err != nil {
+			return out, err
+		}
+		urls, err := PublishReport(ctx, objects, r.Publish, html, p.Inputs.Now)
+		out = append(out, urls...)
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// PublishSweepReport publishes the report of a sweep's plan, with the
+// history its run just added, to the config's report.publish, when set. A
+// failure is logged, never fatal: the sweep's changes are made and
+// journaled either way.
+func (h *Handler) PublishSweepReport(ctx context.Context, inv *Invocation, p *Planned) {
+	url := inv.Inputs.Config.Report.Publish
+	if url == "" || p == nil {
+		return
+	}
+	log := h.Env.log()
+	html, err := RenderReport(ctx, p, inv.Store, "", log)
+	if err == nil {
+		var urls []string
+		urls, err = PublishReport(ctx, awsapi.NewS3Object(inv.AWS), url, html, p.Inputs.Now)
+		if err == nil {
+			log.Info("report published", "urls", urls)
+			return
+		}
+	}
+	log.Error("report: cannot publish the sweep's report", "target", url, "error", err)
 }

@@ -51,6 +51,9 @@ type Options struct {
 	Policy *awsapi.Policy
 	// Owner is recorded with the run locks.
 	Owner iamprune.LockOwner
+	// Report, when set, is where the story writes the HTML report of its
+	// last plan and of its state store ('iamprune report').
+	Report string
 }
 
 // Run plans the demo account on its capture day and renders the plan in

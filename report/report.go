@@ -161,14 +161,15 @@ func historyCharts(in Input) []Chart {
 	weeklyChart := columnsChart("chart-weekly", "Changes per week", "Changes applied, rolled back and failed per week (weeks start on Monday, UTC), from the journal.", "Week of", []series{applied, rolled, failed}, wc)
 
 	var rc []column
-	for _, r := range perRun(in.History) {
-		rc = append(rc, column{r.Run.StartedAt.UTC().Format("2006-01-02 15:04"), []int{r.Done, r.AlreadyDone, r.Skipped, r.Failed}})
+	for i, r := range perRun(in.History) {
+		label := fmt.Sprintf("#%d %s", i+1, r.Run.StartedAt.UTC().Format("01-02"))
+		rc = append(rc, column{label, []int{r.Done, r.AlreadyDone, r.Skipped, r.Failed, 0}})
 	}
 	t := Totals(in.Plan)
-	rc = append(rc, column{"now (plan)", []int{0, 0, 0, 0, t.Open()}})
+	rc = append(rc, column{"now", []int{0, 0, 0, 0, t.Open()}})
 	runChart := columnsChart("chart-runs", "Unused items per run",
-		"For each apply run, the items its plan carried to remediation, by outcome; the last bar is the open items (to notify, remediate or propose) of this plan.",
-		"Run", []series{{"done", "#c0392b"}, {"already done", "#e6b0aa"}, {"skipped", "#bdc3c7"}, {"failed", "#2c3e50"}, {"open now", "#e67e22"}}, rc)
+		"For each apply run (#1 is the oldest, with its day), the items its plan carried to remediation, by outcome; the last bar, now, is the open items (to notify, remediate or propose) of this plan.",
+		"Apply run", []series{{"done", "#c0392b"}, {"already done", "#e6b0aa"}, {"skipped", "#bdc3c7"}, {"failed", "#2c3e50"}, {"open now", "#e67e22"}}, rc)
 	runChart.Note = "Runs record the items they journaled, not the plan's whole open count: earlier bars count what each apply run carried to remediation; only the last bar counts every open item."
 	return []Chart{weeklyChart, runChart}
 }
