@@ -302,7 +302,10 @@ func (r runPoint) Total() int { return r.Done + r.AlreadyDone + r.Skipped + r.Fa
 func perRun(h *History) []runPoint {
 	idx := map[string]int{}
 	var out []runPoint
+	// Runs come newest first; reversed, runs that started at the same
+	// time stay in the order they were made.
 	runs := slices.Clone(h.Runs)
+	slices.Reverse(runs)
 	slices.SortStableFunc(runs, func(a, b iamprune.Run) int { return a.StartedAt.Compare(b.StartedAt) })
 	for _, r := range runs {
 		if r.Kind != iamprune.RunApply {

@@ -27,6 +27,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"join": strings.Join,
 	"date": func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
 	"dash": dashIfEmpty,
+	"short": shortARN,
 }).Parse(pageSource))
 
 // Palette of the plan's groups, shared by the charts and the tiles.
@@ -179,4 +180,13 @@ func dashIfEmpty(s string) string {
 		return "–"
 	}
 	return s
+}
+
+// shortARN leaves out an IAM ARN's partition, service and account (the
+// table has an account column): "role/path/Name".
+func shortARN(arn string) string {
+	if parts := strings.SplitN(arn, ":", 6); len(parts) == 6 && parts[0] == "arn" {
+		return parts[5]
+	}
+	return arn
 }

@@ -73,7 +73,7 @@ func legend(b *strings.Builder, ser []series, x, y int) {
 		return
 	}
 	for _, s := range ser {
-		fmt.Fprintf(b, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d" class="lg">%s</text>`,
+		fmt.Fprintf(b, `<rect class="key" x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d" class="lg">%s</text>`,
 			x, y, s.Color, x+14, y+9, esc(s.Name))
 		x += 24 + 7*len(s.Name)
 	}
