@@ -22,11 +22,11 @@ var pageCSS string
 var pageJS string
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"css":  func() template.CSS { return template.CSS(pageCSS) }, // #nosec G203: our own file
-	"js":   func() template.JS { return template.JS(pageJS) },    // #nosec G203: our own file
-	"join": strings.Join,
-	"date": func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
-	"dash": dashIfEmpty,
+	"css":   func() template.CSS { return template.CSS(pageCSS) }, // #nosec G203: our own file
+	"js":    func() template.JS { return template.JS(pageJS) },    // #nosec G203: our own file
+	"join":  strings.Join,
+	"date":  func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
+	"dash":  dashIfEmpty,
 	"short": shortARN,
 }).Parse(pageSource))
 
