@@ -70,6 +70,7 @@ func TestLoad(t *testing.T) {
 				Protected:       []string{"arn:aws:iam::*:role/BreakGlass*", "arn:aws:iam::111122223333:user/ci-*"},
 				Limits:          iamprune.Limits{MaxActionsPerRun: 5},
 				Holds:           iamprune.Holds{Days: 14},
+				Report:          iamprune.Report{Publish: "s3://security-reports/iamprune/"},
 				AWS:             iamprune.AWS{MaxRetries: 20, MaxRequestsPerSecond: 2.5, RetryBaseDelay: 50 * time.Millisecond, MaxBackoff: 5 * time.Second},
 				ExceptionPolicy: iamprune.ExceptionPolicy{MaxDays: 90, MaxArchiveRules: 100},
 				Notifications:   iamprune.DefaultNotifications(),

@@ -89,29 +89,13 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 				p.notifications(v, &cfg.Notifications)
 			}
 		case "holds":
-			if !yamlnode.IsNull(v) {
-				p.Fields(v, key, "key", holdKeys, func(hk string, k, v *yaml.Node) {
-					kp := yamlnode.Join(key, hk)
-					p.lines[kp] = k.Line
-					if n, ok := p.Int(v, kp); ok {
-						cfg.Holds.Days = n
-					}
-				})
-			}
+			p.holds(v, &cfg.Holds)
 		case "aws":
 			if !yamlnode.IsNull(v) {
 				p.aws(v, &cfg.AWS)
 			}
 		case "report":
-			if !yamlnode.IsNull(v) {
-				p.Fields(v, key, "key", reportKeys, func(rk string, k, v *yaml.Node) {
-					kp := yamlnode.Join(key, rk)
-					p.lines[kp] = k.Line
-					if s, ok := p.String(v, kp); ok {
-						cfg.Report.Publish = s
-					}
-				})
-			}
+			p.report(v, &cfg.Report)
 		case "limits":
 			if !yamlnode.IsNull(v) {
 				p.Fields(v, key, "key", limitKeys, func(lk string, k, v *yaml.Node) {
@@ -122,6 +106,34 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 					}
 				})
 			}
+		}
+	})
+}
+
+// holds reads the holds block.
+func (p *parser) holds(v *yaml.Node, h *iamprune.Holds) {
+	if yamlnode.IsNull(v) {
+		return
+	}
+	p.Fields(v, "holds", "key", holdKeys, func(key string, k, v *yaml.Node) {
+		kp := yamlnode.Join("holds", key)
+		p.lines[kp] = k.Line
+		if n, ok := p.Int(v, kp); ok {
+			h.Days = n
+		}
+	})
+}
+
+// report reads the report block.
+func (p *parser) report(v *yaml.Node, r *iamprune.Report) {
+	if yamlnode.IsNull(v) {
+		return
+	}
+	p.Fields(v, "report", "key", reportKeys, func(key string, k, v *yaml.Node) {
+		kp := yamlnode.Join("report", key)
+		p.lines[kp] = k.Line
+		if s, ok := p.String(v, kp); ok {
+			r.Publish = s
 		}
 	})
 }
