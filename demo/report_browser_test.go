@@ -92,6 +92,7 @@ func wantTiles(p *iamprune.Plan) map[string]int {
 			want["notify"]++
 		case a.Kind == "protected":
 			want["protected"]++
+		case a.Done != nil: // already made: nothing left to remediate
 		case slices.Contains([]string{"deactivate-access-key", "delete-access-key", "delete-login-profile", "quarantine-role", "deny-unused-services", "rewrite-policy"}, string(a.Kind)):
 			want["remediate"]++
 		}

@@ -49,7 +49,9 @@ type Counts struct {
 	Held      int
 	Propose   int
 	Skip      int
-	Entries   int
+	// Done are the remediations the state store shows as already made.
+	Done    int
+	Entries int
 }
 
 // Open is the number of unused items still to act on: to notify, to
@@ -59,6 +61,8 @@ func (c Counts) Open() int { return c.Remediate + c.Notify + c.Propose }
 // group is the tile an entry counts towards.
 func group(a iamprune.Action) string {
 	switch {
+	case a.Kind.IsRemediation() && a.Done != nil:
+		return "done"
 	case a.Kind.IsRemediation():
 		return "remediate"
 	case a.Kind == iamprune.KindNotify:
@@ -90,6 +94,8 @@ func (c *Counts) add(a iamprune.Action) {
 		c.Protected++
 	case "propose":
 		c.Propose++
+	case "done":
+		c.Done++
 	default:
 		c.Skip++
 	}
@@ -289,19 +295,17 @@ func monday(t time.Time) time.Time {
 	return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
 }
 
-// runPoint is one apply run's journal, by outcome.
+// runPoint is what one apply run recorded of its plan: the items open
+// when it started.
 type runPoint struct {
-	Run                                iamprune.Run
-	Done, AlreadyDone, Skipped, Failed int
+	Run                        iamprune.Run
+	Remediate, Notify, Propose int
 }
 
-// Total is the number of items the run's plan carried to remediation.
-func (r runPoint) Total() int { return r.Done + r.AlreadyDone + r.Skipped + r.Failed }
-
-// perRun lists the apply runs oldest first with their journal's outcomes.
-func perRun(h *History) []runPoint {
-	idx := map[string]int{}
-	var out []runPoint
+// perRun lists the apply runs that recorded their plan's counts, oldest
+// first, with their open items; unrecorded counts the apply runs made
+// before iamprune recorded them.
+func perRun(h *History) (points []runPoint, unrecorded int) {
 	// Runs come newest first; reversed, runs that started at the same
 	// time stay in the order they were made.
 	runs := slices.Clone(h.Runs)
@@ -311,26 +315,24 @@ func perRun(h *History) []runPoint {
 		if r.Kind != iamprune.RunApply {
 			continue
 		}
-		idx[r.ID] = len(out)
-		out = append(out, runPoint{Run: r})
-	}
-	for _, rec := range h.Records {
-		i, ok := idx[rec.RunID]
-		if !ok {
+		if r.PlanCounts == nil {
+			unrecorded++
 			continue
 		}
-		switch rec.Status {
-		case iamprune.ResultDone:
-			out[i].Done++
-		case iamprune.ResultAlreadyDone:
-			out[i].AlreadyDone++
-		case iamprune.ResultSkipped:
-			out[i].Skipped++
-		case iamprune.ResultFailed:
-			out[i].Failed++
+		p := runPoint{Run: r}
+		for k, n := range r.PlanCounts {
+			switch {
+			case k.IsRemediation():
+				p.Remediate += n
+			case k == iamprune.KindNotify:
+				p.Notify += n
+			case k.IsProposal():
+				p.Propose += n
+			}
 		}
+		points = append(points, p)
 	}
-	return out
+	return points, unrecorded
 }
 
 // activeHolds are the holds in force at now, soonest end first.

@@ -39,6 +39,7 @@ var (
 	colHeld      = series{"held", "#16a085"}
 	colProtected = series{"protected", "#7f8c8d"}
 	colSkip      = series{"skip", "#bdc3c7"}
+	colDone      = series{"already done", "#e6b0aa"}
 )
 
 // view is what the template shows.
@@ -137,10 +138,10 @@ func planCharts(in Input) []Chart {
 	types := byType(p)
 	hist := unusedHistogram(p)
 	days, beyond := calendar(p, in.Now)
-	groups := []series{colRemediate, colNotify, colPropose, colHeld, colExempt, colProtected, colSkip}
+	groups := []series{colRemediate, colNotify, colPropose, colDone, colHeld, colExempt, colProtected, colSkip}
 	var accts []column
 	for _, c := range ByAccount(p) {
-		accts = append(accts, column{c.Account, []int{c.Remediate, c.Notify, c.Propose, c.Held, c.Exempt, c.Protected, c.Skip}})
+		accts = append(accts, column{c.Account, []int{c.Remediate, c.Notify, c.Propose, c.Done, c.Held, c.Exempt, c.Protected, c.Skip}})
 	}
 	return []Chart{
 		rowsChart("chart-kind", "Plan entries by kind", fmt.Sprintf("%d plan entries in %d kinds.", len(p.Actions), len(kinds)), "Kind", []series{entries}, single(kinds, entries)),
@@ -162,16 +163,19 @@ func historyCharts(in Input) []Chart {
 	weeklyChart := columnsChart("chart-weekly", "Changes per week", "Changes applied, rolled back and failed per week (weeks start on Monday, UTC), from the journal.", "Week of", []series{applied, rolled, failed}, wc)
 
 	var rc []column
-	for i, r := range perRun(in.History) {
-		label := fmt.Sprintf("#%d %s", i+1, r.Run.StartedAt.UTC().Format("01-02"))
-		rc = append(rc, column{label, []int{r.Done, r.AlreadyDone, r.Skipped, r.Failed, 0}})
+	points, unrecorded := perRun(in.History)
+	for i, p := range points {
+		label := fmt.Sprintf("#%d %s", i+1, p.Run.StartedAt.UTC().Format("01-02"))
+		rc = append(rc, column{label, []int{p.Remediate, p.Notify, p.Propose}})
 	}
 	t := Totals(in.Plan)
-	rc = append(rc, column{"now", []int{0, 0, 0, 0, t.Open()}})
-	runChart := columnsChart("chart-runs", "Unused items per run",
-		"For each apply run (#1 is the oldest, with its day), the items its plan carried to remediation, by outcome; the last bar, now, is the open items (to notify, remediate or propose) of this plan.",
-		"Apply run", []series{{"done", "#c0392b"}, {"already done", "#e6b0aa"}, {"skipped", "#bdc3c7"}, {"failed", "#2c3e50"}, {"open now", "#e67e22"}}, rc)
-	runChart.Note = "Runs record the items they journaled, not the plan's whole open count: earlier bars count what each apply run carried to remediation; only the last bar counts every open item."
+	rc = append(rc, column{"now", []int{t.Remediate, t.Notify, t.Propose}})
+	runChart := columnsChart("chart-runs", "Open unused items per run",
+		"The unused items open (to remediate, notify or propose) in the plan of each apply run, as the run recorded it (#1 is the oldest, with its day), and in this plan (now).",
+		"Apply run", []series{colRemediate, colNotify, colPropose}, rc)
+	if unrecorded > 0 {
+		runChart.Note = fmt.Sprintf("%d earlier apply run(s) were recorded before iamprune kept each plan's counts, and are not shown.", unrecorded)
+	}
 	return []Chart{weeklyChart, runChart}
 }
 

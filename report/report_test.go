@@ -24,13 +24,15 @@ func testPlan() *iamprune.Plan {
 		{ID: "a5", Account: "444455556666", Principal: "arn:aws:iam::444455556666:role/held", FindingType: iamprune.UnusedIAMRole, Kind: iamprune.KindExempt, Target: "held", Hold: "hold-1", HoldUntil: "2027-01-01"},
 		{ID: "a6", Account: "111122223333", Principal: "arn:aws:iam::111122223333:role/ex", FindingType: iamprune.UnusedIAMRole, Kind: iamprune.KindExempt, Target: "ex"},
 		{ID: "a7", Account: "111122223333", Principal: "arn:aws:iam::111122223333:role/OrganizationAccountAccessRole", FindingType: iamprune.UnusedIAMRole, Kind: iamprune.KindProtected, Target: "OrganizationAccountAccessRole"},
+		{ID: "a8", Account: "111122223333", Principal: "arn:aws:iam::111122223333:user/bob", FindingType: iamprune.UnusedIAMUserPassword, Kind: iamprune.KindDeleteLoginProfile, Target: "bob", UnusedDays: 120, RemediateOn: "2026-11-01",
+			Done: &iamprune.DoneRef{RunID: "r1", At: now.AddDate(0, 0, -3)}},
 	}}
 }
 
 func TestCounts(t *testing.T) {
 	p := testPlan()
 	got := Totals(p)
-	want := Counts{Findings: 9, Remediate: 2, Notify: 2, Exempt: 1, Held: 1, Protected: 1, Entries: 7}
+	want := Counts{Findings: 9, Remediate: 2, Notify: 2, Exempt: 1, Held: 1, Protected: 1, Done: 1, Entries: 8}
 	if got != want {
 		t.Errorf("Totals = %+v, want %+v", got, want)
 	}
@@ -63,8 +65,10 @@ func TestHistory(t *testing.T) {
 	h := &History{
 		Runs: []iamprune.Run{
 			{ID: "rb", Kind: iamprune.RunRollback, StartedAt: *at(-1)},
-			{ID: "r2", Kind: iamprune.RunApply, StartedAt: *at(-2)},
-			{ID: "r1", Kind: iamprune.RunApply, StartedAt: *at(-20)},
+			{ID: "r2", Kind: iamprune.RunApply, StartedAt: *at(-2), PlanCounts: map[iamprune.ActionKind]int{
+				iamprune.KindNotify: 4, iamprune.KindDeleteAccessKey: 2, iamprune.KindQuarantineRole: 1, iamprune.KindExempt: 9, iamprune.KindProposePolicy: 1}},
+			{ID: "r1", Kind: iamprune.RunApply, StartedAt: *at(-20), PlanCounts: map[iamprune.ActionKind]int{iamprune.KindNotify: 5}},
+			{ID: "r0", Kind: iamprune.RunApply, StartedAt: *at(-30)},
 		},
 		Records: []iamprune.ActionRecord{
 			{RunID: "r1", Status: iamprune.ResultDone, FinishedAt: at(-20)},
@@ -85,9 +89,10 @@ func TestHistory(t *testing.T) {
 	if w := weeks[3]; w.Applied != 1 || w.RolledBack != 1 {
 		t.Errorf("last week %+v", w)
 	}
-	runs := perRun(h)
-	if len(runs) != 2 || runs[0].Run.ID != "r1" || runs[0].Done != 1 || runs[0].Failed != 1 || runs[1].AlreadyDone != 1 {
-		t.Errorf("perRun = %+v", runs)
+	runs, unrecorded := perRun(h)
+	if len(runs) != 2 || unrecorded != 1 || runs[0].Run.ID != "r1" || runs[0].Notify != 5 || runs[0].Remediate != 0 ||
+		runs[1].Notify != 4 || runs[1].Remediate != 3 || runs[1].Propose != 1 {
+		t.Errorf("perRun = %+v, %d unrecorded", runs, unrecorded)
 	}
 }
 
@@ -132,7 +137,7 @@ func TestRender(t *testing.T) {
 	// The embedded plan is the plan.
 	m := regexp.MustCompile(`(?s)<script type="application/json" id="iamprune-plan">(.*?)</script>`).FindStringSubmatch(out)
 	var p iamprune.Plan
-	if m == nil || json.Unmarshal([]byte(m[1]), &p) != nil || len(p.Actions) != 7 || p.Actions[2].Principal != testPlan().Actions[2].Principal {
+	if m == nil || json.Unmarshal([]byte(m[1]), &p) != nil || len(p.Actions) != 8 || p.Actions[2].Principal != testPlan().Actions[2].Principal {
 		t.Errorf("embedded plan missing or wrong")
 	}
 }

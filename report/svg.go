@@ -67,29 +67,56 @@ func svgOpen(b *strings.Builder, id, title, desc string, w, h int) {
 
 func esc(s string) string { return html.EscapeString(s) }
 
-// legend draws the series' names at (x, y).
-func legend(b *strings.Builder, ser []series, x, y int) {
+// legendLines is how many lines legend takes from x to maxX.
+func legendLines(ser []series, x, maxX int) int {
+	if len(ser) < 2 {
+		return 0
+	}
+	lines, cx := 1, x
+	for _, s := range ser {
+		w := 24 + 7*len(s.Name)
+		if cx+w > maxX && cx > x {
+			lines, cx = lines+1, x
+		}
+		cx += w
+	}
+	return lines
+}
+
+// legend draws the series' names from (x, y), wrapping at maxX, as
+// legendLines counts them.
+func legend(b *strings.Builder, ser []series, x, y, maxX int) {
 	if len(ser) < 2 {
 		return
 	}
+	cx := x
 	for _, s := range ser {
+		w := 24 + 7*len(s.Name)
+		if cx+w > maxX && cx > x {
+			cx, y = x, y+legendLine
+		}
 		fmt.Fprintf(b, `<rect class="key" x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d" class="lg">%s</text>`,
-			x, y, s.Color, x+14, y+9, esc(s.Name))
-		x += 24 + 7*len(s.Name)
+			cx, y, s.Color, cx+14, y+9, esc(s.Name))
+		cx += w
 	}
 }
 
+// legendLine is the height of a line of legend.
+const legendLine = 16
+
 // rowsChart draws horizontal bars, stacked by series, one per column.
 func rowsChart(id, title, desc, first string, ser []series, cols []column) Chart {
-	const labelW, barW, rowH, top = 230, 420, 24, 28
+	const labelW, barW, rowH = 230, 420, 24
 	maxV := 1
 	for _, c := range cols {
 		maxV = max(maxV, c.total())
 	}
-	w, h := labelW+barW+60, top+rowH*max(1, len(cols))+8
+	w := labelW + barW + 60
+	top := 12 + legendLine*legendLines(ser, 10, w-10)
+	h := top + rowH*max(1, len(cols)) + 8
 	var b strings.Builder
 	svgOpen(&b, id, title, desc, w, h)
-	legend(&b, ser, labelW, 6)
+	legend(&b, ser, 10, 6, w-10)
 	for i, c := range cols {
 		y := top + i*rowH
 		fmt.Fprintf(&b, `<text x="%d" y="%d" class="lb" text-anchor="end">%s</text>`, labelW-8, y+15, esc(trim(c.Label, 32)))
@@ -116,16 +143,18 @@ func rowsChart(id, title, desc, first string, ser []series, cols []column) Chart
 
 // columnsChart draws vertical bars, stacked by series, one per column.
 func columnsChart(id, title, desc, first string, ser []series, cols []column) Chart {
-	const plotH, top, bottom, left = 180, 28, 46, 40
+	const plotH, bottom, left = 180, 46, 40
 	colW := max(14, min(64, 640/max(1, len(cols))))
 	maxV := 1
 	for _, c := range cols {
 		maxV = max(maxV, c.total())
 	}
-	w, h := left+colW*max(1, len(cols))+20, top+plotH+bottom
+	w := left + colW*max(1, len(cols)) + 20
+	top := 16 + legendLine*max(1, legendLines(ser, left, max(w, 320)-10))
+	h := top + plotH + bottom
 	var b strings.Builder
 	svgOpen(&b, id, title, desc, max(w, 320), h)
-	legend(&b, ser, left, 6)
+	legend(&b, ser, left, 6, max(w, 320)-10)
 	base := top + plotH
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" class="axis"/>`, left, base, w-10, base)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" class="lb" text-anchor="end">%d</text><text x="%d" y="%d" class="lb" text-anchor="end">0</text>`,

@@ -156,6 +156,8 @@ var migrations = []string{
 		data    TEXT NOT NULL,
 		PRIMARY KEY (account, arn)
 	);`,
+	// 5: the applied plan's entries by kind, on each run (Run.PlanCounts).
+	`ALTER TABLE runs ADD COLUMN plan_counts TEXT NOT NULL DEFAULT '';`,
 }
 
 // Store is an iamprune.Store in a SQLite file. It is safe for concurrent
