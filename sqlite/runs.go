@@ -98,7 +98,7 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanRun(sc scanner) (*iamprune.Run, error) {
 	var (
-		r                  iamprune.Run
+		r                     iamprune.Run
 		kind, started, counts string
 		finished, planTime    sql.NullString
 	)
