@@ -12,6 +12,7 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/awsapi"
+	"github.com/iamprune/iamprune/notify"
 	"github.com/iamprune/iamprune/report"
 )
 
@@ -26,7 +27,7 @@ const ReportExpiringWithin = 30 * 24 * time.Hour
 // part is always there.
 func ReportInput(ctx context.Context, p *Planned, store iamprune.Store, why string, log *slog.Logger) report.Input {
 	in := report.Input{Plan: p.Plan, Now: p.Inputs.Now, ExpiringWithin: "30 days",
-		Expiring: expiringEntries(p.Inputs.Exceptions, p.Inputs.Now, ReportExpiringWithin)}
+		Expiring: expiringEntries(p.Inputs.Exceptions, p.Inputs.Now, ReportExpiringWithin), Owners: owners(p)}
 	if store == nil {
 		in.HistoryNote = cmp.Or(why, "no state store was given or found")
 		logger(log).Warn("report: history unavailable", "reason", in.HistoryNote)
@@ -40,6 +41,18 @@ func ReportInput(ctx context.Context, p *Planned, store iamprune.Store, why stri
 	}
 	in.History, in.Holds = h, holds
 	return in
+}
+
+// owners maps the plan's principals to their owners, by the owner tags
+// the notifications read; without facts, none is known.
+func owners(p *Planned) map[string]string {
+	out := map[string]string{}
+	for _, a := range p.Plan.Actions {
+		if o := notify.OwnerOf(p.Facts.Principal(a.Principal), p.Inputs.Config.Notifications.OwnerTags); o != "" {
+			out[a.Principal] = o
+		}
+	}
+	return out
 }
 
 // readHistory reads every run, the whole journal and the holds.

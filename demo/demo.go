@@ -170,6 +170,7 @@ func loadDemo() (*snapshot.Snapshot, iamprune.Config, []iamprune.Exception, erro
 
 type demoResult struct {
 	plan       *iamprune.Plan
+	facts      *iamprune.Facts
 	caller     string
 	account    string
 	calls      int
@@ -187,5 +188,5 @@ func (d *demoEnv) plan(ctx context.Context, o Options, store iamprune.Store) (*d
 		return nil, err
 	}
 	dups := len(d.srv.DuplicatesSince(before))
-	return &demoResult{plan: plan, caller: facts.Caller, account: facts.Account, calls: sess.Counter.Total() - calls, duplicates: dups}, nil
+	return &demoResult{plan: plan, facts: facts, caller: facts.Caller, account: facts.Account, calls: sess.Counter.Total() - calls, duplicates: dups}, nil
 }

@@ -187,8 +187,8 @@ func TestReportInBrowser(t *testing.T) {
 		eval(t, `[...document.querySelectorAll("svg.chart")].map(s => { const r = s.getBoundingClientRect();
 			return {id: s.id, w: r.width, h: r.height, filled: [...s.querySelectorAll("rect")].filter(x => { const b = x.getBoundingClientRect();
 				return b.width > 0 && b.height > 0 && x.getAttribute("fill") !== "#ebedf0" && !x.classList.contains("key"); }).length}; })`, &boxes)
-		if len(boxes) != 7 {
-			t.Errorf("%d charts, want 7 (5 of the plan, 2 of the history): %+v", len(boxes), boxes)
+		if len(boxes) != 8 {
+			t.Errorf("%d charts, want 8 (6 of the plan, 2 of the history): %+v", len(boxes), boxes)
 		}
 		for _, b := range boxes {
 			// Every chart draws real numbers from the demo: something filled.
@@ -229,7 +229,8 @@ func TestReportInBrowser(t *testing.T) {
 		var days []float64
 		eval(t, `(() => { const k = document.querySelector('[data-table="t-entries"] select'); k.value = ""; k.dispatchEvent(new Event("change"));
 			[...document.querySelectorAll("#t-entries th")].find(th => th.textContent.includes("Unused days")).querySelector("button").click();
-			return [...document.querySelectorAll("#t-entries tr[data-row]")].map(r => Number(r.cells[6].textContent)); })()`, &days)
+			const col = [...document.querySelectorAll("#t-entries th")].findIndex(th => th.textContent.includes("Unused days"));
+			return [...document.querySelectorAll("#t-entries tr[data-row]")].map(r => Number(r.cells[col].textContent)); })()`, &days)
 		if len(days) != len(plan.Actions) || !slices.IsSorted(days) || days[0] == days[len(days)-1] {
 			t.Errorf("sorting by unused days gives %v", days)
 		}

@@ -58,7 +58,7 @@ func demoReport(ctx context.Context, o Options, d *demoEnv, st *demoState) error
 	if o.Report == "" {
 		return nil
 	}
-	html, err := app.RenderReport(ctx, &app.Planned{Plan: st.held.plan, Inputs: d.in}, st.store, "", o.Env.Logger)
+	html, err := app.RenderReport(ctx, &app.Planned{Plan: st.held.plan, Inputs: d.in, Facts: st.held.facts}, st.store, "", o.Env.Logger)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ package report
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 
@@ -25,6 +26,9 @@ type Input struct {
 	ExpiringWithin string
 	// Holds are the holds of the plan's accounts, active or not.
 	Holds []iamprune.Hold
+	// Owners maps principal ARNs to their owners (the owner tags the
+	// notifications read); a principal missing has no known owner.
+	Owners map[string]string
 	// History is what the state store recorded; nil when it could not be
 	// read, and HistoryNote says why.
 	History     *History
@@ -186,6 +190,46 @@ func unusedHistogram(p *iamprune.Plan) []bar {
 			i--
 		}
 		out[i].Value++
+	}
+	return out
+}
+
+// noOwner labels the items whose principal has no owner tag.
+const noOwner = "(no owner)"
+
+// maxOwners is how many owners the owner chart names; the rest are summed.
+const maxOwners = 12
+
+// byOwner counts the open items (to remediate, notify, propose) per owner,
+// most first; beyond maxOwners, the others are summed in one row.
+func byOwner(p *iamprune.Plan, owners map[string]string) []column {
+	m := map[string][]int{}
+	for _, a := range p.Actions {
+		i := slices.Index([]string{"remediate", "notify", "propose"}, group(a))
+		if i < 0 {
+			continue
+		}
+		o := cmp.Or(owners[a.Principal], noOwner)
+		if m[o] == nil {
+			m[o] = make([]int, 3)
+		}
+		m[o][i]++
+	}
+	out := make([]column, 0, len(m))
+	for o, v := range m {
+		out = append(out, column{o, v})
+	}
+	slices.SortFunc(out, func(a, b column) int {
+		return cmp.Or(cmp.Compare(b.total(), a.total()), cmp.Compare(a.Label, b.Label))
+	})
+	if len(out) > maxOwners {
+		rest := column{fmt.Sprintf("%d other owners", len(out)-maxOwners+1), make([]int, 3)}
+		for _, c := range out[maxOwners-1:] {
+			for i, v := range c.Values {
+				rest.Values[i] += v
+			}
+		}
+		out = append(out[:maxOwners-1], rest)
 	}
 	return out
 }

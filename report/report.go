@@ -67,6 +67,7 @@ type view struct {
 type entry struct {
 	iamprune.Action
 	Group    string
+	Owner    string
 	Services string
 	Diffs    []string
 }
@@ -103,7 +104,7 @@ func build(in Input) *view {
 	}
 	kinds := map[string]bool{}
 	for _, a := range p.Actions {
-		e := entry{Action: a, Group: group(a), Services: strings.Join(a.Services, ", ")}
+		e := entry{Action: a, Group: group(a), Owner: in.Owners[a.Principal], Services: strings.Join(a.Services, ", ")}
 		for _, c := range a.Policies {
 			e.Diffs = append(e.Diffs, render.PolicyDiff(c))
 		}
@@ -138,6 +139,7 @@ func planCharts(in Input) []Chart {
 	types := byType(p)
 	hist := unusedHistogram(p)
 	days, beyond := calendar(p, in.Now)
+	owners := byOwner(p, in.Owners)
 	groups := []series{colRemediate, colNotify, colPropose, colDone, colHeld, colExempt, colProtected, colSkip}
 	var accts []column
 	for _, c := range ByAccount(p) {
@@ -148,6 +150,8 @@ func planCharts(in Input) []Chart {
 		rowsChart("chart-type", "Plan entries by finding type", fmt.Sprintf("%d plan entries in %d finding types.", len(p.Actions), len(types)), "Finding type", []series{entries}, single(types, entries)),
 		columnsChart("chart-unused", "Open items by unused days", "Items to notify, remediate or propose, by how many days they have been unused.", "Unused days", []series{{"items", "#c0392b"}}, single(hist, series{"items", "#c0392b"})),
 		calendarChart(days, beyond),
+		rowsChart("chart-owners", "Open items per owner", fmt.Sprintf("Items to remediate, notify or propose, by the owner tag of their principal (%d owner(s) shown).", len(owners)),
+			"Owner", []series{colRemediate, colNotify, colPropose}, owners),
 		rowsChart("chart-accounts", "Plan entries per account", fmt.Sprintf("%d account(s), each bar split by what the plan does.", len(accts)), "Account", groups, accts),
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -123,8 +124,8 @@ func TestRender(t *testing.T) {
 	}
 	// Every chart is an SVG with a title and a description, and well-formed XML.
 	svgs := regexp.MustCompile(`(?s)<svg .*?</svg>`).FindAllString(out, -1)
-	if len(svgs) != 7 {
-		t.Errorf("%d charts, want 7", len(svgs))
+	if len(svgs) != 8 {
+		t.Errorf("%d charts, want 8", len(svgs))
 	}
 	for _, s := range svgs {
 		if !strings.Contains(s, "<title id=") || !strings.Contains(s, "<desc id=") || !strings.Contains(s, `role="img"`) {
@@ -156,5 +157,31 @@ func TestRenderWithoutHistory(t *testing.T) {
 	}
 	if err := Render(&b, Input{}); iamprune.ErrorCode(err) != iamprune.EINVALID {
 		t.Errorf("no plan: %v", err)
+	}
+}
+
+func TestByOwner(t *testing.T) {
+	p := testPlan()
+	owners := map[string]string{p.Actions[0].Principal: "team-a", p.Actions[1].Principal: "team-a", p.Actions[2].Principal: "team-b"}
+	got := byOwner(p, owners)
+	// a1, a2 (remediate) are team-a's, a3 (notify) team-b's, a4 (notify) has no owner; the
+	// held, exempt, protected and done entries are not open.
+	want := []column{{"team-a", []int{2, 0, 0}}, {"(no owner)", []int{0, 1, 0}}, {"team-b", []int{0, 1, 0}}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("byOwner = %v, want %v", got, want)
+	}
+	// Beyond maxOwners owners, the smallest are summed.
+	many := &iamprune.Plan{}
+	owners = map[string]string{}
+	for i := range 20 {
+		arn := fmt.Sprintf("arn:aws:iam::111122223333:role/r%02d", i)
+		owners[arn] = fmt.Sprintf("o%02d", i)
+		for range i + 1 {
+			many.Actions = append(many.Actions, iamprune.Action{Principal: arn, Kind: iamprune.KindNotify})
+		}
+	}
+	got = byOwner(many, owners)
+	if len(got) != maxOwners || got[0].Label != "o19" || got[maxOwners-1].Label != "9 other owners" || got[maxOwners-1].total() != 45 {
+		t.Errorf("byOwner of 20 owners = %v", got)
 	}
 }
