@@ -249,6 +249,25 @@ func TestReportInBrowser(t *testing.T) {
 		}
 	}
 
+	t.Run("print", func(t *testing.T) {
+		media := func(m string) {
+			if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		media("print")
+		defer media("")
+		var got struct {
+			Controls string `json:"controls"`
+			Charts   string `json:"charts"`
+		}
+		eval(t, `({controls: getComputedStyle(document.querySelector('[data-table="t-entries"]')).display,
+			charts: getComputedStyle(document.querySelector(".charts")).display})`, &got)
+		if got.Controls != "none" || got.Charts != "block" {
+			t.Errorf("printed, the filter controls display %q (want none) and the charts %q (want block, one under the other)", got.Controls, got.Charts)
+		}
+	})
+
 	t.Run("without script", func(t *testing.T) {
 		tab, cancel := chromedp.NewContext(ctx)
 		defer cancel()

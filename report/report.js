@@ -18,6 +18,10 @@
     box.hidden = false;
     filter();
   });
+  // Printed, the charts' data tables and the policy diffs are shown.
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+  });
   document.querySelectorAll("table.sortable").forEach(function (table) {
     var heads = table.tHead.rows[0].cells;
     Array.prototype.forEach.call(heads, function (th, col) {
