@@ -101,6 +101,7 @@ func TestRender(t *testing.T) {
 	until := now.AddDate(0, 0, 20)
 	var b bytes.Buffer
 	err := Render(&b, Input{Plan: testPlan(), Now: now, ExpiringWithin: "30 days",
+		Owners: map[string]string{testPlan().Actions[0].Principal: `<img src=x onerror="alert(1)">`},
 		Holds:   []iamprune.Hold{{ID: "hold-1", Account: "444455556666", Principal: "arn:aws:iam::444455556666:role/held", Until: until}, {ID: "hold-old", Until: now.AddDate(0, 0, -1)}},
 		History: &History{}})
 	if err != nil {
@@ -116,7 +117,7 @@ func TestRender(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
-	if strings.Contains(out, "<script>alert") || strings.Contains(out, "hold-old") || strings.Contains(out, "History unavailable") {
+	if strings.Contains(out, "<script>alert") || strings.Contains(out, "<img") || strings.Contains(out, "hold-old") || strings.Contains(out, "History unavailable") {
 		t.Error("report has an unescaped principal, an ended hold or says the history is unavailable")
 	}
 	if regexp.MustCompile(`(?i)(src|href)=["']?https?:`).MatchString(out) {
