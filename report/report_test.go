@@ -101,7 +101,7 @@ func TestRender(t *testing.T) {
 	until := now.AddDate(0, 0, 20)
 	var b bytes.Buffer
 	err := Render(&b, Input{Plan: testPlan(), Now: now, ExpiringWithin: "30 days",
-		Owners: map[string]string{testPlan().Actions[0].Principal: `<img src=x onerror="alert(1)">`},
+		Owners:  map[string]string{testPlan().Actions[0].Principal: `<img src=x onerror="alert(1)">`},
 		Holds:   []iamprune.Hold{{ID: "hold-1", Account: "444455556666", Principal: "arn:aws:iam::444455556666:role/held", Until: until}, {ID: "hold-old", Until: now.AddDate(0, 0, -1)}},
 		History: &History{}})
 	if err != nil {
