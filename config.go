@@ -39,6 +39,25 @@ type Limits struct {
 	MaxActionsPerRun int `yaml:"max_actions_per_run" json:"max_actions_per_run"`
 }
 
+// Report is what the sweep does with the HTML report (config: report).
+type Report struct {
+	// Publish, when set (s3://bucket/prefix/), makes every sweep publish
+	// the HTML report there, with a dated copy; "" publishes nothing.
+	Publish string `yaml:"publish" json:"publish"`
+}
+
+// validate checks that Publish is an s3:// prefix with a bucket.
+func (r Report) validate() error {
+	if r.Publish == "" {
+		return nil
+	}
+	bucket, _, _ := strings.Cut(strings.TrimPrefix(r.Publish, "s3://"), "/")
+	if !strings.HasPrefix(r.Publish, "s3://") || bucket == "" || strings.ContainsAny(bucket, " \t\n") {
+		return Errorf(EINVALID, "report.publish: %q is not an S3 prefix (s3://bucket/prefix/)", r.Publish)
+	}
+	return nil
+}
+
 // Holds says how long rollback keeps a rolled-back item from being
 // remediated again.
 type Holds struct {
@@ -88,6 +107,8 @@ type Config struct {
 	Protected  []string             `yaml:"protected" json:"protected"`
 	Limits     Limits               `yaml:"limits" json:"limits"`
 	Holds      Holds                `yaml:"holds" json:"holds"`
+	// Report is what the sweep does with the HTML report (config: report).
+	Report Report `yaml:"report" json:"report"`
 	// AWS is the retry and rate policy of AWS calls.
 	AWS AWS `yaml:"aws" json:"aws"`
 	// ExceptionPolicy bounds what exception files may contain
@@ -272,6 +293,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Sweep.validate(); err != nil {
+		return err
+	}
+	if err := c.Report.validate(); err != nil {
 		return err
 	}
 	if !ValidSource(c.FindingSource) {

@@ -1,6 +1,7 @@
 package iamprune_test
 
 import (
+	"maps"
 	"math/rand/v2"
 	"regexp"
 	"strings"
@@ -272,5 +273,34 @@ func TestSplitARN(t *testing.T) {
 	typ, rest, ok := iamprune.ARN{Resource: "role/a/b"}.ResourceType()
 	if typ != "role" || rest != "a/b" || !ok {
 		t.Errorf("ResourceType() = %q, %q, %v", typ, rest, ok)
+	}
+}
+
+func TestPlanPendingCountsRoundTrip(t *testing.T) {
+	p := iamprune.Plan{Actions: []iamprune.Action{
+		{Kind: iamprune.KindNotify}, {Kind: iamprune.KindQuarantineRole},
+		{Kind: iamprune.KindQuarantineRole, Done: &iamprune.DoneRef{RunID: "r"}}, {Kind: iamprune.KindExempt},
+	}}
+	got := p.PendingCounts()
+	want := map[iamprune.ActionKind]int{iamprune.KindNotify: 1, iamprune.KindQuarantineRole: 1, iamprune.KindExempt: 1}
+	if !maps.Equal(got, want) {
+		t.Fatalf("PendingCounts = %v, want %v", got, want)
+	}
+	s, err := iamprune.EncodePlanCounts(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := iamprune.DecodePlanCounts(s)
+	if err != nil || !maps.Equal(back, want) {
+		t.Errorf("decoded %q to %v, %v", s, back, err)
+	}
+	if s, _ := iamprune.EncodePlanCounts(nil); s != "" {
+		t.Errorf("no counts encode as %q", s)
+	}
+	if c, err := iamprune.DecodePlanCounts(""); c != nil || err != nil {
+		t.Errorf("empty decodes as %v, %v", c, err)
+	}
+	if _, err := iamprune.DecodePlanCounts("{"); err == nil {
+		t.Error("bad counts decode without error")
 	}
 }

@@ -34,6 +34,8 @@ var layers = map[string][]string{
 	"iamsource": {""},
 	"apply":     {"", "audit", "policy"},
 	"render":    {"", "policy", "archive", "exceptions"},
+	// The HTML report: SVG charts and tables, drawn from what app gathers.
+	"report": {"", "policy", "render"},
 
 	// File formats.
 	"config":     {"", "internal/"},
@@ -56,12 +58,12 @@ var layers = map[string][]string{
 	"emulator/emulatortest": {"emulator", "snapshot"},
 
 	// The use cases, shared by the CLI, the Lambda handler and the worker.
-	"app": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render",
+	"app": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render", "report",
 		"config", "exceptions", "credreport", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
 		"notify", "gitops", "worker", "iamsource"},
 
 	// The demo story needs the emulator, which app may not import.
-	"demo": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render",
+	"demo": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render", "report",
 		"config", "exceptions", "credreport", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
 		"notify", "gitops", "worker", "emulator", "app", "examples", "iamsource"},
 
@@ -70,7 +72,7 @@ var layers = map[string][]string{
 	"storetest": {""},
 
 	// The binary wires everything; only test support stays out of it.
-	"cmd/iamprune": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render",
+	"cmd/iamprune": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render", "report",
 		"config", "exceptions", "credreport", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
 		"notify", "gitops", "worker", "emulator", "app", "examples", "demo", "iamsource"},
 

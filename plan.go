@@ -143,6 +143,18 @@ func (p *Plan) Counts() map[ActionKind]int {
 	return m
 }
 
+// PendingCounts returns the number of actions of each kind, leaving out
+// the changes the state store shows as already done (Action.Done).
+func (p *Plan) PendingCounts() map[ActionKind]int {
+	m := map[ActionKind]int{}
+	for _, a := range p.Actions {
+		if a.Done == nil {
+			m[a.Kind]++
+		}
+	}
+	return m
+}
+
 // Remediations returns the number of actions that change IAM.
 func (p *Plan) Remediations() int {
 	n := 0

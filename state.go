@@ -36,6 +36,11 @@ type Run struct {
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	// PlanGeneratedAt is the generated_at of the plan the run applied.
 	PlanGeneratedAt *time.Time `json:"plan_generated_at,omitempty"`
+	// PlanCounts are the applied plan's entries by kind, without the
+	// changes already done (Plan.PendingCounts), so that the open items
+	// can be followed from run to run; nil for rollbacks and for runs
+	// recorded before iamprune kept them.
+	PlanCounts map[ActionKind]int `json:"plan_counts,omitempty"`
 }
 
 // Result statuses of one action, as apply and rollback report them.
@@ -207,4 +212,26 @@ type RollbackOutcome struct {
 	// Secret is shown to the user once and never stored or logged (the
 	// one-time password of a recreated login profile).
 	Secret string
+}
+
+// EncodePlanCounts is how the state stores keep Run.PlanCounts: compact
+// JSON, "" for none.
+func EncodePlanCounts(c map[ActionKind]int) (string, error) {
+	if len(c) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(c)
+	return string(b), err
+}
+
+// DecodePlanCounts reads what EncodePlanCounts wrote; "" is nil.
+func DecodePlanCounts(s string) (map[ActionKind]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var c map[ActionKind]int
+	if err := json.Unmarshal([]byte(s), &c); err != nil {
+		return nil, fmt.Errorf("bad plan counts %q: %w", s, err)
+	}
+	return c, nil
 }

@@ -133,13 +133,19 @@ func ExpiringExceptions(files []string, now time.Time, window time.Duration, wit
 		}
 		excs = append(excs, es...)
 	}
-	rep := render.ExpiringReport{Now: now, Within: within, By: now.Add(window), Exceptions: []render.ExpiringEntry{}}
+	return render.ExpiringReport{Now: now, Within: within, By: now.Add(window), Exceptions: expiringEntries(excs, now, window)}, nil
+}
+
+// expiringEntries are the exceptions that expire within window of now, or
+// already did, soonest first; never nil.
+func expiringEntries(excs []iamprune.Exception, now time.Time, window time.Duration) []render.ExpiringEntry {
+	out := []render.ExpiringEntry{}
 	for _, e := range exceptions.Expiring(excs, now, window) {
-		rep.Exceptions = append(rep.Exceptions, render.ExpiringEntry{
+		out = append(out, render.ExpiringEntry{
 			Principal: e.Principal, FindingTypes: nonNil(e.FindingTypes), Services: nonNil(e.Services),
 			Owner: e.Owner, Ticket: e.Ticket, Reason: e.Reason, Expires: e.Expires.UTC().Format(time.DateOnly),
 			DaysLeft: exceptions.DaysLeft(e, now), Expired: e.Expired(now), File: e.File, Line: e.Line,
 		})
 	}
-	return rep, nil
+	return out
 }

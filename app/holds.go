@@ -33,3 +33,21 @@ func ReleaseHold(ctx context.Context, env Env, store iamprune.Store, id, by stri
 		FindingType: string(h.FindingType), Kind: string(h.Kind), Target: h.Target, Services: h.Services, Detail: detail})
 	return h, false, nil
 }
+
+// HoldReleasedMessage says what 'holds release' did.
+func HoldReleasedMessage(h *iamprune.Hold, already bool) string {
+	if already {
+		return fmt.Sprintf("Hold %s was already released by %s on %s.", h.ID, h.ReleasedBy, h.ReleasedAt.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("Released hold %s on %s %s: the next plan may remediate it again.", h.ID, h.Principal, h.Target)
+}
+
+// ListHolds lists the holds of account ("" for all) and closes the store;
+// a nil store (none yet) has none.
+func ListHolds(ctx context.Context, store iamprune.Store, account string) ([]iamprune.Hold, error) {
+	if store == nil {
+		return nil, nil
+	}
+	defer store.Close()
+	return store.Holds(ctx, account)
+}

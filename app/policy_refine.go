@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"time"
@@ -156,4 +157,23 @@ func usageFromFinding(path string, raw []byte, log *slog.Logger) (policy.Usage, 
 		return policy.Usage{}, iamprune.Errorf(iamprune.EINVALID, "findingDetails: no unusedPermissionDetails: not an UnusedPermission finding")
 	}
 	return policy.UsageFromFinding(finding), nil
+}
+
+// WriteRefined prints a refinement as 'policy refine' does: the refined
+// document (output json), or a unified diff from the input named path
+// (output diff; nothing when unchanged). An emptied policy is warned about
+// on errW.
+func WriteRefined(w, errW io.Writer, r *Refined, output, path string) error {
+	if r.Emptied {
+		fmt.Fprintln(errW, "iamprune: nothing the policy allows was used: every statement was removed; delete or detach the policy rather than writing this document")
+	}
+	if output == "json" {
+		_, err := fmt.Fprintf(w, "%s\n", r.After)
+		return err
+	}
+	if !r.Changed {
+		return nil
+	}
+	_, err := fmt.Fprint(w, policy.UnifiedDiff("a/"+path, "b/"+path, r.Before, r.After))
+	return err
 }

@@ -40,9 +40,11 @@ func (h *Handler) Sweep(ctx context.Context, inv *Invocation, s *trigger.Sweep) 
 	}
 	LogUnreachable(facts, log)
 	WarnNoChannels(inv.Inputs.Config, plan, log)
-	run, err := h.apply(ctx, inv, &Planned{Plan: plan, Inputs: inv.Inputs, Session: sess, Facts: facts, Caller: facts.Caller})
+	planned := &Planned{Plan: plan, Inputs: inv.Inputs, Session: sess, Facts: facts, Caller: facts.Caller}
+	run, err := h.apply(ctx, inv, planned)
 	if err != nil {
 		return nil, err
 	}
+	h.PublishSweepReport(ctx, inv, planned)
 	return &EventResult{Kind: trigger.KindSweep, Outcome: OutcomeSwept, Run: run}, RunError(run)
 }

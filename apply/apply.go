@@ -191,6 +191,7 @@ func Apply(ctx context.Context, plan *iamprune.Plan, o Options) (*iamprune.RunRe
 		at := plan.GeneratedAt.UTC()
 		r.PlanGeneratedAt = &at
 	}
+	r.PlanCounts = plan.PendingCounts()
 	if err := startRun(ctx, o, r); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package apply_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -57,6 +58,11 @@ func TestApply(t *testing.T) {
 	}
 	if !strings.Contains(r.Detail, "5 done") {
 		t.Errorf("run detail %q", r.Detail)
+	}
+	// The plan's counts are kept with the run, so the open items can be
+	// followed from run to run (the HTML report's history).
+	if want := basePlan().PendingCounts(); !maps.Equal(r.PlanCounts, want) || len(want) < 2 {
+		t.Errorf("run plan counts %v, want %v", r.PlanCounts, want)
 	}
 }
 

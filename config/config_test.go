@@ -23,7 +23,7 @@ func TestReferenceParsesToDefaults(t *testing.T) {
 	}
 	// Every key must be documented, not just left to its default.
 	keys := append(append(append(append([]string{}, topKeys...), ruleKeys...), limitKeys...), awsKeys...)
-	keys = append(keys, holdKeys...)
+	keys = append(append(keys, holdKeys...), reportKeys...)
 	keys = append(append(append(keys, notifKeys...), channelKeys...), routeKeys...)
 	for _, ft := range iamprune.FindingTypes {
 		keys = append(keys, string(ft))
@@ -70,6 +70,7 @@ func TestLoad(t *testing.T) {
 				Protected:       []string{"arn:aws:iam::*:role/BreakGlass*", "arn:aws:iam::111122223333:user/ci-*"},
 				Limits:          iamprune.Limits{MaxActionsPerRun: 5},
 				Holds:           iamprune.Holds{Days: 14},
+				Report:          iamprune.Report{Publish: "s3://security-reports/iamprune/"},
 				AWS:             iamprune.AWS{MaxRetries: 20, MaxRequestsPerSecond: 2.5, RetryBaseDelay: 50 * time.Millisecond, MaxBackoff: 5 * time.Second},
 				ExceptionPolicy: iamprune.ExceptionPolicy{MaxDays: 90, MaxArchiveRules: 100},
 				Notifications:   iamprune.DefaultNotifications(),
@@ -162,6 +163,8 @@ func TestLoadErrors(t *testing.T) {
 		}},
 		{"negative-limit", []string{":3: limits.max_actions_per_run: must be >= 0, got -1"}},
 		{"negative-hold-days", []string{":3: holds.days: must be >= 0, got -3"}},
+		{"report-bad-publish", []string{`:3: report.publish: "https://example.com/reports/" is not an S3 prefix (s3://bucket/prefix/)`}},
+		{"report-bad-key", []string{":2: report.publsh: unknown key (did you mean publish?)"}},
 		{"huge-hold-days", []string{":3: holds.days: must be at most 3650, got 999999999999"}},
 		{"aws-bad", []string{":3: aws.max_retries: must be from 0 to 100, got -1"}},
 		{"aws-bad-delay", []string{`:3: aws.retry_base_delay: must be a positive duration such as 200ms or 20s, got "soon"`}},

@@ -10,13 +10,14 @@ import (
 )
 
 var (
-	topKeys   = []string{"analyzer", "exceptions", "rules", "protected", "limits", "holds", "accounts", "notifications", "propose", "recommendations", "aws", "source", "tracking_period_days", "sweep"}
-	ruleKeys  = []string{"notify_after_days", "remediate_after_days", "action", "delete_after_days"}
-	limitKeys = []string{"max_actions_per_run"}
-	holdKeys  = []string{"days"}
-	awsKeys   = []string{"max_retries", "max_requests_per_second", "retry_base_delay", "max_backoff"}
-	excKeys   = []string{"path", "max_days", "max_archive_rules"}
-	sweepKeys = []string{"queue_url", "page_size"}
+	topKeys    = []string{"analyzer", "exceptions", "rules", "protected", "limits", "holds", "accounts", "notifications", "propose", "recommendations", "aws", "source", "tracking_period_days", "sweep", "report"}
+	ruleKeys   = []string{"notify_after_days", "remediate_after_days", "action", "delete_after_days"}
+	limitKeys  = []string{"max_actions_per_run"}
+	holdKeys   = []string{"days"}
+	reportKeys = []string{"publish"}
+	awsKeys    = []string{"max_retries", "max_requests_per_second", "retry_base_delay", "max_backoff"}
+	excKeys    = []string{"path", "max_days", "max_archive_rules"}
+	sweepKeys  = []string{"queue_url", "page_size"}
 )
 
 // Parse parses a configuration file's content laid over the defaults; name
@@ -89,15 +90,7 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 				p.notifications(v, &cfg.Notifications)
 			}
 		case "holds":
-			if !yamlnode.IsNull(v) {
-				p.Fields(v, key, "key", holdKeys, func(hk string, k, v *yaml.Node) {
-					kp := yamlnode.Join(key, hk)
-					p.lines[kp] = k.Line
-					if n, ok := p.Int(v, kp); ok {
-						cfg.Holds.Days = n
-					}
-				})
-			}
+			p.holds(v, &cfg.Holds)
 		case "aws":
 			if !yamlnode.IsNull(v) {
 				p.aws(v, &cfg.AWS)
@@ -106,6 +99,8 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 			if !yamlnode.IsNull(v) {
 				p.sweep(v, &cfg.Sweep)
 			}
+		case "report":
+			p.report(v, &cfg.Report)
 		case "limits":
 			if !yamlnode.IsNull(v) {
 				p.Fields(v, key, "key", limitKeys, func(lk string, k, v *yaml.Node) {
@@ -116,6 +111,34 @@ func (p *parser) top(root *yaml.Node, cfg *iamprune.Config) {
 					}
 				})
 			}
+		}
+	})
+}
+
+// holds reads the holds block.
+func (p *parser) holds(v *yaml.Node, h *iamprune.Holds) {
+	if yamlnode.IsNull(v) {
+		return
+	}
+	p.Fields(v, "holds", "key", holdKeys, func(key string, k, v *yaml.Node) {
+		kp := yamlnode.Join("holds", key)
+		p.lines[kp] = k.Line
+		if n, ok := p.Int(v, kp); ok {
+			h.Days = n
+		}
+	})
+}
+
+// report reads the report block.
+func (p *parser) report(v *yaml.Node, r *iamprune.Report) {
+	if yamlnode.IsNull(v) {
+		return
+	}
+	p.Fields(v, "report", "key", reportKeys, func(key string, k, v *yaml.Node) {
+		kp := yamlnode.Join("report", key)
+		p.lines[kp] = k.Line
+		if s, ok := p.String(v, kp); ok {
+			r.Publish = s
 		}
 	})
 }

@@ -51,6 +51,9 @@ type Options struct {
 	Policy *awsapi.Policy
 	// Owner is recorded with the run locks.
 	Owner iamprune.LockOwner
+	// Report, when set, is where the story writes the HTML report of its
+	// last plan and of its state store ('iamprune report').
+	Report string
 }
 
 // Run plans the demo account on its capture day and renders the plan in
@@ -167,6 +170,7 @@ func loadDemo() (*snapshot.Snapshot, iamprune.Config, []iamprune.Exception, erro
 
 type demoResult struct {
 	plan       *iamprune.Plan
+	facts      *iamprune.Facts
 	caller     string
 	account    string
 	calls      int
@@ -184,5 +188,5 @@ func (d *demoEnv) plan(ctx context.Context, o Options, store iamprune.Store) (*d
 		return nil, err
 	}
 	dups := len(d.srv.DuplicatesSince(before))
-	return &demoResult{plan: plan, caller: facts.Caller, account: facts.Account, calls: sess.Counter.Total() - calls, duplicates: dups}, nil
+	return &demoResult{plan: plan, facts: facts, caller: facts.Caller, account: facts.Account, calls: sess.Counter.Total() - calls, duplicates: dups}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -44,7 +45,27 @@ func story(ctx context.Context, o Options, d *demoEnv, res *demoResult) error {
 	if err := demoHeld(ctx, o, d, st); err != nil {
 		return err
 	}
+	if err := demoReport(ctx, o, d, st); err != nil {
+		return err
+	}
 	demoTryIt(o.Out)
+	return nil
+}
+
+// demoReport writes the HTML report of the last plan, with the history
+// of the story's state store, when asked to.
+func demoReport(ctx context.Context, o Options, d *demoEnv, st *demoState) error {
+	if o.Report == "" {
+		return nil
+	}
+	html, err := app.RenderReport(ctx, &app.Planned{Plan: st.held.plan, Inputs: d.in, Facts: st.held.facts}, st.store, "", o.Env.Logger)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(o.Report, html, 0o644); err != nil { // #nosec G306: a report is made to be shared
+		return fmt.Errorf("demo: %w", err)
+	}
+	fmt.Fprintf(o.Out, "\nThe HTML report of this plan and of the story's history: %s\n", o.Report)
 	return nil
 }
 
@@ -58,6 +79,8 @@ type demoState struct {
 	before  []byte
 	applied *iamprune.RunResult
 	now     *demoResult
+	// held is the last plan, after the rollback.
+	held *demoResult
 }
 
 // demoPlanned tells what the first plan found.
@@ -223,6 +246,7 @@ func demoHeld(ctx context.Context, o Options, d *demoEnv, st *demoState) error {
 	if err != nil {
 		return err
 	}
+	st.held = held
 	n, until := 0, ""
 	for _, a := range held.plan.Actions {
 		if a.Hold != "" {
@@ -245,6 +269,7 @@ func demoTryIt(w io.Writer) {
 	fmt.Fprintf(w, "  iamprune notify --config %s/iamprune.yaml --now 2026-11-28 --state demo.db --yes\n", Root)
 	fmt.Fprintf(w, "  iamprune plan --config %s/iamprune.yaml --now 2026-12-05 --state demo.db --out plan.json\n", Root)
 	fmt.Fprintf(w, "  iamprune apply plan.json --config %s/iamprune.yaml --state demo.db\n", Root)
+	fmt.Fprintf(w, "  iamprune report --config %s/iamprune.yaml --now 2026-12-05 --state demo.db --out report.html\n", Root)
 	fmt.Fprintf(w, "Least privilege instead of a Deny (docs/least-privilege.md):\n")
 	fmt.Fprintf(w, "  iamprune plan --snapshot %s/snapshot --config %s/least-privilege.yaml --now 2026-11-28 -o markdown\n", Root, Root)
 }

@@ -50,6 +50,11 @@ func (s *Store) CreateRun(ctx context.Context, r iamprune.Run) error {
 	setS(it, "detail", r.Detail)
 	setTime(it, "finished_at", r.FinishedAt)
 	setTime(it, "plan_generated_at", r.PlanGeneratedAt)
+	counts, err := iamprune.EncodePlanCounts(r.PlanCounts)
+	if err != nil {
+		return fmt.Errorf("dynamodb: cannot create run %s: %w", r.ID, err)
+	}
+	setS(it, "plan_counts", counts)
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(s.table),
 		Item:                it,
@@ -152,6 +157,9 @@ func decodeRun(it item) (*iamprune.Run, error) {
 		return nil, err
 	}
 	if r.PlanGeneratedAt, err = getTimePtr(it, "plan_generated_at"); err != nil {
+		return nil, err
+	}
+	if r.PlanCounts, err = iamprune.DecodePlanCounts(getS(it, "plan_counts")); err != nil {
 		return nil, err
 	}
 	return &r, nil

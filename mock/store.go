@@ -3,6 +3,7 @@ package mock
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -492,6 +493,7 @@ func copyRun(r iamprune.Run) iamprune.Run {
 	r.StartedAt = r.StartedAt.UTC()
 	r.FinishedAt = utcPtr(r.FinishedAt)
 	r.PlanGeneratedAt = utcPtr(r.PlanGeneratedAt)
+	r.PlanCounts = maps.Clone(r.PlanCounts)
 	return r
 }
 

@@ -10,16 +10,20 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-const runColumns = `id, kind, account, caller, status, detail, started_at, finished_at, plan_generated_at`
+const runColumns = `id, kind, account, caller, status, detail, started_at, finished_at, plan_generated_at, plan_counts`
 
 // CreateRun records a new run. A run id that already exists is ECONFLICT.
 func (s *Store) CreateRun(ctx context.Context, r iamprune.Run) error {
 	if r.ID == "" {
 		return iamprune.Errorf(iamprune.EINVALID, "sqlite: run has no id")
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO runs (`+runColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	counts, err := iamprune.EncodePlanCounts(r.PlanCounts)
+	if err != nil {
+		return fmt.Errorf("sqlite: cannot create run %s: %w", r.ID, err)
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO runs (`+runColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, string(r.Kind), r.Account, r.Caller, r.Status, r.Detail,
-		formatTime(r.StartedAt), formatTimePtr(r.FinishedAt), formatTimePtr(r.PlanGeneratedAt))
+		formatTime(r.StartedAt), formatTimePtr(r.FinishedAt), formatTimePtr(r.PlanGeneratedAt), counts)
 	if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
 		return iamprune.Errorf(iamprune.ECONFLICT, "sqlite: run %s already exists", r.ID)
 	}
@@ -94,11 +98,11 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanRun(sc scanner) (*iamprune.Run, error) {
 	var (
-		r                  iamprune.Run
-		kind, started      string
-		finished, planTime sql.NullString
+		r                     iamprune.Run
+		kind, started, counts string
+		finished, planTime    sql.NullString
 	)
-	if err := sc.Scan(&r.ID, &kind, &r.Account, &r.Caller, &r.Status, &r.Detail, &started, &finished, &planTime); err != nil {
+	if err := sc.Scan(&r.ID, &kind, &r.Account, &r.Caller, &r.Status, &r.Detail, &started, &finished, &planTime, &counts); err != nil {
 		return nil, err
 	}
 	r.Kind = iamprune.RunKind(kind)
@@ -110,6 +114,9 @@ func scanRun(sc scanner) (*iamprune.Run, error) {
 		return nil, err
 	}
 	if r.PlanGeneratedAt, err = parseTimePtr(planTime); err != nil {
+		return nil, err
+	}
+	if r.PlanCounts, err = iamprune.DecodePlanCounts(counts); err != nil {
 		return nil, err
 	}
 	return &r, nil

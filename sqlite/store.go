@@ -179,6 +179,8 @@ var migrations = []string{
 		updated_at TEXT,
 		PRIMARY KEY (sweep_id, account, page)
 	);`,
+	// 6: the applied plan's entries by kind, on each run (Run.PlanCounts).
+	`ALTER TABLE runs ADD COLUMN plan_counts TEXT NOT NULL DEFAULT '';`,
 }
 
 // Store is an iamprune.Store in a SQLite file. It is safe for concurrent

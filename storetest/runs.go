@@ -28,6 +28,7 @@ func testRunRoundTrip(t *testing.T, s iamprune.Store) {
 			Caller: "arn:aws:sts::111122223333:assumed-role/Ops/alice", Status: iamprune.RunSucceeded,
 			Detail: "3 done, 1 skipped: ünïcödé and 'quotes'", StartedAt: at(time.Hour),
 			FinishedAt: ptr(at(time.Hour + 90*time.Second)), PlanGeneratedAt: ptr(at(-24 * time.Hour)),
+			PlanCounts: map[iamprune.ActionKind]int{iamprune.KindNotify: 3, iamprune.KindQuarantineRole: 1, iamprune.KindExempt: 12},
 		},
 	} {
 		mustCreateRun(t, s, want)

@@ -9,6 +9,7 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -132,6 +133,9 @@ func checkRun(t *testing.T, got, want iamprune.Run) {
 	checkTime(t, want.ID+" started_at", got.StartedAt, want.StartedAt)
 	checkTimePtr(t, want.ID+" finished_at", got.FinishedAt, want.FinishedAt)
 	checkTimePtr(t, want.ID+" plan_generated_at", got.PlanGeneratedAt, want.PlanGeneratedAt)
+	if !maps.Equal(got.PlanCounts, want.PlanCounts) {
+		t.Errorf("run %s plan_counts = %v, want %v", want.ID, got.PlanCounts, want.PlanCounts)
+	}
 }
 
 func checkAction(t *testing.T, got, want iamprune.ActionRecord) {

@@ -2,9 +2,7 @@ package main
 
 import (
 	"cmp"
-	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -36,17 +34,13 @@ add an exception for it (the plan's notice shows the entry to paste).`,
 			if account != "" && !app.IsAccountID(account) {
 				return usagef("--account: %q is not a 12-digit AWS account id", account)
 			}
-			ctx := cmd.Context()
-			store, err := m.openStore(ctx, state, true)
+			store, err := m.openStore(cmd.Context(), state, true)
 			if err != nil {
 				return err
 			}
-			var holds []iamprune.Hold
-			if store != nil {
-				defer store.Close()
-				if holds, err = store.Holds(ctx, account); err != nil {
-					return err
-				}
+			holds, err := app.ListHolds(cmd.Context(), store, account)
+			if err != nil {
+				return err
 			}
 			return render.Holds(m.Stdout, holds, m.Now().UTC(), output)
 		},
@@ -66,47 +60,27 @@ func (m *Main) holdsReleaseCommand() *cobra.Command {
 		Short: "End a hold early, so that the next plan may remediate the item again",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runHoldsRelease(cmd.Context(), &HoldsReleaseOptions{IO: m.streams(), Env: m.env(), ID: args[0], State: state, AuditLog: auditLog, Store: m.openStore})
+			store, err := m.openStore(cmd.Context(), state, true)
+			if err != nil {
+				return err
+			} else if store == nil {
+				return iamprune.Errorf(iamprune.EINVALID, "hold %s: no state store yet (nothing was ever rolled back here)", args[0])
+			}
+			defer store.Close()
+			auditW, closeAudit, err := auditWriter(m.streams(), auditLog)
+			if err != nil {
+				return err
+			}
+			defer closeAudit()
+			h, already, err := app.ReleaseHold(cmd.Context(), m.env(), store, args[0], cmp.Or(lockOwner().User, "unknown"), auditW)
+			if err == nil {
+				fmt.Fprintln(m.Stdout, app.HoldReleasedMessage(h, already))
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&state, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
 	f.StringVar(&auditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
 	return cmd
-}
-
-// HoldsReleaseOptions are the flags, streams and dependencies of 'holds
-// release'.
-type HoldsReleaseOptions struct {
-	IO              *IOStreams
-	Env             app.Env
-	ID              string
-	State, AuditLog string
-	Store           func(ctx context.Context, flag string, mustExist bool) (iamprune.Store, error)
-}
-
-func runHoldsRelease(ctx context.Context, o *HoldsReleaseOptions) error {
-	store, err := o.Store(ctx, o.State, true)
-	if err != nil {
-		return err
-	}
-	if store == nil {
-		return iamprune.Errorf(iamprune.EINVALID, "hold %s: no state store yet (nothing was ever rolled back here)", o.ID)
-	}
-	defer store.Close()
-	auditW, closeAudit, err := auditWriter(o.IO, o.AuditLog)
-	if err != nil {
-		return err
-	}
-	defer closeAudit()
-	h, already, err := app.ReleaseHold(ctx, o.Env, store, o.ID, cmp.Or(lockOwner().User, "unknown"), auditW)
-	switch {
-	case err != nil:
-		return err
-	case already:
-		fmt.Fprintf(o.IO.Out, "Hold %s was already released by %s on %s.\n", h.ID, h.ReleasedBy, h.ReleasedAt.UTC().Format(time.RFC3339))
-	default:
-		fmt.Fprintf(o.IO.Out, "Released hold %s on %s %s: the next plan may remediate it again.\n", h.ID, h.Principal, h.Target)
-	}
-	return nil
 }

@@ -1,14 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"log/slog"
-	"time"
-
 	"github.com/spf13/cobra"
 
 	"github.com/iamprune/iamprune/app"
-	"github.com/iamprune/iamprune/policy"
 )
 
 func (m *Main) policyCommand() *cobra.Command {
@@ -64,7 +59,21 @@ Allow becomes an explicit list; statements left empty are dropped.
   iamprune policy refine --policy p.json --usage last-accessed-entry.json --now 2026-11-28 --older-than 120 -o diff`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runPolicyRefine(&PolicyRefineOptions{IO: m.streams(), Flags: o, Clock: m.Now, Log: m.log()})
+			if o.output != "json" && o.output != "diff" {
+				return usagef("--output: %q is not json or diff", o.output)
+			}
+			if o.olderThan < 1 {
+				return usagef("--older-than: must be at least 1 day, got %d", o.olderThan)
+			}
+			now, err := app.ParseNow(o.now, m.Now)
+			if err != nil {
+				return err
+			}
+			r, err := app.RefinePolicy(app.RefineRequest{PolicyPath: o.policyPath, UsagePath: o.usagePath, Now: now, OlderThanDays: o.olderThan, Logger: m.log()})
+			if err != nil {
+				return err
+			}
+			return app.WriteRefined(m.Stdout, m.Stderr, r, o.output, o.policyPath)
 		},
 	}
 	f := cmd.Flags()
@@ -77,43 +86,4 @@ Allow becomes an explicit list; statements left empty are dropped.
 		_ = cmd.MarkFlagRequired(name)
 	}
 	return cmd
-}
-
-// PolicyRefineOptions are the flags, streams and dependencies of 'policy
-// refine'.
-type PolicyRefineOptions struct {
-	IO    *IOStreams
-	Flags policyRefineOptions
-	Clock func() time.Time
-	Log   *slog.Logger
-}
-
-func runPolicyRefine(o *PolicyRefineOptions) error {
-	f := o.Flags
-	if f.output != "json" && f.output != "diff" {
-		return usagef("--output: %q is not json or diff", f.output)
-	}
-	if f.olderThan < 1 {
-		return usagef("--older-than: must be at least 1 day, got %d", f.olderThan)
-	}
-	now, err := app.ParseNow(f.now, o.Clock)
-	if err != nil {
-		return err
-	}
-	r, err := app.RefinePolicy(app.RefineRequest{PolicyPath: f.policyPath, UsagePath: f.usagePath, Now: now, OlderThanDays: f.olderThan, Logger: o.Log})
-	if err != nil {
-		return err
-	}
-	if r.Emptied {
-		fmt.Fprintln(o.IO.ErrOut, "iamprune: nothing the policy allows was used: every statement was removed; delete or detach the policy rather than writing this document")
-	}
-	if f.output == "json" {
-		_, err = fmt.Fprintf(o.IO.Out, "%s\n", r.After)
-		return err
-	}
-	if !r.Changed {
-		return nil
-	}
-	_, err = fmt.Fprint(o.IO.Out, policy.UnifiedDiff("a/"+f.policyPath, "b/"+f.policyPath, r.Before, r.After))
-	return err
 }
