@@ -26,7 +26,7 @@ func History(ctx context.Context, store iamprune.Store, account string, limit in
 
 // Journal returns one run, shown as History shows it, with its actions.
 func Journal(ctx context.Context, store iamprune.Store, runID string) (*iamprune.Run, []iamprune.ActionRecord, error) {
-	run, err := store.Run(ctx, runID)
+	run, err := FindRun(ctx, store, runID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -50,4 +50,22 @@ func showInterrupted(ctx context.Context, store iamprune.Store, r *iamprune.Run)
 	r.Status = iamprune.RunInterrupted
 	r.Detail = strings.TrimPrefix(r.Detail+"; ", "; ") + "interrupted: " + why + "; the next apply or rollback reconciles it"
 	return nil
+}
+
+// FindRun reads a run the user named. An unknown id is bad input
+// (EINVALID), pointing to history, whatever the store's own words.
+func FindRun(ctx context.Context, store iamprune.Store, runID string) (*iamprune.Run, error) {
+	run, err := store.Run(ctx, runID)
+	if iamprune.ErrorCode(err) == iamprune.ENOTFOUND {
+		return nil, NoSuchRun(runID, "")
+	}
+	return run, err
+}
+
+// NoSuchRun is the error for a run id that names no run; why adds to it.
+func NoSuchRun(runID, why string) error {
+	if why != "" {
+		why = " (" + why + ")"
+	}
+	return iamprune.Errorf(iamprune.EINVALID, "no run %s in the state store%s: 'iamprune history' lists the runs", runID, why)
 }

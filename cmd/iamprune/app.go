@@ -121,6 +121,9 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return exitProblems
 	}
 	fmt.Fprintf(m.Stderr, "iamprune: %v\n", err)
+	if hint := app.CredentialsHint(err); hint != "" {
+		fmt.Fprintf(m.Stderr, "iamprune: %s\n", hint)
+	}
 	if iamprune.ErrorCode(err) == iamprune.EINVALID || isUsageError(err) {
 		return exitInvalid
 	}
@@ -186,7 +189,7 @@ SIGINT or SIGTERM.`,
 	pf.StringVar(&m.profile, "profile", "", "AWS shared-config profile (default: AWS_PROFILE or the default chain)")
 	pf.StringVar(&m.region, "region", "", "AWS region (default: AWS_REGION or the profile's region)")
 	pf.IntVar(&m.maxRetries, "max-retries", iamprune.DefaultAWSMaxRetries, "retries of an AWS call that was throttled or failed transiently (overrides aws.max_retries of the config)")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(flagError)
 
 	root.AddCommand(m.planCommand(), m.applyCommand(), m.rollbackCommand(), m.historyCommand(), m.holdsCommand(), m.unlockCommand(), m.notifyCommand(), m.emulatorCommand(), m.demoCommand(), m.configCommand(), m.exceptionsCommand(), m.policyCommand(), m.workerCommand(), m.snapshotCommand())
 	return root

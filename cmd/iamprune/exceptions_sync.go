@@ -126,7 +126,7 @@ func runExceptionsSync(ctx context.Context, o *ExceptionsSyncOptions) error {
 		return err
 	}
 	if s.Report.Changes() > 0 {
-		if done, err := syncConsent(ctx, o, s); done || err != nil {
+		if err := syncConsent(ctx, o, s); err != nil {
 			return err
 		}
 		if err := s.Apply(ctx); err != nil {
@@ -139,30 +139,28 @@ func runExceptionsSync(ctx context.Context, o *ExceptionsSyncOptions) error {
 	return render.SyncEnd(o.IO.Out, s.Report)
 }
 
-// syncConsent shows the diff and asks for consent, unless --yes. done is
-// set when the run ends there: a dry run, without --yes where nobody can
-// be asked.
-func syncConsent(ctx context.Context, o *ExceptionsSyncOptions, s *app.Sync) (done bool, err error) {
+// syncConsent shows the diff and asks for consent, unless --yes. Where
+// nobody can be asked (no terminal, or -o json) the run ends there: the
+// diff is shown, nothing changes, and consent is missing (exit 2).
+func syncConsent(ctx context.Context, o *ExceptionsSyncOptions, s *app.Sync) error {
 	f, rep := o.Flags, s.Report
-	if !f.yes && (f.output == "json" || !o.IO.InTTY) {
-		const dry = "nothing changed; pass --yes to make these changes"
-		if f.output == "json" {
-			fmt.Fprintln(o.IO.ErrOut, dry)
-			return true, render.ExceptionsJSON(o.IO.Out, rep)
+	if f.output == "json" && !f.yes {
+		if err := render.ExceptionsJSON(o.IO.Out, rep); err != nil {
+			return err
 		}
-		render.SyncText(o.IO.Out, rep)
-		_, err := fmt.Fprintln(o.IO.Out, "\n"+dry)
-		return true, err
-	}
-	if f.output == "text" {
+	} else if f.output == "text" {
 		render.SyncText(o.IO.Out, rep)
 	}
 	if f.yes {
-		return false, nil
+		return nil
+	}
+	what := "make " + render.CountOf(rep.Changes(), "change")
+	if f.output == "json" {
+		return usagef("nothing changed: --yes is required to %s with -o json", what)
 	}
 	_, acct, err := s.Session.Caller(ctx)
 	if err != nil {
-		return true, err
+		return err
 	}
-	return false, confirm(o.IO, false, acct, fmt.Sprintf("make %s in account %s", render.CountOf(rep.Changes(), "change"), acct))
+	return confirm(o.IO, false, acct, what+" in account "+acct)
 }

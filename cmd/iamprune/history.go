@@ -54,7 +54,7 @@ func runHistory(ctx context.Context, o *HistoryOptions) error {
 	}
 	if store == nil {
 		if o.RunID != "" {
-			return iamprune.Errorf(iamprune.ENOTFOUND, "run %s: no state store yet", o.RunID)
+			return app.NoSuchRun(o.RunID, "no state store yet")
 		}
 		return render.Runs(o.IO.Out, nil, o.Output)
 	}

@@ -71,7 +71,7 @@ func (m *Main) holdsReleaseCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&state, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
-	f.StringVar(&auditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
+	f.StringVar(&auditLog, "audit-log", "", auditLogUsage)
 	return cmd
 }
 
@@ -94,7 +94,7 @@ func runHoldsRelease(ctx context.Context, o *HoldsReleaseOptions) error {
 		return iamprune.Errorf(iamprune.EINVALID, "hold %s: no state store yet (nothing was ever rolled back here)", o.ID)
 	}
 	defer store.Close()
-	auditW, closeAudit, err := auditWriter(o.IO, o.AuditLog)
+	auditW, closeAudit, err := app.OpenAuditLog(o.Env, o.AuditLog, o.State, o.IO.ErrOut)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func (m *Main) unlockCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.State, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
 	f.BoolVarP(&o.Yes, "yes", "y", false, "break the lock without asking (required when stdin is not a terminal)")
-	f.StringVar(&o.AuditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
+	f.StringVar(&o.AuditLog, "audit-log", "", auditLogUsage)
 	return cmd
 }
 
@@ -73,7 +73,7 @@ func runUnlock(ctx context.Context, o *UnlockOptions) error {
 		return nil
 	}
 	defer store.Close()
-	auditW, closeAudit, err := auditWriter(o.IO, o.AuditLog)
+	auditW, closeAudit, err := app.OpenAuditLog(o.Env, o.AuditLog, o.State, o.IO.ErrOut)
 	if err != nil {
 		return err
 	}
