@@ -165,9 +165,15 @@ It reads findings from the Access Analyzer API (standard AWS credential chain,
 --profile, --region and AWS_ENDPOINT_URL) or from an offline snapshot folder.
 Nothing is changed by 'plan'.
 
-Exit codes: 0 success, 1 the command ran and found problems, 2 bad usage or
-bad input (the message names the file, line or field), 130 or 143 stopped by
-SIGINT or SIGTERM.`,
+Exit codes, the same for every command (docs/exit-codes.md):
+  0        success, or nothing to do
+  1        it ran, and something failed or was refused: a failed action or
+           notice, the blast-radius limit, a stale plan, a locked account,
+           an unreachable account, problems found by a check
+  2        bad usage or bad input, nothing done: an unknown flag, run id or
+           account, a malformed file (the message names the file, line or
+           field), consent missing (--yes off a terminal) or declined
+  130/143  interrupted by SIGINT/SIGTERM (what was done is journaled)`,
 		Example: `  iamprune demo
   iamprune plan --snapshot examples/demo/snapshot --config examples/demo/iamprune.yaml
   iamprune plan --analyzer auto -o markdown > plan.md

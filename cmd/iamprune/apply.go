@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -190,21 +189,7 @@ func (o *ApplyOptions) report(p *app.Planned, res *app.ApplyResult) error {
 
 // confirm asks for consent: --yes, or the account id typed at a terminal.
 func confirm(ios *IOStreams, yes bool, account, what string) error {
-	if yes {
-		return nil
-	}
-	if !ios.InTTY {
-		return usagef("nothing changed: --yes is required to %s when stdin is not a terminal", what)
-	}
-	fmt.Fprintf(ios.ErrOut, "\nTo %s, type the account id (%s): ", what, account)
-	line, err := bufio.NewReader(ios.In).ReadString('\n')
-	if err != nil && line == "" {
-		return iamprune.Errorf(iamprune.EINVALID, "nothing changed: no confirmation read: %v", err)
-	}
-	if strings.TrimSpace(line) != account {
-		return iamprune.Errorf(iamprune.EINVALID, "nothing changed: %q is not the account id %s", strings.TrimSpace(line), account)
-	}
-	return nil
+	return app.Confirm(app.Prompt{In: ios.In, Out: ios.ErrOut, IsTTY: ios.InTTY}, yes, account, what)
 }
 
 const applyLong = `apply makes the remediations of a plan, the way terraform apply does:
@@ -238,7 +223,9 @@ Guards, all re-checked at apply time, even for a saved plan:
 Every change is journaled in the state store with its exact pre-change state
 before the AWS call, so that 'iamprune rollback RUN_ID' can undo it, and an
 interrupted run is reconciled by the next one. Every change and skip is
-also written as a JSON line to the audit log (stderr, or --audit-log FILE).
+also written as a JSON line to the audit log: iamprune-audit.jsonl beside
+the state store (for a DynamoDB table, in $XDG_STATE_HOME/iamprune), or
+--audit-log FILE, or --audit-log - for stderr.
 
 Exit code 1 when any action failed or the run was refused.`
 

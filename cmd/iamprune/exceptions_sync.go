@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,29 +38,21 @@ func (m *Main) exceptionsSyncCommand() *cobra.Command {
                   them again. Rules not named iamprune-* are never touched.
   publish         with --publish s3://bucket/key or a path (default: the
                   config's exceptions when it is an s3:// URL), the file is
-                  written there when its content changed, for the runtime to
-                  read (with If-None-Match, so an unchanged list is not
-                  re-read).
+                  written there when its content changed, for the runtime.
 
-How exceptions become rules:
-  - an exact ARN is an eq on resource, plus findingType when the entry is
-    limited to finding types;
-  - a glob is resolved to the account's users and roles at sync time, so
-    run sync again when principals are added;
-  - an UnusedPermission entry limited to services cannot be a rule (it would
-    archive the whole finding): it is honoured when plan and apply decide,
-    and reported in the notes;
-  - principals are packed 20 to a rule (the Access Analyzer limit), sorted,
-    in rules named by finding types and position; more rules than
-    exceptions.max_archive_rules (default 100, counting other rules too) is
-    an error.
+How exceptions become rules (an exact ARN is one eq condition; a glob is
+resolved to the account's users and roles at sync time; an UnusedPermission
+entry limited to services cannot be a rule and is honoured at decision time;
+20 principals to a rule, at most exceptions.max_archive_rules rules in all):
+see docs/exceptions.md.
 
 The file is validated first, with the checks of 'exceptions check' (expired
 entries aside: sync removes their rules); a file with problems is not synced
 (exit 1).
 
 Without --yes nothing changes: the diff is printed and, on a terminal, you
-are asked to type the account id. A second run reports no changes.`,
+are asked to type the account id; elsewhere, or with -o json, consent is
+missing (exit 2). A second run reports no changes.`,
 		Example: `  iamprune exceptions sync --exceptions exceptions.yaml
   iamprune exceptions sync --config iamprune.yaml --publish s3://security-config/iamprune/exceptions.yaml --yes
   AWS_ENDPOINT_URL=http://127.0.0.1:4566 iamprune exceptions sync --exceptions exceptions.yaml -o json --yes`,
@@ -114,11 +105,7 @@ func runExceptionsSync(ctx context.Context, o *ExceptionsSyncOptions) error {
 		return err
 	}
 	if len(probs) > 0 {
-		for _, p := range probs {
-			fmt.Fprintln(o.IO.ErrOut, p.String())
-		}
-		fmt.Fprintf(o.IO.ErrOut, "%s in %s: nothing synced; fix the file ('iamprune exceptions check %s') and sync again\n",
-			render.CountOf(len(probs), "problem"), path, path)
+		render.SyncProblems(o.IO.ErrOut, path, probs)
 		return errProblems
 	}
 	s, err := app.NewSync(ctx, o.LoadAWS, app.SyncOptions{Path: path, Exceptions: excs, Config: cfg, Now: now, Analyzer: f.analyzer, Target: target})

@@ -88,13 +88,7 @@ func runNotify(ctx context.Context, o *NotifyOptions) error {
 	if err != nil {
 		return err
 	}
-	items := 0
-	for _, d := range ds {
-		for _, pr := range d.Digest.Principals {
-			items += len(pr.Items)
-		}
-		fmt.Fprintf(o.IO.ErrOut, "route %s -> %v: %d principal(s)\n", d.Digest.Route, d.Channels, len(d.Digest.Principals))
-	}
+	items := app.RouteSummary(o.IO.ErrOut, ds)
 	if len(ds) == 0 {
 		fmt.Fprintln(o.IO.ErrOut, "Nothing to send: no item is due a notice now.")
 		return render.Notices(o.IO.Out, nil, o.Plan.output)

@@ -22,13 +22,10 @@ func (m *Main) rollbackCommand() *cobra.Command {
 		Short:   "Undo the changes of an apply run from their recorded pre-images",
 		Long:    rollbackLong,
 		Example: rollbackExample,
-		Args: func(_ *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("rollback takes one RUN_ID, of the apply run to undo: 'iamprune history' lists the runs")
 			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
 			o.RunID, o.Actions = args[0], actions
 			o.HoldDays = -1
 			if cmd.Flags().Changed("hold-days") {

@@ -93,10 +93,6 @@ func runUnlock(ctx context.Context, o *UnlockOptions) error {
 		fmt.Fprintf(o.IO.Out, "Account %s is not locked: nothing to do.\n", account)
 		return nil
 	}
-	dead := "the dead run"
-	if info.Owner.RunID != "" {
-		dead = "run " + info.Owner.RunID
-	}
-	fmt.Fprintf(o.IO.Out, "Broke the lock of account %s. The next iamprune apply (or iamprune rollback RUN_ID) first\nresolves what %s left pending from the live state and closes it as interrupted.\n", account, dead)
+	render.LockBroken(o.IO.Out, account, info)
 	return nil
 }
