@@ -366,3 +366,25 @@ func TestExitCodes(t *testing.T) {
 	}
 	walk(NewMain().rootCommand())
 }
+
+// The root help and docs/exit-codes.md state the contract.
+func TestExitCodesDocumented(t *testing.T) {
+	t.Parallel()
+	noAWS(t)
+	r := runCLI(t, "--help")
+	for _, want := range []string{"docs/exit-codes.md", "0        success, or nothing to do", "a stale plan, a locked account,",
+		"consent missing (--yes off a terminal) or declined", "130/143  interrupted by SIGINT/SIGTERM"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("iamprune --help lacks %q", want)
+		}
+	}
+	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "exit-codes.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| `0` |", "| `1` |", "| `2` |", "| `130`, `143` |", "TestExitCodes"} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("docs/exit-codes.md lacks %q", want)
+		}
+	}
+}
