@@ -176,7 +176,7 @@ var tableNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 
 func checkTableName(table string) error {
 	if !tableNameRE.MatchString(table) {
-		return iamprune.Errorf(iamprune.EINVALID, "bad DynamoDB table name %q: want 3 to 255 letters, digits, '_', '-' or '.'", table)
+		return iamprune.Errorf(iamprune.EINVALID, "bad table name %q for the DynamoDB state: want 3 to 255 letters, digits, '_', '-' or '.'", table)
 	}
 	return nil
 }

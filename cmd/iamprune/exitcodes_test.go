@@ -242,6 +242,7 @@ func exitRows(t *testing.T) []exitRow {
 		{"history", "unknown run id", 2, "no run R-1 in the state store", func(t *testing.T) result {
 			return offline("history", "R-1", "--state", emptyStore(t))(t)
 		}},
+		{"history", "malformed account", 2, "12-digit", offline("history", "--account", "1111")},
 		{"holds", "success", 0, "", func(t *testing.T) result { return offline("holds", "--state", emptyStore(t))(t) }},
 		{"holds", "bad account", 2, "12-digit", offline("holds", "--account", "12")},
 		{"holds release", "unknown hold", 2, "no hold hold-1 (see 'iamprune holds')", func(t *testing.T) result {

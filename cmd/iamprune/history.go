@@ -48,6 +48,9 @@ type HistoryOptions struct {
 }
 
 func runHistory(ctx context.Context, o *HistoryOptions) error {
+	if o.Account != "" && !app.IsAccountID(o.Account) {
+		return usagef("--account: %q is not a 12-digit AWS account id", o.Account)
+	}
 	store, err := o.Store(ctx, o.State, true)
 	if err != nil {
 		return err
