@@ -18,6 +18,7 @@ type exceptionsSyncOptions struct {
 	publish    string
 	now        string
 	yes        bool
+	dryRun     bool
 	output     string
 }
 
@@ -52,7 +53,8 @@ entries aside: sync removes their rules); a file with problems is not synced
 
 Without --yes nothing changes: the diff is printed and, on a terminal, you
 are asked to type the account id; elsewhere, or with -o json, consent is
-missing (exit 2). A second run reports no changes.`,
+missing (exit 2). --dry-run only shows the diff (exit 0). A second run
+reports no changes.`,
 		Example: `  iamprune exceptions sync --exceptions exceptions.yaml
   iamprune exceptions sync --config iamprune.yaml --publish s3://security-config/iamprune/exceptions.yaml --yes
   AWS_ENDPOINT_URL=http://127.0.0.1:4566 iamprune exceptions sync --exceptions exceptions.yaml -o json --yes`,
@@ -68,6 +70,7 @@ missing (exit 2). A second run reports no changes.`,
 	f.StringVar(&o.publish, "publish", "", "also publish the file to s3://bucket/key or a path (default: the config's exceptions when it is s3://)")
 	f.StringVar(&o.now, "now", "", "judge expiry as of this time (RFC 3339 or YYYY-MM-DD) (default: the current time)")
 	f.BoolVarP(&o.yes, "yes", "y", false, "make the changes without asking (required when stdin is not a terminal)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "only show the changes; make none and ask nothing")
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
@@ -113,7 +116,7 @@ func runExceptionsSync(ctx context.Context, o *ExceptionsSyncOptions) error {
 		return err
 	}
 	if s.Report.Changes() > 0 {
-		if err := syncConsent(ctx, o, s); err != nil {
+		if err := syncConsent(ctx, o, s); err != nil || f.dryRun {
 			return err
 		}
 		if err := s.Apply(ctx); err != nil {
@@ -131,14 +134,14 @@ func runExceptionsSync(ctx context.Context, o *ExceptionsSyncOptions) error {
 // diff is shown, nothing changes, and consent is missing (exit 2).
 func syncConsent(ctx context.Context, o *ExceptionsSyncOptions, s *app.Sync) error {
 	f, rep := o.Flags, s.Report
-	if f.output == "json" && !f.yes {
+	if f.output == "json" && (!f.yes || f.dryRun) {
 		if err := render.ExceptionsJSON(o.IO.Out, rep); err != nil {
 			return err
 		}
 	} else if f.output == "text" {
 		render.SyncText(o.IO.Out, rep)
 	}
-	if f.yes {
+	if f.yes || f.dryRun {
 		return nil
 	}
 	what := "make " + render.CountOf(rep.Changes(), "change")

@@ -305,6 +305,14 @@ func exitRows(t *testing.T) []exitRow {
 			a := newSyncAccount(t)
 			return runCLI(t, "exceptions", "sync", "--exceptions", a.use(t, "add"), "--now", demoNow)
 		}},
+		{"exceptions sync", "dry run", 0, "create iamprune-", func(t *testing.T) result {
+			a := newSyncAccount(t)
+			r := runCLI(t, "exceptions", "sync", "--exceptions", a.use(t, "add"), "--now", demoNow, "--dry-run")
+			if rules, _ := a.state(t); len(rules) != 1 {
+				t.Errorf("a dry run changed the rules: %v", rules)
+			}
+			return r
+		}},
 		{"exceptions sync", "consent declined", 2, "is not the account id", func(t *testing.T) result {
 			a := newSyncAccount(t)
 			return onTerminal(t, "no\n", "exceptions", "sync", "--exceptions", a.use(t, "add"), "--now", demoNow)
