@@ -52,7 +52,11 @@ type ApplyRequest struct {
 
 // ApplyResult is what an apply run did, and what it could not reach.
 type ApplyResult struct {
+	// Run is nil when there was nothing to do (Nothing says why): no run
+	// is recorded then.
 	Run *iamprune.RunResult
+	// Nothing says why the plan had nothing to apply, notice or propose.
+	Nothing string
 	// Account is the account of the credentials.
 	Account string
 	// Unreachable counts the member accounts whose findings were skipped.
@@ -65,7 +69,7 @@ type ApplyResult struct {
 // Problems reports whether the run failed, or left accounts unreached or
 // outside the allowlist: something for the operator to look at.
 func (r *ApplyResult) Problems() bool {
-	return r.Run.Failed() || r.Unreachable > 0 || len(r.OutsideAllowlist) > 0
+	return (r.Run != nil && r.Run.Failed()) || r.Unreachable > 0 || len(r.OutsideAllowlist) > 0
 }
 
 // Apply carries out a plan: the proposal preflight, consent, then notices
@@ -82,11 +86,14 @@ func Apply(ctx context.Context, env Env, r ApplyRequest) (*ApplyResult, error) {
 	if err := proposePreflight(env, p.Inputs.Config, p.Plan); err != nil {
 		return nil, err
 	}
+	c, err := consent(ctx, p, r.Store, acct)
+	if err != nil {
+		return nil, err
+	}
+	if why := nothingToDo(p, c); why != "" {
+		return reached(&ApplyResult{Account: acct, Nothing: why}, p), nil
+	}
 	if r.Consent != nil {
-		c, err := consent(ctx, p, r.Store, acct)
-		if err != nil {
-			return nil, err
-		}
 		if err := r.Consent(c); err != nil {
 			return nil, err
 		}
@@ -100,11 +107,16 @@ func Apply(ctx context.Context, env Env, r ApplyRequest) (*ApplyResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &ApplyResult{Run: res, Account: acct, OutsideAllowlist: outsideAllowlist(p.Plan, p.Inputs.Config.Accounts)}
+	return reached(&ApplyResult{Run: res, Account: acct}, p), nil
+}
+
+// reached adds to r the accounts the plan could not reach or may not change.
+func reached(r *ApplyResult, p *Planned) *ApplyResult {
+	r.OutsideAllowlist = outsideAllowlist(p.Plan, p.Inputs.Config.Accounts)
 	if p.Facts != nil {
-		out.Unreachable = len(p.Facts.Unreachable)
+		r.Unreachable = len(p.Facts.Unreachable)
 	}
-	return out, nil
+	return r
 }
 
 // consent says what the run would do: changes, digests (notices are a

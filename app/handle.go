@@ -237,6 +237,10 @@ func (h *Handler) apply(ctx context.Context, inv *Invocation, p *Planned) (*iamp
 		return nil, err
 	}
 	res := applied.Run
+	if res == nil {
+		h.Env.log().Info("nothing to do", "account", applied.Account, "why", applied.Nothing)
+		return &iamprune.RunResult{Results: []iamprune.ActionResult{}}, nil
+	}
 	h.Env.log().Info("run done", "run_id", res.RunID, "account", applied.Account, "results", len(res.Results),
 		"refused", res.Refused, "failed", res.Failed(), "aws_calls", inv.Counter.Total())
 	return res, nil

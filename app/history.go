@@ -28,7 +28,7 @@ func History(ctx context.Context, store iamprune.Store, account string, limit in
 
 // Journal returns one run, shown as History shows it, with its actions.
 func Journal(ctx context.Context, store iamprune.Store, runID string) (*iamprune.Run, []iamprune.ActionRecord, error) {
-	run, err := store.Run(ctx, runID)
+	run, err := FindRun(ctx, store, runID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,10 +67,12 @@ func ShowHistory(ctx context.Context, w io.Writer, store iamprune.Store, q Histo
 	switch {
 	case q.RunID != "" && q.Sweep != "":
 		return iamprune.Errorf(iamprune.EINVALID, "history: give a run id or --sweep, not both")
+	case q.Account != "" && !IsAccountID(q.Account):
+		return iamprune.Errorf(iamprune.EINVALID, "--account: %q is not a 12-digit AWS account id", q.Account)
 	case store == nil && q.RunID != "":
-		return iamprune.Errorf(iamprune.ENOTFOUND, "run %s: no state store yet", q.RunID)
+		return NoSuchRun(q.RunID, "no state store yet")
 	case store == nil && q.Sweep != "":
-		return iamprune.Errorf(iamprune.ENOTFOUND, "sweep %s: no state store yet", q.Sweep)
+		return iamprune.Errorf(iamprune.EINVALID, "no sweep %s: no state store yet ('iamprune sweep' starts one)", q.Sweep)
 	case store == nil:
 		return render.Runs(w, nil, format)
 	case q.Sweep != "":
@@ -79,6 +81,9 @@ func ShowHistory(ctx context.Context, w io.Writer, store iamprune.Store, q Histo
 			return err
 		}
 		sw, parts, err := l.Sweep(ctx, q.Sweep)
+		if iamprune.ErrorCode(err) == iamprune.ENOTFOUND {
+			return iamprune.Errorf(iamprune.EINVALID, "no sweep %s in the state store: 'iamprune sweep' prints the id of the sweep it starts", q.Sweep)
+		}
 		if err != nil {
 			return err
 		}
@@ -95,4 +100,22 @@ func ShowHistory(ctx context.Context, w io.Writer, store iamprune.Store, q Histo
 		return err
 	}
 	return render.Runs(w, runs, format)
+}
+
+// FindRun reads a run the user named. An unknown id is bad input
+// (EINVALID), pointing to history, whatever the store's own words.
+func FindRun(ctx context.Context, store iamprune.Store, runID string) (*iamprune.Run, error) {
+	run, err := store.Run(ctx, runID)
+	if iamprune.ErrorCode(err) == iamprune.ENOTFOUND {
+		return nil, NoSuchRun(runID, "")
+	}
+	return run, err
+}
+
+// NoSuchRun is the error for a run id that names no run; why adds to it.
+func NoSuchRun(runID, why string) error {
+	if why != "" {
+		why = " (" + why + ")"
+	}
+	return iamprune.Errorf(iamprune.EINVALID, "no run %s in the state store%s: 'iamprune history' lists the runs", runID, why)
 }

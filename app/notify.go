@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -158,4 +159,17 @@ func PendingNotices(ctx context.Context, env Env, p *Planned, store iamprune.Sto
 		return nil, nil, err
 	}
 	return nt, ds, nil
+}
+
+// RouteSummary writes one line per digest due (its route, channels and
+// principals) and returns how many items the digests hold.
+func RouteSummary(w io.Writer, ds []notify.Delivery) int {
+	items := 0
+	for _, d := range ds {
+		for _, pr := range d.Digest.Principals {
+			items += len(pr.Items)
+		}
+		fmt.Fprintf(w, "route %s -> %v: %d principal(s)\n", d.Digest.Route, d.Channels, len(d.Digest.Principals))
+	}
+	return items
 }

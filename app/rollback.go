@@ -38,7 +38,7 @@ type RollbackResult struct {
 // error when holds could not be recorded: it may carry a one-time
 // password that must be shown.
 func Rollback(ctx context.Context, env Env, r RollbackRequest) (*RollbackResult, error) {
-	run, err := r.Store.Run(ctx, r.RunID)
+	run, err := FindRun(ctx, r.Store, r.RunID)
 	if err != nil {
 		return nil, err
 	}

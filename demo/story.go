@@ -257,7 +257,7 @@ func demoHeld(ctx context.Context, o Options, d *demoEnv, st *demoState) error {
 	fmt.Fprintf(w, "%d rolled-back item(s) are planned exempt, held until %s (holds.days: %d), so the\n", n, until, d.in.Config.Holds.Days)
 	fmt.Fprintf(w, "next sweep does not redo what was undone. 'iamprune holds' lists them and\n")
 	fmt.Fprintf(w, "'iamprune holds release ID' ends one early; an exception makes one permanent.\n")
-	fmt.Fprintf(w, "%d audit events were written as JSON lines (stderr or --audit-log FILE in real runs).\n", bytes.Count(st.auditLog.Bytes(), []byte("\n")))
+	fmt.Fprintf(w, "%d audit events were written as JSON lines (in real runs to iamprune-audit.jsonl beside the state store, or --audit-log).\n", bytes.Count(st.auditLog.Bytes(), []byte("\n")))
 	return nil
 }
 

@@ -38,7 +38,7 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 	it, chunks := actionItem(rec, token, runSeq, seq)
 	// Chunks first: an action item is never seen without its images.
 	if err := s.writeChunks(ctx, chunks); err != nil {
-		return fmt.Errorf("dynamodb: cannot journal the images of action %s of run %s: %w", rec.ActionID, rec.RunID, err)
+		return fmt.Errorf("cannot journal the images of action %s of run %s: %w", rec.ActionID, rec.RunID, err)
 	}
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(s.table),
@@ -49,16 +49,16 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 		ok, _, gerr := s.mine(ctx, k, token)
 		switch {
 		case gerr != nil:
-			return fmt.Errorf("dynamodb: cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, gerr)
+			return fmt.Errorf("cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, gerr)
 		case ok:
 			return s.beginSteps(ctx, rec)
 		}
 		s.dropChunks(ctx, chunks)
-		return iamprune.Errorf(iamprune.ECONFLICT, "dynamodb: action %s of run %s is already journaled", rec.ActionID, rec.RunID)
+		return iamprune.Errorf(iamprune.ECONFLICT, "action %s of run %s is already journaled", rec.ActionID, rec.RunID)
 	}
 	if err != nil {
 		// The put may have happened: keep the chunks it would refer to.
-		return fmt.Errorf("dynamodb: cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, err)
+		return fmt.Errorf("cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, err)
 	}
 	return s.beginSteps(ctx, rec)
 }
@@ -66,7 +66,7 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 // checkActionRecord checks what BeginAction journals before it writes.
 func checkActionRecord(rec iamprune.ActionRecord) error {
 	if rec.RunID == "" || rec.ActionID == "" {
-		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: action record needs a run id and an action id (got %q, %q)", rec.RunID, rec.ActionID)
+		return iamprune.Errorf(iamprune.EINVALID, "action record needs a run id and an action id (got %q, %q)", rec.RunID, rec.ActionID)
 	}
 	if err := checkKey("action "+rec.RunID+"/"+rec.ActionID, runPK(rec.RunID), chunkSK(rec.ActionID, "0123456789abcdef0123456789abcdef", "post", 0)); err != nil {
 		return err
@@ -130,7 +130,7 @@ func actionItem(rec iamprune.ActionRecord, token string, runSeq, seq int64) (ite
 func (s *Store) beginSteps(ctx context.Context, rec iamprune.ActionRecord) error {
 	for _, st := range rec.Steps {
 		if err := s.putStep(ctx, rec.RunID, rec.ActionID, st); err != nil {
-			return fmt.Errorf("dynamodb: cannot journal step %d of action %s in run %s: %w", st.Seq, rec.ActionID, rec.RunID, err)
+			return fmt.Errorf("cannot journal step %d of action %s in run %s: %w", st.Seq, rec.ActionID, rec.RunID, err)
 		}
 	}
 	return nil
@@ -141,13 +141,13 @@ func (s *Store) beginSteps(ctx context.Context, rec iamprune.ActionRecord) error
 // outcome is never overwritten. A nil post-image stores none.
 func (s *Store) FinishAction(ctx context.Context, runID, actionID, status, detail string, post json.RawMessage, at time.Time) error {
 	if status == "" || status == iamprune.ResultPending {
-		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: action %s of run %s cannot finish with status %q", actionID, runID, status)
+		return iamprune.Errorf(iamprune.EINVALID, "action %s of run %s cannot finish with status %q", actionID, runID, status)
 	}
 	if err := checkImage(runID, actionID, "post-image", post); err != nil {
 		return err
 	}
 	if runID == "" || actionID == "" || !fits(runPK(runID), actionSK(actionID)) {
-		return iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: action %q of run %q was never journaled", actionID, runID)
+		return iamprune.Errorf(iamprune.ENOTFOUND, "action %q of run %q was never journaled", actionID, runID)
 	}
 	token, err := newToken()
 	if err != nil {
@@ -169,7 +169,7 @@ func (s *Store) FinishAction(ctx context.Context, runID, actionID, status, detai
 	}
 	cond := e.cond("status", "=", str(iamprune.ResultPending))
 	if err := s.writeChunks(ctx, chunks); err != nil {
-		return fmt.Errorf("dynamodb: cannot record the post-image of action %s of run %s: %w", actionID, runID, err)
+		return fmt.Errorf("cannot record the post-image of action %s of run %s: %w", actionID, runID, err)
 	}
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
@@ -184,18 +184,18 @@ func (s *Store) FinishAction(ctx context.Context, runID, actionID, status, detai
 		ok, cur, gerr := s.mine(ctx, k, token)
 		switch {
 		case gerr != nil:
-			return fmt.Errorf("dynamodb: cannot finish action %s of run %s: %w", actionID, runID, gerr)
+			return fmt.Errorf("cannot finish action %s of run %s: %w", actionID, runID, gerr)
 		case ok:
 			return nil
 		}
 		s.dropChunks(ctx, chunks)
 		if cur == nil {
-			return iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: action %s of run %s was never journaled", actionID, runID)
+			return iamprune.Errorf(iamprune.ENOTFOUND, "action %s of run %s was never journaled", actionID, runID)
 		}
-		return iamprune.Errorf(iamprune.ECONFLICT, "dynamodb: action %s of run %s already finished as %s", actionID, runID, getS(cur, "status"))
+		return iamprune.Errorf(iamprune.ECONFLICT, "action %s of run %s already finished as %s", actionID, runID, getS(cur, "status"))
 	}
 	if err != nil {
-		return fmt.Errorf("dynamodb: cannot finish action %s of run %s: %w", actionID, runID, err)
+		return fmt.Errorf("cannot finish action %s of run %s: %w", actionID, runID, err)
 	}
 	// A post-image given to BeginAction is replaced, as in SQLite.
 	var old []byte
@@ -215,7 +215,7 @@ func (s *Store) Actions(ctx context.Context, runID string) ([]iamprune.ActionRec
 	kc := e.cond(attrPK, "=", str(runPK(runID))) + " AND " + e.prefix(attrSK, "ACTION#")
 	items, err := s.query(ctx, e.input("", kc, true), 0)
 	if err != nil {
-		return nil, fmt.Errorf("dynamodb: cannot read the journal of run %s: %w", runID, err)
+		return nil, fmt.Errorf("cannot read the journal of run %s: %w", runID, err)
 	}
 	type ordered struct {
 		it  item
@@ -235,7 +235,7 @@ func (s *Store) Actions(ctx context.Context, runID string) ([]iamprune.ActionRec
 	}
 	recs, err := s.decodeActions(ctx, items)
 	if err != nil {
-		return nil, fmt.Errorf("dynamodb: cannot read the journal of run %s: %w", runID, err)
+		return nil, fmt.Errorf("cannot read the journal of run %s: %w", runID, err)
 	}
 	return recs, nil
 }
@@ -256,11 +256,11 @@ func (s *Store) FindActions(ctx context.Context, f iamprune.ActionFilter) ([]iam
 	e.eq("status", f.Status)
 	items, err := s.query(ctx, e.input(index, kc, true), 0)
 	if err != nil {
-		return nil, fmt.Errorf("dynamodb: cannot search the journal: %w", err)
+		return nil, fmt.Errorf("cannot search the journal: %w", err)
 	}
 	recs, err := s.decodeActions(ctx, items)
 	if err != nil {
-		return nil, fmt.Errorf("dynamodb: cannot search the journal: %w", err)
+		return nil, fmt.Errorf("cannot search the journal: %w", err)
 	}
 	return recs, nil
 }
@@ -281,7 +281,7 @@ func (s *Store) decodeActions(ctx context.Context, items []item) ([]iamprune.Act
 		}
 		var ok bool
 		if rec.Services, ok = getStrList(it, "services"); !ok {
-			return nil, fmt.Errorf("dynamodb: action %s/%s has a service that is not a string", rec.RunID, rec.ActionID)
+			return nil, fmt.Errorf("action %s/%s has a service that is not a string", rec.RunID, rec.ActionID)
 		}
 		var err error
 		if rec.StartedAt, err = getTime(it, "started_at"); err != nil {
@@ -316,7 +316,7 @@ func (s *Store) decodeActions(ctx context.Context, items []item) ([]iamprune.Act
 // raw JSON, and one bad byte would make the whole journal unprintable.
 func checkImage(runID, actionID, what string, img json.RawMessage) error {
 	if len(img) > 0 && !json.Valid(img) {
-		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: %s of action %s in run %s is not valid JSON", what, actionID, runID)
+		return iamprune.Errorf(iamprune.EINVALID, "%s of action %s in run %s is not valid JSON", what, actionID, runID)
 	}
 	return nil
 }

@@ -123,20 +123,20 @@ func (s *Store) loadChunks(ctx context.Context, refs []*chunkRef) error {
 	}
 	got, err := s.batchGet(ctx, keys)
 	if err != nil {
-		return fmt.Errorf("dynamodb: cannot read image chunks: %w", err)
+		return fmt.Errorf("cannot read image chunks: %w", err)
 	}
 	for _, r := range refs {
 		var img []byte
 		for _, k := range r.keys() {
 			c, ok := got[itemID(k)]
 			if !ok {
-				return fmt.Errorf("dynamodb: %s-image of action %s (%s) is missing chunk %s", r.which, r.actionID, r.pk, getS(k, attrSK))
+				return fmt.Errorf("%s-image of action %s (%s) is missing chunk %s", r.which, r.actionID, r.pk, getS(k, attrSK))
 			}
 			img = append(img, c...)
 		}
 		sum := sha256.Sum256(img)
 		if int64(len(img)) != r.size || hex.EncodeToString(sum[:]) != r.sum {
-			return fmt.Errorf("dynamodb: %s-image of action %s (%s) does not match its recorded size and SHA-256 (%d bytes, want %d)", r.which, r.actionID, r.pk, len(img), r.size)
+			return fmt.Errorf("%s-image of action %s (%s) does not match its recorded size and SHA-256 (%d bytes, want %d)", r.which, r.actionID, r.pk, len(img), r.size)
 		}
 		*r.dst = img
 	}

@@ -18,7 +18,7 @@ func holdKey(id string) item { return key("HOLD#"+esc(id), "HOLD") }
 // item replaces its hold.
 func (s *Store) PutHold(ctx context.Context, h iamprune.Hold) error {
 	if h.ID == "" {
-		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: hold has no id")
+		return iamprune.Errorf(iamprune.EINVALID, "hold has no id")
 	}
 	it := holdKey(h.ID)
 	if err := checkKey("hold "+h.ID, getS(it, attrPK), getS(it, attrSK)); err != nil {
@@ -41,7 +41,7 @@ func (s *Store) PutHold(ctx context.Context, h iamprune.Hold) error {
 	it["services"] = strList(h.Services)
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it})
 	if err != nil {
-		return fmt.Errorf("dynamodb: cannot record hold %s: %w", h.ID, err)
+		return fmt.Errorf("cannot record hold %s: %w", h.ID, err)
 	}
 	return nil
 }
@@ -50,14 +50,14 @@ func (s *Store) PutHold(ctx context.Context, h iamprune.Hold) error {
 func (s *Store) Hold(ctx context.Context, id string) (*iamprune.Hold, error) {
 	k := holdKey(id)
 	if id == "" || !fits(getS(k, attrPK), "") {
-		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: hold %q not found", id)
+		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "hold %q not found", id)
 	}
 	it, err := s.get(ctx, k)
 	if err != nil {
-		return nil, fmt.Errorf("dynamodb: cannot read hold %s: %w", id, err)
+		return nil, fmt.Errorf("cannot read hold %s: %w", id, err)
 	}
 	if it == nil {
-		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: hold %s not found", id)
+		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "hold %s not found", id)
 	}
 	return decodeHold(it)
 }
@@ -75,7 +75,7 @@ func (s *Store) Holds(ctx context.Context, account string) ([]iamprune.Hold, err
 	}
 	items, err := s.query(ctx, e.input(index, kc, false), 0)
 	if err != nil {
-		return nil, fmt.Errorf("dynamodb: cannot list holds: %w", err)
+		return nil, fmt.Errorf("cannot list holds: %w", err)
 	}
 	holds := make([]iamprune.Hold, 0, len(items))
 	for _, it := range items {
@@ -99,7 +99,7 @@ func (s *Store) Holds(ctx context.Context, account string) ([]iamprune.Hold, err
 func (s *Store) ReleaseHold(ctx context.Context, id, by string, at time.Time) error {
 	k := holdKey(id)
 	if id == "" || !fits(getS(k, attrPK), "") {
-		return iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: hold %q not found", id)
+		return iamprune.Errorf(iamprune.ENOTFOUND, "hold %q not found", id)
 	}
 	e := newExpr()
 	e.assign("released_at", str(formatTime(at)))
@@ -117,14 +117,14 @@ func (s *Store) ReleaseHold(ctx context.Context, id, by string, at time.Time) er
 		cur, gerr := s.get(ctx, k)
 		switch {
 		case gerr != nil:
-			return fmt.Errorf("dynamodb: cannot release hold %s: %w", id, gerr)
+			return fmt.Errorf("cannot release hold %s: %w", id, gerr)
 		case cur == nil:
-			return iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: hold %s not found", id)
+			return iamprune.Errorf(iamprune.ENOTFOUND, "hold %s not found", id)
 		}
 		return nil // released already: the first release stands
 	}
 	if err != nil {
-		return fmt.Errorf("dynamodb: cannot release hold %s: %w", id, err)
+		return fmt.Errorf("cannot release hold %s: %w", id, err)
 	}
 	return nil
 }
@@ -138,7 +138,7 @@ func decodeHold(it item) (*iamprune.Hold, error) {
 	}
 	var ok bool
 	if h.Services, ok = getStrList(it, "services"); !ok {
-		return nil, fmt.Errorf("dynamodb: hold %s has a service that is not a string", h.ID)
+		return nil, fmt.Errorf("hold %s has a service that is not a string", h.ID)
 	}
 	var err error
 	if h.At, err = getTime(it, "at"); err != nil {

@@ -48,7 +48,7 @@ func key(pk, sk string) item {
 // checkKey rejects a key DynamoDB would refuse, naming what made it long.
 func checkKey(what, pk, sk string) error {
 	if len(pk) > maxPK || len(sk) > maxSK {
-		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: %s is too long for a DynamoDB key (%d and %d bytes, at most %d and %d)", what, len(pk), len(sk), maxPK, maxSK)
+		return iamprune.Errorf(iamprune.EINVALID, "%s is too long for a DynamoDB key (%d and %d bytes, at most %d and %d)", what, len(pk), len(sk), maxPK, maxSK)
 	}
 	return nil
 }
@@ -94,11 +94,11 @@ func getS(it item, name string) string {
 func getN(it item, name string) (int64, error) {
 	v, ok := it[name].(*types.AttributeValueMemberN)
 	if !ok {
-		return 0, fmt.Errorf("dynamodb: item %s/%s has no number %s", getS(it, attrPK), getS(it, attrSK), name)
+		return 0, fmt.Errorf("item %s/%s has no number %s", getS(it, attrPK), getS(it, attrSK), name)
 	}
 	n, err := strconv.ParseInt(v.Value, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("dynamodb: item %s/%s has a bad number %s=%q: %w", getS(it, attrPK), getS(it, attrSK), name, v.Value, err)
+		return 0, fmt.Errorf("item %s/%s has a bad number %s=%q: %w", getS(it, attrPK), getS(it, attrSK), name, v.Value, err)
 	}
 	return n, nil
 }
@@ -114,7 +114,7 @@ func getTime(it item, name string) (time.Time, error) {
 	s := getS(it, name)
 	t, err := time.Parse(timeFormat, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("dynamodb: item %s/%s has a bad time %s=%q: %w", getS(it, attrPK), getS(it, attrSK), name, s, err)
+		return time.Time{}, fmt.Errorf("item %s/%s has a bad time %s=%q: %w", getS(it, attrPK), getS(it, attrSK), name, s, err)
 	}
 	return t.UTC(), nil
 }
@@ -138,7 +138,7 @@ func isConditionFailed(err error) bool {
 func newToken() (string, error) {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("dynamodb: cannot make a token: %w", err)
+		return "", fmt.Errorf("cannot make a token: %w", err)
 	}
 	return hex.EncodeToString(b), nil
 }
@@ -183,7 +183,7 @@ func (s *Store) next(ctx context.Context, counter string) (int64, error) {
 		ReturnValues:              types.ReturnValueUpdatedNew,
 	})
 	if err != nil {
-		return 0, fmt.Errorf("dynamodb: cannot take a %s sequence number: %w", strings.ToLower(counter), err)
+		return 0, fmt.Errorf("cannot take a %s sequence number: %w", strings.ToLower(counter), err)
 	}
 	return getN(out.Attributes, "n")
 }

@@ -31,18 +31,18 @@ func (s *Store) CachedLastAccessed(ctx context.Context, account, arn string) (*i
 	}
 	it, err := s.get(ctx, k)
 	if err != nil {
-		return nil, time.Time{}, false, fmt.Errorf("dynamodb: cannot read the cached service-last-accessed data of %s: %w", arn, err)
+		return nil, time.Time{}, false, fmt.Errorf("cannot read the cached service-last-accessed data of %s: %w", arn, err)
 	}
 	if it == nil {
 		return nil, time.Time{}, false, nil
 	}
 	at, err := getTime(it, "at")
 	if err != nil {
-		return nil, time.Time{}, false, fmt.Errorf("dynamodb: cached service-last-accessed data of %s: %w", arn, err)
+		return nil, time.Time{}, false, fmt.Errorf("cached service-last-accessed data of %s: %w", arn, err)
 	}
 	var d iamprune.ServiceLastAccessed
 	if err := json.Unmarshal([]byte(getS(it, "data")), &d); err != nil {
-		return nil, time.Time{}, false, fmt.Errorf("dynamodb: cached service-last-accessed data of %s: %w", arn, err)
+		return nil, time.Time{}, false, fmt.Errorf("cached service-last-accessed data of %s: %w", arn, err)
 	}
 	return &d, at, true, nil
 }
@@ -50,7 +50,7 @@ func (s *Store) CachedLastAccessed(ctx context.Context, account, arn string) (*i
 // CacheLastAccessed stores d for account as of at, replacing what was stored.
 func (s *Store) CacheLastAccessed(ctx context.Context, account string, d *iamprune.ServiceLastAccessed, at time.Time) error {
 	if d == nil || d.ARN == "" {
-		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: service-last-accessed data without an ARN")
+		return iamprune.Errorf(iamprune.EINVALID, "service-last-accessed data without an ARN")
 	}
 	it := usageKey(account, d.ARN)
 	if err := checkKey("service-last-accessed data of "+d.ARN, getS(it, attrPK), getS(it, attrSK)); err != nil {
@@ -58,14 +58,14 @@ func (s *Store) CacheLastAccessed(ctx context.Context, account string, d *iampru
 	}
 	data, err := json.Marshal(d)
 	if err != nil {
-		return fmt.Errorf("dynamodb: cannot encode the service-last-accessed data of %s: %w", d.ARN, err)
+		return fmt.Errorf("cannot encode the service-last-accessed data of %s: %w", d.ARN, err)
 	}
 	if len(data) > maxUsageJSON {
-		return fmt.Errorf("dynamodb: the service-last-accessed data of %s is %d bytes of JSON, more than the %d a cache item holds", d.ARN, len(data), maxUsageJSON)
+		return fmt.Errorf("the service-last-accessed data of %s is %d bytes of JSON, more than the %d a cache item holds", d.ARN, len(data), maxUsageJSON)
 	}
 	it["account"], it["arn"], it["at"], it["data"] = str(account), str(d.ARN), str(formatTime(at)), str(string(data))
 	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it}); err != nil {
-		return fmt.Errorf("dynamodb: cannot cache the service-last-accessed data of %s: %w", d.ARN, err)
+		return fmt.Errorf("cannot cache the service-last-accessed data of %s: %w", d.ARN, err)
 	}
 	return nil
 }

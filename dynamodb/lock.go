@@ -24,10 +24,10 @@ const lockTries = 5
 // clocks (as Lambda and EC2 have), to well within the ttl.
 func (s *Store) Lock(ctx context.Context, account string, owner iamprune.LockOwner, ttl time.Duration) (iamprune.Lock, error) {
 	if account == "" || owner.Host == "" {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "dynamodb: lock needs an account and an owner host (got %q, %q)", account, owner.Host)
+		return nil, iamprune.Errorf(iamprune.EINVALID, "lock needs an account and an owner host (got %q, %q)", account, owner.Host)
 	}
 	if ttl <= 0 {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "dynamodb: lock ttl must be positive, got %s", ttl)
+		return nil, iamprune.Errorf(iamprune.EINVALID, "lock ttl must be positive, got %s", ttl)
 	}
 	k := lockKey(account)
 	if err := checkKey("account "+account, getS(k, attrPK), getS(k, attrSK)); err != nil {
@@ -58,18 +58,18 @@ func (s *Store) Lock(ctx context.Context, account string, owner iamprune.LockOwn
 			return &lock{s: s, account: account, token: token}, nil
 		}
 		if !isConditionFailed(err) {
-			return nil, fmt.Errorf("dynamodb: cannot lock account %s: %w", account, err)
+			return nil, fmt.Errorf("cannot lock account %s: %w", account, err)
 		}
 		ok, cur, err := s.mine(ctx, k, token)
 		switch {
 		case err != nil:
-			return nil, fmt.Errorf("dynamodb: cannot lock account %s: %w", account, err)
+			return nil, fmt.Errorf("cannot lock account %s: %w", account, err)
 		case ok:
 			return &lock{s: s, account: account, token: token}, nil
 		case cur == nil && try < lockTries:
 			continue // released since the put: try again
 		case cur == nil:
-			return nil, iamprune.Errorf(iamprune.ECONFLICT, "dynamodb: the lock on account %s changed hands %d times while taking it; try again", account, try)
+			return nil, iamprune.Errorf(iamprune.ECONFLICT, "the lock on account %s changed hands %d times while taking it; try again", account, try)
 		}
 		info, err := decodeLock(cur)
 		if err != nil {
@@ -79,7 +79,7 @@ func (s *Store) Lock(ctx context.Context, account string, owner iamprune.LockOwn
 			continue // expired since the put: try again
 		}
 		return nil, iamprune.Errorf(iamprune.ECONFLICT,
-			"dynamodb: account %s is locked by %s since %s: another run is in progress; wait for it, or for the lock to expire at %s",
+			"account %s is locked by %s since %s: another run is in progress; wait for it, or for the lock to expire at %s",
 			account, info.Owner, info.AcquiredAt.Format(time.RFC3339), info.ExpiresAt.Format(time.RFC3339))
 	}
 }
@@ -126,7 +126,7 @@ func (s *Store) LockHolder(ctx context.Context, account string) (*iamprune.LockI
 	}
 	cur, err := s.get(ctx, lockKey(account))
 	if err != nil {
-		return nil, fmt.Errorf("dynamodb: cannot read the lock on account %s: %w", account, err)
+		return nil, fmt.Errorf("cannot read the lock on account %s: %w", account, err)
 	}
 	if cur == nil {
 		return nil, nil
@@ -161,12 +161,12 @@ func (s *Store) BreakLock(ctx context.Context, account, token string) (bool, err
 		ok, _, gerr := s.mine(ctx, k, claim)
 		switch {
 		case gerr != nil:
-			return false, fmt.Errorf("dynamodb: cannot break the lock on account %s: %w", account, gerr)
+			return false, fmt.Errorf("cannot break the lock on account %s: %w", account, gerr)
 		case !ok:
 			return false, nil
 		}
 	} else if err != nil {
-		return false, fmt.Errorf("dynamodb: cannot break the lock on account %s: %w", account, err)
+		return false, fmt.Errorf("cannot break the lock on account %s: %w", account, err)
 	}
 	// The lock is broken now: expired, so any run may take it. Deleting it
 	// only tidies up; a failed condition means it is gone or taken anew.
@@ -178,7 +178,7 @@ func (s *Store) BreakLock(ctx context.Context, account, token string) (bool, err
 		ExpressionAttributeValues: item{":claim": str(claim)},
 	})
 	if err != nil && !isConditionFailed(err) {
-		return true, fmt.Errorf("dynamodb: broke the lock on account %s but cannot delete it: %w", account, err)
+		return true, fmt.Errorf("broke the lock on account %s but cannot delete it: %w", account, err)
 	}
 	return true, nil
 }
@@ -202,7 +202,7 @@ func (l *lock) Release(ctx context.Context) error {
 		ExpressionAttributeValues: item{":token": str(l.token)},
 	})
 	if err != nil && !isConditionFailed(err) {
-		return fmt.Errorf("dynamodb: cannot release the lock on account %s: %w", l.account, err)
+		return fmt.Errorf("cannot release the lock on account %s: %w", l.account, err)
 	}
 	return nil
 }
@@ -212,7 +212,7 @@ func (l *lock) Release(ctx context.Context) error {
 // conditional on the token, so a retried renewal is harmless.
 func (l *lock) Renew(ctx context.Context, ttl time.Duration) error {
 	if ttl <= 0 {
-		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: lock ttl must be positive, got %s", ttl)
+		return iamprune.Errorf(iamprune.EINVALID, "lock ttl must be positive, got %s", ttl)
 	}
 	_, err := l.s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(l.s.table),
@@ -224,9 +224,9 @@ func (l *lock) Renew(ctx context.Context, ttl time.Duration) error {
 	})
 	switch {
 	case isConditionFailed(err):
-		return iamprune.Errorf(iamprune.ECONFLICT, "dynamodb: the lock on account %s was taken over or broken: this run no longer holds it", l.account)
+		return iamprune.Errorf(iamprune.ECONFLICT, "the lock on account %s was taken over or broken: this run no longer holds it", l.account)
 	case err != nil:
-		return fmt.Errorf("dynamodb: cannot renew the lock on account %s: %w", l.account, err)
+		return fmt.Errorf("cannot renew the lock on account %s: %w", l.account, err)
 	}
 	return nil
 }

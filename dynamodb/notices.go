@@ -16,7 +16,7 @@ func noticePK(account, itemKey string) string { return "NOTICE#" + esc(account) 
 // sequence number in its key.
 func (s *Store) RecordNotice(ctx context.Context, n iamprune.NoticeRecord) error {
 	if err := n.Validate(); err != nil {
-		return fmt.Errorf("dynamodb: %w", err)
+		return fmt.Errorf("%w", err)
 	}
 	pk := noticePK(n.Account, n.ItemKey)
 	if err := checkKey("the account and item key of notice "+n.ItemKey, pk, ""); err != nil {
@@ -56,14 +56,14 @@ func (s *Store) RecordNotice(ctx context.Context, n iamprune.NoticeRecord) error
 		ok, _, gerr := s.mine(ctx, key(pk, sk), token)
 		switch {
 		case gerr != nil:
-			return fmt.Errorf("dynamodb: cannot record notice of %s to %s: %w", n.ItemKey, n.Channel, gerr)
+			return fmt.Errorf("cannot record notice of %s to %s: %w", n.ItemKey, n.Channel, gerr)
 		case ok:
 			return nil
 		}
-		return fmt.Errorf("dynamodb: cannot record notice of %s to %s: notice sequence number %d is already taken (was the counter item deleted?)", n.ItemKey, n.Channel, seq)
+		return fmt.Errorf("cannot record notice of %s to %s: notice sequence number %d is already taken (was the counter item deleted?)", n.ItemKey, n.Channel, seq)
 	}
 	if err != nil {
-		return fmt.Errorf("dynamodb: cannot record notice of %s to %s: %w", n.ItemKey, n.Channel, err)
+		return fmt.Errorf("cannot record notice of %s to %s: %w", n.ItemKey, n.Channel, err)
 	}
 	return nil
 }
@@ -92,7 +92,7 @@ func (s *Store) FindNotices(ctx context.Context, f iamprune.NoticeFilter) ([]iam
 	e.eq("status", f.Status)
 	items, err := s.query(ctx, e.input(index, kc, true), 0)
 	if err != nil {
-		return nil, fmt.Errorf("dynamodb: cannot search the notification log: %w", err)
+		return nil, fmt.Errorf("cannot search the notification log: %w", err)
 	}
 	out := make([]iamprune.NoticeRecord, 0, len(items))
 	for _, it := range items {

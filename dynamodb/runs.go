@@ -24,7 +24,7 @@ const runSK = "RUN"
 // CreateRun records a new run. A run id that already exists is ECONFLICT.
 func (s *Store) CreateRun(ctx context.Context, r iamprune.Run) error {
 	if r.ID == "" {
-		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: run has no id")
+		return iamprune.Errorf(iamprune.EINVALID, "run has no id")
 	}
 	if err := checkKey("run id "+r.ID, runPK(r.ID), runSK); err != nil {
 		return err
@@ -64,14 +64,14 @@ func (s *Store) CreateRun(ctx context.Context, r iamprune.Run) error {
 		ok, _, gerr := s.mine(ctx, key(runPK(r.ID), runSK), token)
 		switch {
 		case gerr != nil:
-			return fmt.Errorf("dynamodb: cannot create run %s: %w", r.ID, gerr)
+			return fmt.Errorf("cannot create run %s: %w", r.ID, gerr)
 		case ok:
 			return nil
 		}
-		return iamprune.Errorf(iamprune.ECONFLICT, "dynamodb: run %s already exists", r.ID)
+		return iamprune.Errorf(iamprune.ECONFLICT, "run %s already exists", r.ID)
 	}
 	if err != nil {
-		return fmt.Errorf("dynamodb: cannot create run %s: %w", r.ID, err)
+		return fmt.Errorf("cannot create run %s: %w", r.ID, err)
 	}
 	return nil
 }
@@ -79,7 +79,7 @@ func (s *Store) CreateRun(ctx context.Context, r iamprune.Run) error {
 // FinishRun records a run's final status. An unknown run is ENOTFOUND.
 func (s *Store) FinishRun(ctx context.Context, runID, status, detail string, at time.Time) error {
 	if !fits(runPK(runID), runSK) {
-		return iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: run %s not found", runID)
+		return iamprune.Errorf(iamprune.ENOTFOUND, "run %s not found", runID)
 	}
 	e := newExpr()
 	e.assignS("status", status)
@@ -96,10 +96,10 @@ func (s *Store) FinishRun(ctx context.Context, runID, status, detail string, at 
 		ExpressionAttributeValues: e.values,
 	})
 	if isConditionFailed(err) {
-		return iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: run %s not found", runID)
+		return iamprune.Errorf(iamprune.ENOTFOUND, "run %s not found", runID)
 	}
 	if err != nil {
-		return fmt.Errorf("dynamodb: cannot finish run %s: %w", runID, err)
+		return fmt.Errorf("cannot finish run %s: %w", runID, err)
 	}
 	return nil
 }
@@ -107,14 +107,14 @@ func (s *Store) FinishRun(ctx context.Context, runID, status, detail string, at 
 // Run returns one run, or ENOTFOUND.
 func (s *Store) Run(ctx context.Context, runID string) (*iamprune.Run, error) {
 	if runID == "" || !fits(runPK(runID), runSK) {
-		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: run %q not found", runID)
+		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "run %q not found", runID)
 	}
 	it, err := s.get(ctx, key(runPK(runID), runSK))
 	if err != nil {
-		return nil, fmt.Errorf("dynamodb: cannot read run %s: %w", runID, err)
+		return nil, fmt.Errorf("cannot read run %s: %w", runID, err)
 	}
 	if it == nil {
-		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: run %s not found", runID)
+		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "run %s not found", runID)
 	}
 	return decodeRun(it)
 }
@@ -131,7 +131,7 @@ func (s *Store) Runs(ctx context.Context, account string, limit int) ([]iamprune
 	}
 	items, err := s.query(ctx, in, limit)
 	if err != nil {
-		return nil, fmt.Errorf("dynamodb: cannot list runs: %w", err)
+		return nil, fmt.Errorf("cannot list runs: %w", err)
 	}
 	runs := make([]iamprune.Run, 0, len(items))
 	for _, it := range items {
@@ -179,10 +179,10 @@ func (s *Store) claimActionSeq(ctx context.Context, runID, actionID string) (run
 		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if isConditionFailed(err) {
-		return 0, 0, iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: cannot journal action %s: run %s not found", actionID, runID)
+		return 0, 0, iamprune.Errorf(iamprune.ENOTFOUND, "cannot journal action %s: run %s not found", actionID, runID)
 	}
 	if err != nil {
-		return 0, 0, fmt.Errorf("dynamodb: cannot journal action %s of run %s: %w", actionID, runID, err)
+		return 0, 0, fmt.Errorf("cannot journal action %s of run %s: %w", actionID, runID, err)
 	}
 	if runSeq, err = getN(out.Attributes, attrRunSeq); err != nil {
 		return 0, 0, err

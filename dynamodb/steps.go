@@ -26,18 +26,18 @@ func (s *Store) RecordStep(ctx context.Context, runID, actionID string, st iampr
 		return err
 	}
 	if runID == "" || actionID == "" || !fits(runPK(runID), chunkSK(actionID, "0123456789abcdef0123456789abcdef", "post", 0)) {
-		return iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: cannot record step %d: action %q of run %q was never journaled", st.Seq, actionID, runID)
+		return iamprune.Errorf(iamprune.ENOTFOUND, "cannot record step %d: action %q of run %q was never journaled", st.Seq, actionID, runID)
 	}
 	// An action item is never deleted, so checking it first is enough.
 	cur, err := s.get(ctx, key(runPK(runID), actionSK(actionID)))
 	if err != nil {
-		return fmt.Errorf("dynamodb: cannot record step %d of action %s in run %s: %w", st.Seq, actionID, runID, err)
+		return fmt.Errorf("cannot record step %d of action %s in run %s: %w", st.Seq, actionID, runID, err)
 	}
 	if cur == nil {
-		return iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: cannot record step %d: action %s of run %s was never journaled", st.Seq, actionID, runID)
+		return iamprune.Errorf(iamprune.ENOTFOUND, "cannot record step %d: action %s of run %s was never journaled", st.Seq, actionID, runID)
 	}
 	if err := s.putStep(ctx, runID, actionID, st); err != nil {
-		return fmt.Errorf("dynamodb: cannot record step %d of action %s in run %s: %w", st.Seq, actionID, runID, err)
+		return fmt.Errorf("cannot record step %d of action %s in run %s: %w", st.Seq, actionID, runID, err)
 	}
 	return nil
 }
@@ -92,7 +92,7 @@ func (s *Store) putStep(ctx context.Context, runID, actionID string, st iamprune
 
 func checkStep(runID, actionID string, st iamprune.Step) error {
 	if err := st.Validate(); err != nil {
-		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: action %s in run %s: %v", actionID, runID, err)
+		return iamprune.Errorf(iamprune.EINVALID, "action %s in run %s: %v", actionID, runID, err)
 	}
 	return nil
 }

@@ -164,13 +164,13 @@ func Open(ctx context.Context, cfg aws.Config, table string, opts ...Option) (*S
 	var nf *types.ResourceNotFoundException
 	if errors.As(err, &nf) {
 		return nil, &iamprune.Error{Code: iamprune.ENOTFOUND, Err: err,
-			Message: fmt.Sprintf("dynamodb: table %s not found in region %s: create it with the CloudFormation stack or dynamodb.CreateTable", table, cfg.Region)}
+			Message: fmt.Sprintf("DynamoDB table %s not found in region %s: create it with the CloudFormation stack or dynamodb.CreateTable", table, cfg.Region)}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dynamodb: cannot describe table %s: %w", table, err)
+		return nil, fmt.Errorf("cannot describe table %s: %w", table, err)
 	}
 	if err := checkSchema(out.Table); err != nil {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "dynamodb: table %s is not an iamprune state table: %s", table, err)
+		return nil, iamprune.Errorf(iamprune.EINVALID, "DynamoDB table %s is not an iamprune state table: %s", table, err)
 	}
 	return s, nil
 }
@@ -182,7 +182,7 @@ var tableNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 
 func checkTableName(table string) error {
 	if !tableNameRE.MatchString(table) {
-		return iamprune.Errorf(iamprune.EINVALID, "dynamodb: bad table name %q: want 3 to 255 letters, digits, '_', '-' or '.'", table)
+		return iamprune.Errorf(iamprune.EINVALID, "bad table name %q for the DynamoDB state: want 3 to 255 letters, digits, '_', '-' or '.'", table)
 	}
 	return nil
 }
@@ -293,10 +293,10 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string, opt
 	_, err := client.CreateTable(ctx, TableInput(table))
 	var inUse *types.ResourceInUseException
 	if errors.As(err, &inUse) {
-		return &iamprune.Error{Code: iamprune.ECONFLICT, Message: fmt.Sprintf("dynamodb: table %s already exists", table), Err: err}
+		return &iamprune.Error{Code: iamprune.ECONFLICT, Message: fmt.Sprintf("DynamoDB table %s already exists", table), Err: err}
 	}
 	if err != nil {
-		return fmt.Errorf("dynamodb: cannot create table %s: %w", table, err)
+		return fmt.Errorf("cannot create table %s: %w", table, err)
 	}
 	if err := waitActive(ctx, client, table); err != nil {
 		return err
@@ -309,7 +309,7 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string, opt
 		PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)},
 	})
 	if err != nil {
-		return fmt.Errorf("dynamodb: table %s created, but cannot enable point-in-time recovery: %w", table, err)
+		return fmt.Errorf("DynamoDB table %s created, but cannot enable point-in-time recovery: %w", table, err)
 	}
 	return nil
 }
@@ -322,7 +322,7 @@ func waitActive(ctx context.Context, client *dynamodb.Client, table string) erro
 	for {
 		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 		if err != nil {
-			return fmt.Errorf("dynamodb: cannot wait for table %s: %w", table, err)
+			return fmt.Errorf("cannot wait for table %s: %w", table, err)
 		}
 		active := out.Table.TableStatus == types.TableStatusActive
 		for _, g := range out.Table.GlobalSecondaryIndexes {
@@ -333,7 +333,7 @@ func waitActive(ctx context.Context, client *dynamodb.Client, table string) erro
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("dynamodb: table %s is not active yet (%s): %w", table, out.Table.TableStatus, ctx.Err())
+			return fmt.Errorf("DynamoDB table %s is not active yet (%s): %w", table, out.Table.TableStatus, ctx.Err())
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 5*time.Second)

@@ -46,12 +46,12 @@ func (e *deactivateAccessKey) Apply(ctx context.Context, a iamprune.Action, pre 
 	if err != nil {
 		return nil, err
 	}
-	e.opts.logger().Debug("remediate: UpdateAccessKey", "user", p.Name, "key", a.Target, "status", "Inactive")
+	e.opts.logger().Debug("UpdateAccessKey", "user", p.Name, "key", a.Target, "status", "Inactive")
 	_, err = e.iam.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{
 		UserName: aws.String(p.Name), AccessKeyId: aws.String(a.Target), Status: types.StatusTypeInactive,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("remediate: cannot deactivate access key %s of user %s: %w", a.Target, p.Name, err)
+		return nil, fmt.Errorf("cannot deactivate access key %s of user %s: %w", a.Target, p.Name, err)
 	}
 	return image(keyImage{User: p.Name, AccessKeyID: a.Target, Status: string(types.StatusTypeInactive)}), nil
 }
@@ -62,7 +62,7 @@ func (e *deactivateAccessKey) Rollback(ctx context.Context, rec iamprune.ActionR
 		return iamprune.RollbackOutcome{}, err
 	}
 	if pre.User == "" || pre.AccessKeyID == "" || (pre.Status != string(types.StatusTypeActive) && pre.Status != string(types.StatusTypeInactive)) {
-		return iamprune.RollbackOutcome{}, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s/%s: pre-image lacks user, access_key_id or a valid status", rec.RunID, rec.ActionID)
+		return iamprune.RollbackOutcome{}, iamprune.Errorf(iamprune.EINVALID, "action %s/%s: pre-image lacks user, access_key_id or a valid status", rec.RunID, rec.ActionID)
 	}
 	k, err := findKey(ctx, e.iam, pre.User, pre.AccessKeyID)
 	if err != nil {
@@ -70,17 +70,17 @@ func (e *deactivateAccessKey) Rollback(ctx context.Context, rec iamprune.ActionR
 	}
 	if k == nil {
 		return iamprune.RollbackOutcome{}, iamprune.Errorf(iamprune.ENOTFOUND,
-			"remediate: access key %s of user %s was deleted since; it cannot be restored: %s", pre.AccessKeyID, pre.User, newKeyHint(pre.User))
+			"access key %s of user %s was deleted since; it cannot be restored: %s", pre.AccessKeyID, pre.User, newKeyHint(pre.User))
 	}
 	if string(k.Status) == pre.Status {
 		return iamprune.RollbackOutcome{AlreadyDone: true, Detail: fmt.Sprintf("access key %s is already %s", pre.AccessKeyID, pre.Status)}, nil
 	}
-	e.opts.logger().Debug("remediate: UpdateAccessKey", "user", pre.User, "key", pre.AccessKeyID, "status", pre.Status)
+	e.opts.logger().Debug("UpdateAccessKey", "user", pre.User, "key", pre.AccessKeyID, "status", pre.Status)
 	_, err = e.iam.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{
 		UserName: aws.String(pre.User), AccessKeyId: aws.String(pre.AccessKeyID), Status: types.StatusType(pre.Status),
 	})
 	if err != nil {
-		return iamprune.RollbackOutcome{}, fmt.Errorf("remediate: cannot set access key %s of user %s back to %s: %w", pre.AccessKeyID, pre.User, pre.Status, err)
+		return iamprune.RollbackOutcome{}, fmt.Errorf("cannot set access key %s of user %s back to %s: %w", pre.AccessKeyID, pre.User, pre.Status, err)
 	}
 	return iamprune.RollbackOutcome{Detail: fmt.Sprintf("access key %s of user %s set back to %s", pre.AccessKeyID, pre.User, pre.Status)}, nil
 }

@@ -47,10 +47,10 @@ func (e *deleteAccessKey) Apply(ctx context.Context, a iamprune.Action, pre iamp
 	if err != nil {
 		return nil, err
 	}
-	e.opts.logger().Debug("remediate: DeleteAccessKey", "user", p.Name, "key", a.Target)
+	e.opts.logger().Debug("DeleteAccessKey", "user", p.Name, "key", a.Target)
 	_, err = e.iam.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(p.Name), AccessKeyId: aws.String(a.Target)})
 	if err != nil && !isNoSuchEntity(err) {
-		return nil, fmt.Errorf("remediate: cannot delete access key %s of user %s: %w", a.Target, p.Name, err)
+		return nil, fmt.Errorf("cannot delete access key %s of user %s: %w", a.Target, p.Name, err)
 	}
 	return image(keyImage{User: p.Name, AccessKeyID: a.Target, Status: "Deleted"}), nil
 }
@@ -70,5 +70,5 @@ func (e *deleteAccessKey) Rollback(ctx context.Context, rec iamprune.ActionRecor
 		return iamprune.RollbackOutcome{AlreadyDone: true, Detail: fmt.Sprintf("access key %s still exists; nothing to restore", rec.Target)}, nil
 	}
 	return iamprune.RollbackOutcome{}, iamprune.Errorf(iamprune.ECONFLICT,
-		"remediate: access key %s of user %s was deleted and cannot be restored (AWS never issues the same key twice): %s", rec.Target, p.Name, newKeyHint(p.Name))
+		"access key %s of user %s was deleted and cannot be restored (AWS never issues the same key twice): %s", rec.Target, p.Name, newKeyHint(p.Name))
 }

@@ -43,7 +43,7 @@ func (e *deleteLoginProfile) Inspect(ctx context.Context, a iamprune.Action) (ia
 		return iamprune.Inspection{Skip: fmt.Sprintf("user %s no longer exists", p.Name)}, nil
 	}
 	if err != nil {
-		return iamprune.Inspection{}, fmt.Errorf("remediate: cannot read user %s: %w", p.Name, err)
+		return iamprune.Inspection{}, fmt.Errorf("cannot read user %s: %w", p.Name, err)
 	}
 	var lastUsed *time.Time
 	if u.User != nil {
@@ -54,7 +54,7 @@ func (e *deleteLoginProfile) Inspect(ctx context.Context, a iamprune.Action) (ia
 		return iamprune.Inspection{AlreadyDone: true, LastUsed: lastUsed}, nil
 	}
 	if err != nil {
-		return iamprune.Inspection{}, fmt.Errorf("remediate: cannot read login profile of user %s: %w", p.Name, err)
+		return iamprune.Inspection{}, fmt.Errorf("cannot read login profile of user %s: %w", p.Name, err)
 	}
 	img := loginImage{User: p.Name, PasswordLastUsed: lastUsed}
 	if lp.LoginProfile != nil {
@@ -73,10 +73,10 @@ func (e *deleteLoginProfile) Apply(ctx context.Context, a iamprune.Action, pre i
 	if err != nil {
 		return nil, err
 	}
-	e.opts.logger().Debug("remediate: DeleteLoginProfile", "user", p.Name)
+	e.opts.logger().Debug("DeleteLoginProfile", "user", p.Name)
 	_, err = e.iam.DeleteLoginProfile(ctx, &iam.DeleteLoginProfileInput{UserName: aws.String(p.Name)})
 	if err != nil && !isNoSuchEntity(err) {
-		return nil, fmt.Errorf("remediate: cannot delete login profile of user %s: %w", p.Name, err)
+		return nil, fmt.Errorf("cannot delete login profile of user %s: %w", p.Name, err)
 	}
 	return image(map[string]string{"user": p.Name, "login_profile": "deleted"}), nil
 }
@@ -93,7 +93,7 @@ func (e *deleteLoginProfile) Rollback(ctx context.Context, rec iamprune.ActionRe
 		return iamprune.RollbackOutcome{AlreadyDone: true, Detail: fmt.Sprintf("user %s has a login profile", p.Name)}, nil
 	}
 	if !isNoSuchEntity(err) {
-		return iamprune.RollbackOutcome{}, fmt.Errorf("remediate: cannot read login profile of user %s: %w", p.Name, err)
+		return iamprune.RollbackOutcome{}, fmt.Errorf("cannot read login profile of user %s: %w", p.Name, err)
 	}
 	// A password policy may demand more than passwordLength characters;
 	// IAM's maximum satisfies every policy's minimum.
@@ -102,7 +102,7 @@ func (e *deleteLoginProfile) Rollback(ctx context.Context, rec iamprune.ActionRe
 		if secret, err = newPassword(n); err != nil {
 			return iamprune.RollbackOutcome{}, err
 		}
-		e.opts.logger().Debug("remediate: CreateLoginProfile", "user", p.Name)
+		e.opts.logger().Debug("CreateLoginProfile", "user", p.Name)
 		_, err = e.iam.CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{
 			UserName: aws.String(p.Name), Password: aws.String(secret), PasswordResetRequired: true,
 		})
@@ -111,7 +111,7 @@ func (e *deleteLoginProfile) Rollback(ctx context.Context, rec iamprune.ActionRe
 		}
 	}
 	if err != nil {
-		return iamprune.RollbackOutcome{}, fmt.Errorf("remediate: cannot recreate login profile of user %s: %w", p.Name, err)
+		return iamprune.RollbackOutcome{}, fmt.Errorf("cannot recreate login profile of user %s: %w", p.Name, err)
 	}
 	return iamprune.RollbackOutcome{
 		Detail: fmt.Sprintf("login profile of user %s recreated with a one-time password that must be changed at the next sign-in (the old password cannot be restored)", p.Name),
@@ -166,7 +166,7 @@ func newPassword(n int) (string, error) {
 func randIndex(n int) (int, error) {
 	v, err := rand.Int(rand.Reader, big.NewInt(int64(n)))
 	if err != nil {
-		return 0, fmt.Errorf("remediate: cannot generate a password: %w", err)
+		return 0, fmt.Errorf("cannot generate a password: %w", err)
 	}
 	return int(v.Int64()), nil
 }

@@ -84,10 +84,10 @@ func (e *denyUnusedServices) Inspect(ctx context.Context, a iamprune.Action) (ia
 	}
 	want, bad := normServices(a.Services)
 	if bad >= 0 {
-		return iamprune.Inspection{}, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: services[%d] %q is not a service namespace", a.ID, bad, a.Services[bad])
+		return iamprune.Inspection{}, iamprune.Errorf(iamprune.EINVALID, "action %s: services[%d] %q is not a service namespace", a.ID, bad, a.Services[bad])
 	}
 	if len(want) == 0 {
-		return iamprune.Inspection{}, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: services is empty; there is nothing to deny", a.ID)
+		return iamprune.Inspection{}, iamprune.Errorf(iamprune.EINVALID, "action %s: services is empty; there is nothing to deny", a.ID)
 	}
 	ent := entityOf(e.iam, p)
 	ok, err := ent.exists(ctx)
@@ -162,11 +162,11 @@ func (e *denyUnusedServices) managedDoc(ctx context.Context, arn string) (doc st
 		return "", false, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("remediate: cannot read policy %s: %w", arn, err)
+		return "", false, fmt.Errorf("cannot read policy %s: %w", arn, err)
 	}
 	ver, err := e.iam.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: pol.Policy.DefaultVersionId})
 	if err != nil {
-		return "", false, fmt.Errorf("remediate: cannot read the default version of policy %s: %w", arn, err)
+		return "", false, fmt.Errorf("cannot read the default version of policy %s: %w", arn, err)
 	}
 	doc, err = decodeDoc(aws.ToString(ver.PolicyVersion.Document), arn, "the account")
 	return doc, err == nil, err
@@ -179,11 +179,11 @@ func (e *denyUnusedServices) Apply(ctx context.Context, a iamprune.Action, pre i
 	}
 	var img denyImage
 	if err := json.Unmarshal(pre.PreImage, &img); err != nil {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: deny pre-image is not valid: %v", a.ID, err)
+		return nil, iamprune.Errorf(iamprune.EINVALID, "action %s: deny pre-image is not valid: %v", a.ID, err)
 	}
 	want, bad := normServices(a.Services)
 	if bad >= 0 {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: services[%d] %q is not a service namespace", a.ID, bad, a.Services[bad])
+		return nil, iamprune.Errorf(iamprune.EINVALID, "action %s: services[%d] %q is not a service namespace", a.ID, bad, a.Services[bad])
 	}
 	todo := missing(want, img)
 	lay, err := pack(todo, inlineQuota(p.Kind)-img.InlineSize, ManagedPolicySize)
@@ -192,7 +192,7 @@ func (e *denyUnusedServices) Apply(ctx context.Context, a iamprune.Action, pre i
 	}
 	if n := img.Attached + len(lay.Managed); len(lay.Managed) > 0 && n > e.opts.maxAttached() {
 		return nil, iamprune.Errorf(iamprune.ECONFLICT,
-			"remediate: cannot deny %d services to %s %s: its inline policies are full and they need %d new managed policies, but it already has %d of the %d managed policies IAM allows attached; nothing was written",
+			"cannot deny %d services to %s %s: its inline policies are full and they need %d new managed policies, but it already has %d of the %d managed policies IAM allows attached; nothing was written",
 			len(todo), p.Kind, p.Name, len(lay.Managed), img.Attached, e.opts.maxAttached())
 	}
 	ent := entityOf(e.iam, p)
@@ -202,7 +202,7 @@ func (e *denyUnusedServices) Apply(ctx context.Context, a iamprune.Action, pre i
 	if lay.Inline != nil {
 		name := DenyPolicyPrefix + strconv.Itoa(nextNumber(img.Inline, DenyPolicyPrefix))
 		err := steps.do(putOp(p), name, nil, func() (any, error) {
-			log.Debug("remediate: put inline deny policy", "kind", p.Kind, "principal", p.Name, "policy", name, "services", len(lay.Inline))
+			log.Debug("put inline deny policy", "kind", p.Kind, "principal", p.Name, "policy", name, "services", len(lay.Inline))
 			return nil, ent.putInline(ctx, name, DenyDocument(lay.Inline))
 		})
 		if err != nil {
@@ -222,7 +222,7 @@ func (e *denyUnusedServices) Apply(ctx context.Context, a iamprune.Action, pre i
 		// policy whose attach failed.
 		post.Managed = append(post.Managed, w)
 		err = steps.do(attachOp(p), w.ARN, nil, func() (any, error) {
-			log.Debug("remediate: attach managed deny policy", "kind", p.Kind, "principal", p.Name, "policy", w.ARN, "services", len(svcs))
+			log.Debug("attach managed deny policy", "kind", p.Kind, "principal", p.Name, "policy", w.ARN, "services", len(svcs))
 			return nil, ent.attach(ctx, w.ARN)
 		})
 		if err != nil {
@@ -295,7 +295,7 @@ func (e *denyUnusedServices) createManaged(ctx context.Context, steps *stepper, 
 		arn := "arn:" + e.opts.partition(p) + ":iam::" + p.Account + ":policy" + DenyPolicyPath + name
 		var made createdPolicy
 		err := steps.do("CreatePolicy", arn, nil, func() (any, error) {
-			e.opts.logger().Debug("remediate: CreatePolicy", "policy", name)
+			e.opts.logger().Debug("CreatePolicy", "policy", name)
 			out, err := e.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{
 				PolicyName:     aws.String(name),
 				Path:           aws.String(DenyPolicyPath),
@@ -307,7 +307,7 @@ func (e *denyUnusedServices) createManaged(ctx context.Context, steps *stepper, 
 				return made, nil
 			}
 			if apiCode(err) != "EntityAlreadyExists" {
-				return nil, fmt.Errorf("remediate: cannot create policy %s: %w", name, err)
+				return nil, fmt.Errorf("cannot create policy %s: %w", name, err)
 			}
 			// The name is taken: by a policy an interrupted run created
 			// and never attached (adopted when it says the same), or by
@@ -329,7 +329,7 @@ func (e *denyUnusedServices) createManaged(ctx context.Context, steps *stepper, 
 			return writtenPolicy{Name: name, ARN: made.ARN, Services: svcs}, n + 1, nil
 		}
 	}
-	return writtenPolicy{}, n, fmt.Errorf("remediate: cannot find a free name for a deny policy of %s %s (tried up to %s%d)", p.Kind, p.Name, prefix, n)
+	return writtenPolicy{}, n, fmt.Errorf("cannot find a free name for a deny policy of %s %s (tried up to %s%d)", p.Kind, p.Name, prefix, n)
 }
 
 // Rollback deletes the inline policies Apply wrote, restoring any iamprune
@@ -353,7 +353,7 @@ func (e *denyUnusedServices) Rollback(ctx context.Context, rec iamprune.ActionRe
 		return iamprune.RollbackOutcome{}, err
 	}
 	if !ok {
-		return iamprune.RollbackOutcome{}, iamprune.Errorf(iamprune.ENOTFOUND, "remediate: %s %s no longer exists; there are no deny policies to remove", p.Kind, p.Name)
+		return iamprune.RollbackOutcome{}, iamprune.Errorf(iamprune.ENOTFOUND, "%s %s no longer exists; there are no deny policies to remove", p.Kind, p.Name)
 	}
 	liveInline, err := ent.listInline(ctx)
 	if err != nil {
@@ -461,7 +461,7 @@ func denyWritten(rec iamprune.ActionRecord, pre denyImage, post *denyPost, liveI
 				var made createdPolicy
 				if len(st.Post) > 0 {
 					if err := json.Unmarshal(st.Post, &made); err != nil {
-						return nil, nil, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s/%s: step %d: %v", rec.RunID, rec.ActionID, st.Seq, err)
+						return nil, nil, iamprune.Errorf(iamprune.EINVALID, "action %s/%s: step %d: %v", rec.RunID, rec.ActionID, st.Seq, err)
 					}
 				}
 				if !made.Existed && !slices.Contains(managed, st.Target) {
@@ -515,13 +515,13 @@ func (e *denyUnusedServices) removeManaged(ctx context.Context, ent entity, arn 
 		return done, nil
 	}
 	if err != nil {
-		return done, fmt.Errorf("remediate: cannot read policy %s: %w", arn, err)
+		return done, fmt.Errorf("cannot read policy %s: %w", arn, err)
 	}
 	if pol.Policy != nil && (aws.ToInt32(pol.Policy.AttachmentCount) > 0 || aws.ToInt32(pol.Policy.PermissionsBoundaryUsageCount) > 0) {
 		return append(done, "left "+arn+" in place: something else has it attached"), nil
 	}
 	if _, err := e.iam.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)}); err != nil && !isNoSuchEntity(err) {
-		return done, fmt.Errorf("remediate: cannot delete policy %s: %w", arn, err)
+		return done, fmt.Errorf("cannot delete policy %s: %w", arn, err)
 	}
 	return append(done, "deleted "+arn), nil
 }

@@ -48,7 +48,7 @@ func roleEntity(c IAMAPI, name string) entity {
 			for pages.HasMorePages() {
 				out, err := pages.NextPage(ctx)
 				if err != nil {
-					return nil, fmt.Errorf("remediate: cannot list inline policies of role %s: %w", name, err)
+					return nil, fmt.Errorf("cannot list inline policies of role %s: %w", name, err)
 				}
 				names = append(names, out.PolicyNames...)
 			}
@@ -57,7 +57,7 @@ func roleEntity(c IAMAPI, name string) entity {
 		getInline: func(ctx context.Context, policy string) (string, error) {
 			out, err := c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: n, PolicyName: aws.String(policy)})
 			if err != nil {
-				return "", fmt.Errorf("remediate: cannot read inline policy %s of role %s: %w", policy, name, err)
+				return "", fmt.Errorf("cannot read inline policy %s of role %s: %w", policy, name, err)
 			}
 			return decodeDoc(aws.ToString(out.PolicyDocument), policy, name)
 		},
@@ -75,7 +75,7 @@ func roleEntity(c IAMAPI, name string) entity {
 			for pages.HasMorePages() {
 				out, err := pages.NextPage(ctx)
 				if err != nil {
-					return nil, fmt.Errorf("remediate: cannot list managed policies attached to role %s: %w", name, err)
+					return nil, fmt.Errorf("cannot list managed policies attached to role %s: %w", name, err)
 				}
 				arns = appendARNs(arns, out.AttachedPolicies)
 			}
@@ -106,7 +106,7 @@ func userEntity(c IAMAPI, name string) entity {
 			for pages.HasMorePages() {
 				out, err := pages.NextPage(ctx)
 				if err != nil {
-					return nil, fmt.Errorf("remediate: cannot list inline policies of user %s: %w", name, err)
+					return nil, fmt.Errorf("cannot list inline policies of user %s: %w", name, err)
 				}
 				names = append(names, out.PolicyNames...)
 			}
@@ -115,7 +115,7 @@ func userEntity(c IAMAPI, name string) entity {
 		getInline: func(ctx context.Context, policy string) (string, error) {
 			out, err := c.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: n, PolicyName: aws.String(policy)})
 			if err != nil {
-				return "", fmt.Errorf("remediate: cannot read inline policy %s of user %s: %w", policy, name, err)
+				return "", fmt.Errorf("cannot read inline policy %s of user %s: %w", policy, name, err)
 			}
 			return decodeDoc(aws.ToString(out.PolicyDocument), policy, name)
 		},
@@ -133,7 +133,7 @@ func userEntity(c IAMAPI, name string) entity {
 			for pages.HasMorePages() {
 				out, err := pages.NextPage(ctx)
 				if err != nil {
-					return nil, fmt.Errorf("remediate: cannot list managed policies attached to user %s: %w", name, err)
+					return nil, fmt.Errorf("cannot list managed policies attached to user %s: %w", name, err)
 				}
 				arns = appendARNs(arns, out.AttachedPolicies)
 			}
@@ -165,21 +165,21 @@ func gone(err error, what, name string) (bool, error) {
 	case isNoSuchEntity(err):
 		return false, nil
 	}
-	return false, fmt.Errorf("remediate: cannot %s %s: %w", what, name, err)
+	return false, fmt.Errorf("cannot %s %s: %w", what, name, err)
 }
 
 func wrap(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("remediate: cannot "+format+": %w", append(args, err)...)
+	return fmt.Errorf("cannot "+format+": %w", append(args, err)...)
 }
 
 // decodeDoc turns a document as IAM returns it (URL-encoded) into JSON.
 func decodeDoc(raw, name, owner string) (string, error) {
 	doc, err := policy.DecodePolicyString(raw)
 	if err != nil {
-		return "", fmt.Errorf("remediate: policy %s of %s: %w", name, owner, err)
+		return "", fmt.Errorf("policy %s of %s: %w", name, owner, err)
 	}
 	return doc, nil
 }

@@ -25,10 +25,10 @@ type principal struct {
 func principalOf(a iamprune.Action, want string) (principal, error) {
 	p, ok := iamprune.ParseARN(a.Principal)
 	if !ok || p.Service != "iam" || (p.Kind != "user" && p.Kind != "role") {
-		return principal{}, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: principal %q is not an IAM user or role ARN", a.ID, a.Principal)
+		return principal{}, iamprune.Errorf(iamprune.EINVALID, "action %s: principal %q is not an IAM user or role ARN", a.ID, a.Principal)
 	}
 	if want != "" && p.Kind != want {
-		return principal{}, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: %s needs a %s, got %s", a.ID, a.Kind, want, a.Principal)
+		return principal{}, iamprune.Errorf(iamprune.EINVALID, "action %s: %s needs a %s, got %s", a.ID, a.Kind, want, a.Principal)
 	}
 	return principal{ARN: a.Principal, Kind: p.Kind, Name: p.Name, Account: p.Account, Partition: p.Partition}, nil
 }
@@ -73,7 +73,7 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 func image(v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
-		panic("remediate: cannot marshal image: " + err.Error())
+		panic("cannot marshal image: " + err.Error())
 	}
 	return b
 }
@@ -81,10 +81,10 @@ func image(v any) json.RawMessage {
 // readImage decodes the pre- or post-image of a journal record.
 func readImage(rec iamprune.ActionRecord, which string, raw json.RawMessage, v any) error {
 	if len(raw) == 0 {
-		return iamprune.Errorf(iamprune.EINVALID, "remediate: action %s/%s has no %s to restore from", rec.RunID, rec.ActionID, which)
+		return iamprune.Errorf(iamprune.EINVALID, "action %s/%s has no %s to restore from", rec.RunID, rec.ActionID, which)
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return iamprune.Errorf(iamprune.EINVALID, "remediate: action %s/%s: %s is not valid: %v", rec.RunID, rec.ActionID, which, err)
+		return iamprune.Errorf(iamprune.EINVALID, "action %s/%s: %s is not valid: %v", rec.RunID, rec.ActionID, which, err)
 	}
 	return nil
 }

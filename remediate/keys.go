@@ -31,7 +31,7 @@ func findKey(ctx context.Context, c IAMAPI, user, id string) (*types.AccessKeyMe
 			return nil, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("remediate: cannot list access keys of user %s: %w", user, err)
+			return nil, fmt.Errorf("cannot list access keys of user %s: %w", user, err)
 		}
 		for i := range out.AccessKeyMetadata {
 			if k := &out.AccessKeyMetadata[i]; aws.ToString(k.AccessKeyId) == id {
@@ -50,7 +50,7 @@ func inspectKey(ctx context.Context, c IAMAPI, a iamprune.Action) (*keyImage, er
 		return nil, err
 	}
 	if a.Target == "" {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: no access key id in target", a.ID)
+		return nil, iamprune.Errorf(iamprune.EINVALID, "action %s: no access key id in target", a.ID)
 	}
 	k, err := findKey(ctx, c, p.Name, a.Target)
 	if err != nil || k == nil {
@@ -62,7 +62,7 @@ func inspectKey(ctx context.Context, c IAMAPI, a iamprune.Action) (*keyImage, er
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("remediate: cannot read last use of access key %s: %w", a.Target, err)
+		return nil, fmt.Errorf("cannot read last use of access key %s: %w", a.Target, err)
 	}
 	if out.AccessKeyLastUsed != nil {
 		img.LastUsed = out.AccessKeyLastUsed.LastUsedDate

@@ -85,7 +85,7 @@ func (e *quarantineRole) read(ctx context.Context, p principal) (*roleState, err
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("remediate: cannot read role %s: %w", p.Name, err)
+		return nil, fmt.Errorf("cannot read role %s: %w", p.Name, err)
 	}
 	st := &roleState{tags: map[string]string{}}
 	if out.Role != nil {
@@ -150,14 +150,14 @@ func (e *quarantineRole) Apply(ctx context.Context, a iamprune.Action, pre iampr
 	}
 	var img quarantineImage
 	if err := json.Unmarshal(pre.PreImage, &img); err != nil {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: quarantine pre-image is not valid: %v", a.ID, err)
+		return nil, iamprune.Errorf(iamprune.EINVALID, "action %s: quarantine pre-image is not valid: %v", a.ID, err)
 	}
 	log := e.opts.logger()
 	steps := newStepper(ctx, e.opts)
 	post := quarantinePost{Role: p.Name, Mechanism: mechInline}
 	if !img.Inline {
 		err = steps.do("PutRolePolicy", QuarantinePolicyName, nil, func() (any, error) {
-			log.Debug("remediate: PutRolePolicy", "role", p.Name, "policy", QuarantinePolicyName)
+			log.Debug("PutRolePolicy", "role", p.Name, "policy", QuarantinePolicyName)
 			_, err := e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
 				RoleName: aws.String(p.Name), PolicyName: aws.String(QuarantinePolicyName), PolicyDocument: aws.String(QuarantinePolicy),
 			})
@@ -171,15 +171,15 @@ func (e *quarantineRole) Apply(ctx context.Context, a iamprune.Action, pre iampr
 		// The inline quota is full: AWSDenyAll denies the same.
 		post.Mechanism, post.PolicyARN = mechDenyAll, e.denyAllARN(p)
 		err = steps.do("AttachRolePolicy", post.PolicyARN, nil, func() (any, error) {
-			log.Debug("remediate: AttachRolePolicy", "role", p.Name, "policy", post.PolicyARN)
+			log.Debug("AttachRolePolicy", "role", p.Name, "policy", post.PolicyARN)
 			_, err := e.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(p.Name), PolicyArn: aws.String(post.PolicyARN)})
 			return nil, err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("remediate: cannot quarantine role %s: its inline policy quota is full and attaching %s failed: %w", p.Name, post.PolicyARN, err)
+			return nil, fmt.Errorf("cannot quarantine role %s: its inline policy quota is full and attaching %s failed: %w", p.Name, post.PolicyARN, err)
 		}
 	case err != nil:
-		return nil, fmt.Errorf("remediate: cannot put the quarantine policy on role %s: %w", p.Name, err)
+		return nil, fmt.Errorf("cannot put the quarantine policy on role %s: %w", p.Name, err)
 	}
 	post.Tags = e.tags(a)
 	tags := make([]types.Tag, 0, len(post.Tags))
@@ -190,13 +190,13 @@ func (e *quarantineRole) Apply(ctx context.Context, a iamprune.Action, pre iampr
 	}
 	// The step's pre-image is the previous value of each iamprune tag.
 	err = steps.do("TagRole", strings.Join(quarantineTags, ","), img.Tags, func() (any, error) {
-		log.Debug("remediate: TagRole", "role", p.Name)
+		log.Debug("TagRole", "role", p.Name)
 		_, err := e.iam.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String(p.Name), Tags: tags})
 		return post.Tags, err
 	})
 	if err != nil {
 		post.Tags = nil
-		return image(post), fmt.Errorf("remediate: role %s is quarantined (%s) but cannot be tagged (apply again to finish, or roll back to lift it): %w", p.Name, post.Mechanism, err)
+		return image(post), fmt.Errorf("role %s is quarantined (%s) but cannot be tagged (apply again to finish, or roll back to lift it): %w", p.Name, post.Mechanism, err)
 	}
 	return image(post), nil
 }
@@ -270,14 +270,14 @@ func (e *quarantineRole) Rollback(ctx context.Context, rec iamprune.ActionRecord
 		return iamprune.RollbackOutcome{}, err
 	}
 	if st == nil {
-		return iamprune.RollbackOutcome{}, iamprune.Errorf(iamprune.ENOTFOUND, "remediate: role %s no longer exists; there is no quarantine to lift", p.Name)
+		return iamprune.RollbackOutcome{}, iamprune.Errorf(iamprune.ENOTFOUND, "role %s no longer exists; there is no quarantine to lift", p.Name)
 	}
 	log := e.opts.logger()
 	var done []string
 	if st.inline {
-		log.Debug("remediate: DeleteRolePolicy", "role", p.Name, "policy", QuarantinePolicyName)
+		log.Debug("DeleteRolePolicy", "role", p.Name, "policy", QuarantinePolicyName)
 		if _, err := e.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(p.Name), PolicyName: aws.String(QuarantinePolicyName)}); err != nil && !isNoSuchEntity(err) {
-			return iamprune.RollbackOutcome{}, fmt.Errorf("remediate: cannot delete the quarantine policy of role %s: %w", p.Name, err)
+			return iamprune.RollbackOutcome{}, fmt.Errorf("cannot delete the quarantine policy of role %s: %w", p.Name, err)
 		}
 		done = append(done, "deleted inline policy "+QuarantinePolicyName)
 	}
@@ -290,24 +290,24 @@ func (e *quarantineRole) Rollback(ctx context.Context, rec iamprune.ActionRecord
 	}
 	if st.denyAllAttached && attachedByUs {
 		arn := e.denyAllARN(p)
-		log.Debug("remediate: DetachRolePolicy", "role", p.Name, "policy", arn)
+		log.Debug("DetachRolePolicy", "role", p.Name, "policy", arn)
 		if _, err := e.iam.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(p.Name), PolicyArn: aws.String(arn)}); err != nil && !isNoSuchEntity(err) {
-			return iamprune.RollbackOutcome{}, fmt.Errorf("remediate: cannot detach %s from role %s: %w", arn, p.Name, err)
+			return iamprune.RollbackOutcome{}, fmt.Errorf("cannot detach %s from role %s: %w", arn, p.Name, err)
 		}
 		done = append(done, "detached "+arn)
 	}
 	restore, remove := tagDiff(st.tags, pre.Tags)
 	if len(remove) > 0 {
-		log.Debug("remediate: UntagRole", "role", p.Name, "keys", remove)
+		log.Debug("UntagRole", "role", p.Name, "keys", remove)
 		if _, err := e.iam.UntagRole(ctx, &iam.UntagRoleInput{RoleName: aws.String(p.Name), TagKeys: remove}); err != nil {
-			return iamprune.RollbackOutcome{}, fmt.Errorf("remediate: cannot remove the quarantine tags of role %s: %w", p.Name, err)
+			return iamprune.RollbackOutcome{}, fmt.Errorf("cannot remove the quarantine tags of role %s: %w", p.Name, err)
 		}
 		done = append(done, "removed tags "+strings.Join(remove, ", "))
 	}
 	if len(restore) > 0 {
-		log.Debug("remediate: TagRole", "role", p.Name)
+		log.Debug("TagRole", "role", p.Name)
 		if _, err := e.iam.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String(p.Name), Tags: restore}); err != nil {
-			return iamprune.RollbackOutcome{}, fmt.Errorf("remediate: cannot restore the tags of role %s: %w", p.Name, err)
+			return iamprune.RollbackOutcome{}, fmt.Errorf("cannot restore the tags of role %s: %w", p.Name, err)
 		}
 		done = append(done, "restored previous iamprune tags")
 	}

@@ -138,7 +138,7 @@ func register(execs ...iamprune.Executor) map[iamprune.ActionKind]iamprune.Execu
 	m := make(map[iamprune.ActionKind]iamprune.Executor, len(execs))
 	for _, e := range execs {
 		if _, dup := m[e.Kind()]; dup {
-			panic(fmt.Sprintf("remediate: two executors for kind %q", e.Kind()))
+			panic(fmt.Sprintf("two executors for kind %q", e.Kind()))
 		}
 		m[e.Kind()] = e
 	}

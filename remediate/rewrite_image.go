@@ -179,10 +179,10 @@ func canonical(doc string) string {
 // their ARNs and the names of the policies they create.
 func (e *rewritePolicy) changes(a iamprune.Action, p principal) ([]change, error) {
 	if a.Target != "" && a.Target != p.Name {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: target %q is not the principal's name %q", a.ID, a.Target, p.Name)
+		return nil, iamprune.Errorf(iamprune.EINVALID, "action %s: target %q is not the principal's name %q", a.ID, a.Target, p.Name)
 	}
 	if len(a.Policies) == 0 {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: policies is empty; there is nothing to rewrite", a.ID)
+		return nil, iamprune.Errorf(iamprune.EINVALID, "action %s: policies is empty; there is nothing to rewrite", a.ID)
 	}
 	part := e.opts.partition(p)
 	seen := map[string]bool{}
@@ -190,7 +190,7 @@ func (e *rewritePolicy) changes(a iamprune.Action, p principal) ([]change, error
 	out := make([]change, 0, len(a.Policies))
 	for i, pc := range a.Policies {
 		bad := func(format string, args ...any) error {
-			return iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: policies[%d]: "+format, append([]any{a.ID, i}, args...)...)
+			return iamprune.Errorf(iamprune.EINVALID, "action %s: policies[%d]: "+format, append([]any{a.ID, i}, args...)...)
 		}
 		if err := checkMethod(pc, bad); err != nil {
 			return nil, err

@@ -28,7 +28,7 @@ func (e *rewritePolicy) readManaged(ctx context.Context, arn string) (managedSta
 		return managedState{}, nil
 	}
 	if err != nil {
-		return managedState{}, fmt.Errorf("remediate: cannot read policy %s: %w", arn, err)
+		return managedState{}, fmt.Errorf("cannot read policy %s: %w", arn, err)
 	}
 	m := managedState{
 		exists:          true,
@@ -43,7 +43,7 @@ func (e *rewritePolicy) readManaged(ctx context.Context, arn string) (managedSta
 func (e *rewritePolicy) versionDoc(ctx context.Context, arn, id string) (string, error) {
 	ver, err := e.iam.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String(id)})
 	if err != nil {
-		return "", fmt.Errorf("remediate: cannot read version %s of policy %s: %w", id, arn, err)
+		return "", fmt.Errorf("cannot read version %s of policy %s: %w", id, arn, err)
 	}
 	return decodeDoc(aws.ToString(ver.PolicyVersion.Document), arn+" "+id, "the account")
 }
@@ -56,7 +56,7 @@ func (e *rewritePolicy) readVersions(ctx context.Context, arn string) ([]version
 	for pages.HasMorePages() {
 		out, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("remediate: cannot list the versions of policy %s: %w", arn, err)
+			return nil, fmt.Errorf("cannot list the versions of policy %s: %w", arn, err)
 		}
 		vs = append(vs, out.Versions...)
 	}
@@ -116,7 +116,7 @@ func (e *rewritePolicy) createCopy(ctx context.Context, p principal, c copyImage
 	if e.opts.RunID != "" {
 		tags = append(tags, types.Tag{Key: aws.String(TagRunID), Value: aws.String(clip(e.opts.RunID, maxTagValueLen))})
 	}
-	e.opts.logger().Debug("remediate: create refined policy", "kind", p.Kind, "principal", p.Name, "policy", c.ARN)
+	e.opts.logger().Debug("create refined policy", "kind", p.Kind, "principal", p.Name, "policy", c.ARN)
 	_, err := e.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{
 		PolicyName: aws.String(c.Name), Path: aws.String(RewritePolicyPath), PolicyDocument: aws.String(c.Document),
 		Description: aws.String(clip(desc, maxDescriptionLen)), Tags: tags,
@@ -148,11 +148,11 @@ func (e *rewritePolicy) removeCopy(ctx context.Context, arn string) (string, err
 			continue
 		}
 		if _, err := e.iam.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String(v.ID)}); err != nil && !isNoSuchEntity(err) {
-			return "", fmt.Errorf("remediate: cannot delete version %s of policy %s: %w", v.ID, arn, err)
+			return "", fmt.Errorf("cannot delete version %s of policy %s: %w", v.ID, arn, err)
 		}
 	}
 	if _, err := e.iam.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)}); err != nil && !isNoSuchEntity(err) {
-		return "", fmt.Errorf("remediate: cannot delete policy %s: %w", arn, err)
+		return "", fmt.Errorf("cannot delete policy %s: %w", arn, err)
 	}
 	return "deleted " + arn, nil
 }

@@ -286,14 +286,14 @@ func (e *rewritePolicy) Apply(ctx context.Context, a iamprune.Action, pre iampru
 	}
 	var img rewriteImage
 	if err := json.Unmarshal(pre.PreImage, &img); err != nil {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: rewrite pre-image is not valid: %v", a.ID, err)
+		return nil, iamprune.Errorf(iamprune.EINVALID, "action %s: rewrite pre-image is not valid: %v", a.ID, err)
 	}
 	if len(img.Policies) != len(chs) {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: the pre-image has %d policies, the action %d", a.ID, len(img.Policies), len(chs))
+		return nil, iamprune.Errorf(iamprune.EINVALID, "action %s: the pre-image has %d policies, the action %d", a.ID, len(img.Policies), len(chs))
 	}
 	for i, c := range chs {
 		if st := img.Policies[i]; st.Method != c.Method || (st.Policy != c.Policy && st.Policy != c.arn) {
-			return nil, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s: pre-image policy %d is %s %s, the action's %s %s", a.ID, i, st.Method, st.Policy, c.Method, c.Policy)
+			return nil, iamprune.Errorf(iamprune.EINVALID, "action %s: pre-image policy %d is %s %s, the action's %s %s", a.ID, i, st.Method, st.Policy, c.Method, c.Policy)
 		}
 	}
 	ent := entityOf(e.iam, p)
@@ -303,7 +303,7 @@ func (e *rewritePolicy) Apply(ctx context.Context, a iamprune.Action, pre iampru
 	for i, c := range chs {
 		if st := img.Policies[i]; c.Method == iamprune.MethodDetach && !st.Done && st.Present {
 			err := steps.do(detachOp(p), c.arn, nil, func() (any, error) {
-				log.Debug("remediate: detach unused policy", "kind", p.Kind, "principal", p.Name, "policy", c.arn)
+				log.Debug("detach unused policy", "kind", p.Kind, "principal", p.Name, "policy", c.arn)
 				if err := ent.detach(ctx, c.arn); err != nil && !isNoSuchEntity(err) {
 					return nil, err
 				}
@@ -338,7 +338,7 @@ func (e *rewritePolicy) applyChange(ctx context.Context, steps *stepper, ent ent
 	case iamprune.MethodPutInline:
 		if !st.Written {
 			err := steps.do(putOp(p), c.name, st.Document, func() (any, error) {
-				log.Debug("remediate: rewrite inline policy", "kind", p.Kind, "principal", p.Name, "policy", c.name)
+				log.Debug("rewrite inline policy", "kind", p.Kind, "principal", p.Name, "policy", c.name)
 				return nil, ent.putInline(ctx, c.name, c.after[0])
 			})
 			if err != nil {
@@ -348,7 +348,7 @@ func (e *rewritePolicy) applyChange(ctx context.Context, steps *stepper, ent ent
 		}
 	case iamprune.MethodDeleteInline:
 		err := steps.do(deleteOp(p), c.name, st.Document, func() (any, error) {
-			log.Debug("remediate: delete unused inline policy", "kind", p.Kind, "principal", p.Name, "policy", c.name)
+			log.Debug("delete unused inline policy", "kind", p.Kind, "principal", p.Name, "policy", c.name)
 			if err := ent.deleteInline(ctx, c.name); err != nil && !isNoSuchEntity(err) {
 				return nil, err
 			}
@@ -366,7 +366,7 @@ func (e *rewritePolicy) applyChange(ctx context.Context, steps *stepper, ent ent
 	case iamprune.MethodReplaceCopy:
 		if st.Present {
 			err := steps.do(detachOp(p), c.arn, nil, func() (any, error) {
-				log.Debug("remediate: detach replaced policy", "kind", p.Kind, "principal", p.Name, "policy", c.arn)
+				log.Debug("detach replaced policy", "kind", p.Kind, "principal", p.Name, "policy", c.arn)
 				if err := ent.detach(ctx, c.arn); err != nil && !isNoSuchEntity(err) {
 					return nil, err
 				}
@@ -405,7 +405,7 @@ func (e *rewritePolicy) applyCopies(ctx context.Context, steps *stepper, ent ent
 		}
 		if !cp.Attached {
 			err := steps.do(attachOp(p), cp.ARN, nil, func() (any, error) {
-				log.Debug("remediate: attach refined policy", "kind", p.Kind, "principal", p.Name, "policy", cp.ARN)
+				log.Debug("attach refined policy", "kind", p.Kind, "principal", p.Name, "policy", cp.ARN)
 				return nil, ent.attach(ctx, cp.ARN)
 			})
 			if err != nil {
@@ -425,12 +425,12 @@ func (e *rewritePolicy) applyNewVersion(ctx context.Context, steps *stepper, c c
 	if len(st.Versions) >= maxPolicyVersions {
 		old, ok := oldestNonDefault(st.Versions)
 		if !ok {
-			return fmt.Errorf("remediate: policy %s has %d versions and none to delete", c.arn, len(st.Versions))
+			return fmt.Errorf("policy %s has %d versions and none to delete", c.arn, len(st.Versions))
 		}
 		err := steps.do("DeletePolicyVersion", c.arn+" "+old.ID, old, func() (any, error) {
-			log.Debug("remediate: delete oldest policy version", "policy", c.arn, "version", old.ID)
+			log.Debug("delete oldest policy version", "policy", c.arn, "version", old.ID)
 			if _, err := e.iam.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(c.arn), VersionId: aws.String(old.ID)}); err != nil && !isNoSuchEntity(err) {
-				return nil, fmt.Errorf("remediate: cannot delete version %s of policy %s to make room: %w", old.ID, c.arn, err)
+				return nil, fmt.Errorf("cannot delete version %s of policy %s to make room: %w", old.ID, c.arn, err)
 			}
 			return nil, nil
 		})
@@ -440,10 +440,10 @@ func (e *rewritePolicy) applyNewVersion(ctx context.Context, steps *stepper, c c
 		d.DeletedVersion = &old
 	}
 	return steps.do("CreatePolicyVersion", c.arn, st.DefaultVersion, func() (any, error) {
-		log.Debug("remediate: create default policy version", "policy", c.arn)
+		log.Debug("create default policy version", "policy", c.arn)
 		out, err := e.iam.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(c.arn), PolicyDocument: aws.String(c.after[0]), SetAsDefault: true})
 		if err != nil {
-			return nil, fmt.Errorf("remediate: cannot create a new version of policy %s: %w", c.arn, err)
+			return nil, fmt.Errorf("cannot create a new version of policy %s: %w", c.arn, err)
 		}
 		d.CreatedVersion = aws.ToString(out.PolicyVersion.VersionId)
 		return d.CreatedVersion, nil

@@ -28,7 +28,7 @@ func (e *rewritePolicy) Rollback(ctx context.Context, rec iamprune.ActionRecord)
 		return iamprune.RollbackOutcome{}, err
 	}
 	if p.Kind != pre.Kind || p.Name != pre.Name {
-		return iamprune.RollbackOutcome{}, iamprune.Errorf(iamprune.EINVALID, "remediate: action %s/%s: pre-image is of %s %s, the record of %s", rec.RunID, rec.ActionID, pre.Kind, pre.Name, rec.Principal)
+		return iamprune.RollbackOutcome{}, iamprune.Errorf(iamprune.EINVALID, "action %s/%s: pre-image is of %s %s, the record of %s", rec.RunID, rec.ActionID, pre.Kind, pre.Name, rec.Principal)
 	}
 	ent := entityOf(e.iam, p)
 	ok, err := ent.exists(ctx)
@@ -36,7 +36,7 @@ func (e *rewritePolicy) Rollback(ctx context.Context, rec iamprune.ActionRecord)
 		return iamprune.RollbackOutcome{}, err
 	}
 	if !ok {
-		return iamprune.RollbackOutcome{}, iamprune.Errorf(iamprune.ENOTFOUND, "remediate: %s %s no longer exists; its policies cannot be restored", p.Kind, p.Name)
+		return iamprune.RollbackOutcome{}, iamprune.Errorf(iamprune.ENOTFOUND, "%s %s no longer exists; its policies cannot be restored", p.Kind, p.Name)
 	}
 	done, err := e.restorePolicies(ctx, ent, pre, post)
 	return rewriteOutcome(p, done, err)
@@ -207,7 +207,7 @@ func (e *rewritePolicy) restoreVersions(ctx context.Context, st rewriteState, cr
 	live, err := e.readVersions(ctx, arn)
 	if err != nil {
 		if isNoSuchEntity(err) {
-			return nil, iamprune.Errorf(iamprune.ENOTFOUND, "remediate: policy %s no longer exists; its versions cannot be restored", arn)
+			return nil, iamprune.Errorf(iamprune.ENOTFOUND, "policy %s no longer exists; its versions cannot be restored", arn)
 		}
 		return nil, err
 	}
@@ -270,7 +270,7 @@ func (r *versionRestore) spareVersions(st rewriteState, created string) []versio
 
 func (r *versionRestore) setDefault(id string) error {
 	if _, err := r.e.iam.SetDefaultPolicyVersion(r.ctx, &iam.SetDefaultPolicyVersionInput{PolicyArn: aws.String(r.arn), VersionId: aws.String(id)}); err != nil {
-		return fmt.Errorf("remediate: cannot make version %s the default of policy %s: %w", id, r.arn, err)
+		return fmt.Errorf("cannot make version %s the default of policy %s: %w", id, r.arn, err)
 	}
 	for i := range r.live {
 		r.live[i].IsDefault = r.live[i].ID == id
@@ -286,7 +286,7 @@ func (r *versionRestore) deleteOurs() error {
 			continue
 		}
 		if _, err := r.e.iam.DeletePolicyVersion(r.ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(r.arn), VersionId: aws.String(v.ID)}); err != nil && !isNoSuchEntity(err) {
-			return fmt.Errorf("remediate: cannot delete version %s of policy %s: %w", v.ID, r.arn, err)
+			return fmt.Errorf("cannot delete version %s of policy %s: %w", v.ID, r.arn, err)
 		}
 		r.live = slices.Delete(r.live, r.has(v.ID), r.has(v.ID)+1)
 		r.done = append(r.done, fmt.Sprintf("deleted version %s of %s, which iamprune created", v.ID, r.arn))
@@ -324,11 +324,11 @@ func (r *versionRestore) reuseSpares(st rewriteState, spare []versionImage) ([]v
 func (r *versionRestore) recreate(vs []versionImage) error {
 	for _, v := range vs {
 		if len(r.live) >= maxPolicyVersions {
-			return iamprune.Errorf(iamprune.ECONFLICT, "remediate: cannot re-create version %s of policy %s: it has %d versions, IAM's limit", v.ID, r.arn, len(r.live))
+			return iamprune.Errorf(iamprune.ECONFLICT, "cannot re-create version %s of policy %s: it has %d versions, IAM's limit", v.ID, r.arn, len(r.live))
 		}
 		out, err := r.e.iam.CreatePolicyVersion(r.ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(r.arn), PolicyDocument: aws.String(v.Document), SetAsDefault: v.IsDefault})
 		if err != nil {
-			return fmt.Errorf("remediate: cannot re-create version %s of policy %s: %w", v.ID, r.arn, err)
+			return fmt.Errorf("cannot re-create version %s of policy %s: %w", v.ID, r.arn, err)
 		}
 		id := aws.ToString(out.PolicyVersion.VersionId)
 		if v.IsDefault {

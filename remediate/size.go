@@ -56,7 +56,7 @@ func DenyDocument(services []string) string {
 		Statement: []denyStatement{{Sid: DenySid, Effect: "Deny", Action: actions, Resource: "*"}},
 	})
 	if err != nil {
-		panic("remediate: cannot marshal a deny document: " + err.Error())
+		panic("cannot marshal a deny document: " + err.Error())
 	}
 	return string(b)
 }
@@ -114,7 +114,7 @@ func pack(services []string, inlineRoom, managedCap int) (layout, error) {
 			inline, room = false, managedCap
 			add = utf8.RuneCountInString(s) + len(`"":*`)
 			if size+add > room {
-				return layout{}, fmt.Errorf("remediate: service %q does not fit in a policy of %d characters", s, managedCap)
+				return layout{}, fmt.Errorf("service %q does not fit in a policy of %d characters", s, managedCap)
 			}
 		}
 		cur = append(cur, s)

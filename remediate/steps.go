@@ -32,7 +32,7 @@ func (s *stepper) do(op, target string, pre any, write func() (post any, err err
 		st.Pre = image(pre)
 	}
 	if err := iamprune.JournalStep(s.ctx, st); err != nil {
-		return fmt.Errorf("remediate: cannot journal step %d (%s %s), nothing more written: %w", st.Seq, op, target, err)
+		return fmt.Errorf("cannot journal step %d (%s %s), nothing more written: %w", st.Seq, op, target, err)
 	}
 	post, err := write()
 	if err != nil {
@@ -43,7 +43,7 @@ func (s *stepper) do(op, target string, pre any, write func() (post any, err err
 		st.Post = image(post)
 	}
 	if err := iamprune.JournalStep(s.ctx, st); err != nil {
-		return fmt.Errorf("remediate: %s %s was made but cannot be journaled: %w", op, target, err)
+		return fmt.Errorf("%s %s was made but cannot be journaled: %w", op, target, err)
 	}
 	return nil
 }

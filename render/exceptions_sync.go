@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/iamprune/iamprune/archive"
+	"github.com/iamprune/iamprune/exceptions"
 )
 
 // SyncText writes what 'exceptions sync' changes: the archive rules to
@@ -94,4 +95,12 @@ func ruleTypes(r archive.Rule) string {
 		return strings.Join(ts, ", ")
 	}
 	return "all finding types"
+}
+
+// SyncProblems reports the problems that keep a file from being synced.
+func SyncProblems(w io.Writer, path string, probs []exceptions.Problem) {
+	for _, p := range probs {
+		fmt.Fprintln(w, p.String())
+	}
+	fmt.Fprintf(w, "%s in %s: nothing synced; fix the file ('iamprune exceptions check %s') and sync again\n", CountOf(len(probs), "problem"), path, path)
 }

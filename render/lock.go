@@ -17,3 +17,12 @@ func LockHolder(w io.Writer, account string, info *iamprune.LockInfo, now time.T
 	}
 	fmt.Fprintf(w, "Account %s is locked by %s since %s; %s.\n", account, info.Owner, info.AcquiredAt.UTC().Format(time.RFC3339), lease)
 }
+
+// LockBroken says that unlock broke the lock info held, and what comes next.
+func LockBroken(w io.Writer, account string, info *iamprune.LockInfo) {
+	dead := "the dead run"
+	if info.Owner.RunID != "" {
+		dead = "run " + info.Owner.RunID
+	}
+	fmt.Fprintf(w, "Broke the lock of account %s. The next iamprune apply (or iamprune rollback RUN_ID) first\nresolves what %s left pending from the live state and closes it as interrupted.\n", account, dead)
+}

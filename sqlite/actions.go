@@ -21,7 +21,7 @@ const actionColumns = `run_id, action_id, account, finding_id, principal, findin
 // happen at most once per run; an unknown run is ENOTFOUND.
 func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) error {
 	if rec.RunID == "" || rec.ActionID == "" {
-		return iamprune.Errorf(iamprune.EINVALID, "sqlite: action record needs a run id and an action id (got %q, %q)", rec.RunID, rec.ActionID)
+		return iamprune.Errorf(iamprune.EINVALID, "action record needs a run id and an action id (got %q, %q)", rec.RunID, rec.ActionID)
 	}
 	if err := checkImage(rec.RunID, rec.ActionID, "pre-image", rec.PreImage); err != nil {
 		return err
@@ -44,12 +44,12 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 	}
 	svc, err := json.Marshal(services)
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot encode services of %s/%s: %w", rec.RunID, rec.ActionID, err)
+		return fmt.Errorf("cannot encode services of %s/%s: %w", rec.RunID, rec.ActionID, err)
 	}
 	// The intent and its steps are written together or not at all.
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, err)
+		return fmt.Errorf("cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, err)
 	}
 	defer tx.Rollback()
 	_, err = tx.ExecContext(ctx, `INSERT INTO actions (`+actionColumns+`)
@@ -61,20 +61,20 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 	switch sqliteCode(err) {
 	case 0:
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-		return iamprune.Errorf(iamprune.ECONFLICT, "sqlite: action %s of run %s is already journaled", rec.ActionID, rec.RunID)
+		return iamprune.Errorf(iamprune.ECONFLICT, "action %s of run %s is already journaled", rec.ActionID, rec.RunID)
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		return iamprune.Errorf(iamprune.ENOTFOUND, "sqlite: cannot journal action %s: run %s not found", rec.ActionID, rec.RunID)
+		return iamprune.Errorf(iamprune.ENOTFOUND, "cannot journal action %s: run %s not found", rec.ActionID, rec.RunID)
 	}
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, err)
+		return fmt.Errorf("cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, err)
 	}
 	for _, st := range rec.Steps {
 		if err := putStep(ctx, tx, rec.RunID, rec.ActionID, st); err != nil {
-			return fmt.Errorf("sqlite: cannot journal step %d of action %s in run %s: %w", st.Seq, rec.ActionID, rec.RunID, err)
+			return fmt.Errorf("cannot journal step %d of action %s in run %s: %w", st.Seq, rec.ActionID, rec.RunID, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, err)
+		return fmt.Errorf("cannot journal action %s of run %s: %w", rec.ActionID, rec.RunID, err)
 	}
 	return nil
 }
@@ -84,7 +84,7 @@ func (s *Store) BeginAction(ctx context.Context, rec iamprune.ActionRecord) erro
 // outcome is never overwritten. A nil post-image stores none.
 func (s *Store) FinishAction(ctx context.Context, runID, actionID, status, detail string, post json.RawMessage, at time.Time) error {
 	if status == "" || status == iamprune.ResultPending {
-		return iamprune.Errorf(iamprune.EINVALID, "sqlite: action %s of run %s cannot finish with status %q", actionID, runID, status)
+		return iamprune.Errorf(iamprune.EINVALID, "action %s of run %s cannot finish with status %q", actionID, runID, status)
 	}
 	if err := checkImage(runID, actionID, "post-image", post); err != nil {
 		return err
@@ -93,11 +93,11 @@ func (s *Store) FinishAction(ctx context.Context, runID, actionID, status, detai
 		WHERE run_id = ? AND action_id = ? AND status = ?`,
 		status, detail, blob(post), formatTime(at), runID, actionID, iamprune.ResultPending)
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot finish action %s of run %s: %w", actionID, runID, err)
+		return fmt.Errorf("cannot finish action %s of run %s: %w", actionID, runID, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot finish action %s of run %s: %w", actionID, runID, err)
+		return fmt.Errorf("cannot finish action %s of run %s: %w", actionID, runID, err)
 	}
 	if n == 1 {
 		return nil
@@ -107,11 +107,11 @@ func (s *Store) FinishAction(ctx context.Context, runID, actionID, status, detai
 	err = s.db.QueryRowContext(ctx, `SELECT status FROM actions WHERE run_id = ? AND action_id = ?`, runID, actionID).Scan(&current)
 	switch {
 	case err == sql.ErrNoRows:
-		return iamprune.Errorf(iamprune.ENOTFOUND, "sqlite: action %s of run %s was never journaled", actionID, runID)
+		return iamprune.Errorf(iamprune.ENOTFOUND, "action %s of run %s was never journaled", actionID, runID)
 	case err != nil:
-		return fmt.Errorf("sqlite: cannot finish action %s of run %s: %w", actionID, runID, err)
+		return fmt.Errorf("cannot finish action %s of run %s: %w", actionID, runID, err)
 	}
-	return iamprune.Errorf(iamprune.ECONFLICT, "sqlite: action %s of run %s already finished as %s", actionID, runID, current)
+	return iamprune.Errorf(iamprune.ECONFLICT, "action %s of run %s already finished as %s", actionID, runID, current)
 }
 
 // Actions returns a run's journal in the order it was written; an unknown
@@ -119,7 +119,7 @@ func (s *Store) FinishAction(ctx context.Context, runID, actionID, status, detai
 func (s *Store) Actions(ctx context.Context, runID string) ([]iamprune.ActionRecord, error) {
 	recs, err := s.queryActions(ctx, `SELECT `+actionColumns+` FROM actions WHERE run_id = ? ORDER BY seq`, runID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: cannot read the journal of run %s: %w", runID, err)
+		return nil, fmt.Errorf("cannot read the journal of run %s: %w", runID, err)
 	}
 	return recs, nil
 }
@@ -150,7 +150,7 @@ func (s *Store) FindActions(ctx context.Context, f iamprune.ActionFilter) ([]iam
 	q += ` ORDER BY started_at, seq`
 	recs, err := s.queryActions(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: cannot search the journal: %w", err)
+		return nil, fmt.Errorf("cannot search the journal: %w", err)
 	}
 	return recs, nil
 }
@@ -219,7 +219,7 @@ func scanAction(rows *sql.Rows) (iamprune.ActionRecord, error) {
 // raw JSON, and one bad byte would make the whole journal unprintable.
 func checkImage(runID, actionID, what string, img json.RawMessage) error {
 	if len(img) > 0 && !json.Valid(img) {
-		return iamprune.Errorf(iamprune.EINVALID, "sqlite: %s of action %s in run %s is not valid JSON", what, actionID, runID)
+		return iamprune.Errorf(iamprune.EINVALID, "%s of action %s in run %s is not valid JSON", what, actionID, runID)
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ const holdColumns = `id, account, principal, finding_type, kind, target, service
 // item replaces its hold.
 func (s *Store) PutHold(ctx context.Context, h iamprune.Hold) error {
 	if h.ID == "" {
-		return iamprune.Errorf(iamprune.EINVALID, "sqlite: hold has no id")
+		return iamprune.Errorf(iamprune.EINVALID, "hold has no id")
 	}
 	services := h.Services
 	if services == nil {
@@ -25,7 +25,7 @@ func (s *Store) PutHold(ctx context.Context, h iamprune.Hold) error {
 	}
 	svc, err := json.Marshal(services)
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot encode services of hold %s: %w", h.ID, err)
+		return fmt.Errorf("cannot encode services of hold %s: %w", h.ID, err)
 	}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO holds (`+holdColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET account = excluded.account, principal = excluded.principal,
@@ -36,7 +36,7 @@ func (s *Store) PutHold(ctx context.Context, h iamprune.Hold) error {
 		h.ID, h.Account, h.Principal, string(h.FindingType), string(h.Kind), h.Target, string(svc), h.RunID, h.RollbackRunID,
 		h.By, formatTime(h.At), formatTime(h.Until), formatTimePtr(h.ReleasedAt), h.ReleasedBy)
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot record hold %s: %w", h.ID, err)
+		return fmt.Errorf("cannot record hold %s: %w", h.ID, err)
 	}
 	return nil
 }
@@ -45,10 +45,10 @@ func (s *Store) PutHold(ctx context.Context, h iamprune.Hold) error {
 func (s *Store) Hold(ctx context.Context, id string) (*iamprune.Hold, error) {
 	holds, err := s.queryHolds(ctx, `SELECT `+holdColumns+` FROM holds WHERE id = ?`, id)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: cannot read hold %s: %w", id, err)
+		return nil, fmt.Errorf("cannot read hold %s: %w", id, err)
 	}
 	if len(holds) == 0 {
-		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "sqlite: hold %s not found", id)
+		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "hold %s not found", id)
 	}
 	return &holds[0], nil
 }
@@ -62,7 +62,7 @@ func (s *Store) Holds(ctx context.Context, account string) ([]iamprune.Hold, err
 	}
 	holds, err := s.queryHolds(ctx, q+` ORDER BY at DESC, id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: cannot list holds: %w", err)
+		return nil, fmt.Errorf("cannot list holds: %w", err)
 	}
 	return holds, nil
 }
@@ -74,14 +74,14 @@ func (s *Store) ReleaseHold(ctx context.Context, id, by string, at time.Time) er
 		released_by = CASE WHEN released_at IS NULL THEN ? ELSE released_by END WHERE id = ?`,
 		formatTime(at), by, id)
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot release hold %s: %w", id, err)
+		return fmt.Errorf("cannot release hold %s: %w", id, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot release hold %s: %w", id, err)
+		return fmt.Errorf("cannot release hold %s: %w", id, err)
 	}
 	if n == 0 {
-		return iamprune.Errorf(iamprune.ENOTFOUND, "sqlite: hold %s not found", id)
+		return iamprune.Errorf(iamprune.ENOTFOUND, "hold %s not found", id)
 	}
 	return nil
 }

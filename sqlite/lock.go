@@ -18,10 +18,10 @@ import (
 // is stale, its holder presumably dead, and is taken over.
 func (s *Store) Lock(ctx context.Context, account string, owner iamprune.LockOwner, ttl time.Duration) (iamprune.Lock, error) {
 	if account == "" || owner.Host == "" {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "sqlite: lock needs an account and an owner host (got %q, %q)", account, owner.Host)
+		return nil, iamprune.Errorf(iamprune.EINVALID, "lock needs an account and an owner host (got %q, %q)", account, owner.Host)
 	}
 	if ttl <= 0 {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "sqlite: lock ttl must be positive, got %s", ttl)
+		return nil, iamprune.Errorf(iamprune.EINVALID, "lock ttl must be positive, got %s", ttl)
 	}
 	token, err := newToken()
 	if err != nil {
@@ -29,7 +29,7 @@ func (s *Store) Lock(ctx context.Context, account string, owner iamprune.LockOwn
 	}
 	tx, err := s.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: see dsn
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: cannot lock account %s: %w", account, err)
+		return nil, fmt.Errorf("cannot lock account %s: %w", account, err)
 	}
 	defer tx.Rollback()
 
@@ -38,11 +38,11 @@ func (s *Store) Lock(ctx context.Context, account string, owner iamprune.LockOwn
 	now := time.Now().UTC()
 	cur, err := lockHolder(tx.QueryRowContext(ctx, `SELECT `+lockColumns+` FROM locks WHERE account = ?`, account))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: cannot lock account %s: %w", account, err)
+		return nil, fmt.Errorf("cannot lock account %s: %w", account, err)
 	}
 	if cur != nil && now.Before(cur.ExpiresAt) {
 		return nil, iamprune.Errorf(iamprune.ECONFLICT,
-			"sqlite: account %s is locked by %s since %s: another run is in progress; wait for it, or for the lock to expire at %s",
+			"account %s is locked by %s since %s: another run is in progress; wait for it, or for the lock to expire at %s",
 			account, cur.Owner, cur.AcquiredAt.Format(time.RFC3339), cur.ExpiresAt.Format(time.RFC3339))
 	}
 	// owner keeps the holder's description for a reader of the raw table.
@@ -54,10 +54,10 @@ func (s *Store) Lock(ctx context.Context, account string, owner iamprune.LockOwn
 		account, owner.String(), token, formatTime(now), formatTime(now.Add(ttl)),
 		owner.Host, owner.PID, owner.User, owner.RunID, formatTimePtr(startedAt(owner)))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: cannot lock account %s: %w", account, err)
+		return nil, fmt.Errorf("cannot lock account %s: %w", account, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("sqlite: cannot lock account %s: %w", account, err)
+		return nil, fmt.Errorf("cannot lock account %s: %w", account, err)
 	}
 	return &lock{s: s, account: account, token: token}, nil
 }
@@ -110,7 +110,7 @@ func lockHolder(row *sql.Row) (*iamprune.LockInfo, error) {
 func (s *Store) LockHolder(ctx context.Context, account string) (*iamprune.LockInfo, error) {
 	info, err := lockHolder(s.db.QueryRowContext(ctx, `SELECT `+lockColumns+` FROM locks WHERE account = ?`, account))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: cannot read the lock on account %s: %w", account, err)
+		return nil, fmt.Errorf("cannot read the lock on account %s: %w", account, err)
 	}
 	return info, nil
 }
@@ -120,11 +120,11 @@ func (s *Store) LockHolder(ctx context.Context, account string) (*iamprune.LockI
 func (s *Store) BreakLock(ctx context.Context, account, token string) (bool, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM locks WHERE account = ? AND token = ?`, account, token)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: cannot break the lock on account %s: %w", account, err)
+		return false, fmt.Errorf("cannot break the lock on account %s: %w", account, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("sqlite: cannot break the lock on account %s: %w", account, err)
+		return false, fmt.Errorf("cannot break the lock on account %s: %w", account, err)
 	}
 	return n == 1, nil
 }
@@ -142,7 +142,7 @@ type lock struct {
 func (l *lock) Release(ctx context.Context) error {
 	_, err := l.s.db.ExecContext(ctx, `DELETE FROM locks WHERE account = ? AND token = ?`, l.account, l.token)
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot release the lock on account %s: %w", l.account, err)
+		return fmt.Errorf("cannot release the lock on account %s: %w", l.account, err)
 	}
 	return nil
 }
@@ -151,19 +151,19 @@ func (l *lock) Release(ctx context.Context) error {
 // lock; once it was taken over or broken, ECONFLICT.
 func (l *lock) Renew(ctx context.Context, ttl time.Duration) error {
 	if ttl <= 0 {
-		return iamprune.Errorf(iamprune.EINVALID, "sqlite: lock ttl must be positive, got %s", ttl)
+		return iamprune.Errorf(iamprune.EINVALID, "lock ttl must be positive, got %s", ttl)
 	}
 	res, err := l.s.db.ExecContext(ctx, `UPDATE locks SET expires_at = ? WHERE account = ? AND token = ?`,
 		formatTime(time.Now().Add(ttl)), l.account, l.token)
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot renew the lock on account %s: %w", l.account, err)
+		return fmt.Errorf("cannot renew the lock on account %s: %w", l.account, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot renew the lock on account %s: %w", l.account, err)
+		return fmt.Errorf("cannot renew the lock on account %s: %w", l.account, err)
 	}
 	if n != 1 {
-		return iamprune.Errorf(iamprune.ECONFLICT, "sqlite: the lock on account %s was taken over or broken: this run no longer holds it", l.account)
+		return iamprune.Errorf(iamprune.ECONFLICT, "the lock on account %s was taken over or broken: this run no longer holds it", l.account)
 	}
 	return nil
 }
@@ -171,7 +171,7 @@ func (l *lock) Renew(ctx context.Context, ttl time.Duration) error {
 func newToken() (string, error) {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("sqlite: cannot make a lock token: %w", err)
+		return "", fmt.Errorf("cannot make a lock token: %w", err)
 	}
 	return hex.EncodeToString(b), nil
 }

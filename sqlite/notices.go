@@ -15,13 +15,13 @@ const noticeColumns = `account, item_key, action_id, principal, owner, route, ch
 // append-only: the same item sent twice is two records.
 func (s *Store) RecordNotice(ctx context.Context, n iamprune.NoticeRecord) error {
 	if err := n.Validate(); err != nil {
-		return fmt.Errorf("sqlite: %w", err)
+		return fmt.Errorf("%w", err)
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO notices (`+noticeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		n.Account, n.ItemKey, n.ActionID, n.Principal, n.Owner, n.Route, n.Channel, n.Fingerprint,
 		n.Status, n.Error, formatTime(n.SentAt), n.RunID)
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot record notice of %s to %s: %w", n.ItemKey, n.Channel, err)
+		return fmt.Errorf("cannot record notice of %s to %s: %w", n.ItemKey, n.Channel, err)
 	}
 	return nil
 }
@@ -55,7 +55,7 @@ func (s *Store) FindNotices(ctx context.Context, f iamprune.NoticeFilter) ([]iam
 	q += ` ORDER BY sent_at, seq`
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: cannot search the notification log: %w", err)
+		return nil, fmt.Errorf("cannot search the notification log: %w", err)
 	}
 	defer rows.Close()
 	out := []iamprune.NoticeRecord{}
@@ -66,7 +66,7 @@ func (s *Store) FindNotices(ctx context.Context, f iamprune.NoticeFilter) ([]iam
 		)
 		if err := rows.Scan(&n.Account, &n.ItemKey, &n.ActionID, &n.Principal, &n.Owner, &n.Route, &n.Channel,
 			&n.Fingerprint, &n.Status, &n.Error, &sent, &n.RunID); err != nil {
-			return nil, fmt.Errorf("sqlite: cannot search the notification log: %w", err)
+			return nil, fmt.Errorf("cannot search the notification log: %w", err)
 		}
 		if n.SentAt, err = parseTime(sent); err != nil {
 			return nil, err
@@ -74,7 +74,7 @@ func (s *Store) FindNotices(ctx context.Context, f iamprune.NoticeFilter) ([]iam
 		out = append(out, n)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: cannot search the notification log: %w", err)
+		return nil, fmt.Errorf("cannot search the notification log: %w", err)
 	}
 	return out, nil
 }

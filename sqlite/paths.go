@@ -20,7 +20,7 @@ func DefaultPath() (string, error) {
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", fmt.Errorf("sqlite: no default state path (set --state or IAMPRUNE_STATE): %w", err)
+		return "", fmt.Errorf("no default state path (set --state or IAMPRUNE_STATE): %w", err)
 	}
 	return filepath.Join(home, ".local", "state", "iamprune", "state.db"), nil
 }

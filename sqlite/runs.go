@@ -15,7 +15,7 @@ const runColumns = `id, kind, account, caller, status, detail, started_at, finis
 // CreateRun records a new run. A run id that already exists is ECONFLICT.
 func (s *Store) CreateRun(ctx context.Context, r iamprune.Run) error {
 	if r.ID == "" {
-		return iamprune.Errorf(iamprune.EINVALID, "sqlite: run has no id")
+		return iamprune.Errorf(iamprune.EINVALID, "run has no id")
 	}
 	counts, err := iamprune.EncodePlanCounts(r.PlanCounts)
 	if err != nil {
@@ -25,10 +25,10 @@ func (s *Store) CreateRun(ctx context.Context, r iamprune.Run) error {
 		r.ID, string(r.Kind), r.Account, r.Caller, r.Status, r.Detail,
 		formatTime(r.StartedAt), formatTimePtr(r.FinishedAt), formatTimePtr(r.PlanGeneratedAt), counts)
 	if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
-		return iamprune.Errorf(iamprune.ECONFLICT, "sqlite: run %s already exists", r.ID)
+		return iamprune.Errorf(iamprune.ECONFLICT, "run %s already exists", r.ID)
 	}
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot create run %s: %w", r.ID, err)
+		return fmt.Errorf("cannot create run %s: %w", r.ID, err)
 	}
 	return nil
 }
@@ -38,12 +38,12 @@ func (s *Store) FinishRun(ctx context.Context, runID, status, detail string, at 
 	res, err := s.db.ExecContext(ctx, `UPDATE runs SET status = ?, detail = ?, finished_at = ? WHERE id = ?`,
 		status, detail, formatTime(at), runID)
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot finish run %s: %w", runID, err)
+		return fmt.Errorf("cannot finish run %s: %w", runID, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlite: cannot finish run %s: %w", runID, err)
+		return fmt.Errorf("cannot finish run %s: %w", runID, err)
 	} else if n == 0 {
-		return iamprune.Errorf(iamprune.ENOTFOUND, "sqlite: run %s not found", runID)
+		return iamprune.Errorf(iamprune.ENOTFOUND, "run %s not found", runID)
 	}
 	return nil
 }
@@ -52,10 +52,10 @@ func (s *Store) FinishRun(ctx context.Context, runID, status, detail string, at 
 func (s *Store) Run(ctx context.Context, runID string) (*iamprune.Run, error) {
 	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, runID))
 	if err == sql.ErrNoRows {
-		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "sqlite: run %s not found", runID)
+		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "run %s not found", runID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: cannot read run %s: %w", runID, err)
+		return nil, fmt.Errorf("cannot read run %s: %w", runID, err)
 	}
 	return r, nil
 }
@@ -76,19 +76,19 @@ func (s *Store) Runs(ctx context.Context, account string, limit int) ([]iamprune
 	}
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: cannot list runs: %w", err)
+		return nil, fmt.Errorf("cannot list runs: %w", err)
 	}
 	defer rows.Close()
 	runs := []iamprune.Run{}
 	for rows.Next() {
 		r, err := scanRun(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: cannot list runs: %w", err)
+			return nil, fmt.Errorf("cannot list runs: %w", err)
 		}
 		runs = append(runs, *r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: cannot list runs: %w", err)
+		return nil, fmt.Errorf("cannot list runs: %w", err)
 	}
 	return runs, nil
 }

@@ -25,10 +25,10 @@ func (s *Store) RecordStep(ctx context.Context, runID, actionID string, st iampr
 	}
 	err := putStep(ctx, s.db, runID, actionID, st)
 	if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
-		return iamprune.Errorf(iamprune.ENOTFOUND, "sqlite: cannot record step %d: action %s of run %s was never journaled", st.Seq, actionID, runID)
+		return iamprune.Errorf(iamprune.ENOTFOUND, "cannot record step %d: action %s of run %s was never journaled", st.Seq, actionID, runID)
 	}
 	if err != nil {
-		return fmt.Errorf("sqlite: cannot record step %d of action %s in run %s: %w", st.Seq, actionID, runID, err)
+		return fmt.Errorf("cannot record step %d of action %s in run %s: %w", st.Seq, actionID, runID, err)
 	}
 	return nil
 }
@@ -43,7 +43,7 @@ func putStep(ctx context.Context, db execer, runID, actionID string, st iamprune
 
 func checkStep(runID, actionID string, st iamprune.Step) error {
 	if err := st.Validate(); err != nil {
-		return iamprune.Errorf(iamprune.EINVALID, "sqlite: action %s in run %s: %v", actionID, runID, err)
+		return iamprune.Errorf(iamprune.EINVALID, "action %s in run %s: %v", actionID, runID, err)
 	}
 	return nil
 }

@@ -196,23 +196,23 @@ type Store struct {
 // naming path.
 func Open(path string) (*Store, error) {
 	if path == "" {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "sqlite: state path is empty")
+		return nil, iamprune.Errorf(iamprune.EINVALID, "state path is empty")
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: cannot resolve state path %s: %w", path, err)
+		return nil, fmt.Errorf("cannot resolve state path %s: %w", path, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
-		return nil, fmt.Errorf("sqlite: cannot create the directory of %s: %w", path, err)
+		return nil, fmt.Errorf("cannot create the directory of %s: %w", path, err)
 	}
 	if st, err := os.Stat(abs); err == nil && !st.Mode().IsRegular() {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "sqlite: state path %s is not a regular file", path)
+		return nil, iamprune.Errorf(iamprune.EINVALID, "state path %s is not a regular file", path)
 	}
 	// Create the file ourselves so that it is private: it holds policy
 	// documents. SQLite gives the -wal and -shm files the same mode.
 	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: cannot open state file %s: %w", path, err)
+		return nil, fmt.Errorf("cannot open state file %s: %w", path, err)
 	}
 	f.Close()
 
@@ -223,7 +223,7 @@ func Open(path string) (*Store, error) {
 	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
 		db, err := sql.Open("sqlite", dsn(abs))
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: cannot open %s: %w", path, err)
+			return nil, fmt.Errorf("cannot open %s: %w", path, err)
 		}
 		s := &Store{db: db, path: path}
 		err = s.init(context.Background())
@@ -268,7 +268,7 @@ func (s *Store) init(ctx context.Context) error {
 		return s.openError(err)
 	}
 	if !strings.EqualFold(mode, "wal") {
-		return fmt.Errorf("sqlite: %s: cannot enable WAL (journal mode is %s)", s.path, mode)
+		return fmt.Errorf("%s: cannot enable WAL (journal mode is %s)", s.path, mode)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -290,24 +290,24 @@ func (s *Store) init(ctx context.Context) error {
 	switch {
 	case appID != 0 && appID != applicationID,
 		appID == 0 && objects > 0:
-		return iamprune.Errorf(iamprune.EINVALID, "sqlite: %s is a SQLite database but not an iamprune state database", s.path)
+		return iamprune.Errorf(iamprune.EINVALID, "%s is a SQLite database but not an iamprune state database", s.path)
 	case version > len(migrations):
-		return iamprune.Errorf(iamprune.EINVALID, "sqlite: %s has schema version %d, newer than this iamprune supports (%d): upgrade iamprune", s.path, version, len(migrations))
+		return iamprune.Errorf(iamprune.EINVALID, "%s has schema version %d, newer than this iamprune supports (%d): upgrade iamprune", s.path, version, len(migrations))
 	case version == len(migrations):
 		return nil
 	}
 	for i := version; i < len(migrations); i++ {
 		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			return fmt.Errorf("sqlite: %s: migration %d failed: %w", s.path, i+1, err)
+			return fmt.Errorf("%s: migration %d failed: %w", s.path, i+1, err)
 		}
 	}
 	// PRAGMA takes no parameters; both values are our own integers.
 	pragmas := fmt.Sprintf(`PRAGMA application_id = %d; PRAGMA user_version = %d`, applicationID, len(migrations))
 	if _, err := tx.ExecContext(ctx, pragmas); err != nil {
-		return fmt.Errorf("sqlite: %s: cannot record schema version: %w", s.path, err)
+		return fmt.Errorf("%s: cannot record schema version: %w", s.path, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: %s: cannot commit migrations: %w", s.path, err)
+		return fmt.Errorf("%s: cannot commit migrations: %w", s.path, err)
 	}
 	return nil
 }
@@ -318,17 +318,17 @@ func (s *Store) openError(err error) error {
 	case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
 		return &iamprune.Error{
 			Code:    iamprune.EINVALID,
-			Message: fmt.Sprintf("sqlite: %s is not a valid iamprune state database (corrupt, or not SQLite); move it aside or pass another --state", s.path),
+			Message: fmt.Sprintf("%s is not a valid iamprune state database (corrupt, or not SQLite); move it aside or pass another --state", s.path),
 			Err:     err,
 		}
 	}
-	return fmt.Errorf("sqlite: cannot read %s: %w", s.path, err)
+	return fmt.Errorf("cannot read %s: %w", s.path, err)
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
 	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("sqlite: cannot close %s: %w", s.path, err)
+		return fmt.Errorf("cannot close %s: %w", s.path, err)
 	}
 	return nil
 }
@@ -357,7 +357,7 @@ func formatTimePtr(t *time.Time) any {
 func parseTime(s string) (time.Time, error) {
 	t, err := time.Parse(timeFormat, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("sqlite: bad stored time %q: %w", s, err)
+		return time.Time{}, fmt.Errorf("bad stored time %q: %w", s, err)
 	}
 	return t.UTC(), nil
 }

@@ -121,6 +121,9 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return exitProblems
 	}
 	fmt.Fprintf(m.Stderr, "iamprune: %v\n", err)
+	if hint := app.CredentialsHint(err); hint != "" {
+		fmt.Fprintf(m.Stderr, "iamprune: %s\n", hint)
+	}
 	if iamprune.ErrorCode(err) == iamprune.EINVALID || isUsageError(err) {
 		return exitInvalid
 	}
@@ -162,9 +165,15 @@ It reads findings from the Access Analyzer API (standard AWS credential chain,
 --profile, --region and AWS_ENDPOINT_URL) or from an offline snapshot folder.
 Nothing is changed by 'plan'.
 
-Exit codes: 0 success, 1 the command ran and found problems, 2 bad usage or
-bad input (the message names the file, line or field), 130 or 143 stopped by
-SIGINT or SIGTERM.`,
+Exit codes, the same for every command (docs/exit-codes.md):
+  0        success, or nothing to do
+  1        it ran, and something failed or was refused: a failed action or
+           notice, the blast-radius limit, a stale plan, a locked account,
+           an unreachable account, problems found by a check
+  2        bad usage or bad input, nothing done: an unknown flag, run id or
+           account, a malformed file (the message names the file, line or
+           field), consent missing (--yes off a terminal) or declined
+  130/143  interrupted by SIGINT/SIGTERM (what was done is journaled)`,
 		Example: `  iamprune demo
   iamprune plan --snapshot examples/demo/snapshot --config examples/demo/iamprune.yaml
   iamprune plan --analyzer auto -o markdown > plan.md
@@ -186,7 +195,7 @@ SIGINT or SIGTERM.`,
 	pf.StringVar(&m.profile, "profile", "", "AWS shared-config profile (default: AWS_PROFILE or the default chain)")
 	pf.StringVar(&m.region, "region", "", "AWS region (default: AWS_REGION or the profile's region)")
 	pf.IntVar(&m.maxRetries, "max-retries", iamprune.DefaultAWSMaxRetries, "retries of an AWS call that was throttled or failed transiently (overrides aws.max_retries of the config)")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(flagError)
 
 	root.AddCommand(m.planCommand(), m.applyCommand(), m.rollbackCommand(), m.historyCommand(), m.holdsCommand(), m.unlockCommand(), m.notifyCommand(), m.emulatorCommand(), m.demoCommand(), m.configCommand(), m.exceptionsCommand(), m.policyCommand(), m.workerCommand(), m.sweepCommand(), m.snapshotCommand(), m.reportCommand())
 	return root

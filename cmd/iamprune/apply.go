@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
-	"cmp"
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -31,6 +28,8 @@ type ApplyOptions struct {
 	Plan  planOptions
 	Apply applyOptions
 	File  string
+	// profile and region are the global flags, which the rollback needs too.
+	profile, region string
 	// Store opens the state store of --state.
 	Store func(ctx context.Context, flag string, mustExist bool) (iamprune.Store, error)
 	// Inputs loads the config and exceptions of the plan flags.
@@ -42,7 +41,7 @@ type ApplyOptions struct {
 // wire gives o the process's streams and dependencies, once the global
 // flags (logging, retries) are parsed.
 func (o *ApplyOptions) wire(m *Main) {
-	o.IO, o.Env = m.streams(), m.env()
+	o.IO, o.Env, o.profile, o.region = m.streams(), m.env(), m.profile, m.region
 	o.Store, o.Inputs, o.MakePlan = m.openStore, m.loadInputs, m.makePlan
 }
 
@@ -72,7 +71,7 @@ func (m *Main) applyCommand() *cobra.Command {
 	f.Lookup("output").Usage = "output format of the result: table or json ({\"run_id\", \"results\": [...], \"notifications\": [...], \"proposals\": [...]})"
 	f.BoolVarP(&ao.yes, "yes", "y", false, "apply without asking (required when stdin is not a terminal)")
 	f.Int("max-actions", 0, "override limits.max_actions_per_run for this run")
-	f.StringVar(&ao.auditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
+	f.StringVar(&ao.auditLog, "audit-log", "", auditLogUsage)
 	return cmd
 }
 
@@ -100,7 +99,7 @@ func runApply(ctx context.Context, o *ApplyOptions) error {
 	if err := (render.Table{}).Render(shown, p.Plan); err != nil {
 		return err
 	}
-	auditW, closeAudit, err := auditWriter(o.IO, o.Apply.auditLog)
+	auditW, closeAudit, err := app.OpenAuditLog(o.Env, o.Apply.auditLog, o.Plan.state, o.IO.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -130,6 +129,7 @@ func (o *ApplyOptions) planned(ctx context.Context, store iamprune.Store) (*app.
 	if po.configPath, err = app.SavedPlanConfig(o.Env, o.File, plan, po.configPath); err != nil {
 		return nil, err
 	}
+	o.Plan.configPath = po.configPath // the rollback needs it too
 	in, err := o.Inputs(ctx, po)
 	if err != nil {
 		return nil, err
@@ -151,21 +151,25 @@ func consentOrNothing(ios *IOStreams, shown io.Writer, yes bool, c app.Consent) 
 	return nil
 }
 
-// report renders the run's result, how to undo it, and its problems.
+// report renders the run's result, how to undo it, and its problems; or
+// why there was nothing to do.
 func (o *ApplyOptions) report(p *app.Planned, res *app.ApplyResult) error {
 	run, table := res.Run, o.Plan.output == "table"
-	if err := render.Run(o.IO.Out, run, o.Plan.output, "applied"); err != nil {
+	if run == nil {
+		run = &iamprune.RunResult{Results: []iamprune.ActionResult{}}
+		fmt.Fprintln(o.IO.ErrOut, res.Nothing)
+	}
+	if table && res.Run == nil {
+		// Nothing was run: the reason is the whole result.
+	} else if err := render.Run(o.IO.Out, run, o.Plan.output, "applied"); err != nil {
 		return err
 	}
-	if len(p.Inputs.Config.Notifications.Channels) > 0 && table {
+	if len(p.Inputs.Config.Notifications.Channels) > 0 && table && res.Run != nil {
 		fmt.Fprintln(o.IO.Out, render.NoticeSummary(run.Notifications))
 	}
 	if table && run.RunID != "" && run.Refused == "" && res.Undoable() {
-		undo := "iamprune rollback " + run.RunID
-		if cfg := cmp.Or(o.Plan.configPath, o.Env.Getenv("IAMPRUNE_CONFIG")); cfg != "" && p.Inputs.Config.CrossAccount.RoleName != "" {
-			undo += " --config " + cfg // the member role
-		}
-		fmt.Fprintf(o.IO.Out, "Undo with: %s --yes\n", undo)
+		undo := render.RollbackCommand(run.RunID, [2]string{"--state", o.Plan.state}, [2]string{"--config", o.Plan.configPath}, [2]string{"--profile", o.profile}, [2]string{"--region", o.region})
+		fmt.Fprintln(o.IO.Out, "Undo with: "+undo)
 	}
 	if run.Failed() {
 		return errProblems
@@ -185,33 +189,7 @@ func (o *ApplyOptions) report(p *app.Planned, res *app.ApplyResult) error {
 
 // confirm asks for consent: --yes, or the account id typed at a terminal.
 func confirm(ios *IOStreams, yes bool, account, what string) error {
-	if yes {
-		return nil
-	}
-	if !ios.InTTY {
-		return usagef("nothing changed: --yes is required to %s when stdin is not a terminal", what)
-	}
-	fmt.Fprintf(ios.ErrOut, "\nTo %s, type the account id (%s): ", what, account)
-	line, err := bufio.NewReader(ios.In).ReadString('\n')
-	if err != nil && line == "" {
-		return iamprune.Errorf(iamprune.EINVALID, "nothing changed: no confirmation read: %v", err)
-	}
-	if strings.TrimSpace(line) != account {
-		return iamprune.Errorf(iamprune.EINVALID, "nothing changed: %q is not the account id %s", strings.TrimSpace(line), account)
-	}
-	return nil
-}
-
-// auditWriter opens the audit log: the file given, appended to, or stderr.
-func auditWriter(ios *IOStreams, path string) (io.Writer, func(), error) {
-	if path == "" {
-		return ios.ErrOut, func() {}, nil
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, nil, iamprune.Errorf(iamprune.EINVALID, "--audit-log: cannot open %s: %v", path, err)
-	}
-	return f, func() { f.Close() }, nil
+	return app.Confirm(app.Prompt{In: ios.In, Out: ios.ErrOut, IsTTY: ios.InTTY}, yes, account, what)
 }
 
 const applyLong = `apply makes the remediations of a plan, the way terraform apply does:
@@ -245,10 +223,14 @@ Guards, all re-checked at apply time, even for a saved plan:
 Every change is journaled in the state store with its exact pre-change state
 before the AWS call, so that 'iamprune rollback RUN_ID' can undo it, and an
 interrupted run is reconciled by the next one. Every change and skip is
-also written as a JSON line to the audit log (stderr, or --audit-log FILE).
+also written as a JSON line to the audit log: iamprune-audit.jsonl beside
+the state store (for a DynamoDB table, in $XDG_STATE_HOME/iamprune), or
+--audit-log FILE, or --audit-log - for stderr.
 
 Exit code 1 when any action failed or the run was refused.`
 
 const applyExample = `  iamprune apply --config iamprune.yaml
   iamprune plan --out plan.json && iamprune apply plan.json --yes -o json
   AWS_ENDPOINT_URL=http://127.0.0.1:4566 iamprune apply --yes`
+
+const auditLogUsage = "append the JSON-lines audit log to this file, - for stderr (default: " + app.AuditLogName + " beside the state store)"

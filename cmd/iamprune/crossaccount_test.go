@@ -196,8 +196,8 @@ func TestCrossAccountUnreachable(t *testing.T) {
 	o := newOrg(t)
 	cfg := o.config(t, "wrong-external-id")
 	r := runCLI(t, "plan", "--config", cfg, "--now", demoNow, "--state", o.state, "-o", "json")
-	if r.code != 0 {
-		t.Fatalf("plan: exit %d\n%s", r.code, r.stderr)
+	if r.code != 1 || !strings.Contains(r.stderr, "iamprune: 1 member account(s) unreachable") {
+		t.Fatalf("plan: exit %d, want 1 (an unreachable account)\n%s", r.code, r.stderr)
 	}
 	var plan iamprune.Plan
 	if err := json.Unmarshal([]byte(r.stdout), &plan); err != nil {
@@ -216,7 +216,7 @@ func TestCrossAccountUnreachable(t *testing.T) {
 	}
 	// Without a role, iamprune does not pretend to reach the member.
 	r = runCLI(t, "plan", "--now", demoNow, "--state", o.state, "-o", "json")
-	if r.code != 0 || !strings.Contains(r.stdout, "no cross-account role is configured") {
+	if r.code != 1 || !strings.Contains(r.stdout, "no cross-account role is configured") {
 		t.Errorf("plan without role_name: exit %d\n%s", r.code, r.stdout)
 	}
 	if n := len(o.home.Assumed()); n != 0 {

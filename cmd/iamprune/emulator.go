@@ -16,7 +16,7 @@ func (m *Main) emulatorCommand() *cobra.Command {
 	o := &EmulatorOptions{}
 	cmd := &cobra.Command{
 		Use:     "emulator",
-		Short:   "Serve a snapshot over the real AWS wire protocols (IAM, Access Analyzer, STS, SNS, S3)",
+		Short:   "Serve a snapshot over the real AWS wire protocols (IAM, Access Analyzer, STS, SNS, S3, SQS)",
 		Long:    emulatorLong,
 		Example: emulatorExample,
 		Args:    cobra.NoArgs,

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +18,7 @@ type exceptionsSyncOptions struct {
 	publish    string
 	now        string
 	yes        bool
+	dryRun     bool
 	output     string
 }
 
@@ -39,29 +39,22 @@ func (m *Main) exceptionsSyncCommand() *cobra.Command {
                   them again. Rules not named iamprune-* are never touched.
   publish         with --publish s3://bucket/key or a path (default: the
                   config's exceptions when it is an s3:// URL), the file is
-                  written there when its content changed, for the runtime to
-                  read (with If-None-Match, so an unchanged list is not
-                  re-read).
+                  written there when its content changed, for the runtime.
 
-How exceptions become rules:
-  - an exact ARN is an eq on resource, plus findingType when the entry is
-    limited to finding types;
-  - a glob is resolved to the account's users and roles at sync time, so
-    run sync again when principals are added;
-  - an UnusedPermission entry limited to services cannot be a rule (it would
-    archive the whole finding): it is honoured when plan and apply decide,
-    and reported in the notes;
-  - principals are packed 20 to a rule (the Access Analyzer limit), sorted,
-    in rules named by finding types and position; more rules than
-    exceptions.max_archive_rules (default 100, counting other rules too) is
-    an error.
+How exceptions become rules (an exact ARN is one eq condition; a glob is
+resolved to the account's users and roles at sync time; an UnusedPermission
+entry limited to services cannot be a rule and is honoured at decision time;
+20 principals to a rule, at most exceptions.max_archive_rules rules in all):
+see docs/exceptions.md.
 
 The file is validated first, with the checks of 'exceptions check' (expired
 entries aside: sync removes their rules); a file with problems is not synced
 (exit 1).
 
 Without --yes nothing changes: the diff is printed and, on a terminal, you
-are asked to type the account id. A second run reports no changes.`,
+are asked to type the account id; elsewhere, or with -o json, consent is
+missing (exit 2). --dry-run only shows the diff (exit 0). A second run
+reports no changes.`,
 		Example: `  iamprune exceptions sync --exceptions exceptions.yaml
   iamprune exceptions sync --config iamprune.yaml --publish s3://security-config/iamprune/exceptions.yaml --yes
   AWS_ENDPOINT_URL=http://127.0.0.1:4566 iamprune exceptions sync --exceptions exceptions.yaml -o json --yes`,
@@ -77,6 +70,7 @@ are asked to type the account id. A second run reports no changes.`,
 	f.StringVar(&o.publish, "publish", "", "also publish the file to s3://bucket/key or a path (default: the config's exceptions when it is s3://)")
 	f.StringVar(&o.now, "now", "", "judge expiry as of this time (RFC 3339 or YYYY-MM-DD) (default: the current time)")
 	f.BoolVarP(&o.yes, "yes", "y", false, "make the changes without asking (required when stdin is not a terminal)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "only show the changes; make none and ask nothing")
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
@@ -114,11 +108,7 @@ func runExceptionsSync(ctx context.Context, o *ExceptionsSyncOptions) error {
 		return err
 	}
 	if len(probs) > 0 {
-		for _, p := range probs {
-			fmt.Fprintln(o.IO.ErrOut, p.String())
-		}
-		fmt.Fprintf(o.IO.ErrOut, "%s in %s: nothing synced; fix the file ('iamprune exceptions check %s') and sync again\n",
-			render.CountOf(len(probs), "problem"), path, path)
+		render.SyncProblems(o.IO.ErrOut, path, probs)
 		return errProblems
 	}
 	s, err := app.NewSync(ctx, o.LoadAWS, app.SyncOptions{Path: path, Exceptions: excs, Config: cfg, Now: now, Analyzer: f.analyzer, Target: target})
@@ -126,7 +116,7 @@ func runExceptionsSync(ctx context.Context, o *ExceptionsSyncOptions) error {
 		return err
 	}
 	if s.Report.Changes() > 0 {
-		if done, err := syncConsent(ctx, o, s); done || err != nil {
+		if err := syncConsent(ctx, o, s); err != nil || f.dryRun {
 			return err
 		}
 		if err := s.Apply(ctx); err != nil {
@@ -139,30 +129,28 @@ func runExceptionsSync(ctx context.Context, o *ExceptionsSyncOptions) error {
 	return render.SyncEnd(o.IO.Out, s.Report)
 }
 
-// syncConsent shows the diff and asks for consent, unless --yes. done is
-// set when the run ends there: a dry run, without --yes where nobody can
-// be asked.
-func syncConsent(ctx context.Context, o *ExceptionsSyncOptions, s *app.Sync) (done bool, err error) {
+// syncConsent shows the diff and asks for consent, unless --yes. Where
+// nobody can be asked (no terminal, or -o json) the run ends there: the
+// diff is shown, nothing changes, and consent is missing (exit 2).
+func syncConsent(ctx context.Context, o *ExceptionsSyncOptions, s *app.Sync) error {
 	f, rep := o.Flags, s.Report
-	if !f.yes && (f.output == "json" || !o.IO.InTTY) {
-		const dry = "nothing changed; pass --yes to make these changes"
-		if f.output == "json" {
-			fmt.Fprintln(o.IO.ErrOut, dry)
-			return true, render.ExceptionsJSON(o.IO.Out, rep)
+	if f.output == "json" && (!f.yes || f.dryRun) {
+		if err := render.ExceptionsJSON(o.IO.Out, rep); err != nil {
+			return err
 		}
-		render.SyncText(o.IO.Out, rep)
-		_, err := fmt.Fprintln(o.IO.Out, "\n"+dry)
-		return true, err
-	}
-	if f.output == "text" {
+	} else if f.output == "text" {
 		render.SyncText(o.IO.Out, rep)
 	}
-	if f.yes {
-		return false, nil
+	if f.yes || f.dryRun {
+		return nil
+	}
+	what := "make " + render.CountOf(rep.Changes(), "change")
+	if f.output == "json" {
+		return usagef("nothing changed: --yes is required to %s with -o json", what)
 	}
 	_, acct, err := s.Session.Caller(ctx)
 	if err != nil {
-		return true, err
+		return err
 	}
-	return false, confirm(o.IO, false, acct, fmt.Sprintf("make %s in account %s", render.CountOf(rep.Changes(), "change"), acct))
+	return confirm(o.IO, false, acct, what+" in account "+acct)
 }

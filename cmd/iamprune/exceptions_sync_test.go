@@ -164,7 +164,7 @@ func TestExceptionsSync(t *testing.T) {
 
 	// Without --yes: the diff, and nothing changes.
 	r := sync()
-	if r.code != 0 || !strings.Contains(r.stdout, "nothing changed; pass --yes") {
+	if r.code != 2 || !strings.Contains(r.stderr, "iamprune: nothing changed: --yes is required to make 4 changes in account 111122223333 when stdin is not a terminal") {
 		t.Fatalf("dry run: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{

@@ -67,7 +67,7 @@ func (m *Main) holdsReleaseCommand() *cobra.Command {
 				return iamprune.Errorf(iamprune.EINVALID, "hold %s: no state store yet (nothing was ever rolled back here)", args[0])
 			}
 			defer store.Close()
-			auditW, closeAudit, err := auditWriter(m.streams(), auditLog)
+			auditW, closeAudit, err := app.OpenAuditLog(m.env(), auditLog, state, m.streams().ErrOut)
 			if err != nil {
 				return err
 			}
@@ -81,6 +81,6 @@ func (m *Main) holdsReleaseCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&state, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
-	f.StringVar(&auditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
+	f.StringVar(&auditLog, "audit-log", "", auditLogUsage)
 	return cmd
 }

@@ -9,7 +9,13 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/iamprune/iamprune/internal/yamlnode"
 )
 
 func main() {
@@ -53,4 +59,20 @@ func signalContext(parent context.Context) (context.Context, func()) {
 		close(done)
 		cancel(nil)
 	}
+}
+
+// flagError makes a flag error bad usage, suggesting the nearest flag of
+// the command for an unknown one: --confg -> did you mean --config?
+func flagError(c *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return usageError{err}
+	}
+	var names []string
+	c.Flags().VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+	c.InheritedFlags().VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+	if s := yamlnode.Suggest(name, names); s != "" {
+		return usagef("%v (did you mean --%s?)", err, s)
+	}
+	return usagef("%v ('%s --help' lists the flags)", err, c.CommandPath())
 }

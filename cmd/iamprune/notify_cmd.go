@@ -46,7 +46,7 @@ and sends it with --yes or after confirmation on a terminal.`,
 	f := cmd.Flags()
 	f.Lookup("output").Usage = "output format: table or json"
 	f.BoolVarP(&yes, "yes", "y", false, "send without asking (required when stdin is not a terminal)")
-	f.StringVar(&auditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
+	f.StringVar(&auditLog, "audit-log", "", auditLogUsage)
 	cmd.AddCommand(m.notifyTestCommand())
 	return cmd
 }
@@ -79,7 +79,7 @@ func runNotify(ctx context.Context, o *NotifyOptions) error {
 	if len(p.Inputs.Config.Notifications.Channels) == 0 {
 		return usagef("no notification channel is configured (notifications.channels in the config)")
 	}
-	auditW, closeAudit, err := auditWriter(o.IO, o.AuditLog)
+	auditW, closeAudit, err := app.OpenAuditLog(o.Env, o.AuditLog, o.Plan.state, o.IO.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -88,13 +88,7 @@ func runNotify(ctx context.Context, o *NotifyOptions) error {
 	if err != nil {
 		return err
 	}
-	items := 0
-	for _, d := range ds {
-		for _, pr := range d.Digest.Principals {
-			items += len(pr.Items)
-		}
-		fmt.Fprintf(o.IO.ErrOut, "route %s -> %v: %d principal(s)\n", d.Digest.Route, d.Channels, len(d.Digest.Principals))
-	}
+	items := app.RouteSummary(o.IO.ErrOut, ds)
 	if len(ds) == 0 {
 		fmt.Fprintln(o.IO.ErrOut, "Nothing to send: no item is due a notice now.")
 		return render.Notices(o.IO.Out, nil, o.Plan.output)

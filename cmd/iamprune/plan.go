@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -91,7 +92,14 @@ func runPlan(ctx context.Context, o *PlanOptions) error {
 		}
 		o.Log.Info("plan saved; review it, then apply exactly it", "file", o.Out, "apply", "iamprune apply "+o.Out)
 	}
-	return r.Render(o.IO.Out, res.Plan)
+	if err := r.Render(o.IO.Out, res.Plan); err != nil {
+		return err
+	}
+	if res.Facts != nil && len(res.Facts.Unreachable) > 0 {
+		fmt.Fprintf(o.IO.ErrOut, "iamprune: %d member account(s) unreachable; their findings were skipped (see the plan)\n", len(res.Facts.Unreachable))
+		return errProblems
+	}
+	return nil
 }
 
 // inputOptions are the app.InputOptions of the CLI: the flags, the

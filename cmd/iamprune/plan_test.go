@@ -42,6 +42,7 @@ func decodePlan(t *testing.T, r result) iamprune.Plan {
 // which both paths skip with the same warnings.
 func TestPlanSnapshotEqualsAPIThroughEmulator(t *testing.T) {
 	t.Parallel()
+	noAWS(t) // the offline plans read a fresh state store, never the default one
 	snapDir, cfgPath := demoPaths(t)
 	tests := []struct {
 		name, dir string

@@ -22,8 +22,10 @@ func (m *Main) rollbackCommand() *cobra.Command {
 		Short:   "Undo the changes of an apply run from their recorded pre-images",
 		Long:    rollbackLong,
 		Example: rollbackExample,
-		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("rollback takes one RUN_ID, of the apply run to undo: 'iamprune history' lists the runs")
+			}
 			o.RunID, o.Actions = args[0], actions
 			o.HoldDays = -1
 			if cmd.Flags().Changed("hold-days") {
@@ -42,7 +44,7 @@ func (m *Main) rollbackCommand() *cobra.Command {
 	f.StringSliceVar(&actions, "action", nil, "roll back only this action id (repeatable)")
 	f.IntVar(&holdDays, "hold-days", iamprune.DefaultHoldDays, "hold each rolled-back item this many days, so that it is not remediated again meanwhile; 0 sets no hold (default: the config's holds.days, else 30)")
 	f.BoolVarP(&o.Yes, "yes", "y", false, "roll back without asking (required when stdin is not a terminal)")
-	f.StringVar(&o.AuditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
+	f.StringVar(&o.AuditLog, "audit-log", "", auditLogUsage)
 	f.StringVarP(&o.Output, "output", "o", "table", "output format: table or json")
 	return cmd
 }
@@ -70,7 +72,7 @@ func runRollback(ctx context.Context, o *RollbackOptions) error {
 		return err
 	}
 	if store == nil {
-		return iamprune.Errorf(iamprune.ENOTFOUND, "run %s: no state store yet (nothing was ever applied here)", o.RunID)
+		return app.NoSuchRun(o.RunID, "no state store yet: nothing was ever applied here")
 	}
 	defer store.Close()
 	// The config says how to reach member accounts the run changed.
@@ -78,7 +80,7 @@ func runRollback(ctx context.Context, o *RollbackOptions) error {
 	if err != nil {
 		return err
 	}
-	auditW, closeAudit, err := auditWriter(o.IO, o.AuditLog)
+	auditW, closeAudit, err := app.OpenAuditLog(o.Env, o.AuditLog, o.State, o.IO.ErrOut)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func (m *Main) unlockCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.State, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
 	f.BoolVarP(&o.Yes, "yes", "y", false, "break the lock without asking (required when stdin is not a terminal)")
-	f.StringVar(&o.AuditLog, "audit-log", "", "append the JSON-lines audit log to this file instead of stderr")
+	f.StringVar(&o.AuditLog, "audit-log", "", auditLogUsage)
 	return cmd
 }
 
@@ -73,7 +73,7 @@ func runUnlock(ctx context.Context, o *UnlockOptions) error {
 		return nil
 	}
 	defer store.Close()
-	auditW, closeAudit, err := auditWriter(o.IO, o.AuditLog)
+	auditW, closeAudit, err := app.OpenAuditLog(o.Env, o.AuditLog, o.State, o.IO.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -93,10 +93,6 @@ func runUnlock(ctx context.Context, o *UnlockOptions) error {
 		fmt.Fprintf(o.IO.Out, "Account %s is not locked: nothing to do.\n", account)
 		return nil
 	}
-	dead := "the dead run"
-	if info.Owner.RunID != "" {
-		dead = "run " + info.Owner.RunID
-	}
-	fmt.Fprintf(o.IO.Out, "Broke the lock of account %s. The next iamprune apply (or iamprune rollback RUN_ID) first\nresolves what %s left pending from the live state and closes it as interrupted.\n", account, dead)
+	render.LockBroken(o.IO.Out, account, info)
 	return nil
 }
