@@ -249,6 +249,19 @@ func exitRows(t *testing.T) []exitRow {
 			return offline("holds", "release", "hold-1", "--state", emptyStore(t), "--audit-log", "-")(t)
 		}},
 
+		{"report", "success", 0, "", func(t *testing.T) result {
+			return offline("report", "--snapshot", snap, "--config", cfg, "--now", demoNow, "--state", emptyStore(t), "--out", filepath.Join(t.TempDir(), "r.html"))(t)
+		}},
+		{"report", "publish not s3", 2, "s3://", offline("report", "--snapshot", snap, "--config", cfg, "--publish", "https://example.com/r/")},
+		{"report", "malformed config", 2, "bad.yaml:3", offline("report", "--snapshot", snap, "--config", bad, "--out", "-")},
+		{"sweep", "success", 0, "", onDemo(func(t *testing.T, a *account) result {
+			return runCLI(t, "sweep", "--dry-run", "--state", a.state)
+		})},
+		{"sweep", "no queue", 2, "no queue", onDemo(func(t *testing.T, a *account) result { return runCLI(t, "sweep", "--state", a.state) })},
+		{"history --sweep", "unknown sweep", 2, "no sweep S-1 in the state store", func(t *testing.T) result {
+			return offline("history", "--sweep", "S-1", "--state", emptyStore(t))(t)
+		}},
+
 		{"unlock", "malformed account", 2, "12-digit", offline("unlock", "12345")},
 		{"unlock", "not locked", 0, "not locked", func(t *testing.T) result { return offline("unlock", acct, "--state", emptyStore(t))(t) }},
 		{"unlock", "consent missing", 2, "--yes is required to break the lock", func(t *testing.T) result {

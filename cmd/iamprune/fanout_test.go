@@ -394,7 +394,7 @@ func TestSweepCommand(t *testing.T) {
 		{[]string{"sweep", "--state", a.state}, exitInvalid, "no queue"},
 		{[]string{"sweep", "--dry-run", "-o", "xml"}, exitInvalid, "unknown output format"},
 		{[]string{"sweep", "--dry-run", "--page-size", "5000", "--state", a.state}, exitInvalid, "page size 5000"},
-		{[]string{"history", "--sweep", "nope", "--state", a.state}, exitProblems, "sweep nope not found"},
+		{[]string{"history", "--sweep", "nope", "--state", a.state}, exitInvalid, "no sweep nope in the state store"},
 	} {
 		if r := runCLI(t, tc.args...); r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d naming %s", tc.args, r.code, r.stderr, tc.code, tc.want)
