@@ -3,6 +3,7 @@ package awsapi
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -246,7 +247,7 @@ func TestLimiterCutsOncePerCongestion(t *testing.T) {
 	later := c.t
 	c.t = c.t.Add(10 * time.Millisecond)
 	l.ThrottledSent(later) // sent at the new rate: cut again
-	if r := l.Rate(); r != 20*limiterDecrease*limiterDecrease {
+	if r := l.Rate(); math.Abs(r-20*limiterDecrease*limiterDecrease) > 1e-9 {
 		t.Errorf("rate after a throttle at the new rate %v, want %v", r, 20*limiterDecrease*limiterDecrease)
 	}
 	if l.Throttles() != 9 {
