@@ -144,13 +144,30 @@ func (r *Runner) plan(ctx context.Context, env []string, args ...string) (out []
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err = cmd.Run()
-	wall = time.Since(start)
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			rss = ru.Maxrss * 1024 // KiB on Linux
-		}
+	if err = cmd.Start(); err != nil {
+		return nil, 0, 0, err
 	}
+	// The child's own high-water mark: getrusage's maxrss of a child
+	// starts from the parent's at fork, VmHWM from its own exec.
+	stop, peak := make(chan struct{}), make(chan int64, 1)
+	go func() {
+		var hwm int64
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			hwm = max(hwm, vmHWM(cmd.Process.Pid))
+			select {
+			case <-stop:
+				peak <- hwm
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	err = cmd.Wait()
+	wall = time.Since(start)
+	close(stop)
+	rss = <-peak
 	if err != nil {
 		return nil, wall, rss, fmt.Errorf("iamprune %s: %w\n%s", strings.Join(args, " "), err, stderr.Bytes())
 	}
@@ -260,4 +277,21 @@ func FanOut(ctx context.Context, r *Runner, org *Org) []Result {
 	}
 	r.logf("fanned-out sweep: not measured yet by this benchmark")
 	return nil
+}
+
+// vmHWM is the peak resident set of a running process, in bytes (0 once
+// it is gone, or where /proc has no such figure).
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb * 1024
+		}
+	}
+	return 0
 }
