@@ -70,7 +70,7 @@ func TestLoad(t *testing.T) {
 				Protected:       []string{"arn:aws:iam::*:role/BreakGlass*", "arn:aws:iam::111122223333:user/ci-*"},
 				Limits:          iamprune.Limits{MaxActionsPerRun: 5},
 				Holds:           iamprune.Holds{Days: 14},
-				AWS:             iamprune.AWS{MaxRetries: 20, MaxRequestsPerSecond: 2.5, RetryBaseDelay: 50 * time.Millisecond, MaxBackoff: 5 * time.Second},
+				AWS:             iamprune.AWS{MaxRetries: 20, MaxRequestsPerSecond: 2.5, MaxConcurrentAccounts: iamprune.DefaultAWSMaxConcurrentAccounts, RetryBaseDelay: 50 * time.Millisecond, MaxBackoff: 5 * time.Second},
 				ExceptionPolicy: iamprune.ExceptionPolicy{MaxDays: 90, MaxArchiveRules: 100},
 				Notifications:   iamprune.DefaultNotifications(),
 				Accounts:        []string{"111122223333", "444455556666"},
