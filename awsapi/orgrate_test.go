@@ -107,9 +107,24 @@ func TestOrgUnderRateLimits(t *testing.T) {
 	if memberThrottles == 0 {
 		t.Errorf("no member account's IAM limiter saw throttling: %v", policy.Throttles())
 	}
+	ops := map[string]int{}
 	for _, a := range append([]string{bench.HomeAccount}, bench.MemberAccount(0), bench.MemberAccount(1), bench.MemberAccount(2)) {
 		if d := srv.Member(a).Duplicates(); len(d) != 0 {
 			t.Errorf("account %s: calls made twice: %v", a, d)
 		}
+		for _, c := range srv.Member(a).Calls() {
+			ops[c.Operation]++
+		}
+	}
+	// GetFindingV2 for the keys and permissions (three of every five
+	// findings) and the two never-used passwords of each account, nothing
+	// for roles and used passwords; one ListAccessKeys per key user (read
+	// ahead, never again), one AssumeRole per member.
+	want := map[string]int{"GetFindingV2": 3*6*3 + 2*3, "ListAccessKeys": 6 * 3, "AssumeRole": 3, "GetLoginProfile": 2 * 3}
+	for op, n := range want {
+		if ops[op] != n {
+			t.Errorf("%s called %d times, want %d (all calls: %v)", op, ops[op], n, ops)
+		}
 	}
 }
+
