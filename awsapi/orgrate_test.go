@@ -127,4 +127,3 @@ func TestOrgUnderRateLimits(t *testing.T) {
 		}
 	}
 }
-
