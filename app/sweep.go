@@ -30,6 +30,9 @@ func (h *Handler) Sweep(ctx context.Context, inv *Invocation, s *trigger.Sweep) 
 	if err != nil {
 		return nil, err
 	}
+	// As plan and apply: roles and passwords need no GetFindingV2 where
+	// IAM gives their last use, and accounts are read in parallel.
+	sess.Findings.UseIAM(org)
 	plan, facts, err := Decide(ctx, sess.Findings, org, inv.Inputs, inv.Store, "analyzer "+analyzer, log)
 	if err != nil {
 		return nil, err

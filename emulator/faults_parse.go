@@ -111,7 +111,7 @@ func (f Faults) Summary() string {
 		s += fmt.Sprintf(", %s %v", op, f.OpLatency[op])
 	}
 	for _, r := range f.RateLimits {
-		s += ", rate limit " + r.String() + "/s"
+		s += fmt.Sprintf(", %s:%s at %v/s (burst %v)", r.Service, r.Operation, r.Rate, r.Burst)
 	}
 	return s
 }
