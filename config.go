@@ -76,6 +76,10 @@ type AWS struct {
 	// (IAM, Access Analyzer, STS, ...); throttling lowers the rate
 	// actually used, which recovers slowly. 0 means no cap.
 	MaxRequestsPerSecond float64 `yaml:"max_requests_per_second" json:"max_requests_per_second"`
+	// MaxConcurrentAccounts bounds the accounts of an organisation read at
+	// once; each is paced by its own limiters, as AWS limits each account
+	// on its own.
+	MaxConcurrentAccounts int `yaml:"max_concurrent_accounts" json:"max_concurrent_accounts"`
 	// RetryBaseDelay and MaxBackoff bound the backoff: before retry n the
 	// wait is random in [0, min(MaxBackoff, RetryBaseDelay*2^n)].
 	RetryBaseDelay time.Duration `yaml:"retry_base_delay" json:"retry_base_delay"`
@@ -84,10 +88,11 @@ type AWS struct {
 
 // Defaults of the aws block (awsapi.DefaultRetryPolicy has the same).
 const (
-	DefaultAWSMaxRetries           = 12
-	DefaultAWSMaxRequestsPerSecond = 50
-	DefaultAWSRetryBaseDelay       = 200 * time.Millisecond
-	DefaultAWSMaxBackoff           = 20 * time.Second
+	DefaultAWSMaxRetries            = 12
+	DefaultAWSMaxRequestsPerSecond  = 50
+	DefaultAWSMaxConcurrentAccounts = 8
+	DefaultAWSRetryBaseDelay        = 200 * time.Millisecond
+	DefaultAWSMaxBackoff            = 20 * time.Second
 )
 
 // Config is the YAML configuration (config/reference.yaml). Every key has a default,
@@ -241,7 +246,8 @@ func DefaultConfig() Config {
 		Limits: Limits{MaxActionsPerRun: 25},
 		Holds:  Holds{Days: DefaultHoldDays},
 		AWS: AWS{MaxRetries: DefaultAWSMaxRetries, MaxRequestsPerSecond: DefaultAWSMaxRequestsPerSecond,
-			RetryBaseDelay: DefaultAWSRetryBaseDelay, MaxBackoff: DefaultAWSMaxBackoff},
+			MaxConcurrentAccounts: DefaultAWSMaxConcurrentAccounts,
+			RetryBaseDelay:        DefaultAWSRetryBaseDelay, MaxBackoff: DefaultAWSMaxBackoff},
 		ExceptionPolicy: ExceptionPolicy{MaxDays: 365, MaxArchiveRules: 100},
 		Notifications:   DefaultNotifications(),
 		CrossAccount:    CrossAccount{SessionName: DefaultSessionName},
@@ -372,6 +378,9 @@ func (a AWS) validate() error {
 	}
 	if a.MaxBackoff < a.RetryBaseDelay {
 		return Errorf(EINVALID, "aws.max_backoff: must be at least aws.retry_base_delay (%s), got %s", a.RetryBaseDelay, a.MaxBackoff)
+	}
+	if a.MaxConcurrentAccounts < 1 || a.MaxConcurrentAccounts > 100 {
+		return Errorf(EINVALID, "aws.max_concurrent_accounts: must be from 1 to 100, got %d", a.MaxConcurrentAccounts)
 	}
 	if a.MaxRequestsPerSecond < 0 {
 		return Errorf(EINVALID, "aws.max_requests_per_second: must be >= 0 (0: no cap), got %v", a.MaxRequestsPerSecond)

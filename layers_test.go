@@ -82,6 +82,9 @@ var layers = map[string][]string{
 	"deploy/cloudformation":                {""},
 	"deploy/cloudformation/internal/zipit": {},
 	"chaos":                                {},
+	// The benchmark: its generator, and the program scripts/bench runs.
+	"internal/bench":     {"snapshot", "emulator"},
+	"internal/bench/cmd": {"internal/bench"},
 }
 
 func TestLayers(t *testing.T) {

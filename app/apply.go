@@ -294,7 +294,7 @@ func SavedPlan(ctx context.Context, env Env, plan *iamprune.Plan, in Inputs, ana
 		return nil, err
 	}
 	// Member accounts the plan names are reached through their role.
-	org, err := sess.OrgFacts(ctx, in.Config.CrossAccount)
+	org, err := sess.OrgFacts(ctx, in.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +311,7 @@ func SavedPlan(ctx context.Context, env Env, plan *iamprune.Plan, in Inputs, ana
 // savedPlanFacts reads the facts a saved plan's notices need (owner tags),
 // in every account the plan names.
 func savedPlanFacts(ctx context.Context, p *Planned) (*iamprune.Facts, error) {
-	org, err := p.Session.OrgFacts(ctx, p.Inputs.Config.CrossAccount)
+	org, err := p.Session.OrgFacts(ctx, p.Inputs.Config)
 	if err != nil {
 		return nil, err
 	}

@@ -89,7 +89,7 @@ func againstSource(ctx context.Context, r CheckRequest) ([]iamprune.Finding, []s
 		if err != nil {
 			return nil, nil, "", err
 		}
-		org, err := sess.OrgFacts(ctx, r.Config.CrossAccount)
+		org, err := sess.OrgFacts(ctx, r.Config)
 		if err != nil {
 			return nil, nil, "", err
 		}

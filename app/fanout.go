@@ -227,10 +227,11 @@ func (h *Handler) SweepPart(ctx context.Context, inv *Invocation, m *iamprune.Sw
 
 func (h *Handler) sweepRun(ctx context.Context, inv *Invocation, sess *Session, m *iamprune.SweepMessage) (*iamprune.RunResult, error) {
 	log := h.Env.log()
-	org, err := sess.OrgFacts(ctx, inv.Inputs.Config.CrossAccount)
+	org, err := sess.OrgFacts(ctx, inv.Inputs.Config)
 	if err != nil {
 		return nil, err
 	}
+	sess.Findings.UseIAM(org)
 	source := fmt.Sprintf("sweep %s: account %s, page %d of %d", m.SweepID, m.Account, m.Page, m.Pages)
 	plan, facts, err := Decide(ctx, sess.Findings, org, inv.Inputs, inv.Store, source, log)
 	if err != nil {

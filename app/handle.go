@@ -118,7 +118,7 @@ func (h *Handler) HandleFinding(ctx context.Context, inv *Invocation, f *trigger
 	if p, _ := iamprune.ParseARN(f.AnalyzerARN); p.Account != acct {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "lambda: event %s names analyzer %s of account %s, but iamprune runs in account %s", f.EventID, f.AnalyzerARN, p.Account, acct)
 	}
-	org, err := sess.OrgFacts(ctx, inv.Inputs.Config.CrossAccount)
+	org, err := sess.OrgFacts(ctx, inv.Inputs.Config)
 	if err != nil {
 		return nil, err
 	}

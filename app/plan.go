@@ -105,7 +105,7 @@ func MakePlan(ctx context.Context, in Inputs, o PlanOptions) (*Planned, error) {
 	if o.Progress != nil {
 		defer o.Progress(sess)()
 	}
-	org, err := sess.OrgFacts(ctx, in.Config.CrossAccount)
+	org, err := sess.OrgFacts(ctx, in.Config)
 	if err != nil {
 		return nil, err
 	}

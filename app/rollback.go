@@ -62,7 +62,7 @@ func Rollback(ctx context.Context, env Env, r RollbackRequest) (*RollbackResult,
 			return nil, err
 		}
 	}
-	if _, err := sess.OrgFacts(ctx, r.Config.CrossAccount); err != nil {
+	if _, err := sess.OrgFacts(ctx, r.Config); err != nil {
 		return nil, err
 	}
 	opts := RunOptions(env, &Planned{Inputs: Inputs{Config: r.Config}, Session: sess, Caller: caller}, r.Store, acct, r.Audit, r.Owner)

@@ -53,8 +53,9 @@ func (s *Session) Caller(ctx context.Context) (arn, account string, err error) {
 }
 
 // OrgFacts returns the session's organisation-wide fact source, made on
-// first use: member accounts are read through the role ca names.
-func (s *Session) OrgFacts(ctx context.Context, ca iamprune.CrossAccount) (*awsapi.OrgFacts, error) {
+// first use: member accounts are read through the role cfg.CrossAccount
+// names, cfg.AWS.MaxConcurrentAccounts at a time.
+func (s *Session) OrgFacts(ctx context.Context, cfg iamprune.Config) (*awsapi.OrgFacts, error) {
 	if s.org != nil {
 		return s.org, nil
 	}
@@ -62,7 +63,7 @@ func (s *Session) OrgFacts(ctx context.Context, ca iamprune.CrossAccount) (*awsa
 	if err != nil {
 		return nil, err
 	}
-	s.org = awsapi.NewOrgFacts(awsapi.NewAccounts(s.AWS, caller, ca))
+	s.org = awsapi.NewOrgFacts(awsapi.NewAccounts(s.AWS, caller, cfg.CrossAccount), awsapi.WithConcurrentAccounts(cfg.AWS.MaxConcurrentAccounts))
 	s.org.UseHome(s.Facts)
 	return s.org, nil
 }

@@ -30,10 +30,13 @@ func (h *Handler) Sweep(ctx context.Context, inv *Invocation, s *trigger.Sweep) 
 	if s.Account != "" && s.Account != acct && !slices.Contains(inv.Inputs.Config.Accounts, s.Account) {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "lambda: sweep event %s is for account %s, but iamprune runs in account %s (and %s is not in the config's accounts allowlist): nothing done", s.ID, s.Account, acct, s.Account)
 	}
-	org, err := sess.OrgFacts(ctx, inv.Inputs.Config.CrossAccount)
+	org, err := sess.OrgFacts(ctx, inv.Inputs.Config)
 	if err != nil {
 		return nil, err
 	}
+	// As plan and apply: roles and passwords need no GetFindingV2 where
+	// IAM gives their last use, and accounts are read in parallel.
+	sess.Findings.UseIAM(org)
 	plan, facts, err := Decide(ctx, sess.Findings, org, inv.Inputs, inv.Store, "analyzer "+analyzer, log)
 	if err != nil {
 		return nil, err

@@ -162,6 +162,7 @@ func (a *Accounts) assume(ctx context.Context, account string) (aws.Config, erro
 	}
 	cfg := a.base.Copy()
 	cfg.Credentials = creds
+	ForAccount(&cfg, account)
 	return cfg, nil
 }
 
@@ -190,7 +191,10 @@ func isAccountID(s string) bool {
 type OrgFacts struct {
 	accounts *Accounts
 	opts     []Option
-	workers  int
+	// accountWorkers bounds the accounts read at once
+	// (WithConcurrentAccounts); each account's Facts bounds its own calls
+	// (WithWorkers).
+	accountWorkers int
 
 	mu    sync.Mutex
 	facts map[string]*Facts
@@ -199,10 +203,10 @@ type OrgFacts struct {
 var _ iamprune.FactSource = (*OrgFacts)(nil)
 
 // NewOrgFacts returns the organisation's FactSource. opts configure each
-// account's Facts; WithWorkers also bounds how many accounts are read at
-// once.
+// account's Facts; WithConcurrentAccounts bounds how many accounts are
+// read at once.
 func NewOrgFacts(a *Accounts, opts ...Option) *OrgFacts {
-	return &OrgFacts{accounts: a, opts: opts, workers: newOptions(opts).workers, facts: map[string]*Facts{}}
+	return &OrgFacts{accounts: a, opts: opts, accountWorkers: newOptions(opts).accounts, facts: map[string]*Facts{}}
 }
 
 // Accounts returns the accounts the facts are read from, for executors
@@ -269,7 +273,7 @@ func (o *OrgFacts) Facts(ctx context.Context, findings []iamprune.Finding) (*iam
 	members = slices.DeleteFunc(members, func(a string) bool { return a == home })
 	got := make([]*iamprune.Facts, len(members))
 	reasons := make([]string, len(members))
-	err = forEach(ctx, len(members), o.workers, func(ctx context.Context, i int) error {
+	err = forEach(ctx, len(members), o.accountWorkers, func(ctx context.Context, i int) error {
 		got[i], reasons[i] = o.member(ctx, members[i], byAccount[members[i]])
 		return ctx.Err() // cancelled: the run fails, no account is blamed
 	})

@@ -152,18 +152,15 @@ func (s *FindingSource) Findings(ctx context.Context) ([]iamprune.Finding, []iam
 	if err != nil {
 		return nil, nil, err
 	}
-	known := make([]*iamprune.Finding, len(sums))
+	known, err := s.fromIAMAll(ctx, arn, sums)
+	if err != nil {
+		return nil, nil, err
+	}
 	var toRead []int
-	for i, sm := range sums {
-		f, ok, err := s.fromIAM(ctx, arn, sm)
-		if err != nil {
-			return nil, nil, err
+	for i := range sums {
+		if known[i] == nil {
+			toRead = append(toRead, i)
 		}
-		if ok {
-			known[i] = &f
-			continue
-		}
-		toRead = append(toRead, i)
 	}
 	outs, err := s.getFindings(ctx, arn, sums, toRead)
 	if err != nil {

@@ -58,6 +58,7 @@ type Facts struct {
 	report      *iamprune.CredentialReport // nil: could not be had
 	reportUsers map[string]*iamprune.CredentialReportUser
 	fb          fallbacks
+	ahead       prefetched // prefetch.go
 }
 
 var _ iamprune.FactSource = (*Facts)(nil)
@@ -258,7 +259,7 @@ func (s *Facts) loadKeys(ctx context.Context, users []*iamprune.Principal, need 
 	return err
 }
 
-func (s *Facts) listKeys(ctx context.Context, user string) ([]iamprune.AccessKey, error) {
+func (s *Facts) listKeysNow(ctx context.Context, user string) ([]iamprune.AccessKey, error) {
 	var keys []iamprune.AccessKey
 	p := iam.NewListAccessKeysPaginator(s.iam, &iam.ListAccessKeysInput{UserName: aws.String(user)})
 	for p.HasMorePages() {

@@ -13,12 +13,18 @@ import (
 // stay clear of throttling, which the adaptive retryer absorbs anyway.
 const DefaultWorkers = 8
 
+// DefaultConcurrentAccounts bounds the accounts of an organisation read at
+// once (config aws.max_concurrent_accounts). Each has its own rate limiters
+// (AWS limits accounts separately) and DefaultWorkers calls in flight.
+const DefaultConcurrentAccounts = 8
+
 // Option configures NewFindingSource and NewFacts.
 type Option func(*options)
 
 type options struct {
-	logger  *slog.Logger
-	workers int
+	logger   *slog.Logger
+	workers  int
+	accounts int
 	// credential report polling (WithReportPolling)
 	reportInitial, reportMax, reportTimeout time.Duration
 }
@@ -30,8 +36,19 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // WithWorkers bounds the concurrent per-item calls; n < 1 means 1.
 func WithWorkers(n int) Option { return func(o *options) { o.workers = max(n, 1) } }
 
+// WithConcurrentAccounts bounds the accounts an OrgFacts reads at once;
+// n < 1 means DefaultConcurrentAccounts.
+func WithConcurrentAccounts(n int) Option {
+	return func(o *options) {
+		if n < 1 {
+			n = DefaultConcurrentAccounts
+		}
+		o.accounts = n
+	}
+}
+
 func newOptions(opts []Option) options {
-	o := options{logger: slog.New(slog.DiscardHandler), workers: DefaultWorkers,
+	o := options{logger: slog.New(slog.DiscardHandler), workers: DefaultWorkers, accounts: DefaultConcurrentAccounts,
 		reportInitial: defaultReportInitial, reportMax: defaultReportMax, reportTimeout: defaultReportTimeout}
 	for _, fn := range opts {
 		fn(&o)

@@ -23,6 +23,9 @@ type Limiter struct {
 	sleep   func(context.Context, time.Duration) error
 
 	throttles int64
+	// cut is when the rate was last cut: a throttled request sent before
+	// it was paced at the old rate and does not cut it again.
+	cut time.Time
 }
 
 // Adaptive tuning: each throttling answer multiplies the rate by
@@ -75,16 +78,25 @@ func (l *Limiter) floor() float64 { return l.ceiling / limiterFloorDivisor }
 
 // Throttled records a throttling answer: the rate drops, and the bucket's
 // burst is spent so that the next requests are spaced at the new rate.
-func (l *Limiter) Throttled() {
+func (l *Limiter) Throttled() { l.ThrottledSent(time.Time{}) }
+
+// ThrottledSent records a throttling answer to a request sent at sent (a
+// zero sent: unknown). The rate is cut once per congestion, as TCP does:
+// requests already in flight when it was cut were sent at the old rate,
+// and their throttling says nothing of the new one, so they only count.
+// Without this, the answers to the parallel requests of one burst would
+// cut the rate many times over, far below what the service allows.
+func (l *Limiter) ThrottledSent(sent time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.throttles++
-	if l.ceiling <= 0 {
+	if l.ceiling <= 0 || !sent.IsZero() && sent.Before(l.cut) {
 		return
 	}
 	l.refill()
 	l.rate = max(l.rate*limiterDecrease, l.floor())
 	l.tokens = min(l.tokens, 0)
+	l.cut = l.now()
 }
 
 // Succeeded records an answer that was not throttling: the rate recovers

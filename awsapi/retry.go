@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -99,16 +100,39 @@ func (p *Policy) Get() RetryPolicy {
 }
 
 // Limiter returns the limiter of a service (its SDK service id, such as
-// "IAM"), made on first use.
-func (p *Policy) Limiter(service string) *Limiter {
+// "IAM") in the home account, made on first use.
+func (p *Policy) Limiter(service string) *Limiter { return p.LimiterOf(service, "") }
+
+// LimiterOf returns the limiter of a service in a member account ("" is
+// the home account), made on first use: AWS limits each account
+// separately, so each account is paced, and slowed by its throttling, on
+// its own. Its key in Throttles is "SERVICE ACCOUNT".
+func (p *Policy) LimiterOf(service, account string) *Limiter {
+	key := service
+	if account != "" {
+		key += " " + account
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	l := p.limiters[service]
+	l := p.limiters[key]
 	if l == nil {
 		l = NewLimiter(p.p.RequestsPerSecond)
-		p.limiters[service] = l
+		p.limiters[key] = l
 	}
 	return l
+}
+
+// accountKey carries the member account a client acts in (ForAccount).
+type accountKey struct{}
+
+// ForAccount makes the clients made from cfg afterwards pace their calls
+// through the limiters of account instead of the home account's.
+func ForAccount(cfg *aws.Config, account string) {
+	cfg.APIOptions = append(slices.Clone(cfg.APIOptions), func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("iamprune.Account", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			return next.HandleInitialize(context.WithValue(ctx, accountKey{}, account), in)
+		}), middleware.Before)
+	})
 }
 
 // Throttles returns the throttling answers seen, by service.
@@ -143,13 +167,15 @@ func (p *Policy) addMiddleware(stack *middleware.Stack) error {
 		return nil
 	}
 	m := middleware.FinalizeMiddlewareFunc(limiterID, func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-		l := p.Limiter(awsmiddleware.GetServiceID(ctx))
+		account, _ := ctx.Value(accountKey{}).(string)
+		l := p.LimiterOf(awsmiddleware.GetServiceID(ctx), account)
 		if err := l.Wait(ctx); err != nil {
 			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 		}
+		sent := l.now()
 		out, md, err := next.HandleFinalize(ctx, in)
 		if IsThrottle(err) {
-			l.Throttled()
+			l.ThrottledSent(sent)
 		} else {
 			l.Succeeded()
 		}

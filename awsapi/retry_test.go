@@ -3,6 +3,7 @@ package awsapi
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -226,5 +227,30 @@ func TestConfigDefaultsMatchPolicy(t *testing.T) {
 	c, p := iamprune.DefaultConfig().AWS, DefaultRetryPolicy()
 	if c.MaxRetries != p.MaxRetries || c.MaxRequestsPerSecond != p.RequestsPerSecond {
 		t.Errorf("config defaults %+v, policy defaults %+v", c, p)
+	}
+}
+
+// Throttling answers to requests sent before the last cut do not cut the
+// rate again: the parallel requests of one burst cut it once, not once
+// each (which would sink it far below what the service allows).
+func TestLimiterCutsOncePerCongestion(t *testing.T) {
+	l, c := newTestLimiter(20)
+	sent := c.t
+	c.t = c.t.Add(10 * time.Millisecond)
+	for range 8 { // eight requests of one burst come back throttled
+		l.ThrottledSent(sent)
+	}
+	if r := l.Rate(); r != 20*limiterDecrease {
+		t.Fatalf("rate after one burst throttled %v, want one cut to %v", r, 20*limiterDecrease)
+	}
+	c.t = c.t.Add(10 * time.Millisecond)
+	later := c.t
+	c.t = c.t.Add(10 * time.Millisecond)
+	l.ThrottledSent(later) // sent at the new rate: cut again
+	if r := l.Rate(); math.Abs(r-20*limiterDecrease*limiterDecrease) > 1e-9 {
+		t.Errorf("rate after a throttle at the new rate %v, want %v", r, 20*limiterDecrease*limiterDecrease)
+	}
+	if l.Throttles() != 9 {
+		t.Errorf("throttles %d, want every answer counted", l.Throttles())
 	}
 }

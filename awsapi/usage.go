@@ -129,6 +129,46 @@ func (s *FindingSource) fromIAM(ctx context.Context, arn string, sm types.Findin
 	return f, true, nil
 }
 
+// fromIAMAll is fromIAM for every summary, in the order of sums (nil
+// where IAM cannot say). Each account's IAM data is read once, on its
+// first finding; with an OrgFacts, accounts are read in parallel, at most
+// its WithConcurrentAccounts at a time.
+func (s *FindingSource) fromIAMAll(ctx context.Context, arn string, sums []types.FindingSummaryV2) ([]*iamprune.Finding, error) {
+	known := make([]*iamprune.Finding, len(sums))
+	byAccount := map[string][]int{}
+	var accounts []string
+	for i, sm := range sums {
+		a := summaryFinding(arn, sm).Account
+		if byAccount[a] == nil {
+			accounts = append(accounts, a)
+		}
+		byAccount[a] = append(byAccount[a], i)
+	}
+	workers := 1
+	if o, ok := s.usage.(*OrgFacts); ok {
+		workers = o.accountWorkers
+	}
+	run := ctx
+	err := forEach(ctx, len(accounts), workers, func(ctx context.Context, j int) error {
+		var keyUsers []string
+		for _, i := range byAccount[accounts[j]] {
+			f, ok, err := s.fromIAM(ctx, arn, sums[i])
+			if err != nil {
+				return err
+			}
+			if ok {
+				known[i] = &f
+			}
+			if f.Type == iamprune.UnusedIAMUserAccessKey && f.Status == iamprune.StatusActive {
+				keyUsers = append(keyUsers, f.Resource)
+			}
+		}
+		s.readAhead(run, accounts[j], keyUsers) // the run's ctx: it outlives this loop
+		return nil
+	})
+	return known, err
+}
+
 // UseIAM makes Findings take the last use of roles and passwords from u
 // instead of calling GetFindingV2 for them. Set it before Findings.
 func (s *FindingSource) UseIAM(u IAMUsage) {

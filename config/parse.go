@@ -15,7 +15,7 @@ var (
 	limitKeys  = []string{"max_actions_per_run"}
 	holdKeys   = []string{"days"}
 	reportKeys = []string{"publish"}
-	awsKeys    = []string{"max_retries", "max_requests_per_second", "retry_base_delay", "max_backoff"}
+	awsKeys    = []string{"max_retries", "max_requests_per_second", "max_concurrent_accounts", "retry_base_delay", "max_backoff"}
 	excKeys    = []string{"path", "max_days", "max_archive_rules"}
 	sweepKeys  = []string{"queue_url", "page_size"}
 )
@@ -169,6 +169,10 @@ func (p *parser) aws(v *yaml.Node, a *iamprune.AWS) {
 		case "max_retries":
 			if n, ok := p.Int(fv, kp); ok {
 				a.MaxRetries = n
+			}
+		case "max_concurrent_accounts":
+			if n, ok := p.Int(fv, kp); ok {
+				a.MaxConcurrentAccounts = n
 			}
 		case "max_requests_per_second":
 			fv = yamlnode.Deref(fv)

@@ -27,6 +27,7 @@ type org struct {
 	sessions map[string]*session
 	assumed  []AssumedRole
 	faults   *faults // faults.go
+	limits   *limits // ratelimit.go
 }
 
 // session is one set of temporary credentials AssumeRole issued.
@@ -59,6 +60,7 @@ func newOrg(home *Server) *org {
 		accounts: map[string]*Server{home.st.meta.AccountID: home},
 		sessions: map[string]*session{},
 		faults:   &faults{},
+		limits:   &limits{now: time.Now},
 	}
 }
 

@@ -15,7 +15,9 @@ import (
 //
 //	POST /_iamprune/fail?operation=OP&code=CODE[&count=N][&match=S][&account=ID]
 //	POST /_iamprune/throttle?percent=P[&seed=N]
-//	POST /_iamprune/latency?duration=D[&operation=OP]
+//	POST /_iamprune/latency?duration=D[&operation=[SERVICE:]OP]
+//	POST /_iamprune/ratelimit?limit=SERVICE:OP=RATE[:BURST][,...]
+//	GET  /_iamprune/ratelimits
 //	POST /_iamprune/reset[?calls=true]
 //	GET  /_iamprune/dump[?account=ID]
 //	GET  /_iamprune/counters[?account=ID]
@@ -32,7 +34,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	}
 	name := strings.TrimPrefix(r.URL.Path, ControlPath)
 	want := http.MethodPost
-	if name == "dump" || name == "counters" {
+	if name == "dump" || name == "counters" || name == "ratelimits" {
 		want = http.MethodGet
 	}
 	if _, ok := controlOps[name]; !ok {
@@ -70,9 +72,13 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 type controlOp func(s *Server, r *http.Request) (status int, out any, err error)
 
 var controlOps = map[string]controlOp{
-	"fail":     controlFail,
-	"throttle": controlThrottle,
-	"latency":  controlLatency,
+	"fail":      controlFail,
+	"throttle":  controlThrottle,
+	"latency":   controlLatency,
+	"ratelimit": controlRateLimit,
+	"ratelimits": func(s *Server, _ *http.Request) (int, any, error) {
+		return 0, s.RateLimits(), nil
+	},
 	"reset":    controlReset,
 	"dump":     controlDump,
 	"counters": func(s *Server, _ *http.Request) (int, any, error) { return 0, s.Counters(), nil },
@@ -120,6 +126,22 @@ func controlLatency(s *Server, r *http.Request) (int, any, error) {
 	op := r.Form.Get("operation")
 	s.SetLatency(op, d)
 	return 0, map[string]any{"operation": op, "latency": d.String()}, nil
+}
+
+func controlRateLimit(s *Server, r *http.Request) (int, any, error) {
+	rs, err := ParseRateLimits(r.Form.Get("limit"))
+	if err == nil && len(rs) == 0 {
+		err = fmt.Errorf("ratelimit needs limit, for example limit=iam:*=20 (rate 0 removes a rule)")
+	}
+	if err != nil {
+		return http.StatusBadRequest, nil, err
+	}
+	for _, x := range rs {
+		if err := s.SetRateLimit(x); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+	}
+	return 0, map[string]any{"limits": rs}, nil
 }
 
 func controlReset(s *Server, r *http.Request) (int, any, error) {

@@ -49,7 +49,10 @@ func (s *Server) SetThrottlePercent(percent float64, seed int64) error {
 
 // SetLatency delays every request of operation by d before it is answered
 // (throttled or not); operation "" sets the delay of every operation that
-// has none of its own. d <= 0 removes the delay.
+// has none of its own. operation may name its service, as
+// SERVICE:OPERATION (iam:GetRole), or all of a service's operations, as
+// SERVICE:* (iam:*): a request takes the first delay set of
+// SERVICE:OPERATION, OPERATION, SERVICE:* and "". d <= 0 removes the delay.
 func (s *Server) SetLatency(operation string, d time.Duration) {
 	f := s.org.faults
 	f.mu.Lock()
@@ -70,7 +73,7 @@ func (s *Server) SetLatency(operation string, d time.Duration) {
 
 // ResetFaults ends every injected fault of the organisation: pending
 // FailNext injections of every account, throttling (ThrottleEvery
-// included), latency, and write holds, which are released to be served.
+// included), rate limits, latency, and write holds, which are released to be served.
 // Call logs are kept (ResetCalls empties them).
 func (s *Server) ResetFaults() {
 	f := s.org.faults
@@ -79,6 +82,7 @@ func (s *Server) ResetFaults() {
 	holds := f.holds
 	f.holds = nil
 	f.mu.Unlock()
+	s.org.limits.reset()
 	for _, h := range holds {
 		h.Release(true)
 	}
@@ -116,12 +120,14 @@ func splitmix64(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
-// delay is the latency to add to a request of operation.
-func (f *faults) delay(operation string) time.Duration {
+// delay is the latency to add to a request of operation in service.
+func (f *faults) delay(service, operation string) time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if d, ok := f.opLatency[operation]; ok {
-		return d
+	for _, k := range [...]string{service + ":" + operation, operation, service + ":*"} {
+		if d, ok := f.opLatency[k]; ok {
+			return d
+		}
 	}
 	return f.latency
 }

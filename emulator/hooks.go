@@ -144,7 +144,7 @@ func (s *Server) Injected() []Call {
 // the added latency, a write hold (faults.go), then one pending injection
 // for c's operation, which it consumes.
 func (s *Server) injectedFailure(c Call, r *http.Request) *apiError {
-	if d := s.org.faults.delay(c.Operation); d > 0 {
+	if d := s.org.faults.delay(c.Service, c.Operation); d > 0 {
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:

@@ -313,6 +313,8 @@ func (s *Server) admit(c Call, r *http.Request) bool {
 	throttle := s.every > 0 && n%s.every == 0
 	s.mu.Unlock()
 	throttle = s.org.faults.throttle() || throttle
+	// A request throttled otherwise takes no token, as AWS's would not.
+	throttle = throttle || !s.org.limits.take(s.Account(), c.Service, c.Operation)
 	s.mu.Lock()
 	if throttle {
 		s.throttled = append(s.throttled, c)

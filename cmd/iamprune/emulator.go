@@ -33,11 +33,12 @@ func (m *Main) emulatorCommand() *cobra.Command {
 	f.StringSliceVar(&o.topics, "topic", nil, "an SNS topic name that exists from the start (repeatable)")
 	f.StringSliceVar(&o.buckets, "bucket", nil, "an S3 bucket that exists from the start (repeatable)")
 	f.StringArrayVar(&o.members, "member", nil, "snapshot folder of a member account, reached with sts:AssumeRole (repeatable)")
-	f.StringArrayVar(&o.fails, "fail", nil, "OP=CODE[:N]: fail the next N calls (default 1) of an operation with an AWS error code, such as TagRole=AccessDenied (repeatable)")
-	f.Float64Var(&o.throttlePct, "throttle-percent", 0, "answer this percentage of requests (0-100) with a throttling error, in a sequence fixed by --seed")
-	f.Int64Var(&o.seed, "seed", 0, "seed of the --throttle-percent sequence: the same seed throttles the same requests")
-	f.DurationVar(&o.latency, "latency", 0, "delay every answer by this long (e.g. 200ms)")
-	f.StringArrayVar(&o.opLatency, "op-latency", nil, "OP=DURATION: delay the answers of one operation, overriding --latency (repeatable)")
+	f.StringArrayVar(&o.fl.Fails, "fail", nil, "OP=CODE[:N]: fail the next N calls (default 1) of an operation with an AWS error code, such as TagRole=AccessDenied (repeatable)")
+	f.Float64Var(&o.fl.ThrottlePercent, "throttle-percent", 0, "answer this percentage of requests (0-100) with a throttling error, in a sequence fixed by --seed")
+	f.Int64Var(&o.fl.Seed, "seed", 0, "seed of the --throttle-percent sequence: the same seed throttles the same requests")
+	f.StringArrayVar(&o.fl.Latency, "latency", nil, "delay answers: DURATION for every operation (e.g. 200ms) and/or [SERVICE:]OP=DURATION, such as iam:*=20ms (comma-separated, repeatable)")
+	f.StringArrayVar(&o.fl.OpLatency, "op-latency", nil, "[SERVICE:]OP=DURATION: delay the answers of one operation, overriding --latency (repeatable)")
+	f.StringArrayVar(&o.fl.RateLimits, "rate-limit", nil, "SERVICE:OP=RATE[:BURST]: a token bucket per account, RATE requests a second (OP * for the whole service), throttling as AWS does when empty, such as iam:*=20,access-analyzer:GetFindingV2=50 (comma-separated, repeatable)")
 	return cmd
 }
 
@@ -52,11 +53,7 @@ type EmulatorOptions struct {
 	topics        []string
 	buckets       []string
 	members       []string
-	fails         []string
-	throttlePct   float64
-	seed          int64
-	latency       time.Duration
-	opLatency     []string
+	fl            emulator.FaultFlags
 }
 
 // runEmulator serves the snapshot until ctx ends.
@@ -68,7 +65,7 @@ func runEmulator(ctx context.Context, o *EmulatorOptions) error {
 	if err != nil {
 		return err
 	}
-	faults, err := o.faults()
+	faults, err := emulator.ParseFaults(o.fl)
 	if err != nil {
 		return err
 	}
@@ -96,8 +93,7 @@ func runEmulator(ctx context.Context, o *EmulatorOptions) error {
 	fmt.Fprintf(o.IO.Out, "iamprune emulator serving %s (account %s) at %s\n", o.dir, snap.Meta.AccountID, url)
 	fmt.Fprintf(o.IO.Out, "export AWS_ENDPOINT_URL=%s\n", url)
 	if faults.Any() {
-		fmt.Fprintf(o.IO.Out, "faults: %d injected failure(s), %v%% throttled (seed %d), latency %v; control at %s%s\n",
-			len(faults.Fails), o.throttlePct, o.seed, o.latency, url, emulator.ControlPath)
+		fmt.Fprintf(o.IO.Out, "faults: %s; control at %s%s\n", faults.Summary(), url, emulator.ControlPath)
 	}
 	for _, line := range served {
 		fmt.Fprintln(o.IO.Out, line)
@@ -138,7 +134,8 @@ AccessDenied as AWS does; the credentials expire after DurationSeconds.
 Fault injection, to see how a client copes: --fail OP=CODE[:N] fails the
 next N calls (default 1) of an operation with an AWS error code,
 --throttle-percent throttles a share of all requests (the same --seed gives
-the same sequence), --latency and --op-latency delay answers. The same
+the same sequence), --latency and --op-latency delay answers, and
+--rate-limit enforces AWS-like token buckets per account and operation. The same
 controls, a state dump and call counters are served at /_iamprune/ on the
 same port while it runs (see docs/emulator.md).`
 
@@ -151,26 +148,3 @@ const emulatorExample = `  iamprune emulator --snapshot examples/demo/snapshot -
   # every third request throttled, the first TagRole denied
   iamprune emulator --snapshot examples/demo/snapshot \
       --throttle-percent 33 --seed 7 --fail TagRole=AccessDenied`
-
-// faults reads the fault flags.
-func (o *EmulatorOptions) faults() (emulator.Faults, error) {
-	f := emulator.Faults{ThrottlePercent: o.throttlePct, Seed: o.seed, Latency: o.latency}
-	for _, v := range o.fails {
-		x, err := emulator.ParseFault(v)
-		if err != nil {
-			return f, fmt.Errorf("--fail: %w", err)
-		}
-		f.Fails = append(f.Fails, x)
-	}
-	for _, v := range o.opLatency {
-		op, d, err := emulator.ParseOpLatency(v)
-		if err != nil {
-			return f, fmt.Errorf("--op-latency: %w", err)
-		}
-		if f.OpLatency == nil {
-			f.OpLatency = map[string]time.Duration{}
-		}
-		f.OpLatency[op] = d
-	}
-	return f, nil
-}

@@ -29,7 +29,8 @@ func TestEmulatorFaultFlags(t *testing.T) {
 	go func() {
 		m := wire(t, &Main{Stdout: pw, Stderr: io.Discard, Getenv: func(string) string { return "" }, Now: time.Now})
 		done <- m.Run(ctx, []string{"emulator", "--snapshot", snapDir, "--listen", "127.0.0.1:0",
-			"--fail", "TagRole=AccessDenied:2", "--op-latency", "GetRole=100ms", "--throttle-percent", "0", "--seed", "3"})
+			"--fail", "TagRole=AccessDenied:2", "--latency", "iam:GetRole=100ms", "--throttle-percent", "0", "--seed", "3",
+			"--rate-limit", "iam:GetRole=0.01:1"})
 		pw.Close()
 	}()
 	defer func() {
@@ -69,7 +70,12 @@ func TestEmulatorFaultFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d < 100*time.Millisecond {
-		t.Errorf("GetRole took %v with --op-latency GetRole=100ms", d)
+		t.Errorf("GetRole took %v with --latency iam:GetRole=100ms", d)
+	}
+	// The bucket of GetRole held one token: the next call is throttled.
+	_, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("LegacyBatchRole")})
+	if err == nil || !strings.Contains(err.Error(), "Throttling") {
+		t.Errorf("second GetRole under --rate-limit iam:GetRole=0.01:1: %v, want Throttling", err)
 	}
 	resp, err := http.Get(url + emulator.ControlPath + "counters")
 	if err != nil {
@@ -80,8 +86,8 @@ func TestEmulatorFaultFlags(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&cnt); err != nil {
 		t.Fatal(err)
 	}
-	if cnt.Injected != 2 || cnt.Writes != 1 {
-		t.Errorf("counters %+v, want 2 injected and 1 write", cnt)
+	if cnt.Injected != 2 || cnt.Writes != 1 || cnt.Throttled != 1 {
+		t.Errorf("counters %+v, want 2 injected, 1 write and 1 throttled", cnt)
 	}
 }
 
@@ -95,6 +101,10 @@ func TestEmulatorFaultFlagsBad(t *testing.T) {
 		{"--op-latency", "GetRole=soon"},
 		{"--throttle-percent", "150"},
 		{"--latency", "-1s"},
+		{"--latency", "iam:*=soon"},
+		{"--rate-limit", "iam=20"},
+		{"--rate-limit", "iam:*=-1"},
+		{"--rate-limit", "iam:*=20:0"},
 	} {
 		r := runCLI(t, append([]string{"emulator", "--snapshot", snapDir, "--listen", "127.0.0.1:0"}, args...)...)
 		if r.code != 2 {
