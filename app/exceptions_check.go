@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/iamprune/iamprune"
@@ -142,4 +144,17 @@ func ExpiringExceptions(files []string, now time.Time, window time.Duration, wit
 		})
 	}
 	return rep, nil
+}
+
+// ParseWithin reads --within: a whole number of days ("30d") or a Go
+// duration ("720h").
+func ParseWithin(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if d, err := strconv.Atoi(n); err == nil && d >= 0 {
+			return time.Duration(d) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return d, nil
+	}
+	return 0, iamprune.Errorf(iamprune.EINVALID, "--within: %q is not a number of days (30d) or a duration (720h)", s)
 }

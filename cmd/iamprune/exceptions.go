@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -197,7 +195,7 @@ func runExceptionsExpiring(ctx context.Context, o *ExceptionsExpiringOptions) er
 	if f.output != "table" && f.output != "json" {
 		return usagef("--output: %q is not table or json", f.output)
 	}
-	within, err := parseWithin(f.within)
+	within, err := app.ParseWithin(f.within)
 	if err != nil {
 		return err
 	}
@@ -224,17 +222,4 @@ func runExceptionsExpiring(ctx context.Context, o *ExceptionsExpiringOptions) er
 		return render.ExceptionsJSON(o.IO.Out, rep)
 	}
 	return render.ExpiringTable(o.IO.Out, rep)
-}
-
-// parseWithin reads --within: a whole number of days ("30d") or a Go
-// duration ("720h").
-func parseWithin(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if d, err := strconv.Atoi(n); err == nil && d >= 0 {
-			return time.Duration(d) * 24 * time.Hour, nil
-		}
-	} else if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return d, nil
-	}
-	return 0, usagef("--within: %q is not a number of days (30d) or a duration (720h)", s)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/render"
 )
 
@@ -293,9 +294,9 @@ func TestParseWithin(t *testing.T) {
 		{"", 0, false},
 	}
 	for _, tt := range tests {
-		got, err := parseWithin(tt.in)
+		got, err := app.ParseWithin(tt.in)
 		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("parseWithin(%q) = %v, %v; want %v, ok=%v", tt.in, got, err, tt.want, tt.ok)
+			t.Errorf("app.ParseWithin(%q) = %v, %v; want %v, ok=%v", tt.in, got, err, tt.want, tt.ok)
 		}
 	}
 }
