@@ -85,9 +85,10 @@ func OCSFFinding(a iamprune.Action, now time.Time, version string) map[string]an
 		"status_id": statusID, "status": status,
 		"time": ms, "message": a.Reason,
 		"metadata": map[string]any{
-			"version": OCSFVersion,
-			"product": map[string]any{"name": "iamprune", "vendor_name": "iamprune", "version": productVersion(version)},
-			"uid":     a.ID,
+			"version":  OCSFVersion,
+			"product":  map[string]any{"name": "iamprune", "vendor_name": "iamprune", "version": productVersion(version)},
+			"uid":      a.ID,
+			"profiles": []string{"cloud"},
 		},
 		"finding_info": map[string]any{
 			"uid": ItemUID(a), "title": findingTitle(a), "desc": a.Reason,
