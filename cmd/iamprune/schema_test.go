@@ -129,3 +129,16 @@ func TestSchemasRejectBrokenOutputs(t *testing.T) {
 func entry(p map[string]any) map[string]any {
 	return p["actions"].([]any)[0].(map[string]any)
 }
+
+// notify -o json, with digests really sent to the emulator's SNS, follows
+// its schema.
+func TestNotifyJSONFollowsItsSchema(t *testing.T) {
+	t.Parallel()
+	schema := schemas(t)
+	_, state := notifyAccount(t)
+	r := on(t, "2026-11-28", state, "notify", "--yes", "-o", "json")
+	validate(t, schema("notifications"), "notify", r)
+	if !strings.Contains(r.stdout, `"status": "sent"`) {
+		t.Errorf("notify sent nothing, so the schema check proves little:\n%s", r.stdout)
+	}
+}
