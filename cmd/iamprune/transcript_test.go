@@ -18,14 +18,28 @@ var transcriptRE = regexp.MustCompile("(?s)<!-- transcript: ([a-z0-9-]+) -->\n``
 func TestWithoutAnalyzerTranscripts(t *testing.T) {
 	t.Parallel()
 	noAWS(t)
+	checkTranscripts(t, "without-analyzer.md", 2)
+}
+
+// docs/exports.md shows the CSV and ASFF exports of the demo plan.
+func TestExportsTranscripts(t *testing.T) {
+	t.Parallel()
+	noAWS(t)
+	checkTranscripts(t, "exports.md", 2)
+}
+
+// checkTranscripts runs the transcripts of docs/NAME (at least atLeast) and
+// compares their output.
+func checkTranscripts(t *testing.T, name string, atLeast int) {
+	t.Helper()
 	root := repoRoot(t)
-	doc, err := os.ReadFile(filepath.Join(root, "docs", "without-analyzer.md"))
+	doc, err := os.ReadFile(filepath.Join(root, "docs", name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	blocks := transcriptRE.FindAllStringSubmatch(string(doc), -1)
-	if len(blocks) < 2 {
-		t.Fatalf("found %d transcripts in docs/without-analyzer.md, want at least 2", len(blocks))
+	if len(blocks) < atLeast {
+		t.Fatalf("found %d transcripts in docs/%s, want at least %d", len(blocks), name, atLeast)
 	}
 	for _, b := range blocks {
 		name, args, want := b[1], strings.Fields(b[2]), b[3]+"\n"
