@@ -12,6 +12,16 @@ type FindingsHub interface {
 	// rejects as it allows, and returns those it still rejects. An error
 	// means the hub could not be reached or refused the request as a whole.
 	Import(ctx context.Context, findings []json.RawMessage) ([]RejectedFinding, error)
+	// SetWorkflow sets the workflow status of findings already imported
+	// (BatchUpdateFindings: the hub ignores the workflow of an imported
+	// finding once it exists) and returns those it could not update.
+	SetWorkflow(ctx context.Context, status string, findings []FindingRef) ([]RejectedFinding, error)
+}
+
+// FindingRef names an imported finding: its id and its product.
+type FindingRef struct {
+	ID         string
+	ProductArn string
 }
 
 // RejectedFinding is a finding the hub did not accept, with its reason.

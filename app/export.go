@@ -55,12 +55,9 @@ func ExportSecurityHub(ctx context.Context, req ExportRequest) error {
 		}
 		raw[i] = b
 	}
-	var rejected []iamprune.RejectedFinding
-	if len(raw) > 0 {
-		var err error
-		if rejected, err = hub.Import(ctx, raw); err != nil {
-			return err
-		}
+	rejected, err := importFindings(ctx, hub, req.Plan, findings, raw)
+	if err != nil {
+		return err
 	}
 	logger(req.Logger).Info("findings exported to Security Hub", "sent", len(raw), "rejected", len(rejected), "region", region)
 	if err := render.Exported(req.Out, len(raw), rejected, req.Output); err != nil {
@@ -70,4 +67,42 @@ func ExportSecurityHub(ctx context.Context, req ExportRequest) error {
 		return fmt.Errorf("%d of %d finding(s) rejected by Security Hub", len(rejected), len(raw))
 	}
 	return nil
+}
+
+// importFindings imports the findings, then sets the workflow status of
+// those whose status records what iamprune did (render.Status.Owned):
+// Security Hub keeps the workflow of a finding that exists from imports.
+// It returns the findings rejected by either step.
+func importFindings(ctx context.Context, hub iamprune.FindingsHub, p *iamprune.Plan, findings []render.ASFFFinding, raw []json.RawMessage) ([]iamprune.RejectedFinding, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	rejected, err := hub.Import(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	failed := map[string]bool{}
+	for _, r := range rejected {
+		failed[r.ID] = true
+	}
+	owned := map[string][]iamprune.FindingRef{}
+	var statuses []string
+	for i, a := range p.Actions {
+		st := render.StatusOf(a)
+		if !st.Owned || failed[findings[i].ID] {
+			continue
+		}
+		if owned[st.Workflow] == nil {
+			statuses = append(statuses, st.Workflow)
+		}
+		owned[st.Workflow] = append(owned[st.Workflow], iamprune.FindingRef{ID: findings[i].ID, ProductArn: findings[i].ProductArn})
+	}
+	for _, status := range statuses {
+		rej, err := hub.SetWorkflow(ctx, status, owned[status])
+		if err != nil {
+			return nil, err
+		}
+		rejected = append(rejected, rej...)
+	}
+	return rejected, nil
 }

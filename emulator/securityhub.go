@@ -11,9 +11,15 @@ import (
 )
 
 // AWS Security Hub, REST-JSON as the real service: BatchImportFindings
-// (POST /findings/import) and GetFindings (POST /findings). Findings are
-// kept per account, upserted by Id (and ProductArn), in the ASFF JSON
-// they were imported with. Each finding is validated as Security Hub
+// (POST /findings/import), BatchUpdateFindings (PATCH
+// /findings/batchupdate) and GetFindings (POST /findings). Findings are
+// kept per account, upserted by Id (and ProductArn), in ASFF JSON. As in
+// Security Hub, an import that updates a finding keeps the fields
+// customers own (Workflow, Note, UserDefinedFields, VerificationState),
+// takes Severity and Types from FindingProviderFields when given, and
+// resets a NOTIFIED or RESOLVED workflow to NEW when the compliance status
+// leaves PASSED or the record state goes from ARCHIVED to ACTIVE; a new
+// finding without a workflow gets NEW. Each finding is validated as Security Hub
 // does in part: the required ASFF fields, their lengths, the product ARN
 // of the caller's account and its default product; a finding that fails
 // is answered in FailedFindings, the others are stored.
@@ -69,6 +75,8 @@ func (s *Server) serveSecurityHub(w http.ResponseWriter, r *http.Request, body [
 		op = "BatchImportFindings"
 	case r.Method == http.MethodPost && r.URL.Path == "/findings":
 		op = "GetFindings"
+	case r.Method == http.MethodPatch && r.URL.Path == "/findings/batchupdate":
+		op = "BatchUpdateFindings"
 	}
 	call := Call{Service: "securityhub", Operation: op, Params: restParams(r.URL.Path, r.URL.Query(), body)}
 	if op == "" {
@@ -89,6 +97,8 @@ func (s *Server) serveSecurityHub(w http.ResponseWriter, r *http.Request, body [
 		out, aerr = s.batchImportFindings(body)
 	case "GetFindings":
 		out, aerr = s.getFindings(body)
+	case "BatchUpdateFindings":
+		out, aerr = s.batchUpdateFindings(body)
 	default:
 		aerr = errorf(http.StatusNotFound, "InvalidAccessException", "the iamprune emulator does not implement %s %s for securityhub", r.Method, r.URL.Path)
 	}
@@ -133,12 +143,11 @@ func (s *Server) batchImportFindings(body []byte) (any, *apiError) {
 			continue
 		}
 		key := arn + "\x00" + id
-		if _, ok := h.findings[key]; !ok {
+		old, ok := h.findings[key]
+		if !ok {
 			h.order = append(h.order, key)
 		}
-		var compact bytes.Buffer
-		_ = json.Compact(&compact, raw)
-		h.findings[key] = compact.Bytes()
+		h.findings[key] = upsertFinding(old, raw)
 	}
 	return map[string]any{"FailedCount": len(failed), "SuccessCount": len(in.Findings) - len(failed), "FailedFindings": failed}, nil
 }
@@ -273,4 +282,99 @@ func hubMatches(fs []hubStringFilter, v string) bool {
 		}
 	}
 	return false
+}
+
+// upsertFinding is the stored form of an imported finding: raw as it is
+// for a new one (with workflow NEW unless given), else merged into old as
+// Security Hub does (see the top of this file).
+func upsertFinding(old, raw json.RawMessage) json.RawMessage {
+	var f map[string]any
+	_ = json.Unmarshal(raw, &f)
+	if old == nil {
+		if _, ok := f["Workflow"]; !ok {
+			f["Workflow"] = map[string]any{"Status": "NEW"}
+		}
+		b, _ := json.Marshal(f)
+		return b
+	}
+	var prev map[string]any
+	_ = json.Unmarshal(old, &prev)
+	for _, k := range []string{"Workflow", "Note", "UserDefinedFields", "VerificationState"} {
+		if v, ok := prev[k]; ok {
+			f[k] = v
+		} else {
+			delete(f, k)
+		}
+	}
+	if fpf, ok := f["FindingProviderFields"].(map[string]any); ok {
+		for _, k := range []string{"Severity", "Types"} {
+			if v, ok := fpf[k]; ok {
+				f[k] = v
+			}
+		}
+	}
+	status := func(m map[string]any, k string) string {
+		o, _ := m[k].(map[string]any)
+		s, _ := o["Status"].(string)
+		return s
+	}
+	record := func(m map[string]any) string {
+		s, _ := m["RecordState"].(string)
+		if s == "" {
+			return "ACTIVE"
+		}
+		return s
+	}
+	leftPassed := status(prev, "Compliance") == "PASSED" && status(f, "Compliance") != "" && status(f, "Compliance") != "PASSED"
+	reopened := record(prev) == "ARCHIVED" && record(f) == "ACTIVE"
+	if w := status(f, "Workflow"); (leftPassed || reopened) && (w == "NOTIFIED" || w == "RESOLVED") {
+		f["Workflow"] = map[string]any{"Status": "NEW"}
+	}
+	b, _ := json.Marshal(f)
+	return b
+}
+
+// batchUpdateFindings answers BatchUpdateFindings for the Workflow field:
+// each finding named is updated, or answered in UnprocessedFindings when
+// the account holds no such finding.
+func (s *Server) batchUpdateFindings(body []byte) (any, *apiError) {
+	type ident struct {
+		ID         string `json:"Id"`
+		ProductArn string `json:"ProductArn"`
+	}
+	var in struct {
+		FindingIdentifiers []ident `json:"FindingIdentifiers"`
+		Workflow           *struct {
+			Status string `json:"Status"`
+		} `json:"Workflow"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, errorf(http.StatusBadRequest, "InvalidInputException", "cannot read the request: %v", err)
+	}
+	if len(in.FindingIdentifiers) == 0 || len(in.FindingIdentifiers) > maxImport {
+		return nil, errorf(http.StatusBadRequest, "InvalidInputException", "FindingIdentifiers must hold 1 to %d findings, got %d", maxImport, len(in.FindingIdentifiers))
+	}
+	if in.Workflow != nil && !slices.Contains([]string{"NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"}, in.Workflow.Status) {
+		return nil, errorf(http.StatusBadRequest, "InvalidInputException", "Workflow.Status %q is not NEW, NOTIFIED, RESOLVED or SUPPRESSED", in.Workflow.Status)
+	}
+	h := s.hub()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	processed, unprocessed := []ident{}, []map[string]any{}
+	for _, id := range in.FindingIdentifiers {
+		key := id.ProductArn + "\x00" + id.ID
+		raw, ok := h.findings[key]
+		if !ok {
+			unprocessed = append(unprocessed, map[string]any{"FindingIdentifier": id, "ErrorCode": "FindingNotFound", "ErrorMessage": "no finding " + id.ID + " of product " + id.ProductArn})
+			continue
+		}
+		if in.Workflow != nil {
+			var f map[string]any
+			_ = json.Unmarshal(raw, &f)
+			f["Workflow"] = map[string]any{"Status": in.Workflow.Status}
+			h.findings[key], _ = json.Marshal(f)
+		}
+		processed = append(processed, id)
+	}
+	return map[string]any{"ProcessedFindings": processed, "UnprocessedFindings": unprocessed}, nil
 }

@@ -65,9 +65,12 @@ func TestSecurityHubImportValidatesAndUpserts(t *testing.T) {
 			t.Errorf("failed %s: %s %q", aws.ToString(f.Id), aws.ToString(f.ErrorCode), aws.ToString(f.ErrorMessage))
 		}
 	}
-	// Update f1; inject one rejection of f2.
+	// An import does not change the workflow of a finding that exists;
+	// BatchUpdateFindings does, and a compliance status leaving PASSED
+	// resets RESOLVED to NEW. Inject one rejection of f2.
 	f1 := hubFinding(env, "f1")
 	f1.Workflow = &types.Workflow{Status: types.WorkflowStatusResolved}
+	f1.Compliance = &types.Compliance{Status: types.ComplianceStatusPassed}
 	env.srv.RejectFinding("f2", "InternalFailure", "try again", 1)
 	out, err = c.BatchImportFindings(ctx, &securityhub.BatchImportFindingsInput{Findings: []types.AwsSecurityFinding{f1, hubFinding(env, "f2")}})
 	if err != nil {
@@ -78,6 +81,32 @@ func TestSecurityHubImportValidatesAndUpserts(t *testing.T) {
 	}
 	if out, _ = c.BatchImportFindings(ctx, &securityhub.BatchImportFindingsInput{Findings: []types.AwsSecurityFinding{hubFinding(env, "f2")}}); len(out.FailedFindings) != 0 {
 		t.Errorf("the injected rejection of f2 was not used up: %+v", out.FailedFindings)
+	}
+	workflow := func(id string) types.WorkflowStatus {
+		got, err := c.GetFindings(ctx, &securityhub.GetFindingsInput{Filters: &types.AwsSecurityFindingFilters{
+			Id: []types.StringFilter{{Value: aws.String(id), Comparison: types.StringFilterComparisonEquals}}}})
+		if err != nil || len(got.Findings) != 1 {
+			t.Fatalf("GetFindings(%s): %v %d", id, err, len(got.Findings))
+		}
+		return got.Findings[0].Workflow.Status
+	}
+	if w := workflow("f1"); w != types.WorkflowStatusNew {
+		t.Errorf("f1 workflow after an import saying RESOLVED: %s, want NEW kept", w)
+	}
+	acct := env.snap.Meta.AccountID
+	prod := aws.String("arn:aws:securityhub:us-east-1:" + acct + ":product/" + acct + "/default")
+	up, err := c.BatchUpdateFindings(ctx, &securityhub.BatchUpdateFindingsInput{
+		FindingIdentifiers: []types.AwsSecurityFindingIdentifier{{Id: aws.String("f1"), ProductArn: prod}, {Id: aws.String("nope"), ProductArn: prod}},
+		Workflow:           &types.WorkflowUpdate{Status: types.WorkflowStatusResolved}})
+	if err != nil || len(up.ProcessedFindings) != 1 || len(up.UnprocessedFindings) != 1 || workflow("f1") != types.WorkflowStatusResolved {
+		t.Errorf("BatchUpdateFindings: %v %+v, f1 %s", err, up, workflow("f1"))
+	}
+	f1.Compliance = &types.Compliance{Status: types.ComplianceStatusFailed}
+	if _, err := c.BatchImportFindings(ctx, &securityhub.BatchImportFindingsInput{Findings: []types.AwsSecurityFinding{f1}}); err != nil {
+		t.Fatal(err)
+	}
+	if w := workflow("f1"); w != types.WorkflowStatusNew {
+		t.Errorf("f1 workflow after compliance PASSED -> FAILED: %s, want reset to NEW", w)
 	}
 	if n := len(env.srv.HubFindings()); n != 5 {
 		t.Errorf("the hub holds %d findings, want 5 (updates in place)", n)
@@ -91,9 +120,6 @@ func TestSecurityHubImportValidatesAndUpserts(t *testing.T) {
 		}
 		for _, f := range got.Findings {
 			ids = append(ids, aws.ToString(f.Id))
-			if aws.ToString(f.Id) == "f1" && f.Workflow.Status != types.WorkflowStatusResolved {
-				t.Errorf("f1 workflow %s, want RESOLVED", f.Workflow.Status)
-			}
 		}
 		if token = got.NextToken; token == nil {
 			break

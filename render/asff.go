@@ -13,32 +13,40 @@ import (
 type (
 	// ASFFFinding is one finding.
 	ASFFFinding struct {
-		SchemaVersion string            `json:"SchemaVersion"`
-		ID            string            `json:"Id"`
-		ProductArn    string            `json:"ProductArn"`
-		ProductName   string            `json:"ProductName"`
-		CompanyName   string            `json:"CompanyName"`
-		GeneratorID   string            `json:"GeneratorId"`
-		AwsAccountID  string            `json:"AwsAccountId"`
-		Region        string            `json:"Region"`
-		Types         []string          `json:"Types"`
-		CreatedAt     string            `json:"CreatedAt"`
-		UpdatedAt     string            `json:"UpdatedAt"`
-		LastObserved  string            `json:"LastObservedAt,omitempty"`
-		Severity      ASFFSeverity      `json:"Severity"`
-		Title         string            `json:"Title"`
-		Description   string            `json:"Description"`
-		Resources     []ASFFResource    `json:"Resources"`
-		Workflow      ASFFStatus        `json:"Workflow"`
-		Compliance    ASFFStatus        `json:"Compliance"`
-		RecordState   string            `json:"RecordState"`
-		ProductFields map[string]string `json:"ProductFields"`
-		Remediation   *ASFFRemediation  `json:"Remediation,omitempty"`
+		SchemaVersion string       `json:"SchemaVersion"`
+		ID            string       `json:"Id"`
+		ProductArn    string       `json:"ProductArn"`
+		ProductName   string       `json:"ProductName"`
+		CompanyName   string       `json:"CompanyName"`
+		GeneratorID   string       `json:"GeneratorId"`
+		AwsAccountID  string       `json:"AwsAccountId"`
+		Region        string       `json:"Region"`
+		Types         []string     `json:"Types"`
+		CreatedAt     string       `json:"CreatedAt"`
+		UpdatedAt     string       `json:"UpdatedAt"`
+		LastObserved  string       `json:"LastObservedAt,omitempty"`
+		Severity      ASFFSeverity `json:"Severity"`
+		// FindingProviderFields carry severity and types as the provider
+		// sees them: Security Hub takes updates of those from here.
+		FindingProviderFields ASFFProviderFields `json:"FindingProviderFields"`
+		Title                 string             `json:"Title"`
+		Description           string             `json:"Description"`
+		Resources             []ASFFResource     `json:"Resources"`
+		Workflow              ASFFStatus         `json:"Workflow"`
+		Compliance            ASFFStatus         `json:"Compliance"`
+		RecordState           string             `json:"RecordState"`
+		ProductFields         map[string]string  `json:"ProductFields"`
+		Remediation           *ASFFRemediation   `json:"Remediation,omitempty"`
 	}
 	// ASFFSeverity is a finding's severity.
 	ASFFSeverity struct {
 		Label    string `json:"Label"`
 		Original string `json:"Original"`
+	}
+	// ASFFProviderFields are the provider's severity and types.
+	ASFFProviderFields struct {
+		Severity ASFFSeverity `json:"Severity"`
+		Types    []string     `json:"Types"`
 	}
 	// ASFFResource is a resource a finding is about.
 	ASFFResource struct {
@@ -123,6 +131,10 @@ func asffFinding(a iamprune.Action, region, at string) ASFFFinding {
 		CreatedAt:     at,
 		UpdatedAt:     at,
 		Severity:      ASFFSeverity{Label: st.Severity, Original: string(a.Kind)},
+		FindingProviderFields: ASFFProviderFields{
+			Severity: ASFFSeverity{Label: st.Severity, Original: string(a.Kind)},
+			Types:    []string{ASFFType},
+		},
 		Title:         truncate(findingTitle(a), 256),
 		Description:   truncate(a.Reason, 1024),
 		Resources:     resources,

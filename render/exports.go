@@ -60,6 +60,11 @@ type Status struct {
 	Severity string
 	// Resolved: the unused access is gone (remediated).
 	Resolved bool
+	// Owned: the workflow status records what iamprune did (remediated,
+	// rolled back), so the export sets it on every run, over the workflow
+	// an analyst may have set; other statuses are set only when the finding
+	// is created.
+	Owned bool
 }
 
 // StatusOf maps a plan entry to its exported status (docs/exports.md):
@@ -75,11 +80,11 @@ type Status struct {
 func StatusOf(a iamprune.Action) Status {
 	switch {
 	case (a.Kind.IsRemediation() || a.Kind.IsProposal()) && a.Done != nil:
-		return Status{Workflow: "RESOLVED", Compliance: "PASSED", Severity: "INFORMATIONAL", Resolved: true}
+		return Status{Workflow: "RESOLVED", Compliance: "PASSED", Severity: "INFORMATIONAL", Resolved: true, Owned: true}
 	case a.Kind.IsRemediation() || a.Kind.IsProposal():
 		return Status{Workflow: "NEW", Compliance: "FAILED", Severity: "MEDIUM"}
 	case a.Kind == iamprune.KindExempt && a.Hold != "":
-		return Status{Workflow: "NOTIFIED", Compliance: "FAILED", Severity: "LOW"}
+		return Status{Workflow: "NOTIFIED", Compliance: "FAILED", Severity: "LOW", Owned: true}
 	case a.Kind == iamprune.KindNotify:
 		return Status{Workflow: "NEW", Compliance: "WARNING", Severity: "LOW"}
 	case a.Kind == iamprune.KindExempt:

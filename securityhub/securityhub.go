@@ -1,8 +1,11 @@
 // Package securityhub sends findings to AWS Security Hub with
 // aws-sdk-go-v2's BatchImportFindings: at most 100 findings a request,
-// and the findings the service rejects (FailedFindings) sent again a
-// bounded number of times with backoff. Findings keep their ASFF Id, so
-// sending a finding again updates it rather than adding another.
+// and the findings the service rejects for a transient reason
+// (FailedFindings) sent again a bounded number of times with backoff.
+// Findings keep their ASFF Id, so sending a finding again updates it
+// rather than adding another. The workflow status of a finding that
+// exists is set with BatchUpdateFindings, since Security Hub keeps it
+// from imports.
 //
 // It imports only the root package (layers_test.go).
 package securityhub
@@ -26,6 +29,7 @@ const BatchSize = 100
 // API is the part of the Security Hub client the exporter uses.
 type API interface {
 	BatchImportFindings(context.Context, *securityhub.BatchImportFindingsInput, ...func(*securityhub.Options)) (*securityhub.BatchImportFindingsOutput, error)
+	BatchUpdateFindings(context.Context, *securityhub.BatchUpdateFindingsInput, ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsOutput, error)
 }
 
 // Hub implements iamprune.FindingsHub.
@@ -112,6 +116,32 @@ func (h *Hub) send(ctx context.Context, findings []types.AwsSecurityFinding) ([]
 		}
 	}
 	return again, rejected, nil
+}
+
+// SetWorkflow implements iamprune.FindingsHub, with BatchUpdateFindings
+// (at most 100 findings a request; the SDK retries failed requests).
+func (h *Hub) SetWorkflow(ctx context.Context, status string, findings []iamprune.FindingRef) ([]iamprune.RejectedFinding, error) {
+	var rejected []iamprune.RejectedFinding
+	for start := 0; start < len(findings); start += BatchSize {
+		var ids []types.AwsSecurityFindingIdentifier
+		for _, f := range findings[start:min(start+BatchSize, len(findings))] {
+			ids = append(ids, types.AwsSecurityFindingIdentifier{Id: aws.String(f.ID), ProductArn: aws.String(f.ProductArn)})
+		}
+		out, err := h.API.BatchUpdateFindings(ctx, &securityhub.BatchUpdateFindingsInput{
+			FindingIdentifiers: ids, Workflow: &types.WorkflowUpdate{Status: types.WorkflowStatus(status)},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("securityhub: BatchUpdateFindings: %w", err)
+		}
+		for _, u := range out.UnprocessedFindings {
+			var id string
+			if u.FindingIdentifier != nil {
+				id = aws.ToString(u.FindingIdentifier.Id)
+			}
+			rejected = append(rejected, iamprune.RejectedFinding{ID: id, Code: aws.ToString(u.ErrorCode), Message: "workflow " + status + ": " + aws.ToString(u.ErrorMessage)})
+		}
+	}
+	return rejected, nil
 }
 
 // final are the error codes of rejections that sending again cannot

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
+	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/emulator"
 	"github.com/iamprune/iamprune/emulator/emulatortest"
 	"github.com/iamprune/iamprune/snapshot"
@@ -40,6 +41,10 @@ func (f *fakeAPI) BatchImportFindings(_ context.Context, in *securityhub.BatchIm
 	}
 	f.batches = append(f.batches, ids)
 	return out, nil
+}
+
+func (f *fakeAPI) BatchUpdateFindings(context.Context, *securityhub.BatchUpdateFindingsInput, ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsOutput, error) {
+	return &securityhub.BatchUpdateFindingsOutput{}, nil
 }
 
 func findings(n int) []json.RawMessage {
@@ -131,8 +136,15 @@ func TestImportThroughTheEmulator(t *testing.T) {
 		t.Fatalf("the hub holds %d findings, want 2 (a updated, b): %s", len(got), got)
 	}
 	var a types.AwsSecurityFinding
-	if err := json.Unmarshal(got[0], &a); err != nil || aws.ToString(a.Id) != "a" || a.Workflow == nil || a.Workflow.Status != types.WorkflowStatusResolved {
-		t.Errorf("finding a = %s, want its workflow updated to RESOLVED (err %v)", got[0], err)
+	if err := json.Unmarshal(got[0], &a); err != nil || aws.ToString(a.Id) != "a" || a.Workflow == nil || a.Workflow.Status != types.WorkflowStatusNew {
+		t.Errorf("finding a = %s, want its workflow kept NEW: an import does not change it (err %v)", got[0], err)
+	}
+	// The workflow is set with BatchUpdateFindings; an unknown finding is
+	// reported.
+	arn := "arn:aws:securityhub:" + region + ":" + acct + ":product/" + acct + "/default"
+	rej, err = h.SetWorkflow(context.Background(), "RESOLVED", []iamprune.FindingRef{{ID: "a", ProductArn: arn}, {ID: "zz", ProductArn: arn}})
+	if err != nil || len(rej) != 1 || rej[0].ID != "zz" || rej[0].Code != "FindingNotFound" {
+		t.Errorf("SetWorkflow: %v, rejected %+v; want zz not found", err, rej)
 	}
 	// GetFindings, through the SDK, sees the same.
 	out, err := securityhub.NewFromConfig(cfg).GetFindings(context.Background(), &securityhub.GetFindingsInput{
