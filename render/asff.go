@@ -101,8 +101,17 @@ func ASFFFindings(p *iamprune.Plan, region string) []ASFFFinding {
 	}
 	at := p.GeneratedAt.UTC().Format(time.RFC3339Nano)
 	out := []ASFFFinding{}
+	seen := map[string]bool{}
 	for _, a := range p.Actions {
-		out = append(out, asffFinding(a, region, at))
+		f := asffFinding(a, region, at)
+		// Two entries of one item (a held service and a new deny of
+		// another of the same finding): the second is told apart by its
+		// entry id, so that one request never names an Id twice.
+		if seen[f.ID] {
+			f.ID += "/" + a.ID
+		}
+		seen[f.ID] = true
+		out = append(out, f)
 	}
 	return out
 }

@@ -243,6 +243,11 @@ func TestItemUIDAndStatus(t *testing.T) {
 			t.Errorf("%s done=%v hold=%q: %s/%s, want %s/%s", tt.a.Kind, tt.a.Done != nil, tt.a.Hold, s.Workflow, s.Compliance, tt.workflow, tt.compliance)
 		}
 	}
+	twin := held
+	twin.ID = "e2"
+	if fs := ASFFFindings(&iamprune.Plan{Actions: []iamprune.Action{held, twin}}, ""); fs[0].ID == fs[1].ID || fs[1].ID != fs[0].ID+"/e2" {
+		t.Errorf("two entries of one item share Id %s, %s", fs[0].ID, fs[1].ID)
+	}
 	f := ASFFFindings(&iamprune.Plan{Actions: []iamprune.Action{a}}, "eu-west-1")[0]
 	if f.ProductArn != "arn:aws:securityhub:eu-west-1:"+acct+":product/"+acct+"/default" || f.SchemaVersion != "2018-10-08" || f.ID != "iamprune/"+acct+"/"+ItemUID(a) {
 		t.Errorf("ASFF finding %+v", f)
