@@ -128,6 +128,7 @@ func TestExportSecurityHubRejectionsExitOne(t *testing.T) {
 		t.Errorf("the hub holds %d findings, want the %d accepted", n, len(asff)-2)
 	}
 	j := runCLI(t, exportArgs(acct, "-o", "json")...)
+	validate(t, schemas(t)("export-result"), "export securityhub -o json", j, 1)
 	var rep struct {
 		Rejected []struct{ ID, Code, Message string } `json:"rejected"`
 	}
