@@ -52,6 +52,8 @@ var layers = map[string][]string{
 	"notify":    {"", "internal/"},
 	"gitops":    {"", "policy", "internal/"},
 	"worker":    {},
+	// Findings exported to AWS Security Hub.
+	"securityhub": {""},
 	// The emulator fakes AWS from a snapshot; it never imports the
 	// clients it is there to test.
 	"emulator":              {"", "policy", "snapshot", "credreport"},
@@ -60,12 +62,12 @@ var layers = map[string][]string{
 	// The use cases, shared by the CLI, the Lambda handler and the worker.
 	"app": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render", "report",
 		"config", "exceptions", "credreport", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
-		"notify", "gitops", "worker", "iamsource"},
+		"notify", "gitops", "worker", "iamsource", "securityhub"},
 
 	// The demo story needs the emulator, which app may not import.
 	"demo": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render", "report",
 		"config", "exceptions", "credreport", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
-		"notify", "gitops", "worker", "emulator", "app", "examples", "iamsource"},
+		"notify", "gitops", "worker", "emulator", "app", "examples", "iamsource", "securityhub"},
 
 	// Test support.
 	"mock":      {""},
@@ -74,7 +76,7 @@ var layers = map[string][]string{
 	// The binary wires everything; only test support stays out of it.
 	"cmd/iamprune": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render", "report",
 		"config", "exceptions", "credreport", "snapshot", "trigger", "awsapi", "remediate", "sqlite", "dynamodb",
-		"notify", "gitops", "worker", "emulator", "app", "examples", "demo", "iamsource"},
+		"notify", "gitops", "worker", "emulator", "app", "examples", "demo", "iamsource", "securityhub"},
 
 	// Data, deployment and the chaos suite (test files only).
 	"examples":                             {},

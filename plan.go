@@ -122,8 +122,12 @@ type DoneRef struct {
 
 // Plan is the reviewable result of a decision run.
 type Plan struct {
-	GeneratedAt time.Time `json:"generated_at"`
-	Actions     []Action  `json:"actions"`
+	// FormatVersion is the version of the machine-output contract
+	// (docs/exports.md): set when the plan is written, checked when a saved
+	// plan is read back.
+	FormatVersion string    `json:"format_version,omitempty"`
+	GeneratedAt   time.Time `json:"generated_at"`
+	Actions       []Action  `json:"actions"`
 	// Extensions to the contract.
 	Account string `json:"account,omitempty"`
 	Source  string `json:"source,omitempty"`

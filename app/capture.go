@@ -75,6 +75,9 @@ func (c *Captured) Err() error {
 // analyzer, every member account its findings name, through the assumed
 // role) and writes it as a snapshot folder.
 func Capture(ctx context.Context, o CaptureOptions) (*Captured, error) {
+	if o.Out == "" {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "--out DIR is required")
+	}
 	cfg, _, err := o.LoadAWS(ctx)
 	if err != nil {
 		return nil, err

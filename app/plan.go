@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/decide"
 	"github.com/iamprune/iamprune/notify"
+	"github.com/iamprune/iamprune/render"
 	"github.com/iamprune/iamprune/snapshot"
 )
 
@@ -65,6 +67,9 @@ type PlanOptions struct {
 // Nothing is changed.
 func MakePlan(ctx context.Context, in Inputs, o PlanOptions) (*Planned, error) {
 	log := logger(o.Logger)
+	if o.Snapshot != "" && o.Analyzer != "" {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "--snapshot and --analyzer cannot be used together")
+	}
 	source, err := findingSource(o.Source, in.Config)
 	if err != nil {
 		return nil, err
@@ -294,5 +299,15 @@ func WarnNoChannels(cfg iamprune.Config, plan *iamprune.Plan, log *slog.Logger) 
 			logger(log).Warn("notifications.require_prior_notice is on but no notification channel is configured: owners cannot be notified, so nothing will be remediated; configure notifications.channels, or set require_prior_notice: false")
 			return
 		}
+	}
+}
+
+// TerminalProgress is a PlanOptions.Progress that shows the findings read
+// on w when it is a terminal (tty).
+func TerminalProgress(w io.Writer, tty bool) func(*Session) func() {
+	return func(s *Session) func() {
+		p := &render.Progress{W: w, TTY: tty, Calls: s.Counter.Total}
+		s.Findings.OnProgress = p.Findings
+		return p.Done
 	}
 }

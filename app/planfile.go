@@ -8,11 +8,14 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/internal/input"
+	"github.com/iamprune/iamprune/render"
 )
 
 // SavePlan writes the plan as the JSON apply reads back.
 func SavePlan(path string, p *iamprune.Plan) error {
-	b, err := json.MarshalIndent(p, "", "  ")
+	c := *p
+	c.FormatVersion = render.FormatVersion
+	b, err := json.MarshalIndent(&c, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -34,6 +37,9 @@ func LoadPlan(path string) (*iamprune.Plan, error) {
 	var p iamprune.Plan
 	if err := dec.Decode(&p); err != nil {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "%s: not an iamprune plan: %v", path, err)
+	}
+	if !render.SameMajor(p.FormatVersion) {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "%s: format_version %q: this iamprune reads plans of format %s.x", path, p.FormatVersion, render.FormatMajor)
 	}
 	if p.GeneratedAt.IsZero() {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "%s: generated_at: missing", path)

@@ -113,6 +113,9 @@ type Server struct {
 	recsStore *recStore
 	// usage holds the credential report and service-last-accessed jobs.
 	usage *usageStore
+	// hubStore holds the account's Security Hub findings (securityhub.go).
+	hubOnce  sync.Once
+	hubStore *hubState
 
 	requests atomic.Int64
 
@@ -374,6 +377,8 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, body []byte, r
 		s.serveS3(w, r, body, reqID)
 	case "sqs":
 		s.serveSQS(w, r, body, reqID)
+	case "securityhub":
+		s.serveSecurityHub(w, r, body, reqID)
 	default:
 		s.writeUnrouted(w, r, reqID, notImplemented(service))
 	}

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -99,12 +98,9 @@ type ExpiringEntry struct {
 	Line         int                    `json:"line"`
 }
 
-// ExceptionsJSON writes an exceptions report as indented JSON.
-func ExceptionsJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
+// ExceptionsJSON writes an exceptions report as indented JSON, with
+// format_version first.
+func ExceptionsJSON(w io.Writer, v any) error { return writeVersioned(w, v, true) }
 
 // CountOf is "1 word" or "n words" ("entries" for "entry").
 func CountOf(n int, word string) string {

@@ -29,6 +29,7 @@ func (JSON) Render(w io.Writer, p *iamprune.Plan) error {
 // encode as [] rather than null, and whose times are UTC.
 func normalize(p *iamprune.Plan) *iamprune.Plan {
 	out := *p
+	out.FormatVersion = FormatVersion
 	out.GeneratedAt = p.GeneratedAt.UTC()
 	out.Actions = make([]iamprune.Action, len(p.Actions))
 	for i, a := range p.Actions {

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -16,12 +15,7 @@ func Notices(w io.Writer, rs []iamprune.NotificationResult, format string) error
 		if rs == nil {
 			rs = []iamprune.NotificationResult{}
 		}
-		b, err := json.MarshalIndent(map[string]any{"notifications": rs}, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(w, string(b))
-		return err
+		return writeVersioned(w, map[string]any{"notifications": rs}, true)
 	}
 	for _, r := range rs {
 		fmt.Fprintf(w, "%-7s %-20s %-30s %d item(s) %s\n", r.Status, r.Channel, r.Route, r.Items, r.Error)

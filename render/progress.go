@@ -31,3 +31,12 @@ func (p *Progress) Done() {
 		fmt.Fprint(p.W, "\r\033[K")
 	}
 }
+
+// Line shows messages on one line that each rewrites, only on a terminal;
+// done clears it.
+func Line(w io.Writer, tty bool) (show func(msg string), done func()) {
+	if !tty {
+		return nil, func() {}
+	}
+	return func(msg string) { fmt.Fprintf(w, "\r\033[K%s", msg) }, func() { fmt.Fprint(w, "\r\033[K") }
+}

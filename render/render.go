@@ -21,12 +21,21 @@ type Renderer interface {
 }
 
 // Names lists the output formats ByName knows, the default first.
-var Names = []string{"table", "json", "markdown"}
+var Names = []string{"table", "json", "markdown", "csv", "ocsf", "asff"}
 
 // ByName returns the renderer for an output format name. The empty name
 // selects the default, table.
-func ByName(name string) (Renderer, error) {
+func ByName(name string) (Renderer, error) { return ByNameWith(name, Options{}) }
+
+// ByNameWith is ByName with the options the exports use.
+func ByNameWith(name string, o Options) (Renderer, error) {
 	switch name {
+	case "csv":
+		return CSV{}, nil
+	case "ocsf":
+		return OCSF{Options: o}, nil
+	case "asff":
+		return ASFF{Options: o}, nil
 	case "table", "":
 		return Table{}, nil
 	case "json":
@@ -34,7 +43,7 @@ func ByName(name string) (Renderer, error) {
 	case "markdown":
 		return Markdown{}, nil
 	}
-	return nil, iamprune.Errorf(iamprune.EINVALID, "unknown output format %q (want table, json or markdown)", name)
+	return nil, iamprune.Errorf(iamprune.EINVALID, "unknown output format %q (want table, json, markdown, csv, ocsf or asff)", name)
 }
 
 // kindRank orders kinds for people: what changes IAM first, then what

@@ -88,7 +88,8 @@ func emptyPlan() *iamprune.Plan {
 	return &iamprune.Plan{GeneratedAt: *ts("2026-11-28T00:00:00Z"), Account: acct, Source: "snapshot demo", Findings: 3}
 }
 
-var goldenFiles = map[string]string{"table": "plan.txt", "json": "plan.json", "markdown": "plan.md"}
+var goldenFiles = map[string]string{"table": "plan.txt", "json": "plan.json", "markdown": "plan.md",
+	"csv": "plan.csv", "ocsf": "plan.ocsf.jsonl", "asff": "plan.asff.json"}
 
 func TestGolden(t *testing.T) {
 	cases := map[string]func() *iamprune.Plan{"full": fullPlan, "empty": emptyPlan}
@@ -197,8 +198,8 @@ func TestByName(t *testing.T) {
 		{"", Table{}, ""},
 		{"json", JSON{}, ""},
 		{"markdown", Markdown{}, ""},
-		{"x", nil, `unknown output format "x" (want table, json or markdown)`},
-		{"JSON", nil, `unknown output format "JSON" (want table, json or markdown)`},
+		{"x", nil, `unknown output format "x" (want table, json, markdown, csv, ocsf or asff)`},
+		{"JSON", nil, `unknown output format "JSON" (want table, json, markdown, csv, ocsf or asff)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -135,12 +134,8 @@ func RunDetail(w io.Writer, run *iamprune.Run, actions []iamprune.ActionRecord, 
 	return tw.Flush()
 }
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
-}
+// writeJSON writes v, a JSON object, with format_version first.
+func writeJSON(w io.Writer, v any) error { return writeVersioned(w, v, false) }
 
 func stamp(t *time.Time) string {
 	if t == nil || t.IsZero() {

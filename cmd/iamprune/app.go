@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -178,7 +177,7 @@ Exit codes, the same for every command (docs/exit-codes.md):
   iamprune plan --snapshot examples/demo/snapshot --config examples/demo/iamprune.yaml
   iamprune plan --analyzer auto -o markdown > plan.md
   iamprune emulator --snapshot examples/demo/snapshot --listen 127.0.0.1:4566`,
-		Version:       version(),
+		Version:       app.Version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -197,7 +196,7 @@ Exit codes, the same for every command (docs/exit-codes.md):
 	pf.IntVar(&m.maxRetries, "max-retries", iamprune.DefaultAWSMaxRetries, "retries of an AWS call that was throttled or failed transiently (overrides aws.max_retries of the config)")
 	root.SetFlagErrorFunc(flagError)
 
-	root.AddCommand(m.planCommand(), m.applyCommand(), m.rollbackCommand(), m.historyCommand(), m.holdsCommand(), m.unlockCommand(), m.notifyCommand(), m.emulatorCommand(), m.demoCommand(), m.configCommand(), m.exceptionsCommand(), m.policyCommand(), m.workerCommand(), m.sweepCommand(), m.snapshotCommand(), m.reportCommand())
+	root.AddCommand(m.planCommand(), m.applyCommand(), m.rollbackCommand(), m.historyCommand(), m.holdsCommand(), m.unlockCommand(), m.notifyCommand(), m.emulatorCommand(), m.demoCommand(), m.configCommand(), m.exceptionsCommand(), m.policyCommand(), m.workerCommand(), m.sweepCommand(), m.snapshotCommand(), m.reportCommand(), m.exportCommand())
 	return root
 }
 
@@ -223,12 +222,4 @@ func (m *Main) log() *slog.Logger {
 		return slog.New(slog.NewTextHandler(m.Stderr, nil))
 	}
 	return m.logger
-}
-
-// version is the module version the binary was built from, or "devel".
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }

@@ -190,6 +190,7 @@ func TestExceptionsSync(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("sync: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	validate(t, schemas(t)("exceptions-sync"), "exceptions sync", r)
 	got := decodeSync(t, r)
 	wantCreate := []string{"iamprune-UnusedIAMRole-1", "iamprune-UnusedIAMUserPassword-1", "iamprune-all-1"}
 	if !got.Applied || !reflect.DeepEqual(ruleNames(got.Create), wantCreate) || len(got.Update)+len(got.Delete)+len(got.Unarchive) != 0 {

@@ -296,7 +296,7 @@ func TestParseWithin(t *testing.T) {
 	for _, tt := range tests {
 		got, err := app.ParseWithin(tt.in)
 		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("ParseWithin(%q) = %v, %v; want %v, ok=%v", tt.in, got, err, tt.want, tt.ok)
+			t.Errorf("app.ParseWithin(%q) = %v, %v; want %v, ok=%v", tt.in, got, err, tt.want, tt.ok)
 		}
 	}
 }

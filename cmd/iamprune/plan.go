@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -35,7 +36,7 @@ func (o *planOptions) bind(cmd *cobra.Command) {
 	f.StringVar(&o.configPath, "config", "", "YAML config file (default: $IAMPRUNE_CONFIG, else built-in defaults; see 'iamprune config reference')")
 	f.StringVar(&o.exceptions, "exceptions", "", "exceptions file, *.txt (one ARN per line) or YAML; overrides the config's exceptions")
 	f.StringVar(&o.now, "now", "", "evaluate as of this time (RFC 3339 or YYYY-MM-DD), for reproducible runs (default: the current time)")
-	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or markdown")
+	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json, markdown, or the exports csv, ocsf and asff (docs/exports.md)")
 	f.StringVar(&o.state, "state", "", "state store recording what iamprune did: a SQLite file or dynamodb://TABLE (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
 }
 
@@ -51,7 +52,7 @@ func (m *Main) planCommand() *cobra.Command {
 		Example: planExample,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runPlan(cmd.Context(), &PlanOptions{IO: m.streams(), Flags: o, Out: out, Store: m.openStore, MakePlan: m.makePlan, Log: m.log()})
+			return runPlan(cmd.Context(), &PlanOptions{IO: m.streams(), Flags: o, Out: out, Store: m.openStore, MakePlan: m.makePlan, Log: m.log(), Export: m.exportOptions()})
 		},
 	}
 	o.bind(cmd)
@@ -68,10 +69,13 @@ type PlanOptions struct {
 	Store    func(ctx context.Context, flag string, mustExist bool) (iamprune.Store, error)
 	MakePlan func(context.Context, planOptions, iamprune.Store) (*app.Planned, error)
 	Log      *slog.Logger
+	Export   render.Options // -o ocsf and asff
+	// Then, when set, takes the plan instead of rendering it.
+	Then func(context.Context, *iamprune.Plan) error
 }
 
 func runPlan(ctx context.Context, o *PlanOptions) error {
-	r, err := render.ByName(o.Flags.output)
+	r, err := render.ByNameWith(o.Flags.output, o.Export)
 	if err != nil {
 		return err
 	}
@@ -92,7 +96,11 @@ func runPlan(ctx context.Context, o *PlanOptions) error {
 		}
 		o.Log.Info("plan saved; review it, then apply exactly it", "file", o.Out, "apply", "iamprune apply "+o.Out)
 	}
-	if err := r.Render(o.IO.Out, res.Plan); err != nil {
+	if o.Then != nil {
+		if err := o.Then(ctx, res.Plan); err != nil {
+			return err
+		}
+	} else if err := r.Render(o.IO.Out, res.Plan); err != nil {
 		return err
 	}
 	if res.Facts != nil && len(res.Facts.Unreachable) > 0 {
@@ -100,6 +108,11 @@ func runPlan(ctx context.Context, o *PlanOptions) error {
 		return errProblems
 	}
 	return nil
+}
+
+// exportOptions: the version and --region (else AWS_REGION), for -o ocsf and asff.
+func (m *Main) exportOptions() render.Options {
+	return render.Options{ProductVersion: app.Version(), Region: cmp.Or(m.region, m.Getenv("AWS_REGION"))}
 }
 
 // inputOptions are the app.InputOptions of the CLI: the flags, the
@@ -160,9 +173,6 @@ func (m *Main) makePlan(ctx context.Context, o planOptions, store iamprune.Store
 	if err != nil {
 		return nil, err
 	}
-	if o.snapshot != "" && o.analyzer != "" {
-		return nil, usagef("--snapshot and --analyzer cannot be used together")
-	}
 	return app.MakePlan(ctx, in, app.PlanOptions{
 		Snapshot: o.snapshot,
 		Analyzer: o.analyzer,
@@ -170,49 +180,33 @@ func (m *Main) makePlan(ctx context.Context, o planOptions, store iamprune.Store
 		Store:    store,
 		LoadAWS:  m.loadAWS,
 		Logger:   m.log(),
-		Progress: func(s *app.Session) func() {
-			p := &render.Progress{W: m.Stderr, TTY: m.StderrIsTerminal, Calls: s.Counter.Total}
-			s.Findings.OnProgress = p.Findings
-			return p.Done
-		},
+		Progress: app.TerminalProgress(m.Stderr, m.StderrIsTerminal),
 	})
 }
 
 const planLong = `plan reads the unused-access findings, the IAM facts needed to age them, the
-config and the exceptions, and prints one line per item that needs attention:
+config and the exceptions, and prints one line per item that needs attention.
+Its kind says what iamprune does about it (docs/plan-format.md): notify (unused
+past notify_after_days: the owner is warned of remediate_on); a remediation
+(deactivate-access-key, delete-access-key, delete-login-profile, quarantine-role,
+deny-unused-services, rewrite-policy with the documents before and after);
+propose-policy (the same refinement as a pull request); exempt (an exception
+or a hold); protected (service-linked and Identity Center roles,
+OrganizationAccountAccessRole, the caller, the config's globs); skip (finding
+not ACTIVE, principal or key gone). Items under notify_after_days produce no
+line; each key is aged by its own last use, never-used things from creation.
+Nothing is changed. -o csv, ocsf and asff export the plan to the security
+stack (docs/exports.md).
 
-  notify                  unused past notify_after_days; the owner is warned
-                          with the date remediation will happen (remediate_on)
-  deactivate-access-key   remediations, for items unused past
-  delete-access-key       remediate_after_days
-  delete-login-profile
-  quarantine-role
-  deny-unused-services
-  rewrite-policy          (with the policies' exact documents before and after)
-  propose-policy          the same refinement, as a pull request instead of an
-                          IAM change (UnusedPermission, action propose-policy)
-  exempt                  an unexpired exception covers it
-  protected               a protected principal: service-linked and Identity
-                          Center roles, OrganizationAccountAccessRole, the
-                          identity iamprune runs as, and the config's globs
-  skip                    the finding is not ACTIVE, or the principal or key
-                          no longer exists
-
-Items still under notify_after_days produce no line. Each access key is aged
-by its own last use; never-used things are aged from their own creation date.
-Nothing is changed.
-
-Findings come from the Access Analyzer API (ListFindingsV2 filtered to ACTIVE,
-then GetFindingV2 with every page) and IAM (GetAccountAuthorizationDetails,
-ListAccessKeys, GetLoginProfile, sts:GetCallerIdentity), through the standard
-credential chain; AWS_ENDPOINT_URL points them at another endpoint such as
-'iamprune emulator'. With --snapshot they come from a snapshot folder; with
---snapshot and --source iam, from its IAM data instead (docs/without-analyzer.md).
-Findings about member accounts of an organisation are planned with the IAM
-facts read through the role the config names (accounts.role_name); a member
-that cannot be reached has its findings skipped with the reason. Policy
-refinements are compared with Access Analyzer's recommendations when reading
-the live analyzer (config: recommendations).`
+Findings come from the Access Analyzer API (ListFindingsV2, GetFindingV2) and
+IAM (GetAccountAuthorizationDetails, the credential report, ListAccessKeys,
+GetLoginProfile, sts:GetCallerIdentity) through the standard credential chain;
+AWS_ENDPOINT_URL points them at another endpoint such as 'iamprune emulator'.
+With --snapshot they come from a snapshot folder; with --source iam, from IAM's
+own data (docs/without-analyzer.md). Member accounts of an organisation are
+read through the config's role (accounts.role_name); an unreachable member's
+findings are skipped with the reason. Refinements are compared with Access
+Analyzer's recommendations when reading the live analyzer (recommendations).`
 
 const planExample = `  iamprune plan --snapshot examples/demo/snapshot --config examples/demo/iamprune.yaml --now 2026-11-28
   iamprune plan --profile audit --region eu-west-1 -o json > plan.json

@@ -8,6 +8,7 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/app"
+	"github.com/iamprune/iamprune/render"
 )
 
 func (m *Main) snapshotCommand() *cobra.Command {
@@ -47,18 +48,14 @@ type CaptureOptions struct {
 
 func runCapture(ctx context.Context, o *CaptureOptions) error {
 	co := o.Base
-	if co.Out == "" {
-		return usagef("--out DIR is required")
-	}
 	cfg, err := o.LoadConfig(ctx, o.ConfigPath)
 	if err != nil {
 		return err
 	}
 	co.CrossAccount = cfg.CrossAccount
-	if o.IO.ErrTTY {
-		co.Progress = func(msg string) { fmt.Fprintf(o.IO.ErrOut, "\r\033[K%s", msg) }
-		defer fmt.Fprint(o.IO.ErrOut, "\r\033[K")
-	}
+	var done func()
+	co.Progress, done = render.Line(o.IO.ErrOut, o.IO.ErrTTY)
+	defer done()
 	res, err := o.Run(ctx, co)
 	if err != nil {
 		return err
