@@ -8,18 +8,13 @@ import (
 	"github.com/iamprune/iamprune"
 )
 
-// SweepFormatVersion is the format_version of the JSON documents of
-// 'sweep' and 'history --sweep'; it changes only with an incompatible
-// change.
-const SweepFormatVersion = 1
-
 // SweepEnqueued writes what a fan-out sent: one row per account.
 func SweepEnqueued(w io.Writer, res *iamprune.SweepEnqueued, format string) error {
 	if err := checkFormat(format); err != nil {
 		return err
 	}
 	if format == "json" {
-		return writeJSON(w, map[string]any{"format_version": SweepFormatVersion, "sweep": res})
+		return writeJSON(w, map[string]any{"sweep": res})
 	}
 	verb := "Enqueued"
 	if res.DryRun {
@@ -50,7 +45,7 @@ func SweepProgress(w io.Writer, sw *iamprune.Sweep, parts []iamprune.SweepPart, 
 		parts = []iamprune.SweepPart{}
 	}
 	if format == "json" {
-		return writeJSON(w, map[string]any{"format_version": SweepFormatVersion, "sweep": sw, "parts": parts})
+		return writeJSON(w, map[string]any{"sweep": sw, "parts": parts})
 	}
 	state := "in progress"
 	if sw.Complete() {

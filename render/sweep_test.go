@@ -31,11 +31,11 @@ func TestSweepProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		FormatVersion int                  `json:"format_version"`
+		FormatVersion string               `json:"format_version"`
 		Sweep         iamprune.Sweep       `json:"sweep"`
 		Parts         []iamprune.SweepPart `json:"parts"`
 	}
-	if err := json.Unmarshal(b.Bytes(), &doc); err != nil || doc.FormatVersion != SweepFormatVersion || doc.Sweep.Done != 1 || len(doc.Parts) != 2 {
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil || doc.FormatVersion != FormatVersion || doc.Sweep.Done != 1 || len(doc.Parts) != 2 {
 		t.Errorf("json %+v, %v\n%s", doc, err, b.String())
 	}
 	if err := SweepProgress(&b, sw, parts, "xml"); iamprune.ErrorCode(err) != iamprune.EINVALID {

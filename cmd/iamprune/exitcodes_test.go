@@ -262,6 +262,13 @@ func exitRows(t *testing.T) []exitRow {
 			return offline("history", "--sweep", "S-1", "--state", emptyStore(t))(t)
 		}},
 
+		{"export securityhub", "success", 0, "", onDemo(func(t *testing.T, a *account) result { return runCLI(t, exportArgs(a)...) })},
+		{"export securityhub", "malformed config", 2, "bad.yaml:3", offline("export", "securityhub", "--snapshot", snap, "--config", bad)},
+		{"export securityhub", "rejected findings", 1, "rejected", onDemo(func(t *testing.T, a *account) result {
+			a.srv.RejectFinding(asffIDs(t, a)[0], "InvalidInput", "test", -1)
+			return runCLI(t, exportArgs(a)...)
+		})},
+
 		{"unlock", "malformed account", 2, "12-digit", offline("unlock", "12345")},
 		{"unlock", "not locked", 0, "not locked", func(t *testing.T) result { return offline("unlock", acct, "--state", emptyStore(t))(t) }},
 		{"unlock", "consent missing", 2, "--yes is required to break the lock", func(t *testing.T) result {
@@ -409,4 +416,20 @@ func TestExitCodesDocumented(t *testing.T) {
 			t.Errorf("docs/exit-codes.md lacks %q", want)
 		}
 	}
+}
+
+// asffIDs are the Security Hub finding ids of the demo plan.
+func asffIDs(t *testing.T, a *account) []string {
+	t.Helper()
+	var asff []struct {
+		ID string `json:"Id"`
+	}
+	if err := json.Unmarshal([]byte(runCLI(t, a.args(t, "plan", "-o", "asff")...).stdout), &asff); err != nil || len(asff) == 0 {
+		t.Fatalf("plan -o asff: %v", err)
+	}
+	ids := make([]string, len(asff))
+	for i, f := range asff {
+		ids[i] = f.ID
+	}
+	return ids
 }

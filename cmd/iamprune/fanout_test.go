@@ -28,6 +28,7 @@ import (
 	"github.com/iamprune/iamprune/dynamodb"
 	"github.com/iamprune/iamprune/emulator"
 	"github.com/iamprune/iamprune/emulator/emulatortest"
+	"github.com/iamprune/iamprune/render"
 	"github.com/iamprune/iamprune/snapshot"
 )
 
@@ -208,13 +209,13 @@ notifications:
 		t.Fatalf("sweep: exit %d\n%s", r.code, r.stderr)
 	}
 	var enq struct {
-		FormatVersion int                    `json:"format_version"`
+		FormatVersion string                 `json:"format_version"`
 		Sweep         iamprune.SweepEnqueued `json:"sweep"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &enq); err != nil {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}
-	if enq.FormatVersion != 1 || enq.Sweep.Messages != 6 || len(enq.Sweep.Accounts) != 3 || len(srv.Messages(queue)) != 6 {
+	if enq.FormatVersion != render.FormatVersion || enq.Sweep.Messages != 6 || len(enq.Sweep.Accounts) != 3 || len(srv.Messages(queue)) != 6 {
 		t.Fatalf("enqueued %+v, %d in the queue", enq, len(srv.Messages(queue)))
 	}
 	for acct, m := range members {
@@ -338,14 +339,14 @@ func checkFanOutState(t *testing.T, members map[string]*emulator.Server, before 
 	}
 	r := runCLI(t, "history", "--sweep", sweepID, "--state", state, "-o", "json")
 	var hist struct {
-		FormatVersion int                  `json:"format_version"`
+		FormatVersion string               `json:"format_version"`
 		Sweep         iamprune.Sweep       `json:"sweep"`
 		Parts         []iamprune.SweepPart `json:"parts"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &hist); err != nil {
 		t.Fatalf("history --sweep: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}
-	if hist.FormatVersion != 1 || !hist.Sweep.Complete() || hist.Sweep.Done != 6 || len(hist.Parts) != 6 {
+	if hist.FormatVersion != render.FormatVersion || !hist.Sweep.Complete() || hist.Sweep.Done != 6 || len(hist.Parts) != 6 {
 		t.Errorf("history --sweep: %+v", hist)
 	}
 	for _, p := range hist.Parts {
