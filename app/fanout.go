@@ -101,6 +101,7 @@ func Enqueue(ctx context.Context, env Env, sess *Session, in Inputs, store iampr
 		}
 		res.Accounts = append(res.Accounts, iamprune.SweepAccount{Account: acct, Findings: pages.Findings, Messages: n})
 	}
+	pageOrder(res.Sent)
 	res.Messages = len(res.Sent)
 	if req.DryRun {
 		return res, nil
@@ -113,6 +114,14 @@ func Enqueue(ctx context.Context, env Env, sess *Session, in Inputs, store iampr
 	}
 	env.log().Info("sweep enqueued", "sweep_id", res.SweepID, "accounts", len(res.Accounts), "messages", res.Messages, "queue", req.Queue)
 	return res, nil
+}
+
+// pageOrder puts every account's first page first, then the second
+// pages, and so on, each in account order: consumers start on all the
+// accounts at once, and an account's next page comes while the one
+// before is being applied.
+func pageOrder(msgs []iamprune.SweepMessage) {
+	slices.SortStableFunc(msgs, func(a, b iamprune.SweepMessage) int { return a.Page - b.Page })
 }
 
 func sweepLog(store iamprune.Store) (iamprune.SweepLog, error) {
@@ -238,6 +247,13 @@ func (h *Handler) sweepRun(ctx context.Context, inv *Invocation, sess *Session, 
 		return nil, err
 	}
 	LogUnreachable(facts, log)
+	// Decided while an earlier message of the account may still be
+	// applying in this process: wait for it rather than fail to lock.
+	leave, err := h.gates.enter(ctx, m.Account)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	applied, err := Apply(ctx, h.Env, ApplyRequest{Planned: &Planned{Plan: plan, Inputs: inv.Inputs, Session: sess, Facts: facts, Caller: facts.Caller},
 		Store: inv.Store, MaxActions: -1, Audit: h.Audit, Owner: h.Owner, Scope: m.Account})
 	if err != nil {

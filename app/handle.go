@@ -40,8 +40,9 @@ type EventResult struct {
 // Handler handles finding events and sweeps the way 'apply --yes' handles
 // their findings, guards included: consent is the deployment itself. The
 // Lambda function and the queue worker share it. It remembers the finding
-// versions it handled (per warm process), and is not safe for concurrent
-// use: runs lock the account, so callers serialise them.
+// versions it handled (per warm process). Finding events are not safe
+// to handle concurrently (callers serialise them); sweep messages are
+// (SweepPart), the applies of one account's messages taking turns.
 type Handler struct {
 	Env Env
 	// Audit receives the JSON-lines audit log; Owner is recorded with the
@@ -52,6 +53,9 @@ type Handler struct {
 	// waits; 0 means DefaultLockRetry.
 	LockRetry time.Duration
 	seen      *lru
+	// gates take turns among the sweep messages of one account that this
+	// process handles at once (see Queue).
+	gates accountGates
 }
 
 // NewHandler returns a handler with an empty de-duplication memory.

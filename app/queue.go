@@ -19,8 +19,12 @@ import (
 // refused run is an error, so that the message is retried and at last
 // redriven.
 //
-// Runs are serialised: apply holds a per-account lock in the state store,
-// so concurrent runs in one account would refuse each other.
+// Finding events are handled one at a time (they share the cached facts
+// of the invocation). Sweep messages are each their own run, in their own
+// account, so they run side by side, up to the worker's concurrency: the
+// AWS configuration, and with it the process's rate limiters, is shared
+// by all of them, and the per-account run lock in the state store keeps
+// two messages off one account (the second is put back, RetryLater).
 type Queue struct {
 	Handler *Handler
 	// Invocation holds the AWS configuration and the state store; its
@@ -71,14 +75,13 @@ func (q *Queue) Process(ctx context.Context, body []byte) error {
 // sweepPart handles a fanned-out sweep's message (Handler.SweepPart); a
 // locked account comes back as a *worker.RetryLater.
 func (q *Queue) sweepPart(ctx context.Context, m *iamprune.SweepMessage) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	inv := q.Invocation
-	var err error
-	if inv.Inputs, err = q.Inputs(ctx); err != nil {
+	in, err := q.Inputs(ctx)
+	if err != nil {
 		return err
 	}
-	inv.ForgetFacts()
+	// Its own invocation: no facts cached, nothing shared but the AWS
+	// configuration (its limiters) and the store.
+	inv := &Invocation{Inputs: in, AWS: q.Invocation.AWS, Counter: q.Invocation.Counter, Store: q.Invocation.Store}
 	res, err := q.Handler.SweepPart(ctx, inv, m)
 	if q.Metrics != nil && res != nil && res.Run != nil {
 		for _, a := range res.Run.Results {

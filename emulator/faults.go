@@ -235,6 +235,9 @@ type Counters struct {
 	// Writes change state.
 	Calls  int `json:"calls"`
 	Writes int `json:"writes"`
+	// SQS are the calls to SQS, counted in Calls: a queue's traffic
+	// (long polls included) rather than work on the account.
+	SQS int `json:"sqs"`
 	// Injected failures (FailNext) and throttled requests.
 	Injected  int `json:"injected"`
 	Throttled int `json:"throttled"`
@@ -253,6 +256,11 @@ func (s *Server) Counters() Counters {
 		Account: s.Account(), Calls: len(s.calls), Writes: writes,
 		Injected: len(s.injected), Throttled: len(s.throttled),
 		Duplicates: len(duplicates(s.calls, s.invocations)),
+	}
+	for _, call := range s.calls {
+		if call.Service == "sqs" {
+			c.SQS++
+		}
 	}
 	for op, inj := range s.failNext {
 		if c.Pending == nil {

@@ -23,8 +23,10 @@ import (
 type Runner struct {
 	Binary string
 	Dir    string
-	// Log receives the progress lines; nil discards.
-	Log io.Writer
+	// Log receives the progress lines; nil discards. Verbose adds the
+	// sweep workers' progress and every rate-limit bucket's figures.
+	Log     io.Writer
+	Verbose bool
 }
 
 // Result is one measured run.
@@ -43,7 +45,11 @@ type Result struct {
 	RSS int64
 	// Plan is the plan's JSON output.
 	Plan []byte
-	Note string
+	// Dump is every account's emulator state afterwards, home first;
+	// Buckets the emulator's rate-limit figures.
+	Dump    []byte
+	Buckets []emulator.RateLimitStats
+	Note    string
 }
 
 // Fraction is Bound / Wall: how close the run came to the rate limits
@@ -95,37 +101,16 @@ func (r *Runner) APIPlan(ctx context.Context, name string, org *Org, e Emulation
 		return res, err
 	}
 	defer em.stop()
-	cfg := filepath.Join(r.Dir, "iamprune-bench.yaml")
-	if err := os.WriteFile(cfg, []byte(configYAML), 0o644); err != nil {
-		return res, err
-	}
-	r.logf("%s: planning %d findings in %d account(s) through the emulator (latency %q, rate limits %q)", name, res.Findings, max(org.Spec.Accounts, 1), e.Latency, e.RateLimit)
-	env := []string{"AWS_ENDPOINT_URL=" + em.url, "AWS_REGION=" + Region, "AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench"}
-	res.Plan, res.Wall, res.RSS, err = r.plan(ctx, env, "--config", cfg)
+	cfg, err := r.writeConfig(r.Dir)
 	if err != nil {
 		return res, err
 	}
-	accounts := []string{HomeAccount}
-	for i := range org.Spec.Accounts {
-		accounts = append(accounts, MemberAccount(i))
-	}
-	for _, a := range accounts {
-		var c emulator.Counters
-		if err := em.get("counters?account="+a, &c); err != nil {
-			return res, err
-		}
-		res.Calls += c.Calls
-		res.Throttled += c.Throttled
-	}
-	var stats []emulator.RateLimitStats
-	if err := em.get("ratelimits", &stats); err != nil {
+	r.logf("%s: planning %d findings in %d account(s) through the emulator (latency %q, rate limits %q)", name, res.Findings, max(org.Spec.Accounts, 1), e.Latency, e.RateLimit)
+	res.Plan, res.Wall, res.RSS, err = r.plan(ctx, em.env(), "--config", cfg)
+	if err != nil {
 		return res, err
 	}
-	for _, s := range stats {
-		need := time.Duration(max(float64(s.Admitted)-s.Burst, 0) / s.Rate * float64(time.Second))
-		res.Bound = max(res.Bound, need)
-	}
-	return res, nil
+	return res, em.measure(org, &res)
 }
 
 // configYAML reaches the members through the generated role.
@@ -134,6 +119,8 @@ const configYAML = `accounts:
   external_id: ` + ExternalID + `
 notifications:
   require_prior_notice: false
+limits:
+  max_actions_per_run: 100000
 `
 
 // plan runs `iamprune plan -o json` with env added, and measures it.
@@ -149,25 +136,10 @@ func (r *Runner) plan(ctx context.Context, env []string, args ...string) (out []
 	}
 	// The child's own high-water mark: getrusage's maxrss of a child
 	// starts from the parent's at fork, VmHWM from its own exec.
-	stop, peak := make(chan struct{}), make(chan int64, 1)
-	go func() {
-		var hwm int64
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			hwm = max(hwm, vmHWM(cmd.Process.Pid))
-			select {
-			case <-stop:
-				peak <- hwm
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	peak := watchRSS(cmd.Process.Pid)
 	err = cmd.Wait()
 	wall = time.Since(start)
-	close(stop)
-	rss = <-peak
+	rss = peak()
 	if err != nil {
 		return nil, wall, rss, fmt.Errorf("iamprune %s: %w\n%s", strings.Join(args, " "), err, stderr.Bytes())
 	}
@@ -266,18 +238,6 @@ func WriteTable(w io.Writer, rs []Result) {
 // DefaultRateLimit is the emulator --rate-limit of the rate-limited run:
 // AWS-like per-account buckets for Access Analyzer, IAM and STS.
 const DefaultRateLimit = "access-analyzer:*=50,iam:*=20,sts:*=20"
-
-// FanOut measures a sweep fanned out over SQS per account, once `iamprune
-// sweep --queue` exists; until then it returns no result and says so.
-func FanOut(ctx context.Context, r *Runner, org *Org) []Result {
-	out, err := exec.CommandContext(ctx, r.Binary, "sweep", "--help").CombinedOutput()
-	if err != nil || !bytes.Contains(out, []byte("--queue")) {
-		r.logf("fanned-out sweep: skipped, this iamprune has no 'sweep --queue'")
-		return nil
-	}
-	r.logf("fanned-out sweep: not measured yet by this benchmark")
-	return nil
-}
 
 // vmHWM is the peak resident set of a running process, in bytes (0 once
 // it is gone, or where /proc has no such figure).

@@ -33,3 +33,25 @@ func TestWriteTable(t *testing.T) {
 		}
 	}
 }
+
+// Normalise blanks only the run's own tags: two dumps that differ in
+// them are equal, two that differ in anything else are not.
+func TestNormalise(t *testing.T) {
+	t.Parallel()
+	dump := func(runID, at, status string) []byte {
+		return []byte(`{"Tags": [{"Key": "iamprune:run-id", "Value": "` + runID + `"}, {"Key": "iamprune:quarantined-at",
+          "Value": "` + at + `"}, {"Key": "team", "Value": "data"}], "Status": "` + status + `"}`)
+	}
+	a := dump("20261206T223441Z-b6e9afaf", "2026-12-06T22:34:43Z", "Inactive")
+	b := dump("20261206T223514Z-c443719a", "2026-12-06T22:35:42Z", "Inactive")
+	c := dump("20261206T223514Z-c443719a", "2026-12-06T22:35:42Z", "Active")
+	if string(Normalise(a)) != string(Normalise(b)) {
+		t.Errorf("run tags not blanked:\n%s\n%s", Normalise(a), Normalise(b))
+	}
+	if string(Normalise(b)) == string(Normalise(c)) {
+		t.Error("a changed status was blanked")
+	}
+	if !strings.Contains(string(Normalise(a)), `"Value": "data"`) {
+		t.Errorf("another tag was blanked: %s", Normalise(a))
+	}
+}
