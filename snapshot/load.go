@@ -23,18 +23,19 @@ func LoadDir(dir string) (*Snapshot, error) {
 // called in messages (the --snapshot argument). Bad input gives an
 // *iamprune.Error with code EINVALID naming the file and line.
 func Load(fsys fs.FS, name string) (*Snapshot, error) {
-	s, err := loadAccount(fsys, name)
+	s, err := loadAccount(fsys, name, false)
 	if err != nil {
 		return nil, err
 	}
-	if s.Members, err = loadMembers(fsys, name); err != nil {
+	if s.Members, err = loadMembers(fsys, name, false); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// loadAccount reads the files of one account's folder.
-func loadAccount(fsys fs.FS, name string) (*Snapshot, error) {
+// loadAccount reads the files of one account's folder; with lazy,
+// findings.json is only noted, for EachFinding to stream.
+func loadAccount(fsys fs.FS, name string, lazy bool) (*Snapshot, error) {
 	st, err := fs.Stat(fsys, ".")
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -81,6 +82,12 @@ func loadAccount(fsys fs.FS, name string) (*Snapshot, error) {
 		}},
 	}
 	for _, step := range steps {
+		if lazy && step.file == FindingsFile {
+			if _, err := fs.Stat(fsys, FindingsFile); !errors.Is(err, fs.ErrNotExist) {
+				s.HasFindings, s.lazy = true, &lazyFindings{l: l}
+			}
+			continue
+		}
 		f, err := l.read(step.file, step.required)
 		if err != nil {
 			return nil, err

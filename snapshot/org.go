@@ -18,7 +18,7 @@ import (
 // members and are left alone.
 
 // loadMembers loads the member snapshots in the sub-folders of fsys.
-func loadMembers(fsys fs.FS, name string) ([]*Snapshot, error) {
+func loadMembers(fsys fs.FS, name string, lazy bool) ([]*Snapshot, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "snapshot: cannot list folder %s: %v", name, err)
@@ -36,7 +36,7 @@ func loadMembers(fsys fs.FS, name string) ([]*Snapshot, error) {
 		if _, err := fs.Stat(sub, MetaFile); errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		m, err := loadAccount(sub, filepath.Join(name, e.Name()))
+		m, err := loadAccount(sub, filepath.Join(name, e.Name()), lazy)
 		if err != nil {
 			return nil, err
 		}

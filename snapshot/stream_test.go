@@ -1,0 +1,86 @@
+package snapshot
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// loadFindings reads dir's findings the whole-document way (LoadDir) and
+// the streaming way (OpenDir), each as far as it gets.
+func loadFindings(dir string, open func(string) (*Snapshot, error)) (got any, err error) {
+	s, err := open(dir)
+	if err != nil {
+		return nil, err
+	}
+	fs, ws, err := s.Findings(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return []any{fs, ws}, nil
+}
+
+// TestOpenDirMatchesLoadDir holds streaming to the whole-document reader
+// on every test folder: the same findings and warnings, or the same error
+// (file, line, column and field), whatever is wrong with the file.
+func TestOpenDirMatchesLoadDir(t *testing.T) {
+	t.Parallel()
+	dirs, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, d := range dirs {
+		dir := filepath.Join("testdata", d.Name())
+		want, wantErr := loadFindings(dir, LoadDir)
+		got, gotErr := loadFindings(dir, OpenDir)
+		if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
+			t.Errorf("%s: streaming error %v, whole-document error %v", d.Name(), gotErr, wantErr)
+			continue
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: streaming gives %+v\nwhole document gives %+v", d.Name(), got, want)
+		}
+		checked++
+	}
+	if checked < 15 {
+		t.Errorf("compared %d folders, want the whole testdata", checked)
+	}
+}
+
+// TestOpenDirBadElementLate puts bad input far into a large findings.json,
+// after many good elements and also with a syntax error after it: the
+// syntax error wins, as it does when the document is read whole.
+func TestOpenDirBadElementLate(t *testing.T) {
+	t.Parallel()
+	good, err := os.ReadFile("testdata/good/findings.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tail := range map[string]string{
+		"type":           `,{"id":"x","status":7}]`,
+		"syntax-after":   `,{"id":"x","status":7},{"id" 1}]`,
+		"trailing":       `] x`,
+		"detail-missing": `,{"id":"x","status":"ACTIVE","resource":"r","findingType":"UnusedIAMRole","findingDetails":[{"unusedIamUserAccessKeyDetails":{}}]}]`,
+	} {
+		dir := filepath.Join(t.TempDir(), name)
+		if err := os.CopyFS(dir, os.DirFS("testdata/good")); err != nil {
+			t.Fatal(err)
+		}
+		body := good[:len(good)-2] // drop "]\n"
+		for len(body) > 0 && body[len(body)-1] != '}' {
+			body = body[:len(body)-1]
+		}
+		data := append(append([]byte{}, body...), "\n"+tail+"\n"...)
+		if err := os.WriteFile(filepath.Join(dir, FindingsFile), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, wantErr := loadFindings(dir, LoadDir)
+		_, gotErr := loadFindings(dir, OpenDir)
+		if wantErr == nil || gotErr == nil || gotErr.Error() != wantErr.Error() {
+			t.Errorf("%s: streaming error %v, want %v", name, gotErr, wantErr)
+		}
+	}
+}
