@@ -8,15 +8,21 @@ import (
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/internal/input"
+	"github.com/iamprune/iamprune/render"
 )
 
 // SavePlan writes the plan as the JSON apply reads back.
+// It is written one action at a time.
 func SavePlan(path string, p *iamprune.Plan) error {
-	b, err := json.MarshalIndent(p, "", "  ")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return err
+		return fmt.Errorf("cannot save the plan: %w", err)
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+	if err := render.WritePlan(f, p); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot save the plan: %w", err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("cannot save the plan: %w", err)
 	}
 	return nil

@@ -62,24 +62,36 @@ func (s *Snapshot) Facts(ctx context.Context, findings []iamprune.Finding) (*iam
 	if len(s.Members) == 0 {
 		return facts, nil
 	}
-	held := map[string]bool{s.Meta.AccountID: true}
 	for _, m := range s.Members {
-		if m.Meta.AccountID == s.Meta.AccountID {
-			continue
+		if m.Meta.AccountID != s.Meta.AccountID {
+			mergeFacts(facts, m.accountFacts())
 		}
-		held[m.Meta.AccountID] = true
-		mergeFacts(facts, m.accountFacts())
 	}
 	for _, f := range findings {
-		if f.Account == "" || held[f.Account] {
-			continue
+		if r := s.Unreachable(f.Account); r != "" {
+			if facts.Unreachable == nil {
+				facts.Unreachable = map[string]string{}
+			}
+			facts.Unreachable[f.Account] = r
 		}
-		if facts.Unreachable == nil {
-			facts.Unreachable = map[string]string{}
-		}
-		facts.Unreachable[f.Account] = fmt.Sprintf("snapshot %s has no folder for account %s", s.Name, f.Account)
 	}
 	return facts, nil
+}
+
+// Unreachable says why the facts of account are not known ("" when they
+// are, or for ""): an organisation snapshot without its folder. Facts
+// lists it for every account its findings name; a plan that streams its
+// findings asks for each account as it comes.
+func (s *Snapshot) Unreachable(account string) string {
+	if account == "" || len(s.Members) == 0 || account == s.Meta.AccountID {
+		return ""
+	}
+	for _, m := range s.Members {
+		if m.Meta.AccountID == account {
+			return ""
+		}
+	}
+	return fmt.Sprintf("snapshot %s has no folder for account %s", s.Name, account)
 }
 
 // MemberAccounts returns the account ids of the members, sorted.
