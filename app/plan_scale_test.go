@@ -4,14 +4,20 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/mock"
 	"github.com/iamprune/iamprune/render"
+	"github.com/iamprune/iamprune/snapshot"
 	"github.com/iamprune/iamprune/snapshot/snapshottest"
 )
 
@@ -89,5 +95,85 @@ func BenchmarkPlanSnapshot(b *testing.B) {
 			b.ReportMetric(float64(count*b.N)/b.Elapsed().Seconds(), "findings/s")
 			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 		})
+	}
+}
+
+// TestStreamedPlanMatchesWholeDocument plans a generated organisation by
+// streaming its findings (MakePlan) and the old way, every finding loaded
+// first (Decide over snapshot.LoadDir): the plans must be the same, with
+// holds in two accounts, and one member folder missing so that its
+// findings are skipped as unreachable.
+func TestStreamedPlanMatchesWholeDocument(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "org")
+	if _, err := snapshottest.Write(dir, snapshottest.ForFindings(1200, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "200000000003")); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	store := &mock.Store{}
+	for _, h := range []iamprune.Hold{
+		{ID: "hold-1", Account: snapshottest.HomeAccount, Principal: "arn:aws:iam::111122223333:role/role-000001", FindingType: iamprune.UnusedIAMRole, Target: "role-000001"},
+		{ID: "hold-2", Account: "200000000002", Principal: "arn:aws:iam::200000000002:user/user-000004", FindingType: iamprune.UnusedIAMUserPassword, Target: "user-000004"},
+	} {
+		h.Kind, h.Services, h.Until = iamprune.KindQuarantineRole, []string{}, snapshottest.Now.AddDate(0, 0, 30)
+		if err := store.PutHold(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := Inputs{Config: iamprune.DefaultConfig(), Now: snapshottest.Now, ConfigPath: "c.yaml",
+		Warnings: []iamprune.Warning{{Source: "exceptions", Message: "refused"}}}
+	got, err := MakePlan(ctx, in, PlanOptions{Snapshot: dir, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := snapshot.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, wantFacts, err := Decide(ctx, snap, snap, in, store, "snapshot "+dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Plan, want) {
+		t.Fatalf("streamed plan differs from the whole-document plan (%d and %d actions)", len(got.Plan.Actions), len(want.Actions))
+	}
+	if !reflect.DeepEqual(got.Facts.Unreachable, wantFacts.Unreachable) || len(want.Actions) < 1200 {
+		t.Errorf("unreachable %v, want %v; %d actions", got.Facts.Unreachable, wantFacts.Unreachable, len(want.Actions))
+	}
+	kinds := got.Plan.Counts()
+	if kinds[iamprune.KindExempt] != 2 || kinds[iamprune.KindSkip] == 0 || kinds[iamprune.KindNotify] == 0 {
+		t.Errorf("plan kinds %v: want the two held items exempt, skips and notices", kinds)
+	}
+}
+
+// TestPlanSnapshotMemoryCeiling plans a generated organisation of 10,000
+// findings and checks the most heap it ever needs: with the GC run often,
+// the sampled heap is close to what is live. The findings are streamed,
+// so the peak is the facts and the plan, not the input (read as a whole
+// document, the same snapshot peaks at more than twice the ceiling).
+func TestPlanSnapshotMemoryCeiling(t *testing.T) {
+	if raceEnabled || testing.Short() {
+		t.Skip("memory ceilings are not checked under the race detector or -short")
+	}
+	dir := filepath.Join(t.TempDir(), "snap")
+	n, err := snapshottest.Write(dir, snapshottest.ForFindings(10_000, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(25))
+	runtime.GC()
+	stop := heapPeak()
+	res, err := planSnapshot(dir, io.Discard)
+	peak := stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ceiling = 32 << 20
+	t.Logf("%d findings, %d actions: peak heap %.1f MiB", n, len(res.Plan.Actions), float64(peak)/(1<<20))
+	if peak > ceiling {
+		t.Errorf("planning %d findings peaked at %.1f MiB of heap, over the %d MiB ceiling", n, float64(peak)/(1<<20), ceiling>>20)
 	}
 }
