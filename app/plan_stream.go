@@ -32,6 +32,9 @@ func decideStream(ctx context.Context, fs findingStream, facts reachFacts, in In
 	if err != nil {
 		return nil, nil, err
 	}
+	if r, ok := facts.(interface{ ReleaseFacts() }); ok {
+		r.ReleaseFacts()
+	}
 	notices, err := sentNotices(ctx, store, f.Account)
 	if err != nil {
 		return nil, nil, err
@@ -66,11 +69,17 @@ func decideStream(ctx context.Context, fs findingStream, facts reachFacts, in In
 	if err := account(f.Account); err != nil {
 		return nil, nil, err
 	}
+	shared := interner{}
 	warnings, err := fs.EachFinding(ctx, func(x iamprune.Finding) error {
 		if x.Account != "" {
 			if err := account(x.Account); err != nil {
 				return err
 			}
+		}
+		// The plan's actions keep these strings: share one copy of each.
+		x.Account, x.Type = shared.get(x.Account), iamprune.FindingType(shared.get(string(x.Type)))
+		if pr := f.Principal(x.Resource); pr != nil {
+			x.Resource = pr.ARN
 		}
 		p.Add(x)
 		return nil
@@ -84,4 +93,16 @@ func decideStream(ctx context.Context, fs findingStream, facts reachFacts, in In
 	plan := p.Plan(warnings)
 	plan.Config = in.ConfigPath
 	return &plan, f, nil
+}
+
+// interner keeps one copy of each of a few strings that recur in every
+// finding (accounts, finding types).
+type interner map[string]string
+
+func (in interner) get(s string) string {
+	if v, ok := in[s]; ok {
+		return v
+	}
+	in[s] = s
+	return s
 }

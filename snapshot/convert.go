@@ -308,18 +308,20 @@ func principal(kind iamprune.PrincipalKind, arn, name, path, id string, created 
 	return p
 }
 
+// derefTime is *t in UTC (as normalizeTimes leaves it; findings that
+// EachFinding streams are not normalised first), or the zero time.
 func derefTime(t *time.Time) time.Time {
 	if t == nil {
 		return time.Time{}
 	}
-	return *t
+	return t.UTC()
 }
 
-// copyTime keeps domain values from aliasing the snapshot's.
+// copyTime keeps domain values from aliasing the snapshot's; in UTC.
 func copyTime(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
-	c := *t
+	c := t.UTC()
 	return &c
 }

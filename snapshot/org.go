@@ -133,3 +133,13 @@ func mergeFacts(dst, src *iamprune.Facts) {
 		}
 	}
 }
+
+// ReleaseFacts drops the IAM data Facts is built from (authorization
+// details, access keys, login profiles) of s and its members, for a
+// caller that has its facts and now only streams the findings: an
+// organisation's IAM data is then not held twice while it plans.
+func (s *Snapshot) ReleaseFacts() {
+	for _, m := range append([]*Snapshot{s}, s.Members...) {
+		m.Auth, m.AccessKeys, m.LoginProfiles = AuthDetails{}, nil, nil
+	}
+}

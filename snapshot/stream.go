@@ -72,7 +72,7 @@ func (z *lazyFindings) stream(ctx context.Context, fn func(int, *Finding) error)
 				return z.precise(i, raw, off, err)
 			}
 		}
-		normalizeTimes(&fd)
+		// convert reads every time in UTC: no normalizeTimes walk here.
 		if err := fn(i, &fd); err != nil {
 			return err
 		}
