@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -56,12 +57,12 @@ func loadAccount(fsys fs.FS, name string, lazy bool) (*Snapshot, error) {
 		{AuthDetailsFile, true, func(f *file) (err error) { s.Auth, err = loadAuth(f); return err }},
 		{AccessKeysFile, false, func(f *file) (err error) {
 			s.HasAccessKeys = true
-			s.AccessKeys, err = decodeArray(f, "access-keys", decodeInto[AccessKey](checkAccessKey))
+			s.AccessKeys, err = decodeList(f, "access-keys", checkAccessKey)
 			return err
 		}},
 		{LoginProfilesFile, false, func(f *file) (err error) {
 			s.HasLoginProfiles = true
-			s.LoginProfiles, err = decodeArray(f, "login-profiles", decodeInto[LoginProfile](checkLoginProfile))
+			s.LoginProfiles, err = decodeList(f, "login-profiles", checkLoginProfile)
 			return err
 		}},
 		{FindingsFile, false, func(f *file) (err error) {
@@ -144,6 +145,19 @@ func decodeArray[T any](f *file, label string, dec func(f *file, v rawAt, path s
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// decodeList is decodeArray with decodeInto(check), with a fast path for
+// good input: one encoding/json pass over the file, and the positioned
+// reader only when that fails or check finds a field missing.
+func decodeList[T any](f *file, label string, check func(*T) string) ([]T, error) {
+	if k := jsonKind(f.data); k == "array" || k == "null" {
+		var out []T
+		if fastList(json.RawMessage(f.data), &out, func(t *T) bool { return check(t) == "" }) {
+			return out, nil
+		}
+	}
+	return decodeArray(f, label, decodeInto[T](check))
 }
 
 // decodeInto returns an element decoder for plain structs; check names the

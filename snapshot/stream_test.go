@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -82,5 +83,48 @@ func TestOpenDirBadElementLate(t *testing.T) {
 		if wantErr == nil || gotErr == nil || gotErr.Error() != wantErr.Error() {
 			t.Errorf("%s: streaming error %v, want %v", name, gotErr, wantErr)
 		}
+	}
+}
+
+// TestFastPathsMatchPositioned holds the one-pass decoders of the
+// authorization details, access keys and login profiles to the positioned
+// ones on every test folder (and a generated-looking edge: null lists):
+// where the fast path accepts a file, the positioned reader gives the same
+// value.
+func TestFastPathsMatchPositioned(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob("testdata/*/" + AuthDetailsFile)
+	extra := filepath.Join(t.TempDir(), AuthDetailsFile)
+	if err := os.WriteFile(extra, []byte(`{"UserDetailList": null, "roledetaillist": [], "GroupDetailList": [null], "Marker": "x"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	accepted := 0
+	for _, name := range append(files, extra) {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, ok := loadAuthFast(data)
+		slow, err := loadAuthPositioned(&file{name: name, data: data})
+		if ok {
+			accepted++
+			if err != nil || !reflect.DeepEqual(fast, slow) {
+				t.Errorf("%s: fast path accepts %+v, positioned reader gives %+v, %v", name, fast, slow, err)
+			}
+		}
+	}
+	keys, _ := filepath.Glob("testdata/*/" + AccessKeysFile)
+	for _, name := range keys {
+		data, _ := os.ReadFile(name)
+		f := &file{name: name, data: data}
+		got, gotErr := decodeList(f, "access-keys", checkAccessKey)
+		want, wantErr := decodeArray(f, "access-keys", decodeInto[AccessKey](checkAccessKey))
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: fast %+v, %v; positioned %+v, %v", name, got, gotErr, want, wantErr)
+		}
+		accepted++
+	}
+	if accepted < 5 {
+		t.Errorf("fast paths accepted only %d files", accepted)
 	}
 }
