@@ -62,16 +62,21 @@ type Planner struct {
 	now     time.Time
 	notices noticeIndex
 	seen    map[string]bool
-	actions []iamprune.Action
-	dups    []iamprune.Warning
-	n       int
+	// chunks hold the actions so far; a chunk is never grown, so that a
+	// plan of a hundred thousand actions is not copied again and again.
+	chunks [][]iamprune.Action
+	dups   []iamprune.Warning
+	n      int
 }
+
+// chunkSize is how many actions a chunk of a Planner holds.
+const chunkSize = 4096
 
 // NewPlanner starts a plan; in.Findings is ignored.
 func NewPlanner(in Input) *Planner {
 	in.Findings = nil
 	now := in.Now.UTC()
-	return &Planner{in: in, now: now, notices: indexNotices(in.Notices, now), seen: map[string]bool{}, actions: []iamprune.Action{}}
+	return &Planner{in: in, now: now, notices: indexNotices(in.Notices, now), seen: map[string]bool{}}
 }
 
 // AddHolds adds holds to those the plan applies.
@@ -88,16 +93,32 @@ func (p *Planner) Add(f iamprune.Finding) {
 	p.seen[f.ID] = true
 	d := newDecision(&p.in, p.now, f)
 	d.notices = p.notices
-	p.actions = append(p.actions, d.actions()...)
+	for _, a := range d.actions() {
+		if len(p.chunks) == 0 || len(p.chunks[len(p.chunks)-1]) == chunkSize {
+			p.chunks = append(p.chunks, make([]iamprune.Action, 0, chunkSize))
+		}
+		last := &p.chunks[len(p.chunks)-1]
+		*last = append(*last, a)
+	}
 }
 
 // Plan returns the plan of the findings added; its warnings are first,
 // then the input's, then those about findings listed twice. The planner
 // must not be used afterwards.
 func (p *Planner) Plan(first []iamprune.Warning) iamprune.Plan {
+	n := 0
+	for _, c := range p.chunks {
+		n += len(c)
+	}
+	actions := make([]iamprune.Action, 0, n)
+	for i, c := range p.chunks {
+		actions = append(actions, c...)
+		p.chunks[i] = nil // free for the GC as the copy proceeds
+	}
+	p.chunks = nil
 	plan := iamprune.Plan{
 		GeneratedAt: p.now,
-		Actions:     p.actions,
+		Actions:     actions,
 		Source:      p.in.Source,
 		Findings:    p.n,
 		Warnings:    slices.Concat(first, p.in.Warnings, p.dups),
