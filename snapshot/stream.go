@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,24 +49,21 @@ func (z *lazyFindings) stream(ctx context.Context, fn func(int, *Finding) error)
 	}
 	defer r.Close()
 	lim := &io.LimitedReader{R: r, N: input.MaxSnapshotFile + 1}
-	dec := json.NewDecoder(bufio.NewReaderSize(lim, 64<<10))
-	tok, err := dec.Token()
-	if err != nil || (tok != nil && tok != json.Delim('[')) {
-		return z.precise(-1, nil, 0, err)
-	}
+	els := newElements(lim)
 	f := &file{name: filepath.Join(l.name, FindingsFile)}
-	for i := 0; tok != nil && dec.More(); i++ {
+	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
+		raw, off, err := els.next()
+		if err == io.EOF && lim.N > 0 {
+			return nil
+		}
+		if err != nil || lim.N <= 0 {
 			return z.precise(-1, nil, 0, err)
 		}
-		off := dec.InputOffset() - int64(len(raw))
 		fd, ok := decodeFindingFast(raw)
 		if !ok {
-			var err error
 			if fd, err = decodeFinding(f, rawAt{raw: raw, off: off}, fmt.Sprintf("findings[%d]", i)); err != nil {
 				return z.precise(i, raw, off, err)
 			}
@@ -77,15 +73,6 @@ func (z *lazyFindings) stream(ctx context.Context, fn func(int, *Finding) error)
 			return err
 		}
 	}
-	if tok != nil {
-		if _, err := dec.Token(); err != nil { // the closing ]
-			return z.precise(-1, nil, 0, err)
-		}
-	}
-	if _, err := dec.Token(); err != io.EOF || lim.N <= 0 {
-		return z.precise(-1, nil, 0, err)
-	}
-	return nil
 }
 
 // precise turns a failure met while streaming into the error LoadDir
@@ -99,8 +86,7 @@ func (z *lazyFindings) precise(i int, raw json.RawMessage, off int64, cause erro
 	if err != nil {
 		return err
 	}
-	root, err := f.root()
-	if err != nil {
+	if _, err := f.root(); err != nil {
 		return err
 	}
 	if i >= 0 && off+int64(len(raw)) <= int64(len(f.data)) {
@@ -109,7 +95,7 @@ func (z *lazyFindings) precise(i int, raw json.RawMessage, off int64, cause erro
 		}
 	}
 	if i < 0 {
-		if _, err := f.elements(root, ""); err != nil {
+		if _, err := decodeArray(f, "findings", decodeFinding); err != nil {
 			return err
 		}
 	}

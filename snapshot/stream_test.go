@@ -128,3 +128,28 @@ func TestFastPathsMatchPositioned(t *testing.T) {
 		t.Errorf("fast paths accepted only %d files", accepted)
 	}
 }
+
+// TestOpenDirOddFiles compares streaming with the whole-document reader on
+// findings.json files of odd shapes: the same findings or the same error.
+func TestOpenDirOddFiles(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		``, ` `, `null`, `null x`, `nul`, `[`, `[]`, ` [ ] `, `[{}`, `[{},]`, `[{} {}]`, `[1]`, `[null]`, `["x"]`, `{}`, `[]]`,
+		`[{"id":"a","status":"ACTIVE","resource":"r","findingType":"UnusedIAMRole","findingDetails":[{"unusedIamRoleDetails":{"lastAccessed":"x}"}}]}]`,
+		`[{"id":"a\"}","status":"ACTIVE","resource":"r","findingType":"UnusedIAMRole","findingDetails":[{"unusedIamRoleDetails":{}}]}]`,
+		"[{\"id\":\"a\",\"status\":\"ACTIVE\",\"resource\":\"r\",\"findingType\":\"UnusedIAMRole\",\"findingDetails\":[{\"unusedIamRoleDetails\":{}}]}]\n\t",
+	} {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS("testdata/minimal")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, FindingsFile), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		want, wantErr := loadFindings(dir, LoadDir)
+		got, gotErr := loadFindings(dir, OpenDir)
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
+			t.Errorf("findings.json %q: streaming %v, %v; whole document %v, %v", body, got, gotErr, want, wantErr)
+		}
+	}
+}
