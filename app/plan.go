@@ -81,7 +81,9 @@ func MakePlan(ctx context.Context, in Inputs, o PlanOptions) (*Planned, error) {
 		if source == iamprune.SourceIAM {
 			plan, facts, err = Decide(ctx, snapshotIAMSource(snap, in.Now, in.Config.TrackingPeriodDays), snap, in, o.Store, "IAM data of snapshot "+o.Snapshot, log)
 		} else {
+			release := boundMemory(o.Snapshot)
 			plan, facts, err = decideStream(ctx, snap, snap, in, o.Store, "snapshot "+o.Snapshot, log)
+			release()
 		}
 		if err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -175,5 +176,36 @@ func TestPlanSnapshotMemoryCeiling(t *testing.T) {
 	t.Logf("%d findings, %d actions: peak heap %.1f MiB", n, len(res.Plan.Actions), float64(peak)/(1<<20))
 	if peak > ceiling {
 		t.Errorf("planning %d findings peaked at %.1f MiB of heap, over the %d MiB ceiling", n, float64(peak)/(1<<20), ceiling>>20)
+	}
+}
+
+// TestBoundMemory: planning sets a soft memory limit scaled to
+// findings.json and puts the previous one back; a limit the user set
+// (GOMEMLIMIT) is left alone.
+func TestBoundMemory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, snapshot.FindingsFile), make([]byte, 10<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prev := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(prev)
+	debug.SetMemoryLimit(math.MaxInt64)
+	release := boundMemory(dir)
+	if got, want := debug.SetMemoryLimit(-1), int64(memoryBase+15<<20); got != want {
+		t.Errorf("limit while planning %d, want %d", got, want)
+	}
+	inner := boundMemory(t.TempDir()) // a concurrent plan of a smaller snapshot
+	inner()
+	if got := debug.SetMemoryLimit(-1); got != memoryBase+15<<20 {
+		t.Errorf("limit after the inner plan %d, want it kept", got)
+	}
+	release()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("limit after planning %d, want none again", got)
+	}
+	debug.SetMemoryLimit(1 << 30)
+	boundMemory(dir)()
+	if got := debug.SetMemoryLimit(-1); got != 1<<30 {
+		t.Errorf("a user's limit became %d", got)
 	}
 }
