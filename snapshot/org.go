@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/iamprune/iamprune"
 )
@@ -17,34 +19,60 @@ import (
 // meta.json says which account). Sub-folders without a meta.json are not
 // members and are left alone.
 
-// loadMembers loads the member snapshots in the sub-folders of fsys.
+// loadMembers loads the member snapshots in the sub-folders of fsys, on
+// as many cores as there are; errors are the ones a folder-by-folder
+// load in name order meets first.
 func loadMembers(fsys fs.FS, name string, lazy bool) ([]*Snapshot, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "snapshot: cannot list folder %s: %v", name, err)
 	}
-	var out []*Snapshot
-	seen := map[string]string{}
+	type member struct {
+		dir string
+		sub fs.FS
+		s   *Snapshot
+		err error
+	}
+	var ms []*member
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
 		}
 		sub, err := fs.Sub(fsys, e.Name())
 		if err != nil {
-			return nil, iamprune.Errorf(iamprune.EINVALID, "snapshot: cannot open folder %s: %v", filepath.Join(name, e.Name()), err)
+			ms = append(ms, &member{dir: e.Name(), err: iamprune.Errorf(iamprune.EINVALID, "snapshot: cannot open folder %s: %v", filepath.Join(name, e.Name()), err)})
+			break
 		}
 		if _, err := fs.Stat(sub, MetaFile); errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		m, err := loadAccount(sub, filepath.Join(name, e.Name()), lazy)
-		if err != nil {
-			return nil, err
+		ms = append(ms, &member{dir: e.Name(), sub: sub})
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for _, m := range ms {
+		if m.err != nil {
+			continue
 		}
-		if other, dup := seen[m.Meta.AccountID]; dup {
-			return nil, iamprune.Errorf(iamprune.EINVALID, "snapshot %s: folders %s and %s are both account %s", name, other, e.Name(), m.Meta.AccountID)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			m.s, m.err = loadAccount(m.sub, filepath.Join(name, m.dir), lazy)
+		}()
+	}
+	wg.Wait()
+	var out []*Snapshot
+	seen := map[string]string{}
+	for _, m := range ms {
+		if m.err != nil {
+			return nil, m.err
 		}
-		seen[m.Meta.AccountID] = e.Name()
-		out = append(out, m)
+		if other, dup := seen[m.s.Meta.AccountID]; dup {
+			return nil, iamprune.Errorf(iamprune.EINVALID, "snapshot %s: folders %s and %s are both account %s", name, other, m.dir, m.s.Meta.AccountID)
+		}
+		seen[m.s.Meta.AccountID] = m.dir
+		out = append(out, m.s)
 	}
 	return out, nil
 }
