@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/internal/input"
@@ -49,31 +51,89 @@ func (z *lazyFindings) stream(ctx context.Context, fn func(int, *Finding) error)
 	}
 	defer r.Close()
 	lim := &io.LimitedReader{R: r, N: input.MaxSnapshotFile + 1}
-	els := newElements(lim)
-	f := &file{name: filepath.Join(l.name, FindingsFile)}
-	for i := 0; ; i++ {
+	done := make(chan struct{})
+	batches := make(chan []decoded, 4)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(batches)
+		z.decode(newElements(lim), lim, done, batches)
+	}()
+	defer wg.Wait()
+	defer close(done)
+	for b := range batches {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		for k := range b {
+			d := &b[k]
+			if d.err != nil {
+				return z.precise(d.i, make([]byte, d.n), d.off, d.err)
+			}
+			if err := fn(d.i, &d.fd); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// decoded is one element of findings.json decoded, or why it could not
+// be: err, with the element's index (-1 for the file's own failure),
+// offset and length.
+type decoded struct {
+	i   int
+	fd  Finding
+	err error
+	off int64
+	n   int
+}
+
+// decode splits and decodes findings.json on its own goroutine, ahead of
+// the planning that consumes the batches, until the end, a failure, or
+// done. A failure is the batch's last element.
+func (z *lazyFindings) decode(els *elements, lim *io.LimitedReader, done <-chan struct{}, batches chan<- []decoded) {
+	f := &file{name: filepath.Join(z.l.name, FindingsFile)}
+	batch := make([]decoded, 0, decodeBatch)
+	send := func() bool {
+		select {
+		case batches <- batch:
+			batch = make([]decoded, 0, decodeBatch)
+			return true
+		case <-done:
+			return false
+		}
+	}
+	for i := 0; ; i++ {
 		raw, off, err := els.next()
 		if err == io.EOF && lim.N > 0 {
-			return nil
+			send()
+			return
 		}
 		if err != nil || lim.N <= 0 {
-			return z.precise(-1, nil, 0, err)
+			batch = append(batch, decoded{i: -1, err: cmp.Or(err, errDoubt)})
+			send()
+			return
 		}
 		fd, ok := decodeFindingFast(raw)
 		if !ok {
 			if fd, err = decodeFinding(f, rawAt{raw: raw, off: off}, fmt.Sprintf("findings[%d]", i)); err != nil {
-				return z.precise(i, raw, off, err)
+				batch = append(batch, decoded{i: i, err: err, off: off, n: len(raw)})
+				send()
+				return
 			}
 		}
 		// convert reads every time in UTC: no normalizeTimes walk here.
-		if err := fn(i, &fd); err != nil {
-			return err
+		batch = append(batch, decoded{i: i, fd: fd})
+		if len(batch) == decodeBatch && !send() {
+			return
 		}
 	}
 }
+
+// decodeBatch is how many decoded elements go to the planner at once.
+const decodeBatch = 256
 
 // precise turns a failure met while streaming into the error LoadDir
 // gives for the same file: it reads the file whole (only now, on bad
