@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -150,6 +151,27 @@ func TestOpenDirOddFiles(t *testing.T) {
 		got, gotErr := loadFindings(dir, OpenDir)
 		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
 			t.Errorf("findings.json %q: streaming %v, %v; whole document %v, %v", body, got, gotErr, want, wantErr)
+		}
+	}
+}
+
+// TestOneMemberMatchesSplit holds the union element shortcut to the
+// general object splitter.
+func TestOneMemberMatchesSplit(t *testing.T) {
+	t.Parallel()
+	for _, src := range []string{
+		`{"a":{}}`, ` { "a" : { "b" : [1, {"c": "}"}] } } `, `{"a":"x,y"}`, `{"a":"\"},"}`, `{"a":1}`, `{"a":null}`,
+		`{"a":{},"b":{}}`, `{"a":{"x":1},"a":{}}`, `{}`, `{"a\u0062":{}}`, `[]`, `{"a":[1,2]}`, `{"a":{"k":[{},{}]},"b":2}`, `{"a"}`,
+	} {
+		key, val, ok := oneMember([]byte(src))
+		ms, err := splitObject([]byte(src))
+		want := err == nil && len(ms) == 1 && !strings.Contains(src, `\u`)
+		if ok != want {
+			t.Errorf("%s: shortcut %v, want %v (split: %d members, %v)", src, ok, want, len(ms), err)
+			continue
+		}
+		if ok && (key != ms[0].key || string(val) != string(ms[0].val.raw)) {
+			t.Errorf("%s: shortcut %q %s, split %q %s", src, key, val, ms[0].key, ms[0].val.raw)
 		}
 	}
 }
