@@ -62,12 +62,15 @@ func writePlan(w io.Writer, head *iamprune.Plan, actions []iamprune.Action, esca
 	split := i + len(actionsMarker) - 1 // just before the ]
 	bw.Write(text[:split])
 	enc.SetIndent("    ", "  ")
-	for j, a := range actions {
+	var a iamprune.Action // one copy for all, not one allocation per action
+	for j := range actions {
+		ap := &actions[j]
 		if fix != nil {
-			a = fix(a)
+			a = fix(actions[j])
+			ap = &a
 		}
 		buf.Reset()
-		if err := enc.Encode(a); err != nil {
+		if err := enc.Encode(ap); err != nil {
 			return err
 		}
 		if j > 0 {
