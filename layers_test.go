@@ -58,6 +58,8 @@ var layers = map[string][]string{
 	// clients it is there to test.
 	"emulator":              {"", "policy", "snapshot", "credreport"},
 	"emulator/emulatortest": {"emulator", "snapshot"},
+	// Synthetic snapshots for benchmarks and tests.
+	"snapshot/snapshottest": {"", "snapshot"},
 
 	// The use cases, shared by the CLI, the Lambda handler and the worker.
 	"app": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render", "report",
