@@ -22,6 +22,7 @@ var layers = map[string][]string{
 	"":                  {},
 	"internal/input":    {""},
 	"internal/jsontree": {},
+	"internal/version":  {},
 	"internal/yamlnode": {"", "internal/"},
 
 	// Domain logic: pure, no outside dependency.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +18,7 @@ import (
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/awsapi"
+	"github.com/iamprune/iamprune/internal/version"
 )
 
 // Exit codes, the same for every command.
@@ -169,7 +169,7 @@ SIGINT or SIGTERM.`,
   iamprune plan --snapshot examples/demo/snapshot --config examples/demo/iamprune.yaml
   iamprune plan --analyzer auto -o markdown > plan.md
   iamprune emulator --snapshot examples/demo/snapshot --listen 127.0.0.1:4566`,
-		Version:       version(),
+		Version:       version.Get().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -179,7 +179,6 @@ SIGINT or SIGTERM.`,
 			return m.setupLogging()
 		},
 	}
-	root.CompletionOptions.HiddenDefaultCmd = true
 	pf := root.PersistentFlags()
 	pf.StringVar(&m.logFormat, "log-format", "text", "log format on stderr: text or json (json suits CloudWatch)")
 	pf.StringVar(&m.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -214,12 +213,4 @@ func (m *Main) log() *slog.Logger {
 		return slog.New(slog.NewTextHandler(m.Stderr, nil))
 	}
 	return m.logger
-}
-
-// version is the module version the binary was built from, or "devel".
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }
