@@ -187,7 +187,7 @@ SIGINT or SIGTERM.`,
 	pf.IntVar(&m.maxRetries, "max-retries", iamprune.DefaultAWSMaxRetries, "retries of an AWS call that was throttled or failed transiently (overrides aws.max_retries of the config)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 
-	root.AddCommand(m.planCommand(), m.applyCommand(), m.rollbackCommand(), m.historyCommand(), m.holdsCommand(), m.unlockCommand(), m.notifyCommand(), m.emulatorCommand(), m.demoCommand(), m.configCommand(), m.exceptionsCommand(), m.policyCommand(), m.workerCommand(), m.snapshotCommand())
+	root.AddCommand(m.planCommand(), m.applyCommand(), m.rollbackCommand(), m.historyCommand(), m.holdsCommand(), m.unlockCommand(), m.notifyCommand(), m.emulatorCommand(), m.demoCommand(), m.configCommand(), m.exceptionsCommand(), m.policyCommand(), m.workerCommand(), m.snapshotCommand(), m.manCommand())
 	return root
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -32,5 +34,30 @@ func TestCompletionVisible(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, "iamprune") {
 			t.Errorf("completion %s: exit %d, %d bytes, stderr %q", shell, r.code, len(r.stdout), r.stderr)
 		}
+	}
+}
+
+// make man: a page for the root and one per command, from cobra's
+// generator; the generator command itself stays out of the help.
+func TestManPages(t *testing.T) {
+	t.Parallel()
+	noAWS(t)
+	dir := filepath.Join(t.TempDir(), "man")
+	if r := runCLI(t, "man-pages", dir); r.code != 0 {
+		t.Fatalf("man-pages: exit %d: %s", r.code, r.stderr)
+	}
+	for page, want := range map[string]string{
+		"iamprune.1":                 `.TH "IAMPRUNE" "1"`,
+		"iamprune-worker.1":          "--queue",
+		"iamprune-exceptions-sync.1": "--publish",
+		"iamprune-completion-bash.1": "bash",
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, page))
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %v, want it to contain %q", page, err, want)
+		}
+	}
+	if r := runCLI(t, "--help"); strings.Contains(r.stdout, "man-pages") {
+		t.Error("the root help lists the hidden man-pages command")
 	}
 }
