@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,5 +61,21 @@ func TestManPages(t *testing.T) {
 	}
 	if r := runCLI(t, "--help"); strings.Contains(r.stdout, "man-pages") {
 		t.Error("the root help lists the hidden man-pages command")
+	}
+}
+
+// worker --probe is the image's health check: exit 0 while /healthz
+// answers 200, 1 otherwise.
+func TestWorkerProbe(t *testing.T) {
+	t.Parallel()
+	noAWS(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	if r := runCLI(t, "worker", "--probe", "--listen", addr); r.code != 0 {
+		t.Errorf("healthy: exit %d: %s", r.code, r.stderr)
+	}
+	srv.Close()
+	if r := runCLI(t, "worker", "--probe", "--listen", addr); r.code != 1 || !strings.Contains(r.stderr, "probe") {
+		t.Errorf("no worker: exit %d, stderr %q; want 1 and the probe's error", r.code, r.stderr)
 	}
 }

@@ -59,7 +59,11 @@ func (s imageSpec) imageConfig() v1.Config {
 		Env:          []string{"HOME=/home/nonroot", "SSL_CERT_FILE=/" + imageCACerts},
 		WorkingDir:   "/home/nonroot",
 		ExposedPorts: map[string]struct{}{workerPort + "/tcp": {}},
-		Labels:       s.labels(),
+		// Docker's HEALTHCHECK (other runtimes use their own probes on
+		// /healthz): the image has no shell or curl, the binary probes.
+		Healthcheck: &v1.HealthConfig{Test: []string{"CMD", "/iamprune", "worker", "--probe", "--listen", "127.0.0.1:" + workerPort},
+			Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 10 * time.Second, Retries: 3},
+		Labels: s.labels(),
 	}
 }
 

@@ -205,6 +205,9 @@ func checkImage(t *testing.T, dir string) {
 	if c.User != "65532:65532" || !slices.Equal(c.Entrypoint, []string{"/iamprune"}) || !slices.Equal(c.Cmd, []string{"worker", "--listen", ":9090"}) {
 		t.Errorf("config: user %q entrypoint %q cmd %q", c.User, c.Entrypoint, c.Cmd)
 	}
+	if c.Healthcheck == nil || !slices.Equal(c.Healthcheck.Test, []string{"CMD", "/iamprune", "worker", "--probe", "--listen", "127.0.0.1:9090"}) {
+		t.Errorf("config: healthcheck %+v", c.Healthcheck)
+	}
 	if _, ok := c.ExposedPorts["9090/tcp"]; !ok || cf.OS != "linux" || cf.Architecture != runtime.GOARCH {
 		t.Errorf("config: ports %v, platform %s/%s", c.ExposedPorts, cf.OS, cf.Architecture)
 	}
