@@ -44,13 +44,16 @@ type builder struct {
 	goCmd string
 	dir   string // the module root
 	stamp stamp
-	// trimpath is on for releases; tests leave it off to share the build
-	// cache of the other tests that build the binary.
+	// trimpath and static (CGO_ENABLED=0) are on for releases; the test
+	// leaves them off, so that it shares the build cache of the other
+	// tests that build the binary.
 	trimpath bool
+	static   bool
 }
 
 // build compiles ./cmd/iamprune for t into out, statically (CGO_ENABLED=0)
-// and with -trimpath; tags are extra build tags (lambda.norpc for Lambda).
+// and with -trimpath for a release; tags are extra build tags
+// (lambda.norpc for Lambda).
 func (b builder) build(t target, out string, tags ...string) error {
 	args := []string{"build", "-ldflags", b.stamp.ldflags(), "-o", out}
 	if b.trimpath {
@@ -62,7 +65,10 @@ func (b builder) build(t target, out string, tags ...string) error {
 	args = append(args, "./cmd/iamprune")
 	cmd := exec.Command(b.goCmd, args...)
 	cmd.Dir = b.dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+t.goos, "GOARCH="+t.goarch)
+	cmd.Env = append(os.Environ(), "GOOS="+t.goos, "GOARCH="+t.goarch)
+	if b.static {
+		cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
+	}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	fmt.Fprintf(os.Stderr, "== go build %s (%s)\n", t, filepath.Base(out))
 	if err := cmd.Run(); err != nil {

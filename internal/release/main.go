@@ -40,6 +40,8 @@ type options struct {
 	epoch     string // default: SOURCE_DATE_EPOCH, else the commit's date
 	root      string // the module root (default: the working folder)
 	trimpath  bool
+	// dynamic leaves CGO_ENABLED as the environment has it (tests).
+	dynamic bool
 	// targets narrows the build, for a quick local check (e.g. linux/amd64);
 	// empty is every target.
 	targets string

@@ -42,7 +42,7 @@ func run(o options) error {
 		return err
 	}
 	r := &release{o: o, dir: dir, out: o.out, work: filepath.Join(o.out, ".build"),
-		b: builder{goCmd: o.goCmd, dir: dir, stamp: st, trimpath: o.trimpath}, name: "iamprune_" + st.version, linux: map[target]string{}}
+		b: builder{goCmd: o.goCmd, dir: dir, stamp: st, trimpath: o.trimpath, static: !o.dynamic}, name: "iamprune_" + st.version, linux: map[target]string{}}
 	if err := os.RemoveAll(r.out); err != nil {
 		return err
 	}
