@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,9 +18,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 const (
@@ -91,6 +96,42 @@ func TestRelease(t *testing.T) {
 		checkSBOM(t, filepath.Join(out, name+"_sbom.cdx.json"))
 	}
 	checkImage(t, filepath.Join(out, "oci"))
+	checkPush(t, filepath.Join(out, "oci"))
+}
+
+// checkPush pushes the layout's index, as `crane push` does, to an
+// in-memory registry, and reads it back by its tag.
+func checkPush(t *testing.T, dir string) {
+	t.Helper()
+	top, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, err := top.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := top.ImageIndex(tm.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	ref, err := name.ParseReference(strings.TrimPrefix(reg.URL, "http://") + "/iamprune:" + testVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(ref, idx); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	got, err := remote.Index(ref)
+	if err != nil {
+		t.Fatalf("pull: %v", err)
+	}
+	want, _ := idx.Digest()
+	if d, _ := got.Digest(); d != want {
+		t.Errorf("pulled index %s, pushed %s", d, want)
+	}
 }
 
 // checkChecksums recomputes every line of checksums.txt, and lets
