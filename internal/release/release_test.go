@@ -61,20 +61,33 @@ func TestRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := runtime.GOOS + "/" + runtime.GOARCH
-	// Neither -trimpath nor CGO_ENABLED=0: the binary then shares the
-	// build cache of the chaos and Lambda tests, which build it too.
-	o := options{out: out, version: testVersion, commit: testCommit, epoch: testEpoch, root: root, goCmd: "go", targets: host, dynamic: true,
-		caCerts: ca, source: "https://example.com/iamprune", license: "NOASSERTION", cyclonedx: filepath.Join(root, ".cache", "bin", "cyclonedx-gomod")}
-	if _, err := os.Stat(o.cyclonedx); err != nil {
-		o.noSBOM = true // scripts/test installs it; a bare go test may not have it
+	// The release program runs as a process of its own, so that its
+	// compression runs at full speed under go test -race. Neither -trimpath
+	// nor CGO_ENABLED=0: the binary then shares the build cache of the
+	// chaos and Lambda tests, which build it too.
+	prog := filepath.Join(t.TempDir(), "release")
+	if b, err := exec.Command("go", "build", "-o", prog, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./internal/release: %v\n%s", err, b)
 	}
-	if err := run(o); err != nil {
-		t.Fatal(err)
+	args := []string{"-out", out, "-version", testVersion, "-commit", testCommit, "-source-date-epoch", testEpoch, "-targets", host,
+		"-trimpath=false", "-dynamic", "-ca-certs", ca, "-source", "https://example.com/iamprune", "-license", "NOASSERTION"}
+	cyclonedx := filepath.Join(root, ".cache", "bin", "cyclonedx-gomod")
+	_, err := os.Stat(cyclonedx)
+	noSBOM := err != nil // scripts/test installs it; a bare go test may not have it
+	if noSBOM {
+		args = append(args, "-no-sbom")
+	} else {
+		args = append(args, "-cyclonedx", cyclonedx)
+	}
+	cmd := exec.Command(prog, args...)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("release %s: %v\n%s", strings.Join(args, " "), err, b)
 	}
 	name := "iamprune_" + testVersion
 	lambdaArch := map[string]string{"amd64": "x86_64", "arm64": "arm64"}[runtime.GOARCH]
 	want := []string{checksumsFile, name + "_" + runtime.GOOS + "_" + runtime.GOARCH + ".tar.gz", name + "_lambda_" + lambdaArch + ".zip", name + "_oci.tar", "oci"}
-	if !o.noSBOM {
+	if !noSBOM {
 		want = append(want, name+"_sbom.cdx.json")
 	}
 	slices.Sort(want)
@@ -92,7 +105,7 @@ func TestRelease(t *testing.T) {
 	checkChecksums(t, out, len(want)-2) // neither checksums.txt nor oci/
 	checkArchive(t, filepath.Join(out, want[slices.IndexFunc(want, func(s string) bool { return strings.HasSuffix(s, ".tar.gz") })]))
 	checkLambdaZip(t, filepath.Join(out, name+"_lambda_"+lambdaArch+".zip"))
-	if !o.noSBOM {
+	if !noSBOM {
 		checkSBOM(t, filepath.Join(out, name+"_sbom.cdx.json"))
 	}
 	checkImage(t, filepath.Join(out, "oci"))
