@@ -22,6 +22,10 @@ var layers = map[string][]string{
 	"":                  {},
 	"internal/input":    {""},
 	"internal/jsontree": {},
+	"internal/version":  {},
+	"internal/manpage":  {"internal/version"},
+	// The release builder (make release): a program, imported by nothing.
+	"internal/release":  {"internal/version"},
 	"internal/yamlnode": {"", "internal/"},
 
 	// Domain logic: pure, no outside dependency.
