@@ -22,6 +22,10 @@ var layers = map[string][]string{
 	"":                  {},
 	"internal/input":    {""},
 	"internal/jsontree": {},
+	"internal/version":  {},
+	"internal/manpage":  {"internal/version"},
+	// The release builder (make release): a program, imported by nothing.
+	"internal/release":  {"internal/version"},
 	"internal/yamlnode": {"", "internal/"},
 
 	// Domain logic: pure, no outside dependency.
@@ -58,6 +62,8 @@ var layers = map[string][]string{
 	// clients it is there to test.
 	"emulator":              {"", "policy", "snapshot", "credreport"},
 	"emulator/emulatortest": {"emulator", "snapshot"},
+	// Synthetic snapshots for benchmarks and tests.
+	"snapshot/snapshottest": {"", "snapshot"},
 
 	// The use cases, shared by the CLI, the Lambda handler and the worker.
 	"app": {"", "internal/", "catalog", "policy", "archive", "audit", "decide", "apply", "render", "report",

@@ -3,8 +3,9 @@ package app
 import (
 	"context"
 	"log/slog"
-	"runtime/debug"
 	"time"
+
+	"github.com/iamprune/iamprune/internal/version"
 )
 
 // Env is what the use cases take from the process, injected: the
@@ -37,10 +38,6 @@ func (e Env) now() time.Time {
 	return e.Now()
 }
 
-// Version is the module version the binary was built from, or "devel".
-func Version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
-}
+// Version is the release (or Go pseudo-) version the binary was built
+// from, or "devel" for a build without version control data.
+func Version() string { return version.Get().Version }

@@ -75,16 +75,21 @@ func MakePlan(ctx context.Context, in Inputs, o PlanOptions) (*Planned, error) {
 		return nil, err
 	}
 	if o.Snapshot != "" {
-		snap, err := snapshot.LoadDir(o.Snapshot)
+		snap, err := snapshot.OpenDir(o.Snapshot)
 		if err != nil {
 			return nil, err
 		}
-		var findings iamprune.FindingSource = snap
-		name := "snapshot " + o.Snapshot
+		var (
+			plan  *iamprune.Plan
+			facts *iamprune.Facts
+		)
 		if source == iamprune.SourceIAM {
-			findings, name = snapshotIAMSource(snap, in.Now, in.Config.TrackingPeriodDays), "IAM data of snapshot "+o.Snapshot
+			plan, facts, err = Decide(ctx, snapshotIAMSource(snap, in.Now, in.Config.TrackingPeriodDays), snap, in, o.Store, "IAM data of snapshot "+o.Snapshot, log)
+		} else {
+			release := boundMemory(o.Snapshot)
+			plan, facts, err = decideStream(ctx, snap, snap, in, o.Store, "snapshot "+o.Snapshot, log)
+			release()
 		}
-		plan, facts, err := Decide(ctx, findings, snap, in, o.Store, name, log)
 		if err != nil {
 			return nil, err
 		}

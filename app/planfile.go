@@ -12,14 +12,17 @@ import (
 )
 
 // SavePlan writes the plan as the JSON apply reads back.
+// It is written one action at a time.
 func SavePlan(path string, p *iamprune.Plan) error {
-	c := *p
-	c.FormatVersion = render.FormatVersion
-	b, err := json.MarshalIndent(&c, "", "  ")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return err
+		return fmt.Errorf("cannot save the plan: %w", err)
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+	if err := render.WritePlan(f, p); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot save the plan: %w", err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("cannot save the plan: %w", err)
 	}
 	return nil

@@ -45,29 +45,86 @@ type Input struct {
 // Plan decides what to do about every finding (docs/plan-format.md). Actions
 // are sorted by principal, finding type, target and kind.
 func Plan(in Input) iamprune.Plan {
-	now := in.Now.UTC()
-	plan := iamprune.Plan{
-		GeneratedAt: now,
-		Actions:     []iamprune.Action{},
-		Source:      in.Source,
-		Findings:    len(in.Findings),
-		Warnings:    slices.Clone(in.Warnings),
-	}
-	if in.Facts != nil {
-		plan.Account = in.Facts.Account
-	}
-	notices := indexNotices(in.Notices, now)
-	seen := map[string]bool{}
+	p := NewPlanner(in)
 	for _, f := range in.Findings {
-		if f.ID != "" && seen[f.ID] {
-			// Two entries would get the same action ids; the first wins.
-			plan.Warnings = append(plan.Warnings, iamprune.Warning{Source: "findings", Message: fmt.Sprintf("finding %s is listed more than once; only the first is planned", f.ID)})
-			continue
+		p.Add(f)
+	}
+	return p.Plan(nil)
+}
+
+// Planner decides findings one at a time, for sources that stream them:
+// Plan(in) is NewPlanner(in), Add for each of in.Findings, then Plan(nil).
+// The maps and the facts of its input may grow between calls to Add (an
+// account's journal read when its first finding comes); Holds grow with
+// AddHolds.
+type Planner struct {
+	in      Input
+	now     time.Time
+	notices noticeIndex
+	seen    map[string]bool
+	// chunks hold the actions so far; a chunk is never grown, so that a
+	// plan of a hundred thousand actions is not copied again and again.
+	chunks [][]iamprune.Action
+	dups   []iamprune.Warning
+	n      int
+}
+
+// chunkSize is how many actions a chunk of a Planner holds.
+const chunkSize = 4096
+
+// NewPlanner starts a plan; in.Findings is ignored.
+func NewPlanner(in Input) *Planner {
+	in.Findings = nil
+	now := in.Now.UTC()
+	return &Planner{in: in, now: now, notices: indexNotices(in.Notices, now), seen: map[string]bool{}}
+}
+
+// AddHolds adds holds to those the plan applies.
+func (p *Planner) AddHolds(hs ...iamprune.Hold) { p.in.Holds = append(p.in.Holds, hs...) }
+
+// Add decides one finding.
+func (p *Planner) Add(f iamprune.Finding) {
+	p.n++
+	if f.ID != "" && p.seen[f.ID] {
+		// Two entries would get the same action ids; the first wins.
+		p.dups = append(p.dups, iamprune.Warning{Source: "findings", Message: fmt.Sprintf("finding %s is listed more than once; only the first is planned", f.ID)})
+		return
+	}
+	p.seen[f.ID] = true
+	d := newDecision(&p.in, p.now, f)
+	d.notices = p.notices
+	for _, a := range d.actions() {
+		if len(p.chunks) == 0 || len(p.chunks[len(p.chunks)-1]) == chunkSize {
+			p.chunks = append(p.chunks, make([]iamprune.Action, 0, chunkSize))
 		}
-		seen[f.ID] = true
-		d := newDecision(&in, now, f)
-		d.notices = notices
-		plan.Actions = append(plan.Actions, d.actions()...)
+		last := &p.chunks[len(p.chunks)-1]
+		*last = append(*last, a)
+	}
+}
+
+// Plan returns the plan of the findings added; its warnings are first,
+// then the input's, then those about findings listed twice. The planner
+// must not be used afterwards.
+func (p *Planner) Plan(first []iamprune.Warning) iamprune.Plan {
+	n := 0
+	for _, c := range p.chunks {
+		n += len(c)
+	}
+	actions := make([]iamprune.Action, 0, n)
+	for i, c := range p.chunks {
+		actions = append(actions, c...)
+		p.chunks[i] = nil // free for the GC as the copy proceeds
+	}
+	p.chunks = nil
+	plan := iamprune.Plan{
+		GeneratedAt: p.now,
+		Actions:     actions,
+		Source:      p.in.Source,
+		Findings:    p.n,
+		Warnings:    slices.Concat(first, p.in.Warnings, p.dups),
+	}
+	if p.in.Facts != nil {
+		plan.Account = p.in.Facts.Account
 	}
 	slices.SortStableFunc(plan.Actions, func(a, b iamprune.Action) int {
 		return cmp.Or(

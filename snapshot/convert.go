@@ -21,81 +21,117 @@ var (
 // finding of an unknown type, or of a known type whose relevant details are
 // missing, is skipped with a warning: a finding is never read as "never
 // used" for want of data. Union members that are unknown, or that belong
-// to another finding type, are skipped with a warning.
+// to another finding type, are skipped with a warning. A snapshot opened
+// with OpenDir reads findings.json now, one element at a time.
 func (s *Snapshot) Findings(ctx context.Context) ([]iamprune.Finding, []iamprune.Warning, error) {
-	if err := ctx.Err(); err != nil {
+	var out []iamprune.Finding
+	warnings, err := s.EachFinding(ctx, func(f iamprune.Finding) error {
+		out = append(out, f)
+		return nil
+	})
+	if err != nil {
 		return nil, nil, err
 	}
-	if !s.HasFindings {
-		return nil, nil, iamprune.Errorf(iamprune.EINVALID, "snapshot %s has no %s: analyzer mode needs it", s.Name, FindingsFile)
-	}
-	analyzer := s.AnalyzerOrDefault().Arn
-	file := filepath.Join(s.Name, FindingsFile)
-	var (
-		out      []iamprune.Finding
-		warnings []iamprune.Warning
-	)
-	for i, raw := range s.FindingList {
-		src := fmt.Sprintf("%s[%d]", file, i)
-		warn := func(format string, args ...any) {
-			warnings = append(warnings, iamprune.Warning{Source: src, Message: fmt.Sprintf(format, args...)})
-		}
-		typ := iamprune.FindingType(raw.FindingType)
-		if !typ.Valid() {
-			warn("unknown finding type %s; skipped", input.Snippet(raw.FindingType))
-			continue
-		}
-		f := iamprune.Finding{
-			ID:           raw.Id,
-			AnalyzerARN:  analyzer,
-			Type:         typ,
-			Status:       iamprune.FindingStatus(raw.Status),
-			Resource:     raw.Resource,
-			ResourceType: raw.ResourceType,
-			Account:      raw.ResourceOwnerAccount,
-			CreatedAt:    derefTime(raw.CreatedAt),
-			UpdatedAt:    derefTime(raw.UpdatedAt),
-			AnalyzedAt:   derefTime(raw.AnalyzedAt),
-		}
-		if f.Account == "" {
-			f.Account = s.Meta.AccountID
-		}
-		if raw.Error != nil {
-			f.Error = *raw.Error
-		}
-		found := false
-		for j, d := range raw.FindingDetails {
-			if d.IsUnknown() || d.Member() == "" {
-				warn("unknown finding detail member %s in findingDetails[%d]; detail skipped", input.Snippet(d.Member()), j)
-				continue
-			}
-			switch {
-			case typ == iamprune.UnusedIAMRole && d.UnusedIamRoleDetails != nil:
-				if !found {
-					f.LastAccessed = copyTime(d.UnusedIamRoleDetails.LastAccessed)
-				}
-			case typ == iamprune.UnusedIAMUserPassword && d.UnusedIamUserPasswordDetails != nil:
-				if !found {
-					f.LastAccessed = copyTime(d.UnusedIamUserPasswordDetails.LastAccessed)
-				}
-			case typ == iamprune.UnusedIAMUserAccessKey && d.UnusedIamUserAccessKeyDetails != nil:
-				k := d.UnusedIamUserAccessKeyDetails
-				f.AccessKeys = append(f.AccessKeys, iamprune.KeyUsage{AccessKeyID: k.AccessKeyId, LastAccessed: copyTime(k.LastAccessed)})
-			case typ == iamprune.UnusedPermission && d.UnusedPermissionDetails != nil:
-				f.Services = append(f.Services, serviceUsage(d.UnusedPermissionDetails))
-			default:
-				warn("findingDetails[%d] member %s does not belong to %s findings; detail skipped", j, input.Snippet(d.Member()), typ)
-				continue
-			}
-			found = true
-		}
-		if !found {
-			warn("%s finding %s has no %s details; skipped", typ, input.Snippet(raw.Id), memberFor(typ))
-			continue
-		}
-		out = append(out, f)
-	}
 	return out, warnings, nil
+}
+
+// EachFinding is Findings one finding at a time: fn gets each domain
+// finding in file order, and an error from fn stops the walk and is
+// returned. A snapshot opened with OpenDir never holds more than one
+// element of findings.json; bad input is still reported with the file,
+// line and field once the walk reaches it.
+func (s *Snapshot) EachFinding(ctx context.Context, fn func(iamprune.Finding) error) ([]iamprune.Warning, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !s.HasFindings {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "snapshot %s has no %s: analyzer mode needs it", s.Name, FindingsFile)
+	}
+	c := converter{analyzer: s.AnalyzerOrDefault().Arn, account: s.Meta.AccountID, file: filepath.Join(s.Name, FindingsFile)}
+	each := func(i int, raw *Finding) error {
+		if f, ok := c.convert(i, raw); ok {
+			return fn(f)
+		}
+		return nil
+	}
+	if s.lazy != nil {
+		err := s.lazy.stream(ctx, each)
+		return c.warnings, err
+	}
+	for i := range s.FindingList {
+		if err := each(i, &s.FindingList[i]); err != nil {
+			return c.warnings, err
+		}
+	}
+	return c.warnings, nil
+}
+
+// converter turns snapshot findings into domain findings, collecting the
+// warnings about what it skips.
+type converter struct {
+	analyzer, account, file string
+	warnings                []iamprune.Warning
+}
+
+// convert converts the i-th finding of the file; false means skipped.
+func (c *converter) convert(i int, raw *Finding) (iamprune.Finding, bool) {
+	warn := func(format string, args ...any) {
+		c.warnings = append(c.warnings, iamprune.Warning{Source: fmt.Sprintf("%s[%d]", c.file, i), Message: fmt.Sprintf(format, args...)})
+	}
+	typ := iamprune.FindingType(raw.FindingType)
+	if !typ.Valid() {
+		warn("unknown finding type %s; skipped", input.Snippet(raw.FindingType))
+		return iamprune.Finding{}, false
+	}
+	f := iamprune.Finding{
+		ID:           raw.Id,
+		AnalyzerARN:  c.analyzer,
+		Type:         typ,
+		Status:       iamprune.FindingStatus(raw.Status),
+		Resource:     raw.Resource,
+		ResourceType: raw.ResourceType,
+		Account:      raw.ResourceOwnerAccount,
+		CreatedAt:    derefTime(raw.CreatedAt),
+		UpdatedAt:    derefTime(raw.UpdatedAt),
+		AnalyzedAt:   derefTime(raw.AnalyzedAt),
+	}
+	if f.Account == "" {
+		f.Account = c.account
+	}
+	if raw.Error != nil {
+		f.Error = *raw.Error
+	}
+	found := false
+	for j, d := range raw.FindingDetails {
+		if d.IsUnknown() || d.Member() == "" {
+			warn("unknown finding detail member %s in findingDetails[%d]; detail skipped", input.Snippet(d.Member()), j)
+			continue
+		}
+		switch {
+		case typ == iamprune.UnusedIAMRole && d.UnusedIamRoleDetails != nil:
+			if !found {
+				f.LastAccessed = copyTime(d.UnusedIamRoleDetails.LastAccessed)
+			}
+		case typ == iamprune.UnusedIAMUserPassword && d.UnusedIamUserPasswordDetails != nil:
+			if !found {
+				f.LastAccessed = copyTime(d.UnusedIamUserPasswordDetails.LastAccessed)
+			}
+		case typ == iamprune.UnusedIAMUserAccessKey && d.UnusedIamUserAccessKeyDetails != nil:
+			k := d.UnusedIamUserAccessKeyDetails
+			f.AccessKeys = append(f.AccessKeys, iamprune.KeyUsage{AccessKeyID: k.AccessKeyId, LastAccessed: copyTime(k.LastAccessed)})
+		case typ == iamprune.UnusedPermission && d.UnusedPermissionDetails != nil:
+			f.Services = append(f.Services, serviceUsage(d.UnusedPermissionDetails))
+		default:
+			warn("findingDetails[%d] member %s does not belong to %s findings; detail skipped", j, input.Snippet(d.Member()), typ)
+			continue
+		}
+		found = true
+	}
+	if !found {
+		warn("%s finding %s has no %s details; skipped", typ, input.Snippet(raw.Id), memberFor(typ))
+		return iamprune.Finding{}, false
+	}
+	return f, true
 }
 
 func serviceUsage(p *UnusedPermissionDetails) iamprune.ServiceUsage {
@@ -272,18 +308,20 @@ func principal(kind iamprune.PrincipalKind, arn, name, path, id string, created 
 	return p
 }
 
+// derefTime is *t in UTC (as normalizeTimes leaves it; findings that
+// EachFinding streams are not normalised first), or the zero time.
 func derefTime(t *time.Time) time.Time {
 	if t == nil {
 		return time.Time{}
 	}
-	return *t
+	return t.UTC()
 }
 
-// copyTime keeps domain values from aliasing the snapshot's.
+// copyTime keeps domain values from aliasing the snapshot's; in UTC.
 func copyTime(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
-	c := *t
+	c := t.UTC()
 	return &c
 }

@@ -48,6 +48,13 @@ func (d *FindingDetail) UnmarshalJSON(b []byte) error {
 	if string(bytes.TrimSpace(b)) == "null" {
 		return nil
 	}
+	if key, val, ok := oneMember(b); ok {
+		*d = FindingDetail{}
+		if err := d.setMember(key, val); err != nil {
+			return fmt.Errorf("finding detail %s: %w", key, err)
+		}
+		return nil
+	}
 	ms, err := splitObject(b)
 	if err != nil {
 		return fmt.Errorf("finding detail: %w", err)
@@ -142,4 +149,62 @@ func (d FindingDetail) MarshalJSON() ([]byte, error) {
 	out = append(out, ':')
 	out = append(out, body...)
 	return append(out, '}'), nil
+}
+
+// oneMember returns the key and value of b when b is valid JSON holding an
+// object of exactly one member whose key has no escapes: the shape of
+// nearly every union element, read without building a tree. Anything
+// else reports false, and the caller splits b the general way.
+func oneMember(b []byte) (key string, val []byte, ok bool) {
+	if !json.Valid(b) {
+		return "", nil, false
+	}
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return "", nil, false
+	}
+	i = skipSpace(b, i+1)
+	if i >= len(b) || b[i] != '"' {
+		return "", nil, false
+	}
+	end := bytes.IndexByte(b[i+1:], '"')
+	if end < 0 || bytes.IndexByte(b[i+1:i+1+end], '\\') >= 0 {
+		return "", nil, false
+	}
+	key = string(b[i+1 : i+1+end])
+	i = skipSpace(b, i+2+end)
+	if i >= len(b) || b[i] != ':' {
+		return "", nil, false
+	}
+	start := skipSpace(b, i+1)
+	// b is valid: the value runs to the last '}', unless a ',' at depth
+	// one says there is another member.
+	last := bytes.LastIndexByte(b, '}')
+	depth, inString, escaped := 0, false, false
+	for j := start; j < last; j++ {
+		c := b[j]
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		case c == ',' && depth == 0:
+			return "", nil, false
+		}
+	}
+	return key, bytes.TrimRight(b[start:last], " \t\r\n"), true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
 }

@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -23,18 +24,19 @@ func LoadDir(dir string) (*Snapshot, error) {
 // called in messages (the --snapshot argument). Bad input gives an
 // *iamprune.Error with code EINVALID naming the file and line.
 func Load(fsys fs.FS, name string) (*Snapshot, error) {
-	s, err := loadAccount(fsys, name)
+	s, err := loadAccount(fsys, name, false)
 	if err != nil {
 		return nil, err
 	}
-	if s.Members, err = loadMembers(fsys, name); err != nil {
+	if s.Members, err = loadMembers(fsys, name, false); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// loadAccount reads the files of one account's folder.
-func loadAccount(fsys fs.FS, name string) (*Snapshot, error) {
+// loadAccount reads the files of one account's folder; with lazy,
+// findings.json is only noted, for EachFinding to stream.
+func loadAccount(fsys fs.FS, name string, lazy bool) (*Snapshot, error) {
 	st, err := fs.Stat(fsys, ".")
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -55,12 +57,12 @@ func loadAccount(fsys fs.FS, name string) (*Snapshot, error) {
 		{AuthDetailsFile, true, func(f *file) (err error) { s.Auth, err = loadAuth(f); return err }},
 		{AccessKeysFile, false, func(f *file) (err error) {
 			s.HasAccessKeys = true
-			s.AccessKeys, err = decodeArray(f, "access-keys", decodeInto[AccessKey](checkAccessKey))
+			s.AccessKeys, err = decodeList(f, "access-keys", checkAccessKey)
 			return err
 		}},
 		{LoginProfilesFile, false, func(f *file) (err error) {
 			s.HasLoginProfiles = true
-			s.LoginProfiles, err = decodeArray(f, "login-profiles", decodeInto[LoginProfile](checkLoginProfile))
+			s.LoginProfiles, err = decodeList(f, "login-profiles", checkLoginProfile)
 			return err
 		}},
 		{FindingsFile, false, func(f *file) (err error) {
@@ -81,6 +83,12 @@ func loadAccount(fsys fs.FS, name string) (*Snapshot, error) {
 		}},
 	}
 	for _, step := range steps {
+		if lazy && step.file == FindingsFile {
+			if _, err := fs.Stat(fsys, FindingsFile); !errors.Is(err, fs.ErrNotExist) {
+				s.HasFindings, s.lazy = true, &lazyFindings{l: l}
+			}
+			continue
+		}
 		f, err := l.read(step.file, step.required)
 		if err != nil {
 			return nil, err
@@ -137,6 +145,19 @@ func decodeArray[T any](f *file, label string, dec func(f *file, v rawAt, path s
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// decodeList is decodeArray with decodeInto(check), with a fast path for
+// good input: one encoding/json pass over the file, and the positioned
+// reader only when that fails or check finds a field missing.
+func decodeList[T any](f *file, label string, check func(*T) string) ([]T, error) {
+	if k := jsonKind(f.data); k == "array" || k == "null" {
+		var out []T
+		if fastList(json.RawMessage(f.data), &out, func(t *T) bool { return check(t) == "" }) {
+			return out, nil
+		}
+	}
+	return decodeArray(f, label, decodeInto[T](check))
 }
 
 // decodeInto returns an element decoder for plain structs; check names the

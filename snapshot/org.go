@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/iamprune/iamprune"
 )
@@ -17,34 +19,60 @@ import (
 // meta.json says which account). Sub-folders without a meta.json are not
 // members and are left alone.
 
-// loadMembers loads the member snapshots in the sub-folders of fsys.
-func loadMembers(fsys fs.FS, name string) ([]*Snapshot, error) {
+// loadMembers loads the member snapshots in the sub-folders of fsys, on
+// as many cores as there are; errors are the ones a folder-by-folder
+// load in name order meets first.
+func loadMembers(fsys fs.FS, name string, lazy bool) ([]*Snapshot, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "snapshot: cannot list folder %s: %v", name, err)
 	}
-	var out []*Snapshot
-	seen := map[string]string{}
+	type member struct {
+		dir string
+		sub fs.FS
+		s   *Snapshot
+		err error
+	}
+	var ms []*member
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
 		}
 		sub, err := fs.Sub(fsys, e.Name())
 		if err != nil {
-			return nil, iamprune.Errorf(iamprune.EINVALID, "snapshot: cannot open folder %s: %v", filepath.Join(name, e.Name()), err)
+			ms = append(ms, &member{dir: e.Name(), err: iamprune.Errorf(iamprune.EINVALID, "snapshot: cannot open folder %s: %v", filepath.Join(name, e.Name()), err)})
+			break
 		}
 		if _, err := fs.Stat(sub, MetaFile); errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		m, err := loadAccount(sub, filepath.Join(name, e.Name()))
-		if err != nil {
-			return nil, err
+		ms = append(ms, &member{dir: e.Name(), sub: sub})
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for _, m := range ms {
+		if m.err != nil {
+			continue
 		}
-		if other, dup := seen[m.Meta.AccountID]; dup {
-			return nil, iamprune.Errorf(iamprune.EINVALID, "snapshot %s: folders %s and %s are both account %s", name, other, e.Name(), m.Meta.AccountID)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			m.s, m.err = loadAccount(m.sub, filepath.Join(name, m.dir), lazy)
+		}()
+	}
+	wg.Wait()
+	var out []*Snapshot
+	seen := map[string]string{}
+	for _, m := range ms {
+		if m.err != nil {
+			return nil, m.err
 		}
-		seen[m.Meta.AccountID] = e.Name()
-		out = append(out, m)
+		if other, dup := seen[m.s.Meta.AccountID]; dup {
+			return nil, iamprune.Errorf(iamprune.EINVALID, "snapshot %s: folders %s and %s are both account %s", name, other, m.dir, m.s.Meta.AccountID)
+		}
+		seen[m.s.Meta.AccountID] = m.dir
+		out = append(out, m.s)
 	}
 	return out, nil
 }
@@ -62,24 +90,36 @@ func (s *Snapshot) Facts(ctx context.Context, findings []iamprune.Finding) (*iam
 	if len(s.Members) == 0 {
 		return facts, nil
 	}
-	held := map[string]bool{s.Meta.AccountID: true}
 	for _, m := range s.Members {
-		if m.Meta.AccountID == s.Meta.AccountID {
-			continue
+		if m.Meta.AccountID != s.Meta.AccountID {
+			mergeFacts(facts, m.accountFacts())
 		}
-		held[m.Meta.AccountID] = true
-		mergeFacts(facts, m.accountFacts())
 	}
 	for _, f := range findings {
-		if f.Account == "" || held[f.Account] {
-			continue
+		if r := s.Unreachable(f.Account); r != "" {
+			if facts.Unreachable == nil {
+				facts.Unreachable = map[string]string{}
+			}
+			facts.Unreachable[f.Account] = r
 		}
-		if facts.Unreachable == nil {
-			facts.Unreachable = map[string]string{}
-		}
-		facts.Unreachable[f.Account] = fmt.Sprintf("snapshot %s has no folder for account %s", s.Name, f.Account)
 	}
 	return facts, nil
+}
+
+// Unreachable says why the facts of account are not known ("" when they
+// are, or for ""): an organisation snapshot without its folder. Facts
+// lists it for every account its findings name; a plan that streams its
+// findings asks for each account as it comes.
+func (s *Snapshot) Unreachable(account string) string {
+	if account == "" || len(s.Members) == 0 || account == s.Meta.AccountID {
+		return ""
+	}
+	for _, m := range s.Members {
+		if m.Meta.AccountID == account {
+			return ""
+		}
+	}
+	return fmt.Sprintf("snapshot %s has no folder for account %s", s.Name, account)
 }
 
 // MemberAccounts returns the account ids of the members, sorted.
@@ -119,5 +159,15 @@ func mergeFacts(dst, src *iamprune.Facts) {
 		default:
 			have.AttachmentCount = max(have.AttachmentCount, mp.AttachmentCount)
 		}
+	}
+}
+
+// ReleaseFacts drops the IAM data Facts is built from (authorization
+// details, access keys, login profiles) of s and its members, for a
+// caller that has its facts and now only streams the findings: an
+// organisation's IAM data is then not held twice while it plans.
+func (s *Snapshot) ReleaseFacts() {
+	for _, m := range append([]*Snapshot{s}, s.Members...) {
+		m.Auth, m.AccessKeys, m.LoginProfiles = AuthDetails{}, nil, nil
 	}
 }

@@ -247,6 +247,8 @@ type Snapshot struct {
 	// Members are the member accounts of an organisation snapshot: its
 	// sub-folders that hold a meta.json, in name order (org.go).
 	Members []*Snapshot
+	// lazy is findings.json left on disk by OpenDir; FindingList is empty.
+	lazy *lazyFindings
 }
 
 // LastAccessedEntry is one entry of last-accessed.json: the principal's

@@ -18,6 +18,7 @@ import (
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/app"
 	"github.com/iamprune/iamprune/awsapi"
+	"github.com/iamprune/iamprune/internal/version"
 )
 
 // Exit codes, the same for every command.
@@ -177,7 +178,7 @@ Exit codes, the same for every command (docs/exit-codes.md):
   iamprune plan --snapshot examples/demo/snapshot --config examples/demo/iamprune.yaml
   iamprune plan --analyzer auto -o markdown > plan.md
   iamprune emulator --snapshot examples/demo/snapshot --listen 127.0.0.1:4566`,
-		Version:       app.Version(),
+		Version:       version.Get().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -187,7 +188,6 @@ Exit codes, the same for every command (docs/exit-codes.md):
 			return m.setupLogging()
 		},
 	}
-	root.CompletionOptions.HiddenDefaultCmd = true
 	pf := root.PersistentFlags()
 	pf.StringVar(&m.logFormat, "log-format", "text", "log format on stderr: text or json (json suits CloudWatch)")
 	pf.StringVar(&m.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -196,7 +196,7 @@ Exit codes, the same for every command (docs/exit-codes.md):
 	pf.IntVar(&m.maxRetries, "max-retries", iamprune.DefaultAWSMaxRetries, "retries of an AWS call that was throttled or failed transiently (overrides aws.max_retries of the config)")
 	root.SetFlagErrorFunc(flagError)
 
-	root.AddCommand(m.planCommand(), m.applyCommand(), m.rollbackCommand(), m.historyCommand(), m.holdsCommand(), m.unlockCommand(), m.notifyCommand(), m.emulatorCommand(), m.demoCommand(), m.configCommand(), m.exceptionsCommand(), m.policyCommand(), m.workerCommand(), m.sweepCommand(), m.snapshotCommand(), m.reportCommand(), m.exportCommand())
+	root.AddCommand(m.planCommand(), m.applyCommand(), m.rollbackCommand(), m.historyCommand(), m.holdsCommand(), m.unlockCommand(), m.notifyCommand(), m.emulatorCommand(), m.demoCommand(), m.configCommand(), m.exceptionsCommand(), m.policyCommand(), m.workerCommand(), m.sweepCommand(), m.snapshotCommand(), m.reportCommand(), m.exportCommand(), m.manCommand())
 	return root
 }
 

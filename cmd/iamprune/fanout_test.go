@@ -208,6 +208,7 @@ notifications:
 	if r.code != 0 {
 		t.Fatalf("sweep: exit %d\n%s", r.code, r.stderr)
 	}
+	validate(t, schemas(t)("sweep"), "sweep -o json", r)
 	var enq struct {
 		FormatVersion string                 `json:"format_version"`
 		Sweep         iamprune.SweepEnqueued `json:"sweep"`
@@ -338,6 +339,7 @@ func checkFanOutState(t *testing.T, members map[string]*emulator.Server, before 
 		}
 	}
 	r := runCLI(t, "history", "--sweep", sweepID, "--state", state, "-o", "json")
+	validate(t, schemas(t)("history"), "history --sweep -o json", r)
 	var hist struct {
 		FormatVersion string               `json:"format_version"`
 		Sweep         iamprune.Sweep       `json:"sweep"`

@@ -19,6 +19,7 @@ type workerOptions struct {
 	visibility  time.Duration
 	drain       time.Duration
 	lockRetry   time.Duration
+	probe       bool
 	// plan holds the config, exceptions, state and --now flags, as apply
 	// has them; the analyzer is the one each event names.
 	plan planOptions
@@ -65,6 +66,7 @@ follows the AWS SDK settings (--region, --profile, AWS_ENDPOINT_URL_SQS).`,
 	f.DurationVar(&o.visibility, "visibility", worker.DefaultVisibility, "visibility timeout asked for and renewed while a message is processed")
 	f.DurationVar(&o.lockRetry, "lock-retry", app.DefaultLockRetry, "a sweep message whose account another run holds comes back after this long")
 	f.DurationVar(&o.drain, "drain", worker.DefaultDrain, "on shutdown, how long messages in flight may take to finish")
+	f.BoolVar(&o.probe, "probe", false, "check the /healthz of the worker running on --listen, exit 0 if healthy (a container health check)")
 	f.StringVar(&o.plan.configPath, "config", "", "YAML config file (default: $IAMPRUNE_CONFIG, else built-in defaults)")
 	f.StringVar(&o.plan.exceptions, "exceptions", "", "exceptions file, *.txt or YAML; overrides the config's exceptions")
 	f.StringVar(&o.plan.now, "now", "", "evaluate as of this time (RFC 3339 or YYYY-MM-DD), for tests and replays")
@@ -73,6 +75,9 @@ follows the AWS SDK settings (--region, --profile, AWS_ENDPOINT_URL_SQS).`,
 }
 
 func (m *Main) runWorker(ctx context.Context, o workerOptions) error {
+	if o.probe {
+		return worker.Probe(ctx, o.listen)
+	}
 	s := app.WorkerSettings{Queue: o.queue, Listen: o.listen, Concurrency: o.concurrency, Wait: o.wait, Visibility: o.visibility, Drain: o.drain, Logger: m.log()}
 	if err := s.Validate(); err != nil {
 		return err

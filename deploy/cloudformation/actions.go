@@ -178,6 +178,12 @@ var RuntimeCalls = []Call{
 	{"CloudWatchLogs.PutLogEvents", "logs:PutLogEvents", "Lambda runtime"},
 }
 
+// ReportCalls publish the sweep's HTML report (report.publish) under
+// reports/ of the stack's bucket.
+var ReportCalls = []Call{
+	{"S3.PutObject", "s3:PutObject", "awsapi/s3.go S3Object.Put"},
+}
+
 // FanOutCalls enqueue a scheduled sweep's messages to the stack's sweep
 // queue (the function consumes them through the event source mapping,
 // RuntimeCalls).
@@ -218,7 +224,7 @@ func RemediationKinds() []iamprune.ActionKind {
 // allow, sorted, with the given remediation kinds enabled and, when
 // crossAccount is set, the member role assumable.
 func FunctionActions(kinds []iamprune.ActionKind, crossAccount bool) []string {
-	groups := [][]Call{AnalyzerReads, RecommendationCalls, FactReads, IAMSourceReads, RemediationReads, NotifyCalls, ExceptionsCalls, StateCalls, RuntimeCalls, FanOutCalls}
+	groups := [][]Call{AnalyzerReads, RecommendationCalls, FactReads, IAMSourceReads, RemediationReads, NotifyCalls, ExceptionsCalls, StateCalls, RuntimeCalls, FanOutCalls, ReportCalls}
 	if crossAccount {
 		groups = append(groups, CrossAccountCalls)
 	}

@@ -117,7 +117,7 @@ func TestCallsNameTheirActions(t *testing.T) {
 	groups := map[string][]Call{
 		"AnalyzerReads": AnalyzerReads, "RecommendationCalls": RecommendationCalls, "FactReads": FactReads, "IAMSourceReads": IAMSourceReads, "RemediationReads": RemediationReads,
 		"NotifyCalls": NotifyCalls, "ExceptionsCalls": ExceptionsCalls, "StateCalls": StateCalls,
-		"RuntimeCalls": RuntimeCalls, "CrossAccountCalls": CrossAccountCalls, "FanOutCalls": FanOutCalls,
+		"RuntimeCalls": RuntimeCalls, "CrossAccountCalls": CrossAccountCalls, "FanOutCalls": FanOutCalls, "ReportCalls": ReportCalls,
 	}
 	for _, k := range RemediationKinds() {
 		groups["KindWrites["+string(k)+"]"] = KindWrites[k]

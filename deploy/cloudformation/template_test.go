@@ -331,6 +331,7 @@ func TestStackWiring(t *testing.T) {
 	eq(t, "NotificationTopic.KmsMasterKeyId", p("NotificationTopic", "KmsMasterKeyId"), "alias/aws/sns")
 	eq(t, "Notify resource", statementBySid(t, tmpl, "FunctionRole", "Notify", nil)["Resource"], refTo("NotificationTopic"))
 	eq(t, "ExceptionsAndConfig resource", statementBySid(t, tmpl, "FunctionRole", "ExceptionsAndConfig", nil)["Resource"], subOf("${ExceptionsBucket.Arn}/*"))
+	eq(t, "PublishReports", statementBySid(t, tmpl, "FunctionRole", "PublishReports", nil), map[string]any{"Sid": "PublishReports", "Effect": "Allow", "Action": "s3:PutObject", "Resource": subOf("${ExceptionsBucket.Arn}/reports/*")})
 	eq(t, "State resource", statementBySid(t, tmpl, "FunctionRole", "State", nil)["Resource"], []any{attOf("StateTable", "Arn"), subOf("${StateTable.Arn}/index/*")})
 	eq(t, "QueueEventSource resource", statementBySid(t, tmpl, "FunctionRole", "QueueEventSource", nil)["Resource"], []any{attOf("FindingsQueue", "Arn"), attOf("SweepQueue", "Arn")})
 	eq(t, "SweepFanOut", statementBySid(t, tmpl, "FunctionRole", "SweepFanOut", nil), map[string]any{"Sid": "SweepFanOut", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": attOf("SweepQueue", "Arn")})

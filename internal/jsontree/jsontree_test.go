@@ -1,8 +1,12 @@
 package jsontree
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -68,5 +72,94 @@ func TestPositionCountsCharacters(t *testing.T) {
 	}
 	if line, col := Position(src, 99); line != 2 || col != 4 {
 		t.Errorf("Position past the end = %d:%d, want 2:4", line, col)
+	}
+}
+
+// tokenParse is the reference parser: encoding/json's Decoder, token by
+// token, with InputOffset for the positions.
+func tokenParse(data []byte) (*Node, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	next := func() (json.Token, int, error) {
+		i := int(dec.InputOffset())
+		for i < len(data) && strings.IndexByte(" \t\r\n,:", data[i]) >= 0 {
+			i++
+		}
+		tok, err := dec.Token()
+		return tok, i, err
+	}
+	var value func() (*Node, error)
+	value = func() (*Node, error) {
+		tok, start, err := next()
+		if err != nil {
+			return nil, err
+		}
+		n := &Node{Start: start}
+		switch t := tok.(type) {
+		case nil:
+			n.Kind, n.Text = Null, "null"
+		case bool:
+			n.Kind, n.Text = Bool, fmt.Sprint(t)
+		case json.Number:
+			n.Kind, n.Text = Number, string(t)
+		case string:
+			n.Kind, n.Text = String, t
+		case json.Delim:
+			if t == '[' {
+				n.Kind, n.Elems = Array, []*Node{}
+				for dec.More() {
+					e, err := value()
+					if err != nil {
+						return nil, err
+					}
+					n.Elems = append(n.Elems, e)
+				}
+			} else {
+				n.Kind, n.Members = Object, []Member{}
+				for dec.More() {
+					kt, ks, err := next()
+					if err != nil {
+						return nil, err
+					}
+					m := Member{Key: kt.(string), KeyStart: ks, KeyEnd: int(dec.InputOffset())}
+					if m.Value, err = value(); err != nil {
+						return nil, err
+					}
+					n.Members = append(n.Members, m)
+				}
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, err
+			}
+		}
+		n.End = int(dec.InputOffset())
+		return n, nil
+	}
+	return value()
+}
+
+// TestParseMatchesDecoder holds the scanner to encoding/json's Decoder on
+// every kind of value, escapes, invalid UTF-8, whitespace and nesting.
+func TestParseMatchesDecoder(t *testing.T) {
+	srcs := []string{
+		`0`, ` -1.5E+3 `, `"plain"`, `"esc\"aped\\ \/ \b\f\n\r\t \u00e9 \ud83d\ude00 \ud800"`, "\"bad utf8 \xff\xfe here\"",
+		"\"caf\u00e9 \u2603\"", `true`, `false`, `null`, `[]`, `{}`, ` [ ] `, "{ \n\t}",
+		`{"a":{"b":[1,{"c":null,"c":true}],"":""},"k\u0041":[[[]]],"n":-0.0e-0}`,
+		"[\n  {\"findingDetails\": [{\"x\": {\"y\": \"z\"}}], \"id\" : \"1\"} ,\r\n  2\n]\n",
+	}
+	for _, src := range srcs {
+		want, err := tokenParse([]byte(src))
+		if err != nil {
+			t.Fatalf("reference parser on %q: %v", src, err)
+		}
+		got, err := Parse([]byte(src))
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", src, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			t.Errorf("Parse(%q)\n got %s\nwant %s", src, g, w)
+		}
 	}
 }
