@@ -40,7 +40,8 @@ all its guards. Deleted findings and versions already handled are skipped.
 The config and exceptions are read again for every message.
 
 Up to --concurrency messages are received (long polling, --wait) and kept in
-flight; runs are serialised. While a message is processed its visibility
+flight; sweep messages run side by side, an account's taking turns to apply,
+finding events one at a time. While a message is processed its visibility
 timeout (--visibility) is renewed every half of it. A message is deleted only
 once processed; a failed one becomes visible again after its timeout, and
 after the redrive policy's maxReceiveCount SQS moves it to the dead-letter
@@ -61,7 +62,7 @@ follows the AWS SDK settings (--region, --profile, AWS_ENDPOINT_URL_SQS).`,
 	f := cmd.Flags()
 	f.StringVar(&o.queue, "queue", "", "URL of the SQS queue to consume (required)")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:9090", `address for /healthz and /metrics; "" serves neither`)
-	f.IntVar(&o.concurrency, "concurrency", 1, "messages received and kept in flight at once (runs themselves are serialised: apply locks the account)")
+	f.IntVar(&o.concurrency, "concurrency", 1, "messages received and kept in flight at once (sweep messages run side by side; one account's take turns)")
 	f.DurationVar(&o.wait, "wait", worker.DefaultWait, "long-poll time per receive, 1s to 20s")
 	f.DurationVar(&o.visibility, "visibility", worker.DefaultVisibility, "visibility timeout asked for and renewed while a message is processed")
 	f.DurationVar(&o.lockRetry, "lock-retry", app.DefaultLockRetry, "a sweep message whose account another run holds comes back after this long")
