@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -86,16 +87,16 @@ func Enqueue(ctx context.Context, env Env, sess *Session, in Inputs, store iampr
 	}
 	slices.Sort(accounts)
 	res := &iamprune.SweepEnqueued{SweepID: NewSweepID(env.now()), Queue: req.Queue, Caller: caller, DryRun: req.DryRun, Accounts: []iamprune.SweepAccount{}}
-	for _, acct := range slices.Compact(accounts) {
-		pages, err := sess.Findings.FindingPages(ctx, acct, size)
-		if err != nil {
-			return nil, err
-		}
-		n := len(pages.Tokens)
+	listed, err := listPages(ctx, sess, slices.Compact(accounts), size)
+	if err != nil {
+		return nil, err
+	}
+	for _, pages := range listed {
+		acct, n := pages.Account, len(pages.Tokens)
 		for i, tok := range pages.Tokens {
 			m := iamprune.SweepMessage{Version: iamprune.SweepMessageVersion, SweepID: res.SweepID, Account: acct, Page: i + 1, Pages: n, PageToken: tok}
 			if n > 1 {
-				m.PageSize = size
+				m.PageSize = pages.Sizes[i]
 			}
 			res.Sent = append(res.Sent, m)
 		}
@@ -115,6 +116,34 @@ func Enqueue(ctx context.Context, env Env, sess *Session, in Inputs, store iampr
 	env.log().Info("sweep enqueued", "sweep_id", res.SweepID, "accounts", len(res.Accounts), "messages", res.Messages, "queue", req.Queue)
 	return res, nil
 }
+
+// listConcurrency is how many accounts' findings Enqueue lists at once.
+const listConcurrency = 8
+
+// listPages lists the pages of every account, several accounts at once
+// (each listing is a chain of calls, each waiting for the one before),
+// and returns them in the order of accounts.
+func listPages(ctx context.Context, sess *Session, accounts []string, size int) ([]awsapi.AccountPages, error) {
+	out := make([]awsapi.AccountPages, len(accounts))
+	errs := make([]error, len(accounts))
+	sem := make(chan struct{}, listConcurrency)
+	var wg sync.WaitGroup
+	for i, acct := range accounts {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i], errs[i] = sess.Findings.FindingPages(ctx, acct, firstPage(size), size)
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// firstPage is the size of an account's first page when it has more than
+// one: a quarter of the others, so that a consumer decides it quickly
+// and starts writing in the account while the next pages are read.
+func firstPage(size int) int { return max(size/4, 1) }
 
 // pageOrder puts every account's first page first, then the second
 // pages, and so on, each in account order: consumers start on all the

@@ -121,7 +121,8 @@ func TestEnqueue(t *testing.T) {
 	}
 	home, p1, p2 := sent.sent[0], sent.sent[1], sent.sent[2]
 	if home.Account != "111122223333" || home.PageSize != 0 || home.Pages != 1 ||
-		p1.Account != fanMember || p1.Page != 1 || p1.Pages != 2 || p1.PageToken != "" || p1.PageSize != 2 ||
+		p1.Account != fanMember || p1.Page != 1 || p1.Pages != 2 || p1.PageToken != "" || p1.PageSize != 1 || // the first page: a quarter, at least 1
+
 		p2.Page != 2 || p2.PageToken == "" || p2.PageSize != 2 || p2.SweepID != res.SweepID {
 		t.Errorf("messages %+v", sent.sent)
 	}

@@ -48,8 +48,10 @@ func (s *FindingSource) listPage(ctx context.Context, in *accessanalyzer.ListFin
 type AccountPages struct {
 	Account string
 	// Tokens are the ListFindingsV2 nextTokens that start each page, ""
-	// for the first; Findings counts the findings listed.
+	// for the first, and Sizes the pages' sizes (their maxResults);
+	// Findings counts the findings listed.
 	Tokens   []string
+	Sizes    []int
 	Findings int
 }
 
@@ -77,16 +79,18 @@ func (s *FindingSource) FindingAccounts(ctx context.Context) ([]string, error) {
 }
 
 // FindingPages lists account's ACTIVE findings in pages of size (1 to
-// 1000), only their summaries, and returns where each page starts. An
-// account without findings is one empty page.
-func (s *FindingSource) FindingPages(ctx context.Context, account string, size int) (AccountPages, error) {
+// 1000), the first of first (1 to size), only their summaries, and
+// returns where each page starts and its size. An account of at most
+// size findings is one page, of size; one without findings is one empty
+// page.
+func (s *FindingSource) FindingPages(ctx context.Context, account string, first, size int) (AccountPages, error) {
 	out := AccountPages{Account: account}
 	arn, err := s.AnalyzerARN(ctx)
 	if err != nil {
 		return out, err
 	}
 	in := s.listInput(arn, account)
-	in.MaxResults = aws.Int32(int32(size))
+	in.MaxResults = aws.Int32(int32(first))
 	for start := ""; ; {
 		page, err := s.client.ListFindingsV2(ctx, in)
 		if err != nil {
@@ -94,12 +98,16 @@ func (s *FindingSource) FindingPages(ctx context.Context, account string, size i
 		}
 		if len(page.Findings) > 0 || len(out.Tokens) == 0 {
 			out.Tokens = append(out.Tokens, start)
+			out.Sizes = append(out.Sizes, int(aws.ToInt32(in.MaxResults)))
 		}
 		out.Findings += len(page.Findings)
 		start = aws.ToString(page.NextToken)
 		if start == "" {
+			if out.Findings <= size {
+				out.Tokens, out.Sizes = out.Tokens[:1], []int{size}
+			}
 			return out, nil
 		}
-		in.NextToken = aws.String(start)
+		in.NextToken, in.MaxResults = aws.String(start), aws.Int32(int32(size))
 	}
 }

@@ -71,8 +71,9 @@ func (r *Runner) Apply(ctx context.Context, name string, org *Org, e Emulation) 
 }
 
 // FanOut serves org through `iamprune emulator` with e and an SQS queue,
-// enqueues a sweep (`iamprune sweep --queue`), and lets spec's workers
-// plan and apply it until every message is done. Wall is from the start
+// starts spec's workers on the queue, enqueues a sweep (`iamprune sweep
+// --queue`), and lets the workers plan and apply it until every message
+// is done. Wall is from the start
 // of enqueuing to the last message done; RSS the largest worker's peak;
 // Calls exclude SQS (the queue's traffic); Dump is every account's state
 // afterwards. A sweep that does not complete, or completes with a failed
@@ -101,6 +102,11 @@ func (r *Runner) FanOut(ctx context.Context, name string, org *Org, e Emulation,
 	r.logf("%s: sweeping %d findings in %d account(s) through the emulator's SQS, %d worker(s) x concurrency %d (latency %q, rate limits %q)",
 		name, res.Findings, org.Spec.Accounts, spec.Workers, spec.Concurrency, e.Latency, e.RateLimit)
 
+	// The workers wait on the queue first, as long-running consumers do.
+	done, finish, err := r.consume(ctx, env, spec, queue, cfg, state)
+	if err != nil {
+		return res, err
+	}
 	start := time.Now()
 	args := []string{"sweep", "--queue", queue, "--config", cfg, "--state", state, "-o", "json", "--log-level", "error"}
 	if spec.PageSize > 0 {
@@ -110,6 +116,7 @@ func (r *Runner) FanOut(ctx context.Context, name string, org *Org, e Emulation,
 	sweep.Env = env
 	out, err := sweep.Output()
 	if err != nil {
+		finish()
 		return res, fmt.Errorf("iamprune sweep: %w\n%s", err, stderrOf(err))
 	}
 	var enq struct {
@@ -119,11 +126,8 @@ func (r *Runner) FanOut(ctx context.Context, name string, org *Org, e Emulation,
 		} `json:"sweep"`
 	}
 	if err := json.Unmarshal(out, &enq); err != nil || enq.Sweep.ID == "" {
+		finish()
 		return res, fmt.Errorf("iamprune sweep -o json: %v\n%s", err, out)
-	}
-	done, finish, err := r.consume(ctx, env, spec, queue, cfg, state)
-	if err != nil {
-		return res, err
 	}
 	<-done
 	res.Wall = time.Since(start)
