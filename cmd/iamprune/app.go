@@ -102,8 +102,6 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	root := m.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(m.Stdin)
-	root.SetOut(m.Stdout)
-	root.SetErr(m.Stderr)
 	err := root.ExecuteContext(ctx)
 	// Interrupted: whatever the command made of it, the run stopped early.
 	var intr *interrupted
@@ -197,7 +195,39 @@ Exit codes, the same for every command (docs/exit-codes.md):
 	root.SetFlagErrorFunc(flagError)
 
 	root.AddCommand(m.planCommand(), m.applyCommand(), m.rollbackCommand(), m.historyCommand(), m.holdsCommand(), m.unlockCommand(), m.notifyCommand(), m.emulatorCommand(), m.demoCommand(), m.configCommand(), m.exceptionsCommand(), m.policyCommand(), m.workerCommand(), m.sweepCommand(), m.snapshotCommand(), m.reportCommand(), m.exportCommand(), m.manCommand())
+	// The completion scripts go to the writer set before this.
+	root.SetOut(m.Stdout)
+	root.SetErr(m.Stderr)
+	root.InitDefaultCompletionCmd()
+	strictGroups(root)
 	return root
+}
+
+// strictGroups makes each command group (config, exceptions, completion,
+// ...) refuse an unknown subcommand as bad usage, where cobra would print
+// the group's help and exit 0; without arguments it prints its help.
+func strictGroups(c *cobra.Command) {
+	var names []string
+	for _, sub := range c.Commands() {
+		strictGroups(sub)
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
+		}
+	}
+	if !c.HasParent() || c.Runnable() || len(names) == 0 {
+		return
+	}
+	want := strings.Join(names, ", ")
+	if n := len(names); n > 1 {
+		want = strings.Join(names[:n-1], ", ") + " or " + names[n-1]
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usagef("unknown command %q for %q (want %s)", args[0], cmd.CommandPath(), want)
+		}
+		return cmd.Help()
+	}
 }
 
 func (m *Main) setupLogging() error {

@@ -357,6 +357,15 @@ func exitRows(t *testing.T) []exitRow {
 		{"worker", "bad usage", 2, "--queue", offline("worker")},
 		{"demo", "success", 0, "== 7.", offline("demo")},
 		{"demo", "flag typo", 2, "did you mean --output?", offline("demo", "--outptu", "json")},
+		{"config", "unknown command", 2, "want check or reference", offline("config", "bogus")},
+		{"snapshot", "unknown command", 2, "want capture", offline("snapshot", "bogus")},
+		{"export", "unknown command", 2, "want securityhub", offline("export", "bogus")},
+		{"completion", "unknown shell", 2, "want bash, fish, powershell or zsh", offline("completion", "tcsh")},
+		{"completion bash", "success", 0, "bash completion", offline("completion", "bash")},
+		{"completion zsh", "success", 0, "compdef _iamprune iamprune", offline("completion", "zsh")},
+		{"completion fish", "success", 0, "fish completion", offline("completion", "fish")},
+		{"completion powershell", "success", 0, "powershell completion", offline("completion", "powershell")},
+		{"completion bash", "bad usage", 2, "unknown command", offline("completion", "bash", "extra")},
 	}
 }
 
@@ -375,7 +384,7 @@ func TestExitCodes(t *testing.T) {
 			if r.code != row.code || !strings.Contains(out, row.want) {
 				t.Errorf("exit %d, want %d with %q\nstdout:\n%s\nstderr:\n%s", r.code, row.code, row.want, r.stdout, r.stderr)
 			}
-			for _, prefix := range []string{"sqlite: ", "dynamodb: ", "remediate: ", "app: "} {
+			for _, prefix := range []string{"sqlite: ", "dynamodb: ", "remediate: ", "app: ", "awsapi: "} {
 				if strings.Contains(out, prefix) {
 					t.Errorf("output leaks the adapter prefix %q:\n%s", prefix, out)
 				}
@@ -386,7 +395,7 @@ func TestExitCodes(t *testing.T) {
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		path := strings.TrimPrefix(c.CommandPath(), "iamprune ")
-		if c.Runnable() && c.HasParent() && !c.Hidden && path != "help" && path != "completion" && !covered[path] {
+		if c.Runnable() && c.HasParent() && !c.Hidden && path != "help" && !covered[path] {
 			t.Errorf("the exit-code table has no row for %q", path)
 		}
 		for _, sub := range c.Commands() {
