@@ -61,7 +61,7 @@ func main() {
 	flag.StringVar(&o.goCmd, "go", "go", "the go command")
 	flag.StringVar(&o.epoch, "source-date-epoch", os.Getenv("SOURCE_DATE_EPOCH"), "the release date as a Unix time (default: $SOURCE_DATE_EPOCH, else the commit's date)")
 	flag.BoolVar(&o.trimpath, "trimpath", true, "build with -trimpath")
-	flag.BoolVar(&o.dynamic, "dynamic", false, "leave CGO_ENABLED as the environment has it, instead of 0 (tests)")
+	flag.BoolVar(&o.dynamic, "dynamic", false, "leave CGO_ENABLED as the environment has it, instead of 0 (never for the image, which has no dynamic loader)")
 	flag.StringVar(&o.targets, "targets", "", "comma-separated OS/ARCH archives to build (default: all), for a quick check")
 	flag.BoolVar(&o.noImage, "no-image", false, "skip the container image")
 	flag.BoolVar(&o.noSBOM, "no-sbom", false, "skip the SBOM")
