@@ -92,7 +92,8 @@ func TestUndoHintNamesEveryFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	state := filepath.Join(dir, "elsewhere", "state.db")
-	r := runCLI(t, "apply", "--yes", "--config", cfg, "--state", state, "--now", demoNow)
+	audit := filepath.Join(dir, "audit.jsonl")
+	r := runCLI(t, "apply", "--yes", "--config", cfg, "--state", state, "--audit-log", audit, "--now", demoNow)
 	if r.code != 0 {
 		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
 	}
@@ -101,11 +102,19 @@ func TestUndoHintNamesEveryFlag(t *testing.T) {
 	if !ok || !strings.Contains(hint, "--state "+state) || !strings.Contains(hint, "--config '"+cfg+"'") {
 		t.Fatalf("hint %q lacks --state or --config (quoted)", hint)
 	}
+	// The rollback's audit events go where the apply's went.
+	if !strings.Contains(hint, "--audit-log "+audit) {
+		t.Errorf("hint %q lacks --audit-log %s", hint, audit)
+	}
+	before, _ := os.ReadFile(audit)
 	// Run it as a shell would split it.
 	args := shellSplit(t, strings.TrimPrefix(hint, "iamprune "))
 	r = runCLI(t, args...)
 	if r.code != 0 || !strings.Contains(r.stdout, "6 done") || !strings.Contains(r.stdout, "Held for 3 days") {
 		t.Errorf("the hint %v: exit %d\n%s\n%s", args, r.code, r.stdout, r.stderr)
+	}
+	if after, _ := os.ReadFile(audit); len(after) <= len(before) {
+		t.Errorf("the rollback wrote nothing to the apply's audit log %s", audit)
 	}
 }
 
