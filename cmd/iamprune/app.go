@@ -128,15 +128,17 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	return exitProblems
 }
 
-// isUsageError recognises cobra's flag and argument errors, which are bad usage.
+// isUsageError recognises cobra's flag and argument errors, which are bad
+// usage, by how they start: a run-time error that merely contains such
+// words (a wrapped EINVAL says "invalid argument") is not one.
 func isUsageError(err error) bool {
 	var u usageError
 	if errors.As(err, &u) {
 		return true
 	}
 	msg := err.Error()
-	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "required flag", "accepts at most"} {
-		if strings.Contains(msg, p) {
+	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "required flag", "bad flag syntax"} {
+		if strings.HasPrefix(msg, p) {
 			return true
 		}
 	}

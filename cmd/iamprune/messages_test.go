@@ -189,3 +189,22 @@ func TestAuditLogBesideTheState(t *testing.T) {
 		t.Errorf("--audit-log -: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }
+
+// Only cobra's own usage errors are bad usage (2): a run-time failure whose
+// message contains the same words is a failure (1).
+func TestUsageErrorsByPrefix(t *testing.T) {
+	t.Parallel()
+	for msg, want := range map[string]bool{
+		`unknown flag: --confg`:                   true,
+		`accepts 1 arg(s), received 0`:            true,
+		`invalid argument "x" for "--limit" flag`: true,
+		`required flag(s) "policy" not set`:       true,
+		`write state.db: invalid argument`:        false,
+		`s3: the bucket accepts no more requests`: false,
+		`sqs: unknown command in message body`:    false,
+	} {
+		if got := isUsageError(errors.New(msg)); got != want {
+			t.Errorf("isUsageError(%q) = %v, want %v", msg, got, want)
+		}
+	}
+}
