@@ -208,3 +208,28 @@ func TestUsageErrorsByPrefix(t *testing.T) {
 		}
 	}
 }
+
+// The root help's emulator line and its help name every service the
+// README's command table says it serves.
+func TestEmulatorHelpNamesItsServices(t *testing.T) {
+	t.Parallel()
+	noAWS(t)
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, list, ok := strings.Cut(string(readme), "serves a snapshot as ")
+	list, _, _ = strings.Cut(list, " over the real wire protocols")
+	services := strings.Split(strings.ReplaceAll(list, " and ", ", "), ", ")
+	if !ok || len(services) < 7 {
+		t.Fatalf("README's emulator row lists %q", services)
+	}
+	root, help := runCLI(t, "--help").stdout, runCLI(t, "emulator", "--help").stdout
+	line := root[strings.Index(root, "\n  emulator "):]
+	line, _, _ = strings.Cut(line[1:], "\n")
+	for _, s := range services {
+		if !strings.Contains(line, s) || !strings.Contains(help, s) {
+			t.Errorf("%s: in the root help's %q: %v; in 'emulator --help': %v", s, line, strings.Contains(line, s), strings.Contains(help, s))
+		}
+	}
+}
