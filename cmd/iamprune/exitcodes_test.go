@@ -309,7 +309,8 @@ func exitRows(t *testing.T) []exitRow {
 			hook, _ := failingHook(t)
 			return offline("notify", "test", "--config", hookConfig(t, hook.URL), "--channel", "hook")(t)
 		}},
-		{"notify test", "unknown channel", 2, "nope", offline("notify", "test", "--config", cfg, "--channel", "nope")},
+		{"notify test", "unknown channel", 2, `no channel "nope" in the config: it has payments, data, security`, offline("notify", "test", "--config", cfg, "--channel", "nope")},
+		{"notify test", "no channel named", 2, "--channel NAME is required: one of payments, data, security", offline("notify", "test", "--config", cfg)},
 
 		{"exceptions", "unknown command", 2, "want check, expiring or sync", offline("exceptions", "bogus")},
 		{"exceptions check", "success", 0, "ok: ", offline("exceptions", "check", good, "--now", demoNow)},
