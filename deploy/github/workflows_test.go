@@ -104,22 +104,38 @@ func TestInstallStep(t *testing.T) {
 				t.Errorf("install did not run the installed binary's --version:\n%s", out)
 			}
 
+			pinned := fmt.Sprintf("%x", sha256.Sum256(readFile(t, archive)))
+			if out, err := runInstall(t, script, releases, version, "IAMPRUNE_SHA256="+pinned); err != nil {
+				t.Fatalf("install with IAMPRUNE_SHA256 pinned: %v\n%s", err, out)
+			}
+
 			if err := os.WriteFile(archive, append(readFile(t, archive), 0), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			if out, err := runInstall(t, script, releases, version); err == nil || !strings.Contains(out, "FAILED") {
 				t.Errorf("an altered archive was installed (%v):\n%s", err, out)
 			}
+
+			// The release replaced as a whole, checksums.txt included: only
+			// the pinned digest notices.
+			sums := fmt.Sprintf("%x  %s\n", sha256.Sum256(readFile(t, archive)), filepath.Base(archive))
+			if err := os.WriteFile(filepath.Join(releases, version, "checksums.txt"), []byte(sums), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := runInstall(t, script, releases, version, "IAMPRUNE_SHA256="+pinned); err == nil || !strings.Contains(out, "FAILED") {
+				t.Errorf("a replaced release was installed despite IAMPRUNE_SHA256 (%v):\n%s", err, out)
+			}
 		})
 	}
 }
 
-func runInstall(t *testing.T, script, releases, version string) (string, error) {
+func runInstall(t *testing.T, script, releases, version string, env ...string) (string, error) {
 	t.Helper()
 	tmp := t.TempDir()
 	cmd := exec.Command("bash", "-c", script)
-	cmd.Env = append(os.Environ(), "IAMPRUNE_VERSION="+version, "IAMPRUNE_RELEASES=file://"+releases,
+	cmd.Env = append(os.Environ(), "IAMPRUNE_VERSION="+version, "IAMPRUNE_RELEASES=file://"+releases, "IAMPRUNE_SHA256=",
 		"RUNNER_TEMP="+tmp, "GITHUB_PATH="+filepath.Join(tmp, "github_path"))
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
