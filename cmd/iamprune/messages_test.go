@@ -233,3 +233,29 @@ func TestEmulatorHelpNamesItsServices(t *testing.T) {
 		}
 	}
 }
+
+// plan --out says how to apply the saved plan with the flags it needs: the
+// state store and the exceptions it was made with. Followed as printed, the
+// run is recorded in that state store.
+func TestPlanSavedHintNamesItsFlags(t *testing.T) {
+	t.Parallel()
+	a := newAccount(t)
+	planFile := filepath.Join(a.dir, "plan.json")
+	exc := filepath.Join(repoRoot(t), "examples", "demo", "exceptions.yaml")
+	r := runCLI(t, a.args(t, "plan", "--out", planFile, "--exceptions", exc)...)
+	if r.code != 0 {
+		t.Fatalf("plan: exit %d\n%s", r.code, r.stderr)
+	}
+	_, hint, ok := strings.Cut(r.stderr, `apply="`)
+	hint, _, _ = strings.Cut(hint, `"`)
+	if !ok || !strings.Contains(hint, "--state "+a.state) || !strings.Contains(hint, "--exceptions "+exc) {
+		t.Fatalf("hint %q lacks --state %s or --exceptions %s", hint, a.state, exc)
+	}
+	args := append(shellSplit(t, strings.TrimPrefix(hint, "iamprune ")), "--yes", "--now", demoNow)
+	if r := runCLI(t, args...); r.code != 0 || !strings.Contains(r.stdout, "6 done") {
+		t.Fatalf("%v: exit %d\n%s\n%s", args, r.code, r.stdout, r.stderr)
+	}
+	if h := runCLI(t, "history", "--state", a.state); !strings.Contains(h.stdout, "apply") {
+		t.Errorf("the apply is not in the plan's state store:\n%s%s", h.stdout, h.stderr)
+	}
+}
