@@ -307,7 +307,18 @@ func exitRows(t *testing.T) []exitRow {
 		})},
 		{"notify test", "failed notice", 1, "1 failed: hook (test)", func(t *testing.T) result {
 			hook, _ := failingHook(t)
-			return offline("notify", "test", "--config", hookConfig(t, hook.URL), "--channel", "hook")(t)
+			return offline("notify", "test", "--config", hookConfig(t, hook.URL), "--channel", "hook", "--state", filepath.Join(t.TempDir(), "state.db"))(t)
+		}},
+		{"notify test", "success", 0, "1 digest(s) sent", func(t *testing.T) result {
+			hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			t.Cleanup(hook.Close)
+			state := filepath.Join(t.TempDir(), "state.db")
+			r := offline("notify", "test", "--config", hookConfig(t, hook.URL), "--channel", "hook", "--state", state)(t)
+			// Its audit event goes beside the state store, not to stderr.
+			if b, _ := os.ReadFile(filepath.Join(filepath.Dir(state), "iamprune-audit.jsonl")); strings.Contains(r.stderr, `"event"`) || !strings.Contains(string(b), `"notice-sent"`) {
+				t.Errorf("audit event: stderr %q, file %q", r.stderr, b)
+			}
+			return r
 		}},
 		{"notify test", "unknown channel", 2, `no channel "nope" in the config: it has payments, data, security`, offline("notify", "test", "--config", cfg, "--channel", "nope")},
 		{"notify test", "no channel named", 2, "--channel NAME is required: one of payments, data, security", offline("notify", "test", "--config", cfg)},
