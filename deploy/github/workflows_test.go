@@ -20,6 +20,9 @@ import (
 
 var workflows = []string{"exceptions-check.yml", "exceptions-sync.yml"}
 
+// pinnedAction is an action named by a full commit SHA.
+var pinnedAction = regexp.MustCompile(`^[\w.-]+/[\w./-]+@[0-9a-f]{40}$`)
+
 type workflow struct {
 	Env  map[string]string `yaml:"env"`
 	Jobs map[string]struct {
@@ -71,6 +74,13 @@ func TestWorkflowsPinTheRelease(t *testing.T) {
 		w := load(t, name)
 		if !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(w.Env["IAMPRUNE_VERSION"]) {
 			t.Errorf("%s: IAMPRUNE_VERSION %q is not a pinned release version", name, w.Env["IAMPRUNE_VERSION"])
+		}
+		for job, j := range w.Jobs {
+			for _, s := range j.Steps {
+				if s.Uses != "" && !pinnedAction.MatchString(s.Uses) {
+					t.Errorf("%s: job %s uses %q: pin the action to a full commit SHA, as a tag can be moved", name, job, s.Uses)
+				}
+			}
 		}
 		if script := installStep(t, name, w); !strings.Contains(script, "sha256sum -c --ignore-missing checksums.txt") {
 			t.Errorf("%s: the install step does not verify checksums.txt:\n%s", name, script)

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -33,7 +34,11 @@ func TestReleaseWorkflow(t *testing.T) {
 		t.Fatal(err)
 	}
 	var built, published bool
+	pinned := regexp.MustCompile(`^[\w.-]+/[\w./-]+@[0-9a-f]{40}$`)
 	for _, s := range w.Jobs["release"].Steps {
+		if s.Uses != "" && !pinned.MatchString(s.Uses) {
+			t.Errorf("uses %q: pin the action to a full commit SHA, as a tag can be moved", s.Uses)
+		}
 		if strings.HasPrefix(s.Uses, "actions/setup-go@") && s.With["cache"] != false {
 			t.Errorf("setup-go: cache %v; a release must not restore a build cache", s.With["cache"])
 		}
