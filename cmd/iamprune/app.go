@@ -54,6 +54,9 @@ type Main struct {
 	// maxRetries is --max-retries, when maxRetriesSet.
 	maxRetries    int
 	maxRetriesSet bool
+	// drained is set by a worker that stopped on a signal as it should, by
+	// draining: that is its normal end, so it exits 0, not 130 or 143.
+	drained bool
 
 	// policy is the AWS retry policy and rate limiters of the process.
 	policyOnce sync.Once
@@ -105,7 +108,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	err := root.ExecuteContext(ctx)
 	// Interrupted: whatever the command made of it, the run stopped early.
 	var intr *interrupted
-	if errors.As(context.Cause(ctx), &intr) {
+	if errors.As(context.Cause(ctx), &intr) && !(err == nil && m.drained) {
 		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, errProblems) {
 			fmt.Fprintf(m.Stderr, "iamprune: %v\n", err)
 		}

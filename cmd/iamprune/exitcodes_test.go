@@ -367,6 +367,8 @@ func exitRows(t *testing.T) []exitRow {
 		{"emulator", "bad usage", 2, "--snapshot", offline("emulator")},
 		{"emulator", "malformed snapshot", 2, "no-such-dir", offline("emulator", "--snapshot", filepath.Join(root, "no-such-dir"))},
 		{"worker", "bad usage", 2, "--queue", offline("worker")},
+		// A worker's normal end: SIGTERM, the messages in flight drained.
+		{"worker", "SIGTERM", 0, "worker: stopped", interruptedRun(syscall.SIGTERM, "worker", "--queue", "https://sqs.us-east-1.amazonaws.com/111122223333/findings", "--listen", "", "--wait", "1s")},
 		{"demo", "success", 0, "== 7.", offline("demo")},
 		{"demo", "flag typo", 2, "did you mean --output?", offline("demo", "--outptu", "json")},
 		{"config", "unknown command", 2, "want check or reference", offline("config", "bogus")},
