@@ -258,6 +258,9 @@ func exitRows(t *testing.T) []exitRow {
 			return runCLI(t, "sweep", "--dry-run", "--state", a.state)
 		})},
 		{"sweep", "no queue", 2, "no queue", onDemo(func(t *testing.T, a *account) result { return runCLI(t, "sweep", "--state", a.state) })},
+		{"sweep", "queue ARN, not URL", 2, "is not a queue URL", onDemo(func(t *testing.T, a *account) result {
+			return runCLI(t, "sweep", "--state", a.state, "--queue", "arn:aws:sqs:us-east-1:111122223333:sweep")
+		})},
 		{"history --sweep", "unknown sweep", 2, "no sweep S-1 in the state store", func(t *testing.T) result {
 			return offline("history", "--sweep", "S-1", "--state", emptyStore(t))(t)
 		}},
@@ -367,6 +370,7 @@ func exitRows(t *testing.T) []exitRow {
 		{"emulator", "bad usage", 2, "--snapshot", offline("emulator")},
 		{"emulator", "malformed snapshot", 2, "no-such-dir", offline("emulator", "--snapshot", filepath.Join(root, "no-such-dir"))},
 		{"worker", "bad usage", 2, "--queue", offline("worker")},
+		{"worker", "queue name, not URL", 2, `--queue: "iamprune-findings" is not a queue URL`, offline("worker", "--queue", "iamprune-findings")},
 		// A worker's normal end: SIGTERM, the messages in flight drained.
 		{"worker", "SIGTERM", 0, "worker: stopped", interruptedRun(syscall.SIGTERM, "worker", "--queue", "https://sqs.us-east-1.amazonaws.com/111122223333/findings", "--listen", "", "--wait", "1s")},
 		{"demo", "success", 0, "== 7.", offline("demo")},
