@@ -51,7 +51,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.out, "out", filepath.Join("dist", "release"), "the release folder (emptied first)")
+	flag.StringVar(&o.out, "out", filepath.Join("dist", "release"), "the release folder, emptied first (refused unless it is new, empty or an earlier release)")
 	flag.StringVar(&o.version, "version", os.Getenv("VERSION"), "the version to stamp (default: $VERSION, else git describe --tags --always --dirty)")
 	flag.StringVar(&o.commit, "commit", os.Getenv("COMMIT"), "the commit to stamp (default: $COMMIT, else git rev-parse HEAD)")
 	flag.StringVar(&o.cyclonedx, "cyclonedx", filepath.Join(".cache", "bin", "cyclonedx-gomod"), "the cyclonedx-gomod binary (make release-tools installs it)")
