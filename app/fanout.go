@@ -67,6 +67,9 @@ func Enqueue(ctx context.Context, env Env, sess *Session, in Inputs, store iampr
 	if req.Queue == "" && !req.DryRun {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "sweep: no queue: pass --queue URL or set sweep.queue_url in the config")
 	}
+	if req.Queue != "" && !isQueueURL(req.Queue) {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "sweep: queue %q is not a queue URL (%s)", req.Queue, queueURLExample)
+	}
 	size := cmp.Or(req.PageSize, in.Config.Sweep.PageSize, iamprune.DefaultSweepPageSize)
 	if size < 1 || size > 1000 {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "sweep: page size %d is not from 1 to 1000", size)

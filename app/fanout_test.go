@@ -134,7 +134,7 @@ func TestEnqueue(t *testing.T) {
 	if err != nil || sw.Expected != 3 || len(parts) != 3 {
 		t.Errorf("recorded %+v %+v %v", sw, parts, err)
 	}
-	if _, err := Enqueue(ctx, e, sess, in, store, &batches{fail: true}, EnqueueRequest{Queue: "q"}); err == nil || !strings.Contains(err.Error(), "KMS.AccessDenied") {
+	if _, err := Enqueue(ctx, e, sess, in, store, &batches{fail: true}, EnqueueRequest{Queue: "https://sqs.us-east-1.amazonaws.com/111122223333/q"}); err == nil || !strings.Contains(err.Error(), "KMS.AccessDenied") {
 		t.Errorf("refused entries: %v", err)
 	}
 }
@@ -153,7 +153,7 @@ func TestSweepPartLockedAccount(t *testing.T) {
 	}
 	store := &mock.Store{}
 	in.Config.Accounts = []string{fanMember}
-	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: "q", PageSize: 1000})
+	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: "https://sqs.us-east-1.amazonaws.com/111122223333/q", PageSize: 1000})
 	if err != nil || res.Messages != 1 {
 		t.Fatalf("enqueue %+v %v", res, err)
 	}

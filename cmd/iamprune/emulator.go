@@ -16,7 +16,7 @@ func (m *Main) emulatorCommand() *cobra.Command {
 	o := &EmulatorOptions{}
 	cmd := &cobra.Command{
 		Use:     "emulator",
-		Short:   "Serve a snapshot over the real AWS wire protocols (IAM, Access Analyzer, STS, SNS, S3, SQS)",
+		Short:   "Serve a snapshot over the real AWS wire protocols (IAM, Access Analyzer, STS, SNS, S3, SQS, Security Hub)",
 		Long:    emulatorLong,
 		Example: emulatorExample,
 		Args:    cobra.NoArgs,
@@ -107,8 +107,8 @@ func runEmulator(ctx context.Context, o *EmulatorOptions) error {
 
 const emulatorLong = `emulator serves a snapshot folder as a local AWS endpoint. It speaks the real
 wire protocols (IAM, STS and SNS Query with XML responses, Access Analyzer
-REST-JSON, S3 REST-XML, SQS JSON), so the real AWS SDK clients and the AWS
-CLI can talk to it. The service is chosen from the SigV4 signing name; any
+REST-JSON, S3 REST-XML, SQS and Security Hub JSON), so the real AWS SDK
+clients and the AWS CLI can talk to it. The service is chosen from the SigV4 signing name; any
 credentials are accepted.
 
 Point any AWS tool at it with the standard endpoint override:

@@ -36,8 +36,8 @@ func TestWorkerUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"worker"}, "--queue is required"},
-		{[]string{"worker", "--queue", "http://q", "--concurrency", "0"}, "--concurrency"},
-		{[]string{"worker", "--queue", "http://q", "--wait", "30s"}, "--wait"},
+		{[]string{"worker", "--queue", "https://sqs.us-east-1.amazonaws.com/111122223333/q", "--concurrency", "0"}, "--concurrency"},
+		{[]string{"worker", "--queue", "https://sqs.us-east-1.amazonaws.com/111122223333/q", "--wait", "30s"}, "--wait"},
 	} {
 		if r := runCLI(t, tc.args...); r.code != exitInvalid || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming %s", tc.args, r.code, r.stderr, tc.want)
