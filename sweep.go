@@ -176,10 +176,21 @@ func (s SweepSettings) validate() error {
 	if s.PageSize < 1 || s.PageSize > 1000 {
 		return Errorf(EINVALID, "sweep.page_size: must be from 1 to 1000, got %d", s.PageSize)
 	}
-	if s.QueueURL != "" && !strings.HasPrefix(s.QueueURL, "https://") && !strings.HasPrefix(s.QueueURL, "http://") {
+	if s.QueueURL != "" && !IsQueueURL(s.QueueURL) {
 		return Errorf(EINVALID, "sweep.queue_url: %q is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)", s.QueueURL)
 	}
 	return nil
+}
+
+// IsQueueURL reports whether u has the shape of an SQS queue URL: http(s),
+// a host, and a path naming the queue.
+func IsQueueURL(u string) bool {
+	rest, ok := strings.CutPrefix(u, "https://")
+	if !ok {
+		rest, ok = strings.CutPrefix(u, "http://")
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	return ok && host != "" && strings.Trim(path, "/") != ""
 }
 
 // SweepEnqueued is what fanning a sweep out sent (or, dry, would send).

@@ -67,6 +67,9 @@ func Enqueue(ctx context.Context, env Env, sess *Session, in Inputs, store iampr
 	if req.Queue == "" && !req.DryRun {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "sweep: no queue: pass --queue URL or set sweep.queue_url in the config")
 	}
+	if req.Queue != "" && !iamprune.IsQueueURL(req.Queue) {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "sweep: queue %q is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)", req.Queue)
+	}
 	size := cmp.Or(req.PageSize, in.Config.Sweep.PageSize, iamprune.DefaultSweepPageSize)
 	if size < 1 || size > 1000 {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "sweep: page size %d is not from 1 to 1000", size)
@@ -186,6 +189,12 @@ func (h *Handler) SweepPart(ctx context.Context, inv *Invocation, m *iamprune.Sw
 	if err != nil {
 		return nil, err
 	}
+	// A sweep this store does not know (enqueued with another state
+	// store) would be applied and then fail to be recorded, again at every
+	// delivery: refuse it before any change.
+	if _, _, err := sweeps.Sweep(ctx, m.SweepID); err != nil {
+		return nil, fmt.Errorf("sweep message for account %s: %w (was the sweep enqueued with another state store?); nothing done", m.Account, err)
+	}
 	sess := NewSession(inv.AWS, inv.Counter, cmp.Or(inv.Inputs.Config.Analyzer, iamprune.AnalyzerAuto))
 	sess.Findings.Scope(awsapi.FindingScope{Account: m.Account, PageToken: m.PageToken, PageSize: m.PageSize})
 	run, err := h.sweepRun(ctx, inv, sess, m)
@@ -209,7 +218,7 @@ func (h *Handler) SweepPart(ctx context.Context, inv *Invocation, m *iamprune.Sw
 				part.Failures++
 			}
 		}
-		err = RunError(run)
+		err = errors.Join(err, RunError(run))
 	}
 	if err != nil {
 		part.Status, part.Detail = iamprune.SweepFailed, err.Error()
@@ -243,7 +252,13 @@ func (h *Handler) sweepRun(ctx context.Context, inv *Invocation, sess *Session, 
 	if err != nil {
 		return nil, err
 	}
-	return applied.Run, nil
+	// The message's account could not be reached (its role not assumed):
+	// its findings were skipped, so the part failed, and the message is
+	// retried, then dead-lettered, as docs/fan-out.md says.
+	if why := facts.Unreachable[m.Account]; why != "" {
+		err = fmt.Errorf("account %s unreachable, its findings skipped: %s", m.Account, why)
+	}
+	return applied.Run, err
 }
 
 // sweepDigest sends the organisation digest of a completed sweep: every
