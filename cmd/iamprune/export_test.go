@@ -136,3 +136,19 @@ func TestExportSecurityHubRejectionsExitOne(t *testing.T) {
 		t.Errorf("-o json: exit %d, %s", j.code, j.stdout)
 	}
 }
+
+// export securityhub writes a table or JSON, not the plan's formats: its
+// help says so, and another format is refused (exit 2) before the plan is
+// made (it used to offer csv, ocsf, asff and markdown, and refuse them only
+// after reading every finding).
+func TestExportSecurityHubOutputFormats(t *testing.T) {
+	t.Parallel()
+	help := runCLI(t, "export", "securityhub", "--help")
+	if strings.Contains(help.stdout, "csv, ocsf and asff") || !strings.Contains(help.stdout, "table or json") {
+		t.Errorf("--output help:\n%s", help.stdout)
+	}
+	r := runCLI(t, "export", "securityhub", "--snapshot", filepath.Join(t.TempDir(), "missing"), "-o", "csv")
+	if r.code != 2 || !strings.Contains(r.stderr, `"csv" is not table or json`) {
+		t.Errorf("-o csv: exit %d\n%s", r.code, r.stderr)
+	}
+}
