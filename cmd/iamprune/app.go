@@ -104,10 +104,11 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	root.SetIn(m.Stdin)
 	root.SetOut(m.Stdout)
 	root.SetErr(m.Stderr)
-	err := root.ExecuteContext(ctx)
-	// Interrupted: whatever the command made of it, the run stopped early.
+	cmd, err := root.ExecuteContextC(ctx)
+	// Interrupted: whatever the command made of it, the run stopped early;
+	// but a worker stops on a signal by design, and exits 0 once drained.
 	var intr *interrupted
-	if errors.As(context.Cause(ctx), &intr) {
+	if errors.As(context.Cause(ctx), &intr) && (err != nil || cmd.Name() != "worker") {
 		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, errProblems) {
 			fmt.Fprintf(m.Stderr, "iamprune: %v\n", err)
 		}
