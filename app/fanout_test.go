@@ -300,3 +300,34 @@ func (s *startCounter) StartSweep(ctx context.Context, sw iamprune.Sweep, parts 
 	s.starts++
 	return s.Store.StartSweep(ctx, sw, parts)
 }
+
+// history --sweep ID --account ACCT shows that account's messages only
+// (--account was ignored with --sweep).
+func TestShowSweepOfOneAccount(t *testing.T) {
+	t.Parallel()
+	e, in := orgAccount(t)
+	ctx := context.Background()
+	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &mock.Store{}
+	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: testQueue, PageSize: 2})
+	if err != nil || res.Messages != 3 {
+		t.Fatalf("enqueue %+v %v", res, err)
+	}
+	var out strings.Builder
+	if err := ShowHistory(ctx, &out, store, HistoryQuery{Sweep: res.SweepID, Account: fanMember}, "json"); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Parts []iamprune.SweepPart `json:"parts"`
+		Sweep iamprune.Sweep       `json:"sweep"`
+	}
+	if err := json.Unmarshal([]byte(out.String()), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Parts) != 2 || got.Parts[0].Account != fanMember || got.Parts[1].Account != fanMember || got.Sweep.Expected != 3 {
+		t.Errorf("parts %+v of sweep %+v, want the member's 2 of 3", got.Parts, got.Sweep)
+	}
+}
