@@ -71,7 +71,18 @@ func ExportSecurityHub(ctx context.Context, req ExportRequest) error {
 	if err != nil {
 		return err
 	}
-	logger(req.Logger).Info("findings exported to Security Hub", "sent", len(raw), "rejected", len(rejected), "region", region)
+	// Sides of a permission finding this plan no longer has (a notify side
+	// whose services all came due) are archived, not left open beside
+	// the side that replaced them.
+	archived := 0
+	if stale := render.ASFFAbsentSides(req.Plan, region); len(stale) > 0 && len(raw) > 0 {
+		n, rej, err := hub.Archive(ctx, stale, req.Plan.GeneratedAt)
+		if err != nil {
+			return err
+		}
+		archived, rejected = n, append(rejected, rej...)
+	}
+	logger(req.Logger).Info("findings exported to Security Hub", "sent", len(raw), "rejected", len(rejected), "archived", archived, "region", region)
 	if err := render.Exported(req.Out, len(raw), rejected, req.Output); err != nil {
 		return err
 	}
