@@ -258,6 +258,9 @@ func (h *Handler) sweepRun(ctx context.Context, inv *Invocation, sess *Session, 
 	if why := facts.Unreachable[m.Account]; why != "" {
 		err = fmt.Errorf("account %s unreachable, its findings skipped: %s", m.Account, why)
 	}
+	if len(applied.OutsideAllowlist) > 0 { // as apply: a problem, not a silent skip
+		err = errors.Join(err, fmt.Errorf("account(s) %s not in this consumer's accounts allowlist: their findings skipped", strings.Join(applied.OutsideAllowlist, ", ")))
+	}
 	return applied.Run, err
 }
 

@@ -331,3 +331,32 @@ func TestShowSweepOfOneAccount(t *testing.T) {
 		t.Errorf("parts %+v of sweep %+v, want the member's 2 of 3", got.Parts, got.Sweep)
 	}
 }
+
+// A message of an account the consumer's accounts allowlist excludes fails
+// its part, as apply reports such an account (it was recorded done with
+// every finding skipped).
+func TestSweepPartOutsideAllowlistFails(t *testing.T) {
+	t.Parallel()
+	e, in := orgAccount(t)
+	ctx := context.Background()
+	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &mock.Store{}
+	in.Config.Accounts = []string{fanMember}
+	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: testQueue})
+	if err != nil || res.Messages != 1 {
+		t.Fatalf("enqueue %+v %v", res, err)
+	}
+	in.Config.Accounts = []string{"999988887777"} // the consumer's config
+	cfg, counter, _ := e.LoadAWS(ctx)
+	inv := &Invocation{Inputs: in, AWS: cfg, Counter: counter, Store: store}
+	m := res.Sent[0]
+	if _, err := NewHandler(e, io.Discard, iamprune.LockOwner{Host: "w", PID: 1}).SweepPart(ctx, inv, &m); err == nil || !strings.Contains(err.Error(), "allowlist") {
+		t.Fatalf("SweepPart outside the allowlist: %v, want an error", err)
+	}
+	if sw, parts, _ := store.Sweep(ctx, m.SweepID); sw.Complete() || parts[0].Status != iamprune.SweepFailed {
+		t.Errorf("after the message: %+v %+v, want its part failed", sw, parts)
+	}
+}
