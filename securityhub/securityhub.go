@@ -14,6 +14,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -84,6 +86,9 @@ func (h *Hub) Archive(ctx context.Context, refs []iamprune.FindingRef, at time.T
 			for _, f := range out.Findings {
 				if f.RecordState == types.RecordStateActive {
 					f.RecordState, f.UpdatedAt = types.RecordStateArchived, aws.String(at.UTC().Format(time.RFC3339Nano))
+					// What Security Hub adds itself is not the provider's to send.
+					f.ProcessedAt, f.WorkflowState = nil, ""
+					maps.DeleteFunc(f.ProductFields, func(k, _ string) bool { return strings.HasPrefix(k, "aws/securityhub/") })
 					active = append(active, f)
 				}
 			}
