@@ -87,7 +87,7 @@ func (h *Hub) Archive(ctx context.Context, refs []iamprune.FindingRef, at time.T
 				if f.RecordState == types.RecordStateActive {
 					f.RecordState, f.UpdatedAt = types.RecordStateArchived, aws.String(at.UTC().Format(time.RFC3339Nano))
 					// What Security Hub adds itself is not the provider's to send.
-					f.ProcessedAt, f.WorkflowState = nil, ""
+					f.ProcessedAt = nil
 					maps.DeleteFunc(f.ProductFields, func(k, _ string) bool { return strings.HasPrefix(k, "aws/securityhub/") })
 					active = append(active, f)
 				}
