@@ -126,6 +126,13 @@ type SweepLog interface {
 	Sweep(ctx context.Context, id string) (*Sweep, []SweepPart, error)
 }
 
+// SweepChecker is a SweepLog that tells cheaply whether a sweep exists,
+// without reading its parts (a consumer checks it for every message).
+type SweepChecker interface {
+	// SweepExists is nil for a known sweep, ENOTFOUND for an unknown one.
+	SweepExists(ctx context.Context, id string) error
+}
+
 // ValidateStart checks a sweep and its parts before StartSweep stores
 // them: an id, one part per expected message, no part twice.
 func (s Sweep) ValidateStart(parts []SweepPart) error {

@@ -125,6 +125,16 @@ func sweepLog(store iamprune.Store) (iamprune.SweepLog, error) {
 	return nil, iamprune.Errorf(iamprune.EINVALID, "sweep: the state store does not record sweeps")
 }
 
+// sweepExists checks a sweep the cheap way when the store has one (a
+// DynamoDB sweep of thousands of parts is not read for every message).
+func sweepExists(ctx context.Context, l iamprune.SweepLog, id string) error {
+	if c, ok := l.(iamprune.SweepChecker); ok {
+		return c.SweepExists(ctx, id)
+	}
+	_, _, err := l.Sweep(ctx, id)
+	return err
+}
+
 func startSweep(ctx context.Context, store iamprune.Store, res *iamprune.SweepEnqueued, now time.Time) error {
 	l, err := sweepLog(store)
 	if err != nil {
@@ -192,7 +202,7 @@ func (h *Handler) SweepPart(ctx context.Context, inv *Invocation, m *iamprune.Sw
 	// A sweep this store does not know (enqueued with another state
 	// store) would be applied and then fail to be recorded, again at every
 	// delivery: refuse it before any change.
-	if _, _, err := sweeps.Sweep(ctx, m.SweepID); err != nil {
+	if err := sweepExists(ctx, sweeps, m.SweepID); err != nil {
 		return nil, fmt.Errorf("sweep message for account %s: %w (was the sweep enqueued with another state store?); nothing done", m.Account, err)
 	}
 	sess := NewSession(inv.AWS, inv.Counter, cmp.Or(inv.Inputs.Config.Analyzer, iamprune.AnalyzerAuto))
