@@ -3,8 +3,6 @@ package app
 import (
 	"context"
 	"log/slog"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,7 +25,7 @@ func (s WorkerSettings) Validate() error {
 	switch {
 	case s.Queue == "":
 		return iamprune.Errorf(iamprune.EINVALID, "--queue is required")
-	case !isQueueURL(s.Queue):
+	case !iamprune.IsQueueURL(s.Queue):
 		return iamprune.Errorf(iamprune.EINVALID, "--queue: %q is not a queue URL (%s)", s.Queue, queueURLExample)
 	case s.Concurrency < 1:
 		return iamprune.Errorf(iamprune.EINVALID, "--concurrency: %d is not a positive number", s.Concurrency)
@@ -71,12 +69,5 @@ func RunWorker(ctx context.Context, s WorkerSettings, cfg aws.Config, process fu
 	return nil
 }
 
-// queueURLExample is what isQueueURL wants.
+// queueURLExample is what iamprune.IsQueueURL wants.
 const queueURLExample = "https://sqs.REGION.amazonaws.com/ACCOUNT/NAME"
-
-// isQueueURL tells an SQS queue URL from a queue name or an ARN, which the
-// SQS API refuses only at the first call.
-func isQueueURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && strings.Trim(u.Path, "/") != ""
-}

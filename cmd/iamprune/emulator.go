@@ -88,7 +88,7 @@ func runEmulator(ctx context.Context, o *EmulatorOptions) error {
 	}
 	url, err := srv.Start(o.listen)
 	if err != nil {
-		return fmt.Errorf("emulator: cannot listen on %s: %w", o.listen, err)
+		return err // it names the address
 	}
 	fmt.Fprintf(o.IO.Out, "iamprune emulator serving %s (account %s) at %s\n", o.dir, snap.Meta.AccountID, url)
 	fmt.Fprintf(o.IO.Out, "export AWS_ENDPOINT_URL=%s\n", url)

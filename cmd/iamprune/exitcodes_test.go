@@ -258,7 +258,7 @@ func exitRows(t *testing.T) []exitRow {
 			return runCLI(t, "sweep", "--dry-run", "--state", a.state)
 		})},
 		{"sweep", "no queue", 2, "no queue", onDemo(func(t *testing.T, a *account) result { return runCLI(t, "sweep", "--state", a.state) })},
-		{"sweep", "queue ARN, not URL", 2, "is not a queue URL", onDemo(func(t *testing.T, a *account) result {
+		{"sweep", "queue ARN, not URL", 2, "is not an SQS queue URL", onDemo(func(t *testing.T, a *account) result {
 			return runCLI(t, "sweep", "--state", a.state, "--queue", "arn:aws:sqs:us-east-1:111122223333:sweep")
 		})},
 		{"history --sweep", "unknown sweep", 2, "no sweep S-1 in the state store", func(t *testing.T) result {
