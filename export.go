@@ -3,6 +3,7 @@ package iamprune
 import (
 	"context"
 	"encoding/json"
+	"time"
 )
 
 // FindingsHub is where findings are exported: AWS Security Hub, through
@@ -16,6 +17,10 @@ type FindingsHub interface {
 	// (BatchUpdateFindings: the hub ignores the workflow of an imported
 	// finding once it exists) and returns those it could not update.
 	SetWorkflow(ctx context.Context, status string, findings []FindingRef) ([]RejectedFinding, error)
+	// Archive imports again, with RecordState ARCHIVED and UpdatedAt at,
+	// those of the findings that exist and are ACTIVE; the others are left
+	// alone (none is created). It returns how many it archived.
+	Archive(ctx context.Context, findings []FindingRef, at time.Time) (int, []RejectedFinding, error)
 }
 
 // FindingRef names an imported finding: its id and its product.

@@ -126,6 +126,13 @@ type SweepLog interface {
 	Sweep(ctx context.Context, id string) (*Sweep, []SweepPart, error)
 }
 
+// SweepChecker is a SweepLog that tells cheaply whether a sweep exists,
+// without reading its parts (a consumer checks it for every message).
+type SweepChecker interface {
+	// SweepExists is nil for a known sweep, ENOTFOUND for an unknown one.
+	SweepExists(ctx context.Context, id string) error
+}
+
 // ValidateStart checks a sweep and its parts before StartSweep stores
 // them: an id, one part per expected message, no part twice.
 func (s Sweep) ValidateStart(parts []SweepPart) error {
@@ -176,10 +183,21 @@ func (s SweepSettings) validate() error {
 	if s.PageSize < 1 || s.PageSize > 1000 {
 		return Errorf(EINVALID, "sweep.page_size: must be from 1 to 1000, got %d", s.PageSize)
 	}
-	if s.QueueURL != "" && !strings.HasPrefix(s.QueueURL, "https://") && !strings.HasPrefix(s.QueueURL, "http://") {
+	if s.QueueURL != "" && !IsQueueURL(s.QueueURL) {
 		return Errorf(EINVALID, "sweep.queue_url: %q is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)", s.QueueURL)
 	}
 	return nil
+}
+
+// IsQueueURL reports whether u has the shape of an SQS queue URL: http(s),
+// a host, and a path naming the queue.
+func IsQueueURL(u string) bool {
+	rest, ok := strings.CutPrefix(u, "https://")
+	if !ok {
+		rest, ok = strings.CutPrefix(u, "http://")
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	return ok && host != "" && strings.Trim(path, "/") != ""
 }
 
 // SweepEnqueued is what fanning a sweep out sent (or, dry, would send).

@@ -30,13 +30,25 @@ type ExportRequest struct {
 	Logger *slog.Logger
 }
 
+// ExportOutputUsage is the help of export securityhub's --output.
+const ExportOutputUsage = `output format of the result: table or json ({"format_version", "sent", "imported", "rejected": [...]})`
+
+// CheckExportOutput refuses an output format export securityhub does not
+// write (EINVALID), before the plan is made.
+func CheckExportOutput(format string) error {
+	if format != "" && format != "table" && format != "json" {
+		return iamprune.Errorf(iamprune.EINVALID, "--output: %q is not table or json (the plan's exports: 'iamprune plan -o csv|ocsf|asff')", format)
+	}
+	return nil
+}
+
 // ExportSecurityHub sends the plan's entries as ASFF findings to AWS
 // Security Hub (BatchImportFindings), the same findings 'plan -o asff'
 // prints, and writes what was imported and what was rejected, finding by
 // finding. Rejections make it fail (exit 1) once the report is written.
 func ExportSecurityHub(ctx context.Context, req ExportRequest) error {
-	if req.Output != "" && req.Output != "table" && req.Output != "json" {
-		return iamprune.Errorf(iamprune.EINVALID, "--output: %q is not table or json", req.Output)
+	if err := CheckExportOutput(req.Output); err != nil {
+		return err
 	}
 	hub, region := req.Hub, req.Options.Region
 	if hub == nil {
@@ -59,7 +71,18 @@ func ExportSecurityHub(ctx context.Context, req ExportRequest) error {
 	if err != nil {
 		return err
 	}
-	logger(req.Logger).Info("findings exported to Security Hub", "sent", len(raw), "rejected", len(rejected), "region", region)
+	// Sides of a permission finding this plan no longer has (a notify side
+	// whose services all came due) are archived, not left open beside
+	// the side that replaced them.
+	archived := 0
+	if stale := render.ASFFAbsentSides(req.Plan, region); len(stale) > 0 && len(raw) > 0 {
+		n, rej, err := hub.Archive(ctx, stale, req.Plan.GeneratedAt)
+		if err != nil {
+			return err
+		}
+		archived, rejected = n, append(rejected, rej...)
+	}
+	logger(req.Logger).Info("findings exported to Security Hub", "sent", len(raw), "rejected", len(rejected), "archived", archived, "region", region)
 	if err := render.Exported(req.Out, len(raw), rejected, req.Output); err != nil {
 		return err
 	}

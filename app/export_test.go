@@ -17,6 +17,7 @@ type fakeHub struct {
 	reject   map[string]bool
 	imported int
 	workflow map[string][]string
+	archived []string
 }
 
 func (h *fakeHub) Import(_ context.Context, fs []json.RawMessage) ([]iamprune.RejectedFinding, error) {
@@ -38,6 +39,13 @@ func (h *fakeHub) SetWorkflow(_ context.Context, status string, fs []iamprune.Fi
 		h.workflow[status] = append(h.workflow[status], f.ID)
 	}
 	return nil, nil
+}
+
+func (h *fakeHub) Archive(_ context.Context, fs []iamprune.FindingRef, _ time.Time) (int, []iamprune.RejectedFinding, error) {
+	for _, f := range fs {
+		h.archived = append(h.archived, f.ID)
+	}
+	return len(fs), nil, nil
 }
 
 // Rejected findings are listed and fail the export; the workflow is set

@@ -68,6 +68,9 @@ func Enqueue(ctx context.Context, env Env, sess *Session, in Inputs, store iampr
 	if req.Queue == "" && !req.DryRun {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "sweep: no queue: pass --queue URL or set sweep.queue_url in the config")
 	}
+	if req.Queue != "" && !iamprune.IsQueueURL(req.Queue) {
+		return nil, iamprune.Errorf(iamprune.EINVALID, "sweep: queue %q is not an SQS queue URL (%s)", req.Queue, queueURLExample)
+	}
 	size := cmp.Or(req.PageSize, in.Config.Sweep.PageSize, iamprune.DefaultSweepPageSize)
 	if size < 1 || size > 1000 {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "sweep: page size %d is not from 1 to 1000", size)
@@ -160,6 +163,16 @@ func sweepLog(store iamprune.Store) (iamprune.SweepLog, error) {
 	return nil, iamprune.Errorf(iamprune.EINVALID, "sweep: the state store does not record sweeps")
 }
 
+// sweepExists checks a sweep the cheap way when the store has one (a
+// DynamoDB sweep of thousands of parts is not read for every message).
+func sweepExists(ctx context.Context, l iamprune.SweepLog, id string) error {
+	if c, ok := l.(iamprune.SweepChecker); ok {
+		return c.SweepExists(ctx, id)
+	}
+	_, _, err := l.Sweep(ctx, id)
+	return err
+}
+
 func startSweep(ctx context.Context, store iamprune.Store, res *iamprune.SweepEnqueued, now time.Time) error {
 	l, err := sweepLog(store)
 	if err != nil {
@@ -224,6 +237,12 @@ func (h *Handler) SweepPart(ctx context.Context, inv *Invocation, m *iamprune.Sw
 	if err != nil {
 		return nil, err
 	}
+	// A sweep this store does not know (enqueued with another state
+	// store) would be applied and then fail to be recorded, again at every
+	// delivery: refuse it before any change.
+	if err := sweepExists(ctx, sweeps, m.SweepID); err != nil {
+		return nil, fmt.Errorf("sweep message for account %s: %w (was the sweep enqueued with another state store?); nothing done", m.Account, err)
+	}
 	sess := NewSession(inv.AWS, inv.Counter, cmp.Or(inv.Inputs.Config.Analyzer, iamprune.AnalyzerAuto))
 	sess.Findings.Scope(awsapi.FindingScope{Account: m.Account, PageToken: m.PageToken, PageSize: m.PageSize})
 	run, err := h.sweepRun(ctx, inv, sess, m)
@@ -247,7 +266,7 @@ func (h *Handler) SweepPart(ctx context.Context, inv *Invocation, m *iamprune.Sw
 				part.Failures++
 			}
 		}
-		err = RunError(run)
+		err = errors.Join(err, RunError(run))
 	}
 	if err != nil {
 		part.Status, part.Detail = iamprune.SweepFailed, err.Error()
@@ -288,7 +307,16 @@ func (h *Handler) sweepRun(ctx context.Context, inv *Invocation, sess *Session, 
 	if err != nil {
 		return nil, err
 	}
-	return applied.Run, nil
+	// The message's account could not be reached (its role not assumed):
+	// its findings were skipped, so the part failed, and the message is
+	// retried, then dead-lettered, as docs/fan-out.md says.
+	if why := facts.Unreachable[m.Account]; why != "" {
+		err = fmt.Errorf("account %s unreachable, its findings skipped: %s", m.Account, why)
+	}
+	if len(applied.OutsideAllowlist) > 0 { // as apply: a problem, not a silent skip
+		err = errors.Join(err, fmt.Errorf("account(s) %s not in this consumer's accounts allowlist: their findings skipped", strings.Join(applied.OutsideAllowlist, ", ")))
+	}
+	return applied.Run, err
 }
 
 // sweepDigest sends the organisation digest of a completed sweep: every

@@ -135,7 +135,7 @@ func TestEnqueue(t *testing.T) {
 	if err != nil || sw.Expected != 3 || len(parts) != 3 {
 		t.Errorf("recorded %+v %+v %v", sw, parts, err)
 	}
-	if _, err := Enqueue(ctx, e, sess, in, store, &batches{fail: true}, EnqueueRequest{Queue: "q"}); err == nil || !strings.Contains(err.Error(), "KMS.AccessDenied") {
+	if _, err := Enqueue(ctx, e, sess, in, store, &batches{fail: true}, EnqueueRequest{Queue: testQueue}); err == nil || !strings.Contains(err.Error(), "KMS.AccessDenied") {
 		t.Errorf("refused entries: %v", err)
 	}
 }
@@ -154,7 +154,7 @@ func TestSweepPartLockedAccount(t *testing.T) {
 	}
 	store := &mock.Store{}
 	in.Config.Accounts = []string{fanMember}
-	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: "q", PageSize: 1000})
+	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: testQueue, PageSize: 1000})
 	if err != nil || res.Messages != 1 {
 		t.Fatalf("enqueue %+v %v", res, err)
 	}
@@ -206,3 +206,158 @@ func TestSweepPartLockedAccount(t *testing.T) {
 type keepOpen struct{ *mock.Store }
 
 func (keepOpen) Close() error { return nil }
+
+const testQueue = "https://sqs.us-east-1.amazonaws.com/111122223333/q"
+
+// A queue that is not a URL is bad input: nothing is read, recorded or
+// sent (it used to record the sweep, then fail to send, exit 1).
+func TestEnqueueRejectsAQueueThatIsNotAURL(t *testing.T) {
+	t.Parallel()
+	e, in := orgAccount(t)
+	ctx := context.Background()
+	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"not-a-url", "sqs://x/y", "https://sqs.us-east-1.amazonaws.com/", "https:///111122223333/q"} {
+		store, sent := &startCounter{Store: &mock.Store{}}, &batches{}
+		_, err := Enqueue(ctx, e, sess, in, store, sent, EnqueueRequest{Queue: q})
+		if iamprune.ErrorCode(err) != iamprune.EINVALID || !strings.Contains(err.Error(), q) {
+			t.Errorf("queue %q: %v, want EINVALID naming it", q, err)
+		}
+		if len(sent.sent) != 0 || store.starts != 0 {
+			t.Errorf("queue %q: sent %v, recorded %d sweep(s)", q, sent.sent, store.starts)
+		}
+	}
+}
+
+// A message whose account cannot be reached (its role not assumed) fails
+// its part, as docs/fan-out.md says, so that SQS retries it and the sweep
+// never completes on findings it skipped; it used to be recorded done.
+func TestSweepPartUnreachableAccountFails(t *testing.T) {
+	t.Parallel()
+	e, in := orgAccount(t)
+	ctx := context.Background()
+	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &mock.Store{}
+	in.Config.Accounts = []string{fanMember}
+	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: testQueue})
+	if err != nil || res.Messages != 1 {
+		t.Fatalf("enqueue %+v %v", res, err)
+	}
+	in.Config.CrossAccount.ExternalID = "wrong" // the member's trust policy refuses it
+	cfg, counter, _ := e.LoadAWS(ctx)
+	inv := &Invocation{Inputs: in, AWS: cfg, Counter: counter, Store: store}
+	h := NewHandler(e, io.Discard, iamprune.LockOwner{Host: "worker-a", PID: 1})
+	m := res.Sent[0]
+	if _, err := h.SweepPart(ctx, inv, &m); err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("SweepPart of an unreachable account: %v, want an error", err)
+	}
+	sw, parts, _ := store.Sweep(ctx, m.SweepID)
+	if sw.Complete() || parts[0].Status != iamprune.SweepFailed || !strings.Contains(parts[0].Detail, fanMember) {
+		t.Errorf("after the message: %+v %+v, want its part failed", sw, parts)
+	}
+}
+
+// A message of a sweep the consumer's state store does not know (enqueued
+// with another --state) changes nothing: it used to apply the account,
+// then fail to record the part, and apply again at every delivery.
+func TestSweepPartUnknownSweepChangesNothing(t *testing.T) {
+	t.Parallel()
+	e, in := orgAccount(t)
+	ctx := context.Background()
+	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Config.Accounts = []string{fanMember}
+	res, err := Enqueue(ctx, e, sess, in, &mock.Store{}, &batches{}, EnqueueRequest{Queue: testQueue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &mock.Store{}
+	cfg, counter, _ := e.LoadAWS(ctx)
+	inv := &Invocation{Inputs: in, AWS: cfg, Counter: counter, Store: other}
+	h := NewHandler(e, io.Discard, iamprune.LockOwner{Host: "worker-a", PID: 1})
+	m := res.Sent[0]
+	if _, err := h.SweepPart(ctx, inv, &m); err == nil || !strings.Contains(err.Error(), "another state store") {
+		t.Errorf("SweepPart of an unknown sweep: %v, want an error", err)
+	}
+	if runs, err := other.Runs(ctx, "", 0); err != nil || len(runs) != 0 {
+		t.Errorf("runs recorded for an unknown sweep: %+v %v", runs, err)
+	}
+}
+
+// startCounter counts the sweeps recorded.
+type startCounter struct {
+	*mock.Store
+	starts int
+}
+
+func (s *startCounter) StartSweep(ctx context.Context, sw iamprune.Sweep, parts []iamprune.SweepPart) error {
+	s.starts++
+	return s.Store.StartSweep(ctx, sw, parts)
+}
+
+// history --sweep ID --account ACCT shows that account's messages only
+// (--account was ignored with --sweep).
+func TestShowSweepOfOneAccount(t *testing.T) {
+	t.Parallel()
+	e, in := orgAccount(t)
+	ctx := context.Background()
+	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &mock.Store{}
+	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: testQueue, PageSize: 2})
+	if err != nil || res.Messages != 3 {
+		t.Fatalf("enqueue %+v %v", res, err)
+	}
+	var out strings.Builder
+	if err := ShowHistory(ctx, &out, store, HistoryQuery{Sweep: res.SweepID, Account: fanMember}, "json"); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Parts []iamprune.SweepPart `json:"parts"`
+		Sweep iamprune.Sweep       `json:"sweep"`
+	}
+	if err := json.Unmarshal([]byte(out.String()), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Parts) != 2 || got.Parts[0].Account != fanMember || got.Parts[1].Account != fanMember || got.Sweep.Expected != 3 {
+		t.Errorf("parts %+v of sweep %+v, want the member's 2 of 3", got.Parts, got.Sweep)
+	}
+}
+
+// A message of an account the consumer's accounts allowlist excludes fails
+// its part, as apply reports such an account (it was recorded done with
+// every finding skipped).
+func TestSweepPartOutsideAllowlistFails(t *testing.T) {
+	t.Parallel()
+	e, in := orgAccount(t)
+	ctx := context.Background()
+	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &mock.Store{}
+	in.Config.Accounts = []string{fanMember}
+	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: testQueue})
+	if err != nil || res.Messages != 1 {
+		t.Fatalf("enqueue %+v %v", res, err)
+	}
+	in.Config.Accounts = []string{"999988887777"} // the consumer's config
+	cfg, counter, _ := e.LoadAWS(ctx)
+	inv := &Invocation{Inputs: in, AWS: cfg, Counter: counter, Store: store}
+	m := res.Sent[0]
+	if _, err := NewHandler(e, io.Discard, iamprune.LockOwner{Host: "w", PID: 1}).SweepPart(ctx, inv, &m); err == nil || !strings.Contains(err.Error(), "allowlist") {
+		t.Fatalf("SweepPart outside the allowlist: %v, want an error", err)
+	}
+	if sw, parts, _ := store.Sweep(ctx, m.SweepID); sw.Complete() || parts[0].Status != iamprune.SweepFailed {
+		t.Errorf("after the message: %+v %+v, want its part failed", sw, parts)
+	}
+}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/iamprune/iamprune"
@@ -86,6 +87,9 @@ func ShowHistory(ctx context.Context, w io.Writer, store iamprune.Store, q Histo
 		}
 		if err != nil {
 			return err
+		}
+		if q.Account != "" { // that account's messages; the sweep's counts stay whole
+			parts = slices.DeleteFunc(parts, func(p iamprune.SweepPart) bool { return p.Account != q.Account })
 		}
 		return render.SweepProgress(w, sw, parts, format)
 	case q.RunID != "":

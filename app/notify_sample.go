@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/iamprune/iamprune"
@@ -14,13 +15,20 @@ import (
 // bad input.
 func SendSample(ctx context.Context, env Env, in Inputs, channel string, auditL *audit.Logger) ([]iamprune.NotificationResult, error) {
 	var ch *iamprune.Channel
+	var names []string
 	for i := range in.Config.Notifications.Channels {
+		names = append(names, in.Config.Notifications.Channels[i].Name)
 		if in.Config.Notifications.Channels[i].Name == channel {
 			ch = &in.Config.Notifications.Channels[i]
 		}
 	}
-	if ch == nil {
-		return nil, iamprune.Errorf(iamprune.EINVALID, "--channel: no channel %q in the config", channel)
+	switch {
+	case len(names) == 0:
+		return nil, iamprune.Errorf(iamprune.EINVALID, "no notification channel is configured (notifications.channels in the config)")
+	case channel == "":
+		return nil, iamprune.Errorf(iamprune.EINVALID, "--channel NAME is required: one of %s", strings.Join(names, ", "))
+	case ch == nil:
+		return nil, iamprune.Errorf(iamprune.EINVALID, "--channel: no channel %q in the config: it has %s", channel, strings.Join(names, ", "))
 	}
 	only := in
 	only.Config.Notifications.Channels = []iamprune.Channel{*ch}

@@ -182,6 +182,11 @@ func Report(ctx context.Context, r ReportRequest) ([]string, error) {
 			return out, err
 		}
 	}
+	// As plan: the report is written, but accounts it could not read are
+	// a problem to look at (exit 1).
+	if p.Facts != nil && len(p.Facts.Unreachable) > 0 {
+		return out, fmt.Errorf("%d member account(s) unreachable; their findings were skipped (see the report)", len(p.Facts.Unreachable))
+	}
 	return out, nil
 }
 

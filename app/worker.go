@@ -25,6 +25,8 @@ func (s WorkerSettings) Validate() error {
 	switch {
 	case s.Queue == "":
 		return iamprune.Errorf(iamprune.EINVALID, "--queue is required")
+	case !iamprune.IsQueueURL(s.Queue):
+		return iamprune.Errorf(iamprune.EINVALID, "--queue: %q is not a queue URL (%s)", s.Queue, queueURLExample)
 	case s.Concurrency < 1:
 		return iamprune.Errorf(iamprune.EINVALID, "--concurrency: %d is not a positive number", s.Concurrency)
 	case s.Wait < time.Second || s.Wait > 20*time.Second:
@@ -66,3 +68,6 @@ func RunWorker(ctx context.Context, s WorkerSettings, cfg aws.Config, process fu
 	log.Info("worker: stopped")
 	return nil
 }
+
+// queueURLExample is what iamprune.IsQueueURL wants.
+const queueURLExample = "https://sqs.REGION.amazonaws.com/ACCOUNT/NAME"

@@ -80,13 +80,13 @@ func LoadConfig(ctx context.Context, o Options) (aws.Config, *Counter, error) {
 	if err != nil {
 		var noProfile config.SharedConfigProfileNotExistError
 		if errors.As(err, &noProfile) {
-			return aws.Config{}, nil, iamprune.Errorf(iamprune.EINVALID, "awsapi: AWS profile %q does not exist in the shared config or credentials files", noProfile.Profile)
+			return aws.Config{}, nil, iamprune.Errorf(iamprune.EINVALID, "AWS profile %q does not exist in the shared config or credentials files ('aws configure sso --profile NAME' creates one)", noProfile.Profile)
 		}
-		return aws.Config{}, nil, fmt.Errorf("awsapi: cannot load AWS configuration: %w", err)
+		return aws.Config{}, nil, fmt.Errorf("cannot load the AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
 		return aws.Config{}, nil, iamprune.Errorf(iamprune.EINVALID,
-			"awsapi: no AWS region configured: set AWS_REGION or pass --region (Access Analyzer findings are regional: use the analyzer's region)")
+			"no AWS region configured: set AWS_REGION or pass --region (Access Analyzer findings are regional: use the analyzer's region)")
 	}
 	policy.Attach(&cfg)
 	c := NewCounter()

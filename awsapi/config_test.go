@@ -162,6 +162,10 @@ func TestLoadConfigRegionAndProfile(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || iamprune.ErrorCode(err) != iamprune.EINVALID {
 					t.Fatalf("err = %v (code %q), want EINVALID containing %q", err, iamprune.ErrorCode(err), tt.wantErr)
 				}
+				// The CLI prints it as is: no package prefix.
+				if strings.HasPrefix(err.Error(), "awsapi:") {
+					t.Errorf("err = %q: it shows the adapter's prefix", err)
+				}
 				return
 			}
 			if err != nil {

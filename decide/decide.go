@@ -191,7 +191,10 @@ func (d *decision) actions() []iamprune.Action {
 	items, out := d.age()
 	var due []item
 	for _, it := range items {
-		if it.days >= d.rule.NotifyAfterDays {
+		// A held item stays in the plan (exempt, with its hold) even when
+		// the rollback made it young again (a restored login profile or
+		// key): exports and reports show the hold, not a stale state.
+		if it.days >= d.rule.NotifyAfterDays || d.holds(it) {
 			due = append(due, it)
 		}
 	}

@@ -2,6 +2,7 @@ package decide
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,13 @@ func (d *decision) heldBy(target string) *iamprune.Hold {
 		}
 	}
 	return best
+}
+
+// holds reports whether an active hold covers the item (its service, for
+// a permission finding).
+func (d *decision) holds(it item) bool {
+	h := d.heldBy(it.target)
+	return h != nil && (it.service == "" || len(h.Services) == 0 || slices.Contains(h.Services, it.service))
 }
 
 // heldEntry is the exempt entry for items a hold covers; services names

@@ -33,7 +33,18 @@ func TestHolds(t *testing.T) {
 	}
 	permHold := hold(app, iamprune.UnusedPermission, "app", until, "ec2", "sqs")
 
+	// erin's password was deleted, then restored by the rollback: a fresh
+	// login profile, never used, younger than notify_after_days.
+	erin := withPassword(user("erin"), 0, nil)
+	pwHold := hold(erin, iamprune.UnusedIAMUserPassword, "erin", until)
 	runCases(t, []planCase{
+		{
+			name:       "a held item stays in the plan while its restored credential is young",
+			principals: []*iamprune.Principal{erin},
+			findings:   []iamprune.Finding{finding("pw", iamprune.UnusedIAMUserPassword, erin)},
+			holds:      []iamprune.Hold{pwHold},
+			want:       []string{"exempt erin UnusedIAMUserPassword days=0 on=2027-02-26 | " + reason(pwHold, "") + "; would notify (never used; created 0 days ago, notify after 30)"},
+		},
 		{
 			name:       "a held key is exempt, naming the rollback and the hold's end",
 			principals: []*iamprune.Principal{alice},

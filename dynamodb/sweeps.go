@@ -209,3 +209,20 @@ func (s *Store) Sweep(ctx context.Context, id string) (*iamprune.Sweep, []iampru
 	}
 	return sw, parts, nil
 }
+
+// SweepExists implements iamprune.SweepChecker: one GetItem of the sweep's
+// own key, projected to the key (not its done parts).
+func (s *Store) SweepExists(ctx context.Context, id string) error {
+	if !sweepIDOK(id) {
+		return iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: sweep %q not found", id)
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(sweepPK(id), sweepSK),
+		ProjectionExpression: aws.String("#k"), ExpressionAttributeNames: map[string]string{"#k": attrPK}})
+	if err != nil {
+		return fmt.Errorf("dynamodb: cannot read sweep %s: %w", id, err)
+	}
+	if len(out.Item) == 0 {
+		return iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: sweep %s not found", id)
+	}
+	return nil
+}

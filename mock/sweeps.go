@@ -99,3 +99,16 @@ func (s *Store) Sweep(ctx context.Context, id string) (*iamprune.Sweep, []iampru
 	})
 	return &sw, parts, nil
 }
+
+// SweepExists implements iamprune.SweepChecker.
+func (s *Store) SweepExists(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(); err != nil {
+		return err
+	}
+	if s.sweeps[id] == nil {
+		return iamprune.Errorf(iamprune.ENOTFOUND, "mock: sweep %s not found", id)
+	}
+	return nil
+}

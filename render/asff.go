@@ -192,3 +192,35 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// ASFFAbsentSides names the findings an earlier export may have made for
+// the UnusedPermission findings of the plan that this plan no longer backs:
+// the sides (remediation, notify, exempt: ItemUID) of a finding the plan
+// has no entry for, once its services all came due, were excepted or were
+// remediated. Export archives those that exist, so that a side left behind
+// does not stay open beside the one that replaced it.
+func ASFFAbsentSides(p *iamprune.Plan, region string) []iamprune.FindingRef {
+	present := map[string]bool{}
+	for _, f := range ASFFFindings(p, region) {
+		present[f.ID] = true
+	}
+	if region == "" {
+		region = "us-east-1"
+	}
+	var out []iamprune.FindingRef
+	for _, a := range p.Actions {
+		if a.FindingType != iamprune.UnusedPermission {
+			continue
+		}
+		for _, kind := range []iamprune.ActionKind{iamprune.KindDenyUnusedServices, iamprune.KindNotify, iamprune.KindExempt} {
+			side := a
+			side.Kind, side.Hold, side.Done = kind, "", nil
+			f := asffFinding(side, region, "")
+			if !present[f.ID] {
+				present[f.ID] = true
+				out = append(out, iamprune.FindingRef{ID: f.ID, ProductArn: f.ProductArn})
+			}
+		}
+	}
+	return out
+}

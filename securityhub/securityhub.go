@@ -14,6 +14,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,6 +32,7 @@ const BatchSize = 100
 type API interface {
 	BatchImportFindings(context.Context, *securityhub.BatchImportFindingsInput, ...func(*securityhub.Options)) (*securityhub.BatchImportFindingsOutput, error)
 	BatchUpdateFindings(context.Context, *securityhub.BatchUpdateFindingsInput, ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsOutput, error)
+	GetFindings(context.Context, *securityhub.GetFindingsInput, ...func(*securityhub.Options)) (*securityhub.GetFindingsOutput, error)
 }
 
 // Hub implements iamprune.FindingsHub.
@@ -61,6 +64,43 @@ func (h *Hub) Import(ctx context.Context, findings []json.RawMessage) ([]iamprun
 		}
 		pending = append(pending, f)
 	}
+	return h.importAll(ctx, pending)
+}
+
+// Archive implements iamprune.FindingsHub: GetFindings by Id (20 ids a
+// request, Security Hub's most filter values), then the ACTIVE ones are
+// imported again ARCHIVED.
+func (h *Hub) Archive(ctx context.Context, refs []iamprune.FindingRef, at time.Time) (int, []iamprune.RejectedFinding, error) {
+	var active []types.AwsSecurityFinding
+	for start := 0; start < len(refs); start += 20 {
+		var ids []types.StringFilter
+		for _, r := range refs[start:min(start+20, len(refs))] {
+			ids = append(ids, types.StringFilter{Value: aws.String(r.ID), Comparison: types.StringFilterComparisonEquals})
+		}
+		p := securityhub.NewGetFindingsPaginator(h.API, &securityhub.GetFindingsInput{Filters: &types.AwsSecurityFindingFilters{Id: ids}, MaxResults: aws.Int32(100)})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return 0, nil, fmt.Errorf("securityhub: GetFindings: %w", err)
+			}
+			for _, f := range out.Findings {
+				if f.RecordState == types.RecordStateActive {
+					f.RecordState, f.UpdatedAt = types.RecordStateArchived, aws.String(at.UTC().Format(time.RFC3339Nano))
+					// What Security Hub adds itself is not the provider's to send.
+					f.ProcessedAt = nil
+					maps.DeleteFunc(f.ProductFields, func(k, _ string) bool { return strings.HasPrefix(k, "aws/securityhub/") })
+					active = append(active, f)
+				}
+			}
+		}
+	}
+	rejected, err := h.importAll(ctx, active)
+	return len(active) - len(rejected), rejected, err
+}
+
+// importAll imports findings, sending again those rejected for a
+// transient reason, and returns those still rejected.
+func (h *Hub) importAll(ctx context.Context, pending []types.AwsSecurityFinding) ([]iamprune.RejectedFinding, error) {
 	var rejected []iamprune.RejectedFinding
 	backoff := h.Backoff
 	for attempt := 0; len(pending) > 0; attempt++ {

@@ -47,6 +47,10 @@ func (f *fakeAPI) BatchUpdateFindings(context.Context, *securityhub.BatchUpdateF
 	return &securityhub.BatchUpdateFindingsOutput{}, nil
 }
 
+func (f *fakeAPI) GetFindings(context.Context, *securityhub.GetFindingsInput, ...func(*securityhub.Options)) (*securityhub.GetFindingsOutput, error) {
+	return &securityhub.GetFindingsOutput{}, nil
+}
+
 func findings(n int) []json.RawMessage {
 	out := make([]json.RawMessage, n)
 	for i := range out {

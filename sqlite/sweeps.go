@@ -149,3 +149,9 @@ func (s *Store) Sweep(ctx context.Context, id string) (*iamprune.Sweep, []iampru
 	}
 	return sw, parts, nil
 }
+
+// SweepExists implements iamprune.SweepChecker.
+func (s *Store) SweepExists(ctx context.Context, id string) error {
+	_, err := readSweep(ctx, s.db, id)
+	return err
+}

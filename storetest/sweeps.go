@@ -187,6 +187,14 @@ func testSweepErrors(t *testing.T, s iamprune.SweepLog) {
 	if _, _, err := s.Sweep(ctx, "nope"); iamprune.ErrorCode(err) != iamprune.ENOTFOUND {
 		t.Errorf("Sweep unknown: %v", err)
 	}
+	if c, ok := s.(iamprune.SweepChecker); ok {
+		if err := c.SweepExists(ctx, "sweep-4"); err != nil {
+			t.Errorf("SweepExists of a sweep: %v", err)
+		}
+		if err := c.SweepExists(ctx, "nope"); iamprune.ErrorCode(err) != iamprune.ENOTFOUND {
+			t.Errorf("SweepExists unknown: %v, want ENOTFOUND", err)
+		}
+	}
 	bad := []iamprune.SweepPart{
 		{SweepID: "nope", Account: parts[0].Account, Page: 1, Status: iamprune.SweepDone},
 		{SweepID: "sweep-4", Account: "999999999999", Page: 1, Status: iamprune.SweepDone},

@@ -54,6 +54,9 @@ type Main struct {
 	// maxRetries is --max-retries, when maxRetriesSet.
 	maxRetries    int
 	maxRetriesSet bool
+	// drained is set by a worker that stopped on a signal as it should, by
+	// draining: that is its normal end, so it exits 0, not 130 or 143.
+	drained bool
 
 	// policy is the AWS retry policy and rate limiters of the process.
 	policyOnce sync.Once
@@ -102,12 +105,10 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	root := m.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(m.Stdin)
-	root.SetOut(m.Stdout)
-	root.SetErr(m.Stderr)
 	err := root.ExecuteContext(ctx)
 	// Interrupted: whatever the command made of it, the run stopped early.
 	var intr *interrupted
-	if errors.As(context.Cause(ctx), &intr) {
+	if errors.As(context.Cause(ctx), &intr) && !(err == nil && m.drained) {
 		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, errProblems) {
 			fmt.Fprintf(m.Stderr, "iamprune: %v\n", err)
 		}
@@ -130,15 +131,17 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	return exitProblems
 }
 
-// isUsageError recognises cobra's flag and argument errors, which are bad usage.
+// isUsageError recognises cobra's flag and argument errors, which are bad
+// usage, by how they start: a run-time error that merely contains such
+// words (a wrapped EINVAL says "invalid argument") is not one.
 func isUsageError(err error) bool {
 	var u usageError
 	if errors.As(err, &u) {
 		return true
 	}
 	msg := err.Error()
-	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "required flag", "accepts at most"} {
-		if strings.Contains(msg, p) {
+	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "required flag", "bad flag syntax"} {
+		if strings.HasPrefix(msg, p) {
 			return true
 		}
 	}
@@ -197,7 +200,39 @@ Exit codes, the same for every command (docs/exit-codes.md):
 	root.SetFlagErrorFunc(flagError)
 
 	root.AddCommand(m.planCommand(), m.applyCommand(), m.rollbackCommand(), m.historyCommand(), m.holdsCommand(), m.unlockCommand(), m.notifyCommand(), m.emulatorCommand(), m.demoCommand(), m.configCommand(), m.exceptionsCommand(), m.policyCommand(), m.workerCommand(), m.sweepCommand(), m.snapshotCommand(), m.reportCommand(), m.exportCommand(), m.manCommand())
+	// The completion scripts go to the writer set before this.
+	root.SetOut(m.Stdout)
+	root.SetErr(m.Stderr)
+	root.InitDefaultCompletionCmd()
+	strictGroups(root)
 	return root
+}
+
+// strictGroups makes each command group (config, exceptions, completion,
+// ...) refuse an unknown subcommand as bad usage, where cobra would print
+// the group's help and exit 0; without arguments it prints its help.
+func strictGroups(c *cobra.Command) {
+	var names []string
+	for _, sub := range c.Commands() {
+		strictGroups(sub)
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
+		}
+	}
+	if !c.HasParent() || c.Runnable() || len(names) == 0 {
+		return
+	}
+	want := strings.Join(names, ", ")
+	if n := len(names); n > 1 {
+		want = strings.Join(names[:n-1], ", ") + " or " + names[n-1]
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usagef("unknown command %q for %q (want %s)", args[0], cmd.CommandPath(), want)
+		}
+		return cmd.Help()
+	}
 }
 
 func (m *Main) setupLogging() error {

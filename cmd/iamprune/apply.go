@@ -168,7 +168,8 @@ func (o *ApplyOptions) report(p *app.Planned, res *app.ApplyResult) error {
 		fmt.Fprintln(o.IO.Out, render.NoticeSummary(run.Notifications))
 	}
 	if table && run.RunID != "" && run.Refused == "" && res.Undoable() {
-		undo := render.RollbackCommand(run.RunID, [2]string{"--state", o.Plan.state}, [2]string{"--config", o.Plan.configPath}, [2]string{"--profile", o.profile}, [2]string{"--region", o.region})
+		undo := render.RollbackCommand(run.RunID, [2]string{"--state", o.Plan.state}, [2]string{"--config", o.Plan.configPath}, [2]string{"--audit-log", o.Apply.auditLog},
+			[2]string{"--profile", o.profile}, [2]string{"--region", o.region})
 		fmt.Fprintln(o.IO.Out, "Undo with: "+undo)
 	}
 	if run.Failed() {

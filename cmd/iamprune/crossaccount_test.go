@@ -214,6 +214,12 @@ func TestCrossAccountUnreachable(t *testing.T) {
 	if !strings.Contains(r.stderr, "member account unreachable") {
 		t.Errorf("no warning on stderr:\n%s", r.stderr)
 	}
+	// The report is written, and exits 1 as plan does (it exited 0).
+	out := filepath.Join(o.dir, "report.html")
+	r = runCLI(t, "report", "--config", cfg, "--now", demoNow, "--state", o.state, "--out", out)
+	if html, err := os.ReadFile(out); r.code != 1 || err != nil || !strings.Contains(r.stderr, "1 member account(s) unreachable") || !strings.Contains(string(html), "unreachable") {
+		t.Errorf("report: exit %d (want 1), written %v\n%s", r.code, err, r.stderr)
+	}
 	// Without a role, iamprune does not pretend to reach the member.
 	r = runCLI(t, "plan", "--now", demoNow, "--state", o.state, "-o", "json")
 	if r.code != 1 || !strings.Contains(r.stdout, "no cross-account role is configured") {

@@ -16,7 +16,7 @@ func (m *Main) emulatorCommand() *cobra.Command {
 	o := &EmulatorOptions{}
 	cmd := &cobra.Command{
 		Use:     "emulator",
-		Short:   "Serve a snapshot over the real AWS wire protocols (IAM, Access Analyzer, STS, SNS, S3, SQS)",
+		Short:   "Serve a snapshot over the real AWS wire protocols (IAM, Access Analyzer, STS, SNS, S3, SQS, Security Hub)",
 		Long:    emulatorLong,
 		Example: emulatorExample,
 		Args:    cobra.NoArgs,
@@ -88,7 +88,7 @@ func runEmulator(ctx context.Context, o *EmulatorOptions) error {
 	}
 	url, err := srv.Start(o.listen)
 	if err != nil {
-		return fmt.Errorf("emulator: cannot listen on %s: %w", o.listen, err)
+		return err // it names the address
 	}
 	fmt.Fprintf(o.IO.Out, "iamprune emulator serving %s (account %s) at %s\n", o.dir, snap.Meta.AccountID, url)
 	fmt.Fprintf(o.IO.Out, "export AWS_ENDPOINT_URL=%s\n", url)
@@ -107,8 +107,8 @@ func runEmulator(ctx context.Context, o *EmulatorOptions) error {
 
 const emulatorLong = `emulator serves a snapshot folder as a local AWS endpoint. It speaks the real
 wire protocols (IAM, STS and SNS Query with XML responses, Access Analyzer
-REST-JSON, S3 REST-XML, SQS JSON), so the real AWS SDK clients and the AWS
-CLI can talk to it. The service is chosen from the SigV4 signing name; any
+REST-JSON, S3 REST-XML, SQS and Security Hub JSON), so the real AWS SDK
+clients and the AWS CLI can talk to it. The service is chosen from the SigV4 signing name; any
 credentials are accepted.
 
 Point any AWS tool at it with the standard endpoint override:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -110,5 +111,20 @@ func TestEmulatorFaultFlagsBad(t *testing.T) {
 		if r.code != 2 {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, r.code, r.stderr)
 		}
+	}
+}
+
+// A port in use is said once, naming the address (it was said twice).
+func TestEmulatorPortInUse(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	snapDir, _ := demoPaths(t)
+	r := runCLI(t, "emulator", "--snapshot", snapDir, "--listen", l.Addr().String())
+	if r.code != 1 || strings.Count(r.stderr, "cannot listen on "+l.Addr().String()) != 1 {
+		t.Errorf("exit %d, want 1 naming the address once:\n%s", r.code, r.stderr)
 	}
 }

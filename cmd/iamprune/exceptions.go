@@ -20,13 +20,6 @@ or YAML with reason, owner and expiry (see docs/exceptions.md). Asking for one
 is a pull request, 'exceptions check' is its gate, and after the merge
 'exceptions sync' publishes the list and reconciles the analyzer's archive
 rules. 'exceptions expiring' lists what is about to stop applying.`,
-		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usagef("unknown command %q for \"iamprune exceptions\" (want check, expiring or sync)", args[0])
-			}
-			return cmd.Help()
-		},
 	}
 	cmd.AddCommand(m.exceptionsCheckCommand(), m.exceptionsExpiringCommand(), m.exceptionsSyncCommand())
 	return cmd

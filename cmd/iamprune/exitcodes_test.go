@@ -258,6 +258,9 @@ func exitRows(t *testing.T) []exitRow {
 			return runCLI(t, "sweep", "--dry-run", "--state", a.state)
 		})},
 		{"sweep", "no queue", 2, "no queue", onDemo(func(t *testing.T, a *account) result { return runCLI(t, "sweep", "--state", a.state) })},
+		{"sweep", "queue ARN, not URL", 2, "is not an SQS queue URL", onDemo(func(t *testing.T, a *account) result {
+			return runCLI(t, "sweep", "--state", a.state, "--queue", "arn:aws:sqs:us-east-1:111122223333:sweep")
+		})},
 		{"history --sweep", "unknown sweep", 2, "no sweep S-1 in the state store", func(t *testing.T) result {
 			return offline("history", "--sweep", "S-1", "--state", emptyStore(t))(t)
 		}},
@@ -307,9 +310,21 @@ func exitRows(t *testing.T) []exitRow {
 		})},
 		{"notify test", "failed notice", 1, "1 failed: hook (test)", func(t *testing.T) result {
 			hook, _ := failingHook(t)
-			return offline("notify", "test", "--config", hookConfig(t, hook.URL), "--channel", "hook")(t)
+			return offline("notify", "test", "--config", hookConfig(t, hook.URL), "--channel", "hook", "--state", filepath.Join(t.TempDir(), "state.db"))(t)
 		}},
-		{"notify test", "unknown channel", 2, "nope", offline("notify", "test", "--config", cfg, "--channel", "nope")},
+		{"notify test", "success", 0, "1 digest(s) sent", func(t *testing.T) result {
+			hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			t.Cleanup(hook.Close)
+			state := filepath.Join(t.TempDir(), "state.db")
+			r := offline("notify", "test", "--config", hookConfig(t, hook.URL), "--channel", "hook", "--state", state)(t)
+			// Its audit event goes beside the state store, not to stderr.
+			if b, _ := os.ReadFile(filepath.Join(filepath.Dir(state), "iamprune-audit.jsonl")); strings.Contains(r.stderr, `"event"`) || !strings.Contains(string(b), `"notice-sent"`) {
+				t.Errorf("audit event: stderr %q, file %q", r.stderr, b)
+			}
+			return r
+		}},
+		{"notify test", "unknown channel", 2, `no channel "nope" in the config: it has payments, data, security`, offline("notify", "test", "--config", cfg, "--channel", "nope")},
+		{"notify test", "no channel named", 2, "--channel NAME is required: one of payments, data, security", offline("notify", "test", "--config", cfg)},
 
 		{"exceptions", "unknown command", 2, "want check, expiring or sync", offline("exceptions", "bogus")},
 		{"exceptions check", "success", 0, "ok: ", offline("exceptions", "check", good, "--now", demoNow)},
@@ -355,8 +370,20 @@ func exitRows(t *testing.T) []exitRow {
 		{"emulator", "bad usage", 2, "--snapshot", offline("emulator")},
 		{"emulator", "malformed snapshot", 2, "no-such-dir", offline("emulator", "--snapshot", filepath.Join(root, "no-such-dir"))},
 		{"worker", "bad usage", 2, "--queue", offline("worker")},
+		{"worker", "queue name, not URL", 2, `--queue: "iamprune-findings" is not a queue URL`, offline("worker", "--queue", "iamprune-findings")},
+		// A worker's normal end: SIGTERM, the messages in flight drained.
+		{"worker", "SIGTERM", 0, "worker: stopped", interruptedRun(syscall.SIGTERM, "worker", "--queue", "https://sqs.us-east-1.amazonaws.com/111122223333/findings", "--listen", "", "--wait", "1s")},
 		{"demo", "success", 0, "== 7.", offline("demo")},
 		{"demo", "flag typo", 2, "did you mean --output?", offline("demo", "--outptu", "json")},
+		{"config", "unknown command", 2, "want check or reference", offline("config", "bogus")},
+		{"snapshot", "unknown command", 2, "want capture", offline("snapshot", "bogus")},
+		{"export", "unknown command", 2, "want securityhub", offline("export", "bogus")},
+		{"completion", "unknown shell", 2, "want bash, fish, powershell or zsh", offline("completion", "tcsh")},
+		{"completion bash", "success", 0, "bash completion", offline("completion", "bash")},
+		{"completion zsh", "success", 0, "compdef _iamprune iamprune", offline("completion", "zsh")},
+		{"completion fish", "success", 0, "fish completion", offline("completion", "fish")},
+		{"completion powershell", "success", 0, "powershell completion", offline("completion", "powershell")},
+		{"completion bash", "bad usage", 2, "unknown command", offline("completion", "bash", "extra")},
 	}
 }
 
@@ -375,7 +402,7 @@ func TestExitCodes(t *testing.T) {
 			if r.code != row.code || !strings.Contains(out, row.want) {
 				t.Errorf("exit %d, want %d with %q\nstdout:\n%s\nstderr:\n%s", r.code, row.code, row.want, r.stdout, r.stderr)
 			}
-			for _, prefix := range []string{"sqlite: ", "dynamodb: ", "remediate: ", "app: "} {
+			for _, prefix := range []string{"sqlite: ", "dynamodb: ", "remediate: ", "app: ", "awsapi: "} {
 				if strings.Contains(out, prefix) {
 					t.Errorf("output leaks the adapter prefix %q:\n%s", prefix, out)
 				}
@@ -386,7 +413,7 @@ func TestExitCodes(t *testing.T) {
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		path := strings.TrimPrefix(c.CommandPath(), "iamprune ")
-		if c.Runnable() && c.HasParent() && !c.Hidden && path != "help" && path != "completion" && !covered[path] {
+		if c.Runnable() && c.HasParent() && !c.Hidden && path != "help" && !covered[path] {
 			t.Errorf("the exit-code table has no row for %q", path)
 		}
 		for _, sub := range c.Commands() {

@@ -19,6 +19,9 @@ request, rejected ones retried); rejections are listed and exit 1 (docs/exports.
 		Example: "  iamprune export securityhub --config iamprune.yaml --state state.db --region eu-west-1",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := app.CheckExportOutput(o.output); err != nil {
+				return err
+			}
 			send := func(ctx context.Context, p *iamprune.Plan) error {
 				return app.ExportSecurityHub(ctx, app.ExportRequest{Plan: p, Options: m.exportOptions(), LoadAWS: m.loadAWS, Out: m.Stdout, Output: o.output, Logger: m.log()})
 			}
@@ -26,6 +29,7 @@ request, rejected ones retried); rejections are listed and exit 1 (docs/exports.
 		},
 	}
 	o.bind(sh)
+	sh.Flags().Lookup("output").Usage = app.ExportOutputUsage
 	cmd := &cobra.Command{Use: "export", Short: "Export findings to the security stack", Args: cobra.NoArgs}
 	cmd.AddCommand(sh)
 	return cmd

@@ -15,6 +15,7 @@ type hubFinding struct {
 	Workflow      hubStatus         `json:"Workflow"`
 	Compliance    hubStatus         `json:"Compliance"`
 	ProductFields map[string]string `json:"ProductFields"`
+	RecordState   string            `json:"RecordState"`
 }
 
 // hubStatus is an ASFF status object.
@@ -134,5 +135,63 @@ func TestExportSecurityHubRejectionsExitOne(t *testing.T) {
 	}
 	if j.code != 1 || json.Unmarshal([]byte(j.stdout), &rep) != nil || len(rep.Rejected) != 2 {
 		t.Errorf("-o json: exit %d, %s", j.code, j.stdout)
+	}
+}
+
+// export securityhub writes a table or JSON, not the plan's formats: its
+// help says so, and another format is refused (exit 2) before the plan is
+// made (it used to offer csv, ocsf, asff and markdown, and refuse them only
+// after reading every finding).
+func TestExportSecurityHubOutputFormats(t *testing.T) {
+	t.Parallel()
+	help := runCLI(t, "export", "securityhub", "--help")
+	if strings.Contains(help.stdout, "csv, ocsf and asff") || !strings.Contains(help.stdout, "table or json") {
+		t.Errorf("--output help:\n%s", help.stdout)
+	}
+	r := runCLI(t, "export", "securityhub", "--snapshot", filepath.Join(t.TempDir(), "missing"), "-o", "csv")
+	if r.code != 2 || !strings.Contains(r.stderr, `"csv" is not table or json`) {
+		t.Errorf("-o csv: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// An UnusedPermission finding whose services to notify all came due moves
+// from its notify side to its remediation side, two ASFF ids: the export
+// archives the notify side instead of leaving it NEW beside the new one
+// (ci-deployer's stayed open for good), and creates no finding for a side
+// never exported.
+func TestExportSecurityHubArchivesReplacedSides(t *testing.T) {
+	t.Parallel()
+	acct := newAccount(t)
+	export := func(now string) {
+		t.Helper()
+		r := runCLI(t, append(exportArgs(acct), "--now", now)...)
+		if r.code != 0 {
+			t.Fatalf("export at %s: exit %d\n%s", now, r.code, r.stderr)
+		}
+	}
+	export("2026-09-01") // ci-deployer: notify sns, sqs
+	before := len(acct.srv.HubFindings())
+	export(demoNow) // ci-deployer: deny-unused-services sns, sqs
+	p := decodePlan(t, runCLI(t, acct.args(t, "plan", "-o", "json")...))
+	open, archivedNotify := 0, 0
+	for _, f := range hubByTarget(t, acct) {
+		if f.RecordState == "ACTIVE" {
+			open++
+		}
+		if f.ProductFields["iamprune/target"] == "ci-deployer" && f.ProductFields["iamprune/kind"] == "notify" && f.RecordState == "ARCHIVED" {
+			archivedNotify++
+		}
+	}
+	want := 0
+	for _, a := range p.Actions {
+		if a.Kind != "skip" {
+			want++
+		}
+	}
+	if open != want || archivedNotify != 1 {
+		t.Errorf("%d ACTIVE findings (want one per open plan entry, %d); ci-deployer's notify side archived: %d (want 1)", open, want, archivedNotify)
+	}
+	if n := len(acct.srv.HubFindings()); n > before+len(p.Actions) {
+		t.Errorf("the hub holds %d findings after two exports", n)
 	}
 }

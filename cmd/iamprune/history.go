@@ -36,7 +36,7 @@ progress, one row per message (account and page) with its run.`,
 	f := cmd.Flags()
 	f.StringVar(&state, "state", "", "state store (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
 	f.StringVarP(&output, "output", "o", "table", "output format: table or json")
-	f.StringVar(&q.Account, "account", "", "only runs made from this account (the credentials' account: for an organisation, the delegated administrator, whose runs also change member accounts)")
+	f.StringVar(&q.Account, "account", "", "only runs made from this account (the credentials' account: for an organisation, the delegated administrator, whose runs also change member accounts); with --sweep, that account's messages")
 	f.IntVar(&q.Limit, "limit", 50, "at most this many runs (0: all)")
 	f.StringVar(&q.Sweep, "sweep", "", "show this fanned-out sweep's progress (see 'iamprune sweep')")
 	return cmd

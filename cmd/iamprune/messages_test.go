@@ -92,7 +92,8 @@ func TestUndoHintNamesEveryFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	state := filepath.Join(dir, "elsewhere", "state.db")
-	r := runCLI(t, "apply", "--yes", "--config", cfg, "--state", state, "--now", demoNow)
+	audit := filepath.Join(dir, "audit.jsonl")
+	r := runCLI(t, "apply", "--yes", "--config", cfg, "--state", state, "--audit-log", audit, "--now", demoNow)
 	if r.code != 0 {
 		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
 	}
@@ -101,11 +102,19 @@ func TestUndoHintNamesEveryFlag(t *testing.T) {
 	if !ok || !strings.Contains(hint, "--state "+state) || !strings.Contains(hint, "--config '"+cfg+"'") {
 		t.Fatalf("hint %q lacks --state or --config (quoted)", hint)
 	}
+	// The rollback's audit events go where the apply's went.
+	if !strings.Contains(hint, "--audit-log "+audit) {
+		t.Errorf("hint %q lacks --audit-log %s", hint, audit)
+	}
+	before, _ := os.ReadFile(audit)
 	// Run it as a shell would split it.
 	args := shellSplit(t, strings.TrimPrefix(hint, "iamprune "))
 	r = runCLI(t, args...)
 	if r.code != 0 || !strings.Contains(r.stdout, "6 done") || !strings.Contains(r.stdout, "Held for 3 days") {
 		t.Errorf("the hint %v: exit %d\n%s\n%s", args, r.code, r.stdout, r.stderr)
+	}
+	if after, _ := os.ReadFile(audit); len(after) <= len(before) {
+		t.Errorf("the rollback wrote nothing to the apply's audit log %s", audit)
 	}
 }
 
@@ -178,5 +187,75 @@ func TestAuditLogBesideTheState(t *testing.T) {
 	r = runCLI(t, "rollback", decodeRun(t, r).RunID, "--state", a.state, "--audit-log", "-", "--yes")
 	if r.code != 0 || !strings.Contains(r.stderr, `"event":"run-started"`) {
 		t.Errorf("--audit-log -: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+// Only cobra's own usage errors are bad usage (2): a run-time failure whose
+// message contains the same words is a failure (1).
+func TestUsageErrorsByPrefix(t *testing.T) {
+	t.Parallel()
+	for msg, want := range map[string]bool{
+		`unknown flag: --confg`:                   true,
+		`accepts 1 arg(s), received 0`:            true,
+		`invalid argument "x" for "--limit" flag`: true,
+		`required flag(s) "policy" not set`:       true,
+		`write state.db: invalid argument`:        false,
+		`s3: the bucket accepts no more requests`: false,
+		`sqs: unknown command in message body`:    false,
+	} {
+		if got := isUsageError(errors.New(msg)); got != want {
+			t.Errorf("isUsageError(%q) = %v, want %v", msg, got, want)
+		}
+	}
+}
+
+// The root help's emulator line and its help name every service the
+// README's command table says it serves.
+func TestEmulatorHelpNamesItsServices(t *testing.T) {
+	t.Parallel()
+	noAWS(t)
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, list, ok := strings.Cut(string(readme), "serves a snapshot as ")
+	list, _, _ = strings.Cut(list, " over the real wire protocols")
+	services := strings.Split(strings.ReplaceAll(list, " and ", ", "), ", ")
+	if !ok || len(services) < 7 {
+		t.Fatalf("README's emulator row lists %q", services)
+	}
+	root, help := runCLI(t, "--help").stdout, runCLI(t, "emulator", "--help").stdout
+	line := root[strings.Index(root, "\n  emulator "):]
+	line, _, _ = strings.Cut(line[1:], "\n")
+	for _, s := range services {
+		if !strings.Contains(line, s) || !strings.Contains(help, s) {
+			t.Errorf("%s: in the root help's %q: %v; in 'emulator --help': %v", s, line, strings.Contains(line, s), strings.Contains(help, s))
+		}
+	}
+}
+
+// plan --out says how to apply the saved plan with the flags it needs: the
+// state store and the exceptions it was made with. Followed as printed, the
+// run is recorded in that state store.
+func TestPlanSavedHintNamesItsFlags(t *testing.T) {
+	t.Parallel()
+	a := newAccount(t)
+	planFile := filepath.Join(a.dir, "plan.json")
+	exc := filepath.Join(repoRoot(t), "examples", "demo", "exceptions.yaml")
+	r := runCLI(t, a.args(t, "plan", "--out", planFile, "--exceptions", exc)...)
+	if r.code != 0 {
+		t.Fatalf("plan: exit %d\n%s", r.code, r.stderr)
+	}
+	_, hint, ok := strings.Cut(r.stderr, `apply="`)
+	hint, _, _ = strings.Cut(hint, `"`)
+	if !ok || !strings.Contains(hint, "--state "+a.state) || !strings.Contains(hint, "--exceptions "+exc) {
+		t.Fatalf("hint %q lacks --state %s or --exceptions %s", hint, a.state, exc)
+	}
+	args := append(shellSplit(t, strings.TrimPrefix(hint, "iamprune ")), "--yes", "--now", demoNow)
+	if r := runCLI(t, args...); r.code != 0 || !strings.Contains(r.stdout, "6 done") {
+		t.Fatalf("%v: exit %d\n%s\n%s", args, r.code, r.stdout, r.stderr)
+	}
+	if h := runCLI(t, "history", "--state", a.state); !strings.Contains(h.stdout, "apply") {
+		t.Errorf("the apply is not in the plan's state store:\n%s%s", h.stdout, h.stderr)
 	}
 }

@@ -110,8 +110,8 @@ func runNotify(ctx context.Context, o *NotifyOptions) error {
 
 func (m *Main) notifyTestCommand() *cobra.Command {
 	var (
-		o       planOptions
-		channel string
+		o                 planOptions
+		channel, auditLog string
 	)
 	cmd := &cobra.Command{
 		Use:   "test --channel NAME",
@@ -123,7 +123,12 @@ func (m *Main) notifyTestCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := app.SendSample(ctx, m.env(), in, channel, audit.New(m.Stderr, m.Now))
+			auditW, closeAudit, err := app.OpenAuditLog(m.env(), auditLog, o.state, m.Stderr)
+			if err != nil {
+				return err
+			}
+			defer closeAudit()
+			res, err := app.SendSample(ctx, m.env(), in, channel, audit.New(auditW, m.Now))
 			if err != nil {
 				return err
 			}
@@ -139,5 +144,7 @@ func (m *Main) notifyTestCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.configPath, "config", "", "YAML config file (default: $IAMPRUNE_CONFIG)")
 	f.StringVar(&channel, "channel", "", "the channel to test (required)")
+	f.StringVar(&o.state, "state", "", "state store, beside which the audit log goes (default: $IAMPRUNE_STATE, else $XDG_STATE_HOME/iamprune/state.db)")
+	f.StringVar(&auditLog, "audit-log", "", auditLogUsage)
 	return cmd
 }

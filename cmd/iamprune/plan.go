@@ -94,7 +94,13 @@ func runPlan(ctx context.Context, o *PlanOptions) error {
 		if err := app.SavePlan(o.Out, res.Plan); err != nil {
 			return err
 		}
-		o.Log.Info("plan saved; review it, then apply exactly it", "file", o.Out, "apply", "iamprune apply "+o.Out)
+		apply := "iamprune apply " + render.ShellQuote(o.Out)
+		for _, f := range [][2]string{{"--state", o.Flags.state}, {"--exceptions", o.Flags.exceptions}} {
+			if f[1] != "" {
+				apply += " " + f[0] + " " + render.ShellQuote(f[1])
+			}
+		}
+		o.Log.Info("plan saved; review it, then apply exactly it", "file", o.Out, "apply", apply)
 	}
 	if o.Then != nil {
 		if err := o.Then(ctx, res.Plan); err != nil {

@@ -10,13 +10,6 @@ func (m *Main) policyCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy",
 		Short: "Refine IAM policy documents to what is used",
-		Args:  cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usagef("unknown command %q for \"iamprune policy\" (want refine)", args[0])
-			}
-			return cmd.Help()
-		},
 	}
 	cmd.AddCommand(m.policyRefineCommand())
 	return cmd

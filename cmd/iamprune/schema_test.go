@@ -142,3 +142,42 @@ func TestNotifyJSONFollowsItsSchema(t *testing.T) {
 		t.Errorf("notify sent nothing, so the schema check proves little:\n%s", r.stdout)
 	}
 }
+
+// The contract lets a minor version add fields, and readers ignore those
+// they do not know (docs/exports.md): no schema may forbid them (the sweep
+// schema did, so a 1.1 sweep output would fail a 1.0 reader's validation).
+func TestSchemasAllowUnknownFields(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(repoRoot(t), "docs", "schema")
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("%s: %v", dir, err)
+	}
+	var walk func(name, at string, v any)
+	walk = func(name, at string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, sub := range v {
+				if (k == "additionalProperties" || k == "unevaluatedProperties") && sub == false {
+					t.Errorf("%s: %s/%s is false: a field added by a minor version would fail validation", name, at, k)
+				}
+				walk(name, at+"/"+k, sub)
+			}
+		case []any:
+			for _, sub := range v {
+				walk(name, at, sub)
+			}
+		}
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc any
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		walk(e.Name(), "", doc)
+	}
+}

@@ -103,5 +103,7 @@ func (m *Main) runWorker(ctx context.Context, o workerOptions) error {
 	h.LockRetry = o.lockRetry
 	q := &app.Queue{Handler: h, Invocation: &app.Invocation{AWS: cfg, Counter: counter, Store: store}, Metrics: metrics,
 		Inputs: func(ctx context.Context) (app.Inputs, error) { return m.loadInputs(ctx, o.plan) }}
-	return app.RunWorker(ctx, s, cfg, q.Process, metrics)
+	err = app.RunWorker(ctx, s, cfg, q.Process, metrics)
+	m.drained = err == nil
+	return err
 }

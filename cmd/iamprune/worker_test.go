@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,8 +37,8 @@ func TestWorkerUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"worker"}, "--queue is required"},
-		{[]string{"worker", "--queue", "http://q", "--concurrency", "0"}, "--concurrency"},
-		{[]string{"worker", "--queue", "http://q", "--wait", "30s"}, "--wait"},
+		{[]string{"worker", "--queue", "https://sqs.us-east-1.amazonaws.com/111122223333/q", "--concurrency", "0"}, "--concurrency"},
+		{[]string{"worker", "--queue", "https://sqs.us-east-1.amazonaws.com/111122223333/q", "--wait", "30s"}, "--wait"},
 	} {
 		if r := runCLI(t, tc.args...); r.code != exitInvalid || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming %s", tc.args, r.code, r.stderr, tc.want)
@@ -172,4 +173,35 @@ func freeAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// On SIGTERM the worker drains and exits 0, as its help and
+// docs/deployment.md say: stopping is how a container's worker ends (it
+// used to exit 143 like an interrupted command).
+func TestWorkerExitsZeroOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	a := newAccount(t)
+	sq := sqs.New(sqs.Options{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""), BaseEndpoint: aws.String(a.url)})
+	created, err := sq.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String("idle")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb syncBuffer
+	m := wire(t, &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: time.Now})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	done := make(chan int, 1)
+	go func() {
+		done <- m.Run(ctx, []string{"worker", "--queue", aws.ToString(created.QueueUrl), "--listen", "", "--wait", "1s", "--state", a.state})
+	}()
+	time.Sleep(300 * time.Millisecond)
+	cancel(&interrupted{sig: syscall.SIGTERM})
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("worker exit %d after SIGTERM, want 0: %s", code, errb.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("worker did not stop after SIGTERM")
+	}
 }

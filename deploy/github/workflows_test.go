@@ -20,6 +20,9 @@ import (
 
 var workflows = []string{"exceptions-check.yml", "exceptions-sync.yml"}
 
+// pinnedAction is an action named by a full commit SHA.
+var pinnedAction = regexp.MustCompile(`^[\w.-]+/[\w./-]+@[0-9a-f]{40}$`)
+
 type workflow struct {
 	Env  map[string]string `yaml:"env"`
 	Jobs map[string]struct {
@@ -72,6 +75,13 @@ func TestWorkflowsPinTheRelease(t *testing.T) {
 		if !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(w.Env["IAMPRUNE_VERSION"]) {
 			t.Errorf("%s: IAMPRUNE_VERSION %q is not a pinned release version", name, w.Env["IAMPRUNE_VERSION"])
 		}
+		for job, j := range w.Jobs {
+			for _, s := range j.Steps {
+				if s.Uses != "" && !pinnedAction.MatchString(s.Uses) {
+					t.Errorf("%s: job %s uses %q: pin the action to a full commit SHA, as a tag can be moved", name, job, s.Uses)
+				}
+			}
+		}
 		if script := installStep(t, name, w); !strings.Contains(script, "sha256sum -c --ignore-missing checksums.txt") {
 			t.Errorf("%s: the install step does not verify checksums.txt:\n%s", name, script)
 		}
@@ -104,22 +114,38 @@ func TestInstallStep(t *testing.T) {
 				t.Errorf("install did not run the installed binary's --version:\n%s", out)
 			}
 
+			pinned := fmt.Sprintf("%x", sha256.Sum256(readFile(t, archive)))
+			if out, err := runInstall(t, script, releases, version, "IAMPRUNE_SHA256="+pinned); err != nil {
+				t.Fatalf("install with IAMPRUNE_SHA256 pinned: %v\n%s", err, out)
+			}
+
 			if err := os.WriteFile(archive, append(readFile(t, archive), 0), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			if out, err := runInstall(t, script, releases, version); err == nil || !strings.Contains(out, "FAILED") {
 				t.Errorf("an altered archive was installed (%v):\n%s", err, out)
 			}
+
+			// The release replaced as a whole, checksums.txt included: only
+			// the pinned digest notices.
+			sums := fmt.Sprintf("%x  %s\n", sha256.Sum256(readFile(t, archive)), filepath.Base(archive))
+			if err := os.WriteFile(filepath.Join(releases, version, "checksums.txt"), []byte(sums), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := runInstall(t, script, releases, version, "IAMPRUNE_SHA256="+pinned); err == nil || !strings.Contains(out, "FAILED") {
+				t.Errorf("a replaced release was installed despite IAMPRUNE_SHA256 (%v):\n%s", err, out)
+			}
 		})
 	}
 }
 
-func runInstall(t *testing.T, script, releases, version string) (string, error) {
+func runInstall(t *testing.T, script, releases, version string, env ...string) (string, error) {
 	t.Helper()
 	tmp := t.TempDir()
 	cmd := exec.Command("bash", "-c", script)
-	cmd.Env = append(os.Environ(), "IAMPRUNE_VERSION="+version, "IAMPRUNE_RELEASES=file://"+releases,
+	cmd.Env = append(os.Environ(), "IAMPRUNE_VERSION="+version, "IAMPRUNE_RELEASES=file://"+releases, "IAMPRUNE_SHA256=",
 		"RUNNER_TEMP="+tmp, "GITHUB_PATH="+filepath.Join(tmp, "github_path"))
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

@@ -51,7 +51,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.out, "out", filepath.Join("dist", "release"), "the release folder (emptied first)")
+	flag.StringVar(&o.out, "out", filepath.Join("dist", "release"), "the release folder, emptied first (refused unless it is new, empty or an earlier release)")
 	flag.StringVar(&o.version, "version", os.Getenv("VERSION"), "the version to stamp (default: $VERSION, else git describe --tags --always --dirty)")
 	flag.StringVar(&o.commit, "commit", os.Getenv("COMMIT"), "the commit to stamp (default: $COMMIT, else git rev-parse HEAD)")
 	flag.StringVar(&o.cyclonedx, "cyclonedx", filepath.Join(".cache", "bin", "cyclonedx-gomod"), "the cyclonedx-gomod binary (make release-tools installs it)")
@@ -61,7 +61,7 @@ func main() {
 	flag.StringVar(&o.goCmd, "go", "go", "the go command")
 	flag.StringVar(&o.epoch, "source-date-epoch", os.Getenv("SOURCE_DATE_EPOCH"), "the release date as a Unix time (default: $SOURCE_DATE_EPOCH, else the commit's date)")
 	flag.BoolVar(&o.trimpath, "trimpath", true, "build with -trimpath")
-	flag.BoolVar(&o.dynamic, "dynamic", false, "leave CGO_ENABLED as the environment has it, instead of 0 (tests)")
+	flag.BoolVar(&o.dynamic, "dynamic", false, "leave CGO_ENABLED as the environment has it, instead of 0 (never for the image, which has no dynamic loader)")
 	flag.StringVar(&o.targets, "targets", "", "comma-separated OS/ARCH archives to build (default: all), for a quick check")
 	flag.BoolVar(&o.noImage, "no-image", false, "skip the container image")
 	flag.BoolVar(&o.noSBOM, "no-sbom", false, "skip the SBOM")

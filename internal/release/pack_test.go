@@ -91,3 +91,30 @@ func TestParseTargets(t *testing.T) {
 		t.Error("windows/amd64 accepted")
 	}
 }
+
+// -out is emptied first, so it must be a release folder: never the module
+// or a folder of other files.
+func TestOutIsNeverAnotherFolder(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "cmd", "iamprune"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	precious := filepath.Join(root, "docs", "precious.md")
+	if err := os.MkdirAll(filepath.Dir(precious), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(precious, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := options{root: root, version: "v1.0.0", commit: "abc", epoch: "1764583200"}
+	for _, out := range []string{root, filepath.Dir(root), filepath.Join(root, "docs")} {
+		o.out = out
+		if err := run(o); err == nil {
+			t.Errorf("-out %s: no error", out)
+		}
+		if _, err := os.Stat(precious); err != nil {
+			t.Fatalf("-out %s emptied a folder that is not a release's: %v", out, err)
+		}
+	}
+}

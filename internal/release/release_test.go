@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"debug/elf"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -62,15 +63,16 @@ func TestRelease(t *testing.T) {
 	}
 	host := runtime.GOOS + "/" + runtime.GOARCH
 	// The release program runs as a process of its own, so that its
-	// compression runs at full speed under go test -race. Neither -trimpath
-	// nor CGO_ENABLED=0: the binary then shares the build cache of the
-	// chaos and Lambda tests, which build it too.
+	// compression runs at full speed under go test -race. No -trimpath: the
+	// binary then shares the build cache of the chaos and Lambda tests,
+	// which build it too. But CGO_ENABLED=0 as in a release: the image has
+	// no dynamic loader, so its binary must be static.
 	prog := filepath.Join(t.TempDir(), "release")
 	if b, err := exec.Command("go", "build", "-o", prog, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build ./internal/release: %v\n%s", err, b)
 	}
 	args := []string{"-out", out, "-version", testVersion, "-commit", testCommit, "-source-date-epoch", testEpoch, "-targets", host,
-		"-trimpath=false", "-dynamic", "-ca-certs", ca, "-source", "https://example.com/iamprune", "-license", "NOASSERTION"}
+		"-trimpath=false", "-ca-certs", ca, "-source", "https://example.com/iamprune", "-license", "NOASSERTION"}
 	cyclonedx := filepath.Join(root, ".cache", "bin", "cyclonedx-gomod")
 	_, err := os.Stat(cyclonedx)
 	noSBOM := err != nil // scripts/test installs it; a bare go test may not have it
@@ -293,6 +295,18 @@ func checkImage(t *testing.T, dir string) {
 		if _, err := os.Lstat(filepath.Join(rootfs, sh)); err == nil {
 			t.Errorf("the image has /%s; it should hold no shell", sh)
 		}
+	}
+	// Run from the unpacked filesystem, on this machine: it would find the
+	// host's dynamic loader, which the image lacks, so it must need none.
+	if f, err := elf.Open(filepath.Join(rootfs, "iamprune")); err != nil {
+		t.Errorf("/iamprune: %v", err)
+	} else {
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP {
+				t.Errorf("/iamprune is dynamically linked (it needs an ELF interpreter); the image has none: build it with CGO_ENABLED=0")
+			}
+		}
+		f.Close()
 	}
 	out, err := exec.Command(filepath.Join(rootfs, "iamprune"), "--version").CombinedOutput()
 	if err != nil {

@@ -33,6 +33,9 @@ func run(o options) error {
 	if _, err := os.Stat(filepath.Join(dir, "cmd", "iamprune")); err != nil {
 		return errors.New("run it from the module root (make release)")
 	}
+	if err := safeOut(o.out, dir); err != nil {
+		return err
+	}
 	st, err := resolveStamp(dir, o.version, o.commit, o.epoch)
 	if err != nil {
 		return err
@@ -180,4 +183,33 @@ func (r *release) image([]target) error {
 		return err
 	}
 	return tarDir(filepath.Join(r.out, r.name+"_oci.tar"), layoutDir, r.b.stamp.date)
+}
+
+// safeOut refuses an -out that run must not empty: the module or a folder
+// above it, or a folder of other files (one that holds no checksums.txt or
+// .build of an earlier release).
+func safeOut(out, root string) error {
+	o, err := filepath.Abs(out)
+	if err != nil {
+		return err
+	}
+	r, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
+	if o == r || strings.HasPrefix(r, o+string(filepath.Separator)) || o == filepath.Dir(o) {
+		return fmt.Errorf("-out %s holds the module: name a folder of its own, such as dist/release", out)
+	}
+	des, err := os.ReadDir(o)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && len(des) == 0) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	for _, mark := range []string{checksumsFile, ".build"} {
+		if _, err := os.Stat(filepath.Join(o, mark)); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("-out %s is not empty and holds no earlier release (no %s): it is emptied first, so name another folder", out, checksumsFile)
 }
