@@ -8,8 +8,10 @@ import (
 	"github.com/iamprune/iamprune"
 )
 
-// SweepEnqueued writes what a fan-out sent: one row per account.
-func SweepEnqueued(w io.Writer, res *iamprune.SweepEnqueued, format string) error {
+// SweepEnqueued writes what a fan-out sent: one row per account. state is
+// the --state given ("" for the default), for the progress command it
+// prints to work as printed.
+func SweepEnqueued(w io.Writer, res *iamprune.SweepEnqueued, format, state string) error {
 	if err := checkFormat(format); err != nil {
 		return err
 	}
@@ -30,7 +32,10 @@ func SweepEnqueued(w io.Writer, res *iamprune.SweepEnqueued, format string) erro
 		return err
 	}
 	if !res.DryRun {
-		_, err := fmt.Fprintf(w, "The queue's consumers plan and apply each account with their config. Progress: iamprune history --sweep %s\n", res.SweepID)
+		if state != "" {
+			state = " --state " + ShellQuote(state)
+		}
+		_, err := fmt.Fprintf(w, "The queue's consumers plan and apply each account with their config. Progress: iamprune history --sweep %s%s\n", res.SweepID, state)
 		return err
 	}
 	return nil

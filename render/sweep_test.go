@@ -47,12 +47,31 @@ func TestSweepEnqueued(t *testing.T) {
 	res := &iamprune.SweepEnqueued{SweepID: "sweep-1", Messages: 3, DryRun: true,
 		Accounts: []iamprune.SweepAccount{{Account: "444455556666", Findings: 1500, Messages: 2}, {Account: "555566667777", Findings: 3, Messages: 1}}}
 	var b bytes.Buffer
-	if err := SweepEnqueued(&b, res, "table"); err != nil {
+	if err := SweepEnqueued(&b, res, "table", ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"Would enqueue (dry run, nothing sent) 3 message(s) for 2 account(s)", "444455556666  1500      2"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// The progress hint names the state store the sweep was recorded in, so
+// that it works as printed.
+func TestSweepEnqueuedHintNamesTheState(t *testing.T) {
+	res := &iamprune.SweepEnqueued{SweepID: "sweep-1", Messages: 1, Accounts: []iamprune.SweepAccount{{Account: "444455556666", Findings: 1, Messages: 1}}}
+	for state, want := range map[string]string{
+		"":                     "Progress: iamprune history --sweep sweep-1\n",
+		"dynamodb://iamprune":  "Progress: iamprune history --sweep sweep-1 --state dynamodb://iamprune\n",
+		"/var/lib/my state.db": "Progress: iamprune history --sweep sweep-1 --state '/var/lib/my state.db'\n",
+	} {
+		var b bytes.Buffer
+		if err := SweepEnqueued(&b, res, "table", state); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(b.String(), want) {
+			t.Errorf("state %q: %q does not end with %q", state, b.String(), want)
 		}
 	}
 }

@@ -59,7 +59,7 @@ organisation digest. --dry-run lists the messages and sends nothing.`,
 			if err != nil {
 				return err
 			}
-			return render.SweepEnqueued(m.Stdout, res, o.output)
+			return render.SweepEnqueued(m.Stdout, res, o.output, o.state)
 		},
 	}
 	f := cmd.Flags()
