@@ -77,20 +77,31 @@ func (s *Facts) listKeysAhead(ctx context.Context, arns []string) {
 }
 
 // listKeys returns the user's keys: as read ahead when that succeeded,
-// else read now.
+// else read now. A read now is registered as a list too, so that a read
+// ahead started meanwhile (the findings of another page naming the same
+// user) waits for it instead of listing the keys a second time.
 func (s *Facts) listKeys(ctx context.Context, user string) ([]iamprune.AccessKey, error) {
 	s.ahead.mu.Lock()
+	if s.ahead.lists == nil {
+		s.ahead.lists = map[string]*keyList{}
+	}
 	l := s.ahead.lists[user]
+	if l == nil {
+		l = &keyList{done: make(chan struct{})}
+		s.ahead.lists[user] = l
+		s.ahead.mu.Unlock()
+		l.keys, l.err = s.listKeysNow(ctx, user)
+		close(l.done)
+		return l.keys, l.err
+	}
 	s.ahead.mu.Unlock()
-	if l != nil {
-		select {
-		case <-l.done:
-			if l.err == nil {
-				return l.keys, nil
-			}
-		case <-ctx.Done():
-			return nil, ctx.Err()
+	select {
+	case <-l.done:
+		if l.err == nil {
+			return l.keys, nil
 		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 	return s.listKeysNow(ctx, user)
 }

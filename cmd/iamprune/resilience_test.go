@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -199,7 +200,7 @@ func TestThrottleStormPlanAndApply(t *testing.T) {
 		}
 		// Retries are invisible: the calls answered are the clean run's.
 		if got, want := calls(srv), calls(cleanSrv); !slices.Equal(got, want) {
-			t.Errorf("every %d throttled: %d calls answered, the clean run %d", every, len(got), len(want))
+			t.Errorf("every %d throttled: %d calls answered, the clean run %d: %s", every, len(got), len(want), callDiff(got, want))
 		}
 	}
 }
@@ -218,4 +219,23 @@ func TestMaxRetriesFlag(t *testing.T) {
 	if r := runCLI(t, "plan", "--max-retries", "-2"); r.code != 2 {
 		t.Errorf("--max-retries -2: exit %d", r.code)
 	}
+}
+
+// callDiff names the calls answered more or fewer times in got than in want.
+func callDiff(got, want []string) string {
+	n := map[string]int{}
+	for _, c := range got {
+		n[c]++
+	}
+	for _, c := range want {
+		n[c]--
+	}
+	var out []string
+	for c, d := range n {
+		if d != 0 {
+			out = append(out, fmt.Sprintf("%s %+d", c, d))
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
 }
