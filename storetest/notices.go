@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -28,26 +27,10 @@ func RunNoticeLog(t *testing.T, open func(t *testing.T) NoticeStore) {
 // them when only is empty.
 func runNoticeSuite(t *testing.T, open func(t *testing.T) NoticeStore, only []string) {
 	t.Helper()
-	for _, tc := range noticeSuite {
-		if len(only) > 0 && !slices.Contains(only, tc.name) {
-			continue
-		}
-		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			tc.test(t, s)
-		})
-	}
+	runCases(t, open, noticeSuite, only, func(s NoticeStore) iamprune.NoticeLog { return s })
 }
 
-var noticeSuite = []struct {
-	name string
-	test func(t *testing.T, s iamprune.NoticeLog)
-}{
+var noticeSuite = []suiteCase[iamprune.NoticeLog]{
 	{"NoticeRoundTrip", testNoticeRoundTrip},
 	{"NoticeFilters", testNoticeFilters},
 	{"NoticeOrder", testNoticeOrder},

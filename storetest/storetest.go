@@ -28,7 +28,20 @@ func Run(t *testing.T, open func(t *testing.T) iamprune.Store) {
 // only is empty.
 func runSuite(t *testing.T, open func(t *testing.T) iamprune.Store, only []string) {
 	t.Helper()
-	for _, tc := range suite {
+	runCases(t, open, suite, only, func(s iamprune.Store) iamprune.Store { return s })
+}
+
+// suiteCase is one subtest of a suite, on the part L of the store it tests.
+type suiteCase[L any] struct {
+	name string
+	test func(t *testing.T, s L)
+}
+
+// runCases runs the cases named in only (all when only is empty), each on
+// a new store from open, seen through view, and closes the store after.
+func runCases[S interface{ Close() error }, L any](t *testing.T, open func(t *testing.T) S, cases []suiteCase[L], only []string, view func(S) L) {
+	t.Helper()
+	for _, tc := range cases {
 		if len(only) > 0 && !slices.Contains(only, tc.name) {
 			continue
 		}
@@ -39,15 +52,12 @@ func runSuite(t *testing.T, open func(t *testing.T) iamprune.Store, only []strin
 					t.Errorf("Close: %v", err)
 				}
 			})
-			tc.test(t, s)
+			tc.test(t, view(s))
 		})
 	}
 }
 
-var suite = []struct {
-	name string
-	test func(t *testing.T, s iamprune.Store)
-}{
+var suite = []suiteCase[iamprune.Store]{
 	{"RunRoundTrip", testRunRoundTrip},
 	{"RunUnknown", testRunUnknown},
 	{"CreateRunTwice", testCreateRunTwice},

@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -28,26 +27,10 @@ func RunSweepLog(t *testing.T, open func(t *testing.T) SweepStore) {
 // them when only is empty.
 func runSweepSuite(t *testing.T, open func(t *testing.T) SweepStore, only []string) {
 	t.Helper()
-	for _, tc := range sweepSuite {
-		if len(only) > 0 && !slices.Contains(only, tc.name) {
-			continue
-		}
-		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			tc.test(t, s)
-		})
-	}
+	runCases(t, open, sweepSuite, only, func(s SweepStore) iamprune.SweepLog { return s })
 }
 
-var sweepSuite = []struct {
-	name string
-	test func(t *testing.T, s iamprune.SweepLog)
-}{
+var sweepSuite = []suiteCase[iamprune.SweepLog]{
 	{"SweepRoundTrip", testSweepRoundTrip},
 	{"SweepLastOnce", testSweepLastOnce},
 	{"SweepConcurrentLast", testSweepConcurrentLast},
