@@ -15,18 +15,12 @@ func (s *Server) sendMessageBatch(r sqsRequest) (any, *apiError) {
 	if e := r.decode(&in); e != nil {
 		return nil, e
 	}
-	switch {
-	case len(in.Entries) == 0:
-		return nil, sqsError("EmptyBatchRequest", "There should be at least one SendMessageBatchRequestEntry in the request.")
-	case len(in.Entries) > 10:
-		return nil, sqsError("TooManyEntriesInBatchRequest", "Maximum number of entries per request are 10. You have sent %d.", len(in.Entries))
+	ids := make([]string, len(in.Entries))
+	for i, en := range in.Entries {
+		ids[i] = en.Id
 	}
-	seen := map[string]bool{}
-	for _, en := range in.Entries {
-		if seen[en.Id] {
-			return nil, sqsError("BatchEntryIdsNotDistinct", "Id %s repeated.", en.Id)
-		}
-		seen[en.Id] = true
+	if e := checkBatchIDs("SendMessageBatchRequestEntry", ids); e != nil {
+		return nil, e
 	}
 	s.sqs.mu.Lock()
 	defer s.sqs.mu.Unlock()
@@ -55,4 +49,23 @@ func (s *Server) sendMessageBatch(r sqsRequest) (any, *apiError) {
 		ok = append(ok, map[string]any{"Id": en.Id, "MessageId": m.id, "MD5OfMessageBody": m.md5})
 	}
 	return map[string]any{"Successful": ok, "Failed": failed}, nil
+}
+
+// checkBatchIDs refuses a batch as SQS does: no entries, more than ten, or
+// an id repeated. entry names the entry type in the message.
+func checkBatchIDs(entry string, ids []string) *apiError {
+	switch {
+	case len(ids) == 0:
+		return sqsError("EmptyBatchRequest", "There should be at least one %s in the request.", entry)
+	case len(ids) > 10:
+		return sqsError("TooManyEntriesInBatchRequest", "Maximum number of entries per request are 10. You have sent %d.", len(ids))
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			return sqsError("BatchEntryIdsNotDistinct", "Id %s repeated.", id)
+		}
+		seen[id] = true
+	}
+	return nil
 }

@@ -292,18 +292,12 @@ func (s *Server) deleteMessageBatch(r sqsRequest) (any, *apiError) {
 	if e := r.decode(&in); e != nil {
 		return nil, e
 	}
-	switch {
-	case len(in.Entries) == 0:
-		return nil, sqsError("EmptyBatchRequest", "There should be at least one DeleteMessageBatchRequestEntry in the request.")
-	case len(in.Entries) > 10:
-		return nil, sqsError("TooManyEntriesInBatchRequest", "Maximum number of entries per request are 10. You have sent %d.", len(in.Entries))
+	ids := make([]string, len(in.Entries))
+	for i, en := range in.Entries {
+		ids[i] = en.Id
 	}
-	seen := map[string]bool{}
-	for _, en := range in.Entries {
-		if seen[en.Id] {
-			return nil, sqsError("BatchEntryIdsNotDistinct", "Id %s repeated.", en.Id)
-		}
-		seen[en.Id] = true
+	if e := checkBatchIDs("DeleteMessageBatchRequestEntry", ids); e != nil {
+		return nil, e
 	}
 	s.sqs.mu.Lock()
 	defer s.sqs.mu.Unlock()
