@@ -170,3 +170,16 @@ func ParseARN(arn string) (ParsedARN, bool) {
 	}
 	return p, p.Name != ""
 }
+
+// IsAccountID reports whether s is a 12-digit AWS account id.
+func IsAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

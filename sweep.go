@@ -34,10 +34,7 @@ type SweepMessage struct {
 	PageSize  int    `json:"page_size,omitempty"`
 }
 
-var (
-	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-	sweepIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
-)
+var sweepIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // Key names the message's part of its sweep: the account, and the page
 // when the account is split.
@@ -55,7 +52,7 @@ func (m SweepMessage) Validate() error {
 		return Errorf(EINVALID, "sweep message: iamprune_sweep: version %d, this iamprune reads version %d", m.Version, SweepMessageVersion)
 	case !sweepIDRE.MatchString(m.SweepID):
 		return Errorf(EINVALID, "sweep message: sweep_id: %q is not 1 to 128 letters, digits or ._:-", m.SweepID)
-	case !accountRE.MatchString(m.Account):
+	case !IsAccountID(m.Account):
 		return Errorf(EINVALID, "sweep message: account: %q is not a 12-digit account id", m.Account)
 	case m.Page < 1 || m.Pages < m.Page:
 		return Errorf(EINVALID, "sweep message: page: %d of %d", m.Page, m.Pages)

@@ -23,19 +23,6 @@ func ParseNow(s string, fallback func() time.Time) (time.Time, error) {
 	return time.Time{}, iamprune.Errorf(iamprune.EINVALID, "--now: %q is not an RFC 3339 time (e.g. 2026-11-28T00:00:00Z) or a date (2026-11-28)", s)
 }
 
-// IsAccountID reports whether s is a 12-digit AWS account id.
-func IsAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // ParseWithin reads --within: a whole number of days ("30d") or a Go
 // duration ("720h"); anything else is bad usage.
 func ParseWithin(s string) (time.Duration, error) {

@@ -68,7 +68,7 @@ func ShowHistory(ctx context.Context, w io.Writer, store iamprune.Store, q Histo
 	switch {
 	case q.RunID != "" && q.Sweep != "":
 		return iamprune.Errorf(iamprune.EINVALID, "history: give a run id or --sweep, not both")
-	case q.Account != "" && !IsAccountID(q.Account):
+	case q.Account != "" && !iamprune.IsAccountID(q.Account):
 		return iamprune.Errorf(iamprune.EINVALID, "--account: %q is not a 12-digit AWS account id", q.Account)
 	case store == nil && q.RunID != "":
 		return NoSuchRun(q.RunID, "no state store yet")

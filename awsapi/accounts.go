@@ -147,7 +147,7 @@ func (a *Accounts) Config(ctx context.Context, account string) (aws.Config, erro
 
 func (a *Accounts) assume(ctx context.Context, account string) (aws.Config, error) {
 	role := a.RoleARN(account)
-	if !isAccountID(account) {
+	if !iamprune.IsAccountID(account) {
 		return aws.Config{}, &AssumeError{Account: account, Role: role, Err: errors.New("not a 12-digit account id")}
 	}
 	provider := stscreds.NewAssumeRoleProvider(a.sts, role, func(o *stscreds.AssumeRoleOptions) {
@@ -164,18 +164,6 @@ func (a *Accounts) assume(ctx context.Context, account string) (aws.Config, erro
 	cfg.Credentials = creds
 	ForAccount(&cfg, account)
 	return cfg, nil
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // OrgFacts is the FactSource of an organisation analyzer: its findings name

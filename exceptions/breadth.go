@@ -35,7 +35,7 @@ func PrincipalProblem(pattern string) string {
 	if partition != "*" && hasGlob(partition) {
 		return fmt.Sprintf("partition %s must be a partition name such as aws, or exactly *", input.Snippet(partition))
 	}
-	if account != "*" && !isAccountID(account) {
+	if account != "*" && !iamprune.IsAccountID(account) {
 		return fmt.Sprintf("account %s must be exactly 12 digits, or exactly * for every account", input.Snippet(account))
 	}
 	if n := literalLen(name); n < MinLiteralName {
@@ -43,18 +43,6 @@ func PrincipalProblem(pattern string) string {
 			input.ARN(pattern), kind, MinLiteralName, n)
 	}
 	return ""
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func literalLen(s string) int {

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/credreport"
@@ -217,7 +216,7 @@ func loadMeta(f *file) (Meta, error) {
 	if m.AccountID == "" {
 		return m, f.errf("account_id: missing")
 	}
-	if !isAccountID(m.AccountID) {
+	if !iamprune.IsAccountID(m.AccountID) {
 		v, _ := lookup(ms, "account_id")
 		return m, f.errLine(v.off, "account_id: %s is not a 12-digit AWS account id", input.Snippet(m.AccountID))
 	}
@@ -231,13 +230,6 @@ func loadMeta(f *file) (Meta, error) {
 		m.Region = "us-east-1"
 	}
 	return m, nil
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	return strings.Trim(s, "0123456789") == ""
 }
 
 // loadAnalyzer accepts get-analyzer's output or its bare analyzer object.

@@ -31,7 +31,7 @@ add an exception for it (the plan's notice shows the entry to paste).`,
 			if output != "table" && output != "json" {
 				return usagef("--output: %q is not table or json", output)
 			}
-			if account != "" && !app.IsAccountID(account) {
+			if account != "" && !iamprune.IsAccountID(account) {
 				return usagef("--account: %q is not a 12-digit AWS account id", account)
 			}
 			store, err := m.openStore(cmd.Context(), state, true)

@@ -61,7 +61,7 @@ type UnlockOptions struct {
 
 func runUnlock(ctx context.Context, o *UnlockOptions) error {
 	account := o.Account
-	if !app.IsAccountID(account) {
+	if !iamprune.IsAccountID(account) {
 		return usagef("%q is not a 12-digit AWS account id", account)
 	}
 	store, err := o.Store(ctx, o.State, true)
