@@ -172,19 +172,9 @@ func (c *Capturer) loginProfile(ctx context.Context, user string) (*CapturedProf
 // CredentialReport generates the credential report, polling with backoff
 // until IAM has it, and returns its decoded CSV.
 func (c *Capturer) CredentialReport(ctx context.Context) ([]byte, error) {
-	err := c.poll(ctx, func(ctx context.Context) (bool, error) {
-		out, err := c.iam.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
-		if err != nil {
-			return false, fmt.Errorf("iam: cannot generate the credential report: %w", err)
-		}
-		return out.State == iamtypes.ReportStateTypeComplete, nil
-	})
+	out, err := generateCredentialReport(ctx, c.iam, c.Poll, 8*c.Poll, 0)
 	if err != nil {
 		return nil, err
-	}
-	out, err := c.iam.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
-	if err != nil {
-		return nil, fmt.Errorf("iam: cannot get the credential report: %w", err)
 	}
 	return out.Content, nil
 }

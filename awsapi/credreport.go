@@ -105,27 +105,9 @@ func (s *Facts) loadReport(ctx context.Context) error {
 }
 
 func (s *Facts) readReport(ctx context.Context) (*iamprune.CredentialReport, error) {
-	deadline := time.Now().Add(s.opts.reportTimeout)
-	wait := s.opts.reportInitial
-	for {
-		out, err := s.iam.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
-		if err != nil {
-			return nil, fmt.Errorf("iam: cannot generate the credential report: %w", err)
-		}
-		if out.State == iamtypes.ReportStateTypeComplete {
-			break
-		}
-		if !time.Now().Add(wait).Before(deadline) {
-			return nil, fmt.Errorf("iam: credential report still %s after %s", out.State, s.opts.reportTimeout)
-		}
-		if err := sleepCtx(ctx, wait); err != nil {
-			return nil, err
-		}
-		wait = min(2*wait, s.opts.reportMax)
-	}
-	out, err := s.iam.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
+	out, err := generateCredentialReport(ctx, s.iam, s.opts.reportInitial, s.opts.reportMax, s.opts.reportTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("iam: cannot get the credential report: %w", err)
+		return nil, err
 	}
 	rep, err := credreport.Parse(out.Content, "the credential report of account "+s.account)
 	if err != nil {
@@ -306,4 +288,34 @@ func needs(findings []iamprune.Finding) (keys, passwords map[string]time.Time) {
 		}
 	}
 	return keys, passwords
+}
+
+// generateCredentialReport runs GenerateCredentialReport until IAM says
+// COMPLETE, waiting initial, then twice as long up to most, in between,
+// and then reads the report. A timeout above 0 gives up once the next
+// wait would pass it; cancelling ctx always does.
+func generateCredentialReport(ctx context.Context, api *iam.Client, initial, most, timeout time.Duration) (*iam.GetCredentialReportOutput, error) {
+	deadline := time.Now().Add(timeout)
+	wait := initial
+	for {
+		out, err := api.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+		if err != nil {
+			return nil, fmt.Errorf("iam: cannot generate the credential report: %w", err)
+		}
+		if out.State == iamtypes.ReportStateTypeComplete {
+			break
+		}
+		if timeout > 0 && !time.Now().Add(wait).Before(deadline) {
+			return nil, fmt.Errorf("iam: credential report still %s after %s", out.State, timeout)
+		}
+		if err := sleepCtx(ctx, wait); err != nil {
+			return nil, err
+		}
+		wait = min(2*wait, most)
+	}
+	out, err := api.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
+	if err != nil {
+		return nil, fmt.Errorf("iam: cannot get the credential report: %w", err)
+	}
+	return out, nil
 }
