@@ -34,17 +34,7 @@ func writeTarGz(out string, mtime time.Time, entries []entry) (err error) {
 			return err
 		}
 		zw.ModTime = mtime
-		tw := tar.NewWriter(zw)
-		dirs := map[string]bool{}
-		for _, e := range entries {
-			if err := addTarDirs(tw, dirs, path.Dir(e.name), mtime); err != nil {
-				return err
-			}
-			if err := addTarFile(tw, e, mtime); err != nil {
-				return err
-			}
-		}
-		if err := tw.Close(); err != nil {
+		if err := writeTar(zw, mtime, entries); err != nil {
 			return err
 		}
 		return zw.Close()
@@ -129,19 +119,7 @@ func tarDir(out, dir string, mtime time.Time) error {
 		return err
 	}
 	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
-	return writeFile(out, func(w io.Writer) error {
-		tw := tar.NewWriter(w)
-		dirs := map[string]bool{}
-		for _, e := range entries {
-			if err := addTarDirs(tw, dirs, path.Dir(e.name), mtime); err != nil {
-				return err
-			}
-			if err := addTarFile(tw, e, mtime); err != nil {
-				return err
-			}
-		}
-		return tw.Close()
-	})
+	return writeFile(out, func(w io.Writer) error { return writeTar(w, mtime, entries) })
 }
 
 // writeChecksums writes, to dir/checksums.txt, the SHA-256 of every
@@ -197,4 +175,20 @@ func writeFile(out string, fill func(io.Writer) error) (err error) {
 		}
 	}()
 	return fill(f)
+}
+
+// writeTar writes entries as a tar stream, each with the folders above it
+// first, every time mtime.
+func writeTar(w io.Writer, mtime time.Time, entries []entry) error {
+	tw := tar.NewWriter(w)
+	dirs := map[string]bool{}
+	for _, e := range entries {
+		if err := addTarDirs(tw, dirs, path.Dir(e.name), mtime); err != nil {
+			return err
+		}
+		if err := addTarFile(tw, e, mtime); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
 }
