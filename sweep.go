@@ -24,7 +24,9 @@ type SweepMessage struct {
 	SweepID string `json:"sweep_id"`
 	Account string `json:"account"`
 	// Page numbers the account's pages from 1; Pages is how many the
-	// account was split into.
+	// account was split into, or 0 when the message was sent before the
+	// account's listing ended (messages go out while later pages are
+	// still being listed, so that consumers start at once).
 	Page  int `json:"page"`
 	Pages int `json:"pages"`
 	// PageToken is the ListFindingsV2 nextToken that starts this page (""
@@ -35,6 +37,15 @@ type SweepMessage struct {
 }
 
 var sweepIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// PagesText is "N" of "page P of N", "?" while the count was not known
+// when the message was sent.
+func (m SweepMessage) PagesText() string {
+	if m.Pages == 0 {
+		return "?"
+	}
+	return fmt.Sprint(m.Pages)
+}
 
 // Key names the message's part of its sweep: the account, and the page
 // when the account is split.
@@ -54,7 +65,7 @@ func (m SweepMessage) Validate() error {
 		return Errorf(EINVALID, "sweep message: sweep_id: %q is not 1 to 128 letters, digits or ._:-", m.SweepID)
 	case !IsAccountID(m.Account):
 		return Errorf(EINVALID, "sweep message: account: %q is not a 12-digit account id", m.Account)
-	case m.Page < 1 || m.Pages < m.Page:
+	case m.Page < 1 || m.Pages < 0 || m.Pages > 0 && m.Pages < m.Page:
 		return Errorf(EINVALID, "sweep message: page: %d of %d", m.Page, m.Pages)
 	case m.PageSize < 0 || m.PageSize > 1000:
 		return Errorf(EINVALID, "sweep message: page_size: %d is not from 0 to 1000", m.PageSize)
@@ -76,12 +87,17 @@ type Sweep struct {
 	ID        string    `json:"sweep_id"`
 	Caller    string    `json:"caller,omitempty"`
 	StartedAt time.Time `json:"started_at"`
-	// Expected is the number of messages enqueued; Done how many finished
-	// successfully. The sweep is complete when they are equal.
+	// Expected is the number of messages enqueued, 0 while the sweep is
+	// open (still being enqueued); Done how many finished successfully.
+	// The sweep is complete when they are equal.
 	Expected   int        `json:"expected"`
 	Done       int        `json:"done"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 }
+
+// Open reports whether the sweep is still being enqueued: its parts are
+// being added and its size is not known yet.
+func (s Sweep) Open() bool { return s.Expected == 0 }
 
 // Complete reports whether every message finished.
 func (s Sweep) Complete() bool { return s.Expected > 0 && s.Done >= s.Expected }
@@ -110,8 +126,22 @@ func (p SweepPart) Key() string { return SweepPartKey(p.Account, p.Page) }
 // fanned-out sweeps. Stores implement it beside Store.
 type SweepLog interface {
 	// StartSweep records a sweep and its parts, all pending. A sweep id
-	// that exists already is ECONFLICT.
+	// that exists already is ECONFLICT. A sweep started with Expected 0 is
+	// open: its parts come with AddSweepParts as its messages are sent,
+	// and SealSweep fixes their number.
 	StartSweep(ctx context.Context, s Sweep, parts []SweepPart) error
+	// AddSweepParts records more pending parts of an open sweep, before
+	// their messages are sent. A part recorded already is left as it is,
+	// so a retried call is harmless. An unknown sweep is ENOTFOUND, a
+	// sealed one ECONFLICT.
+	AddSweepParts(ctx context.Context, id string, parts []SweepPart) error
+	// SealSweep closes an open sweep at expected parts, which must be the
+	// number recorded. Seal before the last message is sent: a sweep
+	// whose parts are all done already cannot be sealed (EINVALID), so
+	// that the consumer finishing the last part is the one that completes
+	// it. Sealing again at the same number changes nothing; at another,
+	// or a sweep that was never open, is ECONFLICT.
+	SealSweep(ctx context.Context, id string, expected int) (*Sweep, error)
 	// FinishSweepPart records the outcome (SweepDone or SweepFailed) of
 	// one attempt at a part, and returns the sweep as it is after it.
 	// last is true for exactly one call per sweep: the one whose part
@@ -131,25 +161,51 @@ type SweepChecker interface {
 }
 
 // ValidateStart checks a sweep and its parts before StartSweep stores
-// them: an id, one part per expected message, no part twice.
+// them: an id, one part per expected message (any number for an open
+// sweep), no part twice.
 func (s Sweep) ValidateStart(parts []SweepPart) error {
 	if !sweepIDRE.MatchString(s.ID) {
 		return Errorf(EINVALID, "sweep id %q is not 1 to 128 letters, digits or ._:-", s.ID)
 	}
-	if s.Expected != len(parts) || len(parts) == 0 {
+	if s.Expected < 0 || s.Expected > 0 && s.Expected != len(parts) {
 		return Errorf(EINVALID, "sweep %s: %d part(s) for %d expected message(s)", s.ID, len(parts), s.Expected)
 	}
+	return ValidateParts(s.ID, parts)
+}
+
+// ValidateParts checks parts given to StartSweep or AddSweepParts: each
+// with an account and a page, none twice.
+func ValidateParts(id string, parts []SweepPart) error {
 	seen := map[string]bool{}
 	for _, p := range parts {
 		if p.Account == "" || p.Page < 1 {
-			return Errorf(EINVALID, "sweep %s: part %q has no account or page", s.ID, p.Key())
+			return Errorf(EINVALID, "sweep %s: part %q has no account or page", id, p.Key())
 		}
 		if seen[p.Key()] {
-			return Errorf(EINVALID, "sweep %s: part %s given twice", s.ID, p.Key())
+			return Errorf(EINVALID, "sweep %s: part %s given twice", id, p.Key())
 		}
 		seen[p.Key()] = true
 	}
 	return nil
+}
+
+// ValidateSeal checks SealSweep's arguments against the sweep as stored
+// and the number of parts recorded; nil with sealed true means the sweep
+// is sealed at expected already (a retried call).
+func (s Sweep) ValidateSeal(expected, recorded int) (sealed bool, err error) {
+	switch {
+	case expected < 1:
+		return false, Errorf(EINVALID, "sweep %s: cannot seal at %d part(s)", s.ID, expected)
+	case s.Expected == expected:
+		return true, nil
+	case !s.Open():
+		return false, Errorf(ECONFLICT, "sweep %s is sealed at %d part(s), not %d", s.ID, s.Expected, expected)
+	case recorded != expected:
+		return false, Errorf(EINVALID, "sweep %s: sealing at %d part(s), but %d are recorded", s.ID, expected, recorded)
+	case s.Done >= expected:
+		return false, Errorf(EINVALID, "sweep %s: every part is done already; seal before the last message is sent", s.ID)
+	}
+	return false, nil
 }
 
 // ValidateOutcome checks a part given to FinishSweepPart.

@@ -55,15 +55,113 @@ func (s *Store) StartSweep(ctx context.Context, sw iamprune.Sweep, parts []iampr
 	} else if err != nil {
 		return fmt.Errorf("dynamodb: cannot start sweep %s: %w", sw.ID, err)
 	}
+	return s.putParts(ctx, sw.ID, parts)
+}
+
+// putParts records pending parts; a part recorded already (by a retried
+// call) is left as it is, whatever its status now.
+func (s *Store) putParts(ctx context.Context, id string, parts []iamprune.SweepPart) error {
 	for _, p := range parts {
-		pit := key(sweepPK(sw.ID), partSK(p.Account, p.Page))
+		pit := key(sweepPK(id), partSK(p.Account, p.Page))
 		pit["account"], pit["page"], pit["status"] = str(p.Account), num(int64(p.Page)), str(iamprune.SweepPending)
 		pit["attempts"] = num(0)
-		if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: pit}); err != nil {
-			return fmt.Errorf("dynamodb: cannot record part %s of sweep %s: %w", p.Key(), sw.ID, err)
+		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: pit,
+			ConditionExpression: aws.String("attribute_not_exists(pk)")})
+		if err != nil && !isConditionFailed(err) {
+			return fmt.Errorf("dynamodb: cannot record part %s of sweep %s: %w", p.Key(), id, err)
 		}
 	}
 	return nil
+}
+
+// AddSweepParts records more pending parts of an open sweep. Only the
+// enqueuer adds parts and seals, one after the other, so checking that
+// the sweep is open before the writes is enough.
+func (s *Store) AddSweepParts(ctx context.Context, id string, parts []iamprune.SweepPart) error {
+	if err := iamprune.ValidateParts(id, parts); err != nil {
+		return err
+	}
+	sw, err := s.sweepItem(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !sw.Open() {
+		return iamprune.Errorf(iamprune.ECONFLICT, "dynamodb: sweep %s is sealed at %d part(s): no part can be added", id, sw.Expected)
+	}
+	return s.putParts(ctx, id, parts)
+}
+
+// SealSweep fixes an open sweep's number of parts (see iamprune.SweepLog):
+// one conditional write, so that a part counted done meanwhile cannot make
+// every part done before the sweep knows its size.
+func (s *Store) SealSweep(ctx context.Context, id string, expected int) (*iamprune.Sweep, error) {
+	sw, err := s.sweepItem(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	recorded, err := s.countParts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if sealed, err := sw.ValidateSeal(expected, recorded); err != nil || sealed {
+		return sw, err
+	}
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key(sweepPK(id), sweepSK),
+		UpdateExpression:         aws.String("SET expected = :n"),
+		ConditionExpression:      aws.String("expected = :zero AND (attribute_not_exists(#dp) OR size(#dp) < :n)"),
+		ExpressionAttributeNames: map[string]string{"#dp": attrDoneParts},
+		ExpressionAttributeValues: item{":n": num(int64(expected)), ":zero": num(0)},
+	})
+	if isConditionFailed(err) { // sealed or finished meanwhile: say which
+		if sw, err = s.sweepItem(ctx, id); err != nil {
+			return nil, err
+		}
+		if sealed, err := sw.ValidateSeal(expected, recorded); err != nil || sealed {
+			return sw, err
+		}
+		return nil, fmt.Errorf("dynamodb: cannot seal sweep %s: its item changed meanwhile", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb: cannot seal sweep %s: %w", id, err)
+	}
+	sw.Expected = expected
+	return sw, nil
+}
+
+// sweepItem reads the sweep item alone, without its parts.
+func (s *Store) sweepItem(ctx context.Context, id string) (*iamprune.Sweep, error) {
+	if !sweepIDOK(id) {
+		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: sweep %q not found", id)
+	}
+	it, err := s.get(ctx, key(sweepPK(id), sweepSK))
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb: cannot read sweep %s: %w", id, err)
+	}
+	if it == nil {
+		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: sweep %s not found", id)
+	}
+	return decodeSweep(it)
+}
+
+// countParts counts the part items of a sweep (Select COUNT: no item is
+// read back).
+func (s *Store) countParts(ctx context.Context, id string) (int, error) {
+	e := newExpr()
+	in := e.input("", e.cond(attrPK, "=", str(sweepPK(id)))+" AND "+e.prefix(attrSK, "PART#"), true)
+	in.TableName, in.Select = aws.String(s.table), types.SelectCount
+	n := 0
+	for {
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return 0, fmt.Errorf("dynamodb: cannot count the parts of sweep %s: %w", id, err)
+		}
+		n += int(out.Count)
+		if len(out.LastEvaluatedKey) == 0 {
+			return n, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
 }
 
 // FinishSweepPart records one attempt's outcome, then counts a done part

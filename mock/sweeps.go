@@ -41,6 +41,50 @@ func (s *Store) StartSweep(ctx context.Context, sw iamprune.Sweep, parts []iampr
 	return nil
 }
 
+// AddSweepParts records more pending parts of an open sweep.
+func (s *Store) AddSweepParts(ctx context.Context, id string, parts []iamprune.SweepPart) error {
+	if err := iamprune.ValidateParts(id, parts); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(); err != nil {
+		return err
+	}
+	st := s.sweeps[id]
+	if st == nil {
+		return iamprune.Errorf(iamprune.ENOTFOUND, "mock: sweep %s not found", id)
+	}
+	if !st.sweep.Open() {
+		return iamprune.Errorf(iamprune.ECONFLICT, "mock: sweep %s is sealed at %d part(s): no part can be added", id, st.sweep.Expected)
+	}
+	for _, p := range parts {
+		if st.parts[p.Key()] == nil {
+			st.parts[p.Key()] = &iamprune.SweepPart{SweepID: id, Account: p.Account, Page: p.Page, Status: iamprune.SweepPending}
+		}
+	}
+	return nil
+}
+
+// SealSweep fixes an open sweep's number of parts (see iamprune.SweepLog).
+func (s *Store) SealSweep(ctx context.Context, id string, expected int) (*iamprune.Sweep, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	st := s.sweeps[id]
+	if st == nil {
+		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "mock: sweep %s not found", id)
+	}
+	sealed, err := st.sweep.ValidateSeal(expected, len(st.parts))
+	if err == nil && !sealed {
+		st.sweep.Expected = expected
+	}
+	sw := st.sweep
+	return &sw, err
+}
+
 // FinishSweepPart records one attempt's outcome (see iamprune.SweepLog).
 func (s *Store) FinishSweepPart(ctx context.Context, p iamprune.SweepPart, at time.Time) (*iamprune.Sweep, bool, error) {
 	if err := p.ValidateOutcome(); err != nil {

@@ -43,6 +43,65 @@ func (s *Store) StartSweep(ctx context.Context, sw iamprune.Sweep, parts []iampr
 	return nil
 }
 
+// AddSweepParts records more pending parts of an open sweep in one
+// transaction; parts recorded already are left as they are.
+func (s *Store) AddSweepParts(ctx context.Context, id string, parts []iamprune.SweepPart) error {
+	if err := iamprune.ValidateParts(id, parts); err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: cannot add parts to sweep %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	sw, err := readSweep(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if !sw.Open() {
+		return iamprune.Errorf(iamprune.ECONFLICT, "sqlite: sweep %s is sealed at %d part(s): no part can be added", id, sw.Expected)
+	}
+	for _, p := range parts {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sweep_parts (sweep_id, account, page, status) VALUES (?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, id, p.Account, p.Page, iamprune.SweepPending); err != nil {
+			return fmt.Errorf("sqlite: cannot record part %s of sweep %s: %w", p.Key(), id, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: cannot add parts to sweep %s: %w", id, err)
+	}
+	return nil
+}
+
+// SealSweep fixes an open sweep's number of parts (see iamprune.SweepLog).
+func (s *Store) SealSweep(ctx context.Context, id string, expected int) (*iamprune.Sweep, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: cannot seal sweep %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	sw, err := readSweep(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	var recorded int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sweep_parts WHERE sweep_id = ?`, id).Scan(&recorded); err != nil {
+		return nil, fmt.Errorf("sqlite: cannot count the parts of sweep %s: %w", id, err)
+	}
+	sealed, err := sw.ValidateSeal(expected, recorded)
+	if err != nil || sealed {
+		return sw, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE sweeps SET expected = ? WHERE id = ? AND expected = 0`, expected, id); err != nil {
+		return nil, fmt.Errorf("sqlite: cannot seal sweep %s: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlite: cannot seal sweep %s: %w", id, err)
+	}
+	sw.Expected = expected
+	return sw, nil
+}
+
 // FinishSweepPart records one attempt's outcome; the part and the sweep's
 // count change in one write transaction, so exactly one call is last.
 func (s *Store) FinishSweepPart(ctx context.Context, p iamprune.SweepPart, at time.Time) (*iamprune.Sweep, bool, error) {

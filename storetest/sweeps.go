@@ -35,6 +35,8 @@ var sweepSuite = []suiteCase[iamprune.SweepLog]{
 	{"SweepLastOnce", testSweepLastOnce},
 	{"SweepConcurrentLast", testSweepConcurrentLast},
 	{"SweepErrors", testSweepErrors},
+	{"SweepOpenThenSealed", testSweepOpenThenSealed},
+	{"SweepSealRefusals", testSweepSealRefusals},
 }
 
 var sweepStart = time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
@@ -191,5 +193,89 @@ func testSweepErrors(t *testing.T, s iamprune.SweepLog) {
 	p.SweepID, p.Status = "sweep-4", iamprune.SweepPending
 	if _, _, err := s.FinishSweepPart(ctx, p, sweepStart); iamprune.ErrorCode(err) != iamprune.EINVALID {
 		t.Errorf("FinishSweepPart pending: %v, want EINVALID", err)
+	}
+}
+
+func part(id, account string, page int) iamprune.SweepPart {
+	return iamprune.SweepPart{SweepID: id, Account: account, Page: page}
+}
+
+// An open sweep gets its parts while its messages are sent, some finish
+// before it is sealed, and only a finish after the seal is last.
+func testSweepOpenThenSealed(t *testing.T, s iamprune.SweepLog) {
+	ctx := context.Background()
+	const id = "sweep-open"
+	if err := s.StartSweep(ctx, iamprune.Sweep{ID: id, StartedAt: sweepStart}, nil); err != nil {
+		t.Fatalf("StartSweep open: %v", err)
+	}
+	a, b, c := part(id, "200000000001", 1), part(id, "200000000001", 2), part(id, "200000000002", 1)
+	if err := s.AddSweepParts(ctx, id, []iamprune.SweepPart{a, b}); err != nil {
+		t.Fatalf("AddSweepParts: %v", err)
+	}
+	if sw, last := finish(t, s, a, iamprune.SweepDone, "run-a", 1); last || sw.Complete() || !sw.Open() || sw.Done != 1 {
+		t.Errorf("a part done while open: last %v, %+v", last, sw)
+	}
+	// A retried add leaves the part done as it is.
+	if err := s.AddSweepParts(ctx, id, []iamprune.SweepPart{a, c}); err != nil {
+		t.Fatalf("AddSweepParts again: %v", err)
+	}
+	sw, parts, err := s.Sweep(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 3 || parts[0].Status != iamprune.SweepDone || parts[0].RunID != "run-a" || !sw.Open() {
+		t.Fatalf("after the adds: %+v %+v", sw, parts)
+	}
+	if sw, last := finish(t, s, b, iamprune.SweepDone, "run-b", 1); last || sw.Complete() {
+		t.Errorf("a second part done while open: last %v, %+v", last, sw)
+	}
+	if sw, err := s.SealSweep(ctx, id, 3); err != nil || sw.Expected != 3 || sw.Done != 2 || sw.Open() {
+		t.Fatalf("SealSweep: %+v, %v", sw, err)
+	}
+	if sw, err := s.SealSweep(ctx, id, 3); err != nil || sw.Expected != 3 {
+		t.Errorf("SealSweep retried: %+v, %v", sw, err)
+	}
+	if err := s.AddSweepParts(ctx, id, []iamprune.SweepPart{part(id, "200000000003", 1)}); iamprune.ErrorCode(err) != iamprune.ECONFLICT {
+		t.Errorf("AddSweepParts after the seal: %v, want ECONFLICT", err)
+	}
+	if sw, last := finish(t, s, c, iamprune.SweepDone, "run-c", 0); !last || !sw.Complete() || sw.FinishedAt == nil {
+		t.Errorf("the last part after the seal: last %v, %+v", last, sw)
+	}
+}
+
+func testSweepSealRefusals(t *testing.T, s iamprune.SweepLog) {
+	ctx := context.Background()
+	const id = "sweep-seal"
+	if err := s.AddSweepParts(ctx, "nope", []iamprune.SweepPart{part("nope", "200000000001", 1)}); iamprune.ErrorCode(err) != iamprune.ENOTFOUND {
+		t.Errorf("AddSweepParts to an unknown sweep: %v, want ENOTFOUND", err)
+	}
+	if _, err := s.SealSweep(ctx, "nope", 1); iamprune.ErrorCode(err) != iamprune.ENOTFOUND {
+		t.Errorf("SealSweep of an unknown sweep: %v, want ENOTFOUND", err)
+	}
+	if err := s.StartSweep(ctx, iamprune.Sweep{ID: id, StartedAt: sweepStart}, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := part(id, "200000000001", 1)
+	if err := s.AddSweepParts(ctx, id, []iamprune.SweepPart{a, a}); iamprune.ErrorCode(err) != iamprune.EINVALID {
+		t.Errorf("AddSweepParts with a part twice: %v, want EINVALID", err)
+	}
+	if err := s.AddSweepParts(ctx, id, []iamprune.SweepPart{a}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, 2} {
+		if _, err := s.SealSweep(ctx, id, n); iamprune.ErrorCode(err) != iamprune.EINVALID {
+			t.Errorf("SealSweep at %d of 1 recorded part: %v, want EINVALID", n, err)
+		}
+	}
+	finish(t, s, a, iamprune.SweepDone, "run", 0)
+	if _, err := s.SealSweep(ctx, id, 1); iamprune.ErrorCode(err) != iamprune.EINVALID {
+		t.Errorf("SealSweep with every part done: %v, want EINVALID", err)
+	}
+	startSweep(t, s, "sweep-closed", 1) // started sealed at 2 parts
+	if _, err := s.SealSweep(ctx, "sweep-closed", 3); iamprune.ErrorCode(err) != iamprune.ECONFLICT {
+		t.Errorf("SealSweep of a sweep started sealed, at another size: %v, want ECONFLICT", err)
+	}
+	if err := s.AddSweepParts(ctx, "sweep-closed", []iamprune.SweepPart{part("sweep-closed", "200000000009", 1)}); iamprune.ErrorCode(err) != iamprune.ECONFLICT {
+		t.Errorf("AddSweepParts to a sweep started sealed: %v, want ECONFLICT", err)
 	}
 }
