@@ -108,9 +108,9 @@ func (s *Store) SealSweep(ctx context.Context, id string, expected int) (*iampru
 	}
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key(sweepPK(id), sweepSK),
-		UpdateExpression:         aws.String("SET expected = :n"),
-		ConditionExpression:      aws.String("expected = :zero AND (attribute_not_exists(#dp) OR size(#dp) < :n)"),
-		ExpressionAttributeNames: map[string]string{"#dp": attrDoneParts},
+		UpdateExpression:          aws.String("SET expected = :n"),
+		ConditionExpression:       aws.String("expected = :zero AND (attribute_not_exists(#dp) OR size(#dp) < :n)"),
+		ExpressionAttributeNames:  map[string]string{"#dp": attrDoneParts},
 		ExpressionAttributeValues: item{":n": num(int64(expected)), ":zero": num(0)},
 	})
 	if isConditionFailed(err) { // sealed or finished meanwhile: say which
