@@ -44,17 +44,6 @@ func (s *FindingSource) listPage(ctx context.Context, in *accessanalyzer.ListFin
 	return slices.DeleteFunc(out.Findings, func(f types.FindingSummaryV2) bool { return f.Id == nil }), nil
 }
 
-// AccountPages is where each page of an account's ACTIVE findings starts.
-type AccountPages struct {
-	Account string
-	// Tokens are the ListFindingsV2 nextTokens that start each page, ""
-	// for the first, and Sizes the pages' sizes (their maxResults);
-	// Findings counts the findings listed.
-	Tokens   []string
-	Sizes    []int
-	Findings int
-}
-
 // FindingAccounts returns the accounts that own ACTIVE findings, sorted.
 func (s *FindingSource) FindingAccounts(ctx context.Context) ([]string, error) {
 	arn, err := s.AnalyzerARN(ctx)
@@ -78,36 +67,25 @@ func (s *FindingSource) FindingAccounts(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// FindingPages lists account's ACTIVE findings in pages of size (1 to
-// 1000), the first of first (1 to size), only their summaries, and
-// returns where each page starts and its size. An account of at most
-// size findings is one page, of size; one without findings is one empty
-// page.
-func (s *FindingSource) FindingPages(ctx context.Context, account string, first, size int) (AccountPages, error) {
-	out := AccountPages{Account: account}
+// CountPage lists one page of account's ACTIVE findings, only their
+// summaries: the page that token starts ("" for the first), of at most
+// size (1 to 1000) findings. It returns how many findings the page holds
+// and the token of the next page ("" after the last). A fanned-out sweep
+// lists an account this way, page by page, and sends each page's message
+// as soon as it is listed.
+func (s *FindingSource) CountPage(ctx context.Context, account, token string, size int) (n int, next string, err error) {
 	arn, err := s.AnalyzerARN(ctx)
 	if err != nil {
-		return out, err
+		return 0, "", err
 	}
 	in := s.listInput(arn, account)
-	in.MaxResults = aws.Int32(int32(first))
-	for start := ""; ; {
-		page, err := s.client.ListFindingsV2(ctx, in)
-		if err != nil {
-			return out, fmt.Errorf("accessanalyzer: cannot list findings of %s in account %s: %w", arn, account, err)
-		}
-		if len(page.Findings) > 0 || len(out.Tokens) == 0 {
-			out.Tokens = append(out.Tokens, start)
-			out.Sizes = append(out.Sizes, int(aws.ToInt32(in.MaxResults)))
-		}
-		out.Findings += len(page.Findings)
-		start = aws.ToString(page.NextToken)
-		if start == "" {
-			if out.Findings <= size {
-				out.Tokens, out.Sizes = out.Tokens[:1], []int{size}
-			}
-			return out, nil
-		}
-		in.NextToken, in.MaxResults = aws.String(start), aws.Int32(int32(size))
+	in.MaxResults = aws.Int32(int32(size))
+	if token != "" {
+		in.NextToken = aws.String(token)
 	}
+	page, err := s.client.ListFindingsV2(ctx, in)
+	if err != nil {
+		return 0, "", fmt.Errorf("accessanalyzer: cannot list findings of %s in account %s: %w", arn, account, err)
+	}
+	return len(page.Findings), aws.ToString(page.NextToken), nil
 }

@@ -52,11 +52,15 @@ func SweepProgress(w io.Writer, sw *iamprune.Sweep, parts []iamprune.SweepPart, 
 	if format == "json" {
 		return writeJSON(w, map[string]any{"sweep": sw, "parts": parts})
 	}
-	state := "in progress"
-	if sw.Complete() {
+	state, of := "in progress", fmt.Sprint(sw.Expected)
+	switch {
+	case sw.Complete():
 		state = "complete at " + stamp(sw.FinishedAt)
+	case sw.Open():
+		// Enqueuing goes on, or stopped part-way (the sweep command said so).
+		state, of = "still being enqueued, or its enqueuing stopped", fmt.Sprintf("at least %d", len(parts))
 	}
-	fmt.Fprintf(w, "Sweep %s, started %s: %d of %d message(s) done, %s\n", sw.ID, stamp(&sw.StartedAt), sw.Done, sw.Expected, state)
+	fmt.Fprintf(w, "Sweep %s, started %s: %d of %s message(s) done, %s\n", sw.ID, stamp(&sw.StartedAt), sw.Done, of, state)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "ACCOUNT\tPAGE\tSTATUS\tATTEMPTS\tCHANGES\tFAILED\tRUN ID\tDETAIL\n")
 	for _, p := range parts {

@@ -188,7 +188,7 @@ var ReportCalls = []Call{
 // queue (the function consumes them through the event source mapping,
 // RuntimeCalls).
 var FanOutCalls = []Call{
-	{"SQS.SendMessageBatch", "sqs:SendMessage", "app/fanout.go sendMessages"},
+	{"SQS.SendMessageBatch", "sqs:SendMessage", "app/enqueue.go sendBatch"},
 }
 
 // CrossAccountCalls assume the member-account role (member-role.yaml) when

@@ -1,0 +1,177 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/mock"
+)
+
+// fakePages serves accounts of given sizes page by page, counting the
+// pages listed; failAt makes the listing of that account's page fail.
+type fakePages struct {
+	mu     sync.Mutex
+	sizes  map[string]int
+	listed int
+	failAt map[string]int
+}
+
+func (f *fakePages) CountPage(_ context.Context, account, token string, size int) (int, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	from := 0
+	if token != "" {
+		fmt.Sscanf(token, "from-%d", &from)
+	}
+	if p, ok := f.failAt[account]; ok && from >= p {
+		return 0, "", errors.New("ThrottlingException: slow down")
+	}
+	f.listed++
+	n := min(size, f.sizes[account]-from)
+	if from+n >= f.sizes[account] {
+		return n, "", nil
+	}
+	return n, fmt.Sprintf("from-%d", from+n), nil
+}
+
+func (f *fakePages) pagesListed() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.listed
+}
+
+// consumer receives each message as it is sent and finishes its part at
+// once, as a fast consumer would, noting which finish was last and how
+// far the listing was when each batch was sent.
+type consumer struct {
+	t           *testing.T
+	store       *mock.Store
+	pages       *fakePages
+	sent        []iamprune.SweepMessage
+	listedAt    []int
+	lasts       int
+	lastAtTotal int
+}
+
+func (c *consumer) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	b := &batches{}
+	got, err := b.SendMessageBatch(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	c.listedAt = append(c.listedAt, c.pages.pagesListed())
+	for _, m := range b.sent {
+		c.sent = append(c.sent, m)
+		sw, last, err := c.store.FinishSweepPart(ctx, iamprune.SweepPart{SweepID: m.SweepID, Account: m.Account, Page: m.Page, Status: iamprune.SweepDone}, testNow)
+		if err != nil {
+			c.t.Errorf("consumer of %s: %v", m.Key(), err)
+			continue
+		}
+		if last {
+			c.lasts++
+			c.lastAtTotal = sw.Expected
+		}
+	}
+	return got, nil
+}
+
+func enqueueInTurns(t *testing.T, pages *fakePages, send SQSSender, store *mock.Store, size int) (*iamprune.SweepEnqueued, []*accountPager, error) {
+	t.Helper()
+	ctx := context.Background()
+	res := &iamprune.SweepEnqueued{SweepID: "sweep-test"}
+	if err := store.StartSweep(ctx, iamprune.Sweep{ID: res.SweepID, StartedAt: testNow}, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := &outbox{sweeps: store, send: send, queue: testQueue, res: res}
+	var pagers []*accountPager
+	for _, a := range []string{"200000000001", "200000000002", "200000000003"} {
+		pagers = append(pagers, &accountPager{sweep: res.SweepID, account: a, size: size})
+	}
+	err := listInTurns(ctx, pages, pagers, out)
+	if err == nil {
+		err = out.finish(ctx)
+	}
+	if err != nil {
+		err = out.stopped(err)
+	}
+	return res, pagers, err
+}
+
+// Messages go out while later pages are still listed, and the sweep is
+// sealed before its last message is sent: with a consumer that finishes
+// each part the moment it is sent, exactly the last part completes it.
+func TestEnqueueSendsWhileListing(t *testing.T) {
+	t.Parallel()
+	pages := &fakePages{sizes: map[string]int{"200000000001": 95, "200000000002": 10, "200000000003": 0}}
+	store := &mock.Store{}
+	c := &consumer{t: t, store: store, pages: pages}
+	res, pagers, err := enqueueInTurns(t, pages, c, store, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 95 findings: pages of 5, 20, 20, 20, 20 and 10; 10 and 0 findings:
+	// one message each, the account whole.
+	if len(c.sent) != 8 || len(res.Sent) != 8 {
+		t.Fatalf("sent %d messages (%d noted): %+v", len(c.sent), len(res.Sent), c.sent)
+	}
+	if c.listedAt[0] >= pages.pagesListed() {
+		t.Errorf("the first batch went out after all %d pages were listed", pages.pagesListed())
+	}
+	if c.lasts != 1 || c.lastAtTotal != 8 {
+		t.Errorf("%d finishes were last (at %d expected), want 1 at 8", c.lasts, c.lastAtTotal)
+	}
+	sw, parts, err := store.Sweep(context.Background(), res.SweepID)
+	if err != nil || !sw.Complete() || len(parts) != 8 {
+		t.Errorf("sweep %+v, %d parts, %v", sw, len(parts), err)
+	}
+	var big []iamprune.SweepMessage
+	for _, m := range c.sent {
+		if err := m.Validate(); err != nil {
+			t.Errorf("message %s: %v", m.Key(), err)
+		}
+		switch m.Account {
+		case "200000000001":
+			big = append(big, m)
+		default:
+			if m.Pages != 1 || m.PageSize != 0 || m.PageToken != "" {
+				t.Errorf("a small account's message %+v, want the account whole", m)
+			}
+		}
+	}
+	wantSizes := []int{5, 20, 20, 20, 20, 20}
+	for i, m := range big {
+		if m.Page != i+1 || m.PageSize != wantSizes[i] || (i == 0) != (m.PageToken == "") {
+			t.Errorf("page %d: %+v", i+1, m)
+		}
+	}
+	if big[0].Pages != 0 || big[len(big)-1].Pages != 6 {
+		t.Errorf("pages known: first %d, last %d; want 0 (sent before the end) and 6", big[0].Pages, big[len(big)-1].Pages)
+	}
+	if pagers[0].findings != 95 || pagers[0].pages != 6 || pagers[1].pages != 1 || pagers[2].pages != 1 {
+		t.Errorf("pagers %+v %+v %+v", pagers[0], pagers[1], pagers[2])
+	}
+}
+
+// A listing that fails part-way leaves the messages sent (they are
+// applied) and the sweep open, and says so.
+func TestEnqueueStoppedPartWay(t *testing.T) {
+	t.Parallel()
+	pages := &fakePages{sizes: map[string]int{"200000000001": 95, "200000000002": 10}, failAt: map[string]int{"200000000001": 45}}
+	store := &mock.Store{}
+	c := &consumer{t: t, store: store, pages: pages}
+	_, _, err := enqueueInTurns(t, pages, c, store, 20)
+	if err == nil || !strings.Contains(err.Error(), "ThrottlingException") || !strings.Contains(err.Error(), "stays open") {
+		t.Fatalf("err = %v", err)
+	}
+	sw, parts, serr := store.Sweep(context.Background(), "sweep-test")
+	if serr != nil || !sw.Open() || sw.Complete() || len(parts) != len(c.sent) || len(c.sent) == 0 || c.lasts != 0 {
+		t.Errorf("sweep %+v, %d parts for %d sent, %d lasts, %v", sw, len(parts), len(c.sent), c.lasts, serr)
+	}
+}
