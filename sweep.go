@@ -34,6 +34,29 @@ type SweepMessage struct {
 	// account is one message: every page of its findings.
 	PageToken string `json:"page_token,omitempty"`
 	PageSize  int    `json:"page_size,omitempty"`
+	// Chain makes the consumer continue the account: when listing its
+	// page gives a next token, it records and sends the next page's
+	// message (chained too) before it plans its own. The sweep command
+	// lists only an account's first pages; the rest are enqueued this way,
+	// each just as the page before is taken up, and each listed once.
+	Chain bool `json:"chain,omitempty"`
+	// Queue is the queue the next message of a chain goes to.
+	Queue string `json:"queue,omitempty"`
+	// Analyzer is the analyzer whose findings the page tokens list: a
+	// consumer whose config says "auto" uses it rather than discover one.
+	Analyzer string `json:"analyzer,omitempty"`
+}
+
+// NextPage is the message of the page after m, which token starts.
+func (m SweepMessage) NextPage(token string) SweepMessage {
+	n := m
+	n.Page, n.Pages, n.PageToken = m.Page+1, 0, token
+	return n
+}
+
+// Part is the sweep part the message covers, pending.
+func (m SweepMessage) Part() SweepPart {
+	return SweepPart{SweepID: m.SweepID, Account: m.Account, Page: m.Page}
 }
 
 var sweepIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
@@ -71,6 +94,12 @@ func (m SweepMessage) Validate() error {
 		return Errorf(EINVALID, "sweep message: page_size: %d is not from 0 to 1000", m.PageSize)
 	case m.PageToken != "" && m.PageSize == 0:
 		return Errorf(EINVALID, "sweep message: page_token without page_size")
+	case m.Chain && m.PageSize == 0:
+		return Errorf(EINVALID, "sweep message: chain without page_size")
+	case m.Chain && !IsQueueURL(m.Queue):
+		return Errorf(EINVALID, "sweep message: chain: queue %q is not an SQS queue URL", m.Queue)
+	case m.Analyzer != "" && !strings.HasPrefix(m.Analyzer, "arn:"):
+		return Errorf(EINVALID, "sweep message: analyzer: %q is not an analyzer ARN", m.Analyzer)
 	}
 	return nil
 }
@@ -88,8 +117,9 @@ type Sweep struct {
 	Caller    string    `json:"caller,omitempty"`
 	StartedAt time.Time `json:"started_at"`
 	// Expected is the number of messages enqueued, 0 while the sweep is
-	// open (still being enqueued); Done how many finished successfully.
-	// The sweep is complete when they are equal.
+	// open (still being enqueued), and grows as chained accounts enqueue
+	// their next pages; Done is how many finished successfully. The sweep
+	// is complete when they are equal.
 	Expected   int        `json:"expected"`
 	Done       int        `json:"done"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
@@ -136,12 +166,24 @@ type SweepLog interface {
 	// sealed one ECONFLICT.
 	AddSweepParts(ctx context.Context, id string, parts []SweepPart) error
 	// SealSweep closes an open sweep at expected parts, which must be the
-	// number recorded. Seal before the last message is sent: a sweep
-	// whose parts are all done already cannot be sealed (EINVALID), so
-	// that the consumer finishing the last part is the one that completes
-	// it. Sealing again at the same number changes nothing; at another,
-	// or a sweep that was never open, is ECONFLICT.
+	// number recorded by StartSweep and AddSweepParts; its Expected is
+	// then those and the chained parts (ExtendSweep). Seal before the last
+	// message is sent: a sweep whose parts are all done already cannot be
+	// sealed (EINVALID), so that the consumer finishing the last part is
+	// the one that completes it. Sealing again at the same number changes
+	// nothing; at another, or a sweep that was never open, is ECONFLICT.
 	SealSweep(ctx context.Context, id string, expected int) (*Sweep, error)
+	// ExtendSweep records p, the next page of a chained account, found by
+	// the consumer of the page before, open or sealed, and counts it in
+	// Expected. Call it before finishing the part before, so that the
+	// sweep cannot complete without p. claimed says that the caller is to
+	// send p's message: true when p was not recorded yet, or was but its
+	// message was never marked sent (its sender stopped); false once it
+	// was, so that a message delivered twice does not double the chain.
+	// An unknown sweep is ENOTFOUND.
+	ExtendSweep(ctx context.Context, p SweepPart) (claimed bool, err error)
+	// SweepPartSent marks a chained part's message sent.
+	SweepPartSent(ctx context.Context, p SweepPart) error
 	// FinishSweepPart records the outcome (SweepDone or SweepFailed) of
 	// one attempt at a part, and returns the sweep as it is after it.
 	// last is true for exactly one call per sweep: the one whose part
@@ -189,20 +231,22 @@ func ValidateParts(id string, parts []SweepPart) error {
 	return nil
 }
 
-// ValidateSeal checks SealSweep's arguments against the sweep as stored
-// and the number of parts recorded; nil with sealed true means the sweep
-// is sealed at expected already (a retried call).
-func (s Sweep) ValidateSeal(expected, recorded int) (sealed bool, err error) {
+// ValidateSeal checks SealSweep's arguments against the sweep as stored:
+// sealedAt is the number it was sealed at (0: open), enqueued the parts
+// StartSweep and AddSweepParts recorded and chained those ExtendSweep
+// did. nil with sealed true means the sweep is sealed at expected
+// already (a retried call).
+func (s Sweep) ValidateSeal(expected, sealedAt, enqueued, chained int) (sealed bool, err error) {
 	switch {
 	case expected < 1:
 		return false, Errorf(EINVALID, "sweep %s: cannot seal at %d part(s)", s.ID, expected)
-	case s.Expected == expected:
+	case sealedAt == expected:
 		return true, nil
-	case !s.Open():
-		return false, Errorf(ECONFLICT, "sweep %s is sealed at %d part(s), not %d", s.ID, s.Expected, expected)
-	case recorded != expected:
-		return false, Errorf(EINVALID, "sweep %s: sealing at %d part(s), but %d are recorded", s.ID, expected, recorded)
-	case s.Done >= expected:
+	case sealedAt != 0:
+		return false, Errorf(ECONFLICT, "sweep %s is sealed at %d part(s), not %d", s.ID, sealedAt, expected)
+	case enqueued != expected:
+		return false, Errorf(EINVALID, "sweep %s: sealing at %d part(s), but %d are recorded", s.ID, expected, enqueued)
+	case s.Done >= expected+chained:
 		return false, Errorf(EINVALID, "sweep %s: every part is done already; seal before the last message is sent", s.ID)
 	}
 	return false, nil

@@ -24,6 +24,10 @@ func sweepPK(id string) string { return "SWEEP#" + esc(id) }
 const (
 	sweepSK       = "SWEEP"
 	attrDoneParts = "done_parts"
+	// attrChainedParts holds the keys of the parts ExtendSweep added: a
+	// set, so that a retried extension counts once. A sealed sweep
+	// expects its "expected" parts and these.
+	attrChainedParts = "chained_parts"
 )
 
 func partSK(account string, page int) string { return fmt.Sprintf("PART#%s#%06d", esc(account), page) }
@@ -92,45 +96,137 @@ func (s *Store) AddSweepParts(ctx context.Context, id string, parts []iamprune.S
 }
 
 // SealSweep fixes an open sweep's number of parts (see iamprune.SweepLog):
-// one conditional write, so that a part counted done meanwhile cannot make
-// every part done before the sweep knows its size.
+// a write on condition that the sweep's done and chained parts are those
+// it was checked with, so that no part counted meanwhile can make every
+// part done before the sweep knows its size.
 func (s *Store) SealSweep(ctx context.Context, id string, expected int) (*iamprune.Sweep, error) {
-	sw, err := s.sweepItem(ctx, id)
+	enqueued, err := s.countParts(ctx, id, "attribute_not_exists(#ch)", "#ch", "chained")
 	if err != nil {
 		return nil, err
 	}
-	recorded, err := s.countParts(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if sealed, err := sw.ValidateSeal(expected, recorded); err != nil || sealed {
-		return sw, err
-	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: key(sweepPK(id), sweepSK),
-		UpdateExpression:          aws.String("SET expected = :n"),
-		ConditionExpression:       aws.String("expected = :zero AND (attribute_not_exists(#dp) OR size(#dp) < :n)"),
-		ExpressionAttributeNames:  map[string]string{"#dp": attrDoneParts},
-		ExpressionAttributeValues: item{":n": num(int64(expected)), ":zero": num(0)},
-	})
-	if isConditionFailed(err) { // sealed or finished meanwhile: say which
-		if sw, err = s.sweepItem(ctx, id); err != nil {
+	for range 5 {
+		it, err := s.sweepRaw(ctx, id)
+		if err != nil {
 			return nil, err
 		}
-		if sealed, err := sw.ValidateSeal(expected, recorded); err != nil || sealed {
+		sw, err := decodeSweep(it)
+		if err != nil {
+			return nil, err
+		}
+		sealedAt, _ := getN(it, "expected")
+		chained := setLen(it, attrChainedParts)
+		if sealed, err := sw.ValidateSeal(expected, int(sealedAt), enqueued, chained); err != nil || sealed {
 			return sw, err
 		}
-		return nil, fmt.Errorf("dynamodb: cannot seal sweep %s: its item changed meanwhile", id)
+		names := map[string]string{"#ex": "expected", "#dp": attrDoneParts, "#cp": attrChainedParts}
+		values := item{":n": num(int64(expected)), ":zero": num(0)}
+		cond := []string{"#ex = :zero", sizeIs(values, "#dp", ":d", sw.Done), sizeIs(values, "#cp", ":c", chained)}
+		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: key(sweepPK(id), sweepSK),
+			UpdateExpression:          aws.String("SET #ex = :n"),
+			ConditionExpression:       aws.String(strings.Join(cond, " AND ")),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: values,
+		})
+		if isConditionFailed(err) {
+			continue // a part was done or chained meanwhile: check again
+		}
+		if err != nil {
+			return nil, fmt.Errorf("dynamodb: cannot seal sweep %s: %w", id, err)
+		}
+		sw.Expected = expected + chained
+		return sw, nil
+	}
+	return nil, fmt.Errorf("dynamodb: cannot seal sweep %s: its parts keep changing", id)
+}
+
+// sizeIs is a condition that the set attribute name has n members, with
+// v the placeholder of n, added to values when used (a missing attribute
+// is an empty set).
+func sizeIs(values item, name, v string, n int) string {
+	if n == 0 {
+		return "attribute_not_exists(" + name + ")"
+	}
+	values[v] = num(int64(n))
+	return "size(" + name + ") = " + v
+}
+
+func setLen(it item, name string) int {
+	if set, ok := it[name].(*types.AttributeValueMemberSS); ok {
+		return len(set.Value)
+	}
+	return 0
+}
+
+// ExtendSweep records a chained part and claims its message (see
+// iamprune.SweepLog): the part item first, then its key in the sweep's
+// chained set, so that a part is counted only once it exists; an
+// extension stopped between the two is completed by its retry.
+func (s *Store) ExtendSweep(ctx context.Context, p iamprune.SweepPart) (bool, error) {
+	if err := iamprune.ValidateParts(p.SweepID, []iamprune.SweepPart{p}); err != nil {
+		return false, err
+	}
+	if _, err := s.sweepRaw(ctx, p.SweepID); err != nil {
+		return false, err
+	}
+	pk, sk := sweepPK(p.SweepID), partSK(p.Account, p.Page)
+	pit := key(pk, sk)
+	pit["account"], pit["page"], pit["status"] = str(p.Account), num(int64(p.Page)), str(iamprune.SweepPending)
+	pit["attempts"], pit["chained"], pit["sent"] = num(0), &types.AttributeValueMemberBOOL{Value: true}, &types.AttributeValueMemberBOOL{Value: false}
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: pit,
+		ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	if isConditionFailed(err) {
+		cur, err := s.get(ctx, key(pk, sk))
+		if err != nil {
+			return false, fmt.Errorf("dynamodb: cannot read part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+		}
+		if sent, ok := cur["sent"].(*types.AttributeValueMemberBOOL); !ok || sent.Value {
+			return false, nil
+		}
+	} else if err != nil {
+		return false, fmt.Errorf("dynamodb: cannot record part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+	}
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key(pk, sweepSK),
+		UpdateExpression:          aws.String("ADD #cp :k"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeNames:  map[string]string{"#cp": attrChainedParts},
+		ExpressionAttributeValues: item{":k": &types.AttributeValueMemberSS{Value: []string{p.Key()}}},
+	})
+	if err != nil {
+		return false, fmt.Errorf("dynamodb: cannot count part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+	}
+	return true, nil
+}
+
+// SweepPartSent marks a chained part's message sent.
+func (s *Store) SweepPartSent(ctx context.Context, p iamprune.SweepPart) error {
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key(sweepPK(p.SweepID), partSK(p.Account, p.Page)),
+		UpdateExpression:          aws.String("SET #sent = :t"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeNames:  map[string]string{"#sent": "sent"},
+		ExpressionAttributeValues: item{":t": &types.AttributeValueMemberBOOL{Value: true}},
+	})
+	if isConditionFailed(err) {
+		return iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: sweep %s has no part %s", p.SweepID, p.Key())
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dynamodb: cannot seal sweep %s: %w", id, err)
+		return fmt.Errorf("dynamodb: cannot mark part %s of sweep %s sent: %w", p.Key(), p.SweepID, err)
 	}
-	sw.Expected = expected
-	return sw, nil
+	return nil
 }
 
 // sweepItem reads the sweep item alone, without its parts.
 func (s *Store) sweepItem(ctx context.Context, id string) (*iamprune.Sweep, error) {
+	it, err := s.sweepRaw(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return decodeSweep(it)
+}
+
+func (s *Store) sweepRaw(ctx context.Context, id string) (item, error) {
 	if !sweepIDOK(id) {
 		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: sweep %q not found", id)
 	}
@@ -141,15 +237,16 @@ func (s *Store) sweepItem(ctx context.Context, id string) (*iamprune.Sweep, erro
 	if it == nil {
 		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "dynamodb: sweep %s not found", id)
 	}
-	return decodeSweep(it)
+	return it, nil
 }
 
-// countParts counts the part items of a sweep (Select COUNT: no item is
-// read back).
-func (s *Store) countParts(ctx context.Context, id string) (int, error) {
+// countParts counts the part items of a sweep that match filter
+// (Select COUNT: no item is read back).
+func (s *Store) countParts(ctx context.Context, id, filter, name, attr string) (int, error) {
 	e := newExpr()
+	e.names[name] = attr
 	in := e.input("", e.cond(attrPK, "=", str(sweepPK(id)))+" AND "+e.prefix(attrSK, "PART#"), true)
-	in.TableName, in.Select = aws.String(s.table), types.SelectCount
+	in.TableName, in.Select, in.FilterExpression = aws.String(s.table), types.SelectCount, aws.String(filter)
 	n := 0
 	for {
 		out, err := s.client.Query(ctx, in)
@@ -241,10 +338,10 @@ func decodeSweep(it item) (*iamprune.Sweep, error) {
 	if err != nil {
 		return nil, err
 	}
-	sw.Expected = int(expected)
-	if set, ok := it[attrDoneParts].(*types.AttributeValueMemberSS); ok {
-		sw.Done = len(set.Value)
+	if expected > 0 { // sealed
+		sw.Expected = int(expected) + setLen(it, attrChainedParts)
 	}
+	sw.Done = setLen(it, attrDoneParts)
 	if sw.StartedAt, err = getTime(it, "started_at"); err != nil {
 		return nil, err
 	}

@@ -14,6 +14,19 @@ var _ iamprune.SweepLog = (*Store)(nil)
 type storedSweep struct {
 	sweep iamprune.Sweep
 	parts map[string]*iamprune.SweepPart
+	// sealedAt is the number SealSweep fixed (0: open); chained the parts
+	// ExtendSweep added, and unsent those whose message is not sent yet.
+	sealedAt int
+	chained  map[string]bool
+	unsent   map[string]bool
+}
+
+// expected is sweep.Expected: 0 while open.
+func (st *storedSweep) expected() int {
+	if st.sealedAt == 0 {
+		return 0
+	}
+	return st.sealedAt + len(st.chained)
 }
 
 // StartSweep records a sweep and its pending parts.
@@ -33,7 +46,7 @@ func (s *Store) StartSweep(ctx context.Context, sw iamprune.Sweep, parts []iampr
 		s.sweeps = map[string]*storedSweep{}
 	}
 	sw.Done, sw.FinishedAt, sw.StartedAt = 0, nil, sw.StartedAt.UTC()
-	st := &storedSweep{sweep: sw, parts: map[string]*iamprune.SweepPart{}}
+	st := &storedSweep{sweep: sw, parts: map[string]*iamprune.SweepPart{}, sealedAt: sw.Expected, chained: map[string]bool{}, unsent: map[string]bool{}}
 	for _, p := range parts {
 		st.parts[p.Key()] = &iamprune.SweepPart{SweepID: sw.ID, Account: p.Account, Page: p.Page, Status: iamprune.SweepPending}
 	}
@@ -77,12 +90,53 @@ func (s *Store) SealSweep(ctx context.Context, id string, expected int) (*iampru
 	if st == nil {
 		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "mock: sweep %s not found", id)
 	}
-	sealed, err := st.sweep.ValidateSeal(expected, len(st.parts))
+	sealed, err := st.sweep.ValidateSeal(expected, st.sealedAt, len(st.parts)-len(st.chained), len(st.chained))
 	if err == nil && !sealed {
-		st.sweep.Expected = expected
+		st.sealedAt = expected
+		st.sweep.Expected = st.expected()
 	}
 	sw := st.sweep
 	return &sw, err
+}
+
+// ExtendSweep records a chained part and claims its message (see
+// iamprune.SweepLog).
+func (s *Store) ExtendSweep(ctx context.Context, p iamprune.SweepPart) (bool, error) {
+	if err := iamprune.ValidateParts(p.SweepID, []iamprune.SweepPart{p}); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(); err != nil {
+		return false, err
+	}
+	st := s.sweeps[p.SweepID]
+	if st == nil {
+		return false, iamprune.Errorf(iamprune.ENOTFOUND, "mock: sweep %s not found", p.SweepID)
+	}
+	k := p.Key()
+	if st.parts[k] != nil {
+		return st.unsent[k], nil
+	}
+	st.parts[k] = &iamprune.SweepPart{SweepID: p.SweepID, Account: p.Account, Page: p.Page, Status: iamprune.SweepPending}
+	st.chained[k], st.unsent[k] = true, true
+	st.sweep.Expected = st.expected()
+	return true, nil
+}
+
+// SweepPartSent marks a chained part's message sent.
+func (s *Store) SweepPartSent(ctx context.Context, p iamprune.SweepPart) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(); err != nil {
+		return err
+	}
+	st := s.sweeps[p.SweepID]
+	if st == nil || st.parts[p.Key()] == nil {
+		return iamprune.Errorf(iamprune.ENOTFOUND, "mock: sweep %s has no part %s", p.SweepID, p.Key())
+	}
+	delete(st.unsent, p.Key())
+	return nil
 }
 
 // FinishSweepPart records one attempt's outcome (see iamprune.SweepLog).

@@ -181,6 +181,11 @@ var migrations = []string{
 	);`,
 	// 6: the applied plan's entries by kind, on each run (Run.PlanCounts).
 	`ALTER TABLE runs ADD COLUMN plan_counts TEXT NOT NULL DEFAULT '';`,
+	// 7: chained sweep parts (SweepLog.ExtendSweep): how many a sweep has,
+	// and whether each part is chained and its message sent.
+	`ALTER TABLE sweeps ADD COLUMN chained INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE sweep_parts ADD COLUMN chained INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE sweep_parts ADD COLUMN sent INTEGER NOT NULL DEFAULT 1;`,
 }
 
 // Store is an iamprune.Store in a SQLite file. It is safe for concurrent

@@ -80,15 +80,15 @@ func (s *Store) SealSweep(ctx context.Context, id string, expected int) (*iampru
 		return nil, fmt.Errorf("sqlite: cannot seal sweep %s: %w", id, err)
 	}
 	defer tx.Rollback()
-	sw, err := readSweep(ctx, tx, id)
+	sw, sealedAt, chained, err := readSweepCounts(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
-	var recorded int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sweep_parts WHERE sweep_id = ?`, id).Scan(&recorded); err != nil {
+	var enqueued int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sweep_parts WHERE sweep_id = ? AND chained = 0`, id).Scan(&enqueued); err != nil {
 		return nil, fmt.Errorf("sqlite: cannot count the parts of sweep %s: %w", id, err)
 	}
-	sealed, err := sw.ValidateSeal(expected, recorded)
+	sealed, err := sw.ValidateSeal(expected, sealedAt, enqueued, chained)
 	if err != nil || sealed {
 		return sw, err
 	}
@@ -98,8 +98,56 @@ func (s *Store) SealSweep(ctx context.Context, id string, expected int) (*iampru
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("sqlite: cannot seal sweep %s: %w", id, err)
 	}
-	sw.Expected = expected
+	sw.Expected = expected + chained
 	return sw, nil
+}
+
+// ExtendSweep records a chained part and claims its message (see
+// iamprune.SweepLog).
+func (s *Store) ExtendSweep(ctx context.Context, p iamprune.SweepPart) (bool, error) {
+	if err := iamprune.ValidateParts(p.SweepID, []iamprune.SweepPart{p}); err != nil {
+		return false, err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: cannot extend sweep %s: %w", p.SweepID, err)
+	}
+	defer tx.Rollback()
+	if _, _, _, err := readSweepCounts(ctx, tx, p.SweepID); err != nil {
+		return false, err
+	}
+	var sent bool
+	err = tx.QueryRowContext(ctx, `SELECT sent FROM sweep_parts WHERE sweep_id = ? AND account = ? AND page = ?`, p.SweepID, p.Account, p.Page).Scan(&sent)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sweep_parts (sweep_id, account, page, status, chained, sent) VALUES (?, ?, ?, ?, 1, 0)`,
+			p.SweepID, p.Account, p.Page, iamprune.SweepPending); err != nil {
+			return false, fmt.Errorf("sqlite: cannot record part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sweeps SET chained = chained + 1 WHERE id = ?`, p.SweepID); err != nil {
+			return false, fmt.Errorf("sqlite: cannot count part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+		}
+	case err != nil:
+		return false, fmt.Errorf("sqlite: cannot read part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+	case sent:
+		return false, nil
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("sqlite: cannot extend sweep %s: %w", p.SweepID, err)
+	}
+	return true, nil
+}
+
+// SweepPartSent marks a chained part's message sent.
+func (s *Store) SweepPartSent(ctx context.Context, p iamprune.SweepPart) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE sweep_parts SET sent = 1 WHERE sweep_id = ? AND account = ? AND page = ?`, p.SweepID, p.Account, p.Page)
+	if err != nil {
+		return fmt.Errorf("sqlite: cannot mark part %s of sweep %s sent: %w", p.Key(), p.SweepID, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return iamprune.Errorf(iamprune.ENOTFOUND, "sqlite: sweep %s has no part %s", p.SweepID, p.Key())
+	}
+	return nil
 }
 
 // FinishSweepPart records one attempt's outcome; the part and the sweep's
@@ -130,11 +178,11 @@ func (s *Store) FinishSweepPart(ctx context.Context, p iamprune.SweepPart, at ti
 			return nil, false, fmt.Errorf("sqlite: cannot record part %s of sweep %s: %w", p.Key(), p.SweepID, err)
 		}
 		if p.Status == iamprune.SweepDone {
-			var done, expected int
-			if err := tx.QueryRowContext(ctx, `UPDATE sweeps SET done = done + 1 WHERE id = ? RETURNING done, expected`, p.SweepID).Scan(&done, &expected); err != nil {
+			var done, expected, chained int
+			if err := tx.QueryRowContext(ctx, `UPDATE sweeps SET done = done + 1 WHERE id = ? RETURNING done, expected, chained`, p.SweepID).Scan(&done, &expected, &chained); err != nil {
 				return nil, false, fmt.Errorf("sqlite: cannot count part %s of sweep %s: %w", p.Key(), p.SweepID, err)
 			}
-			if done == expected {
+			if expected > 0 && done == expected+chained {
 				last = true
 				if _, err := tx.ExecContext(ctx, `UPDATE sweeps SET finished_at = ? WHERE id = ?`, formatTime(at), p.SweepID); err != nil {
 					return nil, false, fmt.Errorf("sqlite: cannot finish sweep %s: %w", p.SweepID, err)
@@ -157,26 +205,37 @@ type querier interface {
 }
 
 func readSweep(ctx context.Context, q querier, id string) (*iamprune.Sweep, error) {
+	sw, _, _, err := readSweepCounts(ctx, q, id)
+	return sw, err
+}
+
+// readSweepCounts reads a sweep, and the number it was sealed at (0:
+// open) and its chained parts; its Expected is their sum once sealed.
+func readSweepCounts(ctx context.Context, q querier, id string) (*iamprune.Sweep, int, int, error) {
 	var (
-		sw       iamprune.Sweep
-		started  string
-		finished sql.NullString
+		sw                iamprune.Sweep
+		started           string
+		finished          sql.NullString
+		sealedAt, chained int
 	)
-	err := q.QueryRowContext(ctx, `SELECT id, caller, started_at, expected, done, finished_at FROM sweeps WHERE id = ?`, id).
-		Scan(&sw.ID, &sw.Caller, &started, &sw.Expected, &sw.Done, &finished)
+	err := q.QueryRowContext(ctx, `SELECT id, caller, started_at, expected, chained, done, finished_at FROM sweeps WHERE id = ?`, id).
+		Scan(&sw.ID, &sw.Caller, &started, &sealedAt, &chained, &sw.Done, &finished)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "sqlite: sweep %s not found", id)
+		return nil, 0, 0, iamprune.Errorf(iamprune.ENOTFOUND, "sqlite: sweep %s not found", id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: cannot read sweep %s: %w", id, err)
+		return nil, 0, 0, fmt.Errorf("sqlite: cannot read sweep %s: %w", id, err)
+	}
+	if sealedAt > 0 {
+		sw.Expected = sealedAt + chained
 	}
 	if sw.StartedAt, err = parseTime(started); err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
 	if sw.FinishedAt, err = parseTimePtr(finished); err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
-	return &sw, nil
+	return &sw, sealedAt, chained, nil
 }
 
 // Sweep returns a sweep and its parts by account and page.

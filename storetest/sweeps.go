@@ -37,6 +37,7 @@ var sweepSuite = []suiteCase[iamprune.SweepLog]{
 	{"SweepErrors", testSweepErrors},
 	{"SweepOpenThenSealed", testSweepOpenThenSealed},
 	{"SweepSealRefusals", testSweepSealRefusals},
+	{"SweepChained", testSweepChained},
 }
 
 var sweepStart = time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
@@ -277,5 +278,60 @@ func testSweepSealRefusals(t *testing.T, s iamprune.SweepLog) {
 	}
 	if err := s.AddSweepParts(ctx, "sweep-closed", []iamprune.SweepPart{part("sweep-closed", "200000000009", 1)}); iamprune.ErrorCode(err) != iamprune.ECONFLICT {
 		t.Errorf("AddSweepParts to a sweep started sealed: %v, want ECONFLICT", err)
+	}
+}
+
+// Consumers chain an account's next pages into the sweep, before and
+// after it is sealed; each claimed once its message is marked sent, and
+// the sweep completes only with every chained part done.
+func testSweepChained(t *testing.T, s iamprune.SweepLog) {
+	ctx := context.Background()
+	const id = "sweep-chain"
+	if _, err := s.ExtendSweep(ctx, part("nope", "200000000001", 3)); iamprune.ErrorCode(err) != iamprune.ENOTFOUND {
+		t.Errorf("ExtendSweep of an unknown sweep: %v, want ENOTFOUND", err)
+	}
+	if err := s.StartSweep(ctx, iamprune.Sweep{ID: id, StartedAt: sweepStart}, nil); err != nil {
+		t.Fatal(err)
+	}
+	p1, p2, p3, p4 := part(id, "200000000001", 1), part(id, "200000000001", 2), part(id, "200000000001", 3), part(id, "200000000001", 4)
+	if err := s.AddSweepParts(ctx, id, []iamprune.SweepPart{p1, p2}); err != nil {
+		t.Fatal(err)
+	}
+	claim := func(p iamprune.SweepPart, want bool) {
+		t.Helper()
+		got, err := s.ExtendSweep(ctx, p)
+		if err != nil || got != want {
+			t.Fatalf("ExtendSweep %s = %v, %v; want %v", p.Key(), got, err, want)
+		}
+	}
+	claim(p3, true) // the consumer of page 2 found page 3 while the sweep is open
+	if err := s.SweepPartSent(ctx, p3); err != nil {
+		t.Fatal(err)
+	}
+	claim(p3, false) // page 2 delivered again: page 3 is not sent twice
+	claim(p2, false) // a part the enqueuer recorded is not the consumer's to send
+	if sw, err := s.SealSweep(ctx, id, 2); err != nil || sw.Expected != 3 {
+		t.Fatalf("SealSweep at the 2 enqueued parts: %+v, %v; want 3 expected with the chained one", sw, err)
+	}
+	finish(t, s, p1, iamprune.SweepDone, "run-1", 0)
+	finish(t, s, p2, iamprune.SweepDone, "run-2", 0)
+	claim(p4, true) // the consumer of page 3 found page 4, after the seal
+	claim(p4, true) // and stopped before sending it: its retry sends it
+	if err := s.SweepPartSent(ctx, p4); err != nil {
+		t.Fatal(err)
+	}
+	claim(p4, false)
+	if sw, last := finish(t, s, p3, iamprune.SweepDone, "run-3", 0); last || sw.Complete() || sw.Expected != 4 {
+		t.Errorf("page 3 done with page 4 pending: last %v, %+v", last, sw)
+	}
+	if sw, last := finish(t, s, p4, iamprune.SweepDone, "run-4", 0); !last || !sw.Complete() || sw.Done != 4 {
+		t.Errorf("the last chained page done: last %v, %+v", last, sw)
+	}
+	sw, parts, err := s.Sweep(ctx, id)
+	if err != nil || sw.Expected != 4 || len(parts) != 4 {
+		t.Errorf("Sweep = %+v, %d parts, %v", sw, len(parts), err)
+	}
+	if err := s.SweepPartSent(ctx, part(id, "200000000009", 1)); iamprune.ErrorCode(err) != iamprune.ENOTFOUND {
+		t.Errorf("SweepPartSent of an unknown part: %v, want ENOTFOUND", err)
 	}
 }
