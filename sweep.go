@@ -314,4 +314,7 @@ type SweepAccount struct {
 	Account  string `json:"account"`
 	Findings int    `json:"findings"`
 	Messages int    `json:"messages"`
+	// Chained: the account's consumers list and enqueue its further
+	// pages, so Findings and Messages count only its first pages.
+	Chained bool `json:"chained,omitempty"`
 }

@@ -95,9 +95,14 @@ func Enqueue(ctx context.Context, env Env, sess *Session, in Inputs, store iampr
 			return nil, err
 		}
 	}
+	analyzer, err := sess.Findings.AnalyzerARN(ctx)
+	if err != nil {
+		return nil, err
+	}
 	pagers := make([]*accountPager, 0, len(accounts))
 	for _, a := range slices.Compact(accounts) {
-		pagers = append(pagers, &accountPager{sweep: res.SweepID, account: a, size: size})
+		base := iamprune.SweepMessage{Version: iamprune.SweepMessageVersion, SweepID: res.SweepID, Account: a, Queue: req.Queue, Analyzer: analyzer}
+		pagers = append(pagers, &accountPager{base: base, size: size})
 	}
 	if err := listInTurns(ctx, sess.Findings, pagers, out); err != nil {
 		return nil, out.stopped(err)
@@ -106,7 +111,7 @@ func Enqueue(ctx context.Context, env Env, sess *Session, in Inputs, store iampr
 		return nil, out.stopped(err)
 	}
 	for _, p := range pagers {
-		res.Accounts = append(res.Accounts, iamprune.SweepAccount{Account: p.account, Findings: p.findings, Messages: p.pages})
+		res.Accounts = append(res.Accounts, iamprune.SweepAccount{Account: p.base.Account, Findings: p.findings, Messages: p.pages, Chained: p.chained})
 	}
 	res.Messages = len(res.Sent)
 	if !req.DryRun {
@@ -174,22 +179,26 @@ func pageOrder(msgs []iamprune.SweepMessage) {
 	slices.SortStableFunc(msgs, func(a, b iamprune.SweepMessage) int { return a.Page - b.Page })
 }
 
-// accountPager lists one account's findings page by page and says which
-// messages each page makes ready. An account of at most size findings is
-// one message (its consumer lists it whole), so its pages are held until
-// either it ends or more than size findings are listed; from then on each
-// page's message is ready as soon as the page is listed. Pages, unknown
-// until the last page, is 0 on the messages made ready before it.
+// accountPager lists one account's first pages and says which messages
+// each page makes ready. An account of at most size findings is one
+// message (its consumer lists it whole), so its pages are held until
+// either it ends or more than size findings are listed. Then the account
+// is split: its messages listed so far are ready, and if a page remains,
+// the last of them is chained (SweepMessage.Chain): its consumer
+// enqueues the next page, whose consumer enqueues the next, and so on.
+// Enqueuing is so a couple of calls per account however large it is, and
+// each further page is listed once, by its consumer, just when the
+// account needs it.
 type accountPager struct {
-	sweep, account string
-	size           int
+	base iamprune.SweepMessage // version, sweep, account, queue, analyzer
+	size int
 
 	next     string // the token of the next page to list
 	listed   int    // pages listed
 	findings int
 	held     []iamprune.SweepMessage
-	split    bool // more than size findings: a message per page
 	pages    int  // messages made
+	chained  bool // the consumers enqueue the rest
 	done     bool
 }
 
@@ -199,7 +208,7 @@ func (p *accountPager) step(ctx context.Context, lister pageCounter) ([]iamprune
 		size = firstPage(p.size)
 	}
 	token := p.next
-	n, next, err := lister.CountPage(ctx, p.account, token, size)
+	n, next, err := lister.CountPage(ctx, p.base.Account, token, size)
 	if err != nil {
 		return nil, err
 	}
@@ -210,23 +219,27 @@ func (p *accountPager) step(ctx context.Context, lister pageCounter) ([]iamprune
 	// makes no message.
 	if n > 0 || p.listed == 1 {
 		p.pages++
-		p.held = append(p.held, iamprune.SweepMessage{Version: iamprune.SweepMessageVersion, SweepID: p.sweep, Account: p.account,
-			Page: p.pages, PageToken: token, PageSize: size})
+		m := p.base
+		m.Page, m.PageToken, m.PageSize = p.pages, token, size
+		p.held = append(p.held, m)
 	}
-	p.split = p.split || p.findings > p.size
 	switch {
-	case p.split:
+	case p.findings > p.size: // split
 		ready := p.held
 		p.held = nil
 		if p.done {
 			for i := range ready {
 				ready[i].Pages = p.pages
 			}
+		} else {
+			ready[len(ready)-1].Chain, p.chained, p.done = true, true, true
 		}
 		return ready, nil
 	case p.done: // at most size findings: the account whole, one message
 		p.held, p.pages = nil, 1
-		return []iamprune.SweepMessage{{Version: iamprune.SweepMessageVersion, SweepID: p.sweep, Account: p.account, Page: 1, Pages: 1}}, nil
+		m := p.base
+		m.Page, m.Pages = 1, 1
+		return []iamprune.SweepMessage{m}, nil
 	}
 	return nil, nil
 }

@@ -15,12 +15,15 @@ import (
 )
 
 // fakePages serves accounts of given sizes page by page, counting the
-// pages listed; failAt makes the listing of that account's page fail.
+// pages listed; failAt makes the listing of that account's page fail, and
+// short gives an account pages of at most that many findings (as
+// ListFindingsV2 may give fewer than asked).
 type fakePages struct {
 	mu     sync.Mutex
 	sizes  map[string]int
 	listed int
 	failAt map[string]int
+	short  map[string]int
 }
 
 func (f *fakePages) CountPage(_ context.Context, account, token string, size int) (int, string, error) {
@@ -34,6 +37,9 @@ func (f *fakePages) CountPage(_ context.Context, account, token string, size int
 		return 0, "", errors.New("ThrottlingException: slow down")
 	}
 	f.listed++
+	if c, ok := f.short[account]; ok {
+		size = min(size, c)
+	}
 	n := min(size, f.sizes[account]-from)
 	if from+n >= f.sizes[account] {
 		return n, "", nil
@@ -91,8 +97,9 @@ func enqueueInTurns(t *testing.T, pages *fakePages, send SQSSender, store *mock.
 	}
 	out := &outbox{sweeps: store, send: send, queue: testQueue, res: res}
 	var pagers []*accountPager
-	for _, a := range []string{"200000000001", "200000000002", "200000000003"} {
-		pagers = append(pagers, &accountPager{sweep: res.SweepID, account: a, size: size})
+	for _, a := range []string{"200000000001", "200000000002", "200000000003", "200000000004", "200000000005"} {
+		base := iamprune.SweepMessage{Version: iamprune.SweepMessageVersion, SweepID: res.SweepID, Account: a, Queue: testQueue}
+		pagers = append(pagers, &accountPager{base: base, size: size})
 	}
 	err := listInTurns(ctx, pages, pagers, out)
 	if err == nil {
@@ -106,56 +113,61 @@ func enqueueInTurns(t *testing.T, pages *fakePages, send SQSSender, store *mock.
 
 // Messages go out while later pages are still listed, and the sweep is
 // sealed before its last message is sent: with a consumer that finishes
-// each part the moment it is sent, exactly the last part completes it.
+// each part the moment it is sent, exactly the last part completes it. A
+// large account is listed only until it is split: its last message is
+// chained, for its consumers to enqueue the rest.
 func TestEnqueueSendsWhileListing(t *testing.T) {
 	t.Parallel()
-	pages := &fakePages{sizes: map[string]int{"200000000001": 95, "200000000002": 10, "200000000003": 0}}
+	// 95 findings: pages of 5 and 20, the rest chained; 22: pages of 5
+	// and 17, the account ending in its second turn; 10 and 0 findings:
+	// one message each, the account whole, and 12 in short pages of 3:
+	// one message after four turns.
+	pages := &fakePages{sizes: map[string]int{"200000000001": 95, "200000000002": 22, "200000000003": 10, "200000000004": 0, "200000000005": 12},
+		short: map[string]int{"200000000005": 3}}
 	store := &mock.Store{}
 	c := &consumer{t: t, store: store, pages: pages}
 	res, pagers, err := enqueueInTurns(t, pages, c, store, 20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 95 findings: pages of 5, 20, 20, 20, 20 and 10; 10 and 0 findings:
-	// one message each, the account whole.
-	if len(c.sent) != 8 || len(res.Sent) != 8 {
+	if len(c.sent) != 7 || len(res.Sent) != 7 {
 		t.Fatalf("sent %d messages (%d noted): %+v", len(c.sent), len(res.Sent), c.sent)
+	}
+	if pages.pagesListed() != 2+2+2+1+4 {
+		t.Errorf("%d pages listed, want 11: the large account's only until it is split", pages.pagesListed())
 	}
 	if c.listedAt[0] >= pages.pagesListed() {
 		t.Errorf("the first batch went out after all %d pages were listed", pages.pagesListed())
 	}
-	if c.lasts != 1 || c.lastAtTotal != 8 {
-		t.Errorf("%d finishes were last (at %d expected), want 1 at 8", c.lasts, c.lastAtTotal)
+	if c.lasts != 1 || c.lastAtTotal != 7 {
+		t.Errorf("%d finishes were last (at %d expected), want 1 at 7", c.lasts, c.lastAtTotal)
 	}
 	sw, parts, err := store.Sweep(context.Background(), res.SweepID)
-	if err != nil || !sw.Complete() || len(parts) != 8 {
+	if err != nil || !sw.Complete() || len(parts) != 7 {
 		t.Errorf("sweep %+v, %d parts, %v", sw, len(parts), err)
 	}
-	var big []iamprune.SweepMessage
+	got := map[string][]iamprune.SweepMessage{}
 	for _, m := range c.sent {
 		if err := m.Validate(); err != nil {
 			t.Errorf("message %s: %v", m.Key(), err)
 		}
-		switch m.Account {
-		case "200000000001":
-			big = append(big, m)
-		default:
-			if m.Pages != 1 || m.PageSize != 0 || m.PageToken != "" {
-				t.Errorf("a small account's message %+v, want the account whole", m)
-			}
+		got[m.Account] = append(got[m.Account], m)
+	}
+	big, mid := got["200000000001"], got["200000000002"]
+	if len(big) != 2 || big[0].PageSize != 5 || big[0].PageToken != "" || big[0].Chain || big[0].Pages != 0 ||
+		big[1].PageSize != 20 || big[1].PageToken == "" || !big[1].Chain || big[1].Pages != 0 {
+		t.Errorf("the large account's messages %+v, want pages of 5 and 20, the second chained, their count unknown", big)
+	}
+	if len(mid) != 2 || mid[0].Pages != 2 || mid[1].Pages != 2 || mid[1].Chain || mid[1].PageSize != 20 {
+		t.Errorf("the 22-finding account's messages %+v, want 2 pages, their count known", mid)
+	}
+	for _, a := range []string{"200000000003", "200000000004", "200000000005"} {
+		if ms := got[a]; len(ms) != 1 || ms[0].Pages != 1 || ms[0].PageSize != 0 || ms[0].PageToken != "" || ms[0].Chain {
+			t.Errorf("a small account's messages %+v, want one, the account whole", ms)
 		}
 	}
-	wantSizes := []int{5, 20, 20, 20, 20, 20}
-	for i, m := range big {
-		if m.Page != i+1 || m.PageSize != wantSizes[i] || (i == 0) != (m.PageToken == "") {
-			t.Errorf("page %d: %+v", i+1, m)
-		}
-	}
-	if big[0].Pages != 0 || big[len(big)-1].Pages != 6 {
-		t.Errorf("pages known: first %d, last %d; want 0 (sent before the end) and 6", big[0].Pages, big[len(big)-1].Pages)
-	}
-	if pagers[0].findings != 95 || pagers[0].pages != 6 || pagers[1].pages != 1 || pagers[2].pages != 1 {
-		t.Errorf("pagers %+v %+v %+v", pagers[0], pagers[1], pagers[2])
+	if !pagers[0].chained || pagers[0].findings != 25 || pagers[0].pages != 2 || pagers[1].chained || pagers[1].findings != 22 {
+		t.Errorf("pagers %+v %+v", pagers[0], pagers[1])
 	}
 }
 
@@ -163,7 +175,7 @@ func TestEnqueueSendsWhileListing(t *testing.T) {
 // applied) and the sweep open, and says so.
 func TestEnqueueStoppedPartWay(t *testing.T) {
 	t.Parallel()
-	pages := &fakePages{sizes: map[string]int{"200000000001": 95, "200000000002": 10}, failAt: map[string]int{"200000000001": 45}}
+	pages := &fakePages{sizes: map[string]int{"200000000001": 95, "200000000002": 10}, failAt: map[string]int{"200000000001": 5}}
 	store := &mock.Store{}
 	c := &consumer{t: t, store: store, pages: pages}
 	_, _, err := enqueueInTurns(t, pages, c, store, 20)

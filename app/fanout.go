@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/audit"
 	"github.com/iamprune/iamprune/awsapi"
@@ -64,8 +66,16 @@ func (h *Handler) SweepPart(ctx context.Context, inv *Invocation, m *iamprune.Sw
 	if err := sweepExists(ctx, sweeps, m.SweepID); err != nil {
 		return nil, fmt.Errorf("sweep message for account %s: %w (was the sweep enqueued with another state store?); nothing done", m.Account, err)
 	}
-	sess := NewSession(inv.AWS, inv.Counter, cmp.Or(inv.Inputs.Config.Analyzer, iamprune.AnalyzerAuto))
-	sess.Findings.Scope(awsapi.FindingScope{Account: m.Account, PageToken: m.PageToken, PageSize: m.PageSize})
+	analyzer, err := messageAnalyzer(inv.Inputs.Config.Analyzer, m)
+	if err != nil {
+		return nil, err
+	}
+	sess := NewSession(inv.AWS, inv.Counter, analyzer)
+	scope := awsapi.FindingScope{Account: m.Account, PageToken: m.PageToken, PageSize: m.PageSize}
+	if m.Chain {
+		scope.Next = func(ctx context.Context, token string) error { return h.chain(ctx, inv, sweeps, m, token) }
+	}
+	sess.Findings.Scope(scope)
 	run, err := h.sweepRun(ctx, inv, sess, m)
 	if iamprune.ErrorCode(err) == iamprune.ECONFLICT {
 		after := cmp.Or(h.LockRetry, DefaultLockRetry)
@@ -101,6 +111,44 @@ func (h *Handler) SweepPart(ctx context.Context, inv *Invocation, m *iamprune.Sw
 		h.sweepDigest(ctx, inv, sess, sweeps, sw.ID)
 	}
 	return res, err
+}
+
+// messageAnalyzer is the analyzer a sweep message is read from: the one
+// the sweep listed, whose page tokens the message carries, unless the
+// consumer's config names another, which is refused.
+func messageAnalyzer(configured string, m *iamprune.SweepMessage) (string, error) {
+	configured = cmp.Or(configured, iamprune.AnalyzerAuto)
+	switch {
+	case m.Analyzer == "":
+		return configured, nil
+	case configured == iamprune.AnalyzerAuto || configured == m.Analyzer:
+		return m.Analyzer, nil
+	}
+	return "", iamprune.Errorf(iamprune.EINVALID, "sweep message for account %s: the sweep listed analyzer %s, but this consumer's config names %s; nothing done", m.Account, m.Analyzer, configured)
+}
+
+// chain enqueues the page after m's, which token starts ("" when m's is
+// the account's last): recorded in the sweep before it is sent, and sent
+// only by the consumer that claims it, so a message delivered twice does
+// not double the rest of the account.
+func (h *Handler) chain(ctx context.Context, inv *Invocation, sweeps iamprune.SweepLog, m *iamprune.SweepMessage, token string) error {
+	if token == "" {
+		return nil
+	}
+	next := m.NextPage(token)
+	claimed, err := sweeps.ExtendSweep(ctx, next.Part())
+	if err != nil || !claimed {
+		return err
+	}
+	send := h.Queue
+	if send == nil {
+		send = sqs.NewFromConfig(inv.AWS)
+	}
+	if err := sendBatch(ctx, send, next.Queue, []iamprune.SweepMessage{next}, 0); err != nil {
+		return err
+	}
+	h.Env.log().Debug("sweep: next page enqueued", "sweep_id", m.SweepID, "account", m.Account, "page", next.Page)
+	return sweeps.SweepPartSent(ctx, next.Part())
 }
 
 func (h *Handler) sweepRun(ctx context.Context, inv *Invocation, sess *Session, m *iamprune.SweepMessage) (*iamprune.RunResult, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -359,5 +360,60 @@ func TestSweepPartOutsideAllowlistFails(t *testing.T) {
 	}
 	if sw, parts, _ := store.Sweep(ctx, m.SweepID); sw.Complete() || parts[0].Status != iamprune.SweepFailed {
 		t.Errorf("after the message: %+v %+v, want its part failed", sw, parts)
+	}
+}
+
+// A chained message's consumer enqueues the account's next page before it
+// plans its own, once however often it is delivered; the chain ends at
+// the account's last page, and the sweep completes with every page done.
+func TestSweepPartChainsTheNextPage(t *testing.T) {
+	t.Parallel()
+	e, in := orgAccount(t)
+	ctx := context.Background()
+	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &mock.Store{}
+	in.Config.Accounts = []string{fanMember}
+	// Pages of 1 of the member's 3 findings: the sweep lists two, the
+	// second chained.
+	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: testQueue, PageSize: 1})
+	if err != nil || res.Messages != 2 || !res.Sent[1].Chain || res.Sent[0].Chain || res.Sent[1].Analyzer == "" || !res.Accounts[0].Chained {
+		t.Fatalf("enqueue %+v %v", res, err)
+	}
+	cfg, counter, _ := e.LoadAWS(ctx)
+	inv := &Invocation{Inputs: in, AWS: cfg, Counter: counter, Store: store}
+	h := NewHandler(e, io.Discard, iamprune.LockOwner{Host: "worker-a", PID: 1})
+	queue := &batches{}
+	h.Queue = queue
+	work, chained := slices.Clone(res.Sent), 0
+	for len(work) > 0 {
+		m := work[0]
+		work = work[1:]
+		if _, err := h.SweepPart(ctx, inv, &m); err != nil {
+			t.Fatalf("SweepPart %s: %v", m.Key(), err)
+		}
+		if m.Page == 2 { // delivered twice: the next page is not sent again
+			if _, err := h.SweepPart(ctx, inv, &m); err != nil {
+				t.Fatalf("SweepPart %s again: %v", m.Key(), err)
+			}
+		}
+		work, chained = append(work, queue.sent...), chained+len(queue.sent)
+		queue.sent = nil
+	}
+	if chained != 1 {
+		t.Errorf("consumers enqueued %d message(s), want 1: page 3", chained)
+	}
+	sw, parts, err := store.Sweep(ctx, res.SweepID)
+	if err != nil || !sw.Complete() || sw.Expected != 3 || len(parts) != 3 {
+		t.Fatalf("sweep %+v %+v %v", sw, parts, err)
+	}
+	changes := 0
+	for _, p := range parts {
+		changes += p.Changes
+	}
+	if changes == 0 {
+		t.Errorf("no change made by the chained sweep: %+v", parts)
 	}
 }

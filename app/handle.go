@@ -52,7 +52,10 @@ type Handler struct {
 	// LockRetry is how long a sweep message whose account is locked
 	// waits; 0 means DefaultLockRetry.
 	LockRetry time.Duration
-	seen      *lru
+	// Queue sends the next page of a chained sweep message; nil sends with
+	// the invocation's AWS config.
+	Queue SQSSender
+	seen  *lru
 	// gates take turns among the sweep messages of one account that this
 	// process handles at once (see Queue).
 	gates accountGates

@@ -18,6 +18,11 @@ type FindingScope struct {
 	Account   string
 	PageToken string
 	PageSize  int
+	// Next, when set, is told the token of the page after the scope's one
+	// ("" after the last) the moment the page is listed, before any of its
+	// findings is read: a chained sweep message enqueues the next page
+	// then. Its error fails the listing.
+	Next func(ctx context.Context, token string) error
 }
 
 // Scope narrows what Findings lists; call it before Findings.
@@ -40,6 +45,11 @@ func (s *FindingSource) listPage(ctx context.Context, in *accessanalyzer.ListFin
 	out, err := s.client.ListFindingsV2(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("accessanalyzer: cannot list findings of %s in account %s: %w", aws.ToString(in.AnalyzerArn), s.scope.Account, err)
+	}
+	if s.scope.Next != nil {
+		if err := s.scope.Next(ctx, aws.ToString(out.NextToken)); err != nil {
+			return nil, err
+		}
 	}
 	return slices.DeleteFunc(out.Findings, func(f types.FindingSummaryV2) bool { return f.Id == nil }), nil
 }

@@ -25,11 +25,19 @@ func SweepEnqueued(w io.Writer, res *iamprune.SweepEnqueued, format, state strin
 	fmt.Fprintf(w, "%s %d message(s) for %d account(s): sweep %s\n", verb, res.Messages, len(res.Accounts), res.SweepID)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "ACCOUNT\tFINDINGS\tMESSAGES\n")
+	chained := false
 	for _, a := range res.Accounts {
-		fmt.Fprintf(tw, "%s\t%d\t%d\n", a.Account, a.Findings, a.Messages)
+		more := ""
+		if a.Chained {
+			more, chained = "+", true
+		}
+		fmt.Fprintf(tw, "%s\t%d%s\t%d%s\n", a.Account, a.Findings, more, a.Messages, more)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if chained {
+		fmt.Fprintln(w, "+: a large account's first pages; its consumers list and enqueue the rest, page by page.")
 	}
 	if !res.DryRun {
 		if state != "" {

@@ -234,8 +234,9 @@ func (r *Runner) checkSweep(ctx context.Context, env []string, state, id string,
 	if err := json.Unmarshal(out, &h); err != nil {
 		return fmt.Errorf("iamprune history --sweep -o json: %v\n%s", err, out)
 	}
-	if h.Sweep.Expected != messages || h.Sweep.Done != messages {
-		return fmt.Errorf("sweep %s: %d of %d message(s) done, %d enqueued", id, h.Sweep.Done, h.Sweep.Expected, messages)
+	// The sweep command enqueues the first pages; consumers chain the rest.
+	if h.Sweep.Expected < messages || h.Sweep.Done != h.Sweep.Expected || len(h.Parts) != h.Sweep.Expected {
+		return fmt.Errorf("sweep %s: %d of %d message(s) done (%d part(s)), %d enqueued by the sweep command", id, h.Sweep.Done, h.Sweep.Expected, len(h.Parts), messages)
 	}
 	for _, p := range h.Parts {
 		if p.Status != "done" {
