@@ -74,7 +74,7 @@ func fanoutOrg(t *testing.T) (*emulator.Server, string, map[string]*emulator.Ser
 	for i, acct := range fanoutMembers {
 		copyDir(filepath.Join(root, "member-"+memberAccount), filepath.Join(dir, "member-"+acct),
 			func(s string) string { return strings.ReplaceAll(s, memberAccount, acct) })
-		for _, f := range base[:2] { // the key and the role
+		for _, f := range base[:3] { // the key, the role and an unused permission
 			s := strings.ReplaceAll(string(f), memberAccount, acct)
 			s = strings.Replace(s, `"id": "`, fmt.Sprintf(`"id": "m%d-`, i), 1)
 			all = append(all, json.RawMessage(s))
@@ -140,7 +140,9 @@ func (h *digestHook) sweepDigests(id string) []iamprune.Digest {
 }
 
 // TestFanOutSweep fans a sweep of three member accounts out over the
-// emulator's SQS, one message per finding (--page-size 1), with the state
+// emulator's SQS, one message per finding (--page-size 1: the sweep
+// enqueues each account's first two pages, and the consumer of the second
+// chains the third), with the state
 // in DynamoDB (dynalite). A first worker is killed with SIGKILL in the
 // middle of a change; two more workers then drain the queue side by side:
 // the killed message comes back after its visibility timeout and is
@@ -203,7 +205,9 @@ notifications:
 		}
 	}
 
-	// Enqueue: six messages, two per account; nothing changes in IAM.
+	// Enqueue: six messages, the first two pages of each account, the
+	// second chained (its consumer enqueues the third); nothing changes
+	// in IAM.
 	r := runCLI(t, "sweep", "--queue", queue, "--page-size", "1", "--config", cfg, "--state", state, "-o", "json")
 	if r.code != 0 {
 		t.Fatalf("sweep: exit %d\n%s", r.code, r.stderr)
@@ -218,6 +222,11 @@ notifications:
 	}
 	if enq.FormatVersion != render.FormatVersion || enq.Sweep.Messages != 6 || len(enq.Sweep.Accounts) != 3 || len(srv.Messages(queue)) != 6 {
 		t.Fatalf("enqueued %+v, %d in the queue", enq, len(srv.Messages(queue)))
+	}
+	for _, a := range enq.Sweep.Accounts {
+		if !a.Chained || a.Messages != 2 {
+			t.Errorf("account %+v: want two messages, chained", a)
+		}
 	}
 	for acct, m := range members {
 		if after, _ := m.Dump(); !bytes.Equal(after, before[acct]) {
@@ -313,8 +322,9 @@ func checkFanOutState(t *testing.T, members map[string]*emulator.Server, before 
 		}
 	}
 	if !slices.ContainsFunc(want, func(s string) bool { return strings.Contains(s, "AKIACIBOT00000000001") }) ||
-		!slices.ContainsFunc(want, func(s string) bool { return strings.Contains(s, "legacy-etl") }) {
-		t.Errorf("changes %v lack the key or the role", want)
+		!slices.ContainsFunc(want, func(s string) bool { return strings.Contains(s, "legacy-etl") }) ||
+		!slices.ContainsFunc(want, func(s string) bool { return strings.Contains(s, "app-deployer") }) {
+		t.Errorf("changes %v lack the key, the role or the permission", want)
 	}
 	store, err := dynamodb.Open(context.Background(), dynCfg, table)
 	if err != nil {
@@ -329,8 +339,8 @@ func checkFanOutState(t *testing.T, members map[string]*emulator.Server, before 
 		for _, rec := range recs {
 			seen[string(rec.Kind)+" "+rec.Target]++
 		}
-		if len(seen) != 2 {
-			t.Errorf("account %s: journal has %v done, want the key and the role", acct, seen)
+		if len(seen) != 3 {
+			t.Errorf("account %s: journal has %v done, want the key, the role and the permission", acct, seen)
 		}
 		for k, n := range seen {
 			if n != 1 {
@@ -348,7 +358,7 @@ func checkFanOutState(t *testing.T, members map[string]*emulator.Server, before 
 	if err := json.Unmarshal([]byte(r.stdout), &hist); err != nil {
 		t.Fatalf("history --sweep: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}
-	if hist.FormatVersion != render.FormatVersion || !hist.Sweep.Complete() || hist.Sweep.Done != 6 || len(hist.Parts) != 6 {
+	if hist.FormatVersion != render.FormatVersion || !hist.Sweep.Complete() || hist.Sweep.Done != 9 || len(hist.Parts) != 9 {
 		t.Errorf("history --sweep: %+v", hist)
 	}
 	for _, p := range hist.Parts {
@@ -372,7 +382,7 @@ func checkFanOutState(t *testing.T, members map[string]*emulator.Server, before 
 	if interrupted != 1 {
 		t.Errorf("%d interrupted runs in member accounts, want the killed worker's", interrupted)
 	}
-	if r := runCLI(t, "history", "--sweep", sweepID, "--state", state); r.code != 0 || !strings.Contains(r.stdout, "6 of 6 message(s) done, complete") {
+	if r := runCLI(t, "history", "--sweep", sweepID, "--state", state); r.code != 0 || !strings.Contains(r.stdout, "9 of 9 message(s) done, complete") {
 		t.Errorf("history --sweep table: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
