@@ -75,3 +75,28 @@ func TestSweepEnqueuedHintNamesTheState(t *testing.T) {
 		}
 	}
 }
+
+// A chained account's counts are those of its first pages, and say so; an
+// open sweep says it is still being enqueued.
+func TestSweepChainedAndOpen(t *testing.T) {
+	res := &iamprune.SweepEnqueued{SweepID: "sweep-1", Messages: 3,
+		Accounts: []iamprune.SweepAccount{{Account: "444455556666", Findings: 1250, Messages: 2, Chained: true}, {Account: "555566667777", Findings: 3, Messages: 1}}}
+	var b bytes.Buffer
+	if err := SweepEnqueued(&b, res, "table", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"444455556666  1250+     2+", "555566667777  3         1\n", "+: a large account's first pages"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	at := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	parts := []iamprune.SweepPart{{SweepID: "sweep-1", Account: "444455556666", Page: 1, Status: iamprune.SweepDone}, {SweepID: "sweep-1", Account: "444455556666", Page: 2, Status: iamprune.SweepPending}}
+	if err := SweepProgress(&b, &iamprune.Sweep{ID: "sweep-1", StartedAt: at, Done: 1}, parts, "table"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "1 of at least 2 message(s) done, still being enqueued, or its enqueuing stopped"; !strings.Contains(b.String(), want) {
+		t.Errorf("open sweep: table lacks %q:\n%s", want, b.String())
+	}
+}
