@@ -87,18 +87,13 @@ func Enqueue(ctx context.Context, env Env, sess *Session, in Inputs, store iampr
 		}
 	}
 	slices.Sort(accounts)
-	res := &iamprune.SweepEnqueued{SweepID: NewSweepID(env.now()), Queue: req.Queue, Caller: caller, DryRun: req.DryRun, Accounts: []iamprune.SweepAccount{}}
-	out := &outbox{sweeps: sweeps, send: send, queue: req.Queue, res: res}
-	if !req.DryRun {
-		open := iamprune.Sweep{ID: res.SweepID, Caller: caller, StartedAt: env.now().UTC()}
-		if err := sweeps.StartSweep(ctx, open, nil); err != nil {
-			return nil, err
-		}
-	}
 	analyzer, err := sess.Findings.AnalyzerARN(ctx)
 	if err != nil {
 		return nil, err
 	}
+	res := &iamprune.SweepEnqueued{SweepID: NewSweepID(env.now()), Queue: req.Queue, Caller: caller, DryRun: req.DryRun, Accounts: []iamprune.SweepAccount{}}
+	out := &outbox{sweeps: sweeps, send: send, queue: req.Queue, res: res,
+		start: iamprune.Sweep{ID: res.SweepID, Caller: caller, StartedAt: env.now().UTC()}}
 	pagers := make([]*accountPager, 0, len(accounts))
 	for _, a := range slices.Compact(accounts) {
 		base := iamprune.SweepMessage{Version: iamprune.SweepMessageVersion, SweepID: res.SweepID, Account: a, Queue: req.Queue, Analyzer: analyzer}
@@ -247,15 +242,18 @@ func (p *accountPager) step(ctx context.Context, lister pageCounter) ([]iamprune
 // outbox records and sends a sweep's messages as they become ready,
 // always holding the last one back: the sweep is sealed at its size
 // before that one goes, so that no consumer can finish every part of a
-// sweep that does not know its size yet. A dry run (no sweeps) only
-// collects them.
+// sweep that does not know its size yet. The sweep is recorded (open)
+// with the first message, so that a sweep that fails before it sends
+// anything leaves no trace. A dry run (no sweeps) only collects them.
 type outbox struct {
-	sweeps iamprune.SweepLog
-	send   SQSSender
-	queue  string
-	res    *iamprune.SweepEnqueued
-	held   []iamprune.SweepMessage
-	sent   int
+	sweeps  iamprune.SweepLog
+	send    SQSSender
+	queue   string
+	res     *iamprune.SweepEnqueued
+	start   iamprune.Sweep
+	started bool
+	held    []iamprune.SweepMessage
+	sent    int
 }
 
 func (o *outbox) add(ctx context.Context, msgs []iamprune.SweepMessage) error {
@@ -308,8 +306,15 @@ func (o *outbox) flush(ctx context.Context, msgs []iamprune.SweepMessage, record
 	return nil
 }
 
-// record adds the messages' parts to the sweep.
+// record adds the messages' parts to the sweep, recording the sweep
+// first if it is not yet.
 func (o *outbox) record(ctx context.Context, msgs []iamprune.SweepMessage) error {
+	if !o.started {
+		if err := o.sweeps.StartSweep(ctx, o.start, nil); err != nil {
+			return err
+		}
+		o.started = true
+	}
 	if len(msgs) == 0 {
 		return nil
 	}

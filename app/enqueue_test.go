@@ -92,10 +92,7 @@ func enqueueInTurns(t *testing.T, pages *fakePages, send SQSSender, store *mock.
 	t.Helper()
 	ctx := context.Background()
 	res := &iamprune.SweepEnqueued{SweepID: "sweep-test"}
-	if err := store.StartSweep(ctx, iamprune.Sweep{ID: res.SweepID, StartedAt: testNow}, nil); err != nil {
-		t.Fatal(err)
-	}
-	out := &outbox{sweeps: store, send: send, queue: testQueue, res: res}
+	out := &outbox{sweeps: store, send: send, queue: testQueue, res: res, start: iamprune.Sweep{ID: res.SweepID, StartedAt: testNow}}
 	var pagers []*accountPager
 	for _, a := range []string{"200000000001", "200000000002", "200000000003", "200000000004", "200000000005"} {
 		base := iamprune.SweepMessage{Version: iamprune.SweepMessageVersion, SweepID: res.SweepID, Account: a, Queue: testQueue}
@@ -185,5 +182,20 @@ func TestEnqueueStoppedPartWay(t *testing.T) {
 	sw, parts, serr := store.Sweep(context.Background(), "sweep-test")
 	if serr != nil || !sw.Open() || sw.Complete() || len(parts) != len(c.sent) || len(c.sent) == 0 || c.lasts != 0 {
 		t.Errorf("sweep %+v, %d parts for %d sent, %d lasts, %v", sw, len(parts), len(c.sent), c.lasts, serr)
+	}
+}
+
+// A sweep that fails before it sends anything is not recorded.
+func TestEnqueueFailingAtOnceLeavesNoSweep(t *testing.T) {
+	t.Parallel()
+	pages := &fakePages{sizes: map[string]int{"200000000001": 95}, failAt: map[string]int{"200000000001": 0}}
+	store := &mock.Store{}
+	c := &consumer{t: t, store: store, pages: pages}
+	_, _, err := enqueueInTurns(t, pages, c, store, 20)
+	if err == nil || strings.Contains(err.Error(), "stays open") {
+		t.Fatalf("err = %v, want the listing's error alone", err)
+	}
+	if _, _, err := store.Sweep(context.Background(), "sweep-test"); iamprune.ErrorCode(err) != iamprune.ENOTFOUND {
+		t.Errorf("a sweep that sent nothing was recorded: %v", err)
 	}
 }
