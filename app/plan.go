@@ -121,7 +121,7 @@ func MakePlan(ctx context.Context, in Inputs, o PlanOptions) (*Planned, error) {
 	}
 	// Roles and passwords need no GetFindingV2 where IAM gives their last use.
 	sess.Findings.UseIAM(org)
-	plan, facts, err := Decide(ctx, sess.Findings, org, in, o.Store, "analyzer "+analyzer, log)
+	plan, facts, err := DecideAnalyzer(ctx, sess.Findings, org, in, o.Store, "analyzer "+analyzer, log)
 	if err != nil {
 		return nil, err
 	}
