@@ -140,3 +140,21 @@ func serveOrg(t *testing.T, org *bench.Org) LoadAWS {
 		return cfg, c, nil
 	}
 }
+
+// An AWS-managed policy change decided before a later account showed the
+// policy attached more widely takes the count the facts ended with, as a
+// plan of all the facts would have; a customer-managed one keeps its own.
+func TestSettleAWSManaged(t *testing.T) {
+	const awsARN, own = "arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::111122223333:policy/app"
+	plan := &iamprune.Plan{Actions: []iamprune.Action{{Kind: iamprune.KindRewritePolicy, Policies: []iamprune.PolicyChange{
+		{Policy: awsARN, Type: iamprune.PolicyAWSManaged, AttachmentCount: 2},
+		{Policy: own, Type: iamprune.PolicyManaged, AttachmentCount: 1},
+	}}}}
+	settleAWSManaged(plan, &iamprune.Facts{ManagedPolicies: map[string]*iamprune.ManagedPolicy{
+		awsARN: {ARN: awsARN, AWSManaged: true, AttachmentCount: 7},
+		own:    {ARN: own, AttachmentCount: 3},
+	}})
+	if got := plan.Actions[0].Policies; got[0].AttachmentCount != 7 || got[1].AttachmentCount != 1 {
+		t.Errorf("attachment counts = %d and %d, want 7 and 1", got[0].AttachmentCount, got[1].AttachmentCount)
+	}
+}
