@@ -19,7 +19,11 @@ import (
 // A member account that cannot be reached is listed in Unreachable on its
 // first finding, as OrgFacts.Facts lists it, and never read again. One
 // that fails only later (a key listing refused) is listed then: the
-// findings of its earlier chunks were decided with what was read.
+// findings of its earlier chunks were decided with what was read. A
+// user's keys and login profile are read for the first chunk that needs
+// them, so the credential report must be as recent as that chunk's
+// findings about the user, not as all of them (needs): a later finding
+// about the user updated after the report does not read them again.
 type FactStream struct {
 	org      *OrgFacts
 	facts    *iamprune.Facts
