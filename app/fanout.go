@@ -159,7 +159,7 @@ func (h *Handler) sweepRun(ctx context.Context, inv *Invocation, sess *Session, 
 	}
 	sess.Findings.UseIAM(org)
 	source := fmt.Sprintf("sweep %s: account %s, page %d of %s", m.SweepID, m.Account, m.Page, m.PagesText())
-	plan, facts, err := Decide(ctx, sess.Findings, org, inv.Inputs, inv.Store, source, log)
+	plan, facts, err := DecideAnalyzer(ctx, sess.Findings, org, inv.Inputs, inv.Store, source, log)
 	if err != nil {
 		return nil, err
 	}

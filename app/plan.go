@@ -121,7 +121,7 @@ func MakePlan(ctx context.Context, in Inputs, o PlanOptions) (*Planned, error) {
 	}
 	// Roles and passwords need no GetFindingV2 where IAM gives their last use.
 	sess.Findings.UseIAM(org)
-	plan, facts, err := Decide(ctx, sess.Findings, org, in, o.Store, "analyzer "+analyzer, log)
+	plan, facts, err := DecideAnalyzer(ctx, sess.Findings, org, in, o.Store, "analyzer "+analyzer, log)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +179,9 @@ func planLiveIAMWith(ctx context.Context, sess *Session, in Inputs, o PlanOption
 
 // Decide reads findings and facts from the sources, what the state store
 // says was already done (journal, holds, notices sent), and runs the
-// engine. source names where the findings came from, for the plan.
+// engine. source names where the findings came from, for the plan. It
+// holds every finding at once: an analyzer's are planned with
+// DecideAnalyzer, a snapshot's with decideStream.
 func Decide(ctx context.Context, fs iamprune.FindingSource, facts iamprune.FactSource, in Inputs, store iamprune.Store, source string, log *slog.Logger) (*iamprune.Plan, *iamprune.Facts, error) {
 	findings, warnings, err := fs.Findings(ctx)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"maps"
 
 	"github.com/iamprune/iamprune"
+	"github.com/iamprune/iamprune/awsapi"
 	"github.com/iamprune/iamprune/decide"
 )
 
@@ -69,6 +70,7 @@ func decideStream(ctx context.Context, fs findingStream, facts reachFacts, in In
 	if err := account(f.Account); err != nil {
 		return nil, nil, err
 	}
+	keep, _ := fs.(keeper)
 	shared := interner{}
 	warnings, err := fs.EachFinding(ctx, func(x iamprune.Finding) error {
 		if x.Account != "" {
@@ -81,7 +83,9 @@ func decideStream(ctx context.Context, fs findingStream, facts reachFacts, in In
 		if pr := f.Principal(x.Resource); pr != nil {
 			x.Resource = pr.ARN
 		}
-		p.Add(x)
+		if acts := p.Add(x); keep != nil && rechecked(acts) {
+			keep.Keep(x)
+		}
 		return nil
 	})
 	if err != nil {
@@ -92,8 +96,93 @@ func decideStream(ctx context.Context, fs findingStream, facts reachFacts, in In
 	}
 	plan := p.Plan(warnings)
 	plan.Config = in.ConfigPath
+	settleAWSManaged(&plan, f)
 	return &plan, f, nil
 }
+
+// keeper is a streaming source that can keep some of its findings for
+// apply's re-checks (awsapi.FindingSource.Keep) instead of all of them.
+type keeper interface {
+	Keep(iamprune.Finding)
+}
+
+// rechecked reports whether apply re-reads the finding of actions: it
+// does for a remediation not done yet (apply.prepass).
+func rechecked(actions []iamprune.Action) bool {
+	for _, a := range actions {
+		if a.Kind.IsRemediation() && a.Done == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// settleAWSManaged gives every AWS-managed policy change the attachment
+// count of the facts as they ended: facts that grew with the findings
+// (an organisation's, read a chunk at a time) may have learnt a larger
+// count in an account read after the change was decided, and the count
+// changes nothing else in the decision (an AWS-managed policy is always
+// copied, never changed in place).
+func settleAWSManaged(plan *iamprune.Plan, f *iamprune.Facts) {
+	for i := range plan.Actions {
+		for j := range plan.Actions[i].Policies {
+			c := &plan.Actions[i].Policies[j]
+			if mp := f.ManagedPolicies[c.Policy]; c.Type == iamprune.PolicyAWSManaged && mp != nil {
+				c.AttachmentCount = mp.AttachmentCount
+			}
+		}
+	}
+}
+
+// DecideAnalyzer is Decide for an analyzer's findings and the facts of an
+// organisation, streamed: findings are read a chunk at a time
+// (awsapi.FindingSource.EachChunk), the facts a chunk needs are read just
+// before it is decided, and only the findings apply will re-check stay
+// in the source's cache. Memory holds the plan and the facts, never all
+// the findings; the plan is the one Decide makes, with the same calls.
+func DecideAnalyzer(ctx context.Context, src *awsapi.FindingSource, org *awsapi.OrgFacts, in Inputs, store iamprune.Store, source string, log *slog.Logger) (*iamprune.Plan, *iamprune.Facts, error) {
+	facts, err := org.Stream(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := apiStream{src: src, facts: facts}
+	return decideStream(ctx, s, s, in, store, source, log)
+}
+
+// apiStream is an analyzer's findings with the growing facts of their
+// accounts, for decideStream.
+type apiStream struct {
+	src   *awsapi.FindingSource
+	facts *awsapi.FactStream
+}
+
+func (s apiStream) EachFinding(ctx context.Context, fn func(iamprune.Finding) error) ([]iamprune.Warning, error) {
+	warnings, err := s.src.EachChunk(ctx, func(chunk []iamprune.Finding) error {
+		if err := s.facts.Add(ctx, chunk); err != nil {
+			return err
+		}
+		for _, x := range chunk {
+			if err := fn(x); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return warnings, s.facts.Finish(ctx)
+}
+
+// Facts returns the facts, which grow as EachFinding proceeds.
+func (s apiStream) Facts(context.Context, []iamprune.Finding) (*iamprune.Facts, error) {
+	return s.facts.Facts(), nil
+}
+
+// Unreachable is known once the account's first chunk was read.
+func (s apiStream) Unreachable(account string) string { return s.facts.Facts().Unreachable[account] }
+
+func (s apiStream) Keep(f iamprune.Finding) { s.src.Keep(f) }
 
 // interner keeps one copy of each of a few strings that recur in every
 // finding (accounts, finding types).

@@ -37,7 +37,7 @@ func (h *Handler) Sweep(ctx context.Context, inv *Invocation, s *trigger.Sweep) 
 	// As plan and apply: roles and passwords need no GetFindingV2 where
 	// IAM gives their last use, and accounts are read in parallel.
 	sess.Findings.UseIAM(org)
-	plan, facts, err := Decide(ctx, sess.Findings, org, inv.Inputs, inv.Store, "analyzer "+analyzer, log)
+	plan, facts, err := DecideAnalyzer(ctx, sess.Findings, org, inv.Inputs, inv.Store, "analyzer "+analyzer, log)
 	if err != nil {
 		return nil, err
 	}

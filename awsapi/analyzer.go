@@ -20,7 +20,8 @@ import (
 type FindingSource struct {
 	// OnProgress, if set, is called as finding details arrive: first with
 	// done=0 once the total is known, then after each finding. Calls are
-	// serialised and done only grows.
+	// serialised and done only grows; in EachChunk the total grows too,
+	// as each chunk is listed.
 	OnProgress func(done, total int)
 
 	client   *accessanalyzer.Client
@@ -31,8 +32,8 @@ type FindingSource struct {
 	mu       sync.Mutex
 	resolved string
 	usage    IAMUsage // UseIAM
-	// cache holds the findings this run has read, so that re-checks do not
-	// repeat GetFindingV2 calls.
+	// cache holds the findings this run has read (Findings, Finding) or
+	// kept (Keep), so that re-checks do not repeat GetFindingV2 calls.
 	cache map[string]*iamprune.Finding
 	// scope narrows the listing to one account, or one page (pages.go).
 	scope FindingScope
@@ -140,9 +141,9 @@ func (s *FindingSource) discover(ctx context.Context) (string, error) {
 }
 
 // Findings lists the analyzer's ACTIVE findings and reads each one's
-// details, keeping the ListFindingsV2 order. With UseIAM, roles and
-// passwords whose last use IAM gives are not read: their summaries and
-// that last use are the whole finding.
+// details, keeping the ListFindingsV2 order, and remembers them all for
+// Finding. With UseIAM, roles and passwords whose last use IAM gives are
+// not read: their summaries and that last use are the whole finding.
 func (s *FindingSource) Findings(ctx context.Context) ([]iamprune.Finding, []iamprune.Warning, error) {
 	arn, err := s.AnalyzerARN(ctx)
 	if err != nil {
@@ -152,6 +153,62 @@ func (s *FindingSource) Findings(ctx context.Context) ([]iamprune.Finding, []iam
 	if err != nil {
 		return nil, nil, err
 	}
+	findings, warnings, err := s.readFindings(ctx, arn, sums, &progress{})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, f := range findings {
+		s.remember(f)
+	}
+	return findings, warnings, nil
+}
+
+// streamChunk bounds the findings EachChunk reads and hands over at once:
+// a ListFindingsV2 page, or a part of a larger one.
+const streamChunk = 100
+
+// EachChunk is Findings for a run that must not hold them all: it lists
+// the findings a page at a time and hands them to fn in chunks of at most
+// streamChunk, in the order Findings gives, each read as Findings reads it
+// (the same calls, once each). The warnings about unusable findings come
+// at the end. Nothing is remembered for Finding: Keep what apply will
+// re-check. OnProgress's total grows as pages are listed.
+func (s *FindingSource) EachChunk(ctx context.Context, fn func([]iamprune.Finding) error) ([]iamprune.Warning, error) {
+	arn, err := s.AnalyzerARN(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		prog     progress
+		warnings []iamprune.Warning
+	)
+	err = s.eachPage(ctx, arn, func(sums []types.FindingSummaryV2) error {
+		for len(sums) > 0 {
+			n := min(len(sums), streamChunk)
+			findings, ws, err := s.readFindings(ctx, arn, sums[:n], &prog)
+			if err != nil {
+				return err
+			}
+			warnings = append(warnings, ws...)
+			if len(findings) > 0 {
+				if err := fn(findings); err != nil {
+					return err
+				}
+			}
+			sums = sums[n:]
+		}
+		return nil
+	})
+	return warnings, err
+}
+
+// Keep remembers f for Finding, as Findings remembers every finding it
+// reads: a streamed run keeps only those apply will re-check.
+func (s *FindingSource) Keep(f iamprune.Finding) { s.remember(f) }
+
+// readFindings reads the findings of sums, in their order: with UseIAM
+// from IAM's last use where it can say, else with GetFindingV2.
+func (s *FindingSource) readFindings(ctx context.Context, arn string, sums []types.FindingSummaryV2, prog *progress) ([]iamprune.Finding, []iamprune.Warning, error) {
 	known, err := s.fromIAMAll(ctx, arn, sums)
 	if err != nil {
 		return nil, nil, err
@@ -162,7 +219,7 @@ func (s *FindingSource) Findings(ctx context.Context) ([]iamprune.Finding, []iam
 			toRead = append(toRead, i)
 		}
 	}
-	outs, err := s.getFindings(ctx, arn, sums, toRead)
+	outs, err := s.getFindings(ctx, arn, sums, toRead, prog)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -173,27 +230,27 @@ func (s *FindingSource) Findings(ctx context.Context) ([]iamprune.Finding, []iam
 	for i := range sums {
 		if known[i] != nil {
 			findings = append(findings, *known[i])
-			s.remember(*known[i])
 			continue
 		}
 		f, ws, ok := convertFinding(arn, outs[i])
 		warnings = append(warnings, ws...)
 		if ok {
 			findings = append(findings, f)
-			s.remember(f)
 		}
 	}
 	return findings, warnings, nil
 }
 
+// progress counts the finding details read in one listing, for OnProgress.
+type progress struct {
+	mu          sync.Mutex
+	done, total int
+}
+
 // getFindings reads the findings of sums at the indexes idx, concurrently.
-func (s *FindingSource) getFindings(ctx context.Context, arn string, sums []types.FindingSummaryV2, idx []int) ([]*accessanalyzer.GetFindingV2Output, error) {
+func (s *FindingSource) getFindings(ctx context.Context, arn string, sums []types.FindingSummaryV2, idx []int, prog *progress) ([]*accessanalyzer.GetFindingV2Output, error) {
 	outs := make([]*accessanalyzer.GetFindingV2Output, len(sums))
-	var (
-		progMu sync.Mutex
-		done   int
-	)
-	s.progress(&progMu, &done, len(idx), false)
+	s.progress(prog, len(idx), false)
 	err := forEach(ctx, len(idx), s.opts.workers, func(ctx context.Context, j int) error {
 		i := idx[j]
 		out, err := s.getFinding(ctx, arn, deref(sums[i].Id))
@@ -201,14 +258,14 @@ func (s *FindingSource) getFindings(ctx context.Context, arn string, sums []type
 			return err
 		}
 		outs[i] = out
-		s.progress(&progMu, &done, len(idx), true)
+		s.progress(prog, 0, true)
 		return nil
 	})
 	return outs, err
 }
 
 // Finding returns one finding as this run knows it: from the cache when
-// Findings read it moments ago, else read now with every page of details
+// Findings read it moments ago (or a stream kept it), else read now with every page of details
 // (a saved plan being applied). A finding that no longer exists is an
 // ENOTFOUND *iamprune.Error.
 func (s *FindingSource) Finding(ctx context.Context, id string) (*iamprune.Finding, error) {
@@ -252,38 +309,53 @@ func (s *FindingSource) remember(f iamprune.Finding) {
 	s.cache[f.ID] = &f
 }
 
-func (s *FindingSource) progress(mu *sync.Mutex, done *int, total int, step bool) {
+// progress tells OnProgress of more findings to read (more) or of one
+// read (step).
+func (s *FindingSource) progress(p *progress, more int, step bool) {
 	if s.OnProgress == nil {
 		return
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.total += more
 	if step {
-		*done++
+		p.done++
 	}
-	s.OnProgress(*done, total)
+	s.OnProgress(p.done, p.total)
 }
 
 // listSummaries lists the ACTIVE findings, without those lacking an id.
 func (s *FindingSource) listSummaries(ctx context.Context, arn string) ([]types.FindingSummaryV2, error) {
+	var sums []types.FindingSummaryV2
+	err := s.eachPage(ctx, arn, func(page []types.FindingSummaryV2) error {
+		sums = append(sums, page...)
+		return nil
+	})
+	return sums, err
+}
+
+// eachPage lists the ACTIVE findings of the scope a ListFindingsV2 page
+// at a time, without those lacking an id, and hands each page to fn.
+func (s *FindingSource) eachPage(ctx context.Context, arn string, fn func([]types.FindingSummaryV2) error) error {
 	in := s.listInput(arn, s.scope.Account)
 	if s.scope.PageSize > 0 {
-		return s.listPage(ctx, in)
+		page, err := s.listPage(ctx, in)
+		if err != nil {
+			return err
+		}
+		return fn(page)
 	}
-	var sums []types.FindingSummaryV2
 	p := accessanalyzer.NewListFindingsV2Paginator(s.client, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("accessanalyzer: cannot list findings of %s: %w", arn, err)
+			return fmt.Errorf("accessanalyzer: cannot list findings of %s: %w", arn, err)
 		}
-		for _, f := range page.Findings {
-			if f.Id != nil {
-				sums = append(sums, f)
-			}
+		if err := fn(slices.DeleteFunc(page.Findings, func(f types.FindingSummaryV2) bool { return f.Id == nil })); err != nil {
+			return err
 		}
 	}
-	return sums, nil
+	return nil
 }
 
 // getFinding reads one finding with every page of its details merged into

@@ -84,29 +84,76 @@ func NewFacts(cfg aws.Config, opts ...Option) *Facts {
 func (s *Facts) Facts(ctx context.Context, findings []iamprune.Finding) (*iamprune.Facts, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.loadCaller(ctx); err != nil {
+	if _, _, err := s.load(ctx, findings); err != nil {
 		return nil, err
 	}
-	if err := s.loadPrincipals(ctx); err != nil {
+	return s.build(), nil
+}
+
+// more is Facts for the findings of a stream, after Facts gave the rest:
+// it reads what findings need that no earlier call read, and returns only
+// that (the users whose keys or login profile it read, the AWS-managed
+// policies it read with their versions), so that a chunk of findings does
+// not copy the whole account again. Merged into what Facts gave (merge),
+// it makes what Facts would give now.
+func (s *Facts) more(ctx context.Context, findings []iamprune.Finding) (*iamprune.Facts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	users, policies, err := s.load(ctx, findings)
+	if err != nil {
 		return nil, err
+	}
+	out := &iamprune.Facts{Account: s.account, Partition: s.partition, Caller: s.caller, Principals: map[string]*iamprune.Principal{}}
+	for _, u := range users {
+		out.Principals[u.ARN] = s.copyPrincipal(u)
+	}
+	for _, arn := range policies {
+		mp := s.managed[arn]
+		if mp == nil {
+			continue
+		}
+		if out.ManagedPolicies == nil {
+			out.ManagedPolicies = map[string]*iamprune.ManagedPolicy{}
+		}
+		out.ManagedPolicies[arn] = copyPolicy(mp)
+		if v, ok := s.versions[arn]; ok {
+			if out.PolicyVersions == nil {
+				out.PolicyVersions = map[string]string{}
+			}
+			out.PolicyVersions[arn] = v
+		}
+	}
+	return out, nil
+}
+
+// load reads what findings need and no earlier call read, and returns the
+// users whose keys or login profile it read and the AWS-managed policies
+// it read.
+func (s *Facts) load(ctx context.Context, findings []iamprune.Finding) (users []*iamprune.Principal, policies []string, err error) {
+	if err := s.loadCaller(ctx); err != nil {
+		return nil, nil, err
+	}
+	if err := s.loadPrincipals(ctx); err != nil {
+		return nil, nil, err
 	}
 	keyUsers, profileUsers := s.usersToRead(findings)
 	if len(keyUsers)+len(profileUsers) > 0 {
 		if err := s.loadReport(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	keyNeed, profileNeed := needs(findings)
 	if err := s.loadKeys(ctx, keyUsers, keyNeed); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := s.loadProfiles(ctx, profileUsers, profileNeed); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := s.loadAWSManaged(ctx, s.awsManagedToRead(findings)); err != nil {
-		return nil, err
+	policies = s.awsManagedToRead(findings)
+	if err := s.loadAWSManaged(ctx, policies); err != nil {
+		return nil, nil, err
 	}
-	return s.build(), nil
+	return append(keyUsers, profileUsers...), policies, nil
 }
 
 // Caller returns the ARN and account of the identity the credentials act
@@ -118,6 +165,17 @@ func (s *Facts) Caller(ctx context.Context) (arn, account string, err error) {
 		return "", "", err
 	}
 	return s.caller, s.account, nil
+}
+
+// identity returns facts that only name the caller, its account and
+// partition (read once).
+func (s *Facts) identity(ctx context.Context) (*iamprune.Facts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.loadCaller(ctx); err != nil {
+		return nil, err
+	}
+	return &iamprune.Facts{Account: s.account, Partition: s.partition, Caller: s.caller}, nil
 }
 
 // knownCaller returns the caller if it was read, without reading it.
@@ -305,26 +363,31 @@ func (s *Facts) build() *iamprune.Facts {
 		ManagedPolicies: s.managedPolicies(),
 	}
 	for arn, p := range s.principals {
-		c := *p
-		c.Tags = maps.Clone(p.Tags)
-		c.AttachedPolicies = slices.Clone(p.AttachedPolicies)
-		c.InlinePolicies = copyInline(p.InlinePolicies)
-		c.Groups = slices.Clone(p.Groups)
-		if c.Kind == iamprune.KindUser {
-			if keys, ok := s.keys[c.Name]; ok {
-				c.AccessKeys, c.KeysKnown = slices.Clone(keys), true
-			}
-			if lp, ok := s.profiles[c.Name]; ok {
-				c.LoginProfileKnown = true
-				if lp != nil {
-					cp := *lp
-					c.LoginProfile = &cp
-				}
-			}
-		}
-		f.Principals[arn] = &c
+		f.Principals[arn] = s.copyPrincipal(p)
 	}
 	return f
+}
+
+// copyPrincipal copies p, with the keys and login profile read of a user.
+func (s *Facts) copyPrincipal(p *iamprune.Principal) *iamprune.Principal {
+	c := *p
+	c.Tags = maps.Clone(p.Tags)
+	c.AttachedPolicies = slices.Clone(p.AttachedPolicies)
+	c.InlinePolicies = copyInline(p.InlinePolicies)
+	c.Groups = slices.Clone(p.Groups)
+	if c.Kind == iamprune.KindUser {
+		if keys, ok := s.keys[c.Name]; ok {
+			c.AccessKeys, c.KeysKnown = slices.Clone(keys), true
+		}
+		if lp, ok := s.profiles[c.Name]; ok {
+			c.LoginProfileKnown = true
+			if lp != nil {
+				cp := *lp
+				c.LoginProfile = &cp
+			}
+		}
+	}
+	return &c
 }
 
 func attachedARNs(ps []iamtypes.AttachedPolicy) []string {

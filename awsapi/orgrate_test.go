@@ -16,9 +16,10 @@ import (
 )
 
 // orgRead reads a generated organisation through the emulator as plan
-// does (findings with IAM's last use, then every account's facts), with
+// did (findings with IAM's last use, then every account's facts) or, with
+// stream, as it does (a chunk of findings, then the facts it needs), with
 // the emulator's rate limits set to limits ("" for none).
-func orgRead(t *testing.T, org *bench.Org, limits string) ([]iamprune.Finding, *iamprune.Facts, *Policy, *emulator.Server) {
+func orgRead(t *testing.T, org *bench.Org, limits string, stream bool) ([]iamprune.Finding, *iamprune.Facts, *Policy, *emulator.Server) {
 	t.Helper()
 	home, err := snapshot.LoadDir(org.Home)
 	if err != nil {
@@ -63,6 +64,23 @@ func orgRead(t *testing.T, org *bench.Org, limits string) ([]iamprune.Finding, *
 	of.UseHome(facts)
 	src := NewFindingSource(cfg, iamprune.AnalyzerAuto)
 	src.UseIAM(of)
+	if stream {
+		fs, err := of.Stream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var findings []iamprune.Finding
+		if _, err := src.EachChunk(ctx, func(chunk []iamprune.Finding) error {
+			findings = append(findings, chunk...)
+			return fs.Add(ctx, chunk)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.Finish(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return findings, fs.Facts(), policy, srv
+	}
 	findings, _, err := src.Findings(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -84,8 +102,8 @@ func TestOrgUnderRateLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantFindings, wantFacts, _, _ := orgRead(t, org, "")
-	findings, facts, policy, srv := orgRead(t, org, "access-analyzer:*=150:3,iam:*=100:3,sts:*=100:2")
+	wantFindings, wantFacts, _, _ := orgRead(t, org, "", false)
+	findings, facts, policy, srv := orgRead(t, org, "access-analyzer:*=150:3,iam:*=100:3,sts:*=100:2", true)
 	sameJSON(t, "findings", findings, wantFindings)
 	sameJSON(t, "facts", facts, wantFacts)
 	if len(findings) != org.Spec.Findings() || len(facts.Unreachable) != 0 {
@@ -125,5 +143,34 @@ func TestOrgUnderRateLimits(t *testing.T) {
 		if ops[op] != n {
 			t.Errorf("%s called %d times, want %d (all calls: %v)", op, ops[op], n, ops)
 		}
+	}
+}
+
+// Read a chunk at a time (pages of 7, so that the two key findings of a
+// user and the accounts' findings straddle chunks), an organisation gives
+// the findings and facts of the whole read, with the same calls in every
+// account, none made twice.
+func TestStreamedOrgReadIsTheWholeRead(t *testing.T) {
+	isolateEnv(t)
+	org, err := bench.Write(t.TempDir(), bench.Spec{Accounts: 3, Units: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFindings, wantFacts, _, wantSrv := orgRead(t, org, "", false)
+	findings, facts, _, srv := orgRead(t, org, "", true)
+	sameJSON(t, "findings", findings, wantFindings)
+	sameJSON(t, "facts", facts, wantFacts)
+	for _, a := range []string{bench.HomeAccount, bench.MemberAccount(0), bench.MemberAccount(1), bench.MemberAccount(2)} {
+		if d := srv.Member(a).Duplicates(); len(d) != 0 {
+			t.Errorf("account %s: calls made twice: %v", a, d)
+		}
+		got, want := map[string]int{}, map[string]int{}
+		for _, c := range srv.Member(a).Calls() {
+			got[c.Operation]++
+		}
+		for _, c := range wantSrv.Member(a).Calls() {
+			want[c.Operation]++
+		}
+		sameJSON(t, "calls of "+a, got, want)
 	}
 }

@@ -82,24 +82,27 @@ func NewPlanner(in Input) *Planner {
 // AddHolds adds holds to those the plan applies.
 func (p *Planner) AddHolds(hs ...iamprune.Hold) { p.in.Holds = append(p.in.Holds, hs...) }
 
-// Add decides one finding.
-func (p *Planner) Add(f iamprune.Finding) {
+// Add decides one finding and returns its actions (none for a finding
+// listed twice), which the plan keeps: the caller must not change them.
+func (p *Planner) Add(f iamprune.Finding) []iamprune.Action {
 	p.n++
 	if f.ID != "" && p.seen[f.ID] {
 		// Two entries would get the same action ids; the first wins.
 		p.dups = append(p.dups, iamprune.Warning{Source: "findings", Message: fmt.Sprintf("finding %s is listed more than once; only the first is planned", f.ID)})
-		return
+		return nil
 	}
 	p.seen[f.ID] = true
 	d := newDecision(&p.in, p.now, f)
 	d.notices = p.notices
-	for _, a := range d.actions() {
+	actions := d.actions()
+	for _, a := range actions {
 		if len(p.chunks) == 0 || len(p.chunks[len(p.chunks)-1]) == chunkSize {
 			p.chunks = append(p.chunks, make([]iamprune.Action, 0, chunkSize))
 		}
 		last := &p.chunks[len(p.chunks)-1]
 		*last = append(*last, a)
 	}
+	return actions
 }
 
 // Plan returns the plan of the findings added; its warnings are first,
