@@ -161,12 +161,15 @@ func setLen(it item, name string) int {
 // ExtendSweep records a chained part and claims its message (see
 // iamprune.SweepLog): the part item first, then its key in the sweep's
 // chained set, so that a part is counted only once it exists; an
-// extension stopped between the two is completed by its retry.
+// extension stopped between the two is completed by its retry. The key is
+// added on condition that the page before is not in done_parts (or that
+// it is counted already): in the one item that the last done part is
+// counted in, so that a sweep that may be complete never grows.
 func (s *Store) ExtendSweep(ctx context.Context, p iamprune.SweepPart) (bool, error) {
 	if err := iamprune.ValidateParts(p.SweepID, []iamprune.SweepPart{p}); err != nil {
 		return false, err
 	}
-	if _, err := s.sweepRaw(ctx, p.SweepID); err != nil {
+	if err := s.SweepExists(ctx, p.SweepID); err != nil {
 		return false, err
 	}
 	pk, sk := sweepPK(p.SweepID), partSK(p.Account, p.Page)
@@ -188,11 +191,26 @@ func (s *Store) ExtendSweep(ctx context.Context, p iamprune.SweepPart) (bool, er
 	}
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key(pk, sweepSK),
-		UpdateExpression:          aws.String("ADD #cp :k"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeNames:  map[string]string{"#cp": attrChainedParts},
-		ExpressionAttributeValues: item{":k": &types.AttributeValueMemberSS{Value: []string{p.Key()}}},
+		UpdateExpression:         aws.String("ADD #cp :k"),
+		ConditionExpression:      aws.String("attribute_exists(pk) AND (contains(#cp, :key) OR NOT contains(#dp, :before))"),
+		ExpressionAttributeNames: map[string]string{"#cp": attrChainedParts, "#dp": attrDoneParts},
+		ExpressionAttributeValues: item{":k": &types.AttributeValueMemberSS{Value: []string{p.Key()}}, ":key": str(p.Key()),
+			":before": str(iamprune.SweepPartKey(p.Account, p.Page-1))},
 	})
+	if isConditionFailed(err) {
+		// The page before is done: the part is not counted, and its
+		// message never sent (a claim follows the count), so it goes.
+		_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: aws.String(s.table), Key: key(pk, sk),
+			ConditionExpression:       aws.String("#sent = :f"),
+			ExpressionAttributeNames:  map[string]string{"#sent": "sent"},
+			ExpressionAttributeValues: item{":f": &types.AttributeValueMemberBOOL{Value: false}},
+		})
+		if err != nil && !isConditionFailed(err) {
+			return false, fmt.Errorf("dynamodb: cannot drop part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+		}
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("dynamodb: cannot count part %s of sweep %s: %w", p.Key(), p.SweepID, err)
 	}
