@@ -144,7 +144,7 @@ func (h *Handler) chain(ctx context.Context, inv *Invocation, sweeps iamprune.Sw
 	if send == nil {
 		send = sqs.NewFromConfig(inv.AWS)
 	}
-	if err := sendBatch(ctx, send, next.Queue, []iamprune.SweepMessage{next}, 0); err != nil {
+	if _, err := sendBatch(ctx, send, next.Queue, []iamprune.SweepMessage{next}, 0); err != nil {
 		return err
 	}
 	h.Env.log().Debug("sweep: next page enqueued", "sweep_id", m.SweepID, "account", m.Account, "page", next.Page)
