@@ -28,6 +28,9 @@ const (
 	// set, so that a retried extension counts once. A sealed sweep
 	// expects its "expected" parts and these.
 	attrChainedParts = "chained_parts"
+	// attrCountToken is the token of the last FinishSweepPart that added
+	// to done_parts.
+	attrCountToken = "count_token"
 )
 
 func partSK(account string, page int) string { return fmt.Sprintf("PART#%s#%06d", esc(account), page) }
@@ -280,9 +283,16 @@ func (s *Store) countParts(ctx context.Context, id, filter, name, attr string) (
 }
 
 // FinishSweepPart records one attempt's outcome, then counts a done part
-// in the sweep item (see sweepPK).
+// in the sweep item (see sweepPK). Both writes carry a token, so that one
+// that failed its condition only because the SDK retried it after its
+// answer was lost is known for this call's own: the attempt counts once,
+// and the count that completed the sweep is still last.
 func (s *Store) FinishSweepPart(ctx context.Context, p iamprune.SweepPart, at time.Time) (*iamprune.Sweep, bool, error) {
 	if err := p.ValidateOutcome(); err != nil {
+		return nil, false, err
+	}
+	token, err := newToken()
+	if err != nil {
 		return nil, false, err
 	}
 	pk, sk := sweepPK(p.SweepID), partSK(p.Account, p.Page)
@@ -297,15 +307,21 @@ func (s *Store) FinishSweepPart(ctx context.Context, p iamprune.SweepPart, at ti
 	if !done {
 		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: aws.String(s.table), Key: key(pk, sk),
-			UpdateExpression:         aws.String("SET #st = :st, run_id = :run, changes = :ch, failures = :fl, detail = :dt, updated_at = :at ADD attempts :one"),
-			ConditionExpression:      aws.String("#st <> :done"),
-			ExpressionAttributeNames: map[string]string{"#st": "status"},
+			UpdateExpression:         aws.String("SET #st = :st, run_id = :run, changes = :ch, failures = :fl, detail = :dt, updated_at = :at, #wt = :tok ADD attempts :one"),
+			ConditionExpression:      aws.String("#st <> :done AND (attribute_not_exists(#wt) OR #wt <> :tok)"),
+			ExpressionAttributeNames: map[string]string{"#st": "status", "#wt": attrWriteToken},
 			ExpressionAttributeValues: item{":st": str(p.Status), ":run": str(p.RunID), ":ch": num(int64(p.Changes)),
-				":fl": num(int64(p.Failures)), ":dt": str(p.Detail), ":at": str(formatTime(at)), ":one": num(1), ":done": str(iamprune.SweepDone)},
+				":fl": num(int64(p.Failures)), ":dt": str(p.Detail), ":at": str(formatTime(at)), ":one": num(1), ":done": str(iamprune.SweepDone),
+				":tok": str(token)},
 		})
 		switch {
 		case isConditionFailed(err):
-			done = true // another consumer finished it meanwhile
+			// Another consumer finished it meanwhile, or this write did.
+			mine, _, err := s.mine(ctx, key(pk, sk), token)
+			if err != nil {
+				return nil, false, fmt.Errorf("dynamodb: cannot read part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+			}
+			done = !mine || p.Status == iamprune.SweepDone
 		case err != nil:
 			return nil, false, fmt.Errorf("dynamodb: cannot record part %s of sweep %s: %w", p.Key(), p.SweepID, err)
 		default:
@@ -320,22 +336,32 @@ func (s *Store) FinishSweepPart(ctx context.Context, p iamprune.SweepPart, at ti
 	// it done and stopped before counting it.
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key(pk, sweepSK),
-		UpdateExpression:          aws.String("ADD #dp :k"),
+		UpdateExpression:          aws.String("ADD #dp :k SET #ct = :tok"),
 		ConditionExpression:       aws.String("attribute_exists(pk) AND NOT contains(#dp, :key)"),
-		ExpressionAttributeNames:  map[string]string{"#dp": attrDoneParts},
-		ExpressionAttributeValues: item{":k": &types.AttributeValueMemberSS{Value: []string{p.Key()}}, ":key": str(p.Key())},
+		ExpressionAttributeNames:  map[string]string{"#dp": attrDoneParts, "#ct": attrCountToken},
+		ExpressionAttributeValues: item{":k": &types.AttributeValueMemberSS{Value: []string{p.Key()}}, ":key": str(p.Key()), ":tok": str(token)},
 		ReturnValues:              types.ReturnValueAllNew,
 	})
-	if isConditionFailed(err) {
-		sw, _, err := s.readSweep(ctx, p.SweepID)
-		return sw, false, err
-	}
-	if err != nil {
+	var sw *iamprune.Sweep
+	switch {
+	case isConditionFailed(err):
+		// Counted already: by another call, or by this one. No count can
+		// follow the one that completes a sweep (every part is done, and
+		// no part is added then), so this call's token still there on a
+		// complete sweep means this call completed it.
+		it, err := s.sweepRaw(ctx, p.SweepID)
+		if err != nil {
+			return nil, false, err
+		}
+		if sw, err = decodeSweep(it); err != nil || getS(it, attrCountToken) != token || !sw.Complete() {
+			return sw, false, err
+		}
+	case err != nil:
 		return nil, false, fmt.Errorf("dynamodb: cannot count part %s of sweep %s: %w", p.Key(), p.SweepID, err)
-	}
-	sw, err := decodeSweep(out.Attributes)
-	if err != nil || !sw.Complete() {
-		return sw, false, err
+	default:
+		if sw, err = decodeSweep(out.Attributes); err != nil || !sw.Complete() {
+			return sw, false, err
+		}
 	}
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key(pk, sweepSK),
