@@ -99,9 +99,11 @@ func (s *Store) AddSweepParts(ctx context.Context, id string, parts []iamprune.S
 }
 
 // SealSweep fixes an open sweep's number of parts (see iamprune.SweepLog):
-// a write on condition that the sweep's done and chained parts are those
-// it was checked with, so that no part counted meanwhile can make every
-// part done before the sweep knows its size.
+// a write on condition that fewer parts are done than it was checked to
+// expect, so that no part counted meanwhile can make every part done
+// before the sweep knows its size. Parts finishing meanwhile, as many
+// consumers' do, do not fail it: only the one that would complete it
+// (and chained parts only add to what it expects).
 func (s *Store) SealSweep(ctx context.Context, id string, expected int) (*iamprune.Sweep, error) {
 	enqueued, err := s.countParts(ctx, id, "attribute_not_exists(#ch)", "#ch", "chained")
 	if err != nil {
@@ -121,18 +123,16 @@ func (s *Store) SealSweep(ctx context.Context, id string, expected int) (*iampru
 		if sealed, err := sw.ValidateSeal(expected, int(sealedAt), enqueued, chained); err != nil || sealed {
 			return sw, err
 		}
-		names := map[string]string{"#ex": "expected", "#dp": attrDoneParts, "#cp": attrChainedParts}
-		values := item{":n": num(int64(expected)), ":zero": num(0)}
-		cond := []string{"#ex = :zero", sizeIs(values, "#dp", ":d", sw.Done), sizeIs(values, "#cp", ":c", chained)}
 		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: aws.String(s.table), Key: key(sweepPK(id), sweepSK),
-			UpdateExpression:          aws.String("SET #ex = :n"),
-			ConditionExpression:       aws.String(strings.Join(cond, " AND ")),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: values,
+			UpdateExpression:         aws.String("SET #ex = :n"),
+			ConditionExpression:      aws.String("#ex = :zero AND (attribute_not_exists(#dp) OR size(#dp) < :all)"),
+			ExpressionAttributeNames: map[string]string{"#ex": "expected", "#dp": attrDoneParts},
+			ExpressionAttributeValues: item{":n": num(int64(expected)), ":zero": num(0),
+				":all": num(int64(expected + chained))},
 		})
 		if isConditionFailed(err) {
-			continue // a part was done or chained meanwhile: check again
+			continue // sealed (a retried write), or every part done: check again
 		}
 		if err != nil {
 			return nil, fmt.Errorf("dynamodb: cannot seal sweep %s: %w", id, err)
@@ -141,17 +141,6 @@ func (s *Store) SealSweep(ctx context.Context, id string, expected int) (*iampru
 		return sw, nil
 	}
 	return nil, fmt.Errorf("dynamodb: cannot seal sweep %s: its parts keep changing", id)
-}
-
-// sizeIs is a condition that the set attribute name has n members, with
-// v the placeholder of n, added to values when used (a missing attribute
-// is an empty set).
-func sizeIs(values item, name, v string, n int) string {
-	if n == 0 {
-		return "attribute_not_exists(" + name + ")"
-	}
-	values[v] = num(int64(n))
-	return "size(" + name + ") = " + v
 }
 
 func setLen(it item, name string) int {
