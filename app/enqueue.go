@@ -49,8 +49,8 @@ func NewSweepID(now time.Time) string { return "sweep-" + apply.NewRunID(now) }
 //
 // Messages go out while the listing goes on, so that consumers start at
 // once rather than after the whole organisation is listed: the accounts
-// are listed a page each in turn, and each page's message is recorded in
-// the store's sweep, then sent, as soon as its page is. The sweep is
+// are listed a page each in turn, and each message is recorded in the
+// store's sweep, then sent, as soon as it is known (accountPager). The sweep is
 // recorded open first and sealed at its final size before its last
 // message is sent, so that a consumer, never Enqueue, completes it.
 // Enqueuing changes no IAM: the consumers apply, each with its own
