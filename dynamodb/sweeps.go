@@ -323,6 +323,13 @@ func (s *Store) FinishSweepPart(ctx context.Context, p iamprune.SweepPart, at ti
 	}
 	// A done part is counted here, also when an earlier attempt recorded
 	// it done and stopped before counting it.
+	return s.countDone(ctx, p, token, at)
+}
+
+// countDone adds a done part's key to done_parts, and finishes the sweep
+// when that completed it (last).
+func (s *Store) countDone(ctx context.Context, p iamprune.SweepPart, token string, at time.Time) (*iamprune.Sweep, bool, error) {
+	pk := sweepPK(p.SweepID)
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key(pk, sweepSK),
 		UpdateExpression:          aws.String("ADD #dp :k SET #ct = :tok"),
