@@ -180,7 +180,10 @@ type SweepLog interface {
 	// send p's message: true when p was not recorded yet, or was but its
 	// message was never marked sent (its sender stopped); false once it
 	// was, so that a message delivered twice does not double the chain.
-	// An unknown sweep is ENOTFOUND.
+	// A part not recorded yet whose page before is done already is not
+	// recorded (false): the page before chained what it found before it
+	// was done, and a sweep that may be complete must not grow (its last
+	// part would then be finished twice). An unknown sweep is ENOTFOUND.
 	ExtendSweep(ctx context.Context, p SweepPart) (claimed bool, err error)
 	// SweepPartSent marks a chained part's message sent.
 	SweepPartSent(ctx context.Context, p SweepPart) error

@@ -49,8 +49,8 @@ func NewSweepID(now time.Time) string { return "sweep-" + apply.NewRunID(now) }
 //
 // Messages go out while the listing goes on, so that consumers start at
 // once rather than after the whole organisation is listed: the accounts
-// are listed a page each in turn, and each page's message is recorded in
-// the store's sweep, then sent, as soon as its page is. The sweep is
+// are listed a page each in turn, and each message is recorded in the
+// store's sweep, then sent, as soon as it is known (accountPager). The sweep is
 // recorded open first and sealed at its final size before its last
 // message is sent, so that a consumer, never Enqueue, completes it.
 // Enqueuing changes no IAM: the consumers apply, each with its own
@@ -296,7 +296,9 @@ func (o *outbox) flush(ctx context.Context, msgs []iamprune.SweepMessage, record
 					return err
 				}
 			}
-			if err := sendBatch(ctx, o.send, o.queue, batch, o.sent); err != nil {
+			n, err := sendBatch(ctx, o.send, o.queue, batch, o.sent)
+			if err != nil {
+				o.sent += n // taken in part: those are applied
 				return err
 			}
 		}
@@ -326,37 +328,39 @@ func (o *outbox) record(ctx context.Context, msgs []iamprune.SweepMessage) error
 }
 
 // stopped says what a failed enqueue leaves behind: the messages sent are
-// applied by the consumers, but the sweep stays open and never completes.
+// applied by the consumers, but the sweep never completes: it stays open,
+// or, when its last message failed, is sealed with that part pending.
 func (o *outbox) stopped(err error) error {
 	if o.sweeps == nil || o.sent == 0 {
 		return err
 	}
-	return fmt.Errorf("%w (sweep %s stopped after %d message(s) were sent: they are still applied, but the sweep stays open and sends no digest; enqueue a new sweep)", err, o.res.SweepID, o.sent)
+	return fmt.Errorf("%w (sweep %s stopped after %d message(s) were sent: they are still applied, but the sweep never completes and sends no digest; enqueue a new sweep)", err, o.res.SweepID, o.sent)
 }
 
-// sendBatch sends up to ten messages; before is how many were sent before
-// them, for the error.
-func sendBatch(ctx context.Context, send SQSSender, queue string, batch []iamprune.SweepMessage, before int) error {
+// sendBatch sends up to ten messages and returns how many the queue took,
+// which SQS may do in part; before is how many were sent before them, for
+// the error.
+func sendBatch(ctx context.Context, send SQSSender, queue string, batch []iamprune.SweepMessage, before int) (int, error) {
 	entries := make([]sqstypes.SendMessageBatchRequestEntry, len(batch))
 	for i, m := range batch {
 		body, err := json.Marshal(m)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		entries[i] = sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(before + i)), MessageBody: aws.String(string(body))}
 	}
 	out, err := send.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(queue), Entries: entries})
 	if err != nil {
-		return fmt.Errorf("sweep: cannot enqueue to %s (%d message(s) sent before): %w", queue, before, err)
+		return 0, fmt.Errorf("sweep: cannot enqueue to %s (%d message(s) sent before): %w", queue, before, err)
 	}
 	if len(out.Failed) > 0 {
 		var why []string
 		for _, f := range out.Failed {
 			why = append(why, aws.ToString(f.Id)+": "+aws.ToString(f.Code)+" "+aws.ToString(f.Message))
 		}
-		return fmt.Errorf("sweep: %s refused %d message(s): %s", queue, len(out.Failed), strings.Join(why, "; "))
+		return len(batch) - len(out.Failed), fmt.Errorf("sweep: %s refused %d message(s): %s", queue, len(out.Failed), strings.Join(why, "; "))
 	}
-	return nil
+	return len(batch), nil
 }
 
 // Enqueue fans a scheduled sweep out to the config's sweep queue.

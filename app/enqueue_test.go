@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/iamprune/iamprune"
 	"github.com/iamprune/iamprune/mock"
@@ -176,7 +179,7 @@ func TestEnqueueStoppedPartWay(t *testing.T) {
 	store := &mock.Store{}
 	c := &consumer{t: t, store: store, pages: pages}
 	_, _, err := enqueueInTurns(t, pages, c, store, 20)
-	if err == nil || !strings.Contains(err.Error(), "ThrottlingException") || !strings.Contains(err.Error(), "stays open") {
+	if err == nil || !strings.Contains(err.Error(), "ThrottlingException") || !strings.Contains(err.Error(), "never completes") {
 		t.Fatalf("err = %v", err)
 	}
 	sw, parts, serr := store.Sweep(context.Background(), "sweep-test")
@@ -192,10 +195,77 @@ func TestEnqueueFailingAtOnceLeavesNoSweep(t *testing.T) {
 	store := &mock.Store{}
 	c := &consumer{t: t, store: store, pages: pages}
 	_, _, err := enqueueInTurns(t, pages, c, store, 20)
-	if err == nil || strings.Contains(err.Error(), "stays open") {
+	if err == nil || strings.Contains(err.Error(), "never completes") {
 		t.Fatalf("err = %v, want the listing's error alone", err)
 	}
 	if _, _, err := store.Sweep(context.Background(), "sweep-test"); iamprune.ErrorCode(err) != iamprune.ENOTFOUND {
 		t.Errorf("a sweep that sent nothing was recorded: %v", err)
+	}
+}
+
+// refuseOne is a queue that refuses the second message of its first
+// batch and takes the others, as SendMessageBatch may.
+type refuseOne struct {
+	batches
+	calls int
+}
+
+func (r *refuseOne) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	r.calls++
+	if r.calls > 1 || len(in.Entries) < 2 {
+		return r.batches.SendMessageBatch(ctx, in, opts...)
+	}
+	refused := in.Entries[1]
+	in.Entries = slices.Delete(slices.Clone(in.Entries), 1, 2)
+	out, err := r.batches.SendMessageBatch(ctx, in, opts...)
+	if err == nil {
+		out.Failed = append(out.Failed, sqstypes.BatchResultErrorEntry{Id: refused.Id, Code: aws.String("InternalError")})
+	}
+	return out, err
+}
+
+// A batch SQS takes only in part stops the sweep, and the error counts
+// the messages it did take: they are applied.
+func TestEnqueueBatchRefusedInPart(t *testing.T) {
+	t.Parallel()
+	pages := &fakePages{sizes: map[string]int{"200000000001": 1, "200000000002": 1, "200000000003": 1, "200000000004": 1, "200000000005": 1}}
+	q := &refuseOne{}
+	_, _, err := enqueueInTurns(t, pages, q, &mock.Store{}, 20)
+	if len(q.sent) != 3 {
+		t.Fatalf("the queue took %d message(s), want 3 of the first 4", len(q.sent))
+	}
+	if err == nil || !strings.Contains(err.Error(), "refused 1 message(s)") || !strings.Contains(err.Error(), "after 3 message(s) were sent") {
+		t.Errorf("err = %v, want the refusal and the 3 messages sent", err)
+	}
+}
+
+// failLast is a queue that takes every batch but the one with the last
+// message, which it refuses whole.
+type failLast struct {
+	batches
+	last string
+}
+
+func (f *failLast) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	for _, en := range in.Entries {
+		if strings.Contains(aws.ToString(en.MessageBody), f.last) {
+			return nil, errors.New("AWS.SimpleQueueService.NonExistentQueue")
+		}
+	}
+	return f.batches.SendMessageBatch(ctx, in, opts...)
+}
+
+// The last message failing leaves the sweep sealed with its part pending:
+// the error does not call it open.
+func TestEnqueueLastMessageFails(t *testing.T) {
+	t.Parallel()
+	pages := &fakePages{sizes: map[string]int{"200000000001": 1, "200000000002": 1, "200000000003": 1, "200000000004": 1, "200000000005": 1}}
+	store := &mock.Store{}
+	_, _, err := enqueueInTurns(t, pages, &failLast{last: "200000000005"}, store, 20)
+	if err == nil || !strings.Contains(err.Error(), "after 4 message(s) were sent") || !strings.Contains(err.Error(), "never completes") || strings.Contains(err.Error(), "open") {
+		t.Errorf("err = %v", err)
+	}
+	if sw, _, err := store.Sweep(context.Background(), "sweep-test"); err != nil || sw.Open() || sw.Expected != 5 || sw.Complete() {
+		t.Errorf("sweep %+v, %v; want sealed at 5, incomplete", sw, err)
 	}
 }

@@ -68,7 +68,11 @@ func (h *Handler) SweepPart(ctx context.Context, inv *Invocation, m *iamprune.Sw
 	}
 	analyzer, err := messageAnalyzer(inv.Inputs.Config.Analyzer, m)
 	if err != nil {
-		return nil, err
+		// Failed as any message that cannot be applied, so that history
+		// --sweep says why it keeps coming back.
+		part := iamprune.SweepPart{SweepID: m.SweepID, Account: m.Account, Page: m.Page, Status: iamprune.SweepFailed, Detail: err.Error()}
+		_, _, ferr := sweeps.FinishSweepPart(ctx, part, h.Env.now())
+		return nil, errors.Join(err, ferr)
 	}
 	sess := NewSession(inv.AWS, inv.Counter, analyzer)
 	scope := awsapi.FindingScope{Account: m.Account, PageToken: m.PageToken, PageSize: m.PageSize}
@@ -144,7 +148,7 @@ func (h *Handler) chain(ctx context.Context, inv *Invocation, sweeps iamprune.Sw
 	if send == nil {
 		send = sqs.NewFromConfig(inv.AWS)
 	}
-	if err := sendBatch(ctx, send, next.Queue, []iamprune.SweepMessage{next}, 0); err != nil {
+	if _, err := sendBatch(ctx, send, next.Queue, []iamprune.SweepMessage{next}, 0); err != nil {
 		return err
 	}
 	h.Env.log().Debug("sweep: next page enqueued", "sweep_id", m.SweepID, "account", m.Account, "page", next.Page)

@@ -417,3 +417,38 @@ func TestSweepPartChainsTheNextPage(t *testing.T) {
 		t.Errorf("no change made by the chained sweep: %+v", parts)
 	}
 }
+
+// A consumer whose config names another analyzer than the sweep listed
+// refuses the message before any change, and records its part failed with
+// why, for history --sweep to say; one whose config says auto reads the
+// sweep's analyzer.
+func TestSweepPartOtherAnalyzer(t *testing.T) {
+	t.Parallel()
+	e, in := orgAccount(t)
+	ctx := context.Background()
+	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &mock.Store{}
+	in.Config.Accounts = []string{fanMember}
+	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: testQueue})
+	if err != nil || res.Messages != 1 || res.Sent[0].Analyzer == "" {
+		t.Fatalf("enqueue %+v %v", res, err)
+	}
+	m := res.Sent[0]
+	if got, err := messageAnalyzer("", &m); err != nil || got != m.Analyzer {
+		t.Errorf("messageAnalyzer of an auto consumer = %q, %v; want the sweep's", got, err)
+	}
+	other := in
+	other.Config.Analyzer = "arn:aws:access-analyzer:us-east-1:111122223333:analyzer/other"
+	cfg, counter, _ := e.LoadAWS(ctx)
+	inv := &Invocation{Inputs: other, AWS: cfg, Counter: counter, Store: store}
+	if _, err := NewHandler(e, io.Discard, iamprune.LockOwner{Host: "w", PID: 1}).SweepPart(ctx, inv, &m); err == nil || !strings.Contains(err.Error(), "analyzer/other") {
+		t.Fatalf("SweepPart with another analyzer: %v, want a refusal", err)
+	}
+	sw, parts, _ := store.Sweep(ctx, m.SweepID)
+	if sw.Complete() || parts[0].Status != iamprune.SweepFailed || parts[0].RunID != "" || !strings.Contains(parts[0].Detail, "analyzer/other") {
+		t.Errorf("after the refusal: %+v %+v, want its part failed with why, no run", sw, parts)
+	}
+}

@@ -68,6 +68,7 @@ func TestConformanceLostAnswers(t *testing.T) {
 	}
 	storetest.Run(t, func(t *testing.T) iamprune.Store { return open(t) })
 	storetest.RunNoticeLog(t, func(t *testing.T) storetest.NoticeStore { return open(t) })
+	storetest.RunSweepLog(t, func(t *testing.T) storetest.SweepStore { return open(t) })
 	if l.lost.Load() < 100 {
 		t.Errorf("only %d answers were lost: the test did not test retries", l.lost.Load())
 	}

@@ -28,6 +28,9 @@ const (
 	// set, so that a retried extension counts once. A sealed sweep
 	// expects its "expected" parts and these.
 	attrChainedParts = "chained_parts"
+	// attrCountToken is the token of the last FinishSweepPart that added
+	// to done_parts.
+	attrCountToken = "count_token"
 )
 
 func partSK(account string, page int) string { return fmt.Sprintf("PART#%s#%06d", esc(account), page) }
@@ -96,9 +99,11 @@ func (s *Store) AddSweepParts(ctx context.Context, id string, parts []iamprune.S
 }
 
 // SealSweep fixes an open sweep's number of parts (see iamprune.SweepLog):
-// a write on condition that the sweep's done and chained parts are those
-// it was checked with, so that no part counted meanwhile can make every
-// part done before the sweep knows its size.
+// a write on condition that fewer parts are done than it was checked to
+// expect, so that no part counted meanwhile can make every part done
+// before the sweep knows its size. Parts finishing meanwhile, as many
+// consumers' do, do not fail it: only the one that would complete it
+// (and chained parts only add to what it expects).
 func (s *Store) SealSweep(ctx context.Context, id string, expected int) (*iamprune.Sweep, error) {
 	enqueued, err := s.countParts(ctx, id, "attribute_not_exists(#ch)", "#ch", "chained")
 	if err != nil {
@@ -118,18 +123,16 @@ func (s *Store) SealSweep(ctx context.Context, id string, expected int) (*iampru
 		if sealed, err := sw.ValidateSeal(expected, int(sealedAt), enqueued, chained); err != nil || sealed {
 			return sw, err
 		}
-		names := map[string]string{"#ex": "expected", "#dp": attrDoneParts, "#cp": attrChainedParts}
-		values := item{":n": num(int64(expected)), ":zero": num(0)}
-		cond := []string{"#ex = :zero", sizeIs(values, "#dp", ":d", sw.Done), sizeIs(values, "#cp", ":c", chained)}
 		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: aws.String(s.table), Key: key(sweepPK(id), sweepSK),
-			UpdateExpression:          aws.String("SET #ex = :n"),
-			ConditionExpression:       aws.String(strings.Join(cond, " AND ")),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: values,
+			UpdateExpression:         aws.String("SET #ex = :n"),
+			ConditionExpression:      aws.String("#ex = :zero AND (attribute_not_exists(#dp) OR size(#dp) < :all)"),
+			ExpressionAttributeNames: map[string]string{"#ex": "expected", "#dp": attrDoneParts},
+			ExpressionAttributeValues: item{":n": num(int64(expected)), ":zero": num(0),
+				":all": num(int64(expected + chained))},
 		})
 		if isConditionFailed(err) {
-			continue // a part was done or chained meanwhile: check again
+			continue // sealed (a retried write), or every part done: check again
 		}
 		if err != nil {
 			return nil, fmt.Errorf("dynamodb: cannot seal sweep %s: %w", id, err)
@@ -138,17 +141,6 @@ func (s *Store) SealSweep(ctx context.Context, id string, expected int) (*iampru
 		return sw, nil
 	}
 	return nil, fmt.Errorf("dynamodb: cannot seal sweep %s: its parts keep changing", id)
-}
-
-// sizeIs is a condition that the set attribute name has n members, with
-// v the placeholder of n, added to values when used (a missing attribute
-// is an empty set).
-func sizeIs(values item, name, v string, n int) string {
-	if n == 0 {
-		return "attribute_not_exists(" + name + ")"
-	}
-	values[v] = num(int64(n))
-	return "size(" + name + ") = " + v
 }
 
 func setLen(it item, name string) int {
@@ -161,12 +153,15 @@ func setLen(it item, name string) int {
 // ExtendSweep records a chained part and claims its message (see
 // iamprune.SweepLog): the part item first, then its key in the sweep's
 // chained set, so that a part is counted only once it exists; an
-// extension stopped between the two is completed by its retry.
+// extension stopped between the two is completed by its retry. The key is
+// added on condition that the page before is not in done_parts (or that
+// it is counted already): in the one item that the last done part is
+// counted in, so that a sweep that may be complete never grows.
 func (s *Store) ExtendSweep(ctx context.Context, p iamprune.SweepPart) (bool, error) {
 	if err := iamprune.ValidateParts(p.SweepID, []iamprune.SweepPart{p}); err != nil {
 		return false, err
 	}
-	if _, err := s.sweepRaw(ctx, p.SweepID); err != nil {
+	if err := s.SweepExists(ctx, p.SweepID); err != nil {
 		return false, err
 	}
 	pk, sk := sweepPK(p.SweepID), partSK(p.Account, p.Page)
@@ -188,11 +183,26 @@ func (s *Store) ExtendSweep(ctx context.Context, p iamprune.SweepPart) (bool, er
 	}
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key(pk, sweepSK),
-		UpdateExpression:          aws.String("ADD #cp :k"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeNames:  map[string]string{"#cp": attrChainedParts},
-		ExpressionAttributeValues: item{":k": &types.AttributeValueMemberSS{Value: []string{p.Key()}}},
+		UpdateExpression:         aws.String("ADD #cp :k"),
+		ConditionExpression:      aws.String("attribute_exists(pk) AND (contains(#cp, :key) OR NOT contains(#dp, :before))"),
+		ExpressionAttributeNames: map[string]string{"#cp": attrChainedParts, "#dp": attrDoneParts},
+		ExpressionAttributeValues: item{":k": &types.AttributeValueMemberSS{Value: []string{p.Key()}}, ":key": str(p.Key()),
+			":before": str(iamprune.SweepPartKey(p.Account, p.Page-1))},
 	})
+	if isConditionFailed(err) {
+		// The page before is done: the part is not counted, and its
+		// message never sent (a claim follows the count), so it goes.
+		_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: aws.String(s.table), Key: key(pk, sk),
+			ConditionExpression:       aws.String("#sent = :f"),
+			ExpressionAttributeNames:  map[string]string{"#sent": "sent"},
+			ExpressionAttributeValues: item{":f": &types.AttributeValueMemberBOOL{Value: false}},
+		})
+		if err != nil && !isConditionFailed(err) {
+			return false, fmt.Errorf("dynamodb: cannot drop part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+		}
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("dynamodb: cannot count part %s of sweep %s: %w", p.Key(), p.SweepID, err)
 	}
@@ -262,9 +272,16 @@ func (s *Store) countParts(ctx context.Context, id, filter, name, attr string) (
 }
 
 // FinishSweepPart records one attempt's outcome, then counts a done part
-// in the sweep item (see sweepPK).
+// in the sweep item (see sweepPK). Both writes carry a token, so that one
+// that failed its condition only because the SDK retried it after its
+// answer was lost is known for this call's own: the attempt counts once,
+// and the count that completed the sweep is still last.
 func (s *Store) FinishSweepPart(ctx context.Context, p iamprune.SweepPart, at time.Time) (*iamprune.Sweep, bool, error) {
 	if err := p.ValidateOutcome(); err != nil {
+		return nil, false, err
+	}
+	token, err := newToken()
+	if err != nil {
 		return nil, false, err
 	}
 	pk, sk := sweepPK(p.SweepID), partSK(p.Account, p.Page)
@@ -279,15 +296,21 @@ func (s *Store) FinishSweepPart(ctx context.Context, p iamprune.SweepPart, at ti
 	if !done {
 		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: aws.String(s.table), Key: key(pk, sk),
-			UpdateExpression:         aws.String("SET #st = :st, run_id = :run, changes = :ch, failures = :fl, detail = :dt, updated_at = :at ADD attempts :one"),
-			ConditionExpression:      aws.String("#st <> :done"),
-			ExpressionAttributeNames: map[string]string{"#st": "status"},
+			UpdateExpression:         aws.String("SET #st = :st, run_id = :run, changes = :ch, failures = :fl, detail = :dt, updated_at = :at, #wt = :tok ADD attempts :one"),
+			ConditionExpression:      aws.String("#st <> :done AND (attribute_not_exists(#wt) OR #wt <> :tok)"),
+			ExpressionAttributeNames: map[string]string{"#st": "status", "#wt": attrWriteToken},
 			ExpressionAttributeValues: item{":st": str(p.Status), ":run": str(p.RunID), ":ch": num(int64(p.Changes)),
-				":fl": num(int64(p.Failures)), ":dt": str(p.Detail), ":at": str(formatTime(at)), ":one": num(1), ":done": str(iamprune.SweepDone)},
+				":fl": num(int64(p.Failures)), ":dt": str(p.Detail), ":at": str(formatTime(at)), ":one": num(1), ":done": str(iamprune.SweepDone),
+				":tok": str(token)},
 		})
 		switch {
 		case isConditionFailed(err):
-			done = true // another consumer finished it meanwhile
+			// Another consumer finished it meanwhile, or this write did.
+			mine, _, err := s.mine(ctx, key(pk, sk), token)
+			if err != nil {
+				return nil, false, fmt.Errorf("dynamodb: cannot read part %s of sweep %s: %w", p.Key(), p.SweepID, err)
+			}
+			done = !mine || p.Status == iamprune.SweepDone
 		case err != nil:
 			return nil, false, fmt.Errorf("dynamodb: cannot record part %s of sweep %s: %w", p.Key(), p.SweepID, err)
 		default:
@@ -300,24 +323,41 @@ func (s *Store) FinishSweepPart(ctx context.Context, p iamprune.SweepPart, at ti
 	}
 	// A done part is counted here, also when an earlier attempt recorded
 	// it done and stopped before counting it.
+	return s.countDone(ctx, p, token, at)
+}
+
+// countDone adds a done part's key to done_parts, and finishes the sweep
+// when that completed it (last).
+func (s *Store) countDone(ctx context.Context, p iamprune.SweepPart, token string, at time.Time) (*iamprune.Sweep, bool, error) {
+	pk := sweepPK(p.SweepID)
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key(pk, sweepSK),
-		UpdateExpression:          aws.String("ADD #dp :k"),
+		UpdateExpression:          aws.String("ADD #dp :k SET #ct = :tok"),
 		ConditionExpression:       aws.String("attribute_exists(pk) AND NOT contains(#dp, :key)"),
-		ExpressionAttributeNames:  map[string]string{"#dp": attrDoneParts},
-		ExpressionAttributeValues: item{":k": &types.AttributeValueMemberSS{Value: []string{p.Key()}}, ":key": str(p.Key())},
+		ExpressionAttributeNames:  map[string]string{"#dp": attrDoneParts, "#ct": attrCountToken},
+		ExpressionAttributeValues: item{":k": &types.AttributeValueMemberSS{Value: []string{p.Key()}}, ":key": str(p.Key()), ":tok": str(token)},
 		ReturnValues:              types.ReturnValueAllNew,
 	})
-	if isConditionFailed(err) {
-		sw, _, err := s.readSweep(ctx, p.SweepID)
-		return sw, false, err
-	}
-	if err != nil {
+	var sw *iamprune.Sweep
+	switch {
+	case isConditionFailed(err):
+		// Counted already: by another call, or by this one. No count can
+		// follow the one that completes a sweep (every part is done, and
+		// no part is added then), so this call's token still there on a
+		// complete sweep means this call completed it.
+		it, err := s.sweepRaw(ctx, p.SweepID)
+		if err != nil {
+			return nil, false, err
+		}
+		if sw, err = decodeSweep(it); err != nil || getS(it, attrCountToken) != token || !sw.Complete() {
+			return sw, false, err
+		}
+	case err != nil:
 		return nil, false, fmt.Errorf("dynamodb: cannot count part %s of sweep %s: %w", p.Key(), p.SweepID, err)
-	}
-	sw, err := decodeSweep(out.Attributes)
-	if err != nil || !sw.Complete() {
-		return sw, false, err
+	default:
+		if sw, err = decodeSweep(out.Attributes); err != nil || !sw.Complete() {
+			return sw, false, err
+		}
 	}
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key(pk, sweepSK),

@@ -118,6 +118,9 @@ func (s *Store) ExtendSweep(ctx context.Context, p iamprune.SweepPart) (bool, er
 	if st.parts[k] != nil {
 		return st.unsent[k], nil
 	}
+	if before := st.parts[iamprune.SweepPartKey(p.Account, p.Page-1)]; before != nil && before.Status == iamprune.SweepDone {
+		return false, nil
+	}
 	st.parts[k] = &iamprune.SweepPart{SweepID: p.SweepID, Account: p.Account, Page: p.Page, Status: iamprune.SweepPending}
 	st.chained[k], st.unsent[k] = true, true
 	st.sweep.Expected = st.expected()

@@ -120,6 +120,14 @@ func (s *Store) ExtendSweep(ctx context.Context, p iamprune.SweepPart) (bool, er
 	err = tx.QueryRowContext(ctx, `SELECT sent FROM sweep_parts WHERE sweep_id = ? AND account = ? AND page = ?`, p.SweepID, p.Account, p.Page).Scan(&sent)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+		var before int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sweep_parts WHERE sweep_id = ? AND account = ? AND page = ? AND status = ?`,
+			p.SweepID, p.Account, p.Page-1, iamprune.SweepDone).Scan(&before); err != nil {
+			return false, fmt.Errorf("sqlite: cannot read the part before %s of sweep %s: %w", p.Key(), p.SweepID, err)
+		}
+		if before > 0 {
+			return false, nil
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sweep_parts (sweep_id, account, page, status, chained, sent) VALUES (?, ?, ?, ?, 1, 0)`,
 			p.SweepID, p.Account, p.Page, iamprune.SweepPending); err != nil {
 			return false, fmt.Errorf("sqlite: cannot record part %s of sweep %s: %w", p.Key(), p.SweepID, err)

@@ -38,6 +38,7 @@ var sweepSuite = []suiteCase[iamprune.SweepLog]{
 	{"SweepOpenThenSealed", testSweepOpenThenSealed},
 	{"SweepSealRefusals", testSweepSealRefusals},
 	{"SweepChained", testSweepChained},
+	{"SweepChainAfterDone", testSweepChainAfterDone},
 }
 
 var sweepStart = time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
@@ -333,5 +334,72 @@ func testSweepChained(t *testing.T, s iamprune.SweepLog) {
 	}
 	if err := s.SweepPartSent(ctx, part(id, "200000000009", 1)); iamprune.ErrorCode(err) != iamprune.ENOTFOUND {
 		t.Errorf("SweepPartSent of an unknown part: %v, want ENOTFOUND", err)
+	}
+}
+
+// A page found by a part that is done already (its message redelivered
+// after it was done, the listing longer meanwhile) is not recorded: the
+// sweep may be complete, and growing it would make a second finish last.
+// Racing the finish of the part before, either the page is recorded and
+// that finish is not last, or it is not and the finish is.
+func testSweepChainAfterDone(t *testing.T, s iamprune.SweepLog) {
+	ctx := context.Background()
+	for i := range 10 {
+		id := fmt.Sprintf("sweep-late-%d", i)
+		if err := s.StartSweep(ctx, iamprune.Sweep{ID: id, StartedAt: sweepStart}, nil); err != nil {
+			t.Fatal(err)
+		}
+		p1, p2, p3 := part(id, "200000000001", 1), part(id, "200000000001", 2), part(id, "200000000001", 3)
+		if err := s.AddSweepParts(ctx, id, []iamprune.SweepPart{p1, p2}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SealSweep(ctx, id, 2); err != nil {
+			t.Fatal(err)
+		}
+		finish(t, s, p1, iamprune.SweepDone, "run-1", 0)
+		var (
+			wg      sync.WaitGroup
+			claimed bool
+			cerr    error
+		)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			claimed, cerr = s.ExtendSweep(ctx, p3)
+		}()
+		_, last := finish(t, s, p2, iamprune.SweepDone, "run-2", 0)
+		wg.Wait()
+		if cerr != nil {
+			t.Fatalf("ExtendSweep %s: %v", p3.Key(), cerr)
+		}
+		if claimed == last {
+			t.Fatalf("%s: page 3 claimed %v and page 2's finish last %v: want exactly one", id, claimed, last)
+		}
+		sw, parts, err := s.Sweep(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !claimed {
+			if sw.Expected != 2 || !sw.Complete() || len(parts) != 2 {
+				t.Errorf("%s: page 3 refused, yet the sweep is %+v with %d parts", id, sw, len(parts))
+			}
+			// The done page redelivered once more: still nothing.
+			if again, err := s.ExtendSweep(ctx, p3); err != nil || again {
+				t.Errorf("%s: ExtendSweep %s after page 2 was done = %v, %v; want false", id, p3.Key(), again, err)
+			}
+			continue
+		}
+		if err := s.SweepPartSent(ctx, p3); err != nil {
+			t.Fatal(err)
+		}
+		if sw, last := finish(t, s, p3, iamprune.SweepDone, "run-3", 0); !last || sw.Expected != 3 {
+			t.Errorf("%s: page 3 done: last %v, %+v", id, last, sw)
+		}
+		if again, err := s.ExtendSweep(ctx, part(id, "200000000001", 4)); err != nil || again {
+			t.Errorf("%s: ExtendSweep of page 4 after page 3 was done = %v, %v; want false", id, again, err)
+		}
+		if sw, parts, err := s.Sweep(ctx, id); err != nil || !sw.Complete() || sw.Expected != 3 || len(parts) != 3 {
+			t.Errorf("%s: after a refused extension: %+v, %d parts, %v", id, sw, len(parts), err)
+		}
 	}
 }
