@@ -22,9 +22,9 @@ func (m *Main) sweepCommand() *cobra.Command {
 		Use:   "sweep --queue URL",
 		Short: "Fan a sweep out: one SQS message per account (and page), for the queue's consumers to apply",
 		Long: `sweep only enqueues: one message per account to the queue, or one per page of
-findings (--page-size) for a large account, each with the ListFindingsV2
-position of its page. The accounts are the config's accounts allowlist, else
-every account with an ACTIVE finding and the account of the credentials.
+findings (--page-size) for a large account, which it lists up to its second page:
+that message's consumer enqueues the next page, and so on (a "+" in the table).
+Accounts: the config's allowlist, else those with ACTIVE findings and the caller's.
 Enqueuing changes no IAM; the queue's consumers (the Lambda function's SQS
 event source, 'iamprune worker') plan and apply each message with their own
 config, its rules, mode and guards, one account at a time under its lock.
