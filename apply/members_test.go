@@ -215,3 +215,32 @@ func TestScopedRun(t *testing.T) {
 		t.Errorf("an action outside the scope: refused %q", res.Refused)
 	}
 }
+
+// A fanned-out sweep's run is recorded under its member account, made
+// with the home account's credentials through the member role: rollback
+// with those credentials undoes it through the member's executors.
+func TestRollbackScopedRun(t *testing.T) {
+	e := newEnv(t)
+	mw := newWorld()
+	e.opts.Members = func(context.Context, string) (map[iamprune.ActionKind]iamprune.Executor, error) {
+		return mw.executors(), nil
+	}
+	e.opts.Scope = member
+	p := basePlan()
+	p.Actions = p.Actions[:1]
+	p.Actions[0].Account = member
+	res := e.apply(p)
+	if res.Refused != "" || statuses(res) != "a-key1=done" {
+		t.Fatalf("scoped run: refused %q, %s", res.Refused, statuses(res))
+	}
+	e.opts.Scope = ""
+	rb := e.rollback(res.RunID)
+	if rb.Refused != "" || rb.Failed() || mw.restores["a-key1"] != 1 {
+		t.Errorf("rollback of the scoped run: refused %q, %s, member restores %v", rb.Refused, statuses(rb), mw.restores)
+	}
+	// Credentials of another account still cannot roll it back.
+	e.opts.Account = "999988887777"
+	if rb := e.rollback(res.RunID); !strings.Contains(rb.Refused, "credentials act in 999988887777") {
+		t.Errorf("rollback from another account: refused %q", rb.Refused)
+	}
+}

@@ -32,7 +32,7 @@ func Rollback(ctx context.Context, runID string, actionIDs []string, o Options) 
 	if orig.Kind != iamprune.RunApply {
 		return nil, iamprune.Errorf(iamprune.EINVALID, "rollback: run %s is a %s run; only apply runs can be rolled back", runID, orig.Kind)
 	}
-	if orig.Account != o.Account {
+	if orig.Account != o.Account && !confinedFrom(orig, o.Account) {
 		why := fmt.Sprintf("run %s changed account %s, credentials act in %s", runID, orig.Account, o.Account)
 		o.Audit.Log(audit.Event{Event: audit.RunRefused, Account: o.Account, Kind: string(iamprune.RunRollback), Status: iamprune.RunRefused, Detail: why})
 		return &iamprune.RunResult{Results: []iamprune.ActionResult{}, Refused: why}, nil
@@ -81,6 +81,14 @@ func Rollback(ctx context.Context, runID string, actionIDs []string, o Options) 
 		return res, err
 	}
 	return res, nil
+}
+
+// confinedFrom reports whether run was confined to a member account (a
+// fanned-out sweep's message, recorded under that account) by credentials
+// of account, which reach the member through its role as the run did.
+func confinedFrom(run *iamprune.Run, account string) bool {
+	a, ok := iamprune.ParseARN(run.Caller)
+	return ok && a.Account == account
 }
 
 // reconciledJournal reconciles the accounts run runID changed, under their
