@@ -63,8 +63,11 @@ func (h *Handler) SweepPart(ctx context.Context, inv *Invocation, m *iamprune.Sw
 	// A sweep this store does not know (enqueued with another state
 	// store) would be applied and then fail to be recorded, again at every
 	// delivery: refuse it before any change.
-	if err := sweepExists(ctx, sweeps, m.SweepID); err != nil {
-		return nil, fmt.Errorf("sweep message for account %s: %w (was the sweep enqueued with another state store?); nothing done", m.Account, err)
+	if err := sweepExists(ctx, sweeps, m.SweepID); iamprune.ErrorCode(err) == iamprune.ENOTFOUND {
+		// The store's own message names its adapter: say it in the user's terms.
+		return nil, iamprune.Errorf(iamprune.ENOTFOUND, "sweep message for account %s: sweep %s is not in this state store (was the sweep enqueued with another state store?); nothing done", m.Account, m.SweepID)
+	} else if err != nil {
+		return nil, fmt.Errorf("sweep message for account %s: %w; nothing done", m.Account, err)
 	}
 	analyzer, err := messageAnalyzer(inv.Inputs.Config.Analyzer, m)
 	if err != nil {

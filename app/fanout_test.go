@@ -284,8 +284,11 @@ func TestSweepPartUnknownSweepChangesNothing(t *testing.T) {
 	inv := &Invocation{Inputs: in, AWS: cfg, Counter: counter, Store: other}
 	h := NewHandler(e, io.Discard, iamprune.LockOwner{Host: "worker-a", PID: 1})
 	m := res.Sent[0]
-	if _, err := h.SweepPart(ctx, inv, &m); err == nil || !strings.Contains(err.Error(), "another state store") {
+	_, err = h.SweepPart(ctx, inv, &m)
+	if err == nil || !strings.Contains(err.Error(), "another state store") {
 		t.Errorf("SweepPart of an unknown sweep: %v, want an error", err)
+	} else if strings.Contains(err.Error(), "mock:") {
+		t.Errorf("the error shows the state store's internals: %v", err)
 	}
 	if runs, err := other.Runs(ctx, "", 0); err != nil || len(runs) != 0 {
 		t.Errorf("runs recorded for an unknown sweep: %+v %v", runs, err)
