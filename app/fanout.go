@@ -219,7 +219,11 @@ func (h *Handler) sweepDigest(ctx context.Context, inv *Invocation, sess *Sessio
 	}
 	_, home, _ := sess.Caller(ctx)
 	d := notify.SweepDigest(*sw, parts, recs, home, inv.Inputs.Config.Notifications)
-	if d == nil {
+	switch {
+	case d == nil && len(inv.Inputs.Config.Notifications.Default) == 0:
+		log.Info("sweep complete: no organisation digest, the config's notifications.default names no channel", "messages", sw.Expected)
+		return
+	case d == nil:
 		log.Info("sweep complete: nothing to tell", "messages", sw.Expected)
 		return
 	}

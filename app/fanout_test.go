@@ -1,10 +1,12 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -453,5 +455,38 @@ func TestSweepPartOtherAnalyzer(t *testing.T) {
 	sw, parts, _ := store.Sweep(ctx, m.SweepID)
 	if sw.Complete() || parts[0].Status != iamprune.SweepFailed || parts[0].RunID != "" || !strings.Contains(parts[0].Detail, "analyzer/other") {
 		t.Errorf("after the refusal: %+v %+v, want its part failed with why, no run", sw, parts)
+	}
+}
+
+// A sweep that made changes, completed by a consumer whose config has no
+// default notification route, says why it sends no digest, not that there
+// was nothing to tell.
+func TestSweepCompleteWithoutDefaultRoute(t *testing.T) {
+	t.Parallel()
+	e, in := orgAccount(t)
+	var logs bytes.Buffer
+	e.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	ctx := context.Background()
+	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &mock.Store{}
+	in.Config.Accounts = []string{fanMember}
+	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: testQueue})
+	if err != nil || res.Messages != 1 {
+		t.Fatalf("enqueue %+v %v", res, err)
+	}
+	cfg, counter, _ := e.LoadAWS(ctx)
+	inv := &Invocation{Inputs: in, AWS: cfg, Counter: counter, Store: store}
+	m := res.Sent[0]
+	if _, err := NewHandler(e, io.Discard, iamprune.LockOwner{Host: "w", PID: 1}).SweepPart(ctx, inv, &m); err != nil {
+		t.Fatal(err)
+	}
+	if sw, parts, err := store.Sweep(ctx, res.SweepID); err != nil || !sw.Complete() || parts[0].Changes == 0 {
+		t.Fatalf("sweep %+v %+v %v", sw, parts, err)
+	}
+	if got := logs.String(); strings.Contains(got, "nothing to tell") || !strings.Contains(got, "notifications.default") {
+		t.Errorf("sweep completed with changes and no default route; log:\n%s", got)
 	}
 }
