@@ -490,3 +490,27 @@ func TestSweepCompleteWithoutDefaultRoute(t *testing.T) {
 		t.Errorf("sweep completed with changes and no default route; log:\n%s", got)
 	}
 }
+
+// A member account that cannot be reached has every finding skipped
+// whatever its details say: the plan reads none of them (GetFindingV2),
+// in a plan as in each delivery of a sweep's message.
+func TestPlanReadsNoDetailsOfAnUnreachableMember(t *testing.T) {
+	t.Parallel()
+	e, in := orgAccount(t)
+	in.Config.CrossAccount.ExternalID = "wrong" // the member's role refuses
+	p, err := MakePlan(context.Background(), in, PlanOptions{Store: &mock.Store{}, LoadAWS: e.LoadAWS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Plan.Actions) != 3 {
+		t.Fatalf("plan of %d actions, want the 3 findings skipped: %+v", len(p.Plan.Actions), p.Plan.Actions)
+	}
+	for _, a := range p.Plan.Actions {
+		if a.Kind != iamprune.KindSkip || !strings.Contains(a.Reason, "unreachable") {
+			t.Errorf("%s %s: %s, want skipped as unreachable", a.Kind, a.Target, a.Reason)
+		}
+	}
+	if n := p.Session.Counter.ByOperation()["AccessAnalyzer.GetFindingV2"]; n != 0 {
+		t.Errorf("%d GetFindingV2 call(s) for the findings of an unreachable member, want 0", n)
+	}
+}

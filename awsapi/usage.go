@@ -63,8 +63,9 @@ func (s *Facts) LastUse(ctx context.Context, f iamprune.Finding) (*time.Time, bo
 }
 
 // LastUse asks the Facts of the finding's account. A member account that
-// cannot be reached leaves the finding to GetFindingV2 (and Facts to
-// report the account); only the home account's errors are returned.
+// cannot be reached answers nothing (fromIAM does not read its findings,
+// and Facts reports the account); only the home account's errors are
+// returned.
 func (o *OrgFacts) LastUse(ctx context.Context, f iamprune.Finding) (*time.Time, bool, error) {
 	acct := f.Account
 	if acct == "" {
@@ -85,6 +86,17 @@ func (o *OrgFacts) LastUse(ctx context.Context, f iamprune.Finding) (*time.Time,
 		return nil, false, nil
 	}
 	return last, ok, err
+}
+
+// unreached reports whether account is a member account whose role cannot
+// be assumed (tried once per run, as Facts does): every finding of it is
+// skipped as unreachable.
+func (o *OrgFacts) unreached(ctx context.Context, account string) bool {
+	if account == "" || account == o.accounts.home || o.accounts.ca.RoleName == "" {
+		return false
+	}
+	_, err := o.For(ctx, account)
+	return err != nil && ctx.Err() == nil
 }
 
 // summaryFinding is the finding a ListFindingsV2 summary gives, without
@@ -112,12 +124,16 @@ func summaryFinding(analyzerARN string, sm types.FindingSummaryV2) iamprune.Find
 }
 
 // fromIAM returns the finding of sm with its last use from IAM, when the
-// source has an IAMUsage and it can say.
+// source has an IAMUsage and it can say, or as its summary when its member
+// account cannot be reached.
 func (s *FindingSource) fromIAM(ctx context.Context, arn string, sm types.FindingSummaryV2) (iamprune.Finding, bool, error) {
 	if s.usage == nil || sm.Id == nil || sm.Status != types.FindingStatusActive {
 		return iamprune.Finding{}, false, nil
 	}
 	f := summaryFinding(arn, sm)
+	if o, ok := s.usage.(*OrgFacts); ok && f.Type.Valid() && o.unreached(ctx, f.Account) {
+		return f, true, nil // skipped whatever its details say: not read
+	}
 	if f.Type != iamprune.UnusedIAMRole && f.Type != iamprune.UnusedIAMUserPassword {
 		return f, false, nil
 	}
