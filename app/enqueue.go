@@ -331,8 +331,11 @@ func (o *outbox) record(ctx context.Context, msgs []iamprune.SweepMessage) error
 // applied by the consumers, but the sweep never completes: it stays open,
 // or, when its last message failed, is sealed with that part pending.
 func (o *outbox) stopped(err error) error {
-	if o.sweeps == nil || o.sent == 0 {
+	switch {
+	case o.sweeps == nil || !o.started:
 		return err
+	case o.sent == 0:
+		return fmt.Errorf("%w (sweep %s was recorded, but no message was sent: nothing will be applied, and 'history --sweep' shows it open; fix the cause and enqueue a new sweep)", err, o.res.SweepID)
 	}
 	return fmt.Errorf("%w (sweep %s stopped after %d message(s) were sent: they are still applied, but the sweep never completes and sends no digest; enqueue a new sweep)", err, o.res.SweepID, o.sent)
 }

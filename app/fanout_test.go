@@ -138,7 +138,8 @@ func TestEnqueue(t *testing.T) {
 	if err != nil || sw.Expected != 3 || len(parts) != 3 {
 		t.Errorf("recorded %+v %+v %v", sw, parts, err)
 	}
-	if _, err := Enqueue(ctx, e, sess, in, store, &batches{fail: true}, EnqueueRequest{Queue: testQueue}); err == nil || !strings.Contains(err.Error(), "KMS.AccessDenied") {
+	if _, err := Enqueue(ctx, e, sess, in, store, &batches{fail: true}, EnqueueRequest{Queue: testQueue}); err == nil || !strings.Contains(err.Error(), "KMS.AccessDenied") ||
+		!strings.Contains(err.Error(), "no message was sent") {
 		t.Errorf("refused entries: %v", err)
 	}
 }
