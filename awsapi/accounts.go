@@ -240,14 +240,7 @@ func (o *OrgFacts) For(ctx context.Context, account string) (*Facts, error) {
 // largest never makes a shared policy look like one principal's.
 func (o *OrgFacts) Facts(ctx context.Context, findings []iamprune.Finding) (*iamprune.Facts, error) {
 	home := o.accounts.home
-	byAccount := map[string][]iamprune.Finding{home: nil}
-	for _, f := range findings {
-		acct := f.Account
-		if acct == "" {
-			acct = home
-		}
-		byAccount[acct] = append(byAccount[acct], f)
-	}
+	byAccount := groupByAccount(home, findings)
 	hf, err := o.For(ctx, home)
 	if err != nil {
 		return nil, err
@@ -370,6 +363,20 @@ func (o *OrgFacts) Fallbacks() map[string]int {
 			}
 			out[reason] += n
 		}
+	}
+	return out
+}
+
+// groupByAccount groups findings by their account, those that name none
+// under home, which is always a key.
+func groupByAccount(home string, findings []iamprune.Finding) map[string][]iamprune.Finding {
+	out := map[string][]iamprune.Finding{home: nil}
+	for _, f := range findings {
+		acct := f.Account
+		if acct == "" {
+			acct = home
+		}
+		out[acct] = append(out[acct], f)
 	}
 	return out
 }

@@ -62,18 +62,11 @@ func (g *FactStream) Finish(ctx context.Context) error {
 
 // Add reads what findings need that earlier chunks did not: in the home
 // account and in members read before, only that; the home account on the
-// first call and a member met for the first time are read in full. Members are read in parallel, as
-// OrgFacts.Facts reads them.
+// first call and a member met for the first time are read in full.
+// Members are read in parallel, as OrgFacts.Facts reads them.
 func (g *FactStream) Add(ctx context.Context, findings []iamprune.Finding) error {
 	o, home := g.org, g.org.accounts.home
-	byAccount := map[string][]iamprune.Finding{}
-	for _, f := range findings {
-		acct := f.Account
-		if acct == "" {
-			acct = home
-		}
-		byAccount[acct] = append(byAccount[acct], f)
-	}
+	byAccount := groupByAccount(home, findings)
 	hf, err := o.For(ctx, home)
 	if err != nil {
 		return err
