@@ -63,6 +63,19 @@ func orgAccount(t *testing.T) (Env, Inputs) {
 	return e, in
 }
 
+// fanSession serves the org test organisation, with a session on it and
+// an empty store.
+func fanSession(t *testing.T) (context.Context, Env, Inputs, *Session, *mock.Store) {
+	t.Helper()
+	e, in := orgAccount(t)
+	ctx := context.Background()
+	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, e, in, sess, &mock.Store{}
+}
+
 // batches records the messages sent.
 type batches struct {
 	mu   sync.Mutex
@@ -93,13 +106,7 @@ func (b *batches) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchIn
 // with the token that starts it, and the sweep is recorded first.
 func TestEnqueue(t *testing.T) {
 	t.Parallel()
-	e, in := orgAccount(t)
-	ctx := context.Background()
-	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &mock.Store{}
+	ctx, e, in, sess, store := fanSession(t)
 	dry, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{PageSize: 2, DryRun: true})
 	if err != nil {
 		t.Fatal(err)
@@ -150,13 +157,7 @@ func TestEnqueue(t *testing.T) {
 // message plans and applies its page, and completes the sweep.
 func TestSweepPartLockedAccount(t *testing.T) {
 	t.Parallel()
-	e, in := orgAccount(t)
-	ctx := context.Background()
-	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &mock.Store{}
+	ctx, e, in, sess, store := fanSession(t)
 	in.Config.Accounts = []string{fanMember}
 	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: testQueue, PageSize: 1000})
 	if err != nil || res.Messages != 1 {
@@ -240,13 +241,7 @@ func TestEnqueueRejectsAQueueThatIsNotAURL(t *testing.T) {
 // never completes on findings it skipped; it used to be recorded done.
 func TestSweepPartUnreachableAccountFails(t *testing.T) {
 	t.Parallel()
-	e, in := orgAccount(t)
-	ctx := context.Background()
-	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &mock.Store{}
+	ctx, e, in, sess, store := fanSession(t)
 	in.Config.Accounts = []string{fanMember}
 	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: testQueue})
 	if err != nil || res.Messages != 1 {
@@ -313,13 +308,7 @@ func (s *startCounter) StartSweep(ctx context.Context, sw iamprune.Sweep, parts 
 // (--account was ignored with --sweep).
 func TestShowSweepOfOneAccount(t *testing.T) {
 	t.Parallel()
-	e, in := orgAccount(t)
-	ctx := context.Background()
-	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &mock.Store{}
+	ctx, e, in, sess, store := fanSession(t)
 	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: testQueue, PageSize: 2})
 	if err != nil || res.Messages != 3 {
 		t.Fatalf("enqueue %+v %v", res, err)
@@ -345,13 +334,7 @@ func TestShowSweepOfOneAccount(t *testing.T) {
 // every finding skipped).
 func TestSweepPartOutsideAllowlistFails(t *testing.T) {
 	t.Parallel()
-	e, in := orgAccount(t)
-	ctx := context.Background()
-	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &mock.Store{}
+	ctx, e, in, sess, store := fanSession(t)
 	in.Config.Accounts = []string{fanMember}
 	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: testQueue})
 	if err != nil || res.Messages != 1 {
@@ -374,13 +357,7 @@ func TestSweepPartOutsideAllowlistFails(t *testing.T) {
 // the account's last page, and the sweep completes with every page done.
 func TestSweepPartChainsTheNextPage(t *testing.T) {
 	t.Parallel()
-	e, in := orgAccount(t)
-	ctx := context.Background()
-	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &mock.Store{}
+	ctx, e, in, sess, store := fanSession(t)
 	in.Config.Accounts = []string{fanMember}
 	// Pages of 1 of the member's 3 findings: the sweep lists two, the
 	// second chained.
@@ -430,13 +407,7 @@ func TestSweepPartChainsTheNextPage(t *testing.T) {
 // sweep's analyzer.
 func TestSweepPartOtherAnalyzer(t *testing.T) {
 	t.Parallel()
-	e, in := orgAccount(t)
-	ctx := context.Background()
-	sess, err := OpenSession(ctx, e.LoadAWS, "auto")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &mock.Store{}
+	ctx, e, in, sess, store := fanSession(t)
 	in.Config.Accounts = []string{fanMember}
 	res, err := Enqueue(ctx, e, sess, in, store, &batches{}, EnqueueRequest{Queue: testQueue})
 	if err != nil || res.Messages != 1 || res.Sent[0].Analyzer == "" {
