@@ -141,24 +141,7 @@ func compareGolden(t *testing.T, path string, got any) {
 func TestFindingsOrderAndProgress(t *testing.T) {
 	const n, pageSize = 25, 4
 	fake := newFake(t)
-	for page := 0; page*pageSize < n; page++ {
-		var ids []string
-		for i := page * pageSize; i < min(n, (page+1)*pageSize); i++ {
-			ids = append(ids, fmt.Sprintf(`{"id":"f%02d"}`, i))
-		}
-		key, next := "access-analyzer.ListFindingsV2", ""
-		if page > 0 {
-			key += fmt.Sprintf(".t%d", page)
-		}
-		if (page+1)*pageSize < n {
-			next = fmt.Sprintf(`,"nextToken":"t%d"`, page+1)
-		}
-		fake.add(key, 200, `{"findings":[`+strings.Join(ids, ",")+`]`+next+`}`)
-	}
-	for i := range n {
-		fake.add(fmt.Sprintf("access-analyzer.GetFindingV2.f%02d", i), 200, fmt.Sprintf(
-			`{"id":"f%02d","findingType":"UnusedIAMRole","status":"ACTIVE","resource":"arn:aws:iam::111122223333:role/r%02d","resourceType":"AWS::IAM::Role","resourceOwnerAccount":"111122223333","findingDetails":[{"unusedIamRoleDetails":{}}]}`, i, i))
-	}
+	fake.pagedRoles(n, pageSize, "f%02d")
 	fake.check = func(key string, _ *http.Request, _ []byte) {
 		time.Sleep(time.Duration(rand.IntN(3)) * time.Millisecond)
 	}

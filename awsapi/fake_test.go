@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -200,5 +201,30 @@ func (f *fakeAWS) checkCalls() {
 		if seen[k] == 0 {
 			f.t.Errorf("fake AWS: response %s never used", k)
 		}
+	}
+}
+
+// pagedRoles serves n ACTIVE unused-role findings, listed by
+// ListFindingsV2 in pages of pageSize, with ids (and role names) of
+// idFormat ("f%02d"), each with its GetFindingV2 answer.
+func (f *fakeAWS) pagedRoles(n, pageSize int, idFormat string) {
+	for page := 0; page*pageSize < n; page++ {
+		var ids []string
+		for i := page * pageSize; i < min(n, (page+1)*pageSize); i++ {
+			ids = append(ids, `{"id":"`+fmt.Sprintf(idFormat, i)+`"}`)
+		}
+		key, next := "access-analyzer.ListFindingsV2", ""
+		if page > 0 {
+			key += fmt.Sprintf(".t%d", page)
+		}
+		if (page+1)*pageSize < n {
+			next = fmt.Sprintf(`,"nextToken":"t%d"`, page+1)
+		}
+		f.add(key, 200, `{"findings":[`+strings.Join(ids, ",")+`]`+next+`}`)
+	}
+	for i := range n {
+		id := fmt.Sprintf(idFormat, i)
+		f.add("access-analyzer.GetFindingV2."+id, 200, `{"id":"`+id+`","findingType":"UnusedIAMRole","status":"ACTIVE","resource":"arn:aws:iam::111122223333:role/r`+id[1:]+
+			`","resourceType":"AWS::IAM::Role","resourceOwnerAccount":"111122223333","findingDetails":[{"unusedIamRoleDetails":{}}]}`)
 	}
 }

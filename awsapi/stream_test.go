@@ -3,7 +3,6 @@ package awsapi
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/iamprune/iamprune"
@@ -19,24 +18,7 @@ func TestEachChunkHoldsOneChunk(t *testing.T) {
 	// Pages of 150: the fake's answers above 4 kB sometimes fail to read.
 	const n, pageSize = 5000, 150
 	fake := newFake(t)
-	for page := 0; page*pageSize < n; page++ {
-		var ids []string
-		for i := page * pageSize; i < min(n, (page+1)*pageSize); i++ {
-			ids = append(ids, fmt.Sprintf(`{"id":"f%05d"}`, i))
-		}
-		key, next := "access-analyzer.ListFindingsV2", ""
-		if page > 0 {
-			key += fmt.Sprintf(".t%d", page)
-		}
-		if (page+1)*pageSize < n {
-			next = fmt.Sprintf(`,"nextToken":"t%d"`, page+1)
-		}
-		fake.add(key, 200, `{"findings":[`+strings.Join(ids, ",")+`]`+next+`}`)
-	}
-	for i := range n {
-		fake.add(fmt.Sprintf("access-analyzer.GetFindingV2.f%05d", i), 200, fmt.Sprintf(
-			`{"id":"f%05d","findingType":"UnusedIAMRole","status":"ACTIVE","resource":"arn:aws:iam::111122223333:role/r%05d","resourceType":"AWS::IAM::Role","resourceOwnerAccount":"111122223333","findingDetails":[{"unusedIamRoleDetails":{}}]}`, i, i))
-	}
+	fake.pagedRoles(n, pageSize, "f%05d")
 	counter := NewCounter()
 	src := NewFindingSource(fake.start(counter), testAnalyzer, WithWorkers(8))
 	var last [2]int
